@@ -1,0 +1,45 @@
+# lwai developer entry points. `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3
+BUILD_DIR ?= build
+JOBS ?= 2
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build python test test-cpp test-python demo seed-models lint format clean
+
+all: build python
+
+deps:
+	@bash scripts/install_deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+# Installs the Python package (the extension build is cached in build/python).
+python: deps
+	@$(PYTHON) -m pip install --no-build-isolation --no-deps -q .
+
+test-cpp: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+
+test-python: python
+	@$(PYTHON) -m pytest -q tests/python
+
+test: test-cpp test-python
+
+demo: python
+	@$(PYTHON) scripts/demo.py
+
+seed-models: deps
+	@$(PYTHON) benchmarks/seed_models.py
+
+lint:
+	@ruff check python tests benchmarks scripts
+	@ruff format --check python tests benchmarks scripts
+
+format:
+	@ruff format python tests benchmarks scripts
+	@clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,423 @@
+// The lwai Python extension: translation only. numpy <-> tensors, Status -> exceptions (one
+// class per StatusCode), GIL released while a session runs.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <map>
+
+#include "ir/graph.h"
+#include "kernels/kernel_api.h"
+#include "lwai/model.h"
+#include "lwai/session.h"
+#include "passes/passes.h"
+
+namespace py = pybind11;
+
+namespace lwai {
+namespace {
+
+struct StatusError {
+  Status status;
+};
+
+PyObject* g_error_classes[9] = {};
+
+void ThrowIfError(const Status& status) {
+  if (!status.ok()) throw StatusError{status};
+}
+
+template <typename T>
+T ValueOrThrow(Result<T> result) {
+  ThrowIfError(result.status());
+  return std::move(result).value();
+}
+
+void RegisterErrors(py::module_& m) {
+  PyObject* base = PyErr_NewExceptionWithDoc("lwai.LwaiError", "Base class of lwai errors.",
+                                             PyExc_RuntimeError, nullptr);
+  struct Spec {
+    StatusCode code;
+    const char* name;
+    PyObject* python_base;
+    const char* doc;
+  };
+  const Spec specs[] = {
+      {StatusCode::kInvalidArgument, "InvalidArgumentError", PyExc_ValueError,
+       "Bad arguments: wrong input name, dtype, count, ..."},
+      {StatusCode::kInvalidModel, "InvalidModelError", PyExc_ValueError,
+       "A malformed, truncated or inconsistent model."},
+      {StatusCode::kUnsupported, "UnsupportedOperatorError", PyExc_NotImplementedError,
+       "A valid model that uses operators or attributes lwai cannot run."},
+      {StatusCode::kShapeMismatch, "ShapeMismatchError", PyExc_ValueError,
+       "Shapes that do not fit the model or each other."},
+      {StatusCode::kNotFound, "ModelNotFoundError", PyExc_FileNotFoundError,
+       "A file or name that does not exist."},
+      {StatusCode::kIoError, "LwaiIOError", PyExc_OSError, "Reading or writing failed."},
+      {StatusCode::kOutOfMemory, "OutOfMemoryError", PyExc_MemoryError, "Allocation failed."},
+      {StatusCode::kInternal, "InternalError", nullptr, "A bug in lwai: please report it."},
+  };
+  m.attr("LwaiError") = py::reinterpret_borrow<py::object>(base);
+  g_error_classes[static_cast<int>(StatusCode::kOk)] = base;
+  for (const Spec& spec : specs) {
+    PyObject* bases = spec.python_base ? PyTuple_Pack(2, base, spec.python_base) : PyTuple_Pack(1, base);
+    const std::string qualified = std::string("lwai.") + spec.name;
+    PyObject* cls = PyErr_NewExceptionWithDoc(qualified.c_str(), spec.doc, bases, nullptr);
+    Py_DECREF(bases);
+    g_error_classes[static_cast<int>(spec.code)] = cls;
+    m.attr(spec.name) = py::reinterpret_borrow<py::object>(cls);
+  }
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const StatusError& e) {
+      PyErr_SetString(g_error_classes[static_cast<int>(e.status.code())], e.status.message().c_str());
+    }
+  });
+}
+
+py::dtype ToNumpy(DataType type) {
+  switch (type) {
+    case DataType::kFloat32: return py::dtype("float32");
+    case DataType::kFloat16: return py::dtype("float16");
+    case DataType::kFloat64: return py::dtype("float64");
+    case DataType::kInt8: return py::dtype("int8");
+    case DataType::kUInt8: return py::dtype("uint8");
+    case DataType::kInt16: return py::dtype("int16");
+    case DataType::kUInt16: return py::dtype("uint16");
+    case DataType::kInt32: return py::dtype("int32");
+    case DataType::kUInt32: return py::dtype("uint32");
+    case DataType::kInt64: return py::dtype("int64");
+    case DataType::kUInt64: return py::dtype("uint64");
+    case DataType::kBool: return py::dtype("bool");
+    default: throw StatusError{Unsupported(std::string("no numpy dtype for ") + DataTypeName(type))};
+  }
+}
+
+DataType FromNumpy(const py::dtype& dtype) {
+  const char kind = dtype.kind();
+  const size_t size = dtype.itemsize();
+  if (kind == 'f') return size == 4 ? DataType::kFloat32 : size == 2 ? DataType::kFloat16 : size == 8 ? DataType::kFloat64 : DataType::kUndefined;
+  if (kind == 'i') return size == 1 ? DataType::kInt8 : size == 2 ? DataType::kInt16 : size == 4 ? DataType::kInt32 : size == 8 ? DataType::kInt64 : DataType::kUndefined;
+  if (kind == 'u') return size == 1 ? DataType::kUInt8 : size == 2 ? DataType::kUInt16 : size == 4 ? DataType::kUInt32 : size == 8 ? DataType::kUInt64 : DataType::kUndefined;
+  if (kind == 'b') return DataType::kBool;
+  return DataType::kUndefined;
+}
+
+py::dict DescribeInfo(const TensorInfo& info) {
+  py::list shape;
+  for (size_t d = 0; d < info.shape.size(); ++d) {
+    if (info.shape[d] >= 0) {
+      shape.append(info.shape[d]);
+    } else if (!info.dim_names[d].empty()) {
+      shape.append(info.dim_names[d]);
+    } else {
+      shape.append(py::none());
+    }
+  }
+  py::dict d;
+  d["name"] = info.name;
+  d["dtype"] = DataTypeName(info.dtype);
+  d["shape"] = info.shape_known ? py::object(py::tuple(shape)) : py::object(py::none());
+  return d;
+}
+
+TensorInfo InfoOf(const TensorDesc& desc) {
+  TensorInfo info;
+  info.name = desc.name;
+  info.dtype = desc.dtype;
+  info.shape_known = desc.shape_known;
+  for (const Dim& d : desc.shape) {
+    info.shape.push_back(d.value);
+    info.dim_names.push_back(d.name);
+  }
+  return info;
+}
+
+py::list DescribeTensors(const Graph& graph, const std::vector<int>& indices) {
+  py::list list;
+  for (int t : indices) list.append(DescribeInfo(InfoOf(graph.tensors[t])));
+  return list;
+}
+
+Attribute ToAttribute(const std::string& name, const py::handle& value) {
+  Attribute a;
+  a.name = name;
+  if (py::isinstance<py::bool_>(value) || py::isinstance<py::int_>(value)) {
+    a.type = AttributeType::kInt;
+    a.i = value.cast<int64_t>();
+  } else if (py::isinstance<py::float_>(value)) {
+    a.type = AttributeType::kFloat;
+    a.f = value.cast<float>();
+  } else if (py::isinstance<py::str>(value) || py::isinstance<py::bytes>(value)) {
+    a.type = AttributeType::kString;
+    a.s = value.cast<std::string>();
+  } else if (py::isinstance<py::sequence>(value)) {
+    bool all_int = true;
+    for (const py::handle& item : value) all_int = all_int && py::isinstance<py::int_>(item);
+    if (all_int) {
+      a.type = AttributeType::kInts;
+      a.ints = value.cast<std::vector<int64_t>>();
+    } else {
+      a.type = AttributeType::kFloats;
+      a.floats = value.cast<std::vector<float>>();
+    }
+  } else {
+    throw StatusError{InvalidArgument("attribute '" + name + "' has an unsupported Python type")};
+  }
+  return a;
+}
+
+// Builds a Graph from converter calls; finish() validates, optimizes and returns a Model.
+class GraphBuilder {
+ public:
+  int AddTensor(const std::string& name, int dtype, const py::object& shape, const py::object& data) {
+    TensorDesc desc;
+    desc.name = name;
+    desc.dtype = static_cast<DataType>(dtype);
+    if (DataTypeSize(desc.dtype) == 0 && (dtype != 0 || !data.is_none())) {
+      throw StatusError{Unsupported("tensor '" + name + "' has dtype " + std::to_string(dtype) +
+                                    " which lwai cannot hold")};
+    }
+    if (!shape.is_none()) {
+      desc.shape_known = true;
+      for (const py::handle& d : shape) {
+        if (py::isinstance<py::int_>(d)) {
+          desc.shape.push_back(Dim{d.cast<int64_t>(), ""});
+        } else {
+          desc.shape.push_back(Dim{-1, d.is_none() ? "" : d.cast<std::string>()});
+        }
+      }
+    }
+    if (!data.is_none()) {
+      py::buffer_info buffer = py::buffer(data).request();
+      const size_t bytes = static_cast<size_t>(buffer.size * buffer.itemsize);
+      desc.constant = ConstantData::Copy(buffer.ptr, bytes);
+      if (bytes == 0) {
+        static const uint8_t kEmpty[1] = {0};
+        desc.constant.data = kEmpty;
+      }
+    }
+    const int index = graph_->FindTensor(name);
+    if (index >= 0) throw StatusError{InvalidModel("tensor '" + name + "' is defined twice")};
+    return graph_->AddTensor(std::move(desc));
+  }
+
+  void AddNode(const std::string& name, const std::string& op, const std::vector<int>& inputs,
+               const std::vector<int>& outputs, const py::dict& attributes) {
+    Node node;
+    node.name = name;
+    if (!ParseOpType(op, &node.op)) {
+      throw StatusError{Unsupported("node '" + name + "': lwai has no operator '" + op + "'")};
+    }
+    node.inputs = inputs;
+    node.outputs = outputs;
+    for (const auto& item : attributes) {
+      node.attributes.push_back(ToAttribute(item.first.cast<std::string>(), item.second));
+    }
+    graph_->nodes.push_back(std::move(node));
+  }
+
+  std::shared_ptr<Model> Finish(const std::string& producer, const std::string& source_format,
+                                int64_t opset, bool optimize, const std::vector<int>& inputs,
+                                const std::vector<int>& outputs) {
+    graph_->inputs = inputs;
+    graph_->outputs = outputs;
+    auto info = std::make_unique<ModelInfo>();
+    info->producer = producer;
+    info->source_format = source_format;
+    info->source_opset = opset;
+    std::unique_ptr<Graph> graph = std::move(graph_);
+    graph_ = std::make_unique<Graph>();
+    {
+      py::gil_scoped_release release;
+      ThrowIfError(graph->SortTopologically());
+      ThrowIfError(graph->Validate());
+      if (optimize) {
+        ThrowIfError(OptimizeGraph(*graph));
+        info->optimized = true;
+      } else {
+        ThrowIfError(InferShapes(*graph));
+      }
+    }
+    return std::make_shared<Model>(std::move(graph), std::move(info), nullptr);
+  }
+
+ private:
+  std::unique_ptr<Graph> graph_ = std::make_unique<Graph>();
+};
+
+py::bytes ToBytes(const std::vector<uint8_t>& bytes) {
+  return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+class PySession {
+ public:
+  PySession(std::shared_ptr<Model> model, int threads) {
+    SessionOptions options;
+    options.threads = threads;
+    py::gil_scoped_release release;
+    session_ = ValueOrThrow(Session::Create(std::move(model), options));
+  }
+
+  py::list Run(const std::vector<py::array>& arrays) {
+    std::vector<py::array> contiguous;
+    std::vector<TensorRef> refs;
+    const auto& infos = session_->inputs();
+    for (size_t i = 0; i < arrays.size(); ++i) {
+      py::array a = py::array::ensure(arrays[i], py::array::c_style);
+      if (!a) throw StatusError{InvalidArgument("input " + std::to_string(i) + " is not an array")};
+      TensorRef ref;
+      ref.dtype = FromNumpy(a.dtype());
+      if (ref.dtype == DataType::kUndefined) {
+        throw StatusError{InvalidArgument("input '" + (i < infos.size() ? infos[i].name : "?") +
+                                          "': numpy dtype " + py::str(a.dtype()).cast<std::string>() +
+                                          " has no lwai equivalent")};
+      }
+      if (a.ndim() > kMaxRank) throw StatusError{InvalidArgument("input rank above 8")};
+      for (py::ssize_t d = 0; d < a.ndim(); ++d) ref.shape.dims[ref.shape.rank++] = a.shape(d);
+      ref.data = a.data();
+      refs.push_back(ref);
+      contiguous.push_back(std::move(a));
+    }
+    {
+      py::gil_scoped_release release;
+      ThrowIfError(session_->Run(refs));
+    }
+    py::list outputs;
+    for (size_t o = 0; o < session_->outputs().size(); ++o) {
+      const TensorRef out = session_->output(static_cast<int>(o));
+      std::vector<py::ssize_t> shape(out.shape.dims, out.shape.dims + out.shape.rank);
+      py::array array(ToNumpy(out.dtype), shape);
+      if (out.shape.NumElements() > 0) {
+        std::memcpy(array.mutable_data(), out.data, out.shape.NumElements() * DataTypeSize(out.dtype));
+      }
+      outputs.append(array);
+    }
+    return outputs;
+  }
+
+  void Prepare(const std::vector<std::vector<int64_t>>& shapes) {
+    std::vector<Shape> converted;
+    for (const auto& dims : shapes) {
+      Shape s;
+      for (int64_t d : dims) {
+        if (s.rank < kMaxRank) s.dims[s.rank++] = d;
+      }
+      converted.push_back(s);
+    }
+    py::gil_scoped_release release;
+    ThrowIfError(session_->Prepare(converted));
+  }
+
+  py::list Inputs() const {
+    py::list l;
+    for (const auto& i : session_->inputs()) l.append(DescribeInfo(i));
+    return l;
+  }
+  py::list Outputs() const {
+    py::list l;
+    for (const auto& o : session_->outputs()) l.append(DescribeInfo(o));
+    return l;
+  }
+  size_t ArenaBytes() const { return session_->arena_bytes(); }
+  size_t UnsharedBytes() const { return session_->unshared_bytes(); }
+
+ private:
+  std::unique_ptr<Session> session_;
+};
+
+py::list DescribeNodes(const Model& model) {
+  const Graph& g = model.graph();
+  py::list nodes;
+  for (const Node& node : g.nodes) {
+    py::dict d;
+    d["name"] = node.name;
+    d["op"] = OpTypeName(node.op);
+    py::list inputs, outputs;
+    for (int t : node.inputs) inputs.append(t >= 0 ? py::object(py::str(g.tensors[t].name)) : py::object(py::none()));
+    for (int t : node.outputs) outputs.append(t >= 0 ? py::object(py::str(g.tensors[t].name)) : py::object(py::none()));
+    d["inputs"] = inputs;
+    d["outputs"] = outputs;
+    py::dict attrs;
+    for (const Attribute& a : node.attributes) {
+      switch (a.type) {
+        case AttributeType::kInt: attrs[a.name.c_str()] = a.i; break;
+        case AttributeType::kFloat: attrs[a.name.c_str()] = a.f; break;
+        case AttributeType::kInts: attrs[a.name.c_str()] = a.ints; break;
+        case AttributeType::kFloats: attrs[a.name.c_str()] = a.floats; break;
+        case AttributeType::kString: attrs[a.name.c_str()] = a.s; break;
+      }
+    }
+    d["attributes"] = attrs;
+    nodes.append(d);
+  }
+  return nodes;
+}
+
+}  // namespace
+}  // namespace lwai
+
+PYBIND11_MODULE(_lwai, m) {
+  using namespace lwai;
+  m.doc() = "lwai native core (use the `lwai` package, not this module directly)";
+  RegisterErrors(m);
+
+  m.def("supported_ops", [] {
+    std::vector<std::string> names;
+    for (OpType op : ReferenceOps()) names.push_back(OpTypeName(op));
+    return names;
+  });
+  m.attr("SCHEMA_VERSION") = kSchemaVersion;
+
+  py::class_<Model, std::shared_ptr<Model>>(m, "Model")
+      .def_static("load", [](const std::string& path) {
+        py::gil_scoped_release release;
+        return ValueOrThrow(Model::LoadFile(path));
+      })
+      .def_static("load_bytes", [](py::bytes data) {
+        std::string_view view = data;
+        return ValueOrThrow(Model::LoadBuffer(view.data(), view.size(), true));
+      })
+      .def_static("load_json", [](const std::string& text) { return ValueOrThrow(Model::LoadJson(text)); })
+      .def("save", [](const Model& model, const std::string& path) {
+        py::gil_scoped_release release;
+        ThrowIfError(model.Save(path));
+      })
+      .def("to_bytes", [](const Model& model) { return ToBytes(ValueOrThrow(model.Serialize())); })
+      .def("to_json", [](const Model& model) { return ValueOrThrow(model.ToJson()); })
+      .def_property_readonly("inputs", [](const Model& model) {
+        return DescribeTensors(model.graph(), model.graph().inputs);
+      })
+      .def_property_readonly("outputs", [](const Model& model) {
+        return DescribeTensors(model.graph(), model.graph().outputs);
+      })
+      .def_property_readonly("nodes", &DescribeNodes)
+      .def_property_readonly("parameter_bytes", &Model::parameter_bytes)
+      .def_property_readonly("producer", [](const Model& m) { return m.info().producer; })
+      .def_property_readonly("source_format", [](const Model& m) { return m.info().source_format; })
+      .def_property_readonly("source_opset", [](const Model& m) { return m.info().source_opset; })
+      .def_property_readonly("optimized", [](const Model& m) { return m.info().optimized; })
+      .def_property_readonly("metadata", [](const Model& m) {
+        std::map<std::string, std::string> d(m.info().metadata.begin(), m.info().metadata.end());
+        return d;
+      });
+
+  py::class_<GraphBuilder>(m, "GraphBuilder")
+      .def(py::init<>())
+      .def("add_tensor", &GraphBuilder::AddTensor, py::arg("name"), py::arg("dtype"),
+           py::arg("shape") = py::none(), py::arg("data") = py::none())
+      .def("add_node", &GraphBuilder::AddNode, py::arg("name"), py::arg("op"), py::arg("inputs"),
+           py::arg("outputs"), py::arg("attributes") = py::dict())
+      .def("finish", &GraphBuilder::Finish, py::arg("producer"), py::arg("source_format"),
+           py::arg("opset"), py::arg("optimize"), py::arg("inputs"), py::arg("outputs"));
+
+  py::class_<PySession>(m, "Session")
+      .def(py::init<std::shared_ptr<Model>, int>(), py::arg("model"), py::arg("threads") = 1)
+      .def("run", &PySession::Run)
+      .def("prepare", &PySession::Prepare)
+      .def_property_readonly("inputs", &PySession::Inputs)
+      .def_property_readonly("outputs", &PySession::Outputs)
+      .def_property_readonly("arena_bytes", &PySession::ArenaBytes)
+      .def_property_readonly("unshared_bytes", &PySession::UnsharedBytes);
+}

@@ -1,0 +1,86 @@
+// lwai::Session: runs a Model. Phases: prepare (shapes, scratch sizes, weights known at
+// prepare time evaluated once) -> memory plan (one arena, offsets from tensor lifetimes) ->
+// invoke (no allocation). New input shapes re-run prepare and the plan.
+//
+// Threading: a Session runs one invocation at a time (Run is not reentrant); use one Session
+// per concurrent caller. Internally it uses `threads` threads.
+//
+// Errors: Create fails with kUnsupported listing every node the session cannot run, or with
+// the first prepare error (naming node and tensor). Run fails with kInvalidArgument or
+// kShapeMismatch when inputs do not match the model (naming the input, expected vs got).
+#ifndef LWAI_SESSION_H_
+#define LWAI_SESSION_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lwai/model.h"
+#include "lwai/status.h"
+#include "lwai/types.h"
+
+namespace lwai {
+
+struct SessionOptions {
+  int threads = 1;
+  // Optional caller-provided arena (e.g. a static buffer on a device): 64-byte aligned, owned
+  // by the caller, alive for the Session's lifetime. When null the session allocates its own.
+  void* arena = nullptr;
+  size_t arena_size = 0;
+};
+
+// Public description of a graph input or output.
+struct TensorInfo {
+  std::string name;
+  DataType dtype = DataType::kUndefined;
+  // -1 for a dynamic dimension; dim_names[i] names it ("batch") or is empty.
+  std::vector<int64_t> shape;
+  std::vector<std::string> dim_names;
+  bool shape_known = true;
+};
+
+// A tensor passed in or out of Run. Non-owning.
+struct TensorRef {
+  DataType dtype = DataType::kUndefined;
+  Shape shape;
+  const void* data = nullptr;
+};
+
+class Executor;
+
+class Session {
+ public:
+  static Result<std::unique_ptr<Session>> Create(std::shared_ptr<const Model> model,
+                                                 const SessionOptions& options = {});
+  ~Session();
+
+  const std::vector<TensorInfo>& inputs() const { return inputs_; }
+  const std::vector<TensorInfo>& outputs() const { return outputs_; }
+
+  // Runs the model on `inputs` (in graph input order). The input data is read in place and
+  // must stay valid during the call. Outputs are readable through output() until the next Run.
+  Status Run(const std::vector<TensorRef>& inputs);
+  // Only valid after a successful Run; the data lives in the session's arena.
+  TensorRef output(int index) const;
+
+  // Bytes of the planned arena for the current shapes (intermediates, graph outputs, scratch).
+  size_t arena_bytes() const;
+  // Sum of the sizes of all planned tensors and scratch buffers: what the arena would take
+  // without reusing memory.
+  size_t unshared_bytes() const;
+  // Re-plans for these input shapes without running (e.g. to query arena_bytes()).
+  Status Prepare(const std::vector<Shape>& input_shapes);
+
+ private:
+  Session() = default;
+  std::shared_ptr<const Model> model_;
+  std::vector<TensorInfo> inputs_;
+  std::vector<TensorInfo> outputs_;
+  std::unique_ptr<Executor> executor_;
+};
+
+}  // namespace lwai
+
+#endif  // LWAI_SESSION_H_

@@ -1,0 +1,58 @@
+// Element types and shapes shared by the whole public API.
+#ifndef LWAI_TYPES_H_
+#define LWAI_TYPES_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+
+namespace lwai {
+
+// Values follow ONNX TensorProto.DataType and the .lwai schema (checked at compile time).
+enum class DataType : int8_t {
+  kUndefined = 0,
+  kFloat32 = 1,
+  kUInt8 = 2,
+  kInt8 = 3,
+  kUInt16 = 4,
+  kInt16 = 5,
+  kInt32 = 6,
+  kInt64 = 7,
+  kString = 8,
+  kBool = 9,
+  kFloat16 = 10,
+  kFloat64 = 11,
+  kUInt32 = 12,
+  kUInt64 = 13,
+  kBFloat16 = 16,
+};
+
+// Bytes per element; 0 for kUndefined and kString.
+size_t DataTypeSize(DataType type);
+// "float32", "int64", ... ("undefined" for unknown values).
+const char* DataTypeName(DataType type);
+
+constexpr int kMaxRank = 8;
+
+// A fixed-capacity shape: no heap allocation, so shapes can live on the invoke path.
+struct Shape {
+  int rank = 0;
+  int64_t dims[kMaxRank] = {};
+
+  Shape() = default;
+  Shape(std::initializer_list<int64_t> values);
+
+  int64_t operator[](int i) const { return dims[i]; }
+  int64_t& operator[](int i) { return dims[i]; }
+  // Product of dims (1 for a scalar).
+  int64_t NumElements() const;
+  bool operator==(const Shape& other) const;
+  bool operator!=(const Shape& other) const { return !(*this == other); }
+  // "[1, 3, 224, 224]"
+  std::string ToString() const;
+};
+
+}  // namespace lwai
+
+#endif  // LWAI_TYPES_H_

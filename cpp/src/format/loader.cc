@@ -1,0 +1,237 @@
+// Binary .lwai loading: flatbuffers verification, then conversion to the IR with constants
+// pointing into the (mapped or borrowed) file, then semantic validation.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "format/model_format.h"
+#include "ir/graph.h"
+#include "lwai/model.h"
+#include "lwai_generated.h"
+
+namespace lwai {
+namespace {
+
+static_assert(static_cast<int>(fb::DataType::FLOAT32) == static_cast<int>(DataType::kFloat32) &&
+                  static_cast<int>(fb::DataType::INT64) == static_cast<int>(DataType::kInt64) &&
+                  static_cast<int>(fb::DataType::BFLOAT16) == static_cast<int>(DataType::kBFloat16),
+              "schema DataType must match lwai::DataType");
+
+bool IsKnownDataType(int8_t value) {
+  const DataType type = static_cast<DataType>(value);
+  return value != 0 && std::strcmp(DataTypeName(type), "undefined") != 0;
+}
+
+Status ConvertAttribute(const fb::Attribute& src, Attribute* dst) {
+  dst->name = src.name()->str();
+  switch (src.type()) {
+    case fb::AttributeType::INT:
+      dst->type = AttributeType::kInt;
+      dst->i = src.i();
+      break;
+    case fb::AttributeType::FLOAT:
+      dst->type = AttributeType::kFloat;
+      dst->f = src.f();
+      break;
+    case fb::AttributeType::INTS:
+      dst->type = AttributeType::kInts;
+      if (src.ints()) dst->ints.assign(src.ints()->begin(), src.ints()->end());
+      break;
+    case fb::AttributeType::FLOATS:
+      dst->type = AttributeType::kFloats;
+      if (src.floats()) dst->floats.assign(src.floats()->begin(), src.floats()->end());
+      break;
+    case fb::AttributeType::STRING:
+      dst->type = AttributeType::kString;
+      if (src.s()) dst->s = src.s()->str();
+      break;
+    default:
+      return InvalidModel("attribute '" + dst->name + "' has unknown type " +
+                          std::to_string(static_cast<int>(src.type())));
+  }
+  return Status::Ok();
+}
+
+Status ConvertTensor(const fb::Model& model, const uint8_t* file, size_t file_size, int index,
+                     const std::shared_ptr<const void>& storage, TensorDesc* dst) {
+  const fb::Tensor& src = *model.graph()->tensors()->Get(index);
+  dst->name = src.name()->str();
+  const std::string where = "tensor " + std::to_string(index) + " '" + dst->name + "'";
+  // Intermediate tensors may have an undefined dtype: prepare infers it.
+  const bool undefined_intermediate = src.dtype() == fb::DataType::UNDEFINED && src.buffer() == 0;
+  if (!undefined_intermediate && !IsKnownDataType(static_cast<int8_t>(src.dtype()))) {
+    return InvalidModel(where + " has unknown dtype " + std::to_string(static_cast<int>(src.dtype())));
+  }
+  dst->dtype = static_cast<DataType>(src.dtype());
+  dst->shape_known = src.shape_known();
+  if (src.shape()) {
+    if (src.shape()->size() > static_cast<uint32_t>(kMaxRank)) {
+      return InvalidModel(where + " has rank " + std::to_string(src.shape()->size()) +
+                          " (at most " + std::to_string(kMaxRank) + ")");
+    }
+    for (const fb::Dim* dim : *src.shape()) {
+      if (dim->value() < -1) {
+        return InvalidModel(where + " has negative dimension " + std::to_string(dim->value()));
+      }
+      dst->shape.push_back(Dim{dim->value(), dim->name() ? dim->name()->str() : ""});
+    }
+  }
+  const uint32_t buffer_index = src.buffer();
+  if (buffer_index == 0) return Status::Ok();
+  const auto* buffers = model.buffers();
+  if (buffers == nullptr || buffer_index >= buffers->size()) {
+    return InvalidModel(where + " refers to buffer " + std::to_string(buffer_index) +
+                        ", but the model has " + std::to_string(buffers ? buffers->size() : 0));
+  }
+  const fb::Buffer& buffer = *buffers->Get(buffer_index);
+  if (buffer.data() != nullptr) {
+    // Inline data is only 4-byte aligned inside the flatbuffer: copy it once.
+    dst->constant = ConstantData::Copy(buffer.data()->data(), buffer.data()->size());
+    return Status::Ok();
+  }
+  const uint64_t offset = buffer.offset();
+  const uint64_t size = buffer.size();
+  if (offset % kDataAlignment != 0 || offset > file_size || size > file_size - offset) {
+    return InvalidModel(where + ": data at offset " + std::to_string(offset) + " of size " +
+                        std::to_string(size) + " lies outside the file (" +
+                        std::to_string(file_size) + " bytes) or is misaligned");
+  }
+  dst->constant.data = file + offset;
+  dst->constant.size = size;
+  dst->constant.keepalive = storage;
+  // Zero-size constants still count as constants.
+  if (size == 0) dst->constant.data = file;
+  return Status::Ok();
+}
+
+Status ConvertGraph(const fb::Model& model, const uint8_t* file, size_t file_size,
+                    const std::shared_ptr<const void>& storage, Graph* graph) {
+  const fb::Graph* src = model.graph();
+  if (src == nullptr) return InvalidModel("model has no graph");
+  const int num_tensors = src->tensors() ? static_cast<int>(src->tensors()->size()) : 0;
+  graph->tensors.resize(num_tensors);
+  for (int t = 0; t < num_tensors; ++t) {
+    LWAI_RETURN_IF_ERROR(ConvertTensor(model, file, file_size, t, storage, &graph->tensors[t]));
+  }
+  if (src->nodes()) {
+    for (const fb::Node* node_src : *src->nodes()) {
+      Node node;
+      node.name = node_src->name() ? node_src->name()->str() : "";
+      node.op = node_src->op();
+      if (node_src->inputs()) node.inputs.assign(node_src->inputs()->begin(), node_src->inputs()->end());
+      if (node_src->outputs()) {
+        node.outputs.assign(node_src->outputs()->begin(), node_src->outputs()->end());
+      }
+      if (node_src->attributes()) {
+        for (const fb::Attribute* attr : *node_src->attributes()) {
+          Attribute converted;
+          Status status = ConvertAttribute(*attr, &converted);
+          if (!status.ok()) return status.WithContext(node.Describe());
+          node.attributes.push_back(std::move(converted));
+        }
+      }
+      graph->nodes.push_back(std::move(node));
+    }
+  }
+  if (src->inputs()) graph->inputs.assign(src->inputs()->begin(), src->inputs()->end());
+  if (src->outputs()) graph->outputs.assign(src->outputs()->begin(), src->outputs()->end());
+  return graph->Validate();
+}
+
+// Owns an mmap'ed file.
+struct Mapping {
+  void* address = nullptr;
+  size_t size = 0;
+  ~Mapping() {
+    if (address != nullptr) munmap(address, size);
+  }
+};
+
+void* AllocateAligned(size_t size) {
+  return std::aligned_alloc(kDataAlignment, (size + kDataAlignment - 1) / kDataAlignment * kDataAlignment);
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Model>> LoadModelImage(const uint8_t* data, size_t size,
+                                              std::shared_ptr<const void> storage) {
+  if (size < 8 || !fb::ModelBufferHasIdentifier(data)) {
+    return InvalidModel("not an .lwai model (missing 'LWAI' file identifier" +
+                        std::string(size < 8 ? ", file too short)" : ")"));
+  }
+  flatbuffers::Verifier::Options options;
+  options.max_depth = 64;
+  options.max_tables = 50000000;
+  flatbuffers::Verifier verifier(data, size, options);
+  if (!fb::VerifyModelBuffer(verifier)) {
+    return InvalidModel("the model structure failed verification (truncated or corrupted file)");
+  }
+  const fb::Model& model = *fb::GetModel(data);
+  if (model.schema_version() > kSchemaVersion) {
+    return InvalidModel("schema version " + std::to_string(model.schema_version()) +
+                        " is newer than this lwai reads (" + std::to_string(kSchemaVersion) + ")");
+  }
+  auto graph = std::make_unique<Graph>();
+  LWAI_RETURN_IF_ERROR(ConvertGraph(model, data, size, storage, graph.get()));
+  auto info = std::make_unique<ModelInfo>();
+  if (model.producer()) info->producer = model.producer()->str();
+  if (model.source_format()) info->source_format = model.source_format()->str();
+  info->source_opset = model.source_opset();
+  info->optimized = model.optimized();
+  if (model.metadata()) {
+    for (const fb::KeyValue* kv : *model.metadata()) {
+      info->metadata.emplace_back(kv->key()->str(), kv->value() ? kv->value()->str() : "");
+    }
+  }
+  return std::make_shared<Model>(std::move(graph), std::move(info), std::move(storage));
+}
+
+Result<std::shared_ptr<Model>> Model::LoadBuffer(const void* data, size_t size, bool copy) {
+  if (data == nullptr) return InvalidArgument("model buffer is null");
+  if (!copy) {
+    if (reinterpret_cast<uintptr_t>(data) % 8 != 0) {
+      return InvalidArgument("a borrowed model buffer must be 8-byte aligned");
+    }
+    return LoadModelImage(static_cast<const uint8_t*>(data), size, nullptr);
+  }
+  void* owned = AllocateAligned(size == 0 ? 1 : size);
+  if (owned == nullptr) return Status(StatusCode::kOutOfMemory, "cannot allocate model copy");
+  std::memcpy(owned, data, size);
+  std::shared_ptr<const void> storage(owned, [](const void* p) { std::free(const_cast<void*>(p)); });
+  return LoadModelImage(static_cast<const uint8_t*>(owned), size, std::move(storage));
+}
+
+Result<std::shared_ptr<Model>> Model::LoadFile(const std::string& path) {
+  if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0) {
+    LWAI_ASSIGN_OR_RETURN(std::string text, ReadTextFile(path));
+    return LoadJson(text, path);
+  }
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NotFound(path + ": cannot open: " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return IoError(path + ": not a regular file");
+  }
+  auto mapping = std::make_shared<Mapping>();
+  mapping->size = static_cast<size_t>(st.st_size);
+  if (mapping->size > 0) {
+    void* address = mmap(nullptr, mapping->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (address == MAP_FAILED) {
+      close(fd);
+      return IoError(path + ": mmap failed: " + std::strerror(errno));
+    }
+    mapping->address = address;
+  }
+  close(fd);
+  const auto* bytes = static_cast<const uint8_t*>(mapping->address);
+  auto result = LoadModelImage(bytes, mapping->size, mapping);
+  if (!result.ok()) return result.status().WithContext(path);
+  return result;
+}
+
+}  // namespace lwai

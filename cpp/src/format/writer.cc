@@ -1,0 +1,147 @@
+// Serializing the IR to the .lwai image.
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "format/model_format.h"
+#include "ir/graph.h"
+#include "lwai_generated.h"
+
+namespace lwai {
+namespace {
+
+using flatbuffers::FlatBufferBuilder;
+using flatbuffers::Offset;
+
+Offset<fb::Attribute> WriteAttribute(FlatBufferBuilder& b, const Attribute& a) {
+  const auto name = b.CreateString(a.name);
+  Offset<flatbuffers::Vector<int64_t>> ints;
+  Offset<flatbuffers::Vector<float>> floats;
+  Offset<flatbuffers::String> s;
+  fb::AttributeType type = fb::AttributeType::INT;
+  switch (a.type) {
+    case AttributeType::kInt: type = fb::AttributeType::INT; break;
+    case AttributeType::kFloat: type = fb::AttributeType::FLOAT; break;
+    case AttributeType::kInts:
+      type = fb::AttributeType::INTS;
+      ints = b.CreateVector(a.ints);
+      break;
+    case AttributeType::kFloats:
+      type = fb::AttributeType::FLOATS;
+      floats = b.CreateVector(a.floats);
+      break;
+    case AttributeType::kString:
+      type = fb::AttributeType::STRING;
+      s = b.CreateString(a.s);
+      break;
+  }
+  return fb::CreateAttribute(b, name, type, a.i, a.f, ints, floats, s);
+}
+
+// Builds the flatbuffer. External constant data is placed from `data_start` on, each piece at
+// a 64-byte boundary; `layout` receives (offset, tensor index) for the data section.
+void BuildFlatbuffer(const Model& model, bool inline_data, uint64_t data_start,
+                     FlatBufferBuilder& b, std::vector<std::pair<uint64_t, int>>* layout) {
+  const Graph& g = model.graph();
+  const ModelInfo& info = model.info();
+  std::vector<Offset<fb::Buffer>> buffers;
+  buffers.push_back(fb::CreateBuffer(b));  // buffers[0]: "no data"
+  std::vector<Offset<fb::Tensor>> tensors;
+  uint64_t cursor = data_start;
+  for (size_t t = 0; t < g.tensors.size(); ++t) {
+    const TensorDesc& desc = g.tensors[t];
+    uint32_t buffer_index = 0;
+    if (desc.is_constant()) {
+      buffer_index = static_cast<uint32_t>(buffers.size());
+      if (inline_data) {
+        buffers.push_back(fb::CreateBuffer(b, 0, 0, b.CreateVector(desc.constant.data, desc.constant.size)));
+      } else {
+        buffers.push_back(fb::CreateBuffer(b, cursor, desc.constant.size));
+        layout->emplace_back(cursor, static_cast<int>(t));
+        cursor += (desc.constant.size + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+      }
+    }
+    std::vector<Offset<fb::Dim>> dims;
+    for (const Dim& d : desc.shape) {
+      dims.push_back(fb::CreateDim(b, d.value, d.name.empty() ? 0 : b.CreateString(d.name)));
+    }
+    tensors.push_back(fb::CreateTensor(b, b.CreateString(desc.name),
+                                       static_cast<fb::DataType>(desc.dtype), desc.shape_known,
+                                       b.CreateVector(dims), buffer_index));
+  }
+  std::vector<Offset<fb::Node>> nodes;
+  for (const Node& node : g.nodes) {
+    std::vector<Offset<fb::Attribute>> attributes;
+    for (const Attribute& a : node.attributes) attributes.push_back(WriteAttribute(b, a));
+    nodes.push_back(fb::CreateNode(b, b.CreateString(node.name), node.op, b.CreateVector(node.inputs),
+                                   b.CreateVector(node.outputs), b.CreateVector(attributes)));
+  }
+  const auto graph = fb::CreateGraph(b, b.CreateVector(tensors), b.CreateVector(nodes),
+                                     b.CreateVector(g.inputs), b.CreateVector(g.outputs));
+  std::vector<Offset<fb::KeyValue>> metadata;
+  for (const auto& kv : info.metadata) {
+    metadata.push_back(fb::CreateKeyValue(b, b.CreateString(kv.first), b.CreateString(kv.second)));
+  }
+  const auto root = fb::CreateModel(b, kSchemaVersion, b.CreateString(info.producer),
+                                    b.CreateString(info.source_format), info.source_opset,
+                                    info.optimized, graph, b.CreateVector(buffers),
+                                    b.CreateVector(metadata));
+  fb::FinishModelBuffer(b, root);
+}
+
+}  // namespace
+
+Result<std::vector<uint8_t>> SerializeModel(const Model& model, bool inline_data) {
+  LWAI_RETURN_IF_ERROR(model.graph().Validate());
+  std::vector<std::pair<uint64_t, int>> layout;
+  // Pass 1 measures the flatbuffer; pass 2 writes the real data offsets. Defaults are forced
+  // so that both passes have the same size whatever the offset values.
+  FlatBufferBuilder measure;
+  measure.ForceDefaults(true);
+  BuildFlatbuffer(model, inline_data, 0, measure, &layout);
+  const uint64_t data_start = (measure.GetSize() + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+  layout.clear();
+  FlatBufferBuilder builder;
+  builder.ForceDefaults(true);
+  BuildFlatbuffer(model, inline_data, data_start, builder, &layout);
+  if (builder.GetSize() != measure.GetSize()) {
+    return Internal("flatbuffer size changed between passes");
+  }
+  uint64_t total = builder.GetSize();
+  for (const auto& [offset, tensor] : layout) {
+    total = offset + model.graph().tensors[tensor].constant.size;
+  }
+  std::vector<uint8_t> image(inline_data ? builder.GetSize() : total, 0);
+  std::memcpy(image.data(), builder.GetBufferPointer(), builder.GetSize());
+  for (const auto& [offset, tensor] : layout) {
+    const ConstantData& c = model.graph().tensors[tensor].constant;
+    if (c.size) std::memcpy(image.data() + offset, c.data, c.size);
+  }
+  return image;
+}
+
+Result<std::string> ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound(path + ": cannot open");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return IoError(path + ": read failed");
+  return text;
+}
+
+Result<std::vector<uint8_t>> Model::Serialize() const { return SerializeModel(*this, false); }
+
+Status Model::Save(const std::string& path) const {
+  LWAI_ASSIGN_OR_RETURN(std::vector<uint8_t> image, Serialize());
+  const std::string temp = path + ".tmp";
+  FILE* file = std::fopen(temp.c_str(), "wb");
+  if (file == nullptr) return IoError(path + ": cannot open for writing");
+  const bool written = std::fwrite(image.data(), 1, image.size(), file) == image.size();
+  const bool closed = std::fclose(file) == 0;
+  if (!written || !closed || std::rename(temp.c_str(), path.c_str()) != 0) {
+    std::remove(temp.c_str());
+    return IoError(path + ": write failed");
+  }
+  return Status::Ok();
+}
+
+}  // namespace lwai

@@ -1,0 +1,291 @@
+#include "ir/graph.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace lwai {
+
+const char* OpTypeName(OpType op) {
+  if (op < OpType::MIN || op > OpType::MAX) return nullptr;
+  return fb::EnumNameOpType(op);
+}
+
+bool ParseOpType(const std::string& name, OpType* op) {
+  const char* const* names = fb::EnumNamesOpType();
+  for (int i = static_cast<int>(OpType::MIN) + 1; i <= static_cast<int>(OpType::MAX); ++i) {
+    if (name == names[i]) {
+      *op = static_cast<OpType>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+ConstantData ConstantData::Copy(const void* bytes, size_t size) {
+  ConstantData constant;
+  const size_t padded = (size + 63) / 64 * 64;
+  void* memory = std::aligned_alloc(64, padded == 0 ? 64 : padded);
+  if (size > 0) std::memcpy(memory, bytes, size);
+  constant.keepalive = std::shared_ptr<const void>(memory, [](const void* p) {
+    std::free(const_cast<void*>(p));
+  });
+  constant.data = static_cast<const uint8_t*>(memory);
+  constant.size = size;
+  return constant;
+}
+
+bool TensorDesc::HasStaticShape() const {
+  if (!shape_known) return false;
+  for (const Dim& d : shape) {
+    if (d.value < 0) return false;
+  }
+  return shape.size() <= kMaxRank;
+}
+
+Shape TensorDesc::StaticShape() const {
+  Shape s;
+  for (const Dim& d : shape) s.dims[s.rank++] = d.value;
+  return s;
+}
+
+std::string TensorDesc::ShapeString() const {
+  if (!shape_known) return "[?]";
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    if (shape[i].value >= 0) {
+      s += std::to_string(shape[i].value);
+    } else {
+      s += shape[i].name.empty() ? "?" : shape[i].name;
+    }
+  }
+  return s + "]";
+}
+
+const Attribute* Node::FindAttribute(const std::string& attr_name) const {
+  for (const Attribute& a : attributes) {
+    if (a.name == attr_name) return &a;
+  }
+  return nullptr;
+}
+
+int64_t Node::GetInt(const std::string& attr_name, int64_t default_value) const {
+  const Attribute* a = FindAttribute(attr_name);
+  return a && a->type == AttributeType::kInt ? a->i : default_value;
+}
+
+float Node::GetFloat(const std::string& attr_name, float default_value) const {
+  const Attribute* a = FindAttribute(attr_name);
+  if (a && a->type == AttributeType::kFloat) return a->f;
+  if (a && a->type == AttributeType::kInt) return static_cast<float>(a->i);
+  return default_value;
+}
+
+std::vector<int64_t> Node::GetInts(const std::string& attr_name) const {
+  const Attribute* a = FindAttribute(attr_name);
+  return a && a->type == AttributeType::kInts ? a->ints : std::vector<int64_t>();
+}
+
+std::string Node::GetString(const std::string& attr_name, const std::string& default_value) const {
+  const Attribute* a = FindAttribute(attr_name);
+  return a && a->type == AttributeType::kString ? a->s : default_value;
+}
+
+namespace {
+Attribute& UpsertAttribute(std::vector<Attribute>& attributes, const std::string& name) {
+  for (Attribute& a : attributes) {
+    if (a.name == name) return a;
+  }
+  attributes.push_back(Attribute{});
+  attributes.back().name = name;
+  return attributes.back();
+}
+}  // namespace
+
+void Node::SetInt(const std::string& attr_name, int64_t value) {
+  Attribute& a = UpsertAttribute(attributes, attr_name);
+  a.type = AttributeType::kInt;
+  a.i = value;
+}
+
+void Node::SetFloat(const std::string& attr_name, float value) {
+  Attribute& a = UpsertAttribute(attributes, attr_name);
+  a.type = AttributeType::kFloat;
+  a.f = value;
+}
+
+void Node::SetString(const std::string& attr_name, const std::string& value) {
+  Attribute& a = UpsertAttribute(attributes, attr_name);
+  a.type = AttributeType::kString;
+  a.s = value;
+}
+
+std::string Node::Describe() const {
+  const char* op_name = OpTypeName(op);
+  return "node '" + name + "' (" + (op_name ? op_name : "?") + ")";
+}
+
+int Graph::AddTensor(TensorDesc tensor) {
+  tensors.push_back(std::move(tensor));
+  return static_cast<int>(tensors.size()) - 1;
+}
+
+int Graph::FindTensor(const std::string& name) const {
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (tensors[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::vector<int> Graph::Producers() const {
+  std::vector<int> producers(tensors.size(), -1);
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    for (int t : nodes[n].outputs) {
+      if (t >= 0 && t < static_cast<int>(tensors.size())) producers[t] = static_cast<int>(n);
+    }
+  }
+  return producers;
+}
+
+std::vector<int> Graph::UseCounts() const {
+  std::vector<int> counts(tensors.size(), 0);
+  for (const Node& node : nodes) {
+    for (int t : node.inputs) {
+      if (t >= 0 && t < static_cast<int>(tensors.size())) ++counts[t];
+    }
+  }
+  for (int t : outputs) {
+    if (t >= 0 && t < static_cast<int>(tensors.size())) ++counts[t];
+  }
+  return counts;
+}
+
+Status Graph::Validate() const {
+  const int num_tensors = static_cast<int>(tensors.size());
+  std::unordered_set<std::string> names;
+  for (int t = 0; t < num_tensors; ++t) {
+    const TensorDesc& tensor = tensors[t];
+    if (tensor.name.empty()) return InvalidModel("tensor " + std::to_string(t) + " has no name");
+    if (!names.insert(tensor.name).second) {
+      return InvalidModel("tensor name '" + tensor.name + "' is used twice");
+    }
+    if (tensor.shape.size() > static_cast<size_t>(kMaxRank)) {
+      return Unsupported("tensor '" + tensor.name + "' has rank " +
+                         std::to_string(tensor.shape.size()) + ", lwai supports at most " +
+                         std::to_string(kMaxRank));
+    }
+    if (tensor.is_constant()) {
+      if (!tensor.HasStaticShape()) {
+        return InvalidModel("constant tensor '" + tensor.name + "' must have a static shape");
+      }
+      const size_t expected =
+          static_cast<size_t>(tensor.StaticShape().NumElements()) * DataTypeSize(tensor.dtype);
+      if (DataTypeSize(tensor.dtype) == 0 || tensor.constant.size != expected) {
+        return InvalidModel("constant tensor '" + tensor.name + "' holds " +
+                            std::to_string(tensor.constant.size) + " bytes, its dtype " +
+                            DataTypeName(tensor.dtype) + " and shape " + tensor.ShapeString() +
+                            " need " + std::to_string(expected));
+      }
+    }
+  }
+  // available[t]: tensor t can be read at this point of the node order.
+  std::vector<char> available(num_tensors, 0);
+  std::vector<char> produced(num_tensors, 0);
+  for (int t = 0; t < num_tensors; ++t) available[t] = tensors[t].is_constant();
+  for (int t : inputs) {
+    if (t < 0 || t >= num_tensors) {
+      return InvalidModel("graph input index " + std::to_string(t) + " is out of range");
+    }
+    if (tensors[t].is_constant()) {
+      return InvalidModel("graph input '" + tensors[t].name + "' is also a constant");
+    }
+    available[t] = 1;
+    produced[t] = 1;
+  }
+  for (const Node& node : nodes) {
+    if (OpTypeName(node.op) == nullptr || node.op == OpType::Unknown) {
+      return InvalidModel(node.Describe() + ": unknown operator code " +
+                          std::to_string(static_cast<int>(node.op)));
+    }
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const int t = node.inputs[i];
+      if (t == -1) continue;
+      if (t < 0 || t >= num_tensors) {
+        return InvalidModel(node.Describe() + ": input " + std::to_string(i) + " refers to tensor " +
+                            std::to_string(t) + ", but the graph has " +
+                            std::to_string(num_tensors) + " tensors");
+      }
+      if (!available[t]) {
+        return InvalidModel(node.Describe() + ": input '" + tensors[t].name +
+                            "' is not a graph input, a constant or produced by an earlier node "
+                            "(cycle or wrong order)");
+      }
+    }
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      const int t = node.outputs[i];
+      if (t == -1) continue;
+      if (t < 0 || t >= num_tensors) {
+        return InvalidModel(node.Describe() + ": output " + std::to_string(i) +
+                            " refers to tensor " + std::to_string(t) + ", but the graph has " +
+                            std::to_string(num_tensors) + " tensors");
+      }
+      if (produced[t] || tensors[t].is_constant()) {
+        return InvalidModel(node.Describe() + ": output '" + tensors[t].name +
+                            "' is already produced elsewhere");
+      }
+      produced[t] = 1;
+      available[t] = 1;
+    }
+  }
+  for (int t : outputs) {
+    if (t < 0 || t >= num_tensors) {
+      return InvalidModel("graph output index " + std::to_string(t) + " is out of range");
+    }
+    if (!available[t]) {
+      return InvalidModel("graph output '" + tensors[t].name + "' is never produced");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Graph::SortTopologically() {
+  const int num_tensors = static_cast<int>(tensors.size());
+  const std::vector<int> producers = Producers();
+  std::vector<int> pending(nodes.size(), 0);
+  std::vector<std::vector<int>> consumers(num_tensors);
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    for (int t : nodes[n].inputs) {
+      if (t < 0 || t >= num_tensors || producers[t] < 0) continue;
+      ++pending[n];
+      consumers[t].push_back(static_cast<int>(n));
+    }
+  }
+  std::vector<int> ready;
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    if (pending[n] == 0) ready.push_back(static_cast<int>(n));
+  }
+  std::vector<Node> sorted;
+  sorted.reserve(nodes.size());
+  // Pop from the front to keep the original order among independent nodes.
+  for (size_t head = 0; head < ready.size(); ++head) {
+    const int n = ready[head];
+    for (int t : nodes[n].outputs) {
+      if (t < 0 || t >= num_tensors) continue;
+      for (int consumer : consumers[t]) {
+        if (--pending[consumer] == 0) ready.push_back(consumer);
+      }
+    }
+  }
+  if (ready.size() != nodes.size()) {
+    for (size_t n = 0; n < nodes.size(); ++n) {
+      if (pending[n] > 0) return InvalidModel(nodes[n].Describe() + " is part of a cycle");
+    }
+  }
+  for (int n : ready) sorted.push_back(std::move(nodes[n]));
+  nodes = std::move(sorted);
+  return Status::Ok();
+}
+
+}  // namespace lwai

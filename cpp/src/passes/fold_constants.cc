@@ -1,0 +1,50 @@
+#include <memory>
+
+#include "passes/passes.h"
+#include "runtime/evaluate.h"
+#include "runtime/thread_pool.h"
+
+namespace lwai {
+
+Status FoldConstants(Graph& graph) {
+  ThreadPool pool(1);
+  std::vector<TensorView> views(graph.tensors.size());
+  for (size_t t = 0; t < graph.tensors.size(); ++t) {
+    const TensorDesc& desc = graph.tensors[t];
+    views[t].dtype = desc.dtype;
+    if (desc.HasStaticShape()) views[t].shape = desc.StaticShape();
+    if (desc.is_constant()) views[t].data = const_cast<uint8_t*>(desc.constant.data);
+  }
+  std::vector<Node> kept;
+  for (Node& node : graph.nodes) {
+    bool foldable = FindReferenceKernel(node.op) != nullptr;
+    for (int t : node.inputs) {
+      if (t < 0) continue;
+      const bool known = node.op == OpType::Shape ? graph.tensors[t].HasStaticShape()
+                                                  : graph.tensors[t].is_constant();
+      foldable = foldable && known;
+    }
+    if (!foldable || node.inputs.empty()) {
+      kept.push_back(std::move(node));
+      continue;
+    }
+    KernelContext ctx(node, views.data(), &pool);
+    std::vector<std::shared_ptr<void>> storage;
+    LWAI_RETURN_IF_ERROR(PrepareAndEvaluate(*FindReferenceKernel(node.op), ctx, &storage));
+    for (int o = 0; o < ctx.num_outputs(); ++o) {
+      if (!ctx.has_output(o)) continue;
+      const TensorView& out = ctx.output(o);
+      TensorDesc& desc = graph.tensors[node.outputs[o]];
+      desc.dtype = out.dtype;
+      desc.shape_known = true;
+      desc.shape.clear();
+      for (int d = 0; d < out.shape.rank; ++d) desc.shape.push_back(Dim{out.shape[d], ""});
+      desc.constant = ConstantData::Copy(out.data, out.ByteSize());
+      views[node.outputs[o]].data = const_cast<uint8_t*>(desc.constant.data);
+    }
+  }
+  graph.nodes = std::move(kept);
+  return Status::Ok();
+}
+
+}  // namespace lwai

@@ -1,0 +1,66 @@
+#include "passes/passes.h"
+#include "runtime/executor.h"
+
+namespace lwai {
+namespace {
+
+// Prepares the graph with every dynamic input dim set to `value`; returns output shapes of
+// every tensor.
+Status PrepareWithDynamicDims(const Graph& graph, int64_t value, std::vector<Shape>* shapes,
+                              std::vector<DataType>* dtypes) {
+  LWAI_ASSIGN_OR_RETURN(std::unique_ptr<Executor> executor, Executor::Create(graph, {}));
+  std::vector<Shape> input_shapes;
+  for (int t : graph.inputs) {
+    Shape shape;
+    for (const Dim& d : graph.tensors[t].shape) shape.dims[shape.rank++] = d.value < 0 ? value : d.value;
+    input_shapes.push_back(shape);
+  }
+  LWAI_RETURN_IF_ERROR(executor->Prepare(input_shapes));
+  shapes->clear();
+  dtypes->clear();
+  for (size_t t = 0; t < graph.tensors.size(); ++t) {
+    shapes->push_back(executor->tensor(static_cast<int>(t)).shape);
+    dtypes->push_back(executor->tensor(static_cast<int>(t)).dtype);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status InferShapes(Graph& graph) {
+  for (int t : graph.inputs) {
+    if (!graph.tensors[t].shape_known) return Status::Ok();
+  }
+  // Two probes: dims that differ between dynamic dims of 1 and 2 are dynamic themselves.
+  std::vector<Shape> small, large;
+  std::vector<DataType> dtypes, unused;
+  LWAI_RETURN_IF_ERROR(PrepareWithDynamicDims(graph, 1, &small, &dtypes));
+  LWAI_RETURN_IF_ERROR(PrepareWithDynamicDims(graph, 2, &large, &unused));
+  std::vector<char> is_input(graph.tensors.size(), 0);
+  for (int t : graph.inputs) is_input[t] = 1;
+  for (size_t t = 0; t < graph.tensors.size(); ++t) {
+    TensorDesc& desc = graph.tensors[t];
+    if (desc.is_constant() || is_input[t]) continue;
+    desc.dtype = dtypes[t];
+    desc.shape_known = small[t].rank == large[t].rank;
+    desc.shape.clear();
+    if (!desc.shape_known) continue;
+    for (int d = 0; d < small[t].rank; ++d) {
+      desc.shape.push_back(small[t][d] == large[t][d] ? Dim{small[t][d], ""} : Dim{-1, ""});
+    }
+  }
+  return Status::Ok();
+}
+
+Status OptimizeGraph(Graph& graph) {
+  LWAI_RETURN_IF_ERROR(FoldConstants(graph));
+  LWAI_RETURN_IF_ERROR(EliminateDeadNodes(graph));
+  LWAI_RETURN_IF_ERROR(FoldBatchNormalization(graph));
+  LWAI_RETURN_IF_ERROR(FuseActivations(graph));
+  LWAI_RETURN_IF_ERROR(EliminateDeadNodes(graph));
+  CompactTensors(graph);
+  LWAI_RETURN_IF_ERROR(InferShapes(graph));
+  return graph.Validate();
+}
+
+}  // namespace lwai

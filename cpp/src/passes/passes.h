@@ -1,0 +1,30 @@
+// Graph rewrites applied at conversion time. Each pass keeps the graph valid and returns an
+// error only for graphs it cannot process (never for "nothing to do").
+#ifndef LWAI_PASSES_PASSES_H_
+#define LWAI_PASSES_PASSES_H_
+
+#include "ir/graph.h"
+
+namespace lwai {
+
+// Evaluates nodes whose inputs are all constants (and Shape of statically shaped tensors) with
+// the reference kernels and replaces their outputs by constants.
+Status FoldConstants(Graph& graph);
+// Bypasses Identity and inference Dropout, then removes nodes whose outputs nobody reads.
+Status EliminateDeadNodes(Graph& graph);
+// Folds BatchNormalization into a preceding Conv or Gemm with constant weights.
+Status FoldBatchNormalization(Graph& graph);
+// Fuses Relu and constant-bound Clip into the preceding Conv or Gemm.
+Status FuseActivations(Graph& graph);
+// Drops tensors nothing refers to and renumbers the rest.
+void CompactTensors(Graph& graph);
+// Fills in the shapes of intermediate tensors (dims that depend on dynamic input dims stay
+// dynamic). Leaves shapes alone when some input has unknown rank.
+Status InferShapes(Graph& graph);
+
+// All of the above, in order.
+Status OptimizeGraph(Graph& graph);
+
+}  // namespace lwai
+
+#endif  // LWAI_PASSES_PASSES_H_

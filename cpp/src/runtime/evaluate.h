@@ -1,0 +1,26 @@
+// Runs one node right away (prepare, allocate outputs and scratch, eval): used for work whose
+// inputs are all known before invoke, by constant folding and by sessions at prepare time.
+#ifndef LWAI_RUNTIME_EVALUATE_H_
+#define LWAI_RUNTIME_EVALUATE_H_
+
+#include <memory>
+#include <vector>
+
+#include "kernels/kernel_api.h"
+
+namespace lwai {
+
+// Allocates 64-byte aligned memory; empty pointer on failure.
+std::shared_ptr<void> AllocateAligned(size_t size);
+
+// `ctx` must already be prepared. Allocates each output (kept alive by *storage), runs eval.
+Status EvaluatePrepared(const KernelRegistration& kernel, KernelContext& ctx,
+                        std::vector<std::shared_ptr<void>>* storage);
+
+// Prepare followed by EvaluatePrepared.
+Status PrepareAndEvaluate(const KernelRegistration& kernel, KernelContext& ctx,
+                          std::vector<std::shared_ptr<void>>* storage);
+
+}  // namespace lwai
+
+#endif  // LWAI_RUNTIME_EVALUATE_H_

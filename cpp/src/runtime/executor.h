@@ -1,0 +1,69 @@
+// Executes a Graph: assigns nodes to backends, prepares kernels for concrete input shapes,
+// plans the arena, and invokes the kernels in order.
+#ifndef LWAI_RUNTIME_EXECUTOR_H_
+#define LWAI_RUNTIME_EXECUTOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kernels/kernel_api.h"
+#include "lwai/session.h"
+#include "runtime/backend.h"
+#include "runtime/thread_pool.h"
+
+namespace lwai {
+
+class Executor {
+ public:
+  // Fails with kUnsupported naming every node that no backend claims.
+  static Result<std::unique_ptr<Executor>> Create(const Graph& graph, const SessionOptions& options);
+
+  // Prepares all nodes for these graph input shapes and plans memory.
+  Status Prepare(const std::vector<Shape>& input_shapes);
+  bool prepared() const { return prepared_; }
+  const std::vector<Shape>& prepared_shapes() const { return prepared_shapes_; }
+
+  // Runs with input data (shapes must equal prepared_shapes()).
+  Status Invoke(const std::vector<TensorRef>& inputs);
+
+  const TensorView& tensor(int index) const { return views_[index]; }
+  size_t arena_bytes() const { return arena_bytes_; }
+  size_t unshared_bytes() const { return unshared_bytes_; }
+
+  // Per-node timing of Invoke, off by default.
+  void set_profiling(bool enabled) { profiling_ = enabled; }
+  const std::vector<int64_t>& node_time_ns() const { return node_time_ns_; }
+  // Backend name for each node, and whether prepare evaluated it already (constant inputs).
+  const char* node_backend(int node) const { return backends_of_node_[node]->name(); }
+  bool node_folded(int node) const { return folded_[node] != 0; }
+
+ private:
+  Executor(const Graph& graph, const SessionOptions& options);
+  Status PlanAndAssign();
+
+  const Graph& graph_;
+  SessionOptions options_;
+  ThreadPool pool_;
+  std::vector<std::unique_ptr<Backend>> backends_;
+  std::vector<const Backend*> backends_of_node_;
+  std::vector<const KernelRegistration*> kernels_;
+  std::vector<std::unique_ptr<KernelContext>> contexts_;
+  std::vector<TensorView> views_;
+  std::vector<char> folded_;
+  std::vector<std::shared_ptr<void>> folded_storage_;
+  std::vector<char> arena_owned_storage_;
+  uint8_t* arena_ = nullptr;
+  size_t arena_bytes_ = 0;
+  size_t unshared_bytes_ = 0;
+  bool prepared_ = false;
+  std::vector<Shape> prepared_shapes_;
+  bool profiling_ = false;
+  std::vector<int64_t> node_time_ns_;
+};
+
+}  // namespace lwai
+
+#endif  // LWAI_RUNTIME_EXECUTOR_H_

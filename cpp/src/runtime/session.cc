@@ -1,0 +1,99 @@
+#include "lwai/session.h"
+
+#include "ir/graph.h"
+#include "runtime/executor.h"
+
+namespace lwai {
+namespace {
+
+TensorInfo DescribeTensor(const TensorDesc& desc) {
+  TensorInfo info;
+  info.name = desc.name;
+  info.dtype = desc.dtype;
+  info.shape_known = desc.shape_known;
+  for (const Dim& d : desc.shape) {
+    info.shape.push_back(d.value);
+    info.dim_names.push_back(d.name);
+  }
+  return info;
+}
+
+}  // namespace
+
+Session::~Session() = default;
+
+Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> model,
+                                                 const SessionOptions& options) {
+  if (model == nullptr) return InvalidArgument("model is null");
+  std::unique_ptr<Session> session(new Session());
+  session->model_ = std::move(model);
+  const Graph& graph = session->model_->graph();
+  for (int t : graph.inputs) session->inputs_.push_back(DescribeTensor(graph.tensors[t]));
+  for (int t : graph.outputs) session->outputs_.push_back(DescribeTensor(graph.tensors[t]));
+  LWAI_ASSIGN_OR_RETURN(session->executor_, Executor::Create(graph, options));
+  // Prepare right away when every input has a known rank, with dynamic dims as 1, so that
+  // model errors surface at creation and arena_bytes() is meaningful before the first run.
+  std::vector<Shape> shapes;
+  for (const TensorInfo& input : session->inputs_) {
+    if (!input.shape_known) return session;
+    Shape shape;
+    for (int64_t d : input.shape) shape.dims[shape.rank++] = d < 0 ? 1 : d;
+    shapes.push_back(shape);
+  }
+  LWAI_RETURN_IF_ERROR(session->executor_->Prepare(shapes));
+  return session;
+}
+
+Status Session::Prepare(const std::vector<Shape>& input_shapes) {
+  return executor_->Prepare(input_shapes);
+}
+
+Status Session::Run(const std::vector<TensorRef>& inputs) {
+  if (inputs.size() != inputs_.size()) {
+    return InvalidArgument("the model has " + std::to_string(inputs_.size()) + " input(s), got " +
+                           std::to_string(inputs.size()));
+  }
+  std::vector<Shape> shapes;
+  bool same_shapes = executor_->prepared();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const TensorInfo& expected = inputs_[i];
+    const TensorRef& given = inputs[i];
+    if (given.dtype != expected.dtype) {
+      return InvalidArgument("input '" + expected.name + "': expected dtype " +
+                             DataTypeName(expected.dtype) + ", got " + DataTypeName(given.dtype));
+    }
+    if (expected.shape_known) {
+      bool fits = given.shape.rank == static_cast<int>(expected.shape.size());
+      for (int d = 0; fits && d < given.shape.rank; ++d) {
+        fits = expected.shape[d] < 0 || expected.shape[d] == given.shape.dims[d];
+      }
+      if (!fits) {
+        std::string want = "[";
+        for (size_t d = 0; d < expected.shape.size(); ++d) {
+          want += (d ? ", " : "") + (expected.shape[d] >= 0
+                                          ? std::to_string(expected.shape[d])
+                                          : (expected.dim_names[d].empty() ? "?" : expected.dim_names[d]));
+        }
+        return ShapeMismatch("input '" + expected.name + "': expected shape " + want + "], got " +
+                             given.shape.ToString());
+      }
+    }
+    if (given.data == nullptr && given.shape.NumElements() > 0) {
+      return InvalidArgument("input '" + expected.name + "': data is null");
+    }
+    shapes.push_back(given.shape);
+    same_shapes = same_shapes && executor_->prepared_shapes()[i] == given.shape;
+  }
+  if (!same_shapes) LWAI_RETURN_IF_ERROR(executor_->Prepare(shapes));
+  return executor_->Invoke(inputs);
+}
+
+TensorRef Session::output(int index) const {
+  const TensorView& view = executor_->tensor(model_->graph().outputs[index]);
+  return TensorRef{view.dtype, view.shape, view.data};
+}
+
+size_t Session::arena_bytes() const { return executor_->arena_bytes(); }
+size_t Session::unshared_bytes() const { return executor_->unshared_bytes(); }
+
+}  // namespace lwai

@@ -1,0 +1,69 @@
+#include "runtime/thread_pool.h"
+
+#include <algorithm>
+
+namespace lwai {
+
+ThreadPool::ThreadPool(int num_threads) {
+  for (int i = 1; i < std::max(1, num_threads); ++i) {
+    workers_.emplace_back([this, i] { WorkerLoop(i); });
+  }
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  work_ready_.notify_all();
+  for (auto& worker : workers_) worker.join();
+}
+
+void ThreadPool::Run(int64_t n, int64_t min_chunk, RangeFn range_fn, const void* fn) {
+  if (n <= 0) return;
+  const int64_t threads = num_threads();
+  int64_t chunk = std::max<int64_t>(std::max<int64_t>(min_chunk, 1), (n + threads - 1) / threads);
+  if (workers_.empty() || chunk >= n) {
+    range_fn(fn, 0, n);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    range_fn_ = range_fn;
+    fn_ = fn;
+    n_ = n;
+    chunk_ = chunk;
+    pending_ = static_cast<int>(workers_.size());
+    ++generation_;
+  }
+  work_ready_.notify_all();
+  range_fn(fn, 0, std::min(n, chunk));  // the caller takes chunk 0
+  std::unique_lock<std::mutex> lock(mutex_);
+  work_done_.wait(lock, [this] { return pending_ == 0; });
+}
+
+void ThreadPool::WorkerLoop(int worker_index) {
+  uint64_t seen_generation = 0;
+  for (;;) {
+    RangeFn range_fn;
+    const void* fn;
+    int64_t begin, end;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      work_ready_.wait(lock, [&] { return stopping_ || generation_ != seen_generation; });
+      if (stopping_) return;
+      seen_generation = generation_;
+      range_fn = range_fn_;
+      fn = fn_;
+      begin = std::min(n_, worker_index * chunk_);
+      end = std::min(n_, begin + chunk_);
+    }
+    if (begin < end) range_fn(fn, begin, end);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--pending_ == 0) work_done_.notify_one();
+    }
+  }
+}
+
+}  // namespace lwai

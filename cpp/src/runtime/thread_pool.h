@@ -1,0 +1,53 @@
+// A fixed-size pool of worker threads with a blocking, allocation-free ParallelFor.
+#ifndef LWAI_RUNTIME_THREAD_POOL_H_
+#define LWAI_RUNTIME_THREAD_POOL_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace lwai {
+
+class ThreadPool {
+ public:
+  // num_threads counts the calling thread: 1 means no workers are started.
+  explicit ThreadPool(int num_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Calls fn(begin, end) over disjoint ranges covering [0, n), in at most num_threads()
+  // chunks, and returns when all are done. Ranges are at least `min_chunk` long (except the
+  // last) so that tiny loops stay on the calling thread. Not reentrant.
+  template <typename Fn>
+  void ParallelFor(int64_t n, int64_t min_chunk, const Fn& fn) {
+    Run(n, min_chunk, [](const void* f, int64_t b, int64_t e) { (*static_cast<const Fn*>(f))(b, e); },
+        &fn);
+  }
+
+ private:
+  using RangeFn = void (*)(const void* fn, int64_t begin, int64_t end);
+  void Run(int64_t n, int64_t min_chunk, RangeFn range_fn, const void* fn);
+  void WorkerLoop(int worker_index);
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable work_done_;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stopping_ = false;
+  // Current job.
+  RangeFn range_fn_ = nullptr;
+  const void* fn_ = nullptr;
+  int64_t n_ = 0;
+  int64_t chunk_ = 0;
+};
+
+}  // namespace lwai
+
+#endif  // LWAI_RUNTIME_THREAD_POOL_H_

@@ -1,0 +1,32 @@
+#include "kernels/kernel_api.h"
+
+namespace lwai {
+
+Status KernelContext::Error(StatusCode code, const std::string& message) const {
+  return Status(code, node_.Describe() + ": " + message);
+}
+
+Status KernelContext::ExpectInputs(int min_inputs, int max_inputs) const {
+  const int count = num_inputs();
+  if (count < min_inputs || count > max_inputs) {
+    return InvalidModel("expected " + std::to_string(min_inputs) +
+                        (max_inputs == min_inputs ? "" : " to " + std::to_string(max_inputs)) +
+                        " inputs, got " + std::to_string(count));
+  }
+  for (int i = 0; i < min_inputs; ++i) {
+    if (!has_input(i)) return InvalidModel("required input " + std::to_string(i) + " is missing");
+  }
+  if (num_outputs() < 1 || node_.outputs[0] < 0) return InvalidModel("node has no output");
+  return Status::Ok();
+}
+
+Status KernelContext::ExpectDtype(int i, DataType dtype) const {
+  if (!has_input(i)) return InvalidModel("required input " + std::to_string(i) + " is missing");
+  if (input(i).dtype != dtype) {
+    return Unsupported("input " + std::to_string(i) + " has dtype " +
+                       DataTypeName(input(i).dtype) + ", expected " + DataTypeName(dtype));
+  }
+  return Status::Ok();
+}
+
+}  // namespace lwai

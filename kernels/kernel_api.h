@@ -1,0 +1,119 @@
+// The contract between the runtime and a kernel: a plain {prepare, eval} record per operator.
+//
+// prepare runs whenever input shapes change (session creation, new input shapes). It reads
+// input dtypes/shapes (and values, where known at prepare time), validates attributes, sets
+// every output's dtype and shape, may request scratch memory and may store per-node state
+// (parsed attributes, packed weights). It may allocate.
+//
+// eval runs on every invoke. Buffers are preassigned by the memory planner: eval must not
+// allocate, must not throw and must only write its outputs and its scratch.
+#ifndef LWAI_KERNELS_KERNEL_API_H_
+#define LWAI_KERNELS_KERNEL_API_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "lwai/status.h"
+#include "lwai/types.h"
+
+namespace lwai {
+
+class ThreadPool;
+
+// A tensor during execution. `data` is null at prepare time unless the value is known then
+// (constants, and values computed from constants and shapes, e.g. Reshape's target shape).
+struct TensorView {
+  DataType dtype = DataType::kUndefined;
+  Shape shape;
+  void* data = nullptr;
+
+  template <typename T>
+  T* Data() const {
+    return static_cast<T*>(data);
+  }
+  int64_t NumElements() const { return shape.NumElements(); }
+  size_t ByteSize() const { return static_cast<size_t>(NumElements()) * DataTypeSize(dtype); }
+};
+
+// Per-node state that prepare builds and eval reads. Owned by the session.
+class OpState {
+ public:
+  virtual ~OpState() = default;
+};
+
+// What prepare and eval see of one node. The executor owns all storage; a context is only
+// valid during the call it is passed to.
+class KernelContext {
+ public:
+  KernelContext(const Node& node, TensorView* tensors, ThreadPool* pool)
+      : node_(node), tensors_(tensors), pool_(pool) {}
+
+  const Node& node() const { return node_; }
+  int num_inputs() const { return static_cast<int>(node_.inputs.size()); }
+  int num_outputs() const { return static_cast<int>(node_.outputs.size()); }
+  // True when input i exists and was not omitted.
+  bool has_input(int i) const { return i < num_inputs() && node_.inputs[i] >= 0; }
+  // Only call with has_input(i).
+  const TensorView& input(int i) const { return tensors_[node_.inputs[i]]; }
+  TensorView& output(int i) { return tensors_[node_.outputs[i]]; }
+  bool has_output(int i) const { return i < num_outputs() && node_.outputs[i] >= 0; }
+
+  // Never null; runs work on the session's threads.
+  ThreadPool* thread_pool() const { return pool_; }
+
+  // Prepare only.
+  void RequestScratch(size_t bytes) { scratch_bytes_ = bytes; }
+  void SetState(std::unique_ptr<OpState> state) { state_owner_ = std::move(state); }
+
+  // Eval only: scratch of the size requested in prepare (64-byte aligned), and the state.
+  void* scratch() const { return scratch_; }
+  template <typename T>
+  const T* state() const {
+    return static_cast<const T*>(state_);
+  }
+
+  // Error helpers that name the node: "node 'conv1' (Conv): <message>".
+  Status Error(StatusCode code, const std::string& message) const;
+  Status InvalidModel(const std::string& message) const {
+    return Error(StatusCode::kInvalidModel, message);
+  }
+  Status Unsupported(const std::string& message) const {
+    return Error(StatusCode::kUnsupported, message);
+  }
+  Status ShapeMismatch(const std::string& message) const {
+    return Error(StatusCode::kShapeMismatch, message);
+  }
+  // Checks the input count is within [min_inputs, max_inputs] and outputs >= 1.
+  Status ExpectInputs(int min_inputs, int max_inputs) const;
+  // Checks input i exists and has the given dtype.
+  Status ExpectDtype(int i, DataType dtype) const;
+
+  // Set by the executor.
+  size_t scratch_bytes_ = 0;
+  std::unique_ptr<OpState> state_owner_;
+  void* scratch_ = nullptr;
+  const OpState* state_ = nullptr;
+
+ private:
+  const Node& node_;
+  TensorView* tensors_;
+  ThreadPool* pool_;
+};
+
+struct KernelRegistration {
+  OpType op;
+  Status (*prepare)(KernelContext& ctx);
+  Status (*eval)(KernelContext& ctx);
+};
+
+// The reference kernel for `op`, or nullptr.
+const KernelRegistration* FindReferenceKernel(OpType op);
+// Every operator with a reference kernel.
+std::vector<OpType> ReferenceOps();
+
+}  // namespace lwai
+
+#endif  // LWAI_KERNELS_KERNEL_API_H_

@@ -1,0 +1,107 @@
+// MatMul (ONNX 13): numpy matmul. 1-D operands are promoted to matrices (and the added
+// dimension removed again); batch dimensions broadcast. One Gemm per output matrix, or a
+// single Gemm when B has no batch of its own (A's batch then folds into M).
+#include <memory>
+
+#include "kernels/common.h"
+#include "kernels/gemm.h"
+#include "runtime/thread_pool.h"
+
+namespace lwai {
+namespace {
+
+struct MatMulState : OpState {
+  int64_t m = 0, n = 0, k = 0;
+  Shape batch;                      // broadcast batch shape
+  int64_t a_strides[kMaxRank] = {};  // in elements, 0 along broadcast batch dims
+  int64_t b_strides[kMaxRank] = {};
+};
+
+Status Prepare(KernelContext& ctx) {
+  LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 2));
+  LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(0, DataType::kFloat32));
+  LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(1, DataType::kFloat32));
+  const Shape& a = ctx.input(0).shape;
+  const Shape& b = ctx.input(1).shape;
+  if (a.rank < 1 || b.rank < 1) {
+    return ctx.ShapeMismatch("inputs must have rank >= 1, got " + a.ToString() + " and " +
+                             b.ToString());
+  }
+  auto state = std::make_unique<MatMulState>();
+  MatMulState& s = *state;
+  s.m = a.rank == 1 ? 1 : a[a.rank - 2];
+  s.k = a[a.rank - 1];
+  s.n = b.rank == 1 ? 1 : b[b.rank - 1];
+  const int64_t k_b = b.rank == 1 ? b[0] : b[b.rank - 2];
+  if (k_b != s.k) {
+    return ctx.ShapeMismatch("inner dimensions differ: " + a.ToString() + " x " + b.ToString());
+  }
+  Shape a_batch, b_batch;
+  a_batch.rank = a.rank > 2 ? a.rank - 2 : 0;
+  b_batch.rank = b.rank > 2 ? b.rank - 2 : 0;
+  for (int i = 0; i < a_batch.rank; ++i) a_batch[i] = a[i];
+  for (int i = 0; i < b_batch.rank; ++i) b_batch[i] = b[i];
+  Status status = BroadcastShapes(a_batch, b_batch, &s.batch);
+  if (!status.ok()) {
+    return ctx.ShapeMismatch("batch dimensions of " + a.ToString() + " and " + b.ToString() +
+                             " do not broadcast");
+  }
+  BroadcastStrides(a_batch, s.batch, s.a_strides);
+  BroadcastStrides(b_batch, s.batch, s.b_strides);
+  for (int i = 0; i < s.batch.rank; ++i) {
+    s.a_strides[i] *= s.m * s.k;
+    s.b_strides[i] *= s.k * s.n;
+  }
+  TensorView& y = ctx.output(0);
+  y.dtype = DataType::kFloat32;
+  y.shape = s.batch;
+  if (a.rank > 1) y.shape[y.shape.rank++] = s.m;
+  if (b.rank > 1) y.shape[y.shape.rank++] = s.n;
+  // When B has no batch of its own, A's (contiguous) batch folds into M.
+  if (b_batch.NumElements() == 1) {
+    s.m *= s.batch.NumElements();
+    s.batch = Shape();
+  }
+  ctx.RequestScratch(GemmScratchBytes(ctx.thread_pool()->num_threads(), s.k, s.n));
+  ctx.SetState(std::move(state));
+  return Status::Ok();
+}
+
+Status Eval(KernelContext& ctx) {
+  const MatMulState& s = *ctx.state<MatMulState>();
+  const float* a = ctx.input(0).Data<const float>();
+  const float* b = ctx.input(1).Data<const float>();
+  float* y = ctx.output(0).Data<float>();
+  GemmArgs args;
+  args.m = s.m;
+  args.n = s.n;
+  args.k = s.k;
+  args.lda = s.k;
+  args.ldb = s.n;
+  args.ldc = s.n;
+  const int rank = s.batch.rank;
+  const int64_t count = s.batch.NumElements();
+  int64_t index[kMaxRank] = {};
+  int64_t a_offset = 0, b_offset = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    args.a = a + a_offset;
+    args.b = b + b_offset;
+    args.c = y + i * s.m * s.n;
+    Gemm(args, ctx.scratch(), ctx.thread_pool());
+    for (int d = rank - 1; d >= 0; --d) {
+      a_offset += s.a_strides[d];
+      b_offset += s.b_strides[d];
+      if (++index[d] < s.batch[d]) break;
+      a_offset -= s.a_strides[d] * s.batch[d];
+      b_offset -= s.b_strides[d] * s.batch[d];
+      index[d] = 0;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+extern const KernelRegistration kMatMulKernel = {OpType::MatMul, Prepare, Eval};
+
+}  // namespace lwai

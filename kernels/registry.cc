@@ -1,0 +1,69 @@
+// The one table of reference kernels. Adding an operator: write kernels/<op>.cc defining
+// `extern const KernelRegistration k<Op>Kernel`, add it to the schema's OpType enum, list
+// it here.
+#include "kernels/kernel_api.h"
+
+#define LWAI_REFERENCE_KERNELS(X) \
+  X(Conv)                         \
+  X(Gemm)                         \
+  X(MatMul)                       \
+  X(BatchNormalization)           \
+  X(Relu)                         \
+  X(Clip)                         \
+  X(Sigmoid)                      \
+  X(Tanh)                         \
+  X(LeakyRelu)                    \
+  X(Exp)                          \
+  X(Sqrt)                         \
+  X(Neg)                          \
+  X(Abs)                          \
+  X(Add)                          \
+  X(Sub)                          \
+  X(Mul)                          \
+  X(Div)                          \
+  X(MaxPool)                      \
+  X(AveragePool)                  \
+  X(GlobalAveragePool)            \
+  X(GlobalMaxPool)                \
+  X(Concat)                       \
+  X(Softmax)                      \
+  X(Reshape)                      \
+  X(Flatten)                      \
+  X(Transpose)                    \
+  X(Squeeze)                      \
+  X(Unsqueeze)                    \
+  X(Pad)                          \
+  X(Identity)                     \
+  X(Dropout)                      \
+  X(Shape)                        \
+  X(Gather)                       \
+  X(Cast)
+
+namespace lwai {
+
+#define LWAI_DECLARE_KERNEL(op) extern const KernelRegistration k##op##Kernel;
+LWAI_REFERENCE_KERNELS(LWAI_DECLARE_KERNEL)
+#undef LWAI_DECLARE_KERNEL
+
+namespace {
+
+#define LWAI_KERNEL_ENTRY(op) &k##op##Kernel,
+const KernelRegistration* const kReferenceKernels[] = {LWAI_REFERENCE_KERNELS(LWAI_KERNEL_ENTRY)};
+#undef LWAI_KERNEL_ENTRY
+
+}  // namespace
+
+const KernelRegistration* FindReferenceKernel(OpType op) {
+  for (const KernelRegistration* kernel : kReferenceKernels) {
+    if (kernel->op == op) return kernel;
+  }
+  return nullptr;
+}
+
+std::vector<OpType> ReferenceOps() {
+  std::vector<OpType> ops;
+  for (const KernelRegistration* kernel : kReferenceKernels) ops.push_back(kernel->op);
+  return ops;
+}
+
+}  // namespace lwai

@@ -1,0 +1,3 @@
+from lwai.cli import main
+
+raise SystemExit(main())

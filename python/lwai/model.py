@@ -1,0 +1,93 @@
+"""lwai.Model: a converted or loaded model, and how to save, load and inspect it."""
+
+from __future__ import annotations
+
+import collections
+import os
+from typing import NamedTuple
+
+from lwai import _lwai
+
+
+class TensorInfo(NamedTuple):
+    """A graph input or output: dims are ints, or a name/None where dynamic."""
+
+    name: str
+    dtype: str
+    shape: tuple | None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TensorInfo:
+        return cls(d["name"], d["dtype"], d["shape"])
+
+
+class Model:
+    """A model graph with its weights. Immutable; share it between sessions freely."""
+
+    def __init__(self, native: _lwai.Model):
+        self._native = native
+
+    @property
+    def inputs(self) -> list[TensorInfo]:
+        return [TensorInfo.from_dict(d) for d in self._native.inputs]
+
+    @property
+    def outputs(self) -> list[TensorInfo]:
+        return [TensorInfo.from_dict(d) for d in self._native.outputs]
+
+    @property
+    def nodes(self) -> list[dict]:
+        """Nodes in execution order: name, op, inputs, outputs, attributes."""
+        return self._native.nodes
+
+    @property
+    def parameter_bytes(self) -> int:
+        return self._native.parameter_bytes
+
+    @property
+    def producer(self) -> str:
+        return self._native.producer
+
+    @property
+    def source_format(self) -> str:
+        return self._native.source_format
+
+    @property
+    def source_opset(self) -> int:
+        return self._native.source_opset
+
+    @property
+    def optimized(self) -> bool:
+        return self._native.optimized
+
+    def op_histogram(self) -> dict[str, int]:
+        """How many nodes of each operator, most frequent first."""
+        return dict(collections.Counter(n["op"] for n in self.nodes).most_common())
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Writes the binary .lwai file (or JSON if the name ends in .json)."""
+        path = os.fspath(path)
+        if path.endswith(".json"):
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(self.to_json())
+        else:
+            self._native.save(path)
+
+    def to_bytes(self) -> bytes:
+        return self._native.to_bytes()
+
+    def to_json(self) -> str:
+        return self._native.to_json()
+
+    def __repr__(self) -> str:
+        return (
+            f"lwai.Model({len(self.nodes)} nodes, {self.parameter_bytes} parameter bytes, "
+            f"inputs={[i.name for i in self.inputs]}, outputs={[o.name for o in self.outputs]})"
+        )
+
+
+def load(source: str | os.PathLike | bytes) -> Model:
+    """Loads a .lwai file (memory-mapped), a .json model, or a .lwai image in bytes."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return Model(_lwai.Model.load_bytes(bytes(source)))
+    return Model(_lwai.Model.load(os.fspath(source)))

@@ -1,0 +1,315 @@
+// Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Concat, Pad, Identity, Shape, Gather.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tests/cpp/kernel_test_util.h"
+
+namespace lwai::testing {
+namespace {
+
+KernelCase Case(OpType op, std::vector<TestTensor> inputs, std::vector<Attribute> attrs = {}) {
+  KernelCase c;
+  c.op = op;
+  c.inputs = std::move(inputs);
+  c.attributes = std::move(attrs);
+  return c;
+}
+
+TestTensor RunOne(const KernelCase& c) {
+  auto result = RunKernel(c);
+  if (!result.ok()) {
+    ADD_FAILURE() << result.status().ToString();
+    return TestTensor();
+  }
+  return (*result)[0];
+}
+
+Status RunError(const KernelCase& c, StatusCode code) {
+  auto result = RunKernel(c);
+  if (result.ok()) {
+    ADD_FAILURE() << "expected an error";
+    return Status::Ok();
+  }
+  EXPECT_EQ(result.status().code(), code) << result.status().ToString();
+  EXPECT_NE(result.status().message().find("test_node"), std::string::npos)
+      << result.status().ToString();
+  return result.status();
+}
+
+void ExpectError(const KernelCase& c, StatusCode code) { (void)RunError(c, code); }
+
+std::vector<float> Iota(int n, float start = 1.0f) {
+  std::vector<float> v(n);
+  for (int i = 0; i < n; ++i) v[i] = start + static_cast<float>(i);
+  return v;
+}
+
+TEST(ReshapeKernel, InferredAndCopiedDims) {
+  const TestTensor x = TestTensor::F32({2, 3, 4}, Iota(24));
+  TestTensor y = RunOne(Case(OpType::Reshape, {x, TestTensor::I64({2}, {-1, 6})}));
+  EXPECT_EQ(y.shape, Shape({4, 6}));
+  EXPECT_EQ(y.Floats(), Iota(24));
+  EXPECT_EQ(RunOne(Case(OpType::Reshape, {x, TestTensor::I64({2}, {0, -1})})).shape,
+            Shape({2, 12}));
+  EXPECT_EQ(RunOne(Case(OpType::Reshape, {x, TestTensor::I64({0}, {})})).shape.rank, 0 + 0)
+      << "only valid for one element";
+}
+
+TEST(ReshapeKernel, AllowZeroAndOtherDtypes) {
+  const TestTensor empty = TestTensor::F32({0, 3}, {});
+  EXPECT_EQ(RunOne(Case(OpType::Reshape, {empty, TestTensor::I64({2}, {3, 0})},
+                        {IntAttr("allowzero", 1)}))
+                .shape,
+            Shape({3, 0}));
+  TestTensor y = RunOne(Case(OpType::Reshape, {TestTensor::I64({2, 2}, {1, 2, 3, 4}),
+                                               TestTensor::I32({1}, {4})}));
+  EXPECT_EQ(y.dtype, DataType::kInt64);
+  EXPECT_EQ(y.Values<int64_t>(), std::vector<int64_t>({1, 2, 3, 4}));
+}
+
+TEST(ReshapeKernel, RejectsBadShapes) {
+  const TestTensor x = TestTensor::F32({2, 3}, Iota(6));
+  Status s = RunError(Case(OpType::Reshape, {x, TestTensor::I64({2}, {4, 2})}),
+                      StatusCode::kShapeMismatch);
+  EXPECT_NE(s.message().find("[2, 3]"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("[4, 2]"), std::string::npos) << s.ToString();
+  ExpectError(Case(OpType::Reshape, {x, TestTensor::I64({2}, {-1, -1})}),
+              StatusCode::kInvalidModel);
+  ExpectError(Case(OpType::Reshape, {x, TestTensor::I64({2}, {-2, 3})}),
+              StatusCode::kInvalidModel);
+  ExpectError(Case(OpType::Reshape, {x, TestTensor::I64({2}, {4, -1})}),
+              StatusCode::kShapeMismatch);
+  ExpectError(Case(OpType::Reshape, {x, TestTensor::F32({2}, {3, 2})}), StatusCode::kInvalidModel);
+  KernelCase unknown = Case(OpType::Reshape, {x, TestTensor::I64({2}, {3, 2})});
+  unknown.inputs_known_at_prepare = false;
+  ExpectError(unknown, StatusCode::kUnsupported);
+}
+
+TEST(FlattenKernel, Axes) {
+  const TestTensor x = TestTensor::F32({2, 3, 4}, Iota(24));
+  TestTensor y = RunOne(Case(OpType::Flatten, {x}));
+  EXPECT_EQ(y.shape, Shape({2, 12}));
+  EXPECT_EQ(y.Floats(), Iota(24));
+  EXPECT_EQ(RunOne(Case(OpType::Flatten, {x}, {IntAttr("axis", -1)})).shape, Shape({6, 4}));
+  EXPECT_EQ(RunOne(Case(OpType::Flatten, {x}, {IntAttr("axis", 0)})).shape, Shape({1, 24}));
+  EXPECT_EQ(RunOne(Case(OpType::Flatten, {x}, {IntAttr("axis", 3)})).shape, Shape({24, 1}));
+  ExpectError(Case(OpType::Flatten, {x}, {IntAttr("axis", 4)}), StatusCode::kInvalidModel);
+  ExpectError(Case(OpType::Flatten, {x}, {IntAttr("axis", -4)}), StatusCode::kInvalidModel);
+}
+
+TEST(SqueezeKernel, AllOrListedAxes) {
+  const TestTensor x = TestTensor::F32({1, 3, 1, 2}, Iota(6));
+  TestTensor y = RunOne(Case(OpType::Squeeze, {x}));
+  EXPECT_EQ(y.shape, Shape({3, 2}));
+  EXPECT_EQ(y.Floats(), Iota(6));
+  EXPECT_EQ(RunOne(Case(OpType::Squeeze, {x, TestTensor::I64({1}, {-2})})).shape,
+            Shape({1, 3, 2}));
+  EXPECT_EQ(RunOne(Case(OpType::Squeeze, {x, TestTensor::I64({2}, {2, 0})})).shape,
+            Shape({3, 2}));
+  ExpectError(Case(OpType::Squeeze, {x, TestTensor::I64({1}, {1})}), StatusCode::kShapeMismatch);
+  ExpectError(Case(OpType::Squeeze, {x, TestTensor::I64({1}, {4})}), StatusCode::kInvalidModel);
+  ExpectError(Case(OpType::Squeeze, {x, TestTensor::I64({2}, {0, -4})}),
+              StatusCode::kInvalidModel);
+}
+
+TEST(UnsqueezeKernel, AxesIndexTheOutput) {
+  const TestTensor x = TestTensor::I32({3, 2}, {1, 2, 3, 4, 5, 6});
+  TestTensor y = RunOne(Case(OpType::Unsqueeze, {x, TestTensor::I64({2}, {0, -1})}));
+  EXPECT_EQ(y.shape, Shape({1, 3, 2, 1}));
+  EXPECT_EQ(y.Values<int32_t>(), std::vector<int32_t>({1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(RunOne(Case(OpType::Unsqueeze, {x, TestTensor::I64({1}, {1})})).shape,
+            Shape({3, 1, 2}));
+  EXPECT_EQ(RunOne(Case(OpType::Unsqueeze, {TestTensor::F32({}, {7}), TestTensor::I64({1}, {0})}))
+                .shape,
+            Shape({1}));
+  ExpectError(Case(OpType::Unsqueeze, {x, TestTensor::I64({2}, {0, 0})}),
+              StatusCode::kInvalidModel);
+  ExpectError(Case(OpType::Unsqueeze, {x, TestTensor::I64({1}, {3})}), StatusCode::kInvalidModel);
+  ExpectError(Case(OpType::Unsqueeze, {x}), StatusCode::kInvalidModel);
+}
+
+TEST(TransposeKernel, DefaultReversesAxes) {
+  TestTensor y = RunOne(Case(OpType::Transpose, {TestTensor::F32({2, 3}, Iota(6))}));
+  EXPECT_EQ(y.shape, Shape({3, 2}));
+  EXPECT_EQ(y.Floats(), std::vector<float>({1, 4, 2, 5, 3, 6}));
+}
+
+TEST(TransposeKernel, PermutationOnThreeAxesAndDtypes) {
+  std::vector<int64_t> x(24);
+  for (int i = 0; i < 24; ++i) x[i] = i;  // x[i][j][k] = 12 i + 4 j + k
+  KernelCase c = Case(OpType::Transpose, {TestTensor::I64({2, 3, 4}, x)},
+                      {IntsAttr("perm", {1, 2, 0})});
+  TestTensor y = RunOne(c);
+  ASSERT_EQ(y.shape, Shape({3, 4, 2}));
+  const std::vector<int64_t> values = y.Values<int64_t>();
+  for (int j = 0; j < 3; ++j) {
+    for (int k = 0; k < 4; ++k) {
+      for (int i = 0; i < 2; ++i) EXPECT_EQ(values[(j * 4 + k) * 2 + i], 12 * i + 4 * j + k);
+    }
+  }
+  c.threads = 2;
+  EXPECT_EQ(RunOne(c).Values<int64_t>(), values);
+  TestTensor bytes = RunOne(Case(OpType::Transpose,
+                                 {TestTensor::Make<uint8_t>(DataType::kUInt8, {2, 2}, {1, 2, 3, 4})}));
+  EXPECT_EQ(bytes.Values<uint8_t>(), std::vector<uint8_t>({1, 3, 2, 4}));
+}
+
+TEST(TransposeKernel, RejectsBadPerm) {
+  const TestTensor x = TestTensor::F32({2, 3}, Iota(6));
+  ExpectError(Case(OpType::Transpose, {x}, {IntsAttr("perm", {0, 0})}), StatusCode::kInvalidModel);
+  ExpectError(Case(OpType::Transpose, {x}, {IntsAttr("perm", {1, 0, 2})}),
+              StatusCode::kInvalidModel);
+  ExpectError(Case(OpType::Transpose, {x}, {IntsAttr("perm", {-1, 0})}), StatusCode::kInvalidModel);
+}
+
+TEST(ConcatKernel, InnerAndOuterAxes) {
+  const TestTensor a = TestTensor::F32({2, 1}, {1, 2});
+  const TestTensor b = TestTensor::F32({2, 2}, {3, 4, 5, 6});
+  TestTensor y = RunOne(Case(OpType::Concat, {a, b}, {IntAttr("axis", 1)}));
+  EXPECT_EQ(y.shape, Shape({2, 3}));
+  EXPECT_EQ(y.Floats(), std::vector<float>({1, 3, 4, 2, 5, 6}));
+  EXPECT_EQ(RunOne(Case(OpType::Concat, {a, b}, {IntAttr("axis", -1)})).Floats(), y.Floats());
+  TestTensor z = RunOne(Case(OpType::Concat,
+                             {TestTensor::I64({1, 2}, {1, 2}), TestTensor::I64({0, 2}, {}),
+                              TestTensor::I64({2, 2}, {3, 4, 5, 6})},
+                             {IntAttr("axis", 0)}));
+  EXPECT_EQ(z.shape, Shape({3, 2}));
+  EXPECT_EQ(z.Values<int64_t>(), std::vector<int64_t>({1, 2, 3, 4, 5, 6}));
+}
+
+TEST(ConcatKernel, RejectsBadInputs) {
+  const TestTensor a = TestTensor::F32({2, 1}, {1, 2});
+  ExpectError(Case(OpType::Concat, {a, TestTensor::I64({2, 1}, {1, 2})}, {IntAttr("axis", 1)}),
+              StatusCode::kInvalidModel);
+  ExpectError(Case(OpType::Concat, {a, TestTensor::F32({3, 1}, {1, 2, 3})}, {IntAttr("axis", 1)}),
+              StatusCode::kShapeMismatch);
+  ExpectError(Case(OpType::Concat, {a, TestTensor::F32({2}, {1, 2})}, {IntAttr("axis", 0)}),
+              StatusCode::kShapeMismatch);
+  ExpectError(Case(OpType::Concat, {a, a}), StatusCode::kInvalidModel);
+  ExpectError(Case(OpType::Concat, {a, a}, {IntAttr("axis", 2)}), StatusCode::kInvalidModel);
+}
+
+TEST(PadKernel, ConstantMode) {
+  // pads = [row begin, col begin, row end, col end] = [1, 0, 0, 1].
+  TestTensor y = RunOne(Case(OpType::Pad, {TestTensor::F32({2, 2}, {1, 2, 3, 4}),
+                                           TestTensor::I64({4}, {1, 0, 0, 1}),
+                                           TestTensor::F32({}, {9})}));
+  EXPECT_EQ(y.shape, Shape({3, 3}));
+  EXPECT_EQ(y.Floats(), std::vector<float>({9, 9, 9, 1, 2, 9, 3, 4, 9}));
+  // Default constant 0, int64 data.
+  TestTensor z = RunOne(Case(OpType::Pad, {TestTensor::I64({1, 2}, {5, 6}),
+                                           TestTensor::I64({4}, {0, 1, 1, 0})}));
+  EXPECT_EQ(z.shape, Shape({2, 3}));
+  EXPECT_EQ(z.Values<int64_t>(), std::vector<int64_t>({0, 5, 6, 0, 0, 0}));
+  TestTensor w = RunOne(Case(OpType::Pad, {TestTensor::I64({2}, {5, 6}), TestTensor::I64({2}, {1, 1}),
+                                           TestTensor::I64({}, {-1})}));
+  EXPECT_EQ(w.Values<int64_t>(), std::vector<int64_t>({-1, 5, 6, -1}));
+}
+
+TEST(PadKernel, ReflectEdgeWrap) {
+  const TestTensor x = TestTensor::F32({1, 3}, {1, 2, 3});
+  const TestTensor pads = TestTensor::I64({4}, {0, 2, 0, 2});
+  EXPECT_EQ(RunOne(Case(OpType::Pad, {x, pads}, {StringAttr("mode", "reflect")})).Floats(),
+            std::vector<float>({3, 2, 1, 2, 3, 2, 1}));
+  EXPECT_EQ(RunOne(Case(OpType::Pad, {x, pads}, {StringAttr("mode", "edge")})).Floats(),
+            std::vector<float>({1, 1, 1, 2, 3, 3, 3}));
+  EXPECT_EQ(RunOne(Case(OpType::Pad, {x, pads}, {StringAttr("mode", "wrap")})).Floats(),
+            std::vector<float>({2, 3, 1, 2, 3, 1, 2}));
+  // Reflect along the outer axis of a 3 x 2 input.
+  TestTensor y = RunOne(Case(OpType::Pad, {TestTensor::F32({3, 2}, Iota(6)),
+                                           TestTensor::I64({4}, {1, 0, 1, 0})},
+                             {StringAttr("mode", "reflect")}));
+  EXPECT_EQ(y.shape, Shape({5, 2}));
+  EXPECT_EQ(y.Floats(), std::vector<float>({3, 4, 1, 2, 3, 4, 5, 6, 3, 4}));
+}
+
+TEST(PadKernel, NegativePadsCropAndAxesInput) {
+  TestTensor y = RunOne(Case(OpType::Pad, {TestTensor::F32({1, 4}, {1, 2, 3, 4}),
+                                           TestTensor::I64({4}, {0, -1, 0, 1})}));
+  EXPECT_EQ(y.shape, Shape({1, 4}));
+  EXPECT_EQ(y.Floats(), std::vector<float>({2, 3, 4, 0}));
+  TestTensor z = RunOne(Case(OpType::Pad, {TestTensor::F32({2, 3}, Iota(6)),
+                                           TestTensor::I64({2}, {1, 1}), Omitted(),
+                                           TestTensor::I64({1}, {-1})}));
+  EXPECT_EQ(z.shape, Shape({2, 5}));
+  EXPECT_EQ(z.Floats(), std::vector<float>({0, 1, 2, 3, 0, 0, 4, 5, 6, 0}));
+}
+
+TEST(PadKernel, RejectsBadInputs) {
+  const TestTensor x = TestTensor::F32({2, 2}, {1, 2, 3, 4});
+  ExpectError(Case(OpType::Pad, {x, TestTensor::I64({2}, {1, 1})}), StatusCode::kInvalidModel);
+  ExpectError(Case(OpType::Pad, {x, TestTensor::I64({4}, {1, 1, 1, 1})},
+                   {StringAttr("mode", "mirror")}),
+              StatusCode::kInvalidModel);
+  ExpectError(Case(OpType::Pad, {x, TestTensor::I64({4}, {1, 1, 1, 1}), TestTensor::I64({}, {1})}),
+              StatusCode::kInvalidModel);
+  ExpectError(Case(OpType::Pad, {x, TestTensor::I64({4}, {0, -3, 0, 0})}),
+              StatusCode::kShapeMismatch);
+  KernelCase unknown = Case(OpType::Pad, {x, TestTensor::I64({4}, {1, 1, 1, 1})});
+  unknown.inputs_known_at_prepare = false;
+  ExpectError(unknown, StatusCode::kUnsupported);
+}
+
+TEST(IdentityKernel, CopiesAnyDtype) {
+  TestTensor y = RunOne(Case(OpType::Identity, {TestTensor::I32({2, 2}, {1, -2, 3, -4})}));
+  EXPECT_EQ(y.dtype, DataType::kInt32);
+  EXPECT_EQ(y.shape, Shape({2, 2}));
+  EXPECT_EQ(y.Values<int32_t>(), std::vector<int32_t>({1, -2, 3, -4}));
+  ExpectError(Case(OpType::Identity, {}), StatusCode::kInvalidModel);
+}
+
+TEST(ShapeKernel, StartEndClamped) {
+  const TestTensor x = TestTensor::F32({2, 3, 4}, Iota(24));
+  auto dims = [&](std::vector<Attribute> attrs) {
+    KernelCase c = Case(OpType::Shape, {x}, std::move(attrs));
+    c.inputs_known_at_prepare = false;  // only the shape is needed
+    TestTensor y = RunOne(c);
+    EXPECT_EQ(y.dtype, DataType::kInt64);
+    return y.Values<int64_t>();
+  };
+  EXPECT_EQ(dims({}), std::vector<int64_t>({2, 3, 4}));
+  EXPECT_EQ(dims({IntAttr("start", 1)}), std::vector<int64_t>({3, 4}));
+  EXPECT_EQ(dims({IntAttr("end", -1)}), std::vector<int64_t>({2, 3}));
+  EXPECT_EQ(dims({IntAttr("start", -10), IntAttr("end", 10)}), std::vector<int64_t>({2, 3, 4}));
+  EXPECT_EQ(dims({IntAttr("start", 2), IntAttr("end", 1)}), std::vector<int64_t>());
+  EXPECT_EQ(dims({IntAttr("start", -1)}), std::vector<int64_t>({4}));
+}
+
+TEST(GatherKernel, AxesAndIndexDtypes) {
+  const TestTensor data = TestTensor::F32({3, 2}, Iota(6));
+  TestTensor y = RunOne(Case(OpType::Gather, {data, TestTensor::I64({2}, {2, 0})}));
+  EXPECT_EQ(y.shape, Shape({2, 2}));
+  EXPECT_EQ(y.Floats(), std::vector<float>({5, 6, 1, 2}));
+  // Negative index along the last axis, int32 indices.
+  y = RunOne(Case(OpType::Gather, {data, TestTensor::I32({1}, {-1})}, {IntAttr("axis", -1)}));
+  EXPECT_EQ(y.shape, Shape({3, 1}));
+  EXPECT_EQ(y.Floats(), std::vector<float>({2, 4, 6}));
+  // Scalar index removes the axis; 2-D indices add one.
+  y = RunOne(Case(OpType::Gather, {data, TestTensor::I64({}, {1})}));
+  EXPECT_EQ(y.shape, Shape({2}));
+  EXPECT_EQ(y.Floats(), std::vector<float>({3, 4}));
+  TestTensor z = RunOne(Case(OpType::Gather, {TestTensor::I64({3}, {10, 20, 30}),
+                                              TestTensor::I64({2, 2}, {0, 2, -3, 1})}));
+  EXPECT_EQ(z.shape, Shape({2, 2}));
+  EXPECT_EQ(z.Values<int64_t>(), std::vector<int64_t>({10, 30, 10, 20}));
+}
+
+TEST(GatherKernel, OutOfRangeIndexIsAnError) {
+  const TestTensor data = TestTensor::F32({3, 2}, Iota(6));
+  Status s = RunError(Case(OpType::Gather, {data, TestTensor::I64({2}, {0, 3})}),
+                      StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("index 3"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("size 3"), std::string::npos) << s.ToString();
+  s = RunError(Case(OpType::Gather, {data, TestTensor::I32({1}, {-3})}, {IntAttr("axis", 1)}),
+               StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("index -3"), std::string::npos) << s.ToString();
+  ExpectError(Case(OpType::Gather, {data, TestTensor::F32({1}, {0})}), StatusCode::kInvalidModel);
+  ExpectError(Case(OpType::Gather, {data, TestTensor::I64({1}, {0})}, {IntAttr("axis", 2)}),
+              StatusCode::kInvalidModel);
+}
+
+}  // namespace
+}  // namespace lwai::testing

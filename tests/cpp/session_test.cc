@@ -1,0 +1,121 @@
+#include "lwai/session.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "ir/graph.h"
+#include "passes/passes.h"
+#include "tests/cpp/test_graphs.h"
+
+namespace lwai::testing {
+namespace {
+
+std::vector<float> RunOnce(const std::shared_ptr<Model>& model, const std::vector<float>& x,
+                           int64_t batch, int threads = 1) {
+  SessionOptions options;
+  options.threads = threads;
+  auto session = Session::Create(model, options);
+  EXPECT_TRUE(session.ok()) << session.status().ToString();
+  TensorRef in{DataType::kFloat32, Shape({batch, 2, 4, 4}), x.data()};
+  Status s = (*session)->Run({in});
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  const TensorRef out = (*session)->output(0);
+  EXPECT_EQ(out.shape, Shape({batch, 3, 4, 4}));
+  const float* p = static_cast<const float*>(out.data);
+  return std::vector<float>(p, p + out.shape.NumElements());
+}
+
+std::vector<float> Input(int64_t batch) {
+  std::vector<float> x(batch * 32);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i));
+  return x;
+}
+
+TEST(Session, OptimizedGraphMatchesUnoptimized) {
+  auto plain = MakeConvModel();
+  auto optimized = MakeConvModel();
+  ASSERT_TRUE(OptimizeGraph(optimized->mutable_graph()).ok());
+  // Conv absorbed BatchNormalization and Relu: Conv + Add remain.
+  ASSERT_EQ(optimized->graph().nodes.size(), 2u);
+  EXPECT_EQ(optimized->graph().nodes[0].GetString("activation", ""), "Relu");
+  const auto x = Input(2);
+  const auto expected = RunOnce(plain, x, 2);
+  const auto got = RunOnce(optimized, x, 2);
+  ASSERT_EQ(expected.size(), got.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-5f);
+}
+
+TEST(Session, ThreadCountDoesNotChangeResults) {
+  auto model = MakeConvModel();
+  const auto x = Input(3);
+  EXPECT_EQ(RunOnce(model, x, 3, 1), RunOnce(model, x, 3, 2));
+}
+
+TEST(Session, NewBatchSizeReplansAndBatchesAreIndependent) {
+  auto model = MakeConvModel();
+  auto session = Session::Create(model);
+  ASSERT_TRUE(session.ok());
+  const auto x = Input(3);
+  const size_t arena_batch1 = (*session)->arena_bytes();
+  ASSERT_TRUE((*session)->Run({TensorRef{DataType::kFloat32, Shape({3, 2, 4, 4}), x.data()}}).ok());
+  EXPECT_GT((*session)->arena_bytes(), arena_batch1);
+  const float* out = static_cast<const float*>((*session)->output(0).data);
+  const std::vector<float> batch3(out, out + 3 * 48);
+  // The second image alone gives the second slice of the batched result.
+  const std::vector<float> second(x.begin() + 32, x.begin() + 64);
+  const auto alone = RunOnce(model, second, 1);
+  for (int i = 0; i < 48; ++i) EXPECT_FLOAT_EQ(alone[i], batch3[48 + i]);
+}
+
+TEST(Session, RejectsWrongInputsWithClearMessages) {
+  auto session = Session::Create(MakeConvModel());
+  ASSERT_TRUE(session.ok());
+  std::vector<float> x(64);
+  Status wrong_shape = (*session)->Run({TensorRef{DataType::kFloat32, Shape({1, 3, 4, 4}), x.data()}});
+  EXPECT_EQ(wrong_shape.code(), StatusCode::kShapeMismatch);
+  EXPECT_NE(wrong_shape.message().find("'x'"), std::string::npos);
+  EXPECT_NE(wrong_shape.message().find("[batch, 2, 4, 4]"), std::string::npos);
+  Status wrong_dtype = (*session)->Run({TensorRef{DataType::kInt64, Shape({1, 2, 4, 4}), x.data()}});
+  EXPECT_EQ(wrong_dtype.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(wrong_dtype.message().find("float32"), std::string::npos);
+  Status missing = (*session)->Run({});
+  EXPECT_EQ(missing.code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Session, CallerProvidedArenaIsUsedAndCheckedForSize) {
+  auto model = MakeConvModel();
+  auto probe = Session::Create(model);
+  ASSERT_TRUE(probe.ok());
+  const size_t needed = (*probe)->arena_bytes();
+  alignas(64) static uint8_t arena[1 << 16];
+  ASSERT_LE(needed, sizeof(arena));
+  SessionOptions options;
+  options.arena = arena;
+  options.arena_size = needed;
+  auto session = Session::Create(model, options);
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  const auto x = Input(1);
+  ASSERT_TRUE((*session)->Run({TensorRef{DataType::kFloat32, Shape({1, 2, 4, 4}), x.data()}}).ok());
+  const auto* out = static_cast<const uint8_t*>((*session)->output(0).data);
+  EXPECT_TRUE(out >= arena && out < arena + needed);
+  options.arena_size = needed - 64;
+  auto too_small = Session::Create(model, options);
+  ASSERT_FALSE(too_small.ok());
+  EXPECT_EQ(too_small.status().code(), StatusCode::kOutOfMemory);
+}
+
+TEST(Session, ReportsEveryNodeWithoutKernel) {
+  auto model = MakeConvModel();
+  Graph& g = model->mutable_graph();
+  g.nodes[2].op = OpType::Unknown;
+  g.nodes[3].op = OpType::Unknown;
+  auto session = Session::Create(model);
+  ASSERT_FALSE(session.ok());
+  EXPECT_EQ(session.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(session.status().message().find("'relu'"), std::string::npos);
+  EXPECT_NE(session.status().message().find("'add'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lwai::testing
