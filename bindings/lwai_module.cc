@@ -71,7 +71,10 @@ void RegisterErrors(py::module_& m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const StatusError& e) {
-      PyErr_SetString(g_error_classes[static_cast<int>(e.status.code())], e.status.message().c_str());
+      const std::string& m = e.status.message();
+      PyObject* text = PyUnicode_DecodeUTF8(m.data(), static_cast<Py_ssize_t>(m.size()), "replace");
+      PyErr_SetObject(g_error_classes[static_cast<int>(e.status.code())], text);
+      Py_XDECREF(text);
     }
   });
 }

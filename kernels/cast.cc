@@ -36,16 +36,35 @@ struct Type<Bool> {
 template <typename Fn>
 bool VisitType(DataType dtype, const Fn& fn) {
   switch (dtype) {
-    case DataType::kFloat32: fn(Type<float>()); return true;
-    case DataType::kFloat64: fn(Type<double>()); return true;
-    case DataType::kFloat16: fn(Type<Half>()); return true;
-    case DataType::kInt8: fn(Type<int8_t>()); return true;
-    case DataType::kUInt8: fn(Type<uint8_t>()); return true;
-    case DataType::kInt16: fn(Type<int16_t>()); return true;
-    case DataType::kInt32: fn(Type<int32_t>()); return true;
-    case DataType::kInt64: fn(Type<int64_t>()); return true;
-    case DataType::kBool: fn(Type<Bool>()); return true;
-    default: return false;
+    case DataType::kFloat32:
+      fn(Type<float>());
+      return true;
+    case DataType::kFloat64:
+      fn(Type<double>());
+      return true;
+    case DataType::kFloat16:
+      fn(Type<Half>());
+      return true;
+    case DataType::kInt8:
+      fn(Type<int8_t>());
+      return true;
+    case DataType::kUInt8:
+      fn(Type<uint8_t>());
+      return true;
+    case DataType::kInt16:
+      fn(Type<int16_t>());
+      return true;
+    case DataType::kInt32:
+      fn(Type<int32_t>());
+      return true;
+    case DataType::kInt64:
+      fn(Type<int64_t>());
+      return true;
+    case DataType::kBool:
+      fn(Type<Bool>());
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -90,6 +109,9 @@ typename Type<To>::Storage Store(V v) {
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   const DataType from = ctx.input(0).dtype;
+  if (ctx.node().FindAttribute("to") == nullptr) {
+    return ctx.InvalidModel("attribute 'to' is required");
+  }
   const int64_t to_attr = ctx.node().GetInt("to", 0);
   const DataType to = static_cast<DataType>(to_attr);
   const bool known_to = to_attr >= 0 && to_attr <= 16 && DataTypeSize(to) > 0;

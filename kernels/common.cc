@@ -109,7 +109,9 @@ Status AxesToMask(const KernelContext& ctx, const std::vector<int64_t>& axes, in
       return ctx.InvalidModel("axis " + std::to_string(axis) + " of " + IntsToString(axes) +
                               " is out of range for rank " + std::to_string(rank));
     }
-    if (*mask & (1u << a)) return ctx.InvalidModel("axes " + IntsToString(axes) + " repeat an axis");
+    if (*mask & (1u << a)) {
+      return ctx.InvalidModel("axes " + IntsToString(axes) + " repeat an axis");
+    }
     *mask |= 1u << a;
   }
   return Status::Ok();

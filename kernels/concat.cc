@@ -31,16 +31,15 @@ Status Prepare(KernelContext& ctx) {
   for (int i = 1; i < ctx.num_inputs(); ++i) {
     const TensorView& t = ctx.input(i);
     if (t.dtype != first.dtype) {
-      return ctx.InvalidModel("input " + std::to_string(i) + " has dtype " +
-                              DataTypeName(t.dtype) + ", input 0 has " +
-                              DataTypeName(first.dtype));
+      return ctx.InvalidModel("input " + std::to_string(i) + " has dtype " + DataTypeName(t.dtype) +
+                              ", input 0 has " + DataTypeName(first.dtype));
     }
     bool fits = t.shape.rank == first.shape.rank;
     for (int d = 0; fits && d < t.shape.rank; ++d) fits = d == axis || t.shape[d] == out[d];
     if (!fits) {
       return ctx.ShapeMismatch("input " + std::to_string(i) + " " + t.shape.ToString() +
-                               " does not fit input 0 " + first.shape.ToString() +
-                               " along axis " + std::to_string(axis));
+                               " does not fit input 0 " + first.shape.ToString() + " along axis " +
+                               std::to_string(axis));
     }
     out[axis] += t.shape[axis];
   }

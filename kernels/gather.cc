@@ -31,8 +31,9 @@ Status Prepare(KernelContext& ctx) {
                             data.shape.ToString());
   }
   if (data.shape.rank - 1 + indices.shape.rank > kMaxRank) {
-    return ctx.Unsupported("output rank " + std::to_string(data.shape.rank - 1 + indices.shape.rank) +
-                           " is above " + std::to_string(kMaxRank));
+    return ctx.Unsupported("output rank " +
+                           std::to_string(data.shape.rank - 1 + indices.shape.rank) + " is above " +
+                           std::to_string(kMaxRank));
   }
   Shape out;
   for (int d = 0; d < axis; ++d) out[out.rank++] = data.shape[d];

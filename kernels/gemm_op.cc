@@ -41,8 +41,8 @@ Status Prepare(KernelContext& ctx) {
   s.n = s.trans_b ? b[0] : b[1];
   if (k_b != s.k) {
     return ctx.ShapeMismatch("inner dimensions differ: A " + a.ToString() + " (transA " +
-                             std::to_string(s.trans_a) + ") and B " + b.ToString() +
-                             " (transB " + std::to_string(s.trans_b) + ")");
+                             std::to_string(s.trans_a) + ") and B " + b.ToString() + " (transB " +
+                             std::to_string(s.trans_b) + ")");
   }
   if (ctx.has_input(2)) {
     LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(2, DataType::kFloat32));

@@ -7,6 +7,7 @@ Status Eval(KernelContext& ctx) { return EvalGlobalPool(ctx, PoolKind::kAverage)
 
 }  // namespace
 
-extern const KernelRegistration kGlobalAveragePoolKernel = {OpType::GlobalAveragePool, PrepareGlobalPool, Eval};
+extern const KernelRegistration kGlobalAveragePoolKernel = {OpType::GlobalAveragePool,
+                                                            PrepareGlobalPool, Eval};
 
 }  // namespace lwai

@@ -7,6 +7,7 @@ Status Eval(KernelContext& ctx) { return EvalGlobalPool(ctx, PoolKind::kMax); }
 
 }  // namespace
 
-extern const KernelRegistration kGlobalMaxPoolKernel = {OpType::GlobalMaxPool, PrepareGlobalPool, Eval};
+extern const KernelRegistration kGlobalMaxPoolKernel = {OpType::GlobalMaxPool, PrepareGlobalPool,
+                                                        Eval};
 
 }  // namespace lwai

@@ -12,7 +12,7 @@ namespace {
 
 struct MatMulState : OpState {
   int64_t m = 0, n = 0, k = 0;
-  Shape batch;                      // broadcast batch shape
+  Shape batch;                       // broadcast batch shape
   int64_t a_strides[kMaxRank] = {};  // in elements, 0 along broadcast batch dims
   int64_t b_strides[kMaxRank] = {};
 };

@@ -102,8 +102,8 @@ Status Prepare(KernelContext& ctx) {
                                x.shape.ToString() + " holds");
     }
     if (s.mode != PadMode::kConstant && x.shape[d] == 0 && out[d] > 0) {
-      return ctx.InvalidModel("mode '" + mode + "' cannot pad the empty axis " +
-                              std::to_string(d) + " of input " + x.shape.ToString());
+      return ctx.InvalidModel("mode '" + mode + "' cannot pad the empty axis " + std::to_string(d) +
+                              " of input " + x.shape.ToString());
     }
   }
   ctx.SetState(std::move(state));
@@ -114,8 +114,7 @@ Status Prepare(KernelContext& ctx) {
 
 // Writes output rows [row_begin, row_end) (a row: all elements along the last dimension).
 template <typename T>
-void PadRows(const PadState& s, const T* in, T value, T* out, int64_t row_begin,
-             int64_t row_end) {
+void PadRows(const PadState& s, const T* in, T value, T* out, int64_t row_begin, int64_t row_end) {
   const int last = s.rank - 1;
   const int64_t width = s.out_dims[last];
   const int64_t n = s.in_dims[last];

@@ -29,8 +29,8 @@ void TapRange(int64_t start, int64_t dilation, int64_t kernel, int64_t lo, int64
 }
 
 // Max or sum over the taps [k_lo, k_hi) of one window.
-float ReduceWindow(const PoolState& s, const float* in, const int64_t* start,
-                   const int64_t* k_lo, const int64_t* k_hi) {
+float ReduceWindow(const PoolState& s, const float* in, const int64_t* start, const int64_t* k_lo,
+                   const int64_t* k_hi) {
   const WindowGeometry& g = s.g;
   const int last = g.spatial_rank - 1;
   const bool is_max = s.kind == PoolKind::kMax;
@@ -74,8 +74,8 @@ void PoolPlane(const PoolState& s, const float* in, float* out) {
       count *= k_hi[d] - k_lo[d];
       int64_t p_lo, p_hi;
       // Padding counts, but not the part of a ceil_mode window beyond the end padding.
-      TapRange(start[d], g.dilations[d], g.kernel[d], -g.pad_begin[d],
-               g.input[d] + g.pad_end[d], &p_lo, &p_hi);
+      TapRange(start[d], g.dilations[d], g.kernel[d], -g.pad_begin[d], g.input[d] + g.pad_end[d],
+               &p_lo, &p_hi);
       padded_count *= p_hi - p_lo;
     }
     const float acc = ReduceWindow(s, in, start, k_lo, k_hi);

@@ -32,7 +32,8 @@ Status Eval(KernelContext& ctx) {
   const int start = ctx.state<ShapeState>()->start;
   const Shape& in = ctx.input(0).shape;
   TensorView& out = ctx.output(0);
-  for (int64_t i = 0; i < out.shape[0]; ++i) out.Data<int64_t>()[i] = in[start + static_cast<int>(i)];
+  for (int64_t i = 0; i < out.shape[0]; ++i)
+    out.Data<int64_t>()[i] = in[start + static_cast<int>(i)];
   return Status::Ok();
 }
 

@@ -108,7 +108,7 @@ class _Converter:
         return name
 
     def constant(self, name: str, array: np.ndarray) -> int:
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array, order="C")  # not ascontiguousarray: it makes scalars 1-D
         if array.dtype == object or array.dtype.kind in "USO":
             raise _lwai.UnsupportedOperatorError(f"tensor '{name}': string tensors are not supported")
         dtype = self.onnx.helper.np_dtype_to_tensor_dtype(array.dtype)

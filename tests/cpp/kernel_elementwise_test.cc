@@ -46,8 +46,8 @@ void ExpectNear(const std::vector<float>& actual, const std::vector<double>& exp
 }
 
 TEST(SigmoidKernel, ValuesAndStabilityForLargeInputs) {
-  TestTensor y = RunOne(Case(OpType::Sigmoid, {TestTensor::F32({7}, {0, 2, -2, 100, -100, 1e4f,
-                                                                      -1e4f})}));
+  TestTensor y =
+      RunOne(Case(OpType::Sigmoid, {TestTensor::F32({7}, {0, 2, -2, 100, -100, 1e4f, -1e4f})}));
   EXPECT_EQ(y.shape, Shape({7}));
   const double s2 = 1.0 / (1.0 + std::exp(-2.0));
   ExpectNear(y.Floats(), {0.5, s2, 1.0 - s2, 1.0, 0.0, 1.0, 0.0});
@@ -87,10 +87,10 @@ TEST(TanhExpSqrtKernels, Values) {
 TEST(LeakyReluKernel, DefaultAndExplicitAlpha) {
   ExpectNear(RunOne(Case(OpType::LeakyRelu, {TestTensor::F32({3}, {-2, 0, 3})})).Floats(),
              {-0.02, 0, 3});
-  ExpectNear(RunOne(Case(OpType::LeakyRelu, {TestTensor::F32({2}, {-2, 3})},
-                         {FloatAttr("alpha", 0.5f)}))
-                 .Floats(),
-             {-1, 3});
+  ExpectNear(
+      RunOne(Case(OpType::LeakyRelu, {TestTensor::F32({2}, {-2, 3})}, {FloatAttr("alpha", 0.5f)}))
+          .Floats(),
+      {-1, 3});
 }
 
 TEST(ClipKernel, OptionalBounds) {
@@ -155,8 +155,8 @@ TEST(SubKernel, BroadcastsRowVector) {
 }
 
 TEST(MulKernel, OuterProductBroadcast) {
-  TestTensor y = RunOne(Case(OpType::Mul, {TestTensor::F32({2, 1}, {2, 3}),
-                                           TestTensor::F32({1, 3}, {1, 10, 100})}));
+  TestTensor y = RunOne(
+      Case(OpType::Mul, {TestTensor::F32({2, 1}, {2, 3}), TestTensor::F32({1, 3}, {1, 10, 100})}));
   EXPECT_EQ(y.shape, Shape({2, 3}));
   EXPECT_EQ(y.Floats(), std::vector<float>({2, 20, 200, 3, 30, 300}));
   EXPECT_EQ(RunOne(Case(OpType::Mul, {TestTensor::I32({2}, {3, -4}), TestTensor::I32({1}, {5})}))
@@ -165,8 +165,8 @@ TEST(MulKernel, OuterProductBroadcast) {
 }
 
 TEST(DivKernel, FloatAndIntegerSemantics) {
-  TestTensor f = RunOne(Case(OpType::Div, {TestTensor::F32({3}, {1, -3, 1}),
-                                           TestTensor::F32({3}, {4, 2, 0})}));
+  TestTensor f = RunOne(
+      Case(OpType::Div, {TestTensor::F32({3}, {1, -3, 1}), TestTensor::F32({3}, {4, 2, 0})}));
   EXPECT_EQ(f.Floats()[0], 0.25f);
   EXPECT_EQ(f.Floats()[1], -1.5f);
   EXPECT_TRUE(std::isinf(f.Floats()[2]));
@@ -175,16 +175,16 @@ TEST(DivKernel, FloatAndIntegerSemantics) {
   TestTensor i = RunOne(Case(OpType::Div, {TestTensor::I32({5}, {7, -7, 7, 5, min32}),
                                            TestTensor::I32({5}, {2, 2, -2, 0, -1})}));
   EXPECT_EQ(i.Values<int32_t>(), std::vector<int32_t>({3, -3, -3, 0, min32}));
-  TestTensor l = RunOne(Case(OpType::Div, {TestTensor::I64({2, 2}, {9, 8, -9, 0}),
-                                           TestTensor::I64({2, 1}, {0, 4})}));
+  TestTensor l = RunOne(
+      Case(OpType::Div, {TestTensor::I64({2, 2}, {9, 8, -9, 0}), TestTensor::I64({2, 1}, {0, 4})}));
   EXPECT_EQ(l.Values<int64_t>(), std::vector<int64_t>({0, 0, -2, 0}));
 }
 
 TEST(BinaryKernels, RejectBadInputs) {
   ExpectError(Case(OpType::Sub, {TestTensor::F32({2}, {1, 2}), TestTensor::I32({2}, {1, 2})}),
               StatusCode::kInvalidModel);
-  ExpectError(Case(OpType::Mul, {TestTensor::F32({2, 3}, std::vector<float>(6)),
-                                 TestTensor::F32({2}, {1, 2})}),
+  ExpectError(Case(OpType::Mul,
+                   {TestTensor::F32({2, 3}, std::vector<float>(6)), TestTensor::F32({2}, {1, 2})}),
               StatusCode::kShapeMismatch);
   ExpectError(Case(OpType::Div, {TestTensor::Make<uint8_t>(DataType::kUInt8, {1}, {1}),
                                  TestTensor::Make<uint8_t>(DataType::kUInt8, {1}, {1})}),

@@ -70,16 +70,18 @@ TEST(GemmKernel, TransposedOperands) {
 TEST(GemmKernel, AlphaBetaAndBroadcastC) {
   const std::vector<Attribute> scale = {FloatAttr("alpha", 2.0f), FloatAttr("beta", 0.5f)};
   // Row vector C [2] -> each row gets [5, 10].
-  EXPECT_EQ(RunOne(Case(OpType::Gemm, {MatA(), MatB(), TestTensor::F32({2}, {10, 20})}, scale)).Floats(),
-            std::vector<float>({121, 138, 283, 318}));
+  EXPECT_EQ(
+      RunOne(Case(OpType::Gemm, {MatA(), MatB(), TestTensor::F32({2}, {10, 20})}, scale)).Floats(),
+      std::vector<float>({121, 138, 283, 318}));
   // Column C [2, 1] with default alpha/beta.
   EXPECT_EQ(RunOne(Case(OpType::Gemm, {MatA(), MatB(), TestTensor::F32({2, 1}, {1, 2})})).Floats(),
             std::vector<float>({59, 65, 141, 156}));
   // Scalar C, full C.
   EXPECT_EQ(RunOne(Case(OpType::Gemm, {MatA(), MatB(), TestTensor::F32({}, {1})})).Floats(),
             std::vector<float>({59, 65, 140, 155}));
-  EXPECT_EQ(RunOne(Case(OpType::Gemm, {MatA(), MatB(), TestTensor::F32({2, 2}, {1, 2, 3, 4})})).Floats(),
-            std::vector<float>({59, 66, 142, 158}));
+  EXPECT_EQ(
+      RunOne(Case(OpType::Gemm, {MatA(), MatB(), TestTensor::F32({2, 2}, {1, 2, 3, 4})})).Floats(),
+      std::vector<float>({59, 66, 142, 158}));
 }
 
 TEST(GemmKernel, FusedActivations) {
@@ -100,10 +102,10 @@ TEST(GemmKernel, TwoThreadsMatchOneThreadAndReference) {
   const std::vector<float> a = Pseudorandom(m * k, 1);
   const std::vector<float> b = Pseudorandom(n * k, 2);  // stored transposed: [n, k]
   const std::vector<float> c = Pseudorandom(n, 3);
-  KernelCase kc = Case(OpType::Gemm,
-                       {TestTensor::F32({m, k}, a), TestTensor::F32({n, k}, b),
-                        TestTensor::F32({n}, c)},
-                       {IntAttr("transB", 1), FloatAttr("alpha", 0.5f)});
+  KernelCase kc =
+      Case(OpType::Gemm,
+           {TestTensor::F32({m, k}, a), TestTensor::F32({n, k}, b), TestTensor::F32({n}, c)},
+           {IntAttr("transB", 1), FloatAttr("alpha", 0.5f)});
   const TestTensor one = RunOne(kc);
   kc.threads = 2;
   const TestTensor two = RunOne(kc);
@@ -144,7 +146,8 @@ TEST(MatMulKernel, MatrixAndVectorOperands) {
   EXPECT_EQ(y.shape, Shape({2}));
   EXPECT_EQ(y.Floats(), std::vector<float>({6, 15}));
   // [3] x [3] -> scalar.
-  y = RunOne(Case(OpType::MatMul, {TestTensor::F32({3}, {1, 2, 3}), TestTensor::F32({3}, {4, 5, 6})}));
+  y = RunOne(
+      Case(OpType::MatMul, {TestTensor::F32({3}, {1, 2, 3}), TestTensor::F32({3}, {4, 5, 6})}));
   EXPECT_EQ(y.shape, Shape());
   EXPECT_EQ(y.Floats(), std::vector<float>({32}));
 }

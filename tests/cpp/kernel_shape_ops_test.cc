@@ -54,8 +54,9 @@ TEST(ReshapeKernel, InferredAndCopiedDims) {
   EXPECT_EQ(y.Floats(), Iota(24));
   EXPECT_EQ(RunOne(Case(OpType::Reshape, {x, TestTensor::I64({2}, {0, -1})})).shape,
             Shape({2, 12}));
-  EXPECT_EQ(RunOne(Case(OpType::Reshape, {x, TestTensor::I64({0}, {})})).shape.rank, 0 + 0)
-      << "only valid for one element";
+  EXPECT_EQ(
+      RunOne(Case(OpType::Reshape, {TestTensor::F32({1, 1}, {5}), TestTensor::I64({0}, {})})).shape,
+      Shape());
 }
 
 TEST(ReshapeKernel, AllowZeroAndOtherDtypes) {
@@ -64,8 +65,8 @@ TEST(ReshapeKernel, AllowZeroAndOtherDtypes) {
                         {IntAttr("allowzero", 1)}))
                 .shape,
             Shape({3, 0}));
-  TestTensor y = RunOne(Case(OpType::Reshape, {TestTensor::I64({2, 2}, {1, 2, 3, 4}),
-                                               TestTensor::I32({1}, {4})}));
+  TestTensor y = RunOne(
+      Case(OpType::Reshape, {TestTensor::I64({2, 2}, {1, 2, 3, 4}), TestTensor::I32({1}, {4})}));
   EXPECT_EQ(y.dtype, DataType::kInt64);
   EXPECT_EQ(y.Values<int64_t>(), std::vector<int64_t>({1, 2, 3, 4}));
 }
@@ -78,8 +79,7 @@ TEST(ReshapeKernel, RejectsBadShapes) {
   EXPECT_NE(s.message().find("[4, 2]"), std::string::npos) << s.ToString();
   ExpectError(Case(OpType::Reshape, {x, TestTensor::I64({2}, {-1, -1})}),
               StatusCode::kInvalidModel);
-  ExpectError(Case(OpType::Reshape, {x, TestTensor::I64({2}, {-2, 3})}),
-              StatusCode::kInvalidModel);
+  ExpectError(Case(OpType::Reshape, {x, TestTensor::I64({2}, {-2, 3})}), StatusCode::kInvalidModel);
   ExpectError(Case(OpType::Reshape, {x, TestTensor::I64({2}, {4, -1})}),
               StatusCode::kShapeMismatch);
   ExpectError(Case(OpType::Reshape, {x, TestTensor::F32({2}, {3, 2})}), StatusCode::kInvalidModel);
@@ -105,14 +105,11 @@ TEST(SqueezeKernel, AllOrListedAxes) {
   TestTensor y = RunOne(Case(OpType::Squeeze, {x}));
   EXPECT_EQ(y.shape, Shape({3, 2}));
   EXPECT_EQ(y.Floats(), Iota(6));
-  EXPECT_EQ(RunOne(Case(OpType::Squeeze, {x, TestTensor::I64({1}, {-2})})).shape,
-            Shape({1, 3, 2}));
-  EXPECT_EQ(RunOne(Case(OpType::Squeeze, {x, TestTensor::I64({2}, {2, 0})})).shape,
-            Shape({3, 2}));
+  EXPECT_EQ(RunOne(Case(OpType::Squeeze, {x, TestTensor::I64({1}, {-2})})).shape, Shape({1, 3, 2}));
+  EXPECT_EQ(RunOne(Case(OpType::Squeeze, {x, TestTensor::I64({2}, {2, 0})})).shape, Shape({3, 2}));
   ExpectError(Case(OpType::Squeeze, {x, TestTensor::I64({1}, {1})}), StatusCode::kShapeMismatch);
   ExpectError(Case(OpType::Squeeze, {x, TestTensor::I64({1}, {4})}), StatusCode::kInvalidModel);
-  ExpectError(Case(OpType::Squeeze, {x, TestTensor::I64({2}, {0, -4})}),
-              StatusCode::kInvalidModel);
+  ExpectError(Case(OpType::Squeeze, {x, TestTensor::I64({2}, {0, -4})}), StatusCode::kInvalidModel);
 }
 
 TEST(UnsqueezeKernel, AxesIndexTheOutput) {
@@ -122,9 +119,9 @@ TEST(UnsqueezeKernel, AxesIndexTheOutput) {
   EXPECT_EQ(y.Values<int32_t>(), std::vector<int32_t>({1, 2, 3, 4, 5, 6}));
   EXPECT_EQ(RunOne(Case(OpType::Unsqueeze, {x, TestTensor::I64({1}, {1})})).shape,
             Shape({3, 1, 2}));
-  EXPECT_EQ(RunOne(Case(OpType::Unsqueeze, {TestTensor::F32({}, {7}), TestTensor::I64({1}, {0})}))
-                .shape,
-            Shape({1}));
+  EXPECT_EQ(
+      RunOne(Case(OpType::Unsqueeze, {TestTensor::F32({}, {7}), TestTensor::I64({1}, {0})})).shape,
+      Shape({1}));
   ExpectError(Case(OpType::Unsqueeze, {x, TestTensor::I64({2}, {0, 0})}),
               StatusCode::kInvalidModel);
   ExpectError(Case(OpType::Unsqueeze, {x, TestTensor::I64({1}, {3})}), StatusCode::kInvalidModel);
@@ -140,8 +137,8 @@ TEST(TransposeKernel, DefaultReversesAxes) {
 TEST(TransposeKernel, PermutationOnThreeAxesAndDtypes) {
   std::vector<int64_t> x(24);
   for (int i = 0; i < 24; ++i) x[i] = i;  // x[i][j][k] = 12 i + 4 j + k
-  KernelCase c = Case(OpType::Transpose, {TestTensor::I64({2, 3, 4}, x)},
-                      {IntsAttr("perm", {1, 2, 0})});
+  KernelCase c =
+      Case(OpType::Transpose, {TestTensor::I64({2, 3, 4}, x)}, {IntsAttr("perm", {1, 2, 0})});
   TestTensor y = RunOne(c);
   ASSERT_EQ(y.shape, Shape({3, 4, 2}));
   const std::vector<int64_t> values = y.Values<int64_t>();
@@ -152,8 +149,8 @@ TEST(TransposeKernel, PermutationOnThreeAxesAndDtypes) {
   }
   c.threads = 2;
   EXPECT_EQ(RunOne(c).Values<int64_t>(), values);
-  TestTensor bytes = RunOne(Case(OpType::Transpose,
-                                 {TestTensor::Make<uint8_t>(DataType::kUInt8, {2, 2}, {1, 2, 3, 4})}));
+  TestTensor bytes = RunOne(
+      Case(OpType::Transpose, {TestTensor::Make<uint8_t>(DataType::kUInt8, {2, 2}, {1, 2, 3, 4})}));
   EXPECT_EQ(bytes.Values<uint8_t>(), std::vector<uint8_t>({1, 3, 2, 4}));
 }
 
@@ -194,18 +191,19 @@ TEST(ConcatKernel, RejectsBadInputs) {
 
 TEST(PadKernel, ConstantMode) {
   // pads = [row begin, col begin, row end, col end] = [1, 0, 0, 1].
-  TestTensor y = RunOne(Case(OpType::Pad, {TestTensor::F32({2, 2}, {1, 2, 3, 4}),
-                                           TestTensor::I64({4}, {1, 0, 0, 1}),
-                                           TestTensor::F32({}, {9})}));
+  TestTensor y =
+      RunOne(Case(OpType::Pad, {TestTensor::F32({2, 2}, {1, 2, 3, 4}),
+                                TestTensor::I64({4}, {1, 0, 0, 1}), TestTensor::F32({}, {9})}));
   EXPECT_EQ(y.shape, Shape({3, 3}));
   EXPECT_EQ(y.Floats(), std::vector<float>({9, 9, 9, 1, 2, 9, 3, 4, 9}));
   // Default constant 0, int64 data.
-  TestTensor z = RunOne(Case(OpType::Pad, {TestTensor::I64({1, 2}, {5, 6}),
-                                           TestTensor::I64({4}, {0, 1, 1, 0})}));
+  TestTensor z = RunOne(
+      Case(OpType::Pad, {TestTensor::I64({1, 2}, {5, 6}), TestTensor::I64({4}, {0, 1, 1, 0})}));
   EXPECT_EQ(z.shape, Shape({2, 3}));
   EXPECT_EQ(z.Values<int64_t>(), std::vector<int64_t>({0, 5, 6, 0, 0, 0}));
-  TestTensor w = RunOne(Case(OpType::Pad, {TestTensor::I64({2}, {5, 6}), TestTensor::I64({2}, {1, 1}),
-                                           TestTensor::I64({}, {-1})}));
+  TestTensor w =
+      RunOne(Case(OpType::Pad, {TestTensor::I64({2}, {5, 6}), TestTensor::I64({2}, {1, 1}),
+                                TestTensor::I64({}, {-1})}));
   EXPECT_EQ(w.Values<int64_t>(), std::vector<int64_t>({-1, 5, 6, -1}));
 }
 
@@ -219,21 +217,21 @@ TEST(PadKernel, ReflectEdgeWrap) {
   EXPECT_EQ(RunOne(Case(OpType::Pad, {x, pads}, {StringAttr("mode", "wrap")})).Floats(),
             std::vector<float>({2, 3, 1, 2, 3, 1, 2}));
   // Reflect along the outer axis of a 3 x 2 input.
-  TestTensor y = RunOne(Case(OpType::Pad, {TestTensor::F32({3, 2}, Iota(6)),
-                                           TestTensor::I64({4}, {1, 0, 1, 0})},
+  TestTensor y = RunOne(Case(OpType::Pad,
+                             {TestTensor::F32({3, 2}, Iota(6)), TestTensor::I64({4}, {1, 0, 1, 0})},
                              {StringAttr("mode", "reflect")}));
   EXPECT_EQ(y.shape, Shape({5, 2}));
   EXPECT_EQ(y.Floats(), std::vector<float>({3, 4, 1, 2, 3, 4, 5, 6, 3, 4}));
 }
 
 TEST(PadKernel, NegativePadsCropAndAxesInput) {
-  TestTensor y = RunOne(Case(OpType::Pad, {TestTensor::F32({1, 4}, {1, 2, 3, 4}),
-                                           TestTensor::I64({4}, {0, -1, 0, 1})}));
+  TestTensor y = RunOne(Case(
+      OpType::Pad, {TestTensor::F32({1, 4}, {1, 2, 3, 4}), TestTensor::I64({4}, {0, -1, 0, 1})}));
   EXPECT_EQ(y.shape, Shape({1, 4}));
   EXPECT_EQ(y.Floats(), std::vector<float>({2, 3, 4, 0}));
-  TestTensor z = RunOne(Case(OpType::Pad, {TestTensor::F32({2, 3}, Iota(6)),
-                                           TestTensor::I64({2}, {1, 1}), Omitted(),
-                                           TestTensor::I64({1}, {-1})}));
+  TestTensor z =
+      RunOne(Case(OpType::Pad, {TestTensor::F32({2, 3}, Iota(6)), TestTensor::I64({2}, {1, 1}),
+                                Omitted(), TestTensor::I64({1}, {-1})}));
   EXPECT_EQ(z.shape, Shape({2, 5}));
   EXPECT_EQ(z.Floats(), std::vector<float>({0, 1, 2, 3, 0, 0, 4, 5, 6, 0}));
 }
@@ -241,9 +239,9 @@ TEST(PadKernel, NegativePadsCropAndAxesInput) {
 TEST(PadKernel, RejectsBadInputs) {
   const TestTensor x = TestTensor::F32({2, 2}, {1, 2, 3, 4});
   ExpectError(Case(OpType::Pad, {x, TestTensor::I64({2}, {1, 1})}), StatusCode::kInvalidModel);
-  ExpectError(Case(OpType::Pad, {x, TestTensor::I64({4}, {1, 1, 1, 1})},
-                   {StringAttr("mode", "mirror")}),
-              StatusCode::kInvalidModel);
+  ExpectError(
+      Case(OpType::Pad, {x, TestTensor::I64({4}, {1, 1, 1, 1})}, {StringAttr("mode", "mirror")}),
+      StatusCode::kInvalidModel);
   ExpectError(Case(OpType::Pad, {x, TestTensor::I64({4}, {1, 1, 1, 1}), TestTensor::I64({}, {1})}),
               StatusCode::kInvalidModel);
   ExpectError(Case(OpType::Pad, {x, TestTensor::I64({4}, {0, -3, 0, 0})}),

@@ -21,6 +21,67 @@ static_assert(static_cast<int>(fb::DataType::FLOAT32) == static_cast<int>(DataTy
                   static_cast<int>(fb::DataType::BFLOAT16) == static_cast<int>(DataType::kBFloat16),
               "schema DataType must match lwai::DataType");
 
+// Names and strings must be UTF-8: they end up in Python strings and error messages.
+bool IsValidUtf8(const flatbuffers::String* text) {
+  if (text == nullptr) return true;
+  const auto* p = reinterpret_cast<const unsigned char*>(text->data());
+  const auto* end = p + text->size();
+  while (p < end) {
+    int continuation = 0;
+    if (*p < 0x80) {
+      continuation = 0;
+    } else if ((*p & 0xE0) == 0xC0 && *p >= 0xC2) {
+      continuation = 1;
+    } else if ((*p & 0xF0) == 0xE0) {
+      continuation = 2;
+    } else if ((*p & 0xF8) == 0xF0 && *p <= 0xF4) {
+      continuation = 3;
+    } else {
+      return false;
+    }
+    if (end - p <= continuation) return false;
+    for (int i = 1; i <= continuation; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return false;
+    }
+    p += continuation + 1;
+  }
+  return true;
+}
+
+Status CheckStrings(const fb::Model& model) {
+  if (!IsValidUtf8(model.producer()) || !IsValidUtf8(model.source_format())) {
+    return InvalidModel("producer or source format is not valid UTF-8");
+  }
+  const fb::Graph* graph = model.graph();
+  if (graph == nullptr) return Status::Ok();
+  if (graph->tensors()) {
+    for (uint32_t t = 0; t < graph->tensors()->size(); ++t) {
+      const fb::Tensor* tensor = graph->tensors()->Get(t);
+      bool ok = IsValidUtf8(tensor->name());
+      if (tensor->shape()) {
+        for (const fb::Dim* dim : *tensor->shape()) ok = ok && IsValidUtf8(dim->name());
+      }
+      if (!ok) return InvalidModel("tensor " + std::to_string(t) + " has a name that is not UTF-8");
+    }
+  }
+  if (graph->nodes()) {
+    for (uint32_t n = 0; n < graph->nodes()->size(); ++n) {
+      const fb::Node* node = graph->nodes()->Get(n);
+      bool ok = IsValidUtf8(node->name());
+      if (node->attributes()) {
+        for (const fb::Attribute* a : *node->attributes()) ok = ok && IsValidUtf8(a->name()) && IsValidUtf8(a->s());
+      }
+      if (!ok) return InvalidModel("node " + std::to_string(n) + " has a name or string that is not UTF-8");
+    }
+  }
+  if (model.metadata()) {
+    for (const fb::KeyValue* kv : *model.metadata()) {
+      if (!IsValidUtf8(kv->key()) || !IsValidUtf8(kv->value())) return InvalidModel("metadata is not UTF-8");
+    }
+  }
+  return Status::Ok();
+}
+
 bool IsKnownDataType(int8_t value) {
   const DataType type = static_cast<DataType>(value);
   return value != 0 && std::strcmp(DataTypeName(type), "undefined") != 0;
@@ -175,6 +236,7 @@ Result<std::shared_ptr<Model>> LoadModelImage(const uint8_t* data, size_t size,
     return InvalidModel("schema version " + std::to_string(model.schema_version()) +
                         " is newer than this lwai reads (" + std::to_string(kSchemaVersion) + ")");
   }
+  LWAI_RETURN_IF_ERROR(CheckStrings(model));
   auto graph = std::make_unique<Graph>();
   LWAI_RETURN_IF_ERROR(ConvertGraph(model, data, size, storage, graph.get()));
   auto info = std::make_unique<ModelInfo>();

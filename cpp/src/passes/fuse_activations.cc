@@ -31,8 +31,7 @@ Status FuseActivations(Graph& graph) {
     if (producer < 0 || use_counts[x] != 1 || removed[producer]) continue;
     Node& node = graph.nodes[producer];
     if ((node.op != OpType::Conv && node.op != OpType::Gemm) ||
-        node.FindAttribute("activation") != nullptr ||
-        graph.tensors[x].dtype != DataType::kFloat32) {
+        node.FindAttribute("activation") != nullptr) {
       continue;
     }
     if (act.op == OpType::Relu) {

@@ -37,7 +37,19 @@ Status InferShapes(Graph& graph) {
   LWAI_RETURN_IF_ERROR(PrepareWithDynamicDims(graph, 1, &small, &dtypes));
   LWAI_RETURN_IF_ERROR(PrepareWithDynamicDims(graph, 2, &large, &unused));
   std::vector<char> is_input(graph.tensors.size(), 0);
-  for (int t : graph.inputs) is_input[t] = 1;
+  // With a single named dynamic input dim (typically "batch"), dims that follow it 1:1 in
+  // both probes take its name.
+  std::string dynamic_name;
+  int named_dynamic_dims = 0;
+  for (int t : graph.inputs) {
+    is_input[t] = 1;
+    for (const Dim& d : graph.tensors[t].shape) {
+      if (d.value >= 0) continue;
+      if (named_dynamic_dims == 0 || d.name != dynamic_name) ++named_dynamic_dims;
+      dynamic_name = d.name;
+    }
+  }
+  if (named_dynamic_dims != 1) dynamic_name.clear();
   for (size_t t = 0; t < graph.tensors.size(); ++t) {
     TensorDesc& desc = graph.tensors[t];
     if (desc.is_constant() || is_input[t]) continue;
@@ -46,7 +58,12 @@ Status InferShapes(Graph& graph) {
     desc.shape.clear();
     if (!desc.shape_known) continue;
     for (int d = 0; d < small[t].rank; ++d) {
-      desc.shape.push_back(small[t][d] == large[t][d] ? Dim{small[t][d], ""} : Dim{-1, ""});
+      if (small[t][d] == large[t][d]) {
+        desc.shape.push_back(Dim{small[t][d], ""});
+      } else {
+        const bool follows = small[t][d] == 1 && large[t][d] == 2;
+        desc.shape.push_back(Dim{-1, follows ? dynamic_name : ""});
+      }
     }
   }
   return Status::Ok();
