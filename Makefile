@@ -2,6 +2,8 @@
 PYTHON ?= python3
 BUILD_DIR ?= build
 JOBS ?= 2
+# Relative paths in ccache keys, so fresh clones (CI) reuse the cache.
+export CCACHE_BASEDIR := $(CURDIR)
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build python test test-cpp test-python demo seed-models lint format clean

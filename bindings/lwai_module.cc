@@ -60,7 +60,8 @@ void RegisterErrors(py::module_& m) {
   m.attr("LwaiError") = py::reinterpret_borrow<py::object>(base);
   g_error_classes[static_cast<int>(StatusCode::kOk)] = base;
   for (const Spec& spec : specs) {
-    PyObject* bases = spec.python_base ? PyTuple_Pack(2, base, spec.python_base) : PyTuple_Pack(1, base);
+    PyObject* bases =
+        spec.python_base ? PyTuple_Pack(2, base, spec.python_base) : PyTuple_Pack(1, base);
     const std::string qualified = std::string("lwai.") + spec.name;
     PyObject* cls = PyErr_NewExceptionWithDoc(qualified.c_str(), spec.doc, bases, nullptr);
     Py_DECREF(bases);
@@ -81,28 +82,55 @@ void RegisterErrors(py::module_& m) {
 
 py::dtype ToNumpy(DataType type) {
   switch (type) {
-    case DataType::kFloat32: return py::dtype("float32");
-    case DataType::kFloat16: return py::dtype("float16");
-    case DataType::kFloat64: return py::dtype("float64");
-    case DataType::kInt8: return py::dtype("int8");
-    case DataType::kUInt8: return py::dtype("uint8");
-    case DataType::kInt16: return py::dtype("int16");
-    case DataType::kUInt16: return py::dtype("uint16");
-    case DataType::kInt32: return py::dtype("int32");
-    case DataType::kUInt32: return py::dtype("uint32");
-    case DataType::kInt64: return py::dtype("int64");
-    case DataType::kUInt64: return py::dtype("uint64");
-    case DataType::kBool: return py::dtype("bool");
-    default: throw StatusError{Unsupported(std::string("no numpy dtype for ") + DataTypeName(type))};
+    case DataType::kFloat32:
+      return py::dtype("float32");
+    case DataType::kFloat16:
+      return py::dtype("float16");
+    case DataType::kFloat64:
+      return py::dtype("float64");
+    case DataType::kInt8:
+      return py::dtype("int8");
+    case DataType::kUInt8:
+      return py::dtype("uint8");
+    case DataType::kInt16:
+      return py::dtype("int16");
+    case DataType::kUInt16:
+      return py::dtype("uint16");
+    case DataType::kInt32:
+      return py::dtype("int32");
+    case DataType::kUInt32:
+      return py::dtype("uint32");
+    case DataType::kInt64:
+      return py::dtype("int64");
+    case DataType::kUInt64:
+      return py::dtype("uint64");
+    case DataType::kBool:
+      return py::dtype("bool");
+    default:
+      throw StatusError{Unsupported(std::string("no numpy dtype for ") + DataTypeName(type))};
   }
 }
 
 DataType FromNumpy(const py::dtype& dtype) {
   const char kind = dtype.kind();
   const size_t size = dtype.itemsize();
-  if (kind == 'f') return size == 4 ? DataType::kFloat32 : size == 2 ? DataType::kFloat16 : size == 8 ? DataType::kFloat64 : DataType::kUndefined;
-  if (kind == 'i') return size == 1 ? DataType::kInt8 : size == 2 ? DataType::kInt16 : size == 4 ? DataType::kInt32 : size == 8 ? DataType::kInt64 : DataType::kUndefined;
-  if (kind == 'u') return size == 1 ? DataType::kUInt8 : size == 2 ? DataType::kUInt16 : size == 4 ? DataType::kUInt32 : size == 8 ? DataType::kUInt64 : DataType::kUndefined;
+  if (kind == 'f')
+    return size == 4   ? DataType::kFloat32
+           : size == 2 ? DataType::kFloat16
+           : size == 8 ? DataType::kFloat64
+                       : DataType::kUndefined;
+  if (kind == 'i')
+    return size == 1   ? DataType::kInt8
+           : size == 2 ? DataType::kInt16
+           : size == 4 ? DataType::kInt32
+           : size == 8 ? DataType::kInt64
+                       : DataType::kUndefined;
+  if (kind == 'u')
+    return size == 1   ? DataType::kUInt8
+           : size == 2 ? DataType::kUInt16
+           : size == 4 ? DataType::kUInt32
+           : size == 8 ? DataType::kUInt64
+                       : DataType::kUndefined;
   if (kind == 'b') return DataType::kBool;
   return DataType::kUndefined;
 }
@@ -174,7 +202,8 @@ Attribute ToAttribute(const std::string& name, const py::handle& value) {
 // Builds a Graph from converter calls; finish() validates, optimizes and returns a Model.
 class GraphBuilder {
  public:
-  int AddTensor(const std::string& name, int dtype, const py::object& shape, const py::object& data) {
+  int AddTensor(const std::string& name, int dtype, const py::object& shape,
+                const py::object& data) {
     TensorDesc desc;
     desc.name = name;
     desc.dtype = static_cast<DataType>(dtype);
@@ -273,9 +302,9 @@ class PySession {
       TensorRef ref;
       ref.dtype = FromNumpy(a.dtype());
       if (ref.dtype == DataType::kUndefined) {
-        throw StatusError{InvalidArgument("input '" + (i < infos.size() ? infos[i].name : "?") +
-                                          "': numpy dtype " + py::str(a.dtype()).cast<std::string>() +
-                                          " has no lwai equivalent")};
+        throw StatusError{InvalidArgument(
+            "input '" + (i < infos.size() ? infos[i].name : "?") + "': numpy dtype " +
+            py::str(a.dtype()).cast<std::string>() + " has no lwai equivalent")};
       }
       if (a.ndim() > kMaxRank) throw StatusError{InvalidArgument("input rank above 8")};
       for (py::ssize_t d = 0; d < a.ndim(); ++d) ref.shape.dims[ref.shape.rank++] = a.shape(d);
@@ -293,7 +322,8 @@ class PySession {
       std::vector<py::ssize_t> shape(out.shape.dims, out.shape.dims + out.shape.rank);
       py::array array(ToNumpy(out.dtype), shape);
       if (out.shape.NumElements() > 0) {
-        std::memcpy(array.mutable_data(), out.data, out.shape.NumElements() * DataTypeSize(out.dtype));
+        std::memcpy(array.mutable_data(), out.data,
+                    out.shape.NumElements() * DataTypeSize(out.dtype));
       }
       outputs.append(array);
     }
@@ -338,18 +368,30 @@ py::list DescribeNodes(const Model& model) {
     d["name"] = node.name;
     d["op"] = OpTypeName(node.op);
     py::list inputs, outputs;
-    for (int t : node.inputs) inputs.append(t >= 0 ? py::object(py::str(g.tensors[t].name)) : py::object(py::none()));
-    for (int t : node.outputs) outputs.append(t >= 0 ? py::object(py::str(g.tensors[t].name)) : py::object(py::none()));
+    for (int t : node.inputs)
+      inputs.append(t >= 0 ? py::object(py::str(g.tensors[t].name)) : py::object(py::none()));
+    for (int t : node.outputs)
+      outputs.append(t >= 0 ? py::object(py::str(g.tensors[t].name)) : py::object(py::none()));
     d["inputs"] = inputs;
     d["outputs"] = outputs;
     py::dict attrs;
     for (const Attribute& a : node.attributes) {
       switch (a.type) {
-        case AttributeType::kInt: attrs[a.name.c_str()] = a.i; break;
-        case AttributeType::kFloat: attrs[a.name.c_str()] = a.f; break;
-        case AttributeType::kInts: attrs[a.name.c_str()] = a.ints; break;
-        case AttributeType::kFloats: attrs[a.name.c_str()] = a.floats; break;
-        case AttributeType::kString: attrs[a.name.c_str()] = a.s; break;
+        case AttributeType::kInt:
+          attrs[a.name.c_str()] = a.i;
+          break;
+        case AttributeType::kFloat:
+          attrs[a.name.c_str()] = a.f;
+          break;
+        case AttributeType::kInts:
+          attrs[a.name.c_str()] = a.ints;
+          break;
+        case AttributeType::kFloats:
+          attrs[a.name.c_str()] = a.floats;
+          break;
+        case AttributeType::kString:
+          attrs[a.name.c_str()] = a.s;
+          break;
       }
     }
     d["attributes"] = attrs;
@@ -374,27 +416,31 @@ PYBIND11_MODULE(_lwai, m) {
   m.attr("SCHEMA_VERSION") = kSchemaVersion;
 
   py::class_<Model, std::shared_ptr<Model>>(m, "Model")
-      .def_static("load", [](const std::string& path) {
-        py::gil_scoped_release release;
-        return ValueOrThrow(Model::LoadFile(path));
-      })
-      .def_static("load_bytes", [](py::bytes data) {
-        std::string_view view = data;
-        return ValueOrThrow(Model::LoadBuffer(view.data(), view.size(), true));
-      })
-      .def_static("load_json", [](const std::string& text) { return ValueOrThrow(Model::LoadJson(text)); })
-      .def("save", [](const Model& model, const std::string& path) {
-        py::gil_scoped_release release;
-        ThrowIfError(model.Save(path));
-      })
+      .def_static("load",
+                  [](const std::string& path) {
+                    py::gil_scoped_release release;
+                    return ValueOrThrow(Model::LoadFile(path));
+                  })
+      .def_static("load_bytes",
+                  [](py::bytes data) {
+                    std::string_view view = data;
+                    return ValueOrThrow(Model::LoadBuffer(view.data(), view.size(), true));
+                  })
+      .def_static("load_json",
+                  [](const std::string& text) { return ValueOrThrow(Model::LoadJson(text)); })
+      .def("save",
+           [](const Model& model, const std::string& path) {
+             py::gil_scoped_release release;
+             ThrowIfError(model.Save(path));
+           })
       .def("to_bytes", [](const Model& model) { return ToBytes(ValueOrThrow(model.Serialize())); })
       .def("to_json", [](const Model& model) { return ValueOrThrow(model.ToJson()); })
-      .def_property_readonly("inputs", [](const Model& model) {
-        return DescribeTensors(model.graph(), model.graph().inputs);
-      })
-      .def_property_readonly("outputs", [](const Model& model) {
-        return DescribeTensors(model.graph(), model.graph().outputs);
-      })
+      .def_property_readonly(
+          "inputs",
+          [](const Model& model) { return DescribeTensors(model.graph(), model.graph().inputs); })
+      .def_property_readonly(
+          "outputs",
+          [](const Model& model) { return DescribeTensors(model.graph(), model.graph().outputs); })
       .def_property_readonly("nodes", &DescribeNodes)
       .def_property_readonly("parameter_bytes", &Model::parameter_bytes)
       .def_property_readonly("producer", [](const Model& m) { return m.info().producer; })

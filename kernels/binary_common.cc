@@ -7,11 +7,10 @@ Status PrepareBinary(KernelContext& ctx) {
   const TensorView& a = ctx.input(0);
   const TensorView& b = ctx.input(1);
   if (a.dtype != b.dtype) {
-    return ctx.InvalidModel(std::string("input dtypes differ: ") + DataTypeName(a.dtype) +
-                            " vs " + DataTypeName(b.dtype));
+    return ctx.InvalidModel(std::string("input dtypes differ: ") + DataTypeName(a.dtype) + " vs " +
+                            DataTypeName(b.dtype));
   }
-  if (a.dtype != DataType::kFloat32 && a.dtype != DataType::kInt32 &&
-      a.dtype != DataType::kInt64) {
+  if (a.dtype != DataType::kFloat32 && a.dtype != DataType::kInt32 && a.dtype != DataType::kInt64) {
     return ctx.Unsupported(std::string("dtype ") + DataTypeName(a.dtype) +
                            " (supported: float32, int32, int64)");
   }

@@ -46,7 +46,8 @@ void BroadcastStrides(const Shape& in, const Shape& out, int64_t* strides) {
 }
 
 Status ReadIntTensor(const KernelContext& ctx, int input, std::vector<int64_t>* values) {
-  if (!ctx.has_input(input)) return ctx.InvalidModel("input " + std::to_string(input) + " is missing");
+  if (!ctx.has_input(input))
+    return ctx.InvalidModel("input " + std::to_string(input) + " is missing");
   const TensorView& t = ctx.input(input);
   if (t.data == nullptr) {
     return ctx.Unsupported("input " + std::to_string(input) +

@@ -43,7 +43,8 @@ void ForEachBroadcast(const Shape& out, const int64_t* a_strides, const int64_t*
   const int64_t b_inner = b_strides[rank - 1];
   int64_t a_offset = 0, b_offset = 0;
   for (int64_t out_offset = 0; out_offset < total; out_offset += inner) {
-    for (int64_t i = 0; i < inner; ++i) fn(out_offset + i, a_offset + i * a_inner, b_offset + i * b_inner);
+    for (int64_t i = 0; i < inner; ++i)
+      fn(out_offset + i, a_offset + i * a_inner, b_offset + i * b_inner);
     for (int d = rank - 2; d >= 0; --d) {
       ++index[d];
       a_offset += a_strides[d];

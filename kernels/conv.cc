@@ -33,8 +33,7 @@ Status Prepare(KernelContext& ctx) {
   const Shape& x = ctx.input(0).shape;
   const Shape& w = ctx.input(1).shape;
   if (x.rank != 3 && x.rank != 4) {
-    return ctx.Unsupported("only 1-D and 2-D convolutions are supported, input is " +
-                           x.ToString());
+    return ctx.Unsupported("only 1-D and 2-D convolutions are supported, input is " + x.ToString());
   }
   if (w.rank != x.rank) {
     return ctx.ShapeMismatch("weight " + w.ToString() + " must have the input's rank " +
@@ -88,21 +87,22 @@ Status Prepare(KernelContext& ctx) {
   s.depthwise = in_per_group == 1 && s.groups > 1;
   bool unpadded = true;
   for (int i = 0; i < g.spatial_rank; ++i) unpadded &= g.pad_begin[i] == 0 && g.pad_end[i] == 0;
-  s.pointwise = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
-                unpadded;
+  s.pointwise =
+      s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && unpadded;
   TensorView& y = ctx.output(0);
   y.dtype = DataType::kFloat32;
   y.shape = x;
   y.shape[1] = s.out_channels;
   for (int i = 0; i < g.spatial_rank; ++i) y.shape[i + 2] = g.output[i];
   if (!s.depthwise) {
-    const size_t col_elements = s.pointwise ? 0
-                                            : static_cast<size_t>(in_per_group * s.kernel_h *
-                                                                  s.kernel_w * s.out_h * s.out_w);
+    const size_t col_elements =
+        s.pointwise
+            ? 0
+            : static_cast<size_t>(in_per_group * s.kernel_h * s.kernel_w * s.out_h * s.out_w);
     s.col_bytes = (col_elements * sizeof(float) + 63) / 64 * 64;
     ctx.RequestScratch(s.col_bytes + GemmScratchBytes(ctx.thread_pool()->num_threads(),
-                                                       in_per_group * s.kernel_h * s.kernel_w,
-                                                       s.out_h * s.out_w));
+                                                      in_per_group * s.kernel_h * s.kernel_w,
+                                                      s.out_h * s.out_w));
   }
   ctx.SetState(std::move(state));
   return Status::Ok();
@@ -163,7 +163,8 @@ void DepthwiseChannels(const ConvState& s, const float* x, const float* w, const
           if (iy < 0 || iy >= s.in_h) continue;
           for (int64_t kx = 0; kx < s.kernel_w; ++kx) {
             const int64_t ix = ox * s.stride_w - s.pad_left + kx * s.dilation_w;
-            if (ix >= 0 && ix < s.in_w) sum += image[iy * s.in_w + ix] * filter[ky * s.kernel_w + kx];
+            if (ix >= 0 && ix < s.in_w)
+              sum += image[iy * s.in_w + ix] * filter[ky * s.kernel_w + kx];
           }
         }
         plane[oy * s.out_w + ox] = s.activation.enabled ? ApplyActivation(s.activation, sum) : sum;

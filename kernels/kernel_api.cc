@@ -23,8 +23,8 @@ Status KernelContext::ExpectInputs(int min_inputs, int max_inputs) const {
 Status KernelContext::ExpectDtype(int i, DataType dtype) const {
   if (!has_input(i)) return InvalidModel("required input " + std::to_string(i) + " is missing");
   if (input(i).dtype != dtype) {
-    return Unsupported("input " + std::to_string(i) + " has dtype " +
-                       DataTypeName(input(i).dtype) + ", expected " + DataTypeName(dtype));
+    return Unsupported("input " + std::to_string(i) + " has dtype " + DataTypeName(input(i).dtype) +
+                       ", expected " + DataTypeName(dtype));
   }
   return Status::Ok();
 }

@@ -25,8 +25,7 @@ Status ReadPerAxis(const KernelContext& ctx, const char* name, int rank, int64_t
 }  // namespace
 
 Status ComputeWindowGeometry(const KernelContext& ctx, const Shape& input,
-                             const int64_t* kernel_shape, bool allow_ceil_mode,
-                             WindowGeometry* g) {
+                             const int64_t* kernel_shape, bool allow_ceil_mode, WindowGeometry* g) {
   if (input.rank < 3) {
     return ctx.ShapeMismatch("input must be N x C x spatial..., got " + input.ToString());
   }

@@ -1,5 +1,5 @@
 // Squeeze (ONNX 13): removes the dimensions listed in the optional axes input (known at
-// prepare), or every dimension of size 1 when it is omitted.
+// prepare), or every dimension of size 1 when it is omitted or empty.
 #include <string>
 #include <vector>
 
@@ -11,10 +11,12 @@ namespace {
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 2));
   const Shape& in = ctx.input(0).shape;
-  uint32_t mask = 0;
+  std::vector<int64_t> axes;
   if (ctx.has_input(1)) {
-    std::vector<int64_t> axes;
     LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 1, &axes));
+  }
+  uint32_t mask = 0;
+  if (!axes.empty()) {
     LWAI_RETURN_IF_ERROR(AxesToMask(ctx, axes, in.rank, &mask));
     for (int d = 0; d < in.rank; ++d) {
       if ((mask & (1u << d)) && in[d] != 1) {

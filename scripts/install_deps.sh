@@ -4,7 +4,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config
+  build-essential cmake ninja-build ccache pkg-config clang-format
   libflatbuffers-dev flatbuffers-compiler
   libeigen3-dev libgtest-dev pybind11-dev
 )

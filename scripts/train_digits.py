@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-from digits_data import load_split  # found next to this script (sys.path[0])
 from onnx import TensorProto, helper, numpy_helper
 from threadpoolctl import threadpool_limits
+
+from digits_data import load_split  # found next to this script (sys.path[0])
 
 PRODUCER = "lwai digits demo trainer"
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "digits_cnn.onnx"

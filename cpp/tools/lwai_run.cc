@@ -46,11 +46,13 @@ lwai::Status ReadNpy(const std::string& path, Buffer* out) {
     in.read(reinterpret_cast<char*>(&header_len), 4);
   }
   std::string header(header_len, '\0');
-  if (!in.read(header.data(), header_len)) return lwai::InvalidArgument(path + ": truncated header");
-  const std::map<std::string, lwai::DataType> types = {
-      {"<f4", lwai::DataType::kFloat32}, {"<i8", lwai::DataType::kInt64},
-      {"<i4", lwai::DataType::kInt32},   {"|u1", lwai::DataType::kUInt8},
-      {"|b1", lwai::DataType::kBool}};
+  if (!in.read(header.data(), header_len))
+    return lwai::InvalidArgument(path + ": truncated header");
+  const std::map<std::string, lwai::DataType> types = {{"<f4", lwai::DataType::kFloat32},
+                                                       {"<i8", lwai::DataType::kInt64},
+                                                       {"<i4", lwai::DataType::kInt32},
+                                                       {"|u1", lwai::DataType::kUInt8},
+                                                       {"|b1", lwai::DataType::kBool}};
   for (const auto& [descr, type] : types) {
     if (header.find("'" + descr + "'") != std::string::npos) out->dtype = type;
   }
@@ -68,7 +70,8 @@ lwai::Status ReadNpy(const std::string& path, Buffer* out) {
   const std::string dims = header.substr(open + 1, close - open - 1);
   for (size_t pos = 0; pos < dims.size();) {
     const size_t comma = dims.find(',', pos);
-    const std::string item = dims.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    const std::string item =
+        dims.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     if (item.find_first_of("0123456789") != std::string::npos) {
       if (out->shape.rank >= lwai::kMaxRank) return lwai::Unsupported(path + ": rank above 8");
       out->shape.dims[out->shape.rank++] = std::strtoll(item.c_str(), nullptr, 10);
@@ -183,7 +186,8 @@ int main(int argc, char** argv) {
     buffers.push_back(std::move(b));
   }
   if (!input_files.empty()) {
-    return Fail(lwai::InvalidArgument("the model has no input named '" + input_files.begin()->first + "'"));
+    return Fail(
+        lwai::InvalidArgument("the model has no input named '" + input_files.begin()->first + "'"));
   }
   for (const Buffer& b : buffers) refs.push_back(lwai::TensorRef{b.dtype, b.shape, b.bytes.data()});
 
@@ -199,11 +203,13 @@ int main(int argc, char** argv) {
     times.push_back(MillisecondsSince(t0));
   }
   const auto& outputs = (*session)->outputs();
-  for (size_t o = 0; o < outputs.size(); ++o) PrintOutput(outputs[o], (*session)->output(static_cast<int>(o)));
+  for (size_t o = 0; o < outputs.size(); ++o)
+    PrintOutput(outputs[o], (*session)->output(static_cast<int>(o)));
   std::sort(times.begin(), times.end());
-  std::printf("load+prepare %.2f ms, first run %.2f ms, median %.3f ms over %d runs (min %.3f, "
-              "max %.3f), threads %d, arena %zu bytes\n",
-              load_ms, first_ms, times[times.size() / 2], runs, times.front(), times.back(),
-              options.threads, (*session)->arena_bytes());
+  std::printf(
+      "load+prepare %.2f ms, first run %.2f ms, median %.3f ms over %d runs (min %.3f, "
+      "max %.3f), threads %d, arena %zu bytes\n",
+      load_ms, first_ms, times[times.size() / 2], runs, times.front(), times.back(),
+      options.threads, (*session)->arena_bytes());
   return 0;
 }

@@ -1,10 +1,10 @@
 """lwai: a lightweight neural-network inference framework.
 
-    import lwai
-    model = lwai.convert("model.onnx")      # ONNX -> lwai.Model (optimized)
-    model.save("model.lwai")
-    session = lwai.Session("model.lwai", threads=2)
-    probabilities, = session.run({"input": x})
+import lwai
+model = lwai.convert("model.onnx")      # ONNX -> lwai.Model (optimized)
+model.save("model.lwai")
+session = lwai.Session("model.lwai", threads=2)
+probabilities, = session.run({"input": x})
 """
 
 from lwai._lwai import (

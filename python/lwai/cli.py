@@ -55,7 +55,8 @@ def cmd_convert(args) -> None:
     model = lwai.convert(args.input, optimize=not args.no_optimize)
     output = args.output or args.input.rsplit(".", 1)[0] + ".lwai"
     model.save(output)
-    print(f"wrote {output}: {len(model.nodes)} nodes, {_format_bytes(model.parameter_bytes)} parameters")
+    size = _format_bytes(model.parameter_bytes)
+    print(f"wrote {output}: {len(model.nodes)} nodes, {size} parameters")
 
 
 def cmd_info(args) -> None:
@@ -82,7 +83,7 @@ def cmd_run(args) -> None:
     feed = _parse_inputs(session, args.input, args.batch)
     outputs = session.run(feed)
     np.set_printoptions(threshold=20, edgeitems=3, precision=5)
-    for info, value in zip(session.outputs, outputs):
+    for info, value in zip(session.outputs, outputs, strict=True):
         print(f"{info.name}: {value.dtype} {list(value.shape)}")
         print(value)
         if args.save:
@@ -150,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("model")
         p.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy")
         p.add_argument("--threads", type=int, default=1)
-        p.add_argument("--batch", type=int, default=1, help="size of dynamic dims for random inputs")
+        p.add_argument(
+            "--batch", type=int, default=1, help="size of dynamic dims for random inputs"
+        )
 
     p = sub.add_parser("run", help="run once and print outputs (random inputs by default)")
     add_run_options(p)

@@ -110,9 +110,13 @@ class _Converter:
     def constant(self, name: str, array: np.ndarray) -> int:
         array = np.asarray(array, order="C")  # not ascontiguousarray: it makes scalars 1-D
         if array.dtype == object or array.dtype.kind in "USO":
-            raise _lwai.UnsupportedOperatorError(f"tensor '{name}': string tensors are not supported")
+            raise _lwai.UnsupportedOperatorError(
+                f"tensor '{name}': string tensors are not supported"
+            )
         dtype = self.onnx.helper.np_dtype_to_tensor_dtype(array.dtype)
-        index = self.builder.add_tensor(name, dtype, list(array.shape), array.reshape(-1).view(np.uint8))
+        index = self.builder.add_tensor(
+            name, dtype, list(array.shape), array.reshape(-1).view(np.uint8)
+        )
         self.tensors[name] = index
         return index
 

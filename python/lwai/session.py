@@ -47,7 +47,7 @@ class Session:
         outputs = self._native.run(arrays)
         if output_names is None:
             return outputs
-        by_name = {info.name: out for info, out in zip(self.outputs, outputs)}
+        by_name = {info.name: out for info, out in zip(self.outputs, outputs, strict=True)}
         missing = [n for n in output_names if n not in by_name]
         if missing:
             raise _lwai.InvalidArgumentError(

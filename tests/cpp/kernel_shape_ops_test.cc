@@ -106,6 +106,7 @@ TEST(SqueezeKernel, AllOrListedAxes) {
   EXPECT_EQ(y.shape, Shape({3, 2}));
   EXPECT_EQ(y.Floats(), Iota(6));
   EXPECT_EQ(RunOne(Case(OpType::Squeeze, {x, TestTensor::I64({1}, {-2})})).shape, Shape({1, 3, 2}));
+  EXPECT_EQ(RunOne(Case(OpType::Squeeze, {x, TestTensor::I64({0}, {})})).shape, Shape({3, 2}));
   EXPECT_EQ(RunOne(Case(OpType::Squeeze, {x, TestTensor::I64({2}, {2, 0})})).shape, Shape({3, 2}));
   ExpectError(Case(OpType::Squeeze, {x, TestTensor::I64({1}, {1})}), StatusCode::kShapeMismatch);
   ExpectError(Case(OpType::Squeeze, {x, TestTensor::I64({1}, {4})}), StatusCode::kInvalidModel);

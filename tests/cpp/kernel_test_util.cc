@@ -23,8 +23,7 @@ Result<std::vector<TestTensor>> RunKernel(const KernelCase& c) {
     node.inputs.push_back(static_cast<int>(i));
     tensors[i].dtype = in.dtype;
     tensors[i].shape = in.shape;
-    tensors[i].data =
-        c.inputs_known_at_prepare ? const_cast<uint8_t*>(in.bytes.data()) : nullptr;
+    tensors[i].data = c.inputs_known_at_prepare ? const_cast<uint8_t*>(in.bytes.data()) : nullptr;
     // Non-null data pointer for empty tensors, so "known" stays distinguishable.
     if (c.inputs_known_at_prepare && in.bytes.empty()) tensors[i].data = tensors.data();
   }
@@ -45,7 +44,8 @@ Result<std::vector<TestTensor>> RunKernel(const KernelCase& c) {
     out.data = output_storage[o].data();
   }
   std::vector<uint8_t> scratch(ctx.scratch_bytes_ + 64);
-  ctx.scratch_ = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t{63});
+  ctx.scratch_ =
+      reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t{63});
   ctx.state_ = ctx.state_owner_.get();
   LWAI_RETURN_IF_ERROR(kernel->eval(ctx));
   std::vector<TestTensor> outputs(c.num_outputs);

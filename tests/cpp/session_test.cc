@@ -72,11 +72,13 @@ TEST(Session, RejectsWrongInputsWithClearMessages) {
   auto session = Session::Create(MakeConvModel());
   ASSERT_TRUE(session.ok());
   std::vector<float> x(64);
-  Status wrong_shape = (*session)->Run({TensorRef{DataType::kFloat32, Shape({1, 3, 4, 4}), x.data()}});
+  Status wrong_shape =
+      (*session)->Run({TensorRef{DataType::kFloat32, Shape({1, 3, 4, 4}), x.data()}});
   EXPECT_EQ(wrong_shape.code(), StatusCode::kShapeMismatch);
   EXPECT_NE(wrong_shape.message().find("'x'"), std::string::npos);
   EXPECT_NE(wrong_shape.message().find("[batch, 2, 4, 4]"), std::string::npos);
-  Status wrong_dtype = (*session)->Run({TensorRef{DataType::kInt64, Shape({1, 2, 4, 4}), x.data()}});
+  Status wrong_dtype =
+      (*session)->Run({TensorRef{DataType::kInt64, Shape({1, 2, 4, 4}), x.data()}});
   EXPECT_EQ(wrong_dtype.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(wrong_dtype.message().find("float32"), std::string::npos);
   Status missing = (*session)->Run({});

@@ -47,7 +47,8 @@ inline std::shared_ptr<Model> MakeConvModel() {
   auto g = std::make_unique<Graph>();
   const int x = AddValue(*g, "x", {Dim{-1, "batch"}, Dim{2, ""}, Dim{4, ""}, Dim{4, ""}}, true);
   std::vector<float> w(3 * 2 * 3 * 3);
-  for (size_t i = 0; i < w.size(); ++i) w[i] = 0.05f * static_cast<float>(static_cast<int>(i % 7) - 3);
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = 0.05f * static_cast<float>(static_cast<int>(i % 7) - 3);
   const int weight = AddFloatConstant(*g, "conv.w", {3, 2, 3, 3}, w);
   const int bias = AddFloatConstant(*g, "conv.b", {3}, {0.1f, -0.2f, 0.3f});
   const int scale = AddFloatConstant(*g, "bn.scale", {3}, {1.0f, 0.5f, 2.0f});
@@ -65,7 +66,8 @@ inline std::shared_ptr<Model> MakeConvModel() {
   pads.ints = {1, 1, 1, 1};
   conv.attributes.push_back(pads);
   g->nodes.push_back(conv);
-  g->nodes.push_back(MakeNode("bn", OpType::BatchNormalization, {conv_out, scale, shift, mean, var}, {bn_out}));
+  g->nodes.push_back(
+      MakeNode("bn", OpType::BatchNormalization, {conv_out, scale, shift, mean, var}, {bn_out}));
   g->nodes.push_back(MakeNode("relu", OpType::Relu, {bn_out}, {y}));
   g->nodes.push_back(MakeNode("add", OpType::Add, {y, y}, {z}));
   g->inputs = {x};

@@ -29,7 +29,9 @@ def ort_run(model_or_path, feed: dict) -> list:
         source = model_or_path.SerializeToString()
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
-    session = ort.InferenceSession(str(source) if not isinstance(source, bytes) else source, options)
+    session = ort.InferenceSession(
+        str(source) if not isinstance(source, bytes) else source, options
+    )
     return session.run(None, feed)
 
 

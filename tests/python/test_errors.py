@@ -45,7 +45,9 @@ def test_truncated_and_corrupted_models_are_rejected(digits_onnx, tmp_path):
 
 
 def test_wrong_shape(session):
-    with pytest.raises(lwai.ShapeMismatchError, match=r"'input'.*\[batch, 1, 8, 8\].*\[1, 1, 9, 8\]"):
+    with pytest.raises(
+        lwai.ShapeMismatchError, match=r"'input'.*\[batch, 1, 8, 8\].*\[1, 1, 9, 8\]"
+    ):
         session.run(np.zeros((1, 1, 9, 8), np.float32))
     with pytest.raises(lwai.ShapeMismatchError, match="'input'"):
         session.run(np.zeros((1, 8, 8), np.float32))
@@ -89,7 +91,9 @@ def test_bad_attribute_names_the_node():
     x = h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 2, 3])
     y = h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)
     node = h.make_node("Transpose", ["x"], ["y"], perm=[0, 0, 1], name="bad_transpose")
-    proto = h.make_model(h.make_graph([node], "g", [x], [y]), opset_imports=[h.make_opsetid("", 13)])
+    proto = h.make_model(
+        h.make_graph([node], "g", [x], [y]), opset_imports=[h.make_opsetid("", 13)]
+    )
     with pytest.raises(lwai.InvalidModelError, match="bad_transpose"):
         lwai.convert(proto)
 

@@ -3,10 +3,10 @@ reuses memory well on all of them."""
 
 import numpy as np
 import pytest
-import seed_models
 from conftest import assert_close_to_range, ort_run
 
 import lwai
+import seed_models
 
 
 @pytest.fixture(scope="module", params=seed_models.NAMES)

@@ -41,8 +41,7 @@ class Model {
   static Result<std::shared_ptr<Model>> LoadFile(const std::string& path);
   // A binary .lwai image in memory. With copy=false the buffer must stay alive and unchanged
   // for the model's lifetime and be 8-byte aligned.
-  static Result<std::shared_ptr<Model>> LoadBuffer(const void* data, size_t size,
-                                                   bool copy = true);
+  static Result<std::shared_ptr<Model>> LoadBuffer(const void* data, size_t size, bool copy = true);
   // A JSON model as written by ToJson().
   static Result<std::shared_ptr<Model>> LoadJson(const std::string& json,
                                                  const std::string& origin = "<json>");

@@ -16,14 +16,14 @@ namespace lwai {
 
 enum class StatusCode : int {
   kOk = 0,
-  kInvalidArgument = 1,   // bad call arguments: wrong input name, dtype, shape, ...
-  kInvalidModel = 2,      // malformed, truncated, inconsistent or hostile model data
-  kUnsupported = 3,       // valid model using an operator/attribute lwai cannot run
-  kShapeMismatch = 4,     // shapes that cannot work together (at prepare or at run)
-  kNotFound = 5,          // missing file, tensor, backend
-  kIoError = 6,           // reading or writing files
-  kOutOfMemory = 7,       // allocation failed or arena too small
-  kInternal = 8,          // a bug in lwai
+  kInvalidArgument = 1,  // bad call arguments: wrong input name, dtype, shape, ...
+  kInvalidModel = 2,     // malformed, truncated, inconsistent or hostile model data
+  kUnsupported = 3,      // valid model using an operator/attribute lwai cannot run
+  kShapeMismatch = 4,    // shapes that cannot work together (at prepare or at run)
+  kNotFound = 5,         // missing file, tensor, backend
+  kIoError = 6,          // reading or writing files
+  kOutOfMemory = 7,      // allocation failed or arena too small
+  kInternal = 8,         // a bug in lwai
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -66,7 +66,7 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)), has_value_(true) {}  // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {              // NOLINT
+  Result(Status status) : status_(std::move(status)) {             // NOLINT
     if (status_.ok()) status_ = Internal("Result constructed from an OK status without a value");
   }
 
@@ -92,10 +92,10 @@ class [[nodiscard]] Result {
 #define LWAI_CONCAT_(a, b) LWAI_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` (a Status) is not OK.
-#define LWAI_RETURN_IF_ERROR(expr)                   \
-  do {                                               \
-    ::lwai::Status lwai_status_ = (expr);            \
-    if (!lwai_status_.ok()) return lwai_status_;     \
+#define LWAI_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::lwai::Status lwai_status_ = (expr);        \
+    if (!lwai_status_.ok()) return lwai_status_; \
   } while (0)
 
 // `LWAI_ASSIGN_OR_RETURN(auto x, MakeX());` declares x from a Result or returns its error.

@@ -69,14 +69,18 @@ Status CheckStrings(const fb::Model& model) {
       const fb::Node* node = graph->nodes()->Get(n);
       bool ok = IsValidUtf8(node->name());
       if (node->attributes()) {
-        for (const fb::Attribute* a : *node->attributes()) ok = ok && IsValidUtf8(a->name()) && IsValidUtf8(a->s());
+        for (const fb::Attribute* a : *node->attributes())
+          ok = ok && IsValidUtf8(a->name()) && IsValidUtf8(a->s());
       }
-      if (!ok) return InvalidModel("node " + std::to_string(n) + " has a name or string that is not UTF-8");
+      if (!ok)
+        return InvalidModel("node " + std::to_string(n) +
+                            " has a name or string that is not UTF-8");
     }
   }
   if (model.metadata()) {
     for (const fb::KeyValue* kv : *model.metadata()) {
-      if (!IsValidUtf8(kv->key()) || !IsValidUtf8(kv->value())) return InvalidModel("metadata is not UTF-8");
+      if (!IsValidUtf8(kv->key()) || !IsValidUtf8(kv->value()))
+        return InvalidModel("metadata is not UTF-8");
     }
   }
   return Status::Ok();
@@ -125,7 +129,8 @@ Status ConvertTensor(const fb::Model& model, const uint8_t* file, size_t file_si
   // Intermediate tensors may have an undefined dtype: prepare infers it.
   const bool undefined_intermediate = src.dtype() == fb::DataType::UNDEFINED && src.buffer() == 0;
   if (!undefined_intermediate && !IsKnownDataType(static_cast<int8_t>(src.dtype()))) {
-    return InvalidModel(where + " has unknown dtype " + std::to_string(static_cast<int>(src.dtype())));
+    return InvalidModel(where + " has unknown dtype " +
+                        std::to_string(static_cast<int>(src.dtype())));
   }
   dst->dtype = static_cast<DataType>(src.dtype());
   dst->shape_known = src.shape_known();
@@ -183,7 +188,8 @@ Status ConvertGraph(const fb::Model& model, const uint8_t* file, size_t file_siz
       Node node;
       node.name = node_src->name() ? node_src->name()->str() : "";
       node.op = node_src->op();
-      if (node_src->inputs()) node.inputs.assign(node_src->inputs()->begin(), node_src->inputs()->end());
+      if (node_src->inputs())
+        node.inputs.assign(node_src->inputs()->begin(), node_src->inputs()->end());
       if (node_src->outputs()) {
         node.outputs.assign(node_src->outputs()->begin(), node_src->outputs()->end());
       }
@@ -213,7 +219,8 @@ struct Mapping {
 };
 
 void* AllocateAligned(size_t size) {
-  return std::aligned_alloc(kDataAlignment, (size + kDataAlignment - 1) / kDataAlignment * kDataAlignment);
+  return std::aligned_alloc(kDataAlignment,
+                            (size + kDataAlignment - 1) / kDataAlignment * kDataAlignment);
 }
 
 }  // namespace
@@ -263,7 +270,8 @@ Result<std::shared_ptr<Model>> Model::LoadBuffer(const void* data, size_t size, 
   void* owned = AllocateAligned(size == 0 ? 1 : size);
   if (owned == nullptr) return Status(StatusCode::kOutOfMemory, "cannot allocate model copy");
   std::memcpy(owned, data, size);
-  std::shared_ptr<const void> storage(owned, [](const void* p) { std::free(const_cast<void*>(p)); });
+  std::shared_ptr<const void> storage(owned,
+                                      [](const void* p) { std::free(const_cast<void*>(p)); });
   return LoadModelImage(static_cast<const uint8_t*>(owned), size, std::move(storage));
 }
 

@@ -1,5 +1,6 @@
-#include "ir/graph.h"
 #include "lwai/model.h"
+
+#include "ir/graph.h"
 
 namespace lwai {
 

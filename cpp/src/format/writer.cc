@@ -20,8 +20,12 @@ Offset<fb::Attribute> WriteAttribute(FlatBufferBuilder& b, const Attribute& a) {
   Offset<flatbuffers::String> s;
   fb::AttributeType type = fb::AttributeType::INT;
   switch (a.type) {
-    case AttributeType::kInt: type = fb::AttributeType::INT; break;
-    case AttributeType::kFloat: type = fb::AttributeType::FLOAT; break;
+    case AttributeType::kInt:
+      type = fb::AttributeType::INT;
+      break;
+    case AttributeType::kFloat:
+      type = fb::AttributeType::FLOAT;
+      break;
     case AttributeType::kInts:
       type = fb::AttributeType::INTS;
       ints = b.CreateVector(a.ints);
@@ -54,7 +58,8 @@ void BuildFlatbuffer(const Model& model, bool inline_data, uint64_t data_start,
     if (desc.is_constant()) {
       buffer_index = static_cast<uint32_t>(buffers.size());
       if (inline_data) {
-        buffers.push_back(fb::CreateBuffer(b, 0, 0, b.CreateVector(desc.constant.data, desc.constant.size)));
+        buffers.push_back(
+            fb::CreateBuffer(b, 0, 0, b.CreateVector(desc.constant.data, desc.constant.size)));
       } else {
         buffers.push_back(fb::CreateBuffer(b, cursor, desc.constant.size));
         layout->emplace_back(cursor, static_cast<int>(t));
@@ -73,8 +78,9 @@ void BuildFlatbuffer(const Model& model, bool inline_data, uint64_t data_start,
   for (const Node& node : g.nodes) {
     std::vector<Offset<fb::Attribute>> attributes;
     for (const Attribute& a : node.attributes) attributes.push_back(WriteAttribute(b, a));
-    nodes.push_back(fb::CreateNode(b, b.CreateString(node.name), node.op, b.CreateVector(node.inputs),
-                                   b.CreateVector(node.outputs), b.CreateVector(attributes)));
+    nodes.push_back(fb::CreateNode(b, b.CreateString(node.name), node.op,
+                                   b.CreateVector(node.inputs), b.CreateVector(node.outputs),
+                                   b.CreateVector(attributes)));
   }
   const auto graph = fb::CreateGraph(b, b.CreateVector(tensors), b.CreateVector(nodes),
                                      b.CreateVector(g.inputs), b.CreateVector(g.outputs));
@@ -82,10 +88,9 @@ void BuildFlatbuffer(const Model& model, bool inline_data, uint64_t data_start,
   for (const auto& kv : info.metadata) {
     metadata.push_back(fb::CreateKeyValue(b, b.CreateString(kv.first), b.CreateString(kv.second)));
   }
-  const auto root = fb::CreateModel(b, kSchemaVersion, b.CreateString(info.producer),
-                                    b.CreateString(info.source_format), info.source_opset,
-                                    info.optimized, graph, b.CreateVector(buffers),
-                                    b.CreateVector(metadata));
+  const auto root = fb::CreateModel(
+      b, kSchemaVersion, b.CreateString(info.producer), b.CreateString(info.source_format),
+      info.source_opset, info.optimized, graph, b.CreateVector(buffers), b.CreateVector(metadata));
   fb::FinishModelBuffer(b, root);
 }
 
@@ -99,7 +104,8 @@ Result<std::vector<uint8_t>> SerializeModel(const Model& model, bool inline_data
   FlatBufferBuilder measure;
   measure.ForceDefaults(true);
   BuildFlatbuffer(model, inline_data, 0, measure, &layout);
-  const uint64_t data_start = (measure.GetSize() + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+  const uint64_t data_start =
+      (measure.GetSize() + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
   layout.clear();
   FlatBufferBuilder builder;
   builder.ForceDefaults(true);

@@ -28,9 +28,8 @@ ConstantData ConstantData::Copy(const void* bytes, size_t size) {
   const size_t padded = (size + 63) / 64 * 64;
   void* memory = std::aligned_alloc(64, padded == 0 ? 64 : padded);
   if (size > 0) std::memcpy(memory, bytes, size);
-  constant.keepalive = std::shared_ptr<const void>(memory, [](const void* p) {
-    std::free(const_cast<void*>(p));
-  });
+  constant.keepalive =
+      std::shared_ptr<const void>(memory, [](const void* p) { std::free(const_cast<void*>(p)); });
   constant.data = static_cast<const uint8_t*>(memory);
   constant.size = size;
   return constant;
@@ -213,8 +212,8 @@ Status Graph::Validate() const {
       const int t = node.inputs[i];
       if (t == -1) continue;
       if (t < 0 || t >= num_tensors) {
-        return InvalidModel(node.Describe() + ": input " + std::to_string(i) + " refers to tensor " +
-                            std::to_string(t) + ", but the graph has " +
+        return InvalidModel(node.Describe() + ": input " + std::to_string(i) +
+                            " refers to tensor " + std::to_string(t) + ", but the graph has " +
                             std::to_string(num_tensors) + " tensors");
       }
       if (!available[t]) {

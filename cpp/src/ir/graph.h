@@ -59,7 +59,7 @@ struct TensorDesc {
   bool is_constant() const { return constant.data != nullptr || constant.size > 0; }
   // Static shape, if shape_known and every dim is fixed.
   bool HasStaticShape() const;
-  Shape StaticShape() const;  // only valid when HasStaticShape()
+  Shape StaticShape() const;        // only valid when HasStaticShape()
   std::string ShapeString() const;  // "[batch, 3, 224, 224]" or "[?]"
 };
 

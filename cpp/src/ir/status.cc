@@ -4,15 +4,24 @@ namespace lwai {
 
 const char* StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "OK";
-    case StatusCode::kInvalidArgument: return "InvalidArgument";
-    case StatusCode::kInvalidModel: return "InvalidModel";
-    case StatusCode::kUnsupported: return "Unsupported";
-    case StatusCode::kShapeMismatch: return "ShapeMismatch";
-    case StatusCode::kNotFound: return "NotFound";
-    case StatusCode::kIoError: return "IoError";
-    case StatusCode::kOutOfMemory: return "OutOfMemory";
-    case StatusCode::kInternal: return "Internal";
+    case StatusCode::kOk:
+      return "OK";
+    case StatusCode::kInvalidArgument:
+      return "InvalidArgument";
+    case StatusCode::kInvalidModel:
+      return "InvalidModel";
+    case StatusCode::kUnsupported:
+      return "Unsupported";
+    case StatusCode::kShapeMismatch:
+      return "ShapeMismatch";
+    case StatusCode::kNotFound:
+      return "NotFound";
+    case StatusCode::kIoError:
+      return "IoError";
+    case StatusCode::kOutOfMemory:
+      return "OutOfMemory";
+    case StatusCode::kInternal:
+      return "Internal";
   }
   return "Unknown";
 }

@@ -9,7 +9,8 @@ namespace {
 bool ReadBound(const Graph& graph, const Node& clip, size_t input, float* value) {
   if (clip.inputs.size() <= input || clip.inputs[input] < 0) return true;
   const TensorDesc& desc = graph.tensors[clip.inputs[input]];
-  if (!desc.is_constant() || desc.dtype != DataType::kFloat32 || desc.constant.size != sizeof(float)) {
+  if (!desc.is_constant() || desc.dtype != DataType::kFloat32 ||
+      desc.constant.size != sizeof(float)) {
     return false;
   }
   *value = *reinterpret_cast<const float*>(desc.constant.data);

@@ -12,7 +12,8 @@ Status PrepareWithDynamicDims(const Graph& graph, int64_t value, std::vector<Sha
   std::vector<Shape> input_shapes;
   for (int t : graph.inputs) {
     Shape shape;
-    for (const Dim& d : graph.tensors[t].shape) shape.dims[shape.rank++] = d.value < 0 ? value : d.value;
+    for (const Dim& d : graph.tensors[t].shape)
+      shape.dims[shape.rank++] = d.value < 0 ? value : d.value;
     input_shapes.push_back(shape);
   }
   LWAI_RETURN_IF_ERROR(executor->Prepare(input_shapes));

@@ -68,7 +68,8 @@ Status Executor::Prepare(const std::vector<Shape>& input_shapes) {
       view.data = const_cast<uint8_t*>(desc.constant.data);
     }
   }
-  for (size_t i = 0; i < graph_.inputs.size(); ++i) views_[graph_.inputs[i]].shape = input_shapes[i];
+  for (size_t i = 0; i < graph_.inputs.size(); ++i)
+    views_[graph_.inputs[i]].shape = input_shapes[i];
 
   const size_t num_nodes = graph_.nodes.size();
   folded_.assign(num_nodes, 0);
@@ -156,7 +157,8 @@ Status Executor::PlanAndAssign() {
   }
   for (int n = 0; n < num_nodes; ++n) {
     KernelContext& ctx = *contexts_[n];
-    ctx.scratch_ = request_of_scratch[n] >= 0 ? arena_ + plan.offsets[request_of_scratch[n]] : nullptr;
+    ctx.scratch_ =
+        request_of_scratch[n] >= 0 ? arena_ + plan.offsets[request_of_scratch[n]] : nullptr;
     ctx.state_ = ctx.state_owner_.get();
   }
   return Status::Ok();

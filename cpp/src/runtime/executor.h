@@ -19,7 +19,8 @@ namespace lwai {
 class Executor {
  public:
   // Fails with kUnsupported naming every node that no backend claims.
-  static Result<std::unique_ptr<Executor>> Create(const Graph& graph, const SessionOptions& options);
+  static Result<std::unique_ptr<Executor>> Create(const Graph& graph,
+                                                  const SessionOptions& options);
 
   // Prepares all nodes for these graph input shapes and plans memory.
   Status Prepare(const std::vector<Shape>& input_shapes);

@@ -16,7 +16,8 @@ MemoryPlan PlanMemory(const std::vector<BufferRequest>& requests, size_t alignme
   }
   std::vector<size_t> order(count);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
 
   std::vector<size_t> placed;  // request indices already assigned, kept sorted by offset
   for (size_t index : order) {
@@ -32,9 +33,10 @@ MemoryPlan PlanMemory(const std::vector<BufferRequest>& requests, size_t alignme
     }
     plan.offsets[index] = candidate;
     plan.arena_bytes = std::max(plan.arena_bytes, candidate + sizes[index]);
-    placed.insert(std::upper_bound(placed.begin(), placed.end(), index,
-                                   [&](size_t a, size_t b) { return plan.offsets[a] < plan.offsets[b]; }),
-                  index);
+    placed.insert(
+        std::upper_bound(placed.begin(), placed.end(), index,
+                         [&](size_t a, size_t b) { return plan.offsets[a] < plan.offsets[b]; }),
+        index);
   }
   return plan;
 }

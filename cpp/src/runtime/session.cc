@@ -70,9 +70,10 @@ Status Session::Run(const std::vector<TensorRef>& inputs) {
       if (!fits) {
         std::string want = "[";
         for (size_t d = 0; d < expected.shape.size(); ++d) {
-          want += (d ? ", " : "") + (expected.shape[d] >= 0
-                                          ? std::to_string(expected.shape[d])
-                                          : (expected.dim_names[d].empty() ? "?" : expected.dim_names[d]));
+          want += (d ? ", " : "") +
+                  (expected.shape[d] >= 0
+                       ? std::to_string(expected.shape[d])
+                       : (expected.dim_names[d].empty() ? "?" : expected.dim_names[d]));
         }
         return ShapeMismatch("input '" + expected.name + "': expected shape " + want + "], got " +
                              given.shape.ToString());

@@ -25,8 +25,9 @@ class ThreadPool {
   // last) so that tiny loops stay on the calling thread. Not reentrant.
   template <typename Fn>
   void ParallelFor(int64_t n, int64_t min_chunk, const Fn& fn) {
-    Run(n, min_chunk, [](const void* f, int64_t b, int64_t e) { (*static_cast<const Fn*>(f))(b, e); },
-        &fn);
+    Run(
+        n, min_chunk,
+        [](const void* f, int64_t b, int64_t e) { (*static_cast<const Fn*>(f))(b, e); }, &fn);
   }
 
  private:

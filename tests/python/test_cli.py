@@ -1,0 +1,113 @@
+"""The `lwai` command as a build engineer scripts it: outputs, files and exit codes."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+LWAI_RUN = REPO / "build" / "lwai_run"
+
+
+def lwai(*args, check=True):
+    result = subprocess.run(
+        [sys.executable, "-m", "lwai", *map(str, args)], capture_output=True, text=True
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory, digits_onnx):
+    path = tmp_path_factory.mktemp("cli") / "digits.lwai"
+    result = lwai("convert", digits_onnx, "-o", path)
+    assert "wrote" in result.stdout and path.exists()
+    return path
+
+
+def test_info_lists_io_ops_and_sizes(converted):
+    out = lwai("info", converted).stdout
+    assert "input:      input float32 ['batch', 1, 8, 8]" in out
+    assert "output:     probabilities float32 ['batch', 10]" in out
+    assert "Conv" in out and "Gemm" in out
+    assert "parameters: 53.54 KiB" in out
+    assert "arena:" in out
+
+
+def test_run_with_npy_input_matches_python(converted, tmp_path):
+    import lwai as api
+
+    x = np.random.default_rng(0).random((2, 1, 8, 8), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    prefix = tmp_path / "out_"
+    out = lwai("run", converted, "--input", f"input={tmp_path / 'x.npy'}", "--save", prefix).stdout
+    assert "probabilities: float32 [2, 10]" in out
+    saved = np.load(f"{prefix}probabilities.npy")
+    np.testing.assert_array_equal(saved, api.Session(converted).run(x)[0])
+
+
+def test_bench_reports_latency_statistics(converted):
+    out = lwai("bench", converted, "--runs", "5", "--warmup", "1", "--threads", "2").stdout
+    for word in ("init + first run", "min", "median", "mean", "p90", "max"):
+        assert word in out
+
+
+def test_dump_json_is_loadable(converted, tmp_path):
+    out = tmp_path / "digits.json"
+    lwai("dump", converted, "--json", "-o", out)
+    assert json.loads(out.read_text())["graph"]["nodes"][0]["op"] == "Conv"
+    assert "Conv" in lwai("info", out).stdout
+
+
+def test_errors_exit_nonzero_with_one_line(tmp_path):
+    result = lwai("info", tmp_path / "missing.lwai", check=False)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "ModelNotFoundError" in result.stderr and "missing.lwai" in result.stderr
+    bad = tmp_path / "bad.lwai"
+    bad.write_bytes(b"nonsense")
+    result = lwai("run", bad, check=False)
+    assert result.returncode == 1 and "InvalidModelError" in result.stderr
+    assert lwai("frobnicate", check=False).returncode == 2
+
+
+def test_unsupported_operators_error_lists_them_all(tmp_path):
+    import onnx
+
+    h = onnx.helper
+    x = h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2])
+    y = h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2])
+    nodes = [
+        h.make_node("Hardmax", ["x"], ["a"], name="h1"),
+        h.make_node("Det", ["a"], ["y"], name="d1"),
+    ]
+    proto = h.make_model(h.make_graph(nodes, "g", [x], [y]), opset_imports=[h.make_opsetid("", 13)])
+    path = tmp_path / "unsupported.onnx"
+    onnx.save(proto, path)
+    result = lwai("convert", path, check=False)
+    assert result.returncode == 1
+    assert "'h1' (Hardmax" in result.stderr and "'d1' (Det" in result.stderr
+
+
+@pytest.mark.skipif(not LWAI_RUN.exists(), reason="C++ tools not built (make build)")
+def test_plain_cpp_runner_matches_python(converted, tmp_path):
+    import lwai as api
+
+    x = np.random.default_rng(1).random((1, 1, 8, 8), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    result = subprocess.run(
+        [LWAI_RUN, converted, "--input", f"input={tmp_path / 'x.npy'}", "--runs", "3"],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "probabilities: float32 [1, 10]" in result.stdout and "median" in result.stdout
+    first_values = [float(v) for v in result.stdout.splitlines()[1].split()[:8]]
+    expected = api.Session(converted).run(x)[0].ravel()[:8]
+    np.testing.assert_allclose(first_values, expected, rtol=1e-5)
