@@ -12,39 +12,6 @@
 namespace lwai::testing {
 namespace {
 
-KernelCase Case(OpType op, std::vector<TestTensor> inputs, std::vector<Attribute> attrs = {}) {
-  KernelCase c;
-  c.op = op;
-  c.inputs = std::move(inputs);
-  c.attributes = std::move(attrs);
-  return c;
-}
-
-TestTensor RunOne(const KernelCase& c) {
-  auto result = RunKernel(c);
-  if (!result.ok()) {
-    ADD_FAILURE() << result.status().ToString();
-    return TestTensor();
-  }
-  return (*result)[0];
-}
-
-void ExpectError(const KernelCase& c, StatusCode code) {
-  auto result = RunKernel(c);
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), code) << result.status().ToString();
-  EXPECT_NE(result.status().message().find("test_node"), std::string::npos)
-      << result.status().ToString();
-}
-
-void ExpectNear(const std::vector<float>& actual, const std::vector<double>& expected,
-                double tolerance = 1e-6) {
-  ASSERT_EQ(actual.size(), expected.size());
-  for (size_t i = 0; i < actual.size(); ++i) {
-    EXPECT_NEAR(actual[i], expected[i], tolerance) << "element " << i;
-  }
-}
-
 TEST(SigmoidKernel, ValuesAndStabilityForLargeInputs) {
   TestTensor y =
       RunOne(Case(OpType::Sigmoid, {TestTensor::F32({7}, {0, 2, -2, 100, -100, 1e4f, -1e4f})}));

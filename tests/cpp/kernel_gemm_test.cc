@@ -11,31 +11,6 @@
 namespace lwai::testing {
 namespace {
 
-KernelCase Case(OpType op, std::vector<TestTensor> inputs, std::vector<Attribute> attrs = {}) {
-  KernelCase c;
-  c.op = op;
-  c.inputs = std::move(inputs);
-  c.attributes = std::move(attrs);
-  return c;
-}
-
-TestTensor RunOne(const KernelCase& c) {
-  auto result = RunKernel(c);
-  if (!result.ok()) {
-    ADD_FAILURE() << result.status().ToString();
-    return TestTensor();
-  }
-  return (*result)[0];
-}
-
-void ExpectError(const KernelCase& c, StatusCode code) {
-  auto result = RunKernel(c);
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), code) << result.status().ToString();
-  EXPECT_NE(result.status().message().find("test_node"), std::string::npos)
-      << result.status().ToString();
-}
-
 // Deterministic values in [-1, 1).
 std::vector<float> Pseudorandom(size_t n, uint32_t seed) {
   std::vector<float> v(n);

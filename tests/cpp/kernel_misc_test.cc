@@ -12,41 +12,6 @@
 namespace lwai::testing {
 namespace {
 
-KernelCase Case(OpType op, std::vector<TestTensor> inputs, std::vector<Attribute> attrs = {}) {
-  KernelCase c;
-  c.op = op;
-  c.inputs = std::move(inputs);
-  c.attributes = std::move(attrs);
-  return c;
-}
-
-std::vector<TestTensor> RunAll(const KernelCase& c) {
-  auto result = RunKernel(c);
-  if (!result.ok()) {
-    ADD_FAILURE() << result.status().ToString();
-    return std::vector<TestTensor>(c.num_outputs);
-  }
-  return *result;
-}
-
-TestTensor RunOne(const KernelCase& c) { return RunAll(c)[0]; }
-
-void ExpectError(const KernelCase& c, StatusCode code) {
-  auto result = RunKernel(c);
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), code) << result.status().ToString();
-  EXPECT_NE(result.status().message().find("test_node"), std::string::npos)
-      << result.status().ToString();
-}
-
-void ExpectNear(const std::vector<float>& actual, const std::vector<double>& expected,
-                double tolerance = 1e-6) {
-  ASSERT_EQ(actual.size(), expected.size());
-  for (size_t i = 0; i < actual.size(); ++i) {
-    EXPECT_NEAR(actual[i], expected[i], tolerance) << "element " << i;
-  }
-}
-
 TestTensor Bool(Shape shape, const std::vector<uint8_t>& v) {
   return TestTensor::Make(DataType::kBool, shape, v);
 }

@@ -10,31 +10,6 @@
 namespace lwai::testing {
 namespace {
 
-KernelCase Case(OpType op, std::vector<TestTensor> inputs, std::vector<Attribute> attrs = {}) {
-  KernelCase c;
-  c.op = op;
-  c.inputs = std::move(inputs);
-  c.attributes = std::move(attrs);
-  return c;
-}
-
-TestTensor RunOne(const KernelCase& c) {
-  auto result = RunKernel(c);
-  if (!result.ok()) {
-    ADD_FAILURE() << result.status().ToString();
-    return TestTensor();
-  }
-  return (*result)[0];
-}
-
-void ExpectError(const KernelCase& c, StatusCode code) {
-  auto result = RunKernel(c);
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), code) << result.status().ToString();
-  EXPECT_NE(result.status().message().find("test_node"), std::string::npos)
-      << result.status().ToString();
-}
-
 std::vector<float> Iota(int n, float start = 1.0f) {
   std::vector<float> v(n);
   for (int i = 0; i < n; ++i) v[i] = start + static_cast<float>(i);

@@ -10,21 +10,10 @@
 namespace lwai::testing {
 namespace {
 
-KernelCase Case(OpType op, std::vector<TestTensor> inputs, std::vector<Attribute> attrs = {}) {
-  KernelCase c;
-  c.op = op;
-  c.inputs = std::move(inputs);
-  c.attributes = std::move(attrs);
-  return c;
-}
-
-TestTensor RunOne(const KernelCase& c) {
-  auto result = RunKernel(c);
-  if (!result.ok()) {
-    ADD_FAILURE() << result.status().ToString();
-    return TestTensor();
-  }
-  return (*result)[0];
+std::vector<float> Iota(int n, float start = 1.0f) {
+  std::vector<float> v(n);
+  for (int i = 0; i < n; ++i) v[i] = start + static_cast<float>(i);
+  return v;
 }
 
 Status RunError(const KernelCase& c, StatusCode code) {
@@ -37,14 +26,6 @@ Status RunError(const KernelCase& c, StatusCode code) {
   EXPECT_NE(result.status().message().find("test_node"), std::string::npos)
       << result.status().ToString();
   return result.status();
-}
-
-void ExpectError(const KernelCase& c, StatusCode code) { (void)RunError(c, code); }
-
-std::vector<float> Iota(int n, float start = 1.0f) {
-  std::vector<float> v(n);
-  for (int i = 0; i < n; ++i) v[i] = start + static_cast<float>(i);
-  return v;
 }
 
 TEST(ReshapeKernel, InferredAndCopiedDims) {

@@ -3,6 +3,8 @@
 #ifndef LWAI_TESTS_KERNEL_TEST_UTIL_H_
 #define LWAI_TESTS_KERNEL_TEST_UTIL_H_
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -63,6 +65,45 @@ Attribute IntAttr(const std::string& name, int64_t v);
 Attribute FloatAttr(const std::string& name, float v);
 Attribute IntsAttr(const std::string& name, std::vector<int64_t> v);
 Attribute StringAttr(const std::string& name, const std::string& v);
+
+// Shorthands for the kernel tests.
+inline KernelCase Case(OpType op, std::vector<TestTensor> inputs,
+                       std::vector<Attribute> attrs = {}) {
+  KernelCase c;
+  c.op = op;
+  c.inputs = std::move(inputs);
+  c.attributes = std::move(attrs);
+  return c;
+}
+
+// All outputs; records a test failure (and returns empty tensors) when the kernel fails.
+inline std::vector<TestTensor> RunAll(const KernelCase& c) {
+  auto result = RunKernel(c);
+  if (!result.ok()) {
+    ADD_FAILURE() << result.status().ToString();
+    return std::vector<TestTensor>(c.num_outputs);
+  }
+  return *result;
+}
+
+inline TestTensor RunOne(const KernelCase& c) { return RunAll(c)[0]; }
+
+// The kernel fails with `code` and a message naming the node.
+inline void ExpectError(const KernelCase& c, StatusCode code) {
+  auto result = RunKernel(c);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), code) << result.status().ToString();
+  EXPECT_NE(result.status().message().find("test_node"), std::string::npos)
+      << result.status().ToString();
+}
+
+inline void ExpectNear(const std::vector<float>& actual, const std::vector<double>& expected,
+                       double tolerance = 1e-6) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) {
+    EXPECT_NEAR(actual[i], expected[i], tolerance) << "element " << i;
+  }
+}
 
 }  // namespace lwai::testing
 
