@@ -121,3 +121,22 @@ TEST(Session, ReportsEveryNodeWithoutKernel) {
 
 }  // namespace
 }  // namespace lwai::testing
+
+namespace lwai::testing {
+namespace {
+
+TEST(Session, HugeOrNegativeShapesAreRejectedNotAllocated) {
+  auto session = Session::Create(MakeConvModel());
+  ASSERT_TRUE(session.ok());
+  Status huge = (*session)->Prepare({Shape({int64_t{1} << 40, 2, 4, 4})});
+  EXPECT_EQ(huge.code(), StatusCode::kShapeMismatch);
+  Status negative = (*session)->Prepare({Shape({-3, 2, 4, 4})});
+  EXPECT_EQ(negative.code(), StatusCode::kShapeMismatch);
+  EXPECT_NE(negative.message().find("'x'"), std::string::npos);
+  // The session still works afterwards.
+  std::vector<float> x(32, 1.0f);
+  EXPECT_TRUE((*session)->Run({TensorRef{DataType::kFloat32, Shape({1, 2, 4, 4}), x.data()}}).ok());
+}
+
+}  // namespace
+}  // namespace lwai::testing

@@ -11,6 +11,20 @@ namespace lwai {
 namespace {
 
 constexpr size_t kArenaAlignment = 64;
+// No single tensor may exceed this (1 TiB): hostile shapes must not overflow size arithmetic.
+constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 40;
+
+bool ByteSizeFits(const TensorView& view) {
+  uint64_t bytes = DataTypeSize(view.dtype);
+  for (int d = 0; d < view.shape.rank; ++d) {
+    const int64_t dim = view.shape.dims[d];
+    if (dim < 0) return false;
+    if (dim == 0) return true;
+    if (bytes > kMaxTensorBytes / static_cast<uint64_t>(dim)) return false;
+    bytes *= static_cast<uint64_t>(dim);
+  }
+  return bytes <= kMaxTensorBytes;
+}
 
 }  // namespace
 
@@ -68,8 +82,14 @@ Status Executor::Prepare(const std::vector<Shape>& input_shapes) {
       view.data = const_cast<uint8_t*>(desc.constant.data);
     }
   }
-  for (size_t i = 0; i < graph_.inputs.size(); ++i)
-    views_[graph_.inputs[i]].shape = input_shapes[i];
+  for (size_t i = 0; i < graph_.inputs.size(); ++i) {
+    TensorView& input = views_[graph_.inputs[i]];
+    input.shape = input_shapes[i];
+    if (!ByteSizeFits(input)) {
+      return ShapeMismatch("input '" + graph_.tensors[graph_.inputs[i]].name + "': shape " +
+                           input.shape.ToString() + " is negative or too large");
+    }
+  }
 
   const size_t num_nodes = graph_.nodes.size();
   folded_.assign(num_nodes, 0);
@@ -93,6 +113,11 @@ Status Executor::Prepare(const std::vector<Shape>& input_shapes) {
       if (ctx.output(o).dtype == DataType::kUndefined) {
         return Internal(node.Describe() + ": prepare left output " + std::to_string(o) +
                         " without a dtype");
+      }
+      if (!ByteSizeFits(ctx.output(o))) {
+        return ShapeMismatch(node.Describe() + ": output '" + graph_.tensors[node.outputs[o]].name +
+                             "' would have shape " + ctx.output(o).shape.ToString() +
+                             ", which is negative or too large");
       }
     }
     if (!inputs_known) continue;
@@ -147,10 +172,15 @@ Status Executor::PlanAndAssign() {
       return InvalidArgument("the caller-provided arena must be 64-byte aligned");
     }
     arena_ = static_cast<uint8_t*>(options_.arena);
-  } else if (arena_owned_storage_.size() < plan.arena_bytes + kArenaAlignment) {
-    arena_owned_storage_.assign(plan.arena_bytes + kArenaAlignment, 0);
-    const auto base = reinterpret_cast<uintptr_t>(arena_owned_storage_.data());
-    arena_ = reinterpret_cast<uint8_t*>((base + kArenaAlignment - 1) & ~(kArenaAlignment - 1));
+  } else if (arena_owned_bytes_ < plan.arena_bytes || arena_owned_ == nullptr) {
+    arena_owned_.reset();
+    arena_owned_ = AllocateAligned(plan.arena_bytes);
+    arena_owned_bytes_ = arena_owned_ ? plan.arena_bytes : 0;
+    if (!arena_owned_) {
+      return Status(StatusCode::kOutOfMemory,
+                    "cannot allocate an arena of " + std::to_string(plan.arena_bytes) + " bytes");
+    }
+    arena_ = static_cast<uint8_t*>(arena_owned_.get());
   }
   for (size_t t = 0; t < graph_.tensors.size(); ++t) {
     if (request_of_tensor[t] >= 0) views_[t].data = arena_ + plan.offsets[request_of_tensor[t]];

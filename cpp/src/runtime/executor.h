@@ -55,7 +55,8 @@ class Executor {
   std::vector<TensorView> views_;
   std::vector<char> folded_;
   std::vector<std::shared_ptr<void>> folded_storage_;
-  std::vector<char> arena_owned_storage_;
+  std::shared_ptr<void> arena_owned_;
+  size_t arena_owned_bytes_ = 0;
   uint8_t* arena_ = nullptr;
   size_t arena_bytes_ = 0;
   size_t unshared_bytes_ = 0;
