@@ -20,10 +20,6 @@ int64_t PackFloatsPerThread(int64_t k, int64_t n) {
   return std::min(k, kKc) * std::min((n + kNr - 1) / kNr * kNr, kNc);
 }
 
-inline float LoadA(const GemmArgs& g, int64_t row, int64_t col) {
-  return g.trans_a ? g.a[col * g.lda + row] : g.a[row * g.lda + col];
-}
-
 // Packs B[k0:k0+kc, n0:n0+nc] into panels of kNr columns, zero-padded.
 void PackB(const GemmArgs& g, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* packed) {
   for (int64_t panel = 0; panel < nc; panel += kNr) {
@@ -42,18 +38,22 @@ void PackB(const GemmArgs& g, int64_t k0, int64_t kc, int64_t n0, int64_t nc, fl
 }
 
 // acc[kMr][kNr] = A[rows, k0:k0+kc] * panel; stored to C (first k block) or added to it.
+// Rows past the edge read the last valid row and are never stored.
+template <bool kTransA>
 void MicroKernel(const GemmArgs& g, int64_t row0, int64_t rows, int64_t k0, int64_t kc,
                  const float* panel, int64_t col0, int64_t cols, bool add) {
   float acc[kMr][kNr] = {};
-  // Rows past the edge read the last valid row and are never stored.
-  int64_t row_index[kMr];
-  for (int64_t r = 0; r < kMr; ++r) row_index[r] = row0 + std::min(r, rows - 1);
+  const float* a_rows[kMr];
+  for (int64_t r = 0; r < kMr; ++r) {
+    const int64_t row = row0 + std::min(r, rows - 1);
+    a_rows[r] = kTransA ? g.a + k0 * g.lda + row : g.a + row * g.lda + k0;
+  }
+  const int64_t a_step = kTransA ? g.lda : 1;
   for (int64_t k = 0; k < kc; ++k) {
     const float* b = panel + k * kNr;
-    float a[kMr];
-    for (int64_t r = 0; r < kMr; ++r) a[r] = LoadA(g, row_index[r], k0 + k);
     for (int64_t r = 0; r < kMr; ++r) {
-      for (int64_t j = 0; j < kNr; ++j) acc[r][j] += a[r] * b[j];
+      const float a = a_rows[r][k * a_step];
+      for (int64_t j = 0; j < kNr; ++j) acc[r][j] += a * b[j];
     }
   }
   for (int64_t r = 0; r < rows; ++r) {
@@ -76,8 +76,13 @@ void GemmColumns(const GemmArgs& g, int64_t n_begin, int64_t n_end, float* packe
       for (int64_t row0 = 0; row0 < g.m; row0 += kMr) {
         const int64_t rows = std::min(kMr, g.m - row0);
         for (int64_t panel = 0; panel < nc; panel += kNr) {
-          MicroKernel(g, row0, rows, k0, kc, packed + panel * kc, n0 + panel,
-                      std::min(kNr, nc - panel), add);
+          const float* b = packed + panel * kc;
+          const int64_t cols = std::min(kNr, nc - panel);
+          if (g.trans_a) {
+            MicroKernel<true>(g, row0, rows, k0, kc, b, n0 + panel, cols, add);
+          } else {
+            MicroKernel<false>(g, row0, rows, k0, kc, b, n0 + panel, cols, add);
+          }
         }
       }
     }
