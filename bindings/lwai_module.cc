@@ -153,21 +153,9 @@ py::dict DescribeInfo(const TensorInfo& info) {
   return d;
 }
 
-TensorInfo InfoOf(const TensorDesc& desc) {
-  TensorInfo info;
-  info.name = desc.name;
-  info.dtype = desc.dtype;
-  info.shape_known = desc.shape_known;
-  for (const Dim& d : desc.shape) {
-    info.shape.push_back(d.value);
-    info.dim_names.push_back(d.name);
-  }
-  return info;
-}
-
 py::list DescribeTensors(const Graph& graph, const std::vector<int>& indices) {
   py::list list;
-  for (int t : indices) list.append(DescribeInfo(InfoOf(graph.tensors[t])));
+  for (int t : indices) list.append(DescribeInfo(graph.tensors[t].Info()));
   return list;
 }
 

@@ -31,16 +31,6 @@ struct SessionOptions {
   size_t arena_size = 0;
 };
 
-// Public description of a graph input or output.
-struct TensorInfo {
-  std::string name;
-  DataType dtype = DataType::kUndefined;
-  // -1 for a dynamic dimension; dim_names[i] names it ("batch") or is empty.
-  std::vector<int64_t> shape;
-  std::vector<std::string> dim_names;
-  bool shape_known = true;
-};
-
 // A tensor passed in or out of Run. Non-owning.
 struct TensorRef {
   DataType dtype = DataType::kUndefined;

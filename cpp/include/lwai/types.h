@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 namespace lwai {
 
@@ -51,6 +52,16 @@ struct Shape {
   bool operator!=(const Shape& other) const { return !(*this == other); }
   // "[1, 3, 224, 224]"
   std::string ToString() const;
+};
+
+// Public description of a graph input or output.
+struct TensorInfo {
+  std::string name;
+  DataType dtype = DataType::kUndefined;
+  // -1 for a dynamic dimension; dim_names[i] names it ("batch") or is empty.
+  std::vector<int64_t> shape;
+  std::vector<std::string> dim_names;
+  bool shape_known = true;
 };
 
 }  // namespace lwai

@@ -218,11 +218,6 @@ struct Mapping {
   }
 };
 
-void* AllocateAligned(size_t size) {
-  return std::aligned_alloc(kDataAlignment,
-                            (size + kDataAlignment - 1) / kDataAlignment * kDataAlignment);
-}
-
 }  // namespace
 
 Result<std::shared_ptr<Model>> LoadModelImage(const uint8_t* data, size_t size,
@@ -267,12 +262,11 @@ Result<std::shared_ptr<Model>> Model::LoadBuffer(const void* data, size_t size, 
     }
     return LoadModelImage(static_cast<const uint8_t*>(data), size, nullptr);
   }
-  void* owned = AllocateAligned(size == 0 ? 1 : size);
+  std::shared_ptr<void> owned = AllocateAligned(size);
   if (owned == nullptr) return Status(StatusCode::kOutOfMemory, "cannot allocate model copy");
-  std::memcpy(owned, data, size);
-  std::shared_ptr<const void> storage(owned,
-                                      [](const void* p) { std::free(const_cast<void*>(p)); });
-  return LoadModelImage(static_cast<const uint8_t*>(owned), size, std::move(storage));
+  std::memcpy(owned.get(), data, size);
+  const auto* bytes = static_cast<const uint8_t*>(owned.get());
+  return LoadModelImage(bytes, size, std::move(owned));
 }
 
 Result<std::shared_ptr<Model>> Model::LoadFile(const std::string& path) {

@@ -23,15 +23,22 @@ bool ParseOpType(const std::string& name, OpType* op) {
   return false;
 }
 
+std::shared_ptr<void> AllocateAligned(size_t size) {
+  constexpr size_t kAlignment = 64;
+  const size_t padded = (size + kAlignment - 1) / kAlignment * kAlignment;
+  void* memory = std::aligned_alloc(kAlignment, padded == 0 ? kAlignment : padded);
+  if (memory == nullptr) return nullptr;
+  return std::shared_ptr<void>(memory, [](void* p) { std::free(p); });
+}
+
 ConstantData ConstantData::Copy(const void* bytes, size_t size) {
   ConstantData constant;
-  const size_t padded = (size + 63) / 64 * 64;
-  void* memory = std::aligned_alloc(64, padded == 0 ? 64 : padded);
-  if (size > 0) std::memcpy(memory, bytes, size);
-  constant.keepalive =
-      std::shared_ptr<const void>(memory, [](const void* p) { std::free(const_cast<void*>(p)); });
-  constant.data = static_cast<const uint8_t*>(memory);
+  std::shared_ptr<void> memory = AllocateAligned(size);
+  if (memory == nullptr) return constant;  // data stays null: Validate reports the size
+  if (size > 0) std::memcpy(memory.get(), bytes, size);
+  constant.data = static_cast<const uint8_t*>(memory.get());
   constant.size = size;
+  constant.keepalive = std::move(memory);
   return constant;
 }
 
@@ -61,6 +68,18 @@ std::string TensorDesc::ShapeString() const {
     }
   }
   return s + "]";
+}
+
+TensorInfo TensorDesc::Info() const {
+  TensorInfo info;
+  info.name = name;
+  info.dtype = dtype;
+  info.shape_known = shape_known;
+  for (const Dim& d : shape) {
+    info.shape.push_back(d.value);
+    info.dim_names.push_back(d.name);
+  }
+  return info;
 }
 
 const Attribute* Node::FindAttribute(const std::string& attr_name) const {

@@ -33,6 +33,9 @@ struct Attribute {
   std::string s;
 };
 
+// 64-byte aligned memory of at least `size` bytes (null on failure), freed with the pointer.
+std::shared_ptr<void> AllocateAligned(size_t size);
+
 // Constant tensor bytes. `data` is either borrowed from a loaded file (kept alive by
 // `keepalive`, which owns the mapping) or owned by `keepalive` itself.
 struct ConstantData {
@@ -61,6 +64,8 @@ struct TensorDesc {
   bool HasStaticShape() const;
   Shape StaticShape() const;        // only valid when HasStaticShape()
   std::string ShapeString() const;  // "[batch, 3, 224, 224]" or "[?]"
+  // The public description (name, dtype, dims with -1 and names for dynamic ones).
+  TensorInfo Info() const;
 };
 
 struct Node {

@@ -4,14 +4,6 @@
 
 namespace lwai {
 
-std::shared_ptr<void> AllocateAligned(size_t size) {
-  constexpr size_t kAlignment = 64;
-  const size_t padded = (size + kAlignment - 1) / kAlignment * kAlignment;
-  void* memory = std::aligned_alloc(kAlignment, padded == 0 ? kAlignment : padded);
-  if (memory == nullptr) return nullptr;
-  return std::shared_ptr<void>(memory, [](void* p) { std::free(p); });
-}
-
 Status EvaluatePrepared(const KernelRegistration& kernel, KernelContext& ctx,
                         std::vector<std::shared_ptr<void>>* storage) {
   for (int o = 0; o < ctx.num_outputs(); ++o) {

@@ -10,9 +10,6 @@
 
 namespace lwai {
 
-// Allocates 64-byte aligned memory; empty pointer on failure.
-std::shared_ptr<void> AllocateAligned(size_t size);
-
 // `ctx` must already be prepared. Allocates each output (kept alive by *storage), runs eval.
 Status EvaluatePrepared(const KernelRegistration& kernel, KernelContext& ctx,
                         std::vector<std::shared_ptr<void>>* storage);

@@ -4,22 +4,6 @@
 #include "runtime/executor.h"
 
 namespace lwai {
-namespace {
-
-TensorInfo DescribeTensor(const TensorDesc& desc) {
-  TensorInfo info;
-  info.name = desc.name;
-  info.dtype = desc.dtype;
-  info.shape_known = desc.shape_known;
-  for (const Dim& d : desc.shape) {
-    info.shape.push_back(d.value);
-    info.dim_names.push_back(d.name);
-  }
-  return info;
-}
-
-}  // namespace
-
 Session::~Session() = default;
 
 Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> model,
@@ -28,8 +12,8 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
   std::unique_ptr<Session> session(new Session());
   session->model_ = std::move(model);
   const Graph& graph = session->model_->graph();
-  for (int t : graph.inputs) session->inputs_.push_back(DescribeTensor(graph.tensors[t]));
-  for (int t : graph.outputs) session->outputs_.push_back(DescribeTensor(graph.tensors[t]));
+  for (int t : graph.inputs) session->inputs_.push_back(graph.tensors[t].Info());
+  for (int t : graph.outputs) session->outputs_.push_back(graph.tensors[t].Info());
   LWAI_ASSIGN_OR_RETURN(session->executor_, Executor::Create(graph, options));
   // Prepare right away when every input has a known rank, with dynamic dims as 1, so that
   // model errors surface at creation and arena_bytes() is meaningful before the first run.
