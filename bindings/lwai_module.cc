@@ -80,58 +80,34 @@ void RegisterErrors(py::module_& m) {
   });
 }
 
+// The numpy equivalents of lwai dtypes: (numpy kind, item size) identify a dtype.
+struct NumpyType {
+  DataType type;
+  char kind;
+  size_t itemsize;
+  const char* name;
+};
+constexpr NumpyType kNumpyTypes[] = {
+    {DataType::kFloat32, 'f', 4, "float32"}, {DataType::kFloat16, 'f', 2, "float16"},
+    {DataType::kFloat64, 'f', 8, "float64"}, {DataType::kInt8, 'i', 1, "int8"},
+    {DataType::kInt16, 'i', 2, "int16"},     {DataType::kInt32, 'i', 4, "int32"},
+    {DataType::kInt64, 'i', 8, "int64"},     {DataType::kUInt8, 'u', 1, "uint8"},
+    {DataType::kUInt16, 'u', 2, "uint16"},   {DataType::kUInt32, 'u', 4, "uint32"},
+    {DataType::kUInt64, 'u', 8, "uint64"},   {DataType::kBool, 'b', 1, "bool"},
+};
+
 py::dtype ToNumpy(DataType type) {
-  switch (type) {
-    case DataType::kFloat32:
-      return py::dtype("float32");
-    case DataType::kFloat16:
-      return py::dtype("float16");
-    case DataType::kFloat64:
-      return py::dtype("float64");
-    case DataType::kInt8:
-      return py::dtype("int8");
-    case DataType::kUInt8:
-      return py::dtype("uint8");
-    case DataType::kInt16:
-      return py::dtype("int16");
-    case DataType::kUInt16:
-      return py::dtype("uint16");
-    case DataType::kInt32:
-      return py::dtype("int32");
-    case DataType::kUInt32:
-      return py::dtype("uint32");
-    case DataType::kInt64:
-      return py::dtype("int64");
-    case DataType::kUInt64:
-      return py::dtype("uint64");
-    case DataType::kBool:
-      return py::dtype("bool");
-    default:
-      throw StatusError{Unsupported(std::string("no numpy dtype for ") + DataTypeName(type))};
+  for (const NumpyType& t : kNumpyTypes) {
+    if (t.type == type) return py::dtype(t.name);
   }
+  throw StatusError{Unsupported(std::string("no numpy dtype for ") + DataTypeName(type))};
 }
 
 DataType FromNumpy(const py::dtype& dtype) {
-  const char kind = dtype.kind();
-  const size_t size = dtype.itemsize();
-  if (kind == 'f')
-    return size == 4   ? DataType::kFloat32
-           : size == 2 ? DataType::kFloat16
-           : size == 8 ? DataType::kFloat64
-                       : DataType::kUndefined;
-  if (kind == 'i')
-    return size == 1   ? DataType::kInt8
-           : size == 2 ? DataType::kInt16
-           : size == 4 ? DataType::kInt32
-           : size == 8 ? DataType::kInt64
-                       : DataType::kUndefined;
-  if (kind == 'u')
-    return size == 1   ? DataType::kUInt8
-           : size == 2 ? DataType::kUInt16
-           : size == 4 ? DataType::kUInt32
-           : size == 8 ? DataType::kUInt64
-                       : DataType::kUndefined;
-  if (kind == 'b') return DataType::kBool;
+  for (const NumpyType& t : kNumpyTypes) {
+    if (t.kind == dtype.kind() && t.itemsize == static_cast<size_t>(dtype.itemsize()))
+      return t.type;
+  }
   return DataType::kUndefined;
 }
 
