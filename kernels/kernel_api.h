@@ -22,6 +22,7 @@
 namespace lwai {
 
 class ThreadPool;
+struct KernelRegistration;
 
 // A tensor during execution. `data` is null at prepare time unless the value is known then
 // (constants, and values computed from constants and shapes, e.g. Reshape's target shape).
@@ -63,6 +64,11 @@ class KernelContext {
 
   // Never null; runs work on the session's threads.
   ThreadPool* thread_pool() const { return pool_; }
+  // True when only output dtypes and shapes are wanted (the node runs in a partition backend):
+  // prepare should skip weight packing and scratch requests.
+  bool shape_only() const { return shape_only_; }
+  // The registration being run; backends reach their own data through user_data.
+  const KernelRegistration* registration() const { return registration_; }
 
   // Prepare only.
   void RequestScratch(size_t bytes) { scratch_bytes_ = bytes; }
@@ -92,6 +98,8 @@ class KernelContext {
   Status ExpectDtype(int i, DataType dtype) const;
 
   // Set by the executor.
+  bool shape_only_ = false;
+  const KernelRegistration* registration_ = nullptr;
   size_t scratch_bytes_ = 0;
   std::unique_ptr<OpState> state_owner_;
   void* scratch_ = nullptr;
@@ -107,6 +115,9 @@ struct KernelRegistration {
   OpType op;
   Status (*prepare)(KernelContext& ctx);
   Status (*eval)(KernelContext& ctx);
+  // Anything the backend that made this registration needs at run time (e.g. a plugin's
+  // function table); not owned.
+  const void* user_data = nullptr;
 };
 
 // The reference kernel for `op`, or nullptr.

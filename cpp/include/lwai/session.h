@@ -24,7 +24,12 @@
 namespace lwai {
 
 struct SessionOptions {
+  // Threads for the whole session, shared by all backends (1 = the calling thread only).
   int threads = 1;
+  // Backends in priority order: built-in names ("xnnpack", "eigen", "reference") or paths of
+  // plugin shared libraries. Empty means every built-in backend, fastest first. The reference
+  // backend always takes whatever the others leave. Unknown names fail Create with kNotFound.
+  std::vector<std::string> backends;
   // Optional caller-provided arena (e.g. a static buffer on a device): 64-byte aligned, owned
   // by the caller, alive for the Session's lifetime. When null the session allocates its own.
   void* arena = nullptr;
@@ -62,6 +67,23 @@ class Session {
   size_t unshared_bytes() const;
   // Re-plans for these input shapes without running (e.g. to query arena_bytes()).
   Status Prepare(const std::vector<Shape>& input_shapes);
+
+  // Which backend runs each node (graph node order), and the more specific kernel where the
+  // backend names one (e.g. "winograd"; "" otherwise). Nodes that prepare already evaluated
+  // (constant or shape arithmetic) report folded = true.
+  struct NodeAssignment {
+    std::string backend;
+    std::string kernel;
+    bool folded = false;
+  };
+  std::vector<NodeAssignment> node_assignments() const;
+  // Backends the session uses, in priority order (reference last).
+  std::vector<std::string> backend_names() const;
+
+  // Per-node timing: when enabled, every Run records each node's wall time, readable through
+  // node_time_ns() (graph node order; 0 for folded nodes) until the next Run.
+  void set_profiling(bool enabled);
+  const std::vector<int64_t>& node_time_ns() const;
 
  private:
   Session() = default;

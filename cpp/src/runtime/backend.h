@@ -1,22 +1,84 @@
-// How kernel providers plug into the runtime. A backend claims the nodes it can run (by
-// operator, dtypes, attributes, shapes) and supplies their kernels; the session asks backends
-// in priority order and the reference backend, which claims every operator it has a kernel
-// for, comes last as the fallback. Contiguous nodes claimed by one backend form a partition.
+// How kernel providers plug into the runtime.
+//
+// A backend claims the nodes it can run (by operator, dtypes, attributes, shapes). The session
+// asks its backends in the user's priority order; the reference backend, which claims every
+// operator it has a kernel for, always comes last as the fallback. Backends come in two kinds:
+//
+//  * Node backends (reference, Eigen, C-ABI plugins) hand out one KernelRegistration per node;
+//    their prepare sets output shapes and their eval runs on the session's tensors (NCHW).
+//  * Partition backends (XNNPACK) take each maximal run of consecutive nodes (in execution
+//    order) that they claimed and compile it into one CompiledPartition, free to use its own
+//    layout (NHWC) and to fuse across nodes. Shapes and dtypes still come from the reference
+//    prepare of every node, so a partition backend may only claim operators that have a
+//    reference kernel.
 #ifndef LWAI_RUNTIME_BACKEND_H_
 #define LWAI_RUNTIME_BACKEND_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "ir/graph.h"
 #include "kernels/kernel_api.h"
 
 namespace lwai {
 
+class ThreadPool;
+
+// What a partition tells the memory planner after its Prepare.
+struct PartitionMemory {
+  // (tensor, node): the tensor's buffer must be live from graph node `node` on, earlier than
+  // its producer (e.g. producers that write straight into slices of a Concat output).
+  std::vector<std::pair<int, int>> live_from;
+  // Tensors produced inside the partition that it never reads or writes through the arena:
+  // they get no buffer.
+  std::vector<int> unused;
+};
+
+// A run of nodes compiled by one partition backend. Owned by the session; used from one thread
+// at a time. Tensor indices are graph tensor indices; `views` always has one entry per graph
+// tensor. Tensors crossing the partition boundary (graph inputs, outputs of nodes outside the
+// partition or of folded nodes, and outputs read outside or returned by the graph) are in the
+// graph's layout in the session's buffers; everything else is the partition's business.
+class CompiledPartition {
+ public:
+  virtual ~CompiledPartition() = default;
+
+  // Shapes and dtypes of every tensor in `views` are final (data pointers are not, except for
+  // constants and folded values). `folded[n]` says graph node n was evaluated at prepare time:
+  // its outputs are constants for this run. Called again whenever input shapes change.
+  virtual Status Prepare(const std::vector<TensorView>& views, const std::vector<char>& folded,
+                         ThreadPool* pool, PartitionMemory* memory) = 0;
+
+  // Runs the partition. Boundary inputs may live at new addresses on every call. When
+  // `node_time_ns` is not null, stores each node's time at its graph node index.
+  virtual Status Run(const std::vector<TensorView>& views, int64_t* node_time_ns) = 0;
+
+  // Which of the backend's kernels runs graph node `node` (e.g. "winograd"); "" when nothing
+  // more specific than the backend's name applies.
+  virtual std::string NodeKernel(int node) const { return ""; }
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual const char* name() const = 0;
-  // The kernel to run `node` with, or nullptr when this backend does not claim it. The
-  // registration must outlive the backend's use by any session.
-  virtual const KernelRegistration* Claim(const Graph& graph, const Node& node) const = 0;
+
+  // Node backends: the kernel to run `node` with, or nullptr when this backend does not claim
+  // it. The registration must outlive every session that uses the backend.
+  virtual const KernelRegistration* Claim(const Graph& graph, const Node& node) const {
+    return nullptr;
+  }
+
+  // Partition backends: whether `node` may join a partition of this backend.
+  virtual bool ClaimForPartition(const Graph& graph, const Node& node) const { return false; }
+  // Compiles consecutive claimed nodes (graph node indices in execution order).
+  virtual Result<std::unique_ptr<CompiledPartition>> CompilePartition(
+      const Graph& graph, const std::vector<int>& nodes, ThreadPool* pool) const {
+    return Internal(std::string(name()) + " does not compile partitions");
+  }
 };
 
 // The portable reference kernels of kernels/.
@@ -27,6 +89,15 @@ class ReferenceBackend : public Backend {
     return FindReferenceKernel(node.op);
   }
 };
+
+// Backends by name ("xnnpack", "eigen", "reference") or, for a C-ABI plugin, by the path of its
+// shared library (any name containing '/' or ending in ".so"). Fails with kNotFound for an
+// unknown or not-built name or a missing library, and kInvalidModel for a library that is not
+// an lwai plugin or speaks another plugin API version.
+Result<std::unique_ptr<Backend>> CreateBackend(const std::string& name_or_path);
+
+// Built-in backends of this build, fastest first; "reference" is always last.
+std::vector<std::string> AvailableBackends();
 
 }  // namespace lwai
 

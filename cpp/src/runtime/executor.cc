@@ -1,5 +1,6 @@
 #include "runtime/executor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -37,14 +38,41 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Graph& graph,
     return InvalidArgument("threads must be >= 1, got " + std::to_string(options.threads));
   }
   std::unique_ptr<Executor> executor(new Executor(graph, options));
-  executor->backends_.push_back(std::make_unique<ReferenceBackend>());
+  std::vector<std::string> names =
+      options.backends.empty() ? AvailableBackends() : options.backends;
+  bool has_reference = false;
+  for (const std::string& name : names) {
+    LWAI_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(name));
+    if (std::string(backend->name()) == "reference") {
+      if (has_reference) continue;
+      has_reference = true;
+    }
+    executor->backends_.push_back(std::move(backend));
+  }
+  if (!has_reference) executor->backends_.push_back(std::make_unique<ReferenceBackend>());
+  LWAI_RETURN_IF_ERROR(executor->AssignBackends());
+  executor->views_.resize(graph.tensors.size());
+  executor->node_time_ns_.assign(graph.nodes.size(), 0);
+  return executor;
+}
+
+Status Executor::AssignBackends() {
   std::string unsupported;
   int unsupported_count = 0;
-  for (const Node& node : graph.nodes) {
+  const int num_nodes = static_cast<int>(graph_.nodes.size());
+  partition_of_node_.assign(num_nodes, -1);
+  std::vector<char> in_partition(num_nodes, 0);
+  for (int n = 0; n < num_nodes; ++n) {
+    const Node& node = graph_.nodes[n];
     const Backend* chosen = nullptr;
     const KernelRegistration* kernel = nullptr;
-    for (const auto& backend : executor->backends_) {
-      kernel = backend->Claim(graph, node);
+    for (const auto& backend : backends_) {
+      kernel = backend->Claim(graph_, node);
+      if (kernel == nullptr && FindReferenceKernel(node.op) != nullptr &&
+          backend->ClaimForPartition(graph_, node)) {
+        kernel = FindReferenceKernel(node.op);
+        in_partition[n] = 1;
+      }
       if (kernel != nullptr) {
         chosen = backend.get();
         break;
@@ -53,16 +81,44 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Graph& graph,
     if (kernel == nullptr) {
       unsupported += (unsupported_count++ ? ", " : "") + node.Describe();
     }
-    executor->backends_of_node_.push_back(chosen);
-    executor->kernels_.push_back(kernel);
+    backends_of_node_.push_back(chosen);
+    kernels_.push_back(kernel);
   }
   if (unsupported_count > 0) {
     return Unsupported(std::to_string(unsupported_count) +
                        " node(s) have no kernel in any backend: " + unsupported);
   }
-  executor->views_.resize(graph.tensors.size());
-  executor->node_time_ns_.assign(graph.nodes.size(), 0);
-  return executor;
+  // Maximal runs of consecutive nodes claimed for partitions by the same backend. A run of
+  // consecutive nodes in a topological order is convex: every path between two of its nodes
+  // stays inside it, so the run can execute as one unit.
+  for (int n = 0; n < num_nodes;) {
+    if (!in_partition[n]) {
+      ++n;
+      continue;
+    }
+    int end = n + 1;
+    while (end < num_nodes && in_partition[end] && backends_of_node_[end] == backends_of_node_[n]) {
+      ++end;
+    }
+    std::vector<int> nodes;
+    for (int i = n; i < end; ++i) {
+      nodes.push_back(i);
+      partition_of_node_[i] = static_cast<int>(partitions_.size());
+    }
+    Partition partition;
+    partition.first_node = n;
+    partition.end_node = end;
+    LWAI_ASSIGN_OR_RETURN(partition.compiled,
+                          backends_of_node_[n]->CompilePartition(graph_, nodes, &pool_));
+    partitions_.push_back(std::move(partition));
+    n = end;
+  }
+  return Status::Ok();
+}
+
+std::string Executor::node_kernel(int node) const {
+  const int p = partition_of_node_[node];
+  return p >= 0 ? partitions_[p].compiled->NodeKernel(node) : std::string();
 }
 
 Status Executor::Prepare(const std::vector<Shape>& input_shapes) {
@@ -99,6 +155,8 @@ Status Executor::Prepare(const std::vector<Shape>& input_shapes) {
     const Node& node = graph_.nodes[n];
     contexts_.push_back(std::make_unique<KernelContext>(node, views_.data(), &pool_));
     KernelContext& ctx = *contexts_.back();
+    ctx.shape_only_ = partition_of_node_[n] >= 0;
+    ctx.registration_ = kernels_[n];
     for (int o = 0; o < ctx.num_outputs(); ++o) {
       if (ctx.has_output(o)) ctx.output(o).dtype = DataType::kUndefined;
     }
@@ -125,13 +183,18 @@ Status Executor::Prepare(const std::vector<Shape>& input_shapes) {
     LWAI_RETURN_IF_ERROR(EvaluatePrepared(*kernels_[n], ctx, &folded_storage_));
     folded_[n] = 1;
   }
-  LWAI_RETURN_IF_ERROR(PlanAndAssign());
+  std::vector<PartitionMemory> partition_memory(partitions_.size());
+  for (size_t p = 0; p < partitions_.size(); ++p) {
+    LWAI_RETURN_IF_ERROR(
+        partitions_[p].compiled->Prepare(views_, folded_, &pool_, &partition_memory[p]));
+  }
+  LWAI_RETURN_IF_ERROR(PlanAndAssign(partition_memory));
   prepared_shapes_ = input_shapes;
   prepared_ = true;
   return Status::Ok();
 }
 
-Status Executor::PlanAndAssign() {
+Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_memory) {
   const int num_nodes = static_cast<int>(graph_.nodes.size());
   const int end_of_run = num_nodes;
   std::vector<int> request_of_tensor(graph_.tensors.size(), -1);
@@ -153,9 +216,21 @@ Status Executor::PlanAndAssign() {
   for (int t : graph_.outputs) {
     if (request_of_tensor[t] >= 0) requests[request_of_tensor[t]].last_use = end_of_run;
   }
+  for (const PartitionMemory& memory : partition_memory) {
+    for (const auto& [tensor, node] : memory.live_from) {
+      if (request_of_tensor[tensor] < 0) continue;
+      BufferRequest& request = requests[request_of_tensor[tensor]];
+      request.first_use = std::min(request.first_use, node);
+    }
+    for (int tensor : memory.unused) {
+      if (request_of_tensor[tensor] < 0) continue;
+      requests[request_of_tensor[tensor]].size = 0;
+      request_of_tensor[tensor] = -1;
+    }
+  }
   std::vector<int> request_of_scratch(num_nodes, -1);
   for (int n = 0; n < num_nodes; ++n) {
-    if (folded_[n] || contexts_[n]->scratch_bytes_ == 0) continue;
+    if (folded_[n] || partition_of_node_[n] >= 0 || contexts_[n]->scratch_bytes_ == 0) continue;
     request_of_scratch[n] = static_cast<int>(requests.size());
     requests.push_back(BufferRequest{contexts_[n]->scratch_bytes_, n, n});
   }
@@ -200,17 +275,26 @@ Status Executor::Invoke(const std::vector<TensorRef>& inputs) {
     views_[graph_.inputs[i]].data = const_cast<void*>(inputs[i].data);
   }
   const int num_nodes = static_cast<int>(graph_.nodes.size());
-  for (int n = 0; n < num_nodes; ++n) {
-    if (folded_[n]) continue;
-    if (profiling_) {
-      const auto start = std::chrono::steady_clock::now();
-      LWAI_RETURN_IF_ERROR(kernels_[n]->eval(*contexts_[n]));
-      node_time_ns_[n] = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
-    } else {
-      LWAI_RETURN_IF_ERROR(kernels_[n]->eval(*contexts_[n]));
+  for (int n = 0; n < num_nodes;) {
+    if (partition_of_node_[n] >= 0) {
+      Partition& partition = partitions_[partition_of_node_[n]];
+      LWAI_RETURN_IF_ERROR(
+          partition.compiled->Run(views_, profiling_ ? node_time_ns_.data() : nullptr));
+      n = partition.end_node;
+      continue;
     }
+    if (!folded_[n]) {
+      if (profiling_) {
+        const auto start = std::chrono::steady_clock::now();
+        LWAI_RETURN_IF_ERROR(kernels_[n]->eval(*contexts_[n]));
+        node_time_ns_[n] = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now() - start)
+                               .count();
+      } else {
+        LWAI_RETURN_IF_ERROR(kernels_[n]->eval(*contexts_[n]));
+      }
+    }
+    ++n;
   }
   return Status::Ok();
 }

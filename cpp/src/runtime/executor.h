@@ -37,20 +37,35 @@ class Executor {
   // Per-node timing of Invoke, off by default.
   void set_profiling(bool enabled) { profiling_ = enabled; }
   const std::vector<int64_t>& node_time_ns() const { return node_time_ns_; }
-  // Backend name for each node, and whether prepare evaluated it already (constant inputs).
+  // Backend name for each node, the backend's more specific kernel name ("" if none), and
+  // whether prepare evaluated the node already (constant inputs).
   const char* node_backend(int node) const { return backends_of_node_[node]->name(); }
-  bool node_folded(int node) const { return folded_[node] != 0; }
+  std::string node_kernel(int node) const;
+  bool node_folded(int node) const { return !folded_.empty() && folded_[node] != 0; }
+  const std::vector<std::unique_ptr<Backend>>& backends() const { return backends_; }
 
  private:
+  // Consecutive nodes compiled together by one partition backend.
+  struct Partition {
+    int first_node = 0;  // graph node index; nodes [first_node, end_node) in execution order
+    int end_node = 0;
+    std::unique_ptr<CompiledPartition> compiled;
+  };
+
   Executor(const Graph& graph, const SessionOptions& options);
-  Status PlanAndAssign();
+  Status AssignBackends();
+  Status PlanAndAssign(const std::vector<PartitionMemory>& partition_memory);
 
   const Graph& graph_;
   SessionOptions options_;
   ThreadPool pool_;
   std::vector<std::unique_ptr<Backend>> backends_;
   std::vector<const Backend*> backends_of_node_;
+  // Per node: the kernel of a node backend, or the reference kernel (for shapes) of a node in a
+  // partition; partition_of_node_ is the index into partitions_ or -1.
   std::vector<const KernelRegistration*> kernels_;
+  std::vector<int> partition_of_node_;
+  std::vector<Partition> partitions_;
   std::vector<std::unique_ptr<KernelContext>> contexts_;
   std::vector<TensorView> views_;
   std::vector<char> folded_;

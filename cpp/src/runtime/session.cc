@@ -81,4 +81,24 @@ TensorRef Session::output(int index) const {
 size_t Session::arena_bytes() const { return executor_->arena_bytes(); }
 size_t Session::unshared_bytes() const { return executor_->unshared_bytes(); }
 
+std::vector<Session::NodeAssignment> Session::node_assignments() const {
+  std::vector<NodeAssignment> assignments;
+  const int num_nodes = static_cast<int>(model_->graph().nodes.size());
+  for (int n = 0; n < num_nodes; ++n) {
+    assignments.push_back(NodeAssignment{executor_->node_backend(n), executor_->node_kernel(n),
+                                         executor_->node_folded(n)});
+  }
+  return assignments;
+}
+
+std::vector<std::string> Session::backend_names() const {
+  std::vector<std::string> names;
+  for (const auto& backend : executor_->backends()) names.push_back(backend->name());
+  return names;
+}
+
+void Session::set_profiling(bool enabled) { executor_->set_profiling(enabled); }
+
+const std::vector<int64_t>& Session::node_time_ns() const { return executor_->node_time_ns(); }
+
 }  // namespace lwai

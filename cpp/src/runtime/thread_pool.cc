@@ -2,15 +2,45 @@
 
 #include <algorithm>
 
+#ifdef LWAI_WITH_PTHREADPOOL
+#include <pthreadpool.h>
+#endif
+
 namespace lwai {
 
-ThreadPool::ThreadPool(int num_threads) {
-  for (int i = 1; i < std::max(1, num_threads); ++i) {
+#ifdef LWAI_WITH_PTHREADPOOL
+namespace {
+
+struct ChunkedJob {
+  void (*range_fn)(const void* fn, int64_t begin, int64_t end);
+  const void* fn;
+  int64_t n;
+  int64_t chunk;
+};
+
+void RunChunk(void* context, size_t index) {
+  const ChunkedJob& job = *static_cast<const ChunkedJob*>(context);
+  const int64_t begin = static_cast<int64_t>(index) * job.chunk;
+  job.range_fn(job.fn, begin, std::min(job.n, begin + job.chunk));
+}
+
+}  // namespace
+#endif
+
+ThreadPool::ThreadPool(int num_threads) : num_threads_(std::max(1, num_threads)) {
+#ifdef LWAI_WITH_PTHREADPOOL
+  if (num_threads_ > 1) pthreadpool_ = pthreadpool_create(num_threads_);
+  if (pthreadpool_ != nullptr) return;
+#endif
+  for (int i = 1; i < num_threads_; ++i) {
     workers_.emplace_back([this, i] { WorkerLoop(i); });
   }
 }
 
 ThreadPool::~ThreadPool() {
+#ifdef LWAI_WITH_PTHREADPOOL
+  if (pthreadpool_ != nullptr) pthreadpool_destroy(static_cast<pthreadpool_t>(pthreadpool_));
+#endif
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -23,6 +53,14 @@ void ThreadPool::Run(int64_t n, int64_t min_chunk, RangeFn range_fn, const void*
   if (n <= 0) return;
   const int64_t threads = num_threads();
   int64_t chunk = std::max<int64_t>(std::max<int64_t>(min_chunk, 1), (n + threads - 1) / threads);
+#ifdef LWAI_WITH_PTHREADPOOL
+  if (pthreadpool_ != nullptr && chunk < n) {
+    ChunkedJob job{range_fn, fn, n, chunk};
+    pthreadpool_parallelize_1d(static_cast<pthreadpool_t>(pthreadpool_), RunChunk, &job,
+                               static_cast<size_t>((n + chunk - 1) / chunk), 0);
+    return;
+  }
+#endif
   if (workers_.empty() || chunk >= n) {
     range_fn(fn, 0, n);
     return;

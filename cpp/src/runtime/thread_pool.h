@@ -1,4 +1,7 @@
 // A fixed-size pool of worker threads with a blocking, allocation-free ParallelFor.
+//
+// Built with pthreadpool (LWAI_WITH_PTHREADPOOL), the pool is a pthreadpool that libraries
+// such as XNNPACK use directly through pthreadpool(), so all backends share one set of threads.
 #ifndef LWAI_RUNTIME_THREAD_POOL_H_
 #define LWAI_RUNTIME_THREAD_POOL_H_
 
@@ -18,7 +21,11 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
+  int num_threads() const { return num_threads_; }
+
+  // The underlying pthreadpool_t, or nullptr without pthreadpool or with a single thread (which
+  // pthreadpool users treat as "run on the calling thread").
+  void* pthreadpool() const { return pthreadpool_; }
 
   // Calls fn(begin, end) over disjoint ranges covering [0, n), in at most num_threads()
   // chunks, and returns when all are done. Ranges are at least `min_chunk` long (except the
@@ -35,6 +42,8 @@ class ThreadPool {
   void Run(int64_t n, int64_t min_chunk, RangeFn range_fn, const void* fn);
   void WorkerLoop(int worker_index);
 
+  int num_threads_ = 1;
+  void* pthreadpool_ = nullptr;
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable work_ready_;
