@@ -42,7 +42,10 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Graph& graph,
       options.backends.empty() ? AvailableBackends() : options.backends;
   bool has_reference = false;
   for (const std::string& name : names) {
-    LWAI_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(name));
+    Result<std::unique_ptr<Backend>> created = CreateBackend(name);
+    // A built-in backend that cannot run on this CPU is skipped unless asked for by name.
+    if (!created.ok() && options.backends.empty()) continue;
+    LWAI_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, std::move(created));
     if (std::string(backend->name()) == "reference") {
       if (has_reference) continue;
       has_reference = true;

@@ -1,0 +1,194 @@
+// Which nodes the XNNPACK backend takes: decided from the graph alone (dtypes, ranks, constant
+// weights, attributes), before any shape is final.
+#include "backends/xnnpack/claims.h"
+
+#include <string>
+
+namespace lwai {
+namespace xnnpack {
+namespace {
+
+const TensorDesc* InputDesc(const Graph& graph, const Node& node, int i) {
+  if (i >= static_cast<int>(node.inputs.size()) || node.inputs[i] < 0) return nullptr;
+  return &graph.tensors[node.inputs[i]];
+}
+
+bool IsFloatOfRank(const TensorDesc* desc, int rank) {
+  return desc != nullptr && desc->dtype == DataType::kFloat32 && desc->shape_known &&
+         static_cast<int>(desc->shape.size()) == rank;
+}
+
+bool IsConstant(const TensorDesc* desc) { return desc != nullptr && desc->is_constant(); }
+
+bool HasKnownValue(const Dim& dim, int64_t value) { return dim.value == value; }
+
+bool SameDims(const TensorDesc& a, const TensorDesc& b) {
+  if (!a.shape_known || !b.shape_known || a.shape.size() != b.shape.size()) return false;
+  for (size_t d = 0; d < a.shape.size(); ++d) {
+    const Dim& x = a.shape[d];
+    const Dim& y = b.shape[d];
+    if (x.value >= 0 || y.value >= 0) {
+      if (x.value != y.value) return false;
+    } else if (x.name.empty() || x.name != y.name) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool FusedActivationSupported(const Node& node) {
+  const std::string activation = node.GetString("activation", "");
+  return activation.empty() || activation == "Relu" || activation == "Clip";
+}
+
+bool ClaimConv(const Graph& graph, const Node& node) {
+  const TensorDesc* x = InputDesc(graph, node, 0);
+  const TensorDesc* w = InputDesc(graph, node, 1);
+  const TensorDesc* b = InputDesc(graph, node, 2);
+  if (!IsFloatOfRank(x, 4) || !IsFloatOfRank(w, 4) || !IsConstant(w) || !w->HasStaticShape()) {
+    return false;
+  }
+  if (b != nullptr && (!IsConstant(b) || b->dtype != DataType::kFloat32)) return false;
+  return FusedActivationSupported(node);
+}
+
+bool ClaimPool(const Graph& graph, const Node& node) {
+  if (!IsFloatOfRank(InputDesc(graph, node, 0), 4)) return false;
+  if (node.outputs.size() > 1 && node.outputs[1] >= 0) return false;  // MaxPool Indices
+  const std::vector<int64_t> kernel = node.GetInts("kernel_shape");
+  if (kernel.size() != 2 || kernel[0] * kernel[1] <= 1) return false;
+  if (node.op == OpType::MaxPool) return node.GetInt("storage_order", 0) == 0;
+  // XNNPACK averages over the valid elements only, which is ONNX's count_include_pad = 0.
+  if (node.GetInt("count_include_pad", 0) == 0) return true;
+  for (int64_t pad : node.GetInts("pads")) {
+    if (pad != 0) return false;
+  }
+  const std::string auto_pad = node.GetString("auto_pad", "NOTSET");
+  return (auto_pad == "NOTSET" || auto_pad == "VALID") && node.GetInt("ceil_mode", 0) == 0;
+}
+
+bool ClaimBatchNormalization(const Graph& graph, const Node& node) {
+  if (!IsFloatOfRank(InputDesc(graph, node, 0), 4) || node.inputs.size() != 5) return false;
+  if (node.outputs.size() > 1) {
+    for (size_t o = 1; o < node.outputs.size(); ++o) {
+      if (node.outputs[o] >= 0) return false;  // training outputs
+    }
+  }
+  for (int i = 1; i < 5; ++i) {
+    const TensorDesc* param = InputDesc(graph, node, i);
+    if (!IsConstant(param) || param->dtype != DataType::kFloat32) return false;
+  }
+  return node.GetInt("training_mode", 0) == 0;
+}
+
+bool ClaimGemm(const Graph& graph, const Node& node) {
+  const TensorDesc* a = InputDesc(graph, node, 0);
+  const TensorDesc* b = InputDesc(graph, node, 1);
+  const TensorDesc* c = InputDesc(graph, node, 2);
+  if (!IsFloatOfRank(a, 2) || !IsFloatOfRank(b, 2) || !IsConstant(b) || !b->HasStaticShape()) {
+    return false;
+  }
+  if (node.GetInt("transA", 0) != 0 || node.GetFloat("alpha", 1.0f) != 1.0f) return false;
+  if (c != nullptr) {
+    if (!IsConstant(c) || c->dtype != DataType::kFloat32 || !c->HasStaticShape()) return false;
+    if (node.GetFloat("beta", 1.0f) != 1.0f) return false;
+    const int64_t n = node.GetInt("transB", 0) ? b->shape[0].value : b->shape[1].value;
+    const Shape shape = c->StaticShape();
+    const bool row = (shape.rank == 1 && shape[0] == n) ||
+                     (shape.rank == 2 && shape[0] == 1 && shape[1] == n);
+    if (!row) return false;
+  }
+  return FusedActivationSupported(node);
+}
+
+bool ClaimElementwiseUnary(const Graph& graph, const Node& node) {
+  const TensorDesc* x = InputDesc(graph, node, 0);
+  if (x == nullptr || x->dtype != DataType::kFloat32 || !x->shape_known) return false;
+  if (node.op == OpType::Clip) {
+    for (int i = 1; i < 3; ++i) {
+      const TensorDesc* bound = InputDesc(graph, node, i);
+      if (bound != nullptr && (!IsConstant(bound) || bound->dtype != DataType::kFloat32)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool ClaimAdd(const Graph& graph, const Node& node) {
+  const TensorDesc* a = InputDesc(graph, node, 0);
+  const TensorDesc* b = InputDesc(graph, node, 1);
+  if (a == nullptr || b == nullptr || a->dtype != DataType::kFloat32 ||
+      b->dtype != DataType::kFloat32 || IsConstant(a) || IsConstant(b)) {
+    return false;
+  }
+  return SameDims(*a, *b) && FusedActivationSupported(node);
+}
+
+bool ClaimConcat(const Graph& graph, const Node& node) {
+  const TensorDesc* first = InputDesc(graph, node, 0);
+  if (!IsFloatOfRank(first, 4)) return false;
+  const int64_t axis = node.GetInt("axis", 0);
+  if (axis != 1 && axis != -3) return false;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const TensorDesc* input = InputDesc(graph, node, static_cast<int>(i));
+    if (!IsFloatOfRank(input, 4) || IsConstant(input)) return false;
+  }
+  return true;
+}
+
+// Flatten/Reshape of [N, C, 1, 1] to [N, C]: the same bytes in NCHW and NHWC.
+bool ClaimSpatialSqueeze(const Graph& graph, const Node& node) {
+  const TensorDesc* x = InputDesc(graph, node, 0);
+  if (!IsFloatOfRank(x, 4) || !HasKnownValue(x->shape[2], 1) || !HasKnownValue(x->shape[3], 1)) {
+    return false;
+  }
+  const TensorDesc& y = graph.tensors[node.outputs[0]];
+  if (!y.shape_known || y.shape.size() != 2 || x->shape[1].value < 0) return false;
+  if (y.shape[1].value != x->shape[1].value) return false;
+  if (node.op == OpType::Flatten) return node.GetInt("axis", 1) == 1;
+  return true;
+}
+
+bool ClaimSoftmax(const Graph& graph, const Node& node) {
+  if (!IsFloatOfRank(InputDesc(graph, node, 0), 2)) return false;
+  const int64_t axis = node.GetInt("axis", -1);
+  return axis == -1 || axis == 1;
+}
+
+}  // namespace
+
+bool Claims(const Graph& graph, const Node& node) {
+  if (node.inputs.empty() || node.outputs.empty() || node.outputs[0] < 0) return false;
+  switch (node.op) {
+    case OpType::Conv:
+      return ClaimConv(graph, node);
+    case OpType::MaxPool:
+    case OpType::AveragePool:
+      return ClaimPool(graph, node);
+    case OpType::GlobalAveragePool:
+      return IsFloatOfRank(InputDesc(graph, node, 0), 4);
+    case OpType::BatchNormalization:
+      return ClaimBatchNormalization(graph, node);
+    case OpType::Gemm:
+      return ClaimGemm(graph, node);
+    case OpType::Relu:
+    case OpType::Clip:
+    case OpType::Sigmoid:
+      return ClaimElementwiseUnary(graph, node);
+    case OpType::Add:
+      return ClaimAdd(graph, node);
+    case OpType::Concat:
+      return ClaimConcat(graph, node);
+    case OpType::Flatten:
+    case OpType::Reshape:
+      return ClaimSpatialSqueeze(graph, node);
+    case OpType::Softmax:
+      return ClaimSoftmax(graph, node);
+    default:
+      return false;
+  }
+}
+
+}  // namespace xnnpack
+}  // namespace lwai

@@ -1,0 +1,708 @@
+#include "backends/xnnpack/xnnpack_backend.h"
+
+#include <pthreadpool.h>
+#include <xnnpack.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backends/xnnpack/claims.h"
+#include "kernels/common.h"
+#include "kernels/spatial_common.h"
+#include "kernels/winograd.h"
+#include "runtime/thread_pool.h"
+
+namespace lwai {
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+struct XnnOperatorDeleter {
+  void operator()(xnn_operator_t op) const { xnn_delete_operator(op); }
+};
+using XnnOperator = std::unique_ptr<xnn_operator, XnnOperatorDeleter>;
+
+// One unit of work of a partition, counted toward the time of graph node `node`.
+struct Step {
+  int node = 0;
+  XnnOperator op;                     // an XNNPACK operator, or null for lwai's own code
+  std::function<xnn_status()> setup;  // binds an operator to the current addresses
+  std::function<void()> run;          // lwai's own code
+};
+
+// Where a tensor's values live while the partition runs. A 4-D tensor is NHWC: pixel p's
+// channels start at root + channel_offset + p * pixel_stride, where root is the tensor's own
+// storage, or that of the Concat output it is written into.
+struct Placement {
+  bool nhwc = false;
+  int root = -1;
+  int64_t channel_offset = 0;
+  int64_t pixel_stride = 0;
+};
+
+Status XnnError(const Node& node, const char* call, xnn_status status) {
+  return Internal(node.Describe() + ": XNNPACK " + call + " failed with status " +
+                  std::to_string(static_cast<int>(status)));
+}
+
+void TransposeNchwToNhwc(const float* src, float* dst, int64_t batch, int64_t channels,
+                         int64_t pixels, ThreadPool* pool) {
+  pool->ParallelFor(batch * pixels, 256, [&](int64_t begin, int64_t end) {
+    constexpr int64_t kBlock = 16;
+    for (int64_t p0 = begin; p0 < end; p0 += kBlock) {
+      const int64_t p1 = std::min(end, p0 + kBlock);
+      for (int64_t c = 0; c < channels; ++c) {
+        for (int64_t p = p0; p < p1; ++p) {
+          const int64_t n = p / pixels;
+          const int64_t hw = p - n * pixels;
+          dst[p * channels + c] = src[(n * channels + c) * pixels + hw];
+        }
+      }
+    }
+  });
+}
+
+void TransposeNhwcToNchw(const float* src, float* dst, int64_t batch, int64_t channels,
+                         int64_t pixels, ThreadPool* pool) {
+  pool->ParallelFor(batch * channels, 4, [&](int64_t begin, int64_t end) {
+    for (int64_t nc = begin; nc < end; ++nc) {
+      const int64_t n = nc / channels;
+      const int64_t c = nc - n * channels;
+      const float* in = src + n * pixels * channels + c;
+      float* out = dst + nc * pixels;
+      for (int64_t p = 0; p < pixels; ++p) out[p] = in[p * channels];
+    }
+  });
+}
+
+class XnnpackPartition : public CompiledPartition {
+ public:
+  XnnpackPartition(const Graph& graph, std::vector<int> nodes, ThreadPool* pool)
+      : graph_(graph), nodes_(std::move(nodes)), pool_(pool) {}
+
+  Status Prepare(const std::vector<TensorView>& views, const std::vector<char>& folded,
+                 ThreadPool* pool, PartitionMemory* memory) override;
+  Status Run(const std::vector<TensorView>& views, int64_t* node_time_ns) override;
+  std::string NodeKernel(int node) const override {
+    auto it = std::find(nodes_.begin(), nodes_.end(), node);
+    return it == nodes_.end() ? "" : kernel_names_[it - nodes_.begin()];
+  }
+
+ private:
+  pthreadpool_t threadpool() const { return static_cast<pthreadpool_t>(pool_->pthreadpool()); }
+  float* Address(int tensor) const {
+    const Placement& p = placement_[tensor];
+    void* base = owned_[p.root] ? owned_[p.root].get() : (*views_)[p.root].data;
+    return static_cast<float*>(base) + p.channel_offset;
+  }
+  int64_t Stride(int tensor) const { return placement_[tensor].pixel_stride; }
+  const Shape& ShapeOf(int tensor) const { return (*views_)[tensor].shape; }
+  void SetKernelName(int node, std::string name) {
+    auto it = std::find(nodes_.begin(), nodes_.end(), node);
+    kernel_names_[it - nodes_.begin()] = std::move(name);
+  }
+
+  Status AddNodeSteps(int n, const Node& node, const FusedActivation& absorbed);
+  Status AddConv(int n, const Node& node, FusedActivation act);
+  Status AddPool(int n, const Node& node);
+  Status AddBatchNormalization(int n, const Node& node, FusedActivation act);
+  Status AddGemm(int n, const Node& node, FusedActivation act);
+  Status AddConcat(int n, const Node& node);
+  void AddXnnStep(int n, xnn_operator_t op, std::function<xnn_status()> setup);
+  void AddOwnStep(int n, std::function<void()> run);
+
+  const Graph& graph_;
+  std::vector<int> nodes_;
+  ThreadPool* pool_;
+  std::vector<std::string> kernel_names_;
+  std::vector<Step> steps_;
+  std::vector<Placement> placement_;          // per graph tensor
+  std::vector<std::shared_ptr<void>> owned_;  // per graph tensor: NHWC copies of boundary tensors
+  std::vector<int> output_of_node_;           // per graph node: the tensor its steps write
+  std::vector<int> bound_tensors_;
+  std::vector<void*> bound_addresses_;
+  bool bound_ = false;
+  const std::vector<TensorView>* views_ = nullptr;
+};
+
+void XnnpackPartition::AddXnnStep(int n, xnn_operator_t op, std::function<xnn_status()> setup) {
+  Step step;
+  step.node = n;
+  step.op.reset(op);
+  step.setup = std::move(setup);
+  steps_.push_back(std::move(step));
+}
+
+void XnnpackPartition::AddOwnStep(int n, std::function<void()> run) {
+  Step step;
+  step.node = n;
+  step.run = std::move(run);
+  steps_.push_back(std::move(step));
+}
+
+Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
+                                 const std::vector<char>& folded, ThreadPool* pool,
+                                 PartitionMemory* memory) {
+  views_ = &views;
+  steps_.clear();
+  bound_ = false;
+  const int num_tensors = static_cast<int>(graph_.tensors.size());
+  kernel_names_.assign(nodes_.size(), "");
+  placement_.assign(num_tensors, Placement());
+  owned_.assign(num_tensors, nullptr);
+  output_of_node_.assign(graph_.nodes.size(), -1);
+
+  // Who produces and who reads each tensor inside the partition.
+  std::vector<char> active(graph_.nodes.size(), 0);
+  for (int n : nodes_) active[n] = !folded[n];
+  std::vector<int> producer(num_tensors, -1);
+  std::vector<int> inside_uses(num_tensors, 0);
+  std::vector<int> first_consumer(num_tensors, -1);
+  std::vector<int> only_consumer(num_tensors, -1);
+  for (int n : nodes_) {
+    if (!active[n]) continue;
+    for (int t : graph_.nodes[n].outputs) {
+      if (t >= 0) producer[t] = n;
+    }
+    for (int t : graph_.nodes[n].inputs) {
+      if (t < 0) continue;
+      ++inside_uses[t];
+      if (first_consumer[t] < 0) first_consumer[t] = n;
+      only_consumer[t] = n;
+    }
+  }
+  const std::vector<int> uses = graph_.UseCounts();
+  auto escapes = [&](int t) { return producer[t] >= 0 && uses[t] > inside_uses[t]; };
+  auto single_use_inside = [&](int t) {
+    return producer[t] >= 0 && uses[t] == 1 && inside_uses[t] == 1;
+  };
+
+  // Relu/Clip that is the only reader of a Conv/Gemm/Add/BatchNormalization output becomes that
+  // node's output clamp.
+  std::vector<char> absorbed(graph_.nodes.size(), 0);
+  std::vector<FusedActivation> clamp_of(graph_.nodes.size());
+  for (int n : nodes_) {
+    output_of_node_[n] = graph_.nodes[n].outputs[0];
+  }
+  for (int n : nodes_) {
+    const Node& node = graph_.nodes[n];
+    if (!active[n]) continue;
+    const bool can_clamp = node.op == OpType::Conv || node.op == OpType::Gemm ||
+                           node.op == OpType::Add || node.op == OpType::BatchNormalization;
+    const int t = node.outputs[0];
+    if (!can_clamp || !single_use_inside(t)) continue;
+    const int c = only_consumer[t];
+    const Node& consumer = graph_.nodes[c];
+    if (consumer.op != OpType::Relu && consumer.op != OpType::Clip) continue;
+    FusedActivation act;
+    act.enabled = true;
+    if (consumer.op == OpType::Relu) {
+      act.min = 0.0f;
+    } else {
+      if (consumer.inputs.size() > 1 && consumer.inputs[1] >= 0) {
+        act.min = *views[consumer.inputs[1]].Data<float>();
+      }
+      if (consumer.inputs.size() > 2 && consumer.inputs[2] >= 0) {
+        act.max = *views[consumer.inputs[2]].Data<float>();
+      }
+    }
+    absorbed[c] = 1;
+    clamp_of[n] = act;
+    output_of_node_[n] = consumer.outputs[0];
+    producer[consumer.outputs[0]] = n;
+    memory->unused.push_back(t);
+    SetKernelName(c, "fused into " + node.name);
+  }
+
+  // Default placements: every 4-D float tensor is NHWC in its own storage.
+  for (int t = 0; t < num_tensors; ++t) {
+    const TensorView& view = views[t];
+    Placement& p = placement_[t];
+    p.root = t;
+    p.nhwc = view.shape.rank == 4 && view.dtype == DataType::kFloat32;
+    p.pixel_stride = p.nhwc ? view.shape[1] : 0;
+  }
+
+  // Concat inputs written in place: the producer writes straight into the channel slice.
+  std::vector<int> concat_parent(num_tensors, -1);
+  for (int n : nodes_) {
+    const Node& node = graph_.nodes[n];
+    if (!active[n] || node.op != OpType::Concat) continue;
+    int64_t offset = 0;
+    for (int t : node.inputs) {
+      const int writer = producer[t];
+      const OpType op = writer >= 0 ? graph_.nodes[writer].op : OpType::Unknown;
+      const bool strided_writer = op == OpType::Conv || op == OpType::MaxPool ||
+                                  op == OpType::AveragePool || op == OpType::Concat ||
+                                  op == OpType::BatchNormalization;
+      const bool once = std::count(node.inputs.begin(), node.inputs.end(), t) == 1;
+      // A clamp absorbed into the writer reads the writer's own output tensor, not t.
+      if (strided_writer && once && single_use_inside(t) && output_of_node_[writer] == t) {
+        concat_parent[t] = node.outputs[0];
+        placement_[t].channel_offset = offset;
+      }
+      offset += views[t].shape[1];
+    }
+  }
+  for (int t = 0; t < num_tensors; ++t) {
+    if (concat_parent[t] < 0) continue;
+    int root = concat_parent[t];
+    int64_t offset = placement_[t].channel_offset;
+    while (concat_parent[root] >= 0) {
+      offset += placement_[root].channel_offset;
+      root = concat_parent[root];
+    }
+    placement_[t].root = root;
+    placement_[t].channel_offset = offset;
+    placement_[t].pixel_stride = views[root].shape[1];
+    memory->unused.push_back(t);
+    memory->live_from.emplace_back(root, producer[t]);
+  }
+  // Concat outputs placed into an outer Concat carry their offset already; their own inputs
+  // resolved to the outermost root above.
+  for (int t = 0; t < num_tensors; ++t) {
+    if (concat_parent[t] >= 0 && placement_[t].root == t) return Internal("concat cycle");
+  }
+
+  // Boundary 4-D tensors get NHWC storage of their own.
+  std::vector<char> transposed_in(num_tensors, 0);
+  for (int t = 0; t < num_tensors; ++t) {
+    if (!placement_[t].nhwc || placement_[t].root != t) continue;
+    const bool external_input = producer[t] < 0 && inside_uses[t] > 0;
+    if (external_input || escapes(t)) {
+      owned_[t] = AllocateAligned(views[t].ByteSize());
+      if (!owned_[t]) return Status(StatusCode::kOutOfMemory, "XNNPACK partition buffers");
+    }
+  }
+
+  for (int n : nodes_) {
+    const Node& node = graph_.nodes[n];
+    if (!active[n] || absorbed[n]) continue;
+    for (int t : node.inputs) {
+      if (t < 0 || !owned_[t] || producer[t] >= 0 || transposed_in[t]) continue;
+      transposed_in[t] = 1;
+      AddOwnStep(n, [this, t] {
+        const Shape& s = ShapeOf(t);
+        TransposeNchwToNhwc((*views_)[t].Data<float>(), Address(t), s[0], s[1], s[2] * s[3],
+                            pool_);
+      });
+    }
+    LWAI_RETURN_IF_ERROR(AddNodeSteps(n, node, clamp_of[n]));
+    const int out = output_of_node_[n];
+    if (owned_[out] && escapes(out)) {
+      AddOwnStep(n, [this, out] {
+        const Shape& s = ShapeOf(out);
+        TransposeNhwcToNchw(Address(out), (*views_)[out].Data<float>(), s[0], s[1], s[2] * s[3],
+                            pool_);
+      });
+    }
+  }
+  // Tensors whose addresses the XNNPACK operators were set up with.
+  bound_tensors_.clear();
+  for (int t = 0; t < num_tensors; ++t) {
+    if (inside_uses[t] > 0 || producer[t] >= 0) bound_tensors_.push_back(t);
+  }
+  return Status::Ok();
+}
+
+Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActivation& absorbed) {
+  const int x = node.inputs[0];
+  const int y = output_of_node_[n];
+  switch (node.op) {
+    case OpType::Conv:
+      return AddConv(n, node, absorbed);
+    case OpType::MaxPool:
+    case OpType::AveragePool:
+      return AddPool(n, node);
+    case OpType::BatchNormalization:
+      return AddBatchNormalization(n, node, absorbed);
+    case OpType::Gemm:
+      return AddGemm(n, node, absorbed);
+    case OpType::Concat:
+      return AddConcat(n, node);
+    case OpType::GlobalAveragePool: {
+      xnn_operator_t op = nullptr;
+      const xnn_status status = xnn_create_global_average_pooling_nwc_f32(
+          ShapeOf(x)[1], Stride(x), Stride(y), -kInf, kInf, 0, &op);
+      if (status != xnn_status_success) return XnnError(node, "global average pooling", status);
+      AddXnnStep(n, op, [this, op, x, y] {
+        const Shape& s = ShapeOf(x);
+        return xnn_setup_global_average_pooling_nwc_f32(op, s[0], s[2] * s[3], Address(x),
+                                                        Address(y), threadpool());
+      });
+      return Status::Ok();
+    }
+    case OpType::Add: {
+      FusedActivation act = absorbed;
+      KernelContext ctx(node, const_cast<TensorView*>(views_->data()), pool_);
+      FusedActivation own;
+      LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &own));
+      act.min = std::max(act.min, own.min);
+      act.max = std::min(act.max, own.max);
+      xnn_operator_t op = nullptr;
+      const xnn_status status = xnn_create_add_nd_f32(act.min, act.max, 0, &op);
+      if (status != xnn_status_success) return XnnError(node, "add", status);
+      const int b = node.inputs[1];
+      AddXnnStep(n, op, [this, op, x, b, y] {
+        const Shape& s = ShapeOf(x);
+        size_t dims[kMaxRank];
+        size_t rank;
+        if (placement_[x].nhwc) {
+          rank = 4;
+          dims[0] = s[0], dims[1] = s[2], dims[2] = s[3], dims[3] = s[1];
+        } else {
+          rank = 1;
+          dims[0] = static_cast<size_t>(s.NumElements());
+        }
+        return xnn_setup_add_nd_f32(op, rank, dims, rank, dims, Address(x), Address(b),
+                                    Address(y), threadpool());
+      });
+      return Status::Ok();
+    }
+    case OpType::Relu:
+    case OpType::Clip:
+    case OpType::Sigmoid: {
+      const Shape& s = ShapeOf(x);
+      const bool nhwc = placement_[x].nhwc;
+      const size_t channels = nhwc ? s[1] : static_cast<size_t>(s.NumElements());
+      xnn_operator_t op = nullptr;
+      xnn_status status;
+      if (node.op == OpType::Sigmoid) {
+        status = xnn_create_sigmoid_nc_f32(channels, nhwc ? Stride(x) : channels,
+                                           nhwc ? Stride(y) : channels, 0, &op);
+      } else {
+        float lo = node.op == OpType::Relu ? 0.0f : -kInf;
+        float hi = kInf;
+        if (node.op == OpType::Clip && node.inputs.size() > 1 && node.inputs[1] >= 0) {
+          lo = *(*views_)[node.inputs[1]].Data<float>();
+        }
+        if (node.op == OpType::Clip && node.inputs.size() > 2 && node.inputs[2] >= 0) {
+          hi = *(*views_)[node.inputs[2]].Data<float>();
+        }
+        status = xnn_create_clamp_nc_f32(channels, nhwc ? Stride(x) : channels,
+                                         nhwc ? Stride(y) : channels, lo, hi, 0, &op);
+      }
+      if (status != xnn_status_success) return XnnError(node, "elementwise", status);
+      const bool sigmoid = node.op == OpType::Sigmoid;
+      AddXnnStep(n, op, [this, op, x, y, nhwc, sigmoid] {
+        const Shape& s = ShapeOf(x);
+        const size_t batch = nhwc ? s[0] * s[2] * s[3] : 1;
+        return sigmoid ? xnn_setup_sigmoid_nc_f32(op, batch, Address(x), Address(y), threadpool())
+                       : xnn_setup_clamp_nc_f32(op, batch, Address(x), Address(y), threadpool());
+      });
+      return Status::Ok();
+    }
+    case OpType::Softmax: {
+      const size_t channels = ShapeOf(x)[1];
+      xnn_operator_t op = nullptr;
+      const xnn_status status = xnn_create_softmax_nc_f32(channels, channels, channels, 0, &op);
+      if (status != xnn_status_success) return XnnError(node, "softmax", status);
+      AddXnnStep(n, op, [this, op, x, y] {
+        return xnn_setup_softmax_nc_f32(op, ShapeOf(x)[0], Address(x), Address(y), threadpool());
+      });
+      return Status::Ok();
+    }
+    case OpType::Flatten:
+    case OpType::Reshape:
+      AddOwnStep(n, [this, x, y] {
+        const Shape& s = ShapeOf(x);
+        const int64_t stride = Stride(x);
+        float* out = Address(y);
+        for (int64_t b = 0; b < s[0]; ++b) {
+          std::memcpy(out + b * s[1], Address(x) + b * stride, s[1] * sizeof(float));
+        }
+      });
+      return Status::Ok();
+    default:
+      return Internal(node.Describe() + ": not an XNNPACK operator");
+  }
+}
+
+Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
+  const int x = node.inputs[0];
+  const int y = output_of_node_[n];
+  const TensorView& w = (*views_)[node.inputs[1]];
+  const float* bias =
+      node.inputs.size() > 2 && node.inputs[2] >= 0 ? (*views_)[node.inputs[2]].Data<float>()
+                                                    : nullptr;
+  KernelContext ctx(node, const_cast<TensorView*>(views_->data()), pool_);
+  WindowGeometry g;
+  const int64_t kernel[2] = {w.shape[2], w.shape[3]};
+  LWAI_RETURN_IF_ERROR(ComputeWindowGeometry(ctx, ShapeOf(x), kernel, false, &g));
+  FusedActivation own;
+  LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &own));
+  act.min = std::max(act.min, own.min);
+  act.max = std::min(act.max, own.max);
+  const int64_t groups = node.GetInt("group", 1);
+  const int64_t out_channels = w.shape[0];
+  const int64_t in_per_group = w.shape[1];
+  const int64_t kh = kernel[0], kw = kernel[1];
+
+  const bool winograd_shape = groups == 1 && kh == 3 && kw == 3 && g.strides[0] == 1 &&
+                              g.strides[1] == 1 && g.dilations[0] == 1 && g.dilations[1] == 1;
+  if (winograd_shape &&
+      WinogradIsProfitable(static_cast<int>(in_per_group), static_cast<int>(out_channels),
+                           static_cast<int>(g.output[0]), static_cast<int>(g.output[1]))) {
+    LWAI_ASSIGN_OR_RETURN(
+        std::unique_ptr<Winograd3x3> winograd,
+        Winograd3x3::Create(w.Data<float>(), bias, static_cast<int>(in_per_group),
+                            static_cast<int>(out_channels)));
+    const Shape& s = ShapeOf(x);
+    const int pads[4] = {static_cast<int>(g.pad_begin[0]), static_cast<int>(g.pad_begin[1]),
+                         static_cast<int>(g.pad_end[0]), static_cast<int>(g.pad_end[1])};
+    const size_t scratch_bytes =
+        winograd->ScratchBytes(static_cast<int>(s[0]), static_cast<int>(s[2]),
+                               static_cast<int>(s[3]), pads[0], pads[1], pads[2], pads[3],
+                               pool_->num_threads());
+    std::shared_ptr<void> scratch = AllocateAligned(std::max<size_t>(scratch_bytes, 64));
+    if (!scratch) return Status(StatusCode::kOutOfMemory, node.Describe() + ": Winograd scratch");
+    std::shared_ptr<Winograd3x3> kernel_ptr(std::move(winograd));
+    AddOwnStep(n, [this, kernel_ptr, scratch, x, y, pads, act] {
+      const Shape& s = ShapeOf(x);
+      kernel_ptr->Run(Address(x), static_cast<int>(s[0]), static_cast<int>(s[2]),
+                      static_cast<int>(s[3]), static_cast<int>(Stride(x)), pads[0], pads[1],
+                      pads[2], pads[3], Address(y), static_cast<int>(Stride(y)), act.min, act.max,
+                      scratch.get(), pool_);
+    });
+    SetKernelName(n, "winograd");
+    return Status::Ok();
+  }
+
+  // ONNX [O][I/g][kh][kw] to XNNPACK [O][kh][kw][I/g] (groups are consecutive runs of O).
+  std::vector<float> packed(static_cast<size_t>(w.NumElements()));
+  const float* src = w.Data<float>();
+  for (int64_t o = 0; o < out_channels; ++o) {
+    for (int64_t i = 0; i < in_per_group; ++i) {
+      for (int64_t k = 0; k < kh * kw; ++k) {
+        packed[(o * kh * kw + k) * in_per_group + i] = src[(o * in_per_group + i) * kh * kw + k];
+      }
+    }
+  }
+  xnn_operator_t op = nullptr;
+  const xnn_status status = xnn_create_convolution2d_nhwc_f32(
+      g.pad_begin[0], g.pad_end[1], g.pad_end[0], g.pad_begin[1], kh, kw, g.strides[0],
+      g.strides[1], g.dilations[0], g.dilations[1], groups, in_per_group, out_channels / groups,
+      Stride(x), Stride(y), packed.data(), bias, act.min, act.max, 0, &op);
+  if (status != xnn_status_success) return XnnError(node, "convolution", status);
+  AddXnnStep(n, op, [this, op, x, y] {
+    const Shape& s = ShapeOf(x);
+    return xnn_setup_convolution2d_nhwc_f32(op, s[0], s[2], s[3], Address(x), Address(y),
+                                            threadpool());
+  });
+  SetKernelName(n, groups > 1 && in_per_group == 1 ? "depthwise" : "");
+  return Status::Ok();
+}
+
+Status XnnpackPartition::AddPool(int n, const Node& node) {
+  const int x = node.inputs[0];
+  const int y = output_of_node_[n];
+  KernelContext ctx(node, const_cast<TensorView*>(views_->data()), pool_);
+  const std::vector<int64_t> kernel = node.GetInts("kernel_shape");
+  WindowGeometry g;
+  LWAI_RETURN_IF_ERROR(ComputeWindowGeometry(ctx, ShapeOf(x), kernel.data(), true, &g));
+  // ceil_mode: extend the end padding so that the floor formula yields the same output size.
+  int64_t pad_end[2];
+  for (int i = 0; i < 2; ++i) {
+    const int64_t needed = (g.output[i] - 1) * g.strides[i] + (kernel[i] - 1) * g.dilations[i] +
+                           1 - g.input[i] - g.pad_begin[i];
+    pad_end[i] = std::max(g.pad_end[i], needed);
+  }
+  xnn_operator_t op = nullptr;
+  const size_t channels = ShapeOf(x)[1];
+  xnn_status status;
+  if (node.op == OpType::MaxPool) {
+    status = xnn_create_max_pooling2d_nhwc_f32(
+        g.pad_begin[0], pad_end[1], pad_end[0], g.pad_begin[1], kernel[0], kernel[1],
+        g.strides[0], g.strides[1], g.dilations[0], g.dilations[1], channels, Stride(x),
+        Stride(y), -kInf, kInf, 0, &op);
+  } else {
+    if (g.dilations[0] != 1 || g.dilations[1] != 1) {
+      return Internal(node.Describe() + ": dilated average pooling reached XNNPACK");
+    }
+    status = xnn_create_average_pooling2d_nhwc_f32(
+        g.pad_begin[0], pad_end[1], pad_end[0], g.pad_begin[1], kernel[0], kernel[1],
+        g.strides[0], g.strides[1], channels, Stride(x), Stride(y), -kInf, kInf, 0, &op);
+  }
+  if (status != xnn_status_success) return XnnError(node, "pooling", status);
+  const bool max_pool = node.op == OpType::MaxPool;
+  AddXnnStep(n, op, [this, op, x, y, max_pool] {
+    const Shape& s = ShapeOf(x);
+    return max_pool ? xnn_setup_max_pooling2d_nhwc_f32(op, s[0], s[2], s[3], Address(x),
+                                                       Address(y), threadpool())
+                    : xnn_setup_average_pooling2d_nhwc_f32(op, s[0], s[2], s[3], Address(x),
+                                                           Address(y), threadpool());
+  });
+  return Status::Ok();
+}
+
+Status XnnpackPartition::AddBatchNormalization(int n, const Node& node, FusedActivation act) {
+  const int x = node.inputs[0];
+  const int y = output_of_node_[n];
+  const int64_t channels = ShapeOf(x)[1];
+  const float epsilon = node.GetFloat("epsilon", 1e-5f);
+  for (int i = 1; i < 5; ++i) {
+    if ((*views_)[node.inputs[i]].NumElements() != channels) {
+      return ShapeMismatch(node.Describe() + ": parameter " + std::to_string(i) + " has " +
+                           std::to_string((*views_)[node.inputs[i]].NumElements()) +
+                           " values, expected " + std::to_string(channels));
+    }
+  }
+  const float* gamma = (*views_)[node.inputs[1]].Data<float>();
+  const float* beta = (*views_)[node.inputs[2]].Data<float>();
+  const float* mean = (*views_)[node.inputs[3]].Data<float>();
+  const float* var = (*views_)[node.inputs[4]].Data<float>();
+  auto affine = std::make_shared<std::vector<float>>(2 * channels);
+  for (int64_t c = 0; c < channels; ++c) {
+    const float scale = gamma[c] / std::sqrt(var[c] + epsilon);
+    (*affine)[c] = scale;
+    (*affine)[channels + c] = beta[c] - mean[c] * scale;
+  }
+  AddOwnStep(n, [this, affine, x, y, channels, act] {
+    const Shape& s = ShapeOf(x);
+    const float* in = Address(x);
+    float* out = Address(y);
+    const int64_t in_stride = Stride(x), out_stride = Stride(y);
+    const float* scale = affine->data();
+    const float* shift = scale + channels;
+    const float lo = act.min, hi = act.max;
+    pool_->ParallelFor(s[0] * s[2] * s[3], 64, [&](int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p) {
+        const float* src = in + p * in_stride;
+        float* dst = out + p * out_stride;
+        for (int64_t c = 0; c < channels; ++c) {
+          dst[c] = std::min(hi, std::max(lo, src[c] * scale[c] + shift[c]));
+        }
+      }
+    });
+  });
+  SetKernelName(n, "lwai channel affine");
+  return Status::Ok();
+}
+
+Status XnnpackPartition::AddGemm(int n, const Node& node, FusedActivation act) {
+  const int a = node.inputs[0];
+  const int y = output_of_node_[n];
+  const TensorView& b = (*views_)[node.inputs[1]];
+  const bool trans_b = node.GetInt("transB", 0) != 0;
+  const size_t k = trans_b ? b.shape[1] : b.shape[0];
+  const size_t out = trans_b ? b.shape[0] : b.shape[1];
+  if (ShapeOf(a)[1] != static_cast<int64_t>(k)) {
+    return ShapeMismatch(node.Describe() + ": A " + ShapeOf(a).ToString() + " and B " +
+                         b.shape.ToString() + " do not multiply");
+  }
+  const float* bias =
+      node.inputs.size() > 2 && node.inputs[2] >= 0 ? (*views_)[node.inputs[2]].Data<float>()
+                                                    : nullptr;
+  KernelContext ctx(node, const_cast<TensorView*>(views_->data()), pool_);
+  FusedActivation own;
+  LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &own));
+  act.min = std::max(act.min, own.min);
+  act.max = std::min(act.max, own.max);
+  xnn_operator_t op = nullptr;
+  const xnn_status status =
+      xnn_create_fully_connected_nc_f32(k, out, k, out, b.Data<float>(), bias, act.min, act.max,
+                                        trans_b ? 0 : XNN_FLAG_TRANSPOSE_WEIGHTS, &op);
+  if (status != xnn_status_success) return XnnError(node, "fully connected", status);
+  AddXnnStep(n, op, [this, op, a, y] {
+    return xnn_setup_fully_connected_nc_f32(op, ShapeOf(a)[0], Address(a), Address(y),
+                                            threadpool());
+  });
+  return Status::Ok();
+}
+
+Status XnnpackPartition::AddConcat(int n, const Node& node) {
+  const int y = output_of_node_[n];
+  int64_t offset = 0;
+  int copies = 0;
+  for (int t : node.inputs) {
+    const int64_t channels = ShapeOf(t)[1];
+    if (placement_[t].root != placement_[y].root) {
+      xnn_operator_t op = nullptr;
+      const xnn_status status =
+          xnn_create_copy_nc_x32(channels, Stride(t), Stride(y), 0, &op);
+      if (status != xnn_status_success) return XnnError(node, "copy", status);
+      AddXnnStep(n, op, [this, op, t, y, offset] {
+        const Shape& s = ShapeOf(t);
+        return xnn_setup_copy_nc_x32(op, s[0] * s[2] * s[3], Address(t), Address(y) + offset,
+                                     threadpool());
+      });
+      ++copies;
+    }
+    offset += channels;
+  }
+  SetKernelName(n, copies == 0 ? "in place" : std::to_string(copies) + " strided copies");
+  return Status::Ok();
+}
+
+Status XnnpackPartition::Run(const std::vector<TensorView>& views, int64_t* node_time_ns) {
+  views_ = &views;
+  bool rebind = !bound_;
+  bound_addresses_.resize(bound_tensors_.size());
+  for (size_t i = 0; i < bound_tensors_.size(); ++i) {
+    void* address = views[bound_tensors_[i]].data;
+    if (bound_addresses_[i] != address) rebind = true;
+    bound_addresses_[i] = address;
+  }
+  if (rebind) {
+    for (Step& step : steps_) {
+      if (!step.op) continue;
+      const xnn_status status = step.setup();
+      if (status != xnn_status_success) {
+        return XnnError(graph_.nodes[step.node], "setup", status);
+      }
+    }
+    bound_ = true;
+  }
+  if (node_time_ns != nullptr) {
+    for (int n : nodes_) node_time_ns[n] = 0;
+  }
+  for (Step& step : steps_) {
+    const auto start = node_time_ns ? std::chrono::steady_clock::now()
+                                    : std::chrono::steady_clock::time_point();
+    if (step.op) {
+      const xnn_status status = xnn_run_operator(step.op.get(), threadpool());
+      if (status != xnn_status_success) return XnnError(graph_.nodes[step.node], "run", status);
+    } else {
+      step.run();
+    }
+    if (node_time_ns != nullptr) {
+      node_time_ns[step.node] += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now() - start)
+                                     .count();
+    }
+  }
+  return Status::Ok();
+}
+
+class XnnpackBackend : public Backend {
+ public:
+  const char* name() const override { return "xnnpack"; }
+  bool ClaimForPartition(const Graph& graph, const Node& node) const override {
+    return xnnpack::Claims(graph, node);
+  }
+  Result<std::unique_ptr<CompiledPartition>> CompilePartition(const Graph& graph,
+                                                              const std::vector<int>& nodes,
+                                                              ThreadPool* pool) const override {
+    return std::unique_ptr<CompiledPartition>(new XnnpackPartition(graph, nodes, pool));
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> CreateXnnpackBackend() {
+  static xnn_status init_status = xnn_initialize(nullptr);
+  if (init_status != xnn_status_success) {
+    return Unsupported("XNNPACK cannot run on this CPU (xnn_initialize returned " +
+                       std::to_string(static_cast<int>(init_status)) + ")");
+  }
+  return std::unique_ptr<Backend>(new XnnpackBackend());
+}
+
+}  // namespace lwai
