@@ -11,6 +11,7 @@
 #include "lwai/model.h"
 #include "lwai/session.h"
 #include "passes/passes.h"
+#include "runtime/backend.h"
 
 namespace py = pybind11;
 
@@ -19,9 +20,13 @@ namespace {
 
 struct StatusError {
   Status status;
+  // Raised instead of the class of the status code when set (a more specific subclass).
+  PyObject* python_class = nullptr;
 };
 
 PyObject* g_error_classes[9] = {};
+// kNotFound from creating a session: an unknown backend name or a missing plugin library.
+PyObject* g_backend_not_found = nullptr;
 
 void ThrowIfError(const Status& status) {
   if (!status.ok()) throw StatusError{status};
@@ -68,13 +73,22 @@ void RegisterErrors(py::module_& m) {
     g_error_classes[static_cast<int>(spec.code)] = cls;
     m.attr(spec.name) = py::reinterpret_borrow<py::object>(cls);
   }
+  PyObject* bases = PyTuple_Pack(2, base, PyExc_LookupError);
+  g_backend_not_found = PyErr_NewExceptionWithDoc(
+      "lwai.BackendNotFoundError", "An unknown backend name or a missing plugin library.", bases,
+      nullptr);
+  Py_DECREF(bases);
+  m.attr("BackendNotFoundError") = py::reinterpret_borrow<py::object>(g_backend_not_found);
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const StatusError& e) {
       const std::string& m = e.status.message();
       PyObject* text = PyUnicode_DecodeUTF8(m.data(), static_cast<Py_ssize_t>(m.size()), "replace");
-      PyErr_SetObject(g_error_classes[static_cast<int>(e.status.code())], text);
+      PyObject* cls = e.python_class != nullptr
+                          ? e.python_class
+                          : g_error_classes[static_cast<int>(e.status.code())];
+      PyErr_SetObject(cls, text);
       Py_XDECREF(text);
     }
   });
@@ -249,11 +263,19 @@ py::bytes ToBytes(const std::vector<uint8_t>& bytes) {
 
 class PySession {
  public:
-  PySession(std::shared_ptr<Model> model, int threads) {
+  PySession(std::shared_ptr<Model> model, int threads, std::vector<std::string> backends) {
     SessionOptions options;
     options.threads = threads;
-    py::gil_scoped_release release;
-    session_ = ValueOrThrow(Session::Create(std::move(model), options));
+    options.backends = std::move(backends);
+    Result<std::unique_ptr<Session>> session = [&] {
+      py::gil_scoped_release release;
+      return Session::Create(std::move(model), options);
+    }();
+    // The model is loaded already: NotFound can only be about backends.
+    if (!session.ok() && session.status().code() == StatusCode::kNotFound) {
+      throw StatusError{session.status(), g_backend_not_found};
+    }
+    session_ = ValueOrThrow(std::move(session));
   }
 
   py::list Run(const std::vector<py::array>& arrays) {
@@ -319,6 +341,45 @@ class PySession {
   }
   size_t ArenaBytes() const { return session_->arena_bytes(); }
   size_t UnsharedBytes() const { return session_->unshared_bytes(); }
+  std::vector<std::string> Backends() const { return session_->backend_names(); }
+
+  // Per graph node: {"backend", "kernel", "folded"}.
+  py::list NodeAssignments() const {
+    py::list list;
+    for (const Session::NodeAssignment& a : session_->node_assignments()) {
+      py::dict d;
+      d["backend"] = a.backend;
+      d["kernel"] = a.kernel;
+      d["folded"] = a.folded;
+      list.append(d);
+    }
+    return list;
+  }
+
+  // Per graph node: (input shapes, output shapes) as tuples, None for omitted inputs; empty
+  // before the first prepare.
+  py::list NodeShapes() const {
+    auto convert = [](const std::vector<Shape>& shapes) {
+      py::list list;
+      for (const Shape& shape : shapes) {
+        if (shape.rank < 0) {
+          list.append(py::none());
+        } else {
+          list.append(
+              py::tuple(py::cast(std::vector<int64_t>(shape.dims, shape.dims + shape.rank))));
+        }
+      }
+      return list;
+    };
+    py::list list;
+    for (const Session::NodeShapes& s : session_->node_shapes()) {
+      list.append(py::make_tuple(convert(s.inputs), convert(s.outputs)));
+    }
+    return list;
+  }
+
+  void SetProfiling(bool enabled) { session_->set_profiling(enabled); }
+  std::vector<int64_t> NodeTimeNs() const { return session_->node_time_ns(); }
 
  private:
   std::unique_ptr<Session> session_;
@@ -378,6 +439,8 @@ PYBIND11_MODULE(_lwai, m) {
     return names;
   });
   m.attr("SCHEMA_VERSION") = kSchemaVersion;
+  m.def("available_backends", &AvailableBackends,
+        "Built-in backends of this build, fastest first; 'reference' is always last.");
 
   py::class_<Model, std::shared_ptr<Model>>(m, "Model")
       .def_static("load",
@@ -426,11 +489,17 @@ PYBIND11_MODULE(_lwai, m) {
            py::arg("opset"), py::arg("optimize"), py::arg("inputs"), py::arg("outputs"));
 
   py::class_<PySession>(m, "Session")
-      .def(py::init<std::shared_ptr<Model>, int>(), py::arg("model"), py::arg("threads") = 1)
+      .def(py::init<std::shared_ptr<Model>, int, std::vector<std::string>>(), py::arg("model"),
+           py::arg("threads") = 1, py::arg("backends") = std::vector<std::string>())
       .def("run", &PySession::Run)
       .def("prepare", &PySession::Prepare)
       .def_property_readonly("inputs", &PySession::Inputs)
       .def_property_readonly("outputs", &PySession::Outputs)
       .def_property_readonly("arena_bytes", &PySession::ArenaBytes)
-      .def_property_readonly("unshared_bytes", &PySession::UnsharedBytes);
+      .def_property_readonly("unshared_bytes", &PySession::UnsharedBytes)
+      .def_property_readonly("backends", &PySession::Backends)
+      .def("node_assignments", &PySession::NodeAssignments)
+      .def("node_shapes", &PySession::NodeShapes)
+      .def("set_profiling", &PySession::SetProfiling)
+      .def("node_time_ns", &PySession::NodeTimeNs);
 }

@@ -386,7 +386,7 @@ bool WinogradIsProfitable(int in_channels, int out_channels, int out_height, int
   // is 1.2-3x faster from 16 input channels (8 with 32+ output channels) and 6x6 outputs
   // on; with 3 input channels or 2x2 outputs it is 1.3-7x slower. The portable code is not
   // fast enough to compete.
-  if (Avx512Impl() == nullptr) return false;
+  if (Avx512Impl() == nullptr || out_height < 1 || out_width < 1) return false;
   if (out_channels < 8 || in_channels < 8 || (in_channels < 16 && out_channels < 32)) {
     return false;
   }

@@ -218,6 +218,7 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
     output_of_node_[n] = consumer.outputs[0];
     producer[consumer.outputs[0]] = n;
     memory->unused.push_back(t);
+    memory->live_from.emplace_back(consumer.outputs[0], n);
     SetKernelName(c, "fused into " + node.name);
   }
 

@@ -5,9 +5,11 @@ model = lwai.convert("model.onnx")      # ONNX -> lwai.Model (optimized)
 model.save("model.lwai")
 session = lwai.Session("model.lwai", threads=2)
 probabilities, = session.run({"input": x})
+print(session.profile({"input": x}).table(top=10))
 """
 
 from lwai._lwai import (
+    BackendNotFoundError,
     InternalError,
     InvalidArgumentError,
     InvalidModelError,
@@ -21,11 +23,13 @@ from lwai._lwai import (
 )
 from lwai.model import Model, TensorInfo, load
 from lwai.onnx_import import convert
-from lwai.session import Session
+from lwai.profile import NodeProfile, OpProfile, Profile
+from lwai.session import NodeAssignment, Session, available_backends, example_plugin_path
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackendNotFoundError",
     "InternalError",
     "InvalidArgumentError",
     "InvalidModelError",
@@ -33,13 +37,19 @@ __all__ = [
     "LwaiIOError",
     "Model",
     "ModelNotFoundError",
+    "NodeAssignment",
+    "NodeProfile",
+    "OpProfile",
     "OutOfMemoryError",
+    "Profile",
     "Session",
     "ShapeMismatchError",
     "TensorInfo",
     "UnsupportedOperatorError",
     "__version__",
+    "available_backends",
     "convert",
+    "example_plugin_path",
     "load",
     "supported_ops",
 ]

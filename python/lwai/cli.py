@@ -43,6 +43,13 @@ def _parse_inputs(session: lwai.Session, specs: list[str], batch: int) -> dict[s
     return feed
 
 
+def _backends(spec: str | None) -> list[str] | None:
+    """--backends a,b -> ["a", "b"]; not given -> None (every built-in backend)."""
+    if spec is None:
+        return None
+    return [name.strip() for name in spec.split(",") if name.strip()]
+
+
 def _format_bytes(n: int) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
@@ -76,10 +83,20 @@ def cmd_info(args) -> None:
         f"arena:      {_format_bytes(session.arena_bytes)} "
         f"(without reuse {_format_bytes(session.unshared_bytes)}, dynamic dims as 1)"
     )
+    print(f"backends:   {', '.join(session.backends)}")
+    assignments = session.node_assignments()
+    rows = [("node", "op", "backend", "kernel", "")] + [
+        (a.name, a.op, a.backend, a.kernel or "-", "folded" if a.folded else "")
+        for a in assignments
+    ]
+    widths = [max(len(row[c]) for row in rows) for c in range(4)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print(("  " + "  ".join([*cells, row[4]])).rstrip())
 
 
 def cmd_run(args) -> None:
-    session = lwai.Session(args.model, threads=args.threads)
+    session = lwai.Session(args.model, threads=args.threads, backends=_backends(args.backends))
     feed = _parse_inputs(session, args.input, args.batch)
     outputs = session.run(feed)
     np.set_printoptions(threshold=20, edgeitems=3, precision=5)
@@ -94,7 +111,7 @@ def cmd_run(args) -> None:
 
 def cmd_bench(args) -> None:
     start = time.perf_counter()
-    session = lwai.Session(args.model, threads=args.threads)
+    session = lwai.Session(args.model, threads=args.threads, backends=_backends(args.backends))
     feed = _parse_inputs(session, args.input, args.batch)
     session.run(feed)
     init_ms = (time.perf_counter() - start) * 1e3
@@ -107,11 +124,22 @@ def cmd_bench(args) -> None:
         times.append((time.perf_counter() - t0) * 1e3)
     t = np.array(times)
     print(f"model: {args.model}  threads: {args.threads}  runs: {args.runs}")
+    print(f"backends: {', '.join(session.backends)}")
     print(f"init + first run: {init_ms:.2f} ms")
     print(
         f"latency ms: min {t.min():.3f}  median {np.median(t):.3f}  mean {t.mean():.3f}  "
         f"p90 {np.percentile(t, 90):.3f}  max {t.max():.3f}"
     )
+    if args.profile or args.trace:
+        profile = session.profile(feed, runs=args.runs, warmup=0)
+        if args.profile:
+            print()
+            print(profile.table())
+            print()
+            print(profile.by_op_table())
+        if args.trace:
+            profile.to_chrome_trace(args.trace)
+            print(f"wrote {args.trace}: {len(profile) * profile.runs} trace events")
 
 
 def cmd_dump(args) -> None:
@@ -147,12 +175,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     p.set_defaults(fn=cmd_info)
 
+    built_in = ", ".join(lwai.available_backends())
+
     def add_run_options(p):
         p.add_argument("model")
         p.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy")
         p.add_argument("--threads", type=int, default=1)
         p.add_argument(
             "--batch", type=int, default=1, help="size of dynamic dims for random inputs"
+        )
+        p.add_argument(
+            "--backends",
+            metavar="A,B",
+            help=f"backends in priority order: names ({built_in}) or plugin .so paths",
         )
 
     p = sub.add_parser("run", help="run once and print outputs (random inputs by default)")
@@ -164,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(p)
     p.add_argument("--runs", type=int, default=50)
     p.add_argument("--warmup", type=int, default=5)
+    p.add_argument(
+        "--profile", action="store_true", help="also time every node and print the table"
+    )
+    p.add_argument("--trace", metavar="OUT.json", help="write a Chrome/Perfetto trace of the runs")
     p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("dump", help="print the graph, or the whole model as JSON")

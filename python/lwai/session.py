@@ -3,12 +3,43 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from lwai import _lwai
 from lwai.model import Model, TensorInfo, load
+from lwai.profile import NodeProfile, Profile
+
+_EXAMPLE_PLUGIN = "liblwai_example_plugin.so"
+
+
+def available_backends() -> list[str]:
+    """Built-in backends of this build, fastest first; "reference" is always last. Plugins
+    (shared libraries speaking lwai/plugin_api.h) are given to Session by path instead."""
+    return list(_lwai.available_backends())
+
+
+def example_plugin_path() -> str:
+    """Path of the example backend plugin shipped with the package (float32 Relu and Add), for
+    trying `Session(model, backends=[lwai.example_plugin_path()])`."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), _EXAMPLE_PLUGIN)
+    if not os.path.exists(path):
+        raise _lwai.BackendNotFoundError(f"{path}: the example plugin was not installed")
+    return path
+
+
+class NodeAssignment(NamedTuple):
+    """Who runs a node: backend name, the backend's more specific kernel ("" if none), and
+    whether prepare already evaluated it (constant inputs: it does not run at all)."""
+
+    name: str
+    op: str
+    backend: str
+    kernel: str
+    folded: bool
 
 
 class Session:
@@ -18,14 +49,28 @@ class Session:
     different Python threads run in parallel.
     """
 
-    def __init__(self, model: Model | str | os.PathLike | bytes, threads: int = 1):
+    def __init__(
+        self,
+        model: Model | str | os.PathLike | bytes,
+        threads: int = 1,
+        backends: Sequence[str | os.PathLike] | None = None,
+    ):
+        """`backends`: backend names (see lwai.available_backends()) or paths of plugin shared
+        libraries, in priority order; None means every built-in backend, fastest first. The
+        reference kernels always take the nodes that no other backend claims. An unknown name
+        or a missing plugin raises BackendNotFoundError."""
         if not isinstance(model, Model):
             model = load(model)
         if not isinstance(threads, int) or threads < 1:
             raise _lwai.InvalidArgumentError(f"threads must be a positive int, got {threads!r}")
+        if isinstance(backends, str | os.PathLike):
+            backends = [backends]
+        names = [os.fspath(b) for b in backends] if backends is not None else []
+        if backends is not None and not names:
+            raise _lwai.InvalidArgumentError("backends must name at least one backend, or be None")
         self.model = model
         self.threads = threads
-        self._native = _lwai.Session(model._native, threads)
+        self._native = _lwai.Session(model._native, threads, names)
         self.inputs = [TensorInfo.from_dict(d) for d in self._native.inputs]
         self.outputs = [TensorInfo.from_dict(d) for d in self._native.outputs]
 
@@ -38,6 +83,60 @@ class Session:
     def unshared_bytes(self) -> int:
         """What the arena would take if no two buffers shared memory."""
         return self._native.unshared_bytes
+
+    @property
+    def backends(self) -> list[str]:
+        """Names of the backends this session uses, in priority order ("reference" last)."""
+        return list(self._native.backends)
+
+    def node_assignments(self) -> list[NodeAssignment]:
+        """Which backend (and kernel) runs each node, in execution order."""
+        return [
+            NodeAssignment(node["name"], node["op"], a["backend"], a["kernel"], a["folded"])
+            for node, a in zip(self.model.nodes, self._native.node_assignments(), strict=True)
+        ]
+
+    def profile(self, feed, runs: int = 10, warmup: int = 1) -> Profile:
+        """Runs the model `warmup` + `runs` times on `feed` with per-node timing and returns a
+        Profile: per node (except those prepare evaluated) its backend, kernel, shapes, median
+        time over the timed runs and share of the total. Timing adds a little overhead per node."""
+        if not isinstance(runs, int) or runs < 1:
+            raise _lwai.InvalidArgumentError(f"runs must be a positive int, got {runs!r}")
+        if not isinstance(warmup, int) or warmup < 0:
+            raise _lwai.InvalidArgumentError(f"warmup must be an int >= 0, got {warmup!r}")
+        arrays = self._arrange_inputs(feed)
+        per_run_ns = []
+        wall_ms = []
+        self._native.set_profiling(True)
+        try:
+            for _ in range(warmup):
+                self._native.run(arrays)
+            for _ in range(runs):
+                start = time.perf_counter()
+                self._native.run(arrays)
+                wall_ms.append((time.perf_counter() - start) * 1e3)
+                per_run_ns.append(self._native.node_time_ns())
+        finally:
+            self._native.set_profiling(False)
+        shapes = self._native.node_shapes()
+        nodes = []
+        for n, assignment in enumerate(self.node_assignments()):
+            if assignment.folded:
+                continue
+            inputs, outputs = shapes[n]
+            nodes.append(
+                NodeProfile(
+                    index=n,
+                    name=assignment.name,
+                    op=assignment.op,
+                    backend=assignment.backend,
+                    kernel=assignment.kernel,
+                    input_shapes=tuple(inputs),
+                    output_shapes=tuple(outputs),
+                    times_ms=tuple(run[n] / 1e6 for run in per_run_ns),
+                )
+            )
+        return Profile(nodes, wall_ms)
 
     def run(self, feed, output_names: Sequence[str] | None = None) -> list[np.ndarray]:
         """Runs the model. `feed` maps input names to arrays, or lists arrays in input order
@@ -79,4 +178,4 @@ class Session:
         return [np.asarray(a) for a in feed]
 
     def __repr__(self) -> str:
-        return f"lwai.Session({self.model!r}, threads={self.threads})"
+        return f"lwai.Session({self.model!r}, threads={self.threads}, backends={self.backends})"

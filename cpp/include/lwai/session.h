@@ -79,6 +79,14 @@ class Session {
   std::vector<NodeAssignment> node_assignments() const;
   // Backends the session uses, in priority order (reference last).
   std::vector<std::string> backend_names() const;
+  // The shapes each node reads and writes for the current input shapes (graph node order, one
+  // entry per node input and output; an omitted optional input has rank -1). Empty until the
+  // session is prepared (Create does that when every input has a known rank; Run always).
+  struct NodeShapes {
+    std::vector<Shape> inputs;
+    std::vector<Shape> outputs;
+  };
+  std::vector<NodeShapes> node_shapes() const;
 
   // Per-node timing: when enabled, every Run records each node's wall time, readable through
   // node_time_ns() (graph node order; 0 for folded nodes) until the next Run.

@@ -97,6 +97,27 @@ std::vector<std::string> Session::backend_names() const {
   return names;
 }
 
+std::vector<Session::NodeShapes> Session::node_shapes() const {
+  std::vector<NodeShapes> result;
+  if (!executor_->prepared()) return result;
+  auto shape_of = [this](int tensor) {
+    Shape shape;
+    if (tensor >= 0) {
+      shape = executor_->tensor(tensor).shape;
+    } else {
+      shape.rank = -1;
+    }
+    return shape;
+  };
+  for (const Node& node : model_->graph().nodes) {
+    NodeShapes shapes;
+    for (int t : node.inputs) shapes.inputs.push_back(shape_of(t));
+    for (int t : node.outputs) shapes.outputs.push_back(shape_of(t));
+    result.push_back(std::move(shapes));
+  }
+  return result;
+}
+
 void Session::set_profiling(bool enabled) { executor_->set_profiling(enabled); }
 
 const std::vector<int64_t>& Session::node_time_ns() const { return executor_->node_time_ns(); }

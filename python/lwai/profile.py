@@ -1,0 +1,187 @@
+"""Per-node timing of a session: what Session.profile() returns.
+
+profile = session.profile({"input": x}, runs=20)
+print(profile.table(top=10))          # slowest nodes: op, backend, kernel, shapes, ms, %
+print(profile.by_op())                # time per operator type
+profile.to_chrome_trace("trace.json") # open in https://ui.perfetto.dev or chrome://tracing
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from collections.abc import Iterator
+from typing import NamedTuple
+
+
+class NodeProfile(NamedTuple):
+    """One node's timing. Shapes are tuples of dims (None for an omitted optional input);
+    times_ms has one entry per timed run; share is the percentage of Profile.total_ms."""
+
+    index: int  # position in the graph's execution order
+    name: str
+    op: str
+    backend: str
+    kernel: str
+    input_shapes: tuple
+    output_shapes: tuple
+    times_ms: tuple
+    median_ms: float = 0.0
+    share: float = 0.0
+
+
+class OpProfile(NamedTuple):
+    """The nodes of one operator type together: count, summed median time, share in %."""
+
+    op: str
+    count: int
+    ms: float
+    share: float
+
+
+def _format_shape(shape) -> str:
+    return "-" if shape is None else "[" + ",".join(str(d) for d in shape) + "]"
+
+
+def format_shapes(node: NodeProfile) -> str:
+    """ "[1,3,8,8] [4,3,3,3] -> [1,4,8,8]": inputs, then outputs."""
+    inputs = " ".join(_format_shape(s) for s in node.input_shapes)
+    outputs = " ".join(_format_shape(s) for s in node.output_shapes)
+    return f"{inputs} -> {outputs}"
+
+
+def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(row[c]) for row in [header, *rows]) for c in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        cells = [
+            cell.rjust(widths[c]) if c in right else cell.ljust(widths[c])
+            for c, cell in enumerate(row)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+class Profile:
+    """Per-node timing of `runs` runs. Nodes that prepare evaluated (constant inputs) never run
+    and are not listed. Times are medians over the runs; total_ms is their sum (the model's
+    compute time, without the binding's overhead that wall_ms includes)."""
+
+    def __init__(self, nodes: list[NodeProfile], wall_ms: list[float]):
+        medians = [statistics.median(n.times_ms) if n.times_ms else 0.0 for n in nodes]
+        total = sum(medians)
+        self.nodes: list[NodeProfile] = [
+            n._replace(median_ms=m, share=100.0 * m / total if total > 0 else 0.0)
+            for n, m in zip(nodes, medians, strict=True)
+        ]
+        self.wall_ms: list[float] = list(wall_ms)
+        self.runs: int = len(wall_ms)
+        self.total_ms: float = total
+
+    @property
+    def median_wall_ms(self) -> float:
+        """Median time of one whole run as seen from Python."""
+        return statistics.median(self.wall_ms) if self.wall_ms else 0.0
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __iter__(self) -> Iterator[NodeProfile]:
+        return iter(self.nodes)
+
+    def sorted(self) -> list[NodeProfile]:
+        """Nodes, slowest first."""
+        return sorted(self.nodes, key=lambda n: (-n.median_ms, n.index))
+
+    def table(self, top: int | None = None) -> str:
+        """A text table of the nodes, slowest first (only the `top` slowest when given)."""
+        nodes = self.sorted()
+        shown = nodes if top is None else nodes[: max(top, 0)]
+        rows = []
+        for n in shown:
+            shapes = format_shapes(n)
+            if len(shapes) > 60:
+                shapes = shapes[:57] + "..."
+            rows.append(
+                [
+                    n.name,
+                    n.op,
+                    n.backend,
+                    n.kernel or "-",
+                    shapes,
+                    f"{n.median_ms:.4f}",
+                    f"{n.share:.1f}",
+                ]
+            )
+        hidden = nodes[len(shown) :]
+        if hidden:
+            ms = sum(n.median_ms for n in hidden)
+            share = sum(n.share for n in hidden)
+            rows.append([f"({len(hidden)} more)", "", "", "", "", f"{ms:.4f}", f"{share:.1f}"])
+        rows.append(["total", "", "", "", "", f"{self.total_ms:.4f}", "100.0"])
+        header = ["node", "op", "backend", "kernel", "shapes (inputs -> outputs)", "ms", "%"]
+        lines = _table(header, rows, right={5, 6})
+        lines.append(
+            f"{len(self.nodes)} nodes, median of {self.runs} run(s); "
+            f"wall time per run {self.median_wall_ms:.4f} ms"
+        )
+        return "\n".join(lines)
+
+    def by_op(self) -> list[OpProfile]:
+        """Time per operator type, slowest first."""
+        groups: dict[str, list[NodeProfile]] = {}
+        for n in self.nodes:
+            groups.setdefault(n.op, []).append(n)
+        ops = [
+            OpProfile(op, len(ns), sum(n.median_ms for n in ns), sum(n.share for n in ns))
+            for op, ns in groups.items()
+        ]
+        return sorted(ops, key=lambda o: -o.ms)
+
+    def by_op_table(self) -> str:
+        rows = [[o.op, str(o.count), f"{o.ms:.4f}", f"{o.share:.1f}"] for o in self.by_op()]
+        return "\n".join(_table(["op", "nodes", "ms", "%"], rows, right={1, 2, 3}))
+
+    def chrome_trace(self) -> dict:
+        """The Chrome trace event format (as a dict): one complete ("X") event per node and
+        run, laid out back to back in execution order, runs one after another; ts and dur in
+        microseconds."""
+        events = []
+        clock_us = 0.0
+        for run in range(self.runs):
+            for n in self.nodes:
+                duration_us = n.times_ms[run] * 1e3
+                events.append(
+                    {
+                        "name": n.name,
+                        "cat": n.op,
+                        "ph": "X",
+                        "ts": round(clock_us, 3),
+                        "dur": round(duration_us, 3),
+                        "pid": 1,
+                        "tid": 1,
+                        "args": {
+                            "op": n.op,
+                            "backend": n.backend,
+                            "kernel": n.kernel,
+                            "inputs": [list(s) if s is not None else None for s in n.input_shapes],
+                            "outputs": [list(s) for s in n.output_shapes if s is not None],
+                            "run": run,
+                        },
+                    }
+                )
+                clock_us += duration_us
+        return {"traceEvents": events, "displayTimeUnit": "ms"}
+
+    def to_chrome_trace(self, path: str | os.PathLike) -> None:
+        """Writes chrome_trace() as JSON, loadable in Perfetto (ui.perfetto.dev) and
+        chrome://tracing."""
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.chrome_trace(), f)
+
+    def __repr__(self) -> str:
+        return (
+            f"<lwai.Profile {len(self.nodes)} nodes, {self.runs} run(s), "
+            f"total {self.total_ms:.4f} ms>"
+        )
