@@ -1,0 +1,116 @@
+#include "backends/eigen/eigen_backend.h"
+
+#include <string>
+
+#include "backends/eigen/eigen_config.h"
+#include "backends/eigen/eigen_kernels.h"
+
+namespace lwai {
+namespace {
+
+struct EigenKernel {
+  OpType op;
+  Status (*prepare)(KernelContext& ctx);
+  Status (*eval)(KernelContext& ctx);
+};
+
+constexpr EigenKernel kEigenKernels[] = {
+    {OpType::Gemm, eigen::PrepareGemm, eigen::EvalGemm},
+    {OpType::MatMul, eigen::PrepareMatMul, eigen::EvalMatMul},
+    {OpType::Relu, eigen::PrepareUnary, eigen::EvalUnary},
+    {OpType::Clip, eigen::PrepareUnary, eigen::EvalUnary},
+    {OpType::Sigmoid, eigen::PrepareUnary, eigen::EvalUnary},
+    {OpType::Tanh, eigen::PrepareUnary, eigen::EvalUnary},
+    {OpType::Exp, eigen::PrepareUnary, eigen::EvalUnary},
+    {OpType::Sqrt, eigen::PrepareUnary, eigen::EvalUnary},
+    {OpType::Neg, eigen::PrepareUnary, eigen::EvalUnary},
+    {OpType::Abs, eigen::PrepareUnary, eigen::EvalUnary},
+    {OpType::LeakyRelu, eigen::PrepareUnary, eigen::EvalUnary},
+    {OpType::Add, eigen::PrepareBinary, eigen::EvalBinary},
+    {OpType::Sub, eigen::PrepareBinary, eigen::EvalBinary},
+    {OpType::Mul, eigen::PrepareBinary, eigen::EvalBinary},
+    {OpType::Div, eigen::PrepareBinary, eigen::EvalBinary},
+};
+constexpr int kNumEigenKernels = sizeof(kEigenKernels) / sizeof(kEigenKernels[0]);
+
+// One registration per kernel, user_data pointing at the reference registration it wraps.
+struct Registrations {
+  KernelRegistration entries[kNumEigenKernels];
+  Registrations() {
+    for (int i = 0; i < kNumEigenKernels; ++i) {
+      const EigenKernel& k = kEigenKernels[i];
+      entries[i] = KernelRegistration{k.op, k.prepare, k.eval, FindReferenceKernel(k.op)};
+    }
+  }
+  const KernelRegistration* Find(OpType op) const {
+    for (const KernelRegistration& r : entries) {
+      if (r.op == op && r.user_data != nullptr) return &r;
+    }
+    return nullptr;
+  }
+};
+
+const Registrations& GetRegistrations() {
+  static const Registrations* registrations = new Registrations();
+  return *registrations;
+}
+
+bool IsFloat(const Graph& graph, int tensor) {
+  return tensor >= 0 && tensor < static_cast<int>(graph.tensors.size()) &&
+         graph.tensors[tensor].dtype == DataType::kFloat32;
+}
+
+// Every present input in [first, last] is float32 (inputs[first] must be present).
+bool FloatInputs(const Graph& graph, const Node& node, size_t first, size_t last) {
+  if (node.inputs.size() <= first || node.inputs[first] < 0) return false;
+  for (size_t i = first; i <= last && i < node.inputs.size(); ++i) {
+    if (node.inputs[i] >= 0 && !IsFloat(graph, node.inputs[i])) return false;
+  }
+  return true;
+}
+
+class EigenBackend : public Backend {
+ public:
+  const char* name() const override { return "eigen"; }
+
+  const KernelRegistration* Claim(const Graph& graph, const Node& node) const override {
+    const KernelRegistration* kernel = GetRegistrations().Find(node.op);
+    if (kernel == nullptr || node.outputs.empty()) return nullptr;
+    switch (node.op) {
+      case OpType::Gemm: {
+        if (node.inputs.size() < 2 || node.inputs.size() > 3) return nullptr;
+        if (!FloatInputs(graph, node, 0, 2) || !IsFloat(graph, node.inputs[1])) return nullptr;
+        const std::string activation = node.GetString("activation", "");
+        if (!activation.empty() && activation != "Relu" && activation != "Clip") return nullptr;
+        return kernel;
+      }
+      case OpType::MatMul:
+      case OpType::Add:
+      case OpType::Sub:
+      case OpType::Mul:
+      case OpType::Div:
+        if (node.inputs.size() != 2 || !FloatInputs(graph, node, 0, 1) ||
+            !IsFloat(graph, node.inputs[1])) {
+          return nullptr;
+        }
+        return kernel;
+      case OpType::Clip:
+        if (node.inputs.size() > 3 || !FloatInputs(graph, node, 0, 2)) return nullptr;
+        return kernel;
+      default:
+        if (node.inputs.size() != 1 || !FloatInputs(graph, node, 0, 0)) return nullptr;
+        return kernel;
+    }
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> CreateEigenBackend() {
+  // Query the cache sizes Eigen's GEMM blocking uses once, before any worker thread runs.
+  Eigen::l1CacheSize();
+  GetRegistrations();
+  return std::unique_ptr<Backend>(new EigenBackend());
+}
+
+}  // namespace lwai

@@ -1,0 +1,33 @@
+// Kernels of the Eigen backend (internal to backends/eigen). Every registration's user_data is
+// the reference registration of the same operator: prepare runs the reference prepare first
+// (dtypes, shapes, attributes), then replaces its state and scratch with the Eigen kernel's.
+#ifndef LWAI_BACKENDS_EIGEN_EIGEN_KERNELS_H_
+#define LWAI_BACKENDS_EIGEN_EIGEN_KERNELS_H_
+
+#include "kernels/kernel_api.h"
+
+namespace lwai {
+namespace eigen {
+
+// The reference registration this Eigen registration wraps.
+inline const KernelRegistration& ReferenceOf(const KernelContext& ctx) {
+  return *static_cast<const KernelRegistration*>(ctx.registration()->user_data);
+}
+
+Status PrepareGemm(KernelContext& ctx);
+Status EvalGemm(KernelContext& ctx);
+Status PrepareMatMul(KernelContext& ctx);
+Status EvalMatMul(KernelContext& ctx);
+
+// Relu, Clip, Sigmoid, Tanh, Exp, Sqrt, Neg, Abs, LeakyRelu.
+Status PrepareUnary(KernelContext& ctx);
+Status EvalUnary(KernelContext& ctx);
+// Add, Sub, Mul, Div on float32. Broadcasts other than "one operand varies along a contiguous
+// run of the other's dims" (same shape, scalar, trailing, per-channel) run the reference eval.
+Status PrepareBinary(KernelContext& ctx);
+Status EvalBinary(KernelContext& ctx);
+
+}  // namespace eigen
+}  // namespace lwai
+
+#endif  // LWAI_BACKENDS_EIGEN_EIGEN_KERNELS_H_

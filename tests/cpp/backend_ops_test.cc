@@ -1,0 +1,654 @@
+// The shared backend-vs-reference harness: every built-in backend other than "reference" runs
+// a table of single-operator (and tiny multi-operator) graphs on seeded random inputs, with 1
+// and 2 threads, and must match the reference kernels within a per-case tolerance relative to
+// the output's largest magnitude. Cases a backend does not claim still run (on the reference
+// kernels) and trivially match; a backend that claims none of them fails.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "lwai/model.h"
+#include "lwai/session.h"
+#include "passes/passes.h"
+#include "runtime/backend.h"
+
+namespace lwai::testing {
+namespace {
+
+// --- Attributes.
+
+Attribute IntA(const std::string& name, int64_t v) {
+  Attribute a;
+  a.name = name;
+  a.type = AttributeType::kInt;
+  a.i = v;
+  return a;
+}
+Attribute IntsA(const std::string& name, std::vector<int64_t> v) {
+  Attribute a;
+  a.name = name;
+  a.type = AttributeType::kInts;
+  a.ints = std::move(v);
+  return a;
+}
+Attribute FloatA(const std::string& name, float v) {
+  Attribute a;
+  a.name = name;
+  a.type = AttributeType::kFloat;
+  a.f = v;
+  return a;
+}
+Attribute StringA(const std::string& name, const std::string& v) {
+  Attribute a;
+  a.name = name;
+  a.type = AttributeType::kString;
+  a.s = v;
+  return a;
+}
+using Attrs = std::vector<Attribute>;
+
+// --- A small graph builder: static-shaped float32 inputs, random constants, one output tensor
+// per node.
+
+class Net {
+ public:
+  explicit Net(uint32_t seed) : graph_(std::make_unique<Graph>()), rng_(seed) {}
+
+  // A graph input with values drawn uniformly from [lo, hi].
+  int Input(std::vector<int64_t> dims, float lo = -1.0f, float hi = 1.0f) {
+    TensorDesc t;
+    t.name = "input" + std::to_string(graph_->inputs.size());
+    t.dtype = DataType::kFloat32;
+    t.shape_known = true;
+    for (int64_t d : dims) t.shape.push_back(Dim{d, ""});
+    const int index = graph_->AddTensor(std::move(t));
+    graph_->inputs.push_back(index);
+    ranges_.push_back({lo, hi});
+    return index;
+  }
+
+  // A float32 constant with values uniform in [lo, hi].
+  int Const(std::vector<int64_t> dims, float lo = -1.0f, float hi = 1.0f) {
+    int64_t count = 1;
+    for (int64_t d : dims) count *= d;
+    std::uniform_real_distribution<float> dist(lo, hi);
+    std::vector<float> values(count);
+    for (float& v : values) v = dist(rng_);
+    return AddConstant(DataType::kFloat32, dims, values.data(), values.size() * sizeof(float));
+  }
+
+  // A float32 constant holding `value` (shape [] by default).
+  int Scalar(float value, std::vector<int64_t> dims = {}) {
+    return AddConstant(DataType::kFloat32, dims, &value, sizeof(float));
+  }
+
+  int IntConst(std::vector<int64_t> dims, const std::vector<int64_t>& values) {
+    return AddConstant(DataType::kInt64, dims, values.data(), values.size() * sizeof(int64_t));
+  }
+
+  // Adds a node reading `inputs` (-1: omitted) and returns its (single) output tensor.
+  int Op(OpType op, std::vector<int> inputs, Attrs attrs = {}) {
+    TensorDesc t;
+    t.name = "t" + std::to_string(graph_->tensors.size());
+    t.dtype = DataType::kFloat32;
+    const int output = graph_->AddTensor(std::move(t));
+    Node node;
+    node.name = std::string(OpTypeName(op)) + "_" + std::to_string(graph_->nodes.size());
+    node.op = op;
+    node.inputs = std::move(inputs);
+    node.outputs = {output};
+    node.attributes = std::move(attrs);
+    graph_->nodes.push_back(std::move(node));
+    return output;
+  }
+
+  // Conv with random weights scaled by 1/sqrt(fan-in) (and a random bias when `bias`).
+  int Conv(int x, int64_t in_channels, int64_t out_channels, std::vector<int64_t> kernel,
+           Attrs attrs = {}, int64_t group = 1, bool bias = true) {
+    std::vector<int64_t> w_dims = {out_channels, in_channels / group};
+    int64_t fan_in = in_channels / group;
+    for (int64_t k : kernel) {
+      w_dims.push_back(k);
+      fan_in *= k;
+    }
+    const float scale = 1.0f / std::sqrt(static_cast<float>(fan_in));
+    const int w = Const(w_dims, -scale, scale);
+    std::vector<int> inputs = {x, w};
+    if (bias) inputs.push_back(Const({out_channels}, -0.5f, 0.5f));
+    if (group != 1) attrs.push_back(IntA("group", group));
+    attrs.push_back(IntsA("kernel_shape", kernel));
+    return Op(OpType::Conv, inputs, attrs);
+  }
+
+  void Output(int tensor) { graph_->outputs.push_back(tensor); }
+
+  const std::vector<std::pair<float, float>>& ranges() const { return ranges_; }
+
+  // Infers intermediate shapes (as the converter does) and wraps the graph in a Model.
+  Result<std::shared_ptr<Model>> Build() {
+    if (graph_->outputs.empty()) graph_->outputs.push_back(graph_->nodes.back().outputs[0]);
+    LWAI_RETURN_IF_ERROR(graph_->Validate());
+    LWAI_RETURN_IF_ERROR(InferShapes(*graph_));
+    auto info = std::make_unique<ModelInfo>();
+    info->producer = "backend_ops_test";
+    return std::make_shared<Model>(std::move(graph_), std::move(info), nullptr);
+  }
+
+ private:
+  int AddConstant(DataType dtype, const std::vector<int64_t>& dims, const void* data,
+                  size_t bytes) {
+    TensorDesc t;
+    t.name = "c" + std::to_string(graph_->tensors.size());
+    t.dtype = dtype;
+    t.shape_known = true;
+    for (int64_t d : dims) t.shape.push_back(Dim{d, ""});
+    t.constant = ConstantData::Copy(data, bytes);
+    return graph_->AddTensor(std::move(t));
+  }
+
+  std::unique_ptr<Graph> graph_;
+  std::mt19937 rng_;
+  std::vector<std::pair<float, float>> ranges_;
+};
+
+// --- The case table.
+
+constexpr double kElementwiseTol = 1e-5;
+constexpr double kPoolTol = 1e-5;
+constexpr double kConvTol = 1e-4;  // also Winograd 3x3
+constexpr double kGemmTol = 1e-4;
+
+struct OpCase {
+  std::string name;
+  double tolerance;
+  std::function<void(Net&)> build;
+};
+
+Attrs Pads(std::vector<int64_t> pads) { return {IntsA("pads", std::move(pads))}; }
+Attrs With(Attrs a, Attrs b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+Attrs Strides(int64_t s) { return {IntsA("strides", {s, s})}; }
+Attrs Relu() { return {StringA("activation", "Relu")}; }
+Attrs Clip(float lo, float hi) {
+  return {StringA("activation", "Clip"), FloatA("activation_min", lo),
+          FloatA("activation_max", hi)};
+}
+
+int Unary(Net& n, OpType op, std::vector<int64_t> dims, Attrs attrs = {}, float lo = -3.0f,
+          float hi = 3.0f) {
+  return n.Op(op, {n.Input(dims, lo, hi)}, attrs);
+}
+
+std::vector<OpCase> Cases() {
+  std::vector<OpCase> c;
+  // Convolutions.
+  c.push_back({"conv3x3_pad1_bias", kConvTol,
+               [](Net& n) { n.Conv(n.Input({1, 3, 17, 19}), 3, 8, {3, 3}, Pads({1, 1, 1, 1})); }});
+  c.push_back({"conv3x3_stride2_pad1_odd_batch2", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({2, 5, 15, 13}), 5, 7, {3, 3},
+                        With(Pads({1, 1, 1, 1}), Strides(2)));
+               }});
+  c.push_back({"conv3x3_nopad_nobias", kConvTol,
+               [](Net& n) { n.Conv(n.Input({1, 6, 9, 10}), 6, 5, {3, 3}, {}, 1, false); }});
+  c.push_back({"conv3x3_64ch_winograd_sized", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 64, 14, 14}), 64, 64, {3, 3}, Pads({1, 1, 1, 1}));
+               }});
+  c.push_back({"conv3x3_32to48_odd_batch3", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({3, 32, 11, 9}), 32, 48, {3, 3}, Pads({1, 1, 1, 1}));
+               }});
+  c.push_back({"conv1x1", kConvTol,
+               [](Net& n) { n.Conv(n.Input({1, 16, 9, 11}), 16, 24, {1, 1}, {}, 1, false); }});
+  c.push_back({"conv1x1_stride2_batch2", kConvTol,
+               [](Net& n) { n.Conv(n.Input({2, 8, 10, 10}), 8, 16, {1, 1}, Strides(2)); }});
+  c.push_back({"conv3x3_dilation2", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 4, 16, 16}), 4, 6, {3, 3},
+                        With(Pads({2, 2, 2, 2}), {IntsA("dilations", {2, 2})}));
+               }});
+  c.push_back({"conv3x5_asymmetric_pads", kConvTol,
+               [](Net& n) { n.Conv(n.Input({1, 3, 12, 14}), 3, 5, {3, 5}, Pads({1, 2, 0, 1})); }});
+  c.push_back({"conv2x2_stride_2x1", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 4, 9, 9}), 4, 4, {2, 2}, {IntsA("strides", {2, 1})});
+               }});
+  c.push_back({"conv7x7_stride2_pad3_stem", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 3, 32, 32}), 3, 16, {7, 7},
+                        With(Pads({3, 3, 3, 3}), Strides(2)));
+               }});
+  c.push_back({"conv5x5_same_upper_stride2", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 3, 15, 15}), 3, 4, {5, 5},
+                        With({StringA("auto_pad", "SAME_UPPER")}, Strides(2)));
+               }});
+  c.push_back({"conv_group2", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 8, 10, 10}), 8, 12, {3, 3}, Pads({1, 1, 1, 1}), 2);
+               }});
+  c.push_back({"conv_group4_stride2", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({2, 16, 11, 11}), 16, 16, {3, 3},
+                        With(Pads({1, 1, 1, 1}), Strides(2)), 4);
+               }});
+  c.push_back({"depthwise3x3_pad1", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 16, 14, 14}), 16, 16, {3, 3}, Pads({1, 1, 1, 1}), 16);
+               }});
+  c.push_back({"depthwise3x3_stride2_batch2_odd", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({2, 8, 15, 15}), 8, 8, {3, 3}, With(Pads({1, 1, 1, 1}), Strides(2)),
+                        8);
+               }});
+  c.push_back({"depthwise_multiplier2", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 8, 12, 12}), 8, 16, {3, 3}, Pads({1, 1, 1, 1}), 8);
+               }});
+  c.push_back({"depthwise5x5_pad2_nobias", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 12, 13, 13}), 12, 12, {5, 5}, Pads({2, 2, 2, 2}), 12, false);
+               }});
+  c.push_back({"depthwise3x3_dilation2", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 8, 12, 12}), 8, 8, {3, 3},
+                        With(Pads({2, 2, 2, 2}), {IntsA("dilations", {2, 2})}), 8);
+               }});
+  c.push_back({"conv_fused_relu", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 8, 10, 10}), 8, 16, {3, 3}, With(Pads({1, 1, 1, 1}), Relu()));
+               }});
+  c.push_back({"conv_fused_clip06", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 8, 10, 10}, -3.0f, 3.0f), 8, 16, {1, 1}, Clip(0.0f, 0.5f));
+               }});
+  c.push_back({"depthwise_fused_relu6", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 16, 9, 9}, -4.0f, 4.0f), 16, 16, {3, 3},
+                        With(Pads({1, 1, 1, 1}), Clip(0.0f, 0.6f)), 16);
+               }});
+  c.push_back({"conv1d", kConvTol, [](Net& n) {
+                 n.Op(OpType::Conv, {n.Input({2, 4, 20}), n.Const({6, 4, 3}), n.Const({6})},
+                      {IntsA("pads", {1, 1})});
+               }});
+  c.push_back({"conv_then_relu", kConvTol, [](Net& n) {
+                 n.Op(OpType::Relu,
+                      {n.Conv(n.Input({1, 4, 12, 12}), 4, 8, {3, 3}, Pads({1, 1, 1, 1}))});
+               }});
+  c.push_back({"conv_then_clip", kConvTol, [](Net& n) {
+                 const int y = n.Conv(n.Input({1, 4, 12, 12}), 4, 8, {3, 3});
+                 n.Op(OpType::Clip, {y, n.Scalar(-0.3f), n.Scalar(0.4f)});
+               }});
+  c.push_back({"add_of_two_convs", kConvTol, [](Net& n) {
+                 const int x = n.Input({1, 8, 10, 10});
+                 const int a = n.Conv(x, 8, 8, {3, 3}, Pads({1, 1, 1, 1}));
+                 const int b = n.Conv(x, 8, 8, {1, 1});
+                 n.Op(OpType::Add, {a, b});
+               }});
+  c.push_back({"concat_channels_of_convs", kConvTol, [](Net& n) {
+                 const int x = n.Input({1, 6, 9, 9});
+                 const int a = n.Conv(x, 6, 4, {1, 1}, Relu());
+                 const int b = n.Conv(x, 6, 8, {3, 3}, With(Pads({1, 1, 1, 1}), Relu()));
+                 n.Op(OpType::Concat, {a, b}, {IntA("axis", 1)});
+               }});
+  c.push_back({"concat_three_with_input_batch2", kConvTol, [](Net& n) {
+                 const int x = n.Input({2, 4, 7, 7});
+                 const int a = n.Conv(x, 4, 3, {1, 1});
+                 const int b = n.Conv(x, 4, 5, {3, 3}, Pads({1, 1, 1, 1}));
+                 n.Op(OpType::Concat, {a, x, b}, {IntA("axis", 1)});
+               }});
+  c.push_back({"conv_batchnorm", kConvTol, [](Net& n) {
+                 const int y = n.Conv(n.Input({1, 4, 8, 8}), 4, 6, {3, 3});
+                 n.Op(OpType::BatchNormalization, {y, n.Const({6}, 0.5f, 1.5f), n.Const({6}),
+                                                   n.Const({6}), n.Const({6}, 0.5f, 2.0f)});
+               }});
+  // Pooling.
+  c.push_back({"maxpool3x3_s2_pad1", kPoolTol, [](Net& n) {
+                 n.Op(OpType::MaxPool, {n.Input({1, 8, 15, 15})},
+                      With({IntsA("kernel_shape", {3, 3})}, With(Pads({1, 1, 1, 1}), Strides(2))));
+               }});
+  c.push_back({"maxpool2x2_s2_ceil", kPoolTol, [](Net& n) {
+                 n.Op(OpType::MaxPool, {n.Input({2, 4, 15, 15})},
+                      With({IntsA("kernel_shape", {2, 2}), IntA("ceil_mode", 1)}, Strides(2)));
+               }});
+  c.push_back({"maxpool3x3_s2_pad1_ceil", kPoolTol, [](Net& n) {
+                 n.Op(OpType::MaxPool, {n.Input({1, 4, 14, 14})},
+                      With({IntsA("kernel_shape", {3, 3}), IntA("ceil_mode", 1)},
+                           With(Pads({1, 1, 1, 1}), Strides(2))));
+               }});
+  c.push_back({"maxpool3x3_s1_pad1", kPoolTol, [](Net& n) {
+                 n.Op(OpType::MaxPool, {n.Input({1, 5, 9, 11})},
+                      With({IntsA("kernel_shape", {3, 3})}, Pads({1, 1, 1, 1})));
+               }});
+  c.push_back({"avgpool3x3_s1_pad1_exclude_pad", kPoolTol, [](Net& n) {
+                 n.Op(OpType::AveragePool, {n.Input({1, 8, 10, 10})},
+                      With({IntsA("kernel_shape", {3, 3})}, Pads({1, 1, 1, 1})));
+               }});
+  c.push_back({"avgpool3x3_s2_pad1_include_pad", kPoolTol, [](Net& n) {
+                 n.Op(OpType::AveragePool, {n.Input({2, 4, 11, 11})},
+                      With({IntsA("kernel_shape", {3, 3}), IntA("count_include_pad", 1)},
+                           With(Pads({1, 1, 1, 1}), Strides(2))));
+               }});
+  c.push_back({"avgpool2x2_s2_ceil", kPoolTol, [](Net& n) {
+                 n.Op(OpType::AveragePool, {n.Input({1, 5, 9, 9})},
+                      With({IntsA("kernel_shape", {2, 2}), IntA("ceil_mode", 1)}, Strides(2)));
+               }});
+  c.push_back({"avgpool2x2_s2", kPoolTol, [](Net& n) {
+                 n.Op(OpType::AveragePool, {n.Input({1, 16, 8, 8})},
+                      With({IntsA("kernel_shape", {2, 2})}, Strides(2)));
+               }});
+  c.push_back({"global_avgpool", kPoolTol,
+               [](Net& n) { n.Op(OpType::GlobalAveragePool, {n.Input({2, 16, 7, 7})}); }});
+  c.push_back({"global_maxpool", kPoolTol,
+               [](Net& n) { n.Op(OpType::GlobalMaxPool, {n.Input({1, 8, 5, 5})}); }});
+  c.push_back({"global_avgpool_flatten", kPoolTol, [](Net& n) {
+                 const int p = n.Op(OpType::GlobalAveragePool, {n.Input({2, 12, 6, 6})});
+                 n.Op(OpType::Flatten, {p}, {IntA("axis", 1)});
+               }});
+  c.push_back({"global_avgpool_reshape", kPoolTol, [](Net& n) {
+                 const int p = n.Op(OpType::GlobalAveragePool, {n.Input({1, 20, 5, 5})});
+                 n.Op(OpType::Reshape, {p, n.IntConst({2}, {1, -1})});
+               }});
+  // Gemm and MatMul.
+  c.push_back({"gemm_classifier_transB_bias", kGemmTol, [](Net& n) {
+                 n.Op(OpType::Gemm, {n.Input({1, 64}), n.Const({10, 64}), n.Const({10})},
+                      {IntA("transB", 1)});
+               }});
+  c.push_back({"gemm_classifier_1x512x1000", kGemmTol, [](Net& n) {
+                 n.Op(OpType::Gemm, {n.Input({2, 512}), n.Const({1000, 512}), n.Const({1000})},
+                      {IntA("transB", 1)});
+               }});
+  c.push_back({"gemm_batch3_noC", kGemmTol,
+               [](Net& n) { n.Op(OpType::Gemm, {n.Input({3, 50}), n.Const({50, 17})}); }});
+  c.push_back({"gemm_transA", kGemmTol, [](Net& n) {
+                 n.Op(OpType::Gemm, {n.Input({20, 6}), n.Const({20, 9}), n.Const({9})},
+                      {IntA("transA", 1)});
+               }});
+  c.push_back(
+      {"gemm_transA_transB_alpha_beta_fullC", kGemmTol, [](Net& n) {
+         n.Op(OpType::Gemm, {n.Input({33, 7}), n.Const({19, 33}), n.Const({7, 19})},
+              {IntA("transA", 1), IntA("transB", 1), FloatA("alpha", 0.5f), FloatA("beta", 2.0f)});
+       }});
+  c.push_back({"gemm_C_column", kGemmTol, [](Net& n) {
+                 n.Op(OpType::Gemm, {n.Input({5, 12}), n.Const({12, 8}), n.Const({5, 1})});
+               }});
+  c.push_back({"gemm_C_scalar_beta0", kGemmTol, [](Net& n) {
+                 n.Op(OpType::Gemm, {n.Input({4, 12}), n.Const({12, 8}), n.Const({})},
+                      {FloatA("beta", 0.0f)});
+               }});
+  c.push_back({"gemm_C_input", kGemmTol, [](Net& n) {
+                 n.Op(OpType::Gemm, {n.Input({6, 10}), n.Const({10, 11}), n.Input({1, 11})},
+                      {FloatA("alpha", -1.5f)});
+               }});
+  c.push_back({"gemm_fused_relu", kGemmTol, [](Net& n) {
+                 n.Op(OpType::Gemm, {n.Input({4, 32}), n.Const({24, 32}), n.Const({24})},
+                      With({IntA("transB", 1)}, Relu()));
+               }});
+  c.push_back({"gemm_fused_clip", kGemmTol, [](Net& n) {
+                 n.Op(OpType::Gemm, {n.Input({4, 32}), n.Const({32, 24}), n.Const({24})},
+                      Clip(-0.5f, 0.5f));
+               }});
+  c.push_back({"gemm_both_inputs_dynamic", kGemmTol,
+               [](Net& n) { n.Op(OpType::Gemm, {n.Input({70, 40}), n.Input({40, 300})}); }});
+  c.push_back({"matmul_2d", kGemmTol,
+               [](Net& n) { n.Op(OpType::MatMul, {n.Input({7, 13}), n.Const({13, 9})}); }});
+  c.push_back({"matmul_3d_x_2d", kGemmTol,
+               [](Net& n) { n.Op(OpType::MatMul, {n.Input({2, 5, 16}), n.Const({16, 8})}); }});
+  c.push_back({"matmul_batched_3d", kGemmTol,
+               [](Net& n) { n.Op(OpType::MatMul, {n.Input({3, 4, 6}), n.Input({3, 6, 5})}); }});
+  c.push_back({"matmul_broadcast_batch", kGemmTol,
+               [](Net& n) { n.Op(OpType::MatMul, {n.Input({2, 1, 4, 6}), n.Input({3, 6, 5})}); }});
+  c.push_back({"matmul_vector_lhs", kGemmTol,
+               [](Net& n) { n.Op(OpType::MatMul, {n.Input({24}), n.Const({24, 10})}); }});
+  c.push_back({"matmul_vector_rhs", kGemmTol,
+               [](Net& n) { n.Op(OpType::MatMul, {n.Input({3, 24}), n.Const({24})}); }});
+  c.push_back({"matmul_large_odd", kGemmTol,
+               [](Net& n) { n.Op(OpType::MatMul, {n.Input({97, 200}), n.Const({200, 131})}); }});
+  c.push_back({"matmul_256", kGemmTol,
+               [](Net& n) { n.Op(OpType::MatMul, {n.Input({256, 256}), n.Const({256, 256})}); }});
+  // Binary elementwise.
+  c.push_back({"add_same_shape", kElementwiseTol,
+               [](Net& n) { n.Op(OpType::Add, {n.Input({2, 3, 5, 7}), n.Input({2, 3, 5, 7})}); }});
+  c.push_back({"add_large_same_shape", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Add, {n.Input({1, 32, 64, 64}), n.Input({1, 32, 64, 64})});
+               }});
+  c.push_back({"add_scalar_const", kElementwiseTol,
+               [](Net& n) { n.Op(OpType::Add, {n.Input({2, 8, 9}), n.Const({})}); }});
+  c.push_back({"add_trailing_broadcast", kElementwiseTol,
+               [](Net& n) { n.Op(OpType::Add, {n.Input({2, 3, 4, 25}), n.Const({25})}); }});
+  c.push_back({"add_per_channel", kElementwiseTol,
+               [](Net& n) { n.Op(OpType::Add, {n.Input({2, 8, 6, 6}), n.Const({8, 1, 1})}); }});
+  c.push_back({"add_both_broadcast", kElementwiseTol,
+               [](Net& n) { n.Op(OpType::Add, {n.Input({3, 1, 20}), n.Input({1, 4, 1})}); }});
+  c.push_back({"sub_same_shape", kElementwiseTol,
+               [](Net& n) { n.Op(OpType::Sub, {n.Input({4, 33}), n.Input({4, 33})}); }});
+  c.push_back({"sub_lhs_broadcast", kElementwiseTol,
+               [](Net& n) { n.Op(OpType::Sub, {n.Input({12, 1}), n.Input({3, 12, 40})}); }});
+  c.push_back({"sub_scalar_minus_tensor", kElementwiseTol,
+               [](Net& n) { n.Op(OpType::Sub, {n.Const({1}), n.Input({2, 80})}); }});
+  c.push_back({"mul_same_shape", kElementwiseTol,
+               [](Net& n) { n.Op(OpType::Mul, {n.Input({3, 7, 11}), n.Input({3, 7, 11})}); }});
+  c.push_back({"mul_scalar", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Mul, {n.Input({1, 16, 10, 10}), n.Const({1}, 0.1f, 2.0f)});
+               }});
+  c.push_back({"mul_per_channel", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Mul, {n.Input({1, 16, 10, 10}), n.Const({1, 16, 1, 1})});
+               }});
+  c.push_back({"div_broadcast", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Div, {n.Input({2, 6, 40}), n.Input({6, 1}, 0.5f, 2.0f)});
+               }});
+  c.push_back({"div_same_shape", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Div, {n.Input({5, 50}), n.Input({5, 50}, 0.5f, 2.0f)});
+               }});
+  // Unary elementwise.
+  c.push_back({"relu", kElementwiseTol, [](Net& n) { Unary(n, OpType::Relu, {2, 8, 9, 9}); }});
+  c.push_back(
+      {"relu_large", kElementwiseTol, [](Net& n) { Unary(n, OpType::Relu, {1, 32, 56, 56}); }});
+  c.push_back({"clip_min_max", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Clip,
+                      {n.Input({3, 100}, -3.0f, 3.0f), n.Scalar(0.0f), n.Scalar(1.0f)});
+               }});
+  c.push_back({"clip_min_only", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Clip, {n.Input({3, 100}, -3.0f, 3.0f), n.Scalar(-0.5f)});
+               }});
+  c.push_back({"clip_max_only", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Clip, {n.Input({3, 100}, -3.0f, 3.0f), -1, n.Scalar(0.5f)});
+               }});
+  c.push_back({"sigmoid", kElementwiseTol,
+               [](Net& n) { Unary(n, OpType::Sigmoid, {4, 257}, {}, -12.0f, 12.0f); }});
+  c.push_back(
+      {"tanh", kElementwiseTol, [](Net& n) { Unary(n, OpType::Tanh, {4, 257}, {}, -6.0f, 6.0f); }});
+  c.push_back(
+      {"exp", kElementwiseTol, [](Net& n) { Unary(n, OpType::Exp, {3, 129}, {}, -10.0f, 5.0f); }});
+  c.push_back(
+      {"sqrt", kElementwiseTol, [](Net& n) { Unary(n, OpType::Sqrt, {3, 129}, {}, 0.0f, 10.0f); }});
+  c.push_back({"neg", kElementwiseTol, [](Net& n) { Unary(n, OpType::Neg, {7, 31}); }});
+  c.push_back({"abs", kElementwiseTol, [](Net& n) { Unary(n, OpType::Abs, {7, 31}); }});
+  c.push_back({"leaky_relu", kElementwiseTol,
+               [](Net& n) { Unary(n, OpType::LeakyRelu, {2, 4, 9, 9}, {FloatA("alpha", 0.2f)}); }});
+  // Softmax and layout operators.
+  c.push_back({"softmax_last_axis", kElementwiseTol,
+               [](Net& n) { Unary(n, OpType::Softmax, {3, 1000}, {}, -8.0f, 8.0f); }});
+  c.push_back({"softmax_axis1", kElementwiseTol,
+               [](Net& n) { Unary(n, OpType::Softmax, {2, 5, 3}, {IntA("axis", 1)}); }});
+  c.push_back({"transpose_nchw_to_nhwc", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Transpose, {n.Input({2, 3, 4, 5})}, {IntsA("perm", {0, 2, 3, 1})});
+               }});
+  c.push_back({"pad_constant", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Pad,
+                      {n.Input({1, 3, 5, 5}), n.IntConst({8}, {0, 0, 1, 2, 0, 0, 2, 1})});
+               }});
+  // Tiny networks.
+  c.push_back({"gap_flatten_gemm_softmax", kGemmTol, [](Net& n) {
+                 const int x = n.Input({2, 16, 5, 5});
+                 const int p = n.Op(OpType::GlobalAveragePool, {x});
+                 const int f = n.Op(OpType::Flatten, {p}, {IntA("axis", 1)});
+                 const int g =
+                     n.Op(OpType::Gemm, {f, n.Const({10, 16}), n.Const({10})}, {IntA("transB", 1)});
+                 n.Op(OpType::Softmax, {g}, {IntA("axis", 1)});
+               }});
+  c.push_back({"conv_relu_maxpool_conv", kConvTol, [](Net& n) {
+                 const int x = n.Input({1, 3, 20, 20});
+                 const int a = n.Conv(x, 3, 8, {3, 3}, With(Pads({1, 1, 1, 1}), Relu()));
+                 const int p =
+                     n.Op(OpType::MaxPool, {a}, With({IntsA("kernel_shape", {2, 2})}, Strides(2)));
+                 n.Conv(p, 8, 8, {3, 3}, Pads({1, 1, 1, 1}), 8);
+               }});
+  return c;
+}
+
+// --- Running.
+
+std::vector<std::string> NonReferenceBackends() {
+  std::vector<std::string> names;
+  for (const std::string& name : AvailableBackends()) {
+    if (name != "reference") names.push_back(name);
+  }
+  return names;
+}
+
+struct Inputs {
+  std::vector<std::vector<float>> data;
+  std::vector<TensorRef> refs;
+};
+
+Inputs MakeInputs(const Model& model, const std::vector<std::pair<float, float>>& ranges,
+                  uint32_t seed) {
+  Inputs inputs;
+  std::mt19937 rng(seed);
+  const Graph& graph = model.graph();
+  for (size_t i = 0; i < graph.inputs.size(); ++i) {
+    const Shape shape = graph.tensors[graph.inputs[i]].StaticShape();
+    std::uniform_real_distribution<float> dist(ranges[i].first, ranges[i].second);
+    std::vector<float> values(shape.NumElements());
+    for (float& v : values) v = dist(rng);
+    inputs.data.push_back(std::move(values));
+  }
+  for (size_t i = 0; i < graph.inputs.size(); ++i) {
+    inputs.refs.push_back(TensorRef{
+        DataType::kFloat32, graph.tensors[graph.inputs[i]].StaticShape(), inputs.data[i].data()});
+  }
+  return inputs;
+}
+
+struct Outputs {
+  std::vector<Shape> shapes;
+  std::vector<std::vector<float>> values;
+};
+
+// Runs `model` on `backend` (reference last); on success fills *out and, when `claimed` is
+// given, whether `backend` runs any node that prepare did not fold.
+Status RunModel(const std::shared_ptr<Model>& model, const std::string& backend, int threads,
+                const Inputs& inputs, Outputs* out, bool* claimed = nullptr) {
+  SessionOptions options;
+  options.threads = threads;
+  options.backends = {backend};
+  LWAI_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(model, options));
+  LWAI_RETURN_IF_ERROR(session->Run(inputs.refs));
+  // A second run must give the same result (state and scratch survive between runs).
+  LWAI_RETURN_IF_ERROR(session->Run(inputs.refs));
+  for (size_t o = 0; o < session->outputs().size(); ++o) {
+    const TensorRef ref = session->output(static_cast<int>(o));
+    if (ref.dtype != DataType::kFloat32) return Internal("output is not float32");
+    const float* p = static_cast<const float*>(ref.data);
+    out->shapes.push_back(ref.shape);
+    out->values.emplace_back(p, p + ref.shape.NumElements());
+  }
+  if (claimed != nullptr) {
+    *claimed = false;
+    for (const Session::NodeAssignment& a : session->node_assignments()) {
+      if (a.backend == backend && !a.folded) *claimed = true;
+    }
+  }
+  return Status::Ok();
+}
+
+// Max |got - want| must be within tolerance * max |want| (a floor of 1e-3 for all-zero outputs).
+void ExpectClose(const Outputs& got, const Outputs& want, double tolerance) {
+  ASSERT_EQ(got.values.size(), want.values.size());
+  for (size_t o = 0; o < want.values.size(); ++o) {
+    ASSERT_EQ(got.shapes[o], want.shapes[o]) << "output " << o;
+    double scale = 1e-3, max_diff = 0.0;
+    size_t worst = 0;
+    for (float v : want.values[o]) scale = std::max(scale, std::fabs(static_cast<double>(v)));
+    for (size_t i = 0; i < want.values[o].size(); ++i) {
+      const double diff = std::fabs(static_cast<double>(got.values[o][i]) - want.values[o][i]);
+      if (!(diff <= max_diff)) {  // also catches NaN
+        max_diff = std::isnan(diff) ? INFINITY : diff;
+        worst = i;
+      }
+    }
+    EXPECT_LE(max_diff, tolerance * scale)
+        << "output " << o << ": element " << worst << " is " << got.values[o][worst]
+        << ", reference " << want.values[o][worst] << " (max |reference| " << scale << ")";
+  }
+}
+
+class BackendOps : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BackendOps, MatchReference) {
+  const std::string backend = GetParam();
+  const std::vector<OpCase> cases = Cases();
+  std::vector<std::string> claimed, unclaimed;
+  uint32_t seed = 1000;
+  for (const OpCase& op_case : cases) {
+    SCOPED_TRACE("backend " + backend + ", case " + op_case.name);
+    ++seed;
+    Net net(seed);
+    op_case.build(net);
+    const auto ranges = net.ranges();
+    auto model = net.Build();
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    const Inputs inputs = MakeInputs(**model, ranges, seed * 7);
+    Outputs want;
+    Status status = RunModel(*model, "reference", 1, inputs, &want);
+    ASSERT_TRUE(status.ok()) << "reference: " << status.ToString();
+    bool any_claim = false;
+    for (int threads : {1, 2}) {
+      Outputs got;
+      bool case_claimed = false;
+      status = RunModel(*model, backend, threads, inputs, &got, &case_claimed);
+      ASSERT_TRUE(status.ok()) << "threads " << threads << ": " << status.ToString();
+      SCOPED_TRACE("threads " + std::to_string(threads));
+      ExpectClose(got, want, op_case.tolerance);
+      any_claim = any_claim || case_claimed;
+    }
+    (any_claim ? claimed : unclaimed).push_back(op_case.name);
+  }
+  std::string claimed_list;
+  for (const std::string& name : claimed) claimed_list += " " + name;
+  std::printf("[backend %s] claimed %zu of %zu cases:%s\n", backend.c_str(), claimed.size(),
+              cases.size(), claimed_list.c_str());
+  EXPECT_GT(claimed.size(), 0u) << "backend " << backend << " claimed none of the cases";
+}
+
+// A mid-size conv net: two threads must agree with one within fp32 rounding.
+TEST_P(BackendOps, ThreadCountKeepsResults) {
+  const std::string backend = GetParam();
+  Net net(77);
+  const int x = net.Input({2, 8, 24, 24});
+  const int a = net.Conv(x, 8, 32, {3, 3}, Pads({1, 1, 1, 1}));
+  const int r = net.Op(OpType::Relu, {a});
+  const int b = net.Conv(r, 32, 32, {3, 3}, Pads({1, 1, 1, 1}));
+  const int c = net.Conv(x, 8, 32, {1, 1});
+  const int s = net.Op(OpType::Add, {b, c});
+  const int p = net.Op(OpType::GlobalAveragePool, {s});
+  const int f = net.Op(OpType::Flatten, {p}, {IntA("axis", 1)});
+  net.Op(OpType::Gemm, {f, net.Const({100, 32}), net.Const({100})}, {IntA("transB", 1)});
+  const auto ranges = net.ranges();
+  auto model = net.Build();
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  const Inputs inputs = MakeInputs(**model, ranges, 5);
+  Outputs one, two, want;
+  bool claimed = false;
+  ASSERT_TRUE(RunModel(*model, backend, 1, inputs, &one, &claimed).ok());
+  ASSERT_TRUE(RunModel(*model, backend, 2, inputs, &two).ok());
+  ASSERT_TRUE(RunModel(*model, "reference", 1, inputs, &want).ok());
+  EXPECT_TRUE(claimed) << backend << " claimed no node of the net";
+  ExpectClose(two, one, 1e-5);
+  ExpectClose(one, want, kConvTol);
+}
+
+INSTANTIATE_TEST_SUITE_P(Builtin, BackendOps, ::testing::ValuesIn(NonReferenceBackends()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(BackendOps);
+
+}  // namespace
+}  // namespace lwai::testing
