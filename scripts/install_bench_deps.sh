@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what benchmarks/compare.py needs beyond `make deps`: LiteRT (ai-edge-litert) to run
+# TFLite models and TensorFlow to build them (benchmarks/tflite_models.py). Idempotent; not part
+# of `make deps` because TensorFlow is large (about 1.4 GB installed).
+# Without these, compare.py still runs lwai and ONNX Runtime and reports "LiteRT: not run".
+set -euo pipefail
+
+PYTHON="${PYTHON:-python3}"
+LITERT="ai-edge-litert==2.3.0"
+TF_CPU="tensorflow-cpu==2.21.0"
+TF_FULL="tensorflow==2.21.0"  # where no tensorflow-cpu wheel exists (e.g. aarch64)
+
+bash "$(dirname "$0")/install_deps.sh"
+
+have() {  # have PACKAGE VERSION: installed at exactly that version
+  "$PYTHON" - "$1" "$2" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+sys.exit(0 if version(sys.argv[1]) == sys.argv[2] else 1)
+PY
+}
+
+if ! have ai-edge-litert "${LITERT#*==}"; then
+  echo "install_bench_deps: pip install $LITERT"
+  "$PYTHON" -m pip install -q "$LITERT"
+fi
+if ! have tensorflow-cpu "${TF_CPU#*==}" && ! have tensorflow "${TF_FULL#*==}"; then
+  echo "install_bench_deps: pip install $TF_CPU"
+  if ! "$PYTHON" -m pip install -q "$TF_CPU"; then
+    echo "install_bench_deps: $TF_CPU failed; trying $TF_FULL"
+    "$PYTHON" -m pip install -q "$TF_FULL"
+  fi
+fi
+echo "install_bench_deps: all benchmark dependencies present"
