@@ -6,7 +6,7 @@ JOBS ?= 2
 export CCACHE_BASEDIR := $(CURDIR)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build python test test-cpp test-python demo seed-models lint format clean
+.PHONY: all deps build python test test-cpp test-python demo seed-models bench bench-deps lint format clean
 
 all: build python
 
@@ -31,6 +31,15 @@ test: test-cpp test-python
 
 demo: python
 	@$(PYTHON) scripts/demo.py
+
+# Side-by-side speed against ONNX Runtime and LiteRT (not part of `make test`; TensorFlow for
+# the LiteRT models is a large optional download). `make bench BENCH_ARGS=--quick` is shorter.
+BENCH_ARGS ?=
+bench-deps:
+	@bash scripts/install_bench_deps.sh
+
+bench: python bench-deps
+	@$(PYTHON) benchmarks/compare.py $(BENCH_ARGS)
 
 seed-models: deps
 	@$(PYTHON) benchmarks/seed_models.py

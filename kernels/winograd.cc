@@ -259,6 +259,11 @@ Result<std::unique_ptr<Winograd3x3>> Winograd3x3::Create(const float* weights, c
     return InvalidArgument("Winograd3x3: channel counts must be in [1, 65536], got in=" +
                            std::to_string(in_channels) + " out=" + std::to_string(out_channels));
   }
+  if (static_cast<int64_t>(kPoints) * in_channels * RoundUp(out_channels, kLanes) > (1ll << 30)) {
+    return InvalidArgument(
+        "Winograd3x3: transformed weights for in=" + std::to_string(in_channels) +
+        " out=" + std::to_string(out_channels) + " would exceed 4 GiB");
+  }
   std::unique_ptr<Winograd3x3> w(new Winograd3x3());
   w->in_channels_ = in_channels;
   w->out_channels_ = out_channels;
@@ -278,28 +283,41 @@ Result<std::unique_ptr<Winograd3x3>> Winograd3x3::Create(const float* weights, c
                                       {1.0 / 24, 1.0 / 12, 1.0 / 6},
                                       {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                       {0, 0, 1}};
-  for (int co = 0; co < out_channels; ++co) {
-    const int panel = co / kPanel;
-    const int width = PanelWidth(p, panel);
-    const size_t col_offset = PanelOffset(p, panel) + co % kPanel;
-    for (int ci = 0; ci < in_channels; ++ci) {
-      const float* g = weights + (static_cast<size_t>(co) * in_channels + ci) * 9;
-      double gg[6][3];  // G g
-      for (int i = 0; i < 6; ++i) {
+  // U = G g G^T for every (co, ci) as one small matrix product per panel and input channel:
+  // [36 points][9 taps] (the Kronecker product of G with itself) times [9 taps][64 channels].
+  // Each point plane is then written sequentially, and the inner loop vectorizes over co.
+  float transform[36][9];
+  for (int i = 0; i < 6; ++i) {
+    for (int j = 0; j < 6; ++j) {
+      for (int a = 0; a < 3; ++a) {
         for (int b = 0; b < 3; ++b) {
-          gg[i][b] = kG[i][0] * g[b] + kG[i][1] * g[3 + b] + kG[i][2] * g[6 + b];
-        }
-      }
-      for (int i = 0; i < 6; ++i) {
-        for (int j = 0; j < 6; ++j) {
-          const double u = gg[i][0] * kG[j][0] + gg[i][1] * kG[j][1] + gg[i][2] * kG[j][2];
-          packed[(i * 6 + j) * PointStride(p) + col_offset + static_cast<size_t>(ci) * width] =
-              static_cast<float>(u);
+          transform[i * 6 + j][a * 3 + b] = static_cast<float>(kG[i][a] * kG[j][b]);
         }
       }
     }
-    if (bias != nullptr) packed_bias[co] = bias[co];
   }
+  const size_t point_stride = PointStride(p);
+  float taps[9][kPanel];
+  for (int panel = 0; panel * kPanel < out_channels; ++panel) {
+    const int width = PanelWidth(p, panel);
+    const int count = std::min(out_channels - panel * kPanel, kPanel);
+    for (int ci = 0; ci < in_channels; ++ci) {
+      for (int c = 0; c < count; ++c) {
+        const float* g = weights + (static_cast<size_t>(panel * kPanel + c) * in_channels + ci) * 9;
+        for (int k = 0; k < 9; ++k) taps[k][c] = g[k];
+      }
+      float* column = packed + PanelOffset(p, panel) + static_cast<size_t>(ci) * width;
+      for (int point = 0; point < 36; ++point) {
+        float* out = column + point * point_stride;
+        for (int c = 0; c < count; ++c) {
+          float u = 0.0f;
+          for (int k = 0; k < 9; ++k) u += transform[point][k] * taps[k][c];
+          out[c] = u;
+        }
+      }
+    }
+  }
+  for (int co = 0; bias != nullptr && co < out_channels; ++co) packed_bias[co] = bias[co];
   p.weights = packed;
   p.bias = packed_bias;
   return w;

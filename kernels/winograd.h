@@ -34,7 +34,8 @@ class Winograd3x3 {
   // weights: ONNX layout [out_channels][in_channels][3][3]; bias: out_channels values or
   // nullptr (zero bias). Both are only read during the call: the weights are transformed and
   // packed into memory owned by the returned object (about 4 * 36 * in * out bytes).
-  // Fails with InvalidArgument when a pointer is null or a channel count is not positive.
+  // Fails with InvalidArgument when `weights` is null, a channel count is outside
+  // [1, 65536] or the transformed weights would exceed 4 GiB.
   static Result<std::unique_ptr<Winograd3x3>> Create(const float* weights, const float* bias,
                                                      int in_channels, int out_channels);
 

@@ -473,6 +473,7 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
                       scratch.get(), pool_);
     });
     SetKernelName(n, "winograd");
+    ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
     return Status::Ok();
   }
 
@@ -492,6 +493,7 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
       g.strides[1], g.dilations[0], g.dilations[1], groups, in_per_group, out_channels / groups,
       Stride(x), Stride(y), packed.data(), bias, act.min, act.max, 0, &op);
   if (status != xnn_status_success) return XnnError(node, "convolution", status);
+  ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
   AddXnnStep(n, op, [this, op, x, y] {
     const Shape& s = ShapeOf(x);
     return xnn_setup_convolution2d_nhwc_f32(op, s[0], s[2], s[3], Address(x), Address(y),
@@ -611,6 +613,7 @@ Status XnnpackPartition::AddGemm(int n, const Node& node, FusedActivation act) {
       xnn_create_fully_connected_nc_f32(k, out, k, out, b.Data<float>(), bias, act.min, act.max,
                                         trans_b ? 0 : XNN_FLAG_TRANSPOSE_WEIGHTS, &op);
   if (status != xnn_status_success) return XnnError(node, "fully connected", status);
+  ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
   AddXnnStep(n, op, [this, op, a, y] {
     return xnn_setup_fully_connected_nc_f32(op, ShapeOf(a)[0], Address(a), Address(y),
                                             threadpool());

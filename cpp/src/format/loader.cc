@@ -122,7 +122,7 @@ Status ConvertAttribute(const fb::Attribute& src, Attribute* dst) {
 }
 
 Status ConvertTensor(const fb::Model& model, const uint8_t* file, size_t file_size, int index,
-                     const std::shared_ptr<const void>& storage, TensorDesc* dst) {
+                     const std::shared_ptr<const void>& storage, bool file_backed, TensorDesc* dst) {
   const fb::Tensor& src = *model.graph()->tensors()->Get(index);
   dst->name = src.name()->str();
   const std::string where = "tensor " + std::to_string(index) + " '" + dst->name + "'";
@@ -169,19 +169,21 @@ Status ConvertTensor(const fb::Model& model, const uint8_t* file, size_t file_si
   dst->constant.data = file + offset;
   dst->constant.size = size;
   dst->constant.keepalive = storage;
+  dst->constant.file_backed = file_backed;
   // Zero-size constants still count as constants.
   if (size == 0) dst->constant.data = file;
   return Status::Ok();
 }
 
 Status ConvertGraph(const fb::Model& model, const uint8_t* file, size_t file_size,
-                    const std::shared_ptr<const void>& storage, Graph* graph) {
+                    const std::shared_ptr<const void>& storage, bool file_backed,
+                    Graph* graph) {
   const fb::Graph* src = model.graph();
   if (src == nullptr) return InvalidModel("model has no graph");
   const int num_tensors = src->tensors() ? static_cast<int>(src->tensors()->size()) : 0;
   graph->tensors.resize(num_tensors);
   for (int t = 0; t < num_tensors; ++t) {
-    LWAI_RETURN_IF_ERROR(ConvertTensor(model, file, file_size, t, storage, &graph->tensors[t]));
+    LWAI_RETURN_IF_ERROR(ConvertTensor(model, file, file_size, t, storage, file_backed, &graph->tensors[t]));
   }
   if (src->nodes()) {
     for (const fb::Node* node_src : *src->nodes()) {
@@ -221,7 +223,8 @@ struct Mapping {
 }  // namespace
 
 Result<std::shared_ptr<Model>> LoadModelImage(const uint8_t* data, size_t size,
-                                              std::shared_ptr<const void> storage) {
+                                              std::shared_ptr<const void> storage,
+                                              bool file_backed) {
   if (size < 8 || !fb::ModelBufferHasIdentifier(data)) {
     return InvalidModel("not an .lwai model (missing 'LWAI' file identifier" +
                         std::string(size < 8 ? ", file too short)" : ")"));
@@ -240,7 +243,7 @@ Result<std::shared_ptr<Model>> LoadModelImage(const uint8_t* data, size_t size,
   }
   LWAI_RETURN_IF_ERROR(CheckStrings(model));
   auto graph = std::make_unique<Graph>();
-  LWAI_RETURN_IF_ERROR(ConvertGraph(model, data, size, storage, graph.get()));
+  LWAI_RETURN_IF_ERROR(ConvertGraph(model, data, size, storage, file_backed, graph.get()));
   auto info = std::make_unique<ModelInfo>();
   if (model.producer()) info->producer = model.producer()->str();
   if (model.source_format()) info->source_format = model.source_format()->str();
@@ -293,7 +296,7 @@ Result<std::shared_ptr<Model>> Model::LoadFile(const std::string& path) {
   }
   close(fd);
   const auto* bytes = static_cast<const uint8_t*>(mapping->address);
-  auto result = LoadModelImage(bytes, mapping->size, mapping);
+  auto result = LoadModelImage(bytes, mapping->size, mapping, /*file_backed=*/true);
   if (!result.ok()) return result.status().WithContext(path);
   return result;
 }

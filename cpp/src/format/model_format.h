@@ -14,9 +14,11 @@ namespace lwai {
 constexpr size_t kDataAlignment = 64;
 
 // Verifies and converts a binary image; `storage` keeps `data` alive (may be null when the
-// caller lends the buffer).
+// caller lends the buffer). `file_backed`: `data` is a read-only private mapping of a file, so
+// constant pages may be dropped and re-read (ReleaseConstantPages).
 Result<std::shared_ptr<Model>> LoadModelImage(const uint8_t* data, size_t size,
-                                              std::shared_ptr<const void> storage);
+                                              std::shared_ptr<const void> storage,
+                                              bool file_backed = false);
 
 // Serializes the model. With inline_data, constants go into Buffer.data (for JSON); else into
 // the 64-byte aligned data section after the flatbuffer.

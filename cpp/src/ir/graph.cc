@@ -1,11 +1,26 @@
 #include "ir/graph.h"
 
+#if defined(__unix__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 #include <cstdlib>
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
 
 namespace lwai {
+
+void ReleaseConstantPages(const ConstantData& constant) {
+#if defined(__unix__)
+  if (!constant.file_backed || constant.data == nullptr) return;
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(constant.data) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(constant.data) + constant.size) / page * page;
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+#endif
+}
 
 const char* OpTypeName(OpType op) {
   if (op < OpType::MIN || op > OpType::MAX) return nullptr;

@@ -36,12 +36,21 @@ struct Attribute {
 // 64-byte aligned memory of at least `size` bytes (null on failure), freed with the pointer.
 std::shared_ptr<void> AllocateAligned(size_t size);
 
+// Hints that `constant` will not be read for a while (its contents were packed into another
+// form): drops the resident pages of a file-backed constant, so that peak memory does not hold
+// both copies. Later reads still see the same bytes. No-op for other constants.
+struct ConstantData;
+void ReleaseConstantPages(const ConstantData& constant);
+
 // Constant tensor bytes. `data` is either borrowed from a loaded file (kept alive by
 // `keepalive`, which owns the mapping) or owned by `keepalive` itself.
 struct ConstantData {
   const uint8_t* data = nullptr;
   size_t size = 0;
   std::shared_ptr<const void> keepalive;
+  // The bytes lie in a read-only private mapping of a model file: the OS can drop their pages
+  // and read them again from the file on the next access.
+  bool file_backed = false;
 
   // Copies `bytes` into a new 64-byte aligned owned buffer.
   static ConstantData Copy(const void* bytes, size_t size);
