@@ -39,7 +39,8 @@ def test_arena_is_well_below_the_sum_of_intermediates(network):
     reference = lwai.Session(model, backends=["reference"])
     assert reference.arena_bytes > 0
     ratio = reference.arena_bytes / reference.unshared_bytes
-    print(f"{name}: arena {reference.arena_bytes} / unshared {reference.unshared_bytes} = {ratio:.3f}")
+    arena, unshared = reference.arena_bytes, reference.unshared_bytes
+    print(f"{name}: arena {arena} / unshared {unshared} = {ratio:.3f}")
     assert ratio < 0.25, f"{name}: arena is {ratio:.0%} of the unshared total"
     # Partition backends drop tensors they never need (in-place Concat inputs, fused clamps) and
     # skip the reference kernels' im2col scratch, so the default session needs no more.
