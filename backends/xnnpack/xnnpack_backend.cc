@@ -222,12 +222,13 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
     SetKernelName(c, "fused into " + node.name);
   }
 
-  // Default placements: every 4-D float tensor is NHWC in its own storage.
+  // Default placements: every 4-D float activation is NHWC in its own storage. Values known at
+  // prepare time (weights, folded results) stay as they are: operators pack them once.
   for (int t = 0; t < num_tensors; ++t) {
     const TensorView& view = views[t];
     Placement& p = placement_[t];
     p.root = t;
-    p.nhwc = view.shape.rank == 4 && view.dtype == DataType::kFloat32;
+    p.nhwc = view.shape.rank == 4 && view.dtype == DataType::kFloat32 && view.data == nullptr;
     p.pixel_stride = p.nhwc ? view.shape[1] : 0;
   }
 
