@@ -58,13 +58,13 @@ bool ClaimPool(const Graph& graph, const Node& node) {
   const std::vector<int64_t> kernel = node.GetInts("kernel_shape");
   if (kernel.size() != 2 || kernel[0] * kernel[1] <= 1) return false;
   if (node.op == OpType::MaxPool) return node.GetInt("storage_order", 0) == 0;
-  // XNNPACK averages over the valid elements only, which is ONNX's count_include_pad = 0.
-  if (node.GetInt("count_include_pad", 0) == 0) return true;
-  for (int64_t pad : node.GetInts("pads")) {
-    if (pad != 0) return false;
+  for (int64_t dilation : node.GetInts("dilations")) {
+    if (dilation != 1) return false;
   }
-  const std::string auto_pad = node.GetString("auto_pad", "NOTSET");
-  return (auto_pad == "NOTSET" || auto_pad == "VALID") && node.GetInt("ceil_mode", 0) == 0;
+  // XNNPACK averages over the valid elements only, which is ONNX's count_include_pad = 0.
+  // count_include_pad = 1 runs as a depthwise convolution with weights 1 / window size, which
+  // only differs where ceil_mode adds windows that reach past the end padding.
+  return node.GetInt("count_include_pad", 0) == 0 || node.GetInt("ceil_mode", 0) == 0;
 }
 
 bool ClaimBatchNormalization(const Graph& graph, const Node& node) {

@@ -526,10 +526,23 @@ Status XnnpackPartition::AddPool(int n, const Node& node) {
         g.pad_begin[0], pad_end[1], pad_end[0], g.pad_begin[1], kernel[0], kernel[1],
         g.strides[0], g.strides[1], g.dilations[0], g.dilations[1], channels, Stride(x),
         Stride(y), -kInf, kInf, 0, &op);
+  } else if (node.GetInt("count_include_pad", 0) != 0) {
+    // Padding counts toward the divisor: a depthwise convolution with weights 1 / window.
+    const size_t taps = static_cast<size_t>(kernel[0] * kernel[1]);
+    std::vector<float> weights(channels * taps, 1.0f / static_cast<float>(taps));
+    status = xnn_create_convolution2d_nhwc_f32(
+        g.pad_begin[0], pad_end[1], pad_end[0], g.pad_begin[1], kernel[0], kernel[1],
+        g.strides[0], g.strides[1], 1, 1, channels, 1, 1, Stride(x), Stride(y), weights.data(),
+        nullptr, -kInf, kInf, 0, &op);
+    if (status != xnn_status_success) return XnnError(node, "pooling", status);
+    AddXnnStep(n, op, [this, op, x, y] {
+      const Shape& s = ShapeOf(x);
+      return xnn_setup_convolution2d_nhwc_f32(op, s[0], s[2], s[3], Address(x), Address(y),
+                                              threadpool());
+    });
+    SetKernelName(n, "depthwise (padding counted)");
+    return Status::Ok();
   } else {
-    if (g.dilations[0] != 1 || g.dilations[1] != 1) {
-      return Internal(node.Describe() + ": dilated average pooling reached XNNPACK");
-    }
     status = xnn_create_average_pooling2d_nhwc_f32(
         g.pad_begin[0], pad_end[1], pad_end[0], g.pad_begin[1], kernel[0], kernel[1],
         g.strides[0], g.strides[1], channels, Stride(x), Stride(y), -kInf, kInf, 0, &op);
