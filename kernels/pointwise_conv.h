@@ -5,11 +5,14 @@
 // The weights are packed once into column panels of 32 output channels (the last one 16 or 32
 // wide, zero-padded), each panel stored K-major ([in_channels][panel width]) and the panels one
 // after the other, so one pass over the packed weights is one sequential stream. Run computes
-// blocks of pixel rows (sized so the rows' inputs stay in L2) against every panel, with a
-// register-blocked micro-kernel (up to 12 rows x 32 columns of accumulators), bias and clamp
-// fused in the store. With few pixels every weight is read once per Run; threads then split the
-// panels, with many pixels they split the rows. The in-channel sum is never split, so results
-// do not depend on the thread count.
+// blocks of pixel rows (sized so the rows' inputs stay in L2) in blocks of 512 input channels
+// against every panel, with a register-blocked micro-kernel (up to 12 rows x 32 columns of
+// accumulators; partial sums are kept exactly in the output between channel blocks), bias and
+// clamp fused in the store. The rows of a block are first copied to scratch with a row stride
+// of an odd number of cache lines (input strides of 1024 or 2048 floats would put all twelve
+// rows of a tile in one L1 set). With few pixels every weight is read once per Run; threads then
+// split the panels, with many pixels they split the rows. The in-channel sum is never split, so
+// results do not depend on the thread count.
 //
 // An AVX-512 implementation is chosen at run time when the CPU has it; otherwise a portable
 // one runs (same results up to rounding).
@@ -42,8 +45,9 @@ class PointwiseConv {
                                                        bool weights_transposed, const float* bias,
                                                        int in_channels, int out_channels);
 
-  // Scratch bytes that Run needs for `pixels` rows with `threads` threads. Currently 0 (Run
-  // reads the input in place); callers should still honor it.
+  // Scratch bytes that Run needs for `pixels` rows with `threads` threads (which must be the
+  // pool's num_threads(), or 1 for a null pool): a copy of a block of input rows per thread,
+  // at most 384 KiB per thread; 0 for pixels <= 1.
   size_t ScratchBytes(int64_t pixels, int threads) const;
 
   // input: `pixels` rows of in_channels floats, starting every `input_stride` floats. output:
@@ -52,9 +56,10 @@ class PointwiseConv {
   // Applies the bias, then clamps to [act_min, act_max] (-inf/+inf: none; 0/+inf: Relu).
   // Preconditions (checked by the caller): pixels >= 0, input_stride >= in_channels,
   // output_stride >= out_channels, input and output do not overlap, `scratch` has
-  // ScratchBytes(pixels, pool ? pool->num_threads() : 1) bytes (64-byte aligned; may be null
-  // when that is 0). `pool` may be null (single-threaded). Thread-safe for concurrent calls
-  // with distinct scratch and output. Results are identical for every thread count.
+  // ScratchBytes(pixels, pool ? pool->num_threads() : 1) bytes (64-byte alignment is best but
+  // not required; may be null when that is 0). `pool` may be null (single-threaded). Thread-safe
+  // for concurrent calls with distinct scratch and output. Results are identical for every thread
+  // count.
   void Run(const float* input, int64_t pixels, int input_stride, float* output, int output_stride,
            float act_min, float act_max, void* scratch, ThreadPool* pool) const;
 

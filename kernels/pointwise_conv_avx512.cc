@@ -6,6 +6,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 // GCC 12 warns about _mm512_undefined_ps() inside _mm512_min_ps/_mm512_max_ps.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
 

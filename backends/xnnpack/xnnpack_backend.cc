@@ -15,6 +15,7 @@
 
 #include "backends/xnnpack/claims.h"
 #include "kernels/common.h"
+#include "kernels/pointwise_conv.h"
 #include "kernels/spatial_common.h"
 #include "kernels/winograd.h"
 #include "runtime/thread_pool.h"
@@ -54,16 +55,18 @@ Status XnnError(const Node& node, const char* call, xnn_status status) {
 
 void TransposeNchwToNhwc(const float* src, float* dst, int64_t batch, int64_t channels,
                          int64_t pixels, ThreadPool* pool) {
-  pool->ParallelFor(batch * pixels, 256, [&](int64_t begin, int64_t end) {
-    constexpr int64_t kBlock = 16;
-    for (int64_t p0 = begin; p0 < end; p0 += kBlock) {
-      const int64_t p1 = std::min(end, p0 + kBlock);
+  constexpr int64_t kBlock = 64;  // pixels per block: one cache line of each channel plane
+  const int64_t blocks = (pixels + kBlock - 1) / kBlock;
+  pool->ParallelFor(batch * blocks, 8, [&](int64_t begin, int64_t end) {
+    for (int64_t job = begin; job < end; ++job) {
+      const int64_t n = job / blocks;
+      const int64_t p0 = (job - n * blocks) * kBlock;
+      const int64_t count = std::min(kBlock, pixels - p0);
+      const float* in = src + n * channels * pixels + p0;
+      float* out = dst + (n * pixels + p0) * channels;
       for (int64_t c = 0; c < channels; ++c) {
-        for (int64_t p = p0; p < p1; ++p) {
-          const int64_t n = p / pixels;
-          const int64_t hw = p - n * pixels;
-          dst[p * channels + c] = src[(n * channels + c) * pixels + hw];
-        }
+        const float* plane = in + c * pixels;
+        for (int64_t p = 0; p < count; ++p) out[p * channels + c] = plane[p];
       }
     }
   });
@@ -115,6 +118,11 @@ class XnnpackPartition : public CompiledPartition {
   Status AddBatchNormalization(int n, const Node& node, FusedActivation act);
   Status AddGemm(int n, const Node& node, FusedActivation act);
   Status AddConcat(int n, const Node& node);
+  // y = clamp(x * W^T + b) over the rows of x with lwai's pointwise kernel, when it beats
+  // XNNPACK for this shape (few rows, large weights). Returns false when it does not.
+  Result<bool> TryAddPointwise(int n, const Node& node, int x, int y, int64_t rows,
+                               const float* weights, bool weights_transposed, const float* bias,
+                               int in_channels, int out_channels, FusedActivation act);
   void AddXnnStep(int n, xnn_operator_t op, std::function<xnn_status()> setup);
   void AddOwnStep(int n, std::function<void()> run);
 
@@ -131,6 +139,31 @@ class XnnpackPartition : public CompiledPartition {
   bool bound_ = false;
   const std::vector<TensorView>* views_ = nullptr;
 };
+
+Result<bool> XnnpackPartition::TryAddPointwise(int n, const Node& node, int x, int y,
+                                               int64_t rows, const float* weights,
+                                               bool weights_transposed, const float* bias,
+                                               int in_channels, int out_channels,
+                                               FusedActivation act) {
+  if (!PointwiseConvIsProfitable(rows, in_channels, out_channels)) return false;
+  LWAI_ASSIGN_OR_RETURN(std::unique_ptr<PointwiseConv> created,
+                        PointwiseConv::Create(weights, weights_transposed, bias, in_channels,
+                                              out_channels));
+  std::shared_ptr<PointwiseConv> kernel(std::move(created));
+  std::shared_ptr<void> scratch =
+      AllocateAligned(std::max<size_t>(kernel->ScratchBytes(rows, pool_->num_threads()), 64));
+  if (!scratch) return Status(StatusCode::kOutOfMemory, node.Describe() + ": pointwise scratch");
+  const bool nhwc = placement_[x].nhwc;
+  AddOwnStep(n, [this, kernel, scratch, x, y, nhwc, in_channels, out_channels, act] {
+    const Shape& s = ShapeOf(x);
+    const int64_t pixels = nhwc ? s[0] * s[2] * s[3] : s[0];
+    kernel->Run(Address(x), pixels, nhwc ? static_cast<int>(Stride(x)) : in_channels, Address(y),
+                placement_[y].nhwc ? static_cast<int>(Stride(y)) : out_channels, act.min, act.max,
+                scratch.get(), pool_);
+  });
+  SetKernelName(n, "lwai pointwise");
+  return true;
+}
 
 void XnnpackPartition::AddXnnStep(int n, xnn_operator_t op, std::function<xnn_status()> setup) {
   Step step;
@@ -478,6 +511,21 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
     return Status::Ok();
   }
 
+  const bool pointwise = groups == 1 && kh == 1 && kw == 1 && g.strides[0] == 1 &&
+                         g.strides[1] == 1 && g.pad_begin[0] == 0 && g.pad_begin[1] == 0 &&
+                         g.pad_end[0] == 0 && g.pad_end[1] == 0;
+  if (pointwise) {
+    const Shape& s = ShapeOf(x);
+    LWAI_ASSIGN_OR_RETURN(
+        bool added, TryAddPointwise(n, node, x, y, s[0] * s[2] * s[3], w.Data<float>(), false,
+                                    bias, static_cast<int>(in_per_group),
+                                    static_cast<int>(out_channels), act));
+    if (added) {
+      ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
+      return Status::Ok();
+    }
+  }
+
   // ONNX [O][I/g][kh][kw] to XNNPACK [O][kh][kw][I/g] (groups are consecutive runs of O).
   std::vector<float> packed(static_cast<size_t>(w.NumElements()));
   const float* src = w.Data<float>();
@@ -622,6 +670,13 @@ Status XnnpackPartition::AddGemm(int n, const Node& node, FusedActivation act) {
   LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &own));
   act.min = std::max(act.min, own.min);
   act.max = std::min(act.max, own.max);
+  LWAI_ASSIGN_OR_RETURN(bool added,
+                        TryAddPointwise(n, node, a, y, ShapeOf(a)[0], b.Data<float>(), !trans_b,
+                                        bias, static_cast<int>(k), static_cast<int>(out), act));
+  if (added) {
+    ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
+    return Status::Ok();
+  }
   xnn_operator_t op = nullptr;
   const xnn_status status =
       xnn_create_fully_connected_nc_f32(k, out, k, out, b.Data<float>(), bias, act.min, act.max,
