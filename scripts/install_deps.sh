@@ -6,7 +6,7 @@ set -euo pipefail
 APT_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config clang-format
   libflatbuffers-dev flatbuffers-compiler
-  libeigen3-dev libgtest-dev pybind11-dev
+  libeigen3-dev libgtest-dev pybind11-dev libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
 )
 PIP_PACKAGES=(
   "numpy>=1.24" "onnx==1.19.1" "onnxruntime==1.23.2" "pytest>=7" "scikit-learn>=1.3"
