@@ -94,8 +94,8 @@ bool ClaimGemm(const Graph& graph, const Node& node) {
     if (node.GetFloat("beta", 1.0f) != 1.0f) return false;
     const int64_t n = node.GetInt("transB", 0) ? b->shape[0].value : b->shape[1].value;
     const Shape shape = c->StaticShape();
-    const bool row = (shape.rank == 1 && shape[0] == n) ||
-                     (shape.rank == 2 && shape[0] == 1 && shape[1] == n);
+    const bool row =
+        (shape.rank == 1 && shape[0] == n) || (shape.rank == 2 && shape[0] == 1 && shape[1] == n);
     if (!row) return false;
   }
   return FusedActivationSupported(node);

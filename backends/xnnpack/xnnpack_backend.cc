@@ -140,15 +140,14 @@ class XnnpackPartition : public CompiledPartition {
   const std::vector<TensorView>* views_ = nullptr;
 };
 
-Result<bool> XnnpackPartition::TryAddPointwise(int n, const Node& node, int x, int y,
-                                               int64_t rows, const float* weights,
-                                               bool weights_transposed, const float* bias,
-                                               int in_channels, int out_channels,
+Result<bool> XnnpackPartition::TryAddPointwise(int n, const Node& node, int x, int y, int64_t rows,
+                                               const float* weights, bool weights_transposed,
+                                               const float* bias, int in_channels, int out_channels,
                                                FusedActivation act) {
   if (!PointwiseConvIsProfitable(rows, in_channels, out_channels)) return false;
-  LWAI_ASSIGN_OR_RETURN(std::unique_ptr<PointwiseConv> created,
-                        PointwiseConv::Create(weights, weights_transposed, bias, in_channels,
-                                              out_channels));
+  LWAI_ASSIGN_OR_RETURN(
+      std::unique_ptr<PointwiseConv> created,
+      PointwiseConv::Create(weights, weights_transposed, bias, in_channels, out_channels));
   std::shared_ptr<PointwiseConv> kernel(std::move(created));
   std::shared_ptr<void> scratch =
       AllocateAligned(std::max<size_t>(kernel->ScratchBytes(rows, pool_->num_threads()), 64));
@@ -325,8 +324,7 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
       transposed_in[t] = 1;
       AddOwnStep(n, [this, t] {
         const Shape& s = ShapeOf(t);
-        TransposeNchwToNhwc((*views_)[t].Data<float>(), Address(t), s[0], s[1], s[2] * s[3],
-                            pool_);
+        TransposeNchwToNhwc((*views_)[t].Data<float>(), Address(t), s[0], s[1], s[2] * s[3], pool_);
       });
     }
     LWAI_RETURN_IF_ERROR(AddNodeSteps(n, node, clamp_of[n]));
@@ -396,8 +394,8 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
           rank = 1;
           dims[0] = static_cast<size_t>(s.NumElements());
         }
-        return xnn_setup_add_nd_f32(op, rank, dims, rank, dims, Address(x), Address(b),
-                                    Address(y), threadpool());
+        return xnn_setup_add_nd_f32(op, rank, dims, rank, dims, Address(x), Address(b), Address(y),
+                                    threadpool());
       });
       return Status::Ok();
     }
@@ -464,9 +462,9 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
   const int x = node.inputs[0];
   const int y = output_of_node_[n];
   const TensorView& w = (*views_)[node.inputs[1]];
-  const float* bias =
-      node.inputs.size() > 2 && node.inputs[2] >= 0 ? (*views_)[node.inputs[2]].Data<float>()
-                                                    : nullptr;
+  const float* bias = node.inputs.size() > 2 && node.inputs[2] >= 0
+                          ? (*views_)[node.inputs[2]].Data<float>()
+                          : nullptr;
   KernelContext ctx(node, const_cast<TensorView*>(views_->data()), pool_);
   WindowGeometry g;
   const int64_t kernel[2] = {w.shape[2], w.shape[3]};
@@ -485,17 +483,15 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
   if (winograd_shape &&
       WinogradIsProfitable(static_cast<int>(in_per_group), static_cast<int>(out_channels),
                            static_cast<int>(g.output[0]), static_cast<int>(g.output[1]))) {
-    LWAI_ASSIGN_OR_RETURN(
-        std::unique_ptr<Winograd3x3> winograd,
-        Winograd3x3::Create(w.Data<float>(), bias, static_cast<int>(in_per_group),
-                            static_cast<int>(out_channels)));
+    LWAI_ASSIGN_OR_RETURN(std::unique_ptr<Winograd3x3> winograd,
+                          Winograd3x3::Create(w.Data<float>(), bias, static_cast<int>(in_per_group),
+                                              static_cast<int>(out_channels)));
     const Shape& s = ShapeOf(x);
     const int pads[4] = {static_cast<int>(g.pad_begin[0]), static_cast<int>(g.pad_begin[1]),
                          static_cast<int>(g.pad_end[0]), static_cast<int>(g.pad_end[1])};
-    const size_t scratch_bytes =
-        winograd->ScratchBytes(static_cast<int>(s[0]), static_cast<int>(s[2]),
-                               static_cast<int>(s[3]), pads[0], pads[1], pads[2], pads[3],
-                               pool_->num_threads());
+    const size_t scratch_bytes = winograd->ScratchBytes(
+        static_cast<int>(s[0]), static_cast<int>(s[2]), static_cast<int>(s[3]), pads[0], pads[1],
+        pads[2], pads[3], pool_->num_threads());
     std::shared_ptr<void> scratch = AllocateAligned(std::max<size_t>(scratch_bytes, 64));
     if (!scratch) return Status(StatusCode::kOutOfMemory, node.Describe() + ": Winograd scratch");
     std::shared_ptr<Winograd3x3> kernel_ptr(std::move(winograd));
@@ -517,9 +513,9 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
   if (pointwise) {
     const Shape& s = ShapeOf(x);
     LWAI_ASSIGN_OR_RETURN(
-        bool added, TryAddPointwise(n, node, x, y, s[0] * s[2] * s[3], w.Data<float>(), false,
-                                    bias, static_cast<int>(in_per_group),
-                                    static_cast<int>(out_channels), act));
+        bool added,
+        TryAddPointwise(n, node, x, y, s[0] * s[2] * s[3], w.Data<float>(), false, bias,
+                        static_cast<int>(in_per_group), static_cast<int>(out_channels), act));
     if (added) {
       ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
       return Status::Ok();
@@ -562,26 +558,26 @@ Status XnnpackPartition::AddPool(int n, const Node& node) {
   // ceil_mode: extend the end padding so that the floor formula yields the same output size.
   int64_t pad_end[2];
   for (int i = 0; i < 2; ++i) {
-    const int64_t needed = (g.output[i] - 1) * g.strides[i] + (kernel[i] - 1) * g.dilations[i] +
-                           1 - g.input[i] - g.pad_begin[i];
+    const int64_t needed = (g.output[i] - 1) * g.strides[i] + (kernel[i] - 1) * g.dilations[i] + 1 -
+                           g.input[i] - g.pad_begin[i];
     pad_end[i] = std::max(g.pad_end[i], needed);
   }
   xnn_operator_t op = nullptr;
   const size_t channels = ShapeOf(x)[1];
   xnn_status status;
   if (node.op == OpType::MaxPool) {
-    status = xnn_create_max_pooling2d_nhwc_f32(
-        g.pad_begin[0], pad_end[1], pad_end[0], g.pad_begin[1], kernel[0], kernel[1],
-        g.strides[0], g.strides[1], g.dilations[0], g.dilations[1], channels, Stride(x),
-        Stride(y), -kInf, kInf, 0, &op);
+    status = xnn_create_max_pooling2d_nhwc_f32(g.pad_begin[0], pad_end[1], pad_end[0],
+                                               g.pad_begin[1], kernel[0], kernel[1], g.strides[0],
+                                               g.strides[1], g.dilations[0], g.dilations[1],
+                                               channels, Stride(x), Stride(y), -kInf, kInf, 0, &op);
   } else if (node.GetInt("count_include_pad", 0) != 0) {
     // Padding counts toward the divisor: a depthwise convolution with weights 1 / window.
     const size_t taps = static_cast<size_t>(kernel[0] * kernel[1]);
     std::vector<float> weights(channels * taps, 1.0f / static_cast<float>(taps));
     status = xnn_create_convolution2d_nhwc_f32(
-        g.pad_begin[0], pad_end[1], pad_end[0], g.pad_begin[1], kernel[0], kernel[1],
-        g.strides[0], g.strides[1], 1, 1, channels, 1, 1, Stride(x), Stride(y), weights.data(),
-        nullptr, -kInf, kInf, 0, &op);
+        g.pad_begin[0], pad_end[1], pad_end[0], g.pad_begin[1], kernel[0], kernel[1], g.strides[0],
+        g.strides[1], 1, 1, channels, 1, 1, Stride(x), Stride(y), weights.data(), nullptr, -kInf,
+        kInf, 0, &op);
     if (status != xnn_status_success) return XnnError(node, "pooling", status);
     AddXnnStep(n, op, [this, op, x, y] {
       const Shape& s = ShapeOf(x);
@@ -592,15 +588,15 @@ Status XnnpackPartition::AddPool(int n, const Node& node) {
     return Status::Ok();
   } else {
     status = xnn_create_average_pooling2d_nhwc_f32(
-        g.pad_begin[0], pad_end[1], pad_end[0], g.pad_begin[1], kernel[0], kernel[1],
-        g.strides[0], g.strides[1], channels, Stride(x), Stride(y), -kInf, kInf, 0, &op);
+        g.pad_begin[0], pad_end[1], pad_end[0], g.pad_begin[1], kernel[0], kernel[1], g.strides[0],
+        g.strides[1], channels, Stride(x), Stride(y), -kInf, kInf, 0, &op);
   }
   if (status != xnn_status_success) return XnnError(node, "pooling", status);
   const bool max_pool = node.op == OpType::MaxPool;
   AddXnnStep(n, op, [this, op, x, y, max_pool] {
     const Shape& s = ShapeOf(x);
-    return max_pool ? xnn_setup_max_pooling2d_nhwc_f32(op, s[0], s[2], s[3], Address(x),
-                                                       Address(y), threadpool())
+    return max_pool ? xnn_setup_max_pooling2d_nhwc_f32(op, s[0], s[2], s[3], Address(x), Address(y),
+                                                       threadpool())
                     : xnn_setup_average_pooling2d_nhwc_f32(op, s[0], s[2], s[3], Address(x),
                                                            Address(y), threadpool());
   });
@@ -662,17 +658,17 @@ Status XnnpackPartition::AddGemm(int n, const Node& node, FusedActivation act) {
     return ShapeMismatch(node.Describe() + ": A " + ShapeOf(a).ToString() + " and B " +
                          b.shape.ToString() + " do not multiply");
   }
-  const float* bias =
-      node.inputs.size() > 2 && node.inputs[2] >= 0 ? (*views_)[node.inputs[2]].Data<float>()
-                                                    : nullptr;
+  const float* bias = node.inputs.size() > 2 && node.inputs[2] >= 0
+                          ? (*views_)[node.inputs[2]].Data<float>()
+                          : nullptr;
   KernelContext ctx(node, const_cast<TensorView*>(views_->data()), pool_);
   FusedActivation own;
   LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &own));
   act.min = std::max(act.min, own.min);
   act.max = std::min(act.max, own.max);
-  LWAI_ASSIGN_OR_RETURN(bool added,
-                        TryAddPointwise(n, node, a, y, ShapeOf(a)[0], b.Data<float>(), !trans_b,
-                                        bias, static_cast<int>(k), static_cast<int>(out), act));
+  LWAI_ASSIGN_OR_RETURN(
+      bool added, TryAddPointwise(n, node, a, y, ShapeOf(a)[0], b.Data<float>(), !trans_b, bias,
+                                  static_cast<int>(k), static_cast<int>(out), act));
   if (added) {
     ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
     return Status::Ok();
@@ -698,8 +694,7 @@ Status XnnpackPartition::AddConcat(int n, const Node& node) {
     const int64_t channels = ShapeOf(t)[1];
     if (placement_[t].root != placement_[y].root) {
       xnn_operator_t op = nullptr;
-      const xnn_status status =
-          xnn_create_copy_nc_x32(channels, Stride(t), Stride(y), 0, &op);
+      const xnn_status status = xnn_create_copy_nc_x32(channels, Stride(t), Stride(y), 0, &op);
       if (status != xnn_status_success) return XnnError(node, "copy", status);
       AddXnnStep(n, op, [this, op, t, y, offset] {
         const Shape& s = ShapeOf(t);
@@ -737,8 +732,8 @@ Status XnnpackPartition::Run(const std::vector<TensorView>& views, int64_t* node
     for (int n : nodes_) node_time_ns[n] = 0;
   }
   for (Step& step : steps_) {
-    const auto start = node_time_ns ? std::chrono::steady_clock::now()
-                                    : std::chrono::steady_clock::time_point();
+    const auto start =
+        node_time_ns ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     if (step.op) {
       const xnn_status status = xnn_run_operator(step.op.get(), threadpool());
       if (status != xnn_status_success) return XnnError(graph_.nodes[step.node], "run", status);

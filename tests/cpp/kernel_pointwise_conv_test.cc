@@ -17,22 +17,13 @@
 
 #include "kernels/pointwise_conv.h"
 #include "runtime/thread_pool.h"
+#include "tests/cpp/kernel_test_util.h"
 
 namespace lwai::testing {
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kSentinel = -12345.0f;
-
-// Deterministic values in [-1, 1) times `scale`.
-std::vector<float> Pseudorandom(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::vector<float> v(n);
-  for (float& x : v) {
-    seed = seed * 1664525u + 1013904223u;
-    x = scale * (static_cast<float>(seed >> 8) / static_cast<float>(1 << 23) - 1.0f);
-  }
-  return v;
-}
 
 struct Case {
   int64_t pixels = 7;

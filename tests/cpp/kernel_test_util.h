@@ -105,6 +105,16 @@ inline void ExpectNear(const std::vector<float>& actual, const std::vector<doubl
   }
 }
 
+// Deterministic values in [-1, 1) times `scale` (a linear congruential sequence).
+inline std::vector<float> Pseudorandom(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::vector<float> v(n);
+  for (float& x : v) {
+    seed = seed * 1664525u + 1013904223u;
+    x = scale * (static_cast<float>(seed >> 8) / static_cast<float>(1 << 23) - 1.0f);
+  }
+  return v;
+}
+
 }  // namespace lwai::testing
 
 #endif  // LWAI_TESTS_KERNEL_TEST_UTIL_H_

@@ -1,4 +1,5 @@
 import pathlib
+import subprocess
 import sys
 
 import numpy as np
@@ -42,3 +43,13 @@ def assert_close_to_range(got: np.ndarray, expected: np.ndarray, tolerance: floa
     value_range = float(expected.max() - expected.min()) or 1.0
     error = float(np.abs(got.astype(np.float64) - expected).max())
     assert error <= tolerance * value_range, f"max abs error {error:.3g}, range {value_range:.3g}"
+
+
+def run_cli(*args, check=True) -> subprocess.CompletedProcess:
+    """Runs `python -m lwai ARGS`; with check, asserts exit code 0 (showing stderr)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "lwai", *map(str, args)], capture_output=True, text=True
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result

@@ -4,22 +4,16 @@ import json
 import os
 import pathlib
 import subprocess
-import sys
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 LWAI_RUN = REPO / "build" / "lwai_run"
 
 
-def lwai(*args, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "lwai", *map(str, args)], capture_output=True, text=True
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+lwai = run_cli
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,10 @@
 """Session.profile(), the Profile object, Chrome traces, and the CLI's --profile/--trace."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 import lwai
 
@@ -138,15 +137,6 @@ def test_profile_rejects_bad_run_counts(digits, rng):
         session.profile(_digits_input(rng), warmup=-1)
 
 
-def _cli(*args, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "lwai", *map(str, args)], capture_output=True, text=True
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
 @pytest.fixture(scope="module")
 def digits_file(digits, tmp_path_factory):
     path = tmp_path_factory.mktemp("cli_profile") / "digits.lwai"
@@ -156,7 +146,7 @@ def digits_file(digits, tmp_path_factory):
 
 def test_cli_bench_profile_and_trace(digits, digits_file, tmp_path):
     trace = tmp_path / "out.json"
-    out = _cli(
+    out = run_cli(
         "bench", digits_file, "--runs", "3", "--warmup", "1", "--backends", "reference",
         "--profile", "--trace", trace,
     ).stdout  # fmt: skip
@@ -169,16 +159,16 @@ def test_cli_bench_profile_and_trace(digits, digits_file, tmp_path):
 
 
 def test_cli_bench_with_plugin_and_bad_backend(digits_file):
-    out = _cli("bench", digits_file, "--runs", "2", "--backends", lwai.example_plugin_path())
+    out = run_cli("bench", digits_file, "--runs", "2", "--backends", lwai.example_plugin_path())
     assert "backends: example, reference" in out.stdout
-    result = _cli("bench", digits_file, "--runs", "2", "--backends", "nope", check=False)
+    result = run_cli("bench", digits_file, "--runs", "2", "--backends", "nope", check=False)
     assert result.returncode == 1
     assert "BackendNotFoundError" in result.stderr and "'nope'" in result.stderr
     assert result.stderr.count("\n") == 1
 
 
 def test_cli_info_shows_backend_per_node(digits, digits_file):
-    out = _cli("info", digits_file).stdout
+    out = run_cli("info", digits_file).stdout
     session = lwai.Session(digits)
     assert f"backends:   {', '.join(session.backends)}" in out
     lines = out.splitlines()
@@ -192,5 +182,5 @@ def test_cli_info_shows_backend_per_node(digits, digits_file):
 def test_cli_info_with_dynamic_rank_model(shape_model, tmp_path):
     path = tmp_path / "shape_model.lwai"
     shape_model.save(path)
-    out = _cli("info", path).stdout
+    out = run_cli("info", path).stdout
     assert "shape_of_x" in out and "folded" in out

@@ -122,7 +122,8 @@ Status ConvertAttribute(const fb::Attribute& src, Attribute* dst) {
 }
 
 Status ConvertTensor(const fb::Model& model, const uint8_t* file, size_t file_size, int index,
-                     const std::shared_ptr<const void>& storage, bool file_backed, TensorDesc* dst) {
+                     const std::shared_ptr<const void>& storage, bool file_backed,
+                     TensorDesc* dst) {
   const fb::Tensor& src = *model.graph()->tensors()->Get(index);
   dst->name = src.name()->str();
   const std::string where = "tensor " + std::to_string(index) + " '" + dst->name + "'";
@@ -176,14 +177,14 @@ Status ConvertTensor(const fb::Model& model, const uint8_t* file, size_t file_si
 }
 
 Status ConvertGraph(const fb::Model& model, const uint8_t* file, size_t file_size,
-                    const std::shared_ptr<const void>& storage, bool file_backed,
-                    Graph* graph) {
+                    const std::shared_ptr<const void>& storage, bool file_backed, Graph* graph) {
   const fb::Graph* src = model.graph();
   if (src == nullptr) return InvalidModel("model has no graph");
   const int num_tensors = src->tensors() ? static_cast<int>(src->tensors()->size()) : 0;
   graph->tensors.resize(num_tensors);
   for (int t = 0; t < num_tensors; ++t) {
-    LWAI_RETURN_IF_ERROR(ConvertTensor(model, file, file_size, t, storage, file_backed, &graph->tensors[t]));
+    LWAI_RETURN_IF_ERROR(
+        ConvertTensor(model, file, file_size, t, storage, file_backed, &graph->tensors[t]));
   }
   if (src->nodes()) {
     for (const fb::Node* node_src : *src->nodes()) {

@@ -75,8 +75,9 @@ class Backend {
   // Partition backends: whether `node` may join a partition of this backend.
   virtual bool ClaimForPartition(const Graph& graph, const Node& node) const { return false; }
   // Compiles consecutive claimed nodes (graph node indices in execution order).
-  virtual Result<std::unique_ptr<CompiledPartition>> CompilePartition(
-      const Graph& graph, const std::vector<int>& nodes, ThreadPool* pool) const {
+  virtual Result<std::unique_ptr<CompiledPartition>> CompilePartition(const Graph& graph,
+                                                                      const std::vector<int>& nodes,
+                                                                      ThreadPool* pool) const {
     return Internal(std::string(name()) + " does not compile partitions");
   }
 };
