@@ -64,13 +64,11 @@ inline void OutputRow(const float m[6][kLanes], float o[4][kLanes]) {
 
 void GenericInputTransform(const Geometry& g, const Winograd3x3::Packed& p, int64_t tile_begin,
                            int count, int chunk_begin, int chunk_end, const BlockBuffers& buf) {
-  const int64_t per_image = static_cast<int64_t>(g.tiles_h) * g.tiles_w;
   for (int row = 0; row < count; ++row) {
-    const int64_t tile = tile_begin + row;
-    const int64_t n = tile / per_image;
-    const int rem = static_cast<int>(tile - n * per_image);
-    const int y0 = rem / g.tiles_w * kTile - g.pad_top;
-    const int x0 = rem % g.tiles_w * kTile - g.pad_left;
+    const TileOrigin origin = LocateTile(g, tile_begin + row);
+    const int64_t n = origin.image;
+    const int y0 = origin.y - g.pad_top;
+    const int x0 = origin.x - g.pad_left;
     const float* image = g.input + n * g.height * g.width * static_cast<int64_t>(g.input_stride);
     for (int chunk = chunk_begin; chunk < chunk_end; ++chunk) {
       const int c0 = chunk * kLanes;
@@ -134,13 +132,11 @@ void GenericGemm(const Winograd3x3::Packed& p, int xi, int col_begin, int col_en
 
 void GenericOutputTransform(const Geometry& g, const Winograd3x3::Packed& p, int64_t tile_begin,
                             int count, int chunk_begin, int chunk_end, const BlockBuffers& buf) {
-  const int64_t per_image = static_cast<int64_t>(g.tiles_h) * g.tiles_w;
   for (int row = 0; row < count; ++row) {
-    const int64_t tile = tile_begin + row;
-    const int64_t n = tile / per_image;
-    const int rem = static_cast<int>(tile - n * per_image);
-    const int oy0 = rem / g.tiles_w * kTile;
-    const int ox0 = rem % g.tiles_w * kTile;
+    const TileOrigin origin = LocateTile(g, tile_begin + row);
+    const int64_t n = origin.image;
+    const int oy0 = origin.y;
+    const int ox0 = origin.x;
     const int rows_valid = std::min(kTile, g.out_height - oy0);
     const int cols_valid = std::min(kTile, g.out_width - ox0);
     float* out = g.output + ((n * g.out_height + oy0) * g.out_width + ox0) *

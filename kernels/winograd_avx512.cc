@@ -57,14 +57,12 @@ LWAI_AVX512_INLINE void OutputRow(const __m512 m[6], __m512 o[4]) {
 
 LWAI_AVX512 void InputTransform(const Geometry& g, const Packed& p, int64_t tile_begin, int count,
                                 int chunk_begin, int chunk_end, const BlockBuffers& buf) {
-  const int64_t per_image = static_cast<int64_t>(g.tiles_h) * g.tiles_w;
   const size_t vs = buf.v_point_stride;
   for (int row = 0; row < count; ++row) {
-    const int64_t tile = tile_begin + row;
-    const int64_t n = tile / per_image;
-    const int rem = static_cast<int>(tile - n * per_image);
-    const int y0 = rem / g.tiles_w * kTile - g.pad_top;
-    const int x0 = rem % g.tiles_w * kTile - g.pad_left;
+    const TileOrigin origin = LocateTile(g, tile_begin + row);
+    const int64_t n = origin.image;
+    const int y0 = origin.y - g.pad_top;
+    const int x0 = origin.x - g.pad_left;
     const float* image = g.input + n * g.height * g.width * static_cast<int64_t>(g.input_stride);
     const bool interior = y0 >= 0 && y0 + kAlpha <= g.height && x0 >= 0 && x0 + kAlpha <= g.width;
     float* dst_row = buf.v + static_cast<size_t>(row) * buf.ldv;
@@ -188,7 +186,6 @@ void Gemm(const Packed& p, int xi, int col_begin, int col_end, int rows, const B
 
 LWAI_AVX512 void OutputTransform(const Geometry& g, const Packed& p, int64_t tile_begin, int count,
                                  int chunk_begin, int chunk_end, const BlockBuffers& buf) {
-  const int64_t per_image = static_cast<int64_t>(g.tiles_h) * g.tiles_w;
   const size_t ms = buf.m_point_stride;
   const __m512 vmin = _mm512_set1_ps(g.activation_min);
   const __m512 vmax = _mm512_set1_ps(g.activation_max);
@@ -196,11 +193,10 @@ LWAI_AVX512 void OutputTransform(const Geometry& g, const Packed& p, int64_t til
                      g.activation_max < std::numeric_limits<float>::max();
   const int64_t os = g.output_stride;
   for (int row = 0; row < count; ++row) {
-    const int64_t tile = tile_begin + row;
-    const int64_t n = tile / per_image;
-    const int rem = static_cast<int>(tile - n * per_image);
-    const int oy0 = rem / g.tiles_w * kTile;
-    const int ox0 = rem % g.tiles_w * kTile;
+    const TileOrigin origin = LocateTile(g, tile_begin + row);
+    const int64_t n = origin.image;
+    const int oy0 = origin.y;
+    const int ox0 = origin.x;
     const int rows_valid = std::min(kTile, g.out_height - oy0);
     const int cols_valid = std::min(kTile, g.out_width - ox0);
     float* out = g.output + ((n * g.out_height + oy0) * g.out_width + ox0) * os;

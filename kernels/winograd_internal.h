@@ -53,6 +53,20 @@ struct Impl {
                            int count, int chunk_begin, int chunk_end, const BlockBuffers& buf);
 };
 
+// Tile number `tile` (numbered image by image, row-major): its image and the output pixel at
+// its top-left corner.
+struct TileOrigin {
+  int64_t image;
+  int y;
+  int x;
+};
+inline TileOrigin LocateTile(const Geometry& g, int64_t tile) {
+  const int64_t per_image = static_cast<int64_t>(g.tiles_h) * g.tiles_w;
+  const int64_t image = tile / per_image;
+  const int rem = static_cast<int>(tile - image * per_image);
+  return TileOrigin{image, rem / g.tiles_w * kTile, rem % g.tiles_w * kTile};
+}
+
 // The AVX-512 implementation, or null when this CPU (or build target) lacks AVX-512.
 const Impl* Avx512Impl();
 

@@ -91,7 +91,7 @@ class XnnpackPartition : public CompiledPartition {
       : graph_(graph), nodes_(std::move(nodes)), pool_(pool) {}
 
   Status Prepare(const std::vector<TensorView>& views, const std::vector<char>& folded,
-                 ThreadPool* pool, PartitionMemory* memory) override;
+                 PartitionMemory* memory) override;
   Status Run(const std::vector<TensorView>& views, int64_t* node_time_ns) override;
   std::string NodeKernel(int node) const override {
     auto it = std::find(nodes_.begin(), nodes_.end(), node);
@@ -112,7 +112,7 @@ class XnnpackPartition : public CompiledPartition {
     kernel_names_[it - nodes_.begin()] = std::move(name);
   }
 
-  Status AddNodeSteps(int n, const Node& node, const FusedActivation& absorbed);
+  Status AddNodeSteps(int n, const Node& node, const FusedActivation& clamp);
   Status AddConv(int n, const Node& node, FusedActivation act);
   Status AddPool(int n, const Node& node);
   Status AddBatchNormalization(int n, const Node& node, FusedActivation act);
@@ -180,8 +180,7 @@ void XnnpackPartition::AddOwnStep(int n, std::function<void()> run) {
 }
 
 Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
-                                 const std::vector<char>& folded, ThreadPool* pool,
-                                 PartitionMemory* memory) {
+                                 const std::vector<char>& folded, PartitionMemory* memory) {
   views_ = &views;
   steps_.clear();
   bound_ = false;
@@ -216,12 +215,14 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
     return producer[t] >= 0 && uses[t] == 1 && inside_uses[t] == 1;
   };
 
-  // Relu/Clip that is the only reader of a Conv/Gemm/Add/BatchNormalization output becomes that
-  // node's output clamp.
+  // Each node's output clamp: its own fused activation attributes, narrowed by a Relu/Clip
+  // that is the only reader of a Conv/Gemm/Add/BatchNormalization output.
   std::vector<char> absorbed(graph_.nodes.size(), 0);
   std::vector<FusedActivation> clamp_of(graph_.nodes.size());
   for (int n : nodes_) {
     output_of_node_[n] = graph_.nodes[n].outputs[0];
+    KernelContext ctx(graph_.nodes[n], const_cast<TensorView*>(views.data()), pool_);
+    LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &clamp_of[n]));
   }
   for (int n : nodes_) {
     const Node& node = graph_.nodes[n];
@@ -246,7 +247,8 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
       }
     }
     absorbed[c] = 1;
-    clamp_of[n] = act;
+    clamp_of[n].min = std::max(clamp_of[n].min, act.min);
+    clamp_of[n].max = std::min(clamp_of[n].max, act.max);
     output_of_node_[n] = consumer.outputs[0];
     producer[consumer.outputs[0]] = n;
     memory->unused.push_back(t);
@@ -345,19 +347,19 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
   return Status::Ok();
 }
 
-Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActivation& absorbed) {
+Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActivation& clamp) {
   const int x = node.inputs[0];
   const int y = output_of_node_[n];
   switch (node.op) {
     case OpType::Conv:
-      return AddConv(n, node, absorbed);
+      return AddConv(n, node, clamp);
     case OpType::MaxPool:
     case OpType::AveragePool:
       return AddPool(n, node);
     case OpType::BatchNormalization:
-      return AddBatchNormalization(n, node, absorbed);
+      return AddBatchNormalization(n, node, clamp);
     case OpType::Gemm:
-      return AddGemm(n, node, absorbed);
+      return AddGemm(n, node, clamp);
     case OpType::Concat:
       return AddConcat(n, node);
     case OpType::GlobalAveragePool: {
@@ -373,12 +375,7 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
       return Status::Ok();
     }
     case OpType::Add: {
-      FusedActivation act = absorbed;
-      KernelContext ctx(node, const_cast<TensorView*>(views_->data()), pool_);
-      FusedActivation own;
-      LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &own));
-      act.min = std::max(act.min, own.min);
-      act.max = std::min(act.max, own.max);
+      const FusedActivation& act = clamp;
       xnn_operator_t op = nullptr;
       const xnn_status status = xnn_create_add_nd_f32(act.min, act.max, 0, &op);
       if (status != xnn_status_success) return XnnError(node, "add", status);
@@ -469,10 +466,6 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
   WindowGeometry g;
   const int64_t kernel[2] = {w.shape[2], w.shape[3]};
   LWAI_RETURN_IF_ERROR(ComputeWindowGeometry(ctx, ShapeOf(x), kernel, false, &g));
-  FusedActivation own;
-  LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &own));
-  act.min = std::max(act.min, own.min);
-  act.max = std::min(act.max, own.max);
   const int64_t groups = node.GetInt("group", 1);
   const int64_t out_channels = w.shape[0];
   const int64_t in_per_group = w.shape[1];
@@ -661,11 +654,6 @@ Status XnnpackPartition::AddGemm(int n, const Node& node, FusedActivation act) {
   const float* bias = node.inputs.size() > 2 && node.inputs[2] >= 0
                           ? (*views_)[node.inputs[2]].Data<float>()
                           : nullptr;
-  KernelContext ctx(node, const_cast<TensorView*>(views_->data()), pool_);
-  FusedActivation own;
-  LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &own));
-  act.min = std::max(act.min, own.min);
-  act.max = std::min(act.max, own.max);
   LWAI_ASSIGN_OR_RETURN(
       bool added, TryAddPointwise(n, node, a, y, ShapeOf(a)[0], b.Data<float>(), !trans_b, bias,
                                   static_cast<int>(k), static_cast<int>(out), act));

@@ -20,40 +20,11 @@
 #include "lwai/session.h"
 #include "passes/passes.h"
 #include "runtime/backend.h"
+#include "tests/cpp/kernel_test_util.h"
 
 namespace lwai::testing {
 namespace {
 
-// --- Attributes.
-
-Attribute IntA(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.type = AttributeType::kInt;
-  a.i = v;
-  return a;
-}
-Attribute IntsA(const std::string& name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.type = AttributeType::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute FloatA(const std::string& name, float v) {
-  Attribute a;
-  a.name = name;
-  a.type = AttributeType::kFloat;
-  a.f = v;
-  return a;
-}
-Attribute StringA(const std::string& name, const std::string& v) {
-  Attribute a;
-  a.name = name;
-  a.type = AttributeType::kString;
-  a.s = v;
-  return a;
-}
 using Attrs = std::vector<Attribute>;
 
 // --- A small graph builder: static-shaped float32 inputs, random constants, one output tensor
@@ -124,8 +95,8 @@ class Net {
     const int w = Const(w_dims, -scale, scale);
     std::vector<int> inputs = {x, w};
     if (bias) inputs.push_back(Const({out_channels}, -0.5f, 0.5f));
-    if (group != 1) attrs.push_back(IntA("group", group));
-    attrs.push_back(IntsA("kernel_shape", kernel));
+    if (group != 1) attrs.push_back(IntAttr("group", group));
+    attrs.push_back(IntsAttr("kernel_shape", kernel));
     return Op(OpType::Conv, inputs, attrs);
   }
 
@@ -173,16 +144,16 @@ struct OpCase {
   std::function<void(Net&)> build;
 };
 
-Attrs Pads(std::vector<int64_t> pads) { return {IntsA("pads", std::move(pads))}; }
+Attrs Pads(std::vector<int64_t> pads) { return {IntsAttr("pads", std::move(pads))}; }
 Attrs With(Attrs a, Attrs b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
 }
-Attrs Strides(int64_t s) { return {IntsA("strides", {s, s})}; }
-Attrs Relu() { return {StringA("activation", "Relu")}; }
+Attrs Strides(int64_t s) { return {IntsAttr("strides", {s, s})}; }
+Attrs Relu() { return {StringAttr("activation", "Relu")}; }
 Attrs Clip(float lo, float hi) {
-  return {StringA("activation", "Clip"), FloatA("activation_min", lo),
-          FloatA("activation_max", hi)};
+  return {StringAttr("activation", "Clip"), FloatAttr("activation_min", lo),
+          FloatAttr("activation_max", hi)};
 }
 
 int Unary(Net& n, OpType op, std::vector<int64_t> dims, Attrs attrs = {}, float lo = -3.0f,
@@ -213,12 +184,12 @@ std::vector<OpCase> Cases() {
                [](Net& n) { n.Conv(n.Input({2, 8, 10, 10}), 8, 16, {1, 1}, Strides(2)); }});
   c.push_back({"conv3x3_dilation2", kConvTol, [](Net& n) {
                  n.Conv(n.Input({1, 4, 16, 16}), 4, 6, {3, 3},
-                        With(Pads({2, 2, 2, 2}), {IntsA("dilations", {2, 2})}));
+                        With(Pads({2, 2, 2, 2}), {IntsAttr("dilations", {2, 2})}));
                }});
   c.push_back({"conv3x5_asymmetric_pads", kConvTol,
                [](Net& n) { n.Conv(n.Input({1, 3, 12, 14}), 3, 5, {3, 5}, Pads({1, 2, 0, 1})); }});
   c.push_back({"conv2x2_stride_2x1", kConvTol, [](Net& n) {
-                 n.Conv(n.Input({1, 4, 9, 9}), 4, 4, {2, 2}, {IntsA("strides", {2, 1})});
+                 n.Conv(n.Input({1, 4, 9, 9}), 4, 4, {2, 2}, {IntsAttr("strides", {2, 1})});
                }});
   c.push_back({"conv7x7_stride2_pad3_stem", kConvTol, [](Net& n) {
                  n.Conv(n.Input({1, 3, 32, 32}), 3, 16, {7, 7},
@@ -226,7 +197,7 @@ std::vector<OpCase> Cases() {
                }});
   c.push_back({"conv5x5_same_upper_stride2", kConvTol, [](Net& n) {
                  n.Conv(n.Input({1, 3, 15, 15}), 3, 4, {5, 5},
-                        With({StringA("auto_pad", "SAME_UPPER")}, Strides(2)));
+                        With({StringAttr("auto_pad", "SAME_UPPER")}, Strides(2)));
                }});
   c.push_back({"conv_group2", kConvTol, [](Net& n) {
                  n.Conv(n.Input({1, 8, 10, 10}), 8, 12, {3, 3}, Pads({1, 1, 1, 1}), 2);
@@ -250,7 +221,7 @@ std::vector<OpCase> Cases() {
                }});
   c.push_back({"depthwise3x3_dilation2", kConvTol, [](Net& n) {
                  n.Conv(n.Input({1, 8, 12, 12}), 8, 8, {3, 3},
-                        With(Pads({2, 2, 2, 2}), {IntsA("dilations", {2, 2})}), 8);
+                        With(Pads({2, 2, 2, 2}), {IntsAttr("dilations", {2, 2})}), 8);
                }});
   c.push_back({"conv_fused_relu", kConvTol, [](Net& n) {
                  n.Conv(n.Input({1, 8, 10, 10}), 8, 16, {3, 3}, With(Pads({1, 1, 1, 1}), Relu()));
@@ -264,7 +235,7 @@ std::vector<OpCase> Cases() {
                }});
   c.push_back({"conv1d", kConvTol, [](Net& n) {
                  n.Op(OpType::Conv, {n.Input({2, 4, 20}), n.Const({6, 4, 3}), n.Const({6})},
-                      {IntsA("pads", {1, 1})});
+                      {IntsAttr("pads", {1, 1})});
                }});
   c.push_back({"conv_then_relu", kConvTol, [](Net& n) {
                  n.Op(OpType::Relu,
@@ -284,13 +255,13 @@ std::vector<OpCase> Cases() {
                  const int x = n.Input({1, 6, 9, 9});
                  const int a = n.Conv(x, 6, 4, {1, 1}, Relu());
                  const int b = n.Conv(x, 6, 8, {3, 3}, With(Pads({1, 1, 1, 1}), Relu()));
-                 n.Op(OpType::Concat, {a, b}, {IntA("axis", 1)});
+                 n.Op(OpType::Concat, {a, b}, {IntAttr("axis", 1)});
                }});
   c.push_back({"concat_three_with_input_batch2", kConvTol, [](Net& n) {
                  const int x = n.Input({2, 4, 7, 7});
                  const int a = n.Conv(x, 4, 3, {1, 1});
                  const int b = n.Conv(x, 4, 5, {3, 3}, Pads({1, 1, 1, 1}));
-                 n.Op(OpType::Concat, {a, x, b}, {IntA("axis", 1)});
+                 n.Op(OpType::Concat, {a, x, b}, {IntAttr("axis", 1)});
                }});
   c.push_back({"conv_batchnorm", kConvTol, [](Net& n) {
                  const int y = n.Conv(n.Input({1, 4, 8, 8}), 4, 6, {3, 3});
@@ -298,39 +269,42 @@ std::vector<OpCase> Cases() {
                                                    n.Const({6}), n.Const({6}, 0.5f, 2.0f)});
                }});
   // Pooling.
-  c.push_back({"maxpool3x3_s2_pad1", kPoolTol, [](Net& n) {
-                 n.Op(OpType::MaxPool, {n.Input({1, 8, 15, 15})},
-                      With({IntsA("kernel_shape", {3, 3})}, With(Pads({1, 1, 1, 1}), Strides(2))));
-               }});
+  c.push_back(
+      {"maxpool3x3_s2_pad1", kPoolTol, [](Net& n) {
+         n.Op(OpType::MaxPool, {n.Input({1, 8, 15, 15})},
+              With({IntsAttr("kernel_shape", {3, 3})}, With(Pads({1, 1, 1, 1}), Strides(2))));
+       }});
   c.push_back({"maxpool2x2_s2_ceil", kPoolTol, [](Net& n) {
-                 n.Op(OpType::MaxPool, {n.Input({2, 4, 15, 15})},
-                      With({IntsA("kernel_shape", {2, 2}), IntA("ceil_mode", 1)}, Strides(2)));
+                 n.Op(
+                     OpType::MaxPool, {n.Input({2, 4, 15, 15})},
+                     With({IntsAttr("kernel_shape", {2, 2}), IntAttr("ceil_mode", 1)}, Strides(2)));
                }});
   c.push_back({"maxpool3x3_s2_pad1_ceil", kPoolTol, [](Net& n) {
                  n.Op(OpType::MaxPool, {n.Input({1, 4, 14, 14})},
-                      With({IntsA("kernel_shape", {3, 3}), IntA("ceil_mode", 1)},
+                      With({IntsAttr("kernel_shape", {3, 3}), IntAttr("ceil_mode", 1)},
                            With(Pads({1, 1, 1, 1}), Strides(2))));
                }});
   c.push_back({"maxpool3x3_s1_pad1", kPoolTol, [](Net& n) {
                  n.Op(OpType::MaxPool, {n.Input({1, 5, 9, 11})},
-                      With({IntsA("kernel_shape", {3, 3})}, Pads({1, 1, 1, 1})));
+                      With({IntsAttr("kernel_shape", {3, 3})}, Pads({1, 1, 1, 1})));
                }});
   c.push_back({"avgpool3x3_s1_pad1_exclude_pad", kPoolTol, [](Net& n) {
                  n.Op(OpType::AveragePool, {n.Input({1, 8, 10, 10})},
-                      With({IntsA("kernel_shape", {3, 3})}, Pads({1, 1, 1, 1})));
+                      With({IntsAttr("kernel_shape", {3, 3})}, Pads({1, 1, 1, 1})));
                }});
   c.push_back({"avgpool3x3_s2_pad1_include_pad", kPoolTol, [](Net& n) {
                  n.Op(OpType::AveragePool, {n.Input({2, 4, 11, 11})},
-                      With({IntsA("kernel_shape", {3, 3}), IntA("count_include_pad", 1)},
+                      With({IntsAttr("kernel_shape", {3, 3}), IntAttr("count_include_pad", 1)},
                            With(Pads({1, 1, 1, 1}), Strides(2))));
                }});
   c.push_back({"avgpool2x2_s2_ceil", kPoolTol, [](Net& n) {
-                 n.Op(OpType::AveragePool, {n.Input({1, 5, 9, 9})},
-                      With({IntsA("kernel_shape", {2, 2}), IntA("ceil_mode", 1)}, Strides(2)));
+                 n.Op(
+                     OpType::AveragePool, {n.Input({1, 5, 9, 9})},
+                     With({IntsAttr("kernel_shape", {2, 2}), IntAttr("ceil_mode", 1)}, Strides(2)));
                }});
   c.push_back({"avgpool2x2_s2", kPoolTol, [](Net& n) {
                  n.Op(OpType::AveragePool, {n.Input({1, 16, 8, 8})},
-                      With({IntsA("kernel_shape", {2, 2})}, Strides(2)));
+                      With({IntsAttr("kernel_shape", {2, 2})}, Strides(2)));
                }});
   c.push_back({"global_avgpool", kPoolTol,
                [](Net& n) { n.Op(OpType::GlobalAveragePool, {n.Input({2, 16, 7, 7})}); }});
@@ -338,7 +312,7 @@ std::vector<OpCase> Cases() {
                [](Net& n) { n.Op(OpType::GlobalMaxPool, {n.Input({1, 8, 5, 5})}); }});
   c.push_back({"global_avgpool_flatten", kPoolTol, [](Net& n) {
                  const int p = n.Op(OpType::GlobalAveragePool, {n.Input({2, 12, 6, 6})});
-                 n.Op(OpType::Flatten, {p}, {IntA("axis", 1)});
+                 n.Op(OpType::Flatten, {p}, {IntAttr("axis", 1)});
                }});
   c.push_back({"global_avgpool_reshape", kPoolTol, [](Net& n) {
                  const int p = n.Op(OpType::GlobalAveragePool, {n.Input({1, 20, 5, 5})});
@@ -347,37 +321,37 @@ std::vector<OpCase> Cases() {
   // Gemm and MatMul.
   c.push_back({"gemm_classifier_transB_bias", kGemmTol, [](Net& n) {
                  n.Op(OpType::Gemm, {n.Input({1, 64}), n.Const({10, 64}), n.Const({10})},
-                      {IntA("transB", 1)});
+                      {IntAttr("transB", 1)});
                }});
   c.push_back({"gemm_classifier_1x512x1000", kGemmTol, [](Net& n) {
                  n.Op(OpType::Gemm, {n.Input({2, 512}), n.Const({1000, 512}), n.Const({1000})},
-                      {IntA("transB", 1)});
+                      {IntAttr("transB", 1)});
                }});
   c.push_back({"gemm_batch3_noC", kGemmTol,
                [](Net& n) { n.Op(OpType::Gemm, {n.Input({3, 50}), n.Const({50, 17})}); }});
   c.push_back({"gemm_transA", kGemmTol, [](Net& n) {
                  n.Op(OpType::Gemm, {n.Input({20, 6}), n.Const({20, 9}), n.Const({9})},
-                      {IntA("transA", 1)});
+                      {IntAttr("transA", 1)});
                }});
-  c.push_back(
-      {"gemm_transA_transB_alpha_beta_fullC", kGemmTol, [](Net& n) {
-         n.Op(OpType::Gemm, {n.Input({33, 7}), n.Const({19, 33}), n.Const({7, 19})},
-              {IntA("transA", 1), IntA("transB", 1), FloatA("alpha", 0.5f), FloatA("beta", 2.0f)});
-       }});
+  c.push_back({"gemm_transA_transB_alpha_beta_fullC", kGemmTol, [](Net& n) {
+                 n.Op(OpType::Gemm, {n.Input({33, 7}), n.Const({19, 33}), n.Const({7, 19})},
+                      {IntAttr("transA", 1), IntAttr("transB", 1), FloatAttr("alpha", 0.5f),
+                       FloatAttr("beta", 2.0f)});
+               }});
   c.push_back({"gemm_C_column", kGemmTol, [](Net& n) {
                  n.Op(OpType::Gemm, {n.Input({5, 12}), n.Const({12, 8}), n.Const({5, 1})});
                }});
   c.push_back({"gemm_C_scalar_beta0", kGemmTol, [](Net& n) {
                  n.Op(OpType::Gemm, {n.Input({4, 12}), n.Const({12, 8}), n.Const({})},
-                      {FloatA("beta", 0.0f)});
+                      {FloatAttr("beta", 0.0f)});
                }});
   c.push_back({"gemm_C_input", kGemmTol, [](Net& n) {
                  n.Op(OpType::Gemm, {n.Input({6, 10}), n.Const({10, 11}), n.Input({1, 11})},
-                      {FloatA("alpha", -1.5f)});
+                      {FloatAttr("alpha", -1.5f)});
                }});
   c.push_back({"gemm_fused_relu", kGemmTol, [](Net& n) {
                  n.Op(OpType::Gemm, {n.Input({4, 32}), n.Const({24, 32}), n.Const({24})},
-                      With({IntA("transB", 1)}, Relu()));
+                      With({IntAttr("transB", 1)}, Relu()));
                }});
   c.push_back({"gemm_fused_clip", kGemmTol, [](Net& n) {
                  n.Op(OpType::Gemm, {n.Input({4, 32}), n.Const({32, 24}), n.Const({24})},
@@ -459,15 +433,16 @@ std::vector<OpCase> Cases() {
       {"sqrt", kElementwiseTol, [](Net& n) { Unary(n, OpType::Sqrt, {3, 129}, {}, 0.0f, 10.0f); }});
   c.push_back({"neg", kElementwiseTol, [](Net& n) { Unary(n, OpType::Neg, {7, 31}); }});
   c.push_back({"abs", kElementwiseTol, [](Net& n) { Unary(n, OpType::Abs, {7, 31}); }});
-  c.push_back({"leaky_relu", kElementwiseTol,
-               [](Net& n) { Unary(n, OpType::LeakyRelu, {2, 4, 9, 9}, {FloatA("alpha", 0.2f)}); }});
+  c.push_back({"leaky_relu", kElementwiseTol, [](Net& n) {
+                 Unary(n, OpType::LeakyRelu, {2, 4, 9, 9}, {FloatAttr("alpha", 0.2f)});
+               }});
   // Softmax and layout operators.
   c.push_back({"softmax_last_axis", kElementwiseTol,
                [](Net& n) { Unary(n, OpType::Softmax, {3, 1000}, {}, -8.0f, 8.0f); }});
   c.push_back({"softmax_axis1", kElementwiseTol,
-               [](Net& n) { Unary(n, OpType::Softmax, {2, 5, 3}, {IntA("axis", 1)}); }});
+               [](Net& n) { Unary(n, OpType::Softmax, {2, 5, 3}, {IntAttr("axis", 1)}); }});
   c.push_back({"transpose_nchw_to_nhwc", kElementwiseTol, [](Net& n) {
-                 n.Op(OpType::Transpose, {n.Input({2, 3, 4, 5})}, {IntsA("perm", {0, 2, 3, 1})});
+                 n.Op(OpType::Transpose, {n.Input({2, 3, 4, 5})}, {IntsAttr("perm", {0, 2, 3, 1})});
                }});
   c.push_back({"pad_constant", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Pad,
@@ -477,16 +452,16 @@ std::vector<OpCase> Cases() {
   c.push_back({"gap_flatten_gemm_softmax", kGemmTol, [](Net& n) {
                  const int x = n.Input({2, 16, 5, 5});
                  const int p = n.Op(OpType::GlobalAveragePool, {x});
-                 const int f = n.Op(OpType::Flatten, {p}, {IntA("axis", 1)});
-                 const int g =
-                     n.Op(OpType::Gemm, {f, n.Const({10, 16}), n.Const({10})}, {IntA("transB", 1)});
-                 n.Op(OpType::Softmax, {g}, {IntA("axis", 1)});
+                 const int f = n.Op(OpType::Flatten, {p}, {IntAttr("axis", 1)});
+                 const int g = n.Op(OpType::Gemm, {f, n.Const({10, 16}), n.Const({10})},
+                                    {IntAttr("transB", 1)});
+                 n.Op(OpType::Softmax, {g}, {IntAttr("axis", 1)});
                }});
   c.push_back({"conv_relu_maxpool_conv", kConvTol, [](Net& n) {
                  const int x = n.Input({1, 3, 20, 20});
                  const int a = n.Conv(x, 3, 8, {3, 3}, With(Pads({1, 1, 1, 1}), Relu()));
-                 const int p =
-                     n.Op(OpType::MaxPool, {a}, With({IntsA("kernel_shape", {2, 2})}, Strides(2)));
+                 const int p = n.Op(OpType::MaxPool, {a},
+                                    With({IntsAttr("kernel_shape", {2, 2})}, Strides(2)));
                  n.Conv(p, 8, 8, {3, 3}, Pads({1, 1, 1, 1}), 8);
                }});
   return c;
@@ -628,8 +603,8 @@ TEST_P(BackendOps, ThreadCountKeepsResults) {
   const int c = net.Conv(x, 8, 32, {1, 1});
   const int s = net.Op(OpType::Add, {b, c});
   const int p = net.Op(OpType::GlobalAveragePool, {s});
-  const int f = net.Op(OpType::Flatten, {p}, {IntA("axis", 1)});
-  net.Op(OpType::Gemm, {f, net.Const({100, 32}), net.Const({100})}, {IntA("transB", 1)});
+  const int f = net.Op(OpType::Flatten, {p}, {IntAttr("axis", 1)});
+  net.Op(OpType::Gemm, {f, net.Const({100, 32}), net.Const({100})}, {IntAttr("transB", 1)});
   const auto ranges = net.ranges();
   auto model = net.Build();
   ASSERT_TRUE(model.ok()) << model.status().ToString();

@@ -48,9 +48,10 @@ class CompiledPartition {
 
   // Shapes and dtypes of every tensor in `views` are final (data pointers are not, except for
   // constants and folded values). `folded[n]` says graph node n was evaluated at prepare time:
-  // its outputs are constants for this run. Called again whenever input shapes change.
+  // its outputs are constants for this run. Called again whenever input shapes change. Work is
+  // run on the thread pool given to CompilePartition.
   virtual Status Prepare(const std::vector<TensorView>& views, const std::vector<char>& folded,
-                         ThreadPool* pool, PartitionMemory* memory) = 0;
+                         PartitionMemory* memory) = 0;
 
   // Runs the partition. Boundary inputs may live at new addresses on every call. When
   // `node_time_ns` is not null, stores each node's time at its graph node index.

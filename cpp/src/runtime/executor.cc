@@ -188,8 +188,7 @@ Status Executor::Prepare(const std::vector<Shape>& input_shapes) {
   }
   std::vector<PartitionMemory> partition_memory(partitions_.size());
   for (size_t p = 0; p < partitions_.size(); ++p) {
-    LWAI_RETURN_IF_ERROR(
-        partitions_[p].compiled->Prepare(views_, folded_, &pool_, &partition_memory[p]));
+    LWAI_RETURN_IF_ERROR(partitions_[p].compiled->Prepare(views_, folded_, &partition_memory[p]));
   }
   LWAI_RETURN_IF_ERROR(PlanAndAssign(partition_memory));
   prepared_shapes_ = input_shapes;
