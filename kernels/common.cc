@@ -49,10 +49,7 @@ Status ReadIntTensor(const KernelContext& ctx, int input, std::vector<int64_t>* 
   if (!ctx.has_input(input))
     return ctx.InvalidModel("input " + std::to_string(input) + " is missing");
   const TensorView& t = ctx.input(input);
-  if (t.data == nullptr) {
-    return ctx.Unsupported("input " + std::to_string(input) +
-                           " must be known before running (a constant or computed from shapes)");
-  }
+  if (t.data == nullptr) return ctx.ValueNeeded(input);
   const int64_t n = t.NumElements();
   values->resize(n);
   if (t.dtype == DataType::kInt64) {
@@ -68,9 +65,7 @@ Status ReadIntTensor(const KernelContext& ctx, int input, std::vector<int64_t>* 
 
 Status ReadFloatScalar(const KernelContext& ctx, int input, float* value) {
   const TensorView& t = ctx.input(input);
-  if (t.data == nullptr) {
-    return ctx.Unsupported("input " + std::to_string(input) + " must be a constant");
-  }
+  if (t.data == nullptr) return ctx.ValueNeeded(input);
   if (t.dtype != DataType::kFloat32 || t.NumElements() != 1) {
     return ctx.InvalidModel("input " + std::to_string(input) + " must be a float32 scalar, got " +
                             DataTypeName(t.dtype) + " " + t.shape.ToString());

@@ -29,4 +29,10 @@ Status KernelContext::ExpectDtype(int i, DataType dtype) const {
   return Status::Ok();
 }
 
+Status KernelContext::ValueNeeded(int i) const {
+  value_needed_ = true;
+  return Unsupported("the values of input " + std::to_string(i) +
+                     " must be known before running (a constant or computed from shapes)");
+}
+
 }  // namespace lwai

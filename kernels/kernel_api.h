@@ -96,9 +96,15 @@ class KernelContext {
   Status ExpectInputs(int min_inputs, int max_inputs) const;
   // Checks input i exists and has the given dtype.
   Status ExpectDtype(int i, DataType dtype) const;
+  // For prepare when input i's values decide output shapes (Reshape's shape, Slice's starts,
+  // If's condition, NonZero's data) but are not known yet (input(i).data is null): returns an
+  // error and marks the node, so the executor prepares it again, with values, at run time.
+  // ReadIntTensor and friends call this themselves.
+  Status ValueNeeded(int i) const;
 
   // Set by the executor.
   bool shape_only_ = false;
+  mutable bool value_needed_ = false;
   const KernelRegistration* registration_ = nullptr;
   size_t scratch_bytes_ = 0;
   std::unique_ptr<OpState> state_owner_;

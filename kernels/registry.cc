@@ -1,7 +1,8 @@
 // The one table of reference kernels. Adding an operator: write kernels/<op>.cc defining
-// `extern const KernelRegistration k<Op>Kernel`, add it to the schema's OpType enum, list
-// it here.
+// `extern const KernelRegistration k<Op>Kernel`, add it to the schema's OpType enum, and list
+// it here or in the operator group's list (kernels/ops_<group>.inc, one X(Op) per line).
 #include "kernels/kernel_api.h"
+
 
 #define LWAI_REFERENCE_KERNELS(X) \
   X(Conv)                         \
@@ -43,12 +44,20 @@ namespace lwai {
 
 #define LWAI_DECLARE_KERNEL(op) extern const KernelRegistration k##op##Kernel;
 LWAI_REFERENCE_KERNELS(LWAI_DECLARE_KERNEL)
+#define X LWAI_DECLARE_KERNEL
+#include "kernels/ops_groups.inc"
+#undef X
 #undef LWAI_DECLARE_KERNEL
 
 namespace {
 
 #define LWAI_KERNEL_ENTRY(op) &k##op##Kernel,
-const KernelRegistration* const kReferenceKernels[] = {LWAI_REFERENCE_KERNELS(LWAI_KERNEL_ENTRY)};
+const KernelRegistration* const kReferenceKernels[] = {
+    LWAI_REFERENCE_KERNELS(LWAI_KERNEL_ENTRY)
+#define X LWAI_KERNEL_ENTRY
+#include "kernels/ops_groups.inc"
+#undef X
+};
 #undef LWAI_KERNEL_ENTRY
 
 }  // namespace
