@@ -12,6 +12,7 @@
 #include "lwai/session.h"
 #include "passes/passes.h"
 #include "runtime/backend.h"
+#include "runtime/control_flow.h"
 
 namespace py = pybind11;
 
@@ -149,10 +150,18 @@ py::list DescribeTensors(const Graph& graph, const std::vector<int>& indices) {
   return list;
 }
 
+// A finished subgraph, to be given to GraphBuilder.add_node as an attribute value.
+struct Subgraph {
+  std::shared_ptr<const Graph> graph;
+};
+
 Attribute ToAttribute(const std::string& name, const py::handle& value) {
   Attribute a;
   a.name = name;
-  if (py::isinstance<py::bool_>(value) || py::isinstance<py::int_>(value)) {
+  if (py::isinstance<Subgraph>(value)) {
+    a.type = AttributeType::kGraph;
+    a.graph = value.cast<const Subgraph&>().graph;
+  } else if (py::isinstance<py::bool_>(value) || py::isinstance<py::int_>(value)) {
     a.type = AttributeType::kInt;
     a.i = value.cast<int64_t>();
   } else if (py::isinstance<py::float_>(value)) {
@@ -251,6 +260,18 @@ class GraphBuilder {
       }
     }
     return std::make_shared<Model>(std::move(graph), std::move(info), nullptr);
+  }
+
+  // Finishes the graph built so far as a subgraph (no optimization: its shapes are known only
+  // when it runs) and starts a new one.
+  Subgraph FinishSubgraph(const std::vector<int>& inputs, const std::vector<int>& outputs) {
+    graph_->inputs = inputs;
+    graph_->outputs = outputs;
+    std::shared_ptr<Graph> graph = std::move(graph_);
+    graph_ = std::make_unique<Graph>();
+    ThrowIfError(graph->SortTopologically());
+    ThrowIfError(graph->Validate());
+    return Subgraph{std::move(graph)};
   }
 
  private:
@@ -417,6 +438,10 @@ py::list DescribeNodes(const Model& model) {
         case AttributeType::kString:
           attrs[a.name.c_str()] = a.s;
           break;
+        case AttributeType::kGraph:
+          attrs[a.name.c_str()] = "<subgraph of " + std::to_string(a.graph->nodes.size()) +
+                                  " nodes>";
+          break;
       }
     }
     d["attributes"] = attrs;
@@ -436,6 +461,7 @@ PYBIND11_MODULE(_lwai, m) {
   m.def("supported_ops", [] {
     std::vector<std::string> names;
     for (OpType op : ReferenceOps()) names.push_back(OpTypeName(op));
+    for (OpType op : ControlFlowOps()) names.push_back(OpTypeName(op));
     return names;
   });
   m.attr("SCHEMA_VERSION") = kSchemaVersion;
@@ -486,7 +512,10 @@ PYBIND11_MODULE(_lwai, m) {
       .def("add_node", &GraphBuilder::AddNode, py::arg("name"), py::arg("op"), py::arg("inputs"),
            py::arg("outputs"), py::arg("attributes") = py::dict())
       .def("finish", &GraphBuilder::Finish, py::arg("producer"), py::arg("source_format"),
-           py::arg("opset"), py::arg("optimize"), py::arg("inputs"), py::arg("outputs"));
+           py::arg("opset"), py::arg("optimize"), py::arg("inputs"), py::arg("outputs"))
+      .def("finish_subgraph", &GraphBuilder::FinishSubgraph, py::arg("inputs"),
+           py::arg("outputs"));
+  py::class_<Subgraph>(m, "Subgraph");
 
   py::class_<PySession>(m, "Session")
       .def(py::init<std::shared_ptr<Model>, int, std::vector<std::string>>(), py::arg("model"),

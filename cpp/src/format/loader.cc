@@ -48,11 +48,7 @@ bool IsValidUtf8(const flatbuffers::String* text) {
   return true;
 }
 
-Status CheckStrings(const fb::Model& model) {
-  if (!IsValidUtf8(model.producer()) || !IsValidUtf8(model.source_format())) {
-    return InvalidModel("producer or source format is not valid UTF-8");
-  }
-  const fb::Graph* graph = model.graph();
+Status CheckGraphStrings(const fb::Graph* graph) {
   if (graph == nullptr) return Status::Ok();
   if (graph->tensors()) {
     for (uint32_t t = 0; t < graph->tensors()->size(); ++t) {
@@ -69,14 +65,24 @@ Status CheckStrings(const fb::Model& model) {
       const fb::Node* node = graph->nodes()->Get(n);
       bool ok = IsValidUtf8(node->name());
       if (node->attributes()) {
-        for (const fb::Attribute* a : *node->attributes())
+        for (const fb::Attribute* a : *node->attributes()) {
           ok = ok && IsValidUtf8(a->name()) && IsValidUtf8(a->s());
+          if (ok) LWAI_RETURN_IF_ERROR(CheckGraphStrings(a->g()));
+        }
       }
       if (!ok)
         return InvalidModel("node " + std::to_string(n) +
                             " has a name or string that is not UTF-8");
     }
   }
+  return Status::Ok();
+}
+
+Status CheckStrings(const fb::Model& model) {
+  if (!IsValidUtf8(model.producer()) || !IsValidUtf8(model.source_format())) {
+    return InvalidModel("producer or source format is not valid UTF-8");
+  }
+  LWAI_RETURN_IF_ERROR(CheckGraphStrings(model.graph()));
   if (model.metadata()) {
     for (const fb::KeyValue* kv : *model.metadata()) {
       if (!IsValidUtf8(kv->key()) || !IsValidUtf8(kv->value()))
@@ -91,7 +97,18 @@ bool IsKnownDataType(int8_t value) {
   return value != 0 && std::strcmp(DataTypeName(type), "undefined") != 0;
 }
 
-Status ConvertAttribute(const fb::Attribute& src, Attribute* dst) {
+// What converting any graph of one model needs.
+struct LoadContext {
+  const fb::Model& model;
+  const uint8_t* file;
+  size_t file_size;
+  const std::shared_ptr<const void>& storage;
+  bool file_backed;
+};
+
+Status ConvertGraph(const LoadContext& context, const fb::Graph* src, Graph* graph);
+
+Status ConvertAttribute(const LoadContext& context, const fb::Attribute& src, Attribute* dst) {
   dst->name = src.name()->str();
   switch (src.type()) {
     case fb::AttributeType::INT:
@@ -114,6 +131,15 @@ Status ConvertAttribute(const fb::Attribute& src, Attribute* dst) {
       dst->type = AttributeType::kString;
       if (src.s()) dst->s = src.s()->str();
       break;
+    case fb::AttributeType::GRAPH: {
+      dst->type = AttributeType::kGraph;
+      auto graph = std::make_shared<Graph>();
+      if (src.g() == nullptr) return InvalidModel("attribute '" + dst->name + "' has no graph");
+      LWAI_RETURN_IF_ERROR(ConvertGraph(context, src.g(), graph.get())
+                               .WithContext("subgraph '" + dst->name + "'"));
+      dst->graph = std::move(graph);
+      break;
+    }
     default:
       return InvalidModel("attribute '" + dst->name + "' has unknown type " +
                           std::to_string(static_cast<int>(src.type())));
@@ -121,10 +147,12 @@ Status ConvertAttribute(const fb::Attribute& src, Attribute* dst) {
   return Status::Ok();
 }
 
-Status ConvertTensor(const fb::Model& model, const uint8_t* file, size_t file_size, int index,
-                     const std::shared_ptr<const void>& storage, bool file_backed,
+Status ConvertTensor(const LoadContext& context, const fb::Graph& graph, int index,
                      TensorDesc* dst) {
-  const fb::Tensor& src = *model.graph()->tensors()->Get(index);
+  const fb::Model& model = context.model;
+  const uint8_t* file = context.file;
+  const size_t file_size = context.file_size;
+  const fb::Tensor& src = *graph.tensors()->Get(index);
   dst->name = src.name()->str();
   const std::string where = "tensor " + std::to_string(index) + " '" + dst->name + "'";
   // Intermediate tensors may have an undefined dtype: prepare infers it.
@@ -169,22 +197,19 @@ Status ConvertTensor(const fb::Model& model, const uint8_t* file, size_t file_si
   }
   dst->constant.data = file + offset;
   dst->constant.size = size;
-  dst->constant.keepalive = storage;
-  dst->constant.file_backed = file_backed;
+  dst->constant.keepalive = context.storage;
+  dst->constant.file_backed = context.file_backed;
   // Zero-size constants still count as constants.
   if (size == 0) dst->constant.data = file;
   return Status::Ok();
 }
 
-Status ConvertGraph(const fb::Model& model, const uint8_t* file, size_t file_size,
-                    const std::shared_ptr<const void>& storage, bool file_backed, Graph* graph) {
-  const fb::Graph* src = model.graph();
+Status ConvertGraph(const LoadContext& context, const fb::Graph* src, Graph* graph) {
   if (src == nullptr) return InvalidModel("model has no graph");
   const int num_tensors = src->tensors() ? static_cast<int>(src->tensors()->size()) : 0;
   graph->tensors.resize(num_tensors);
   for (int t = 0; t < num_tensors; ++t) {
-    LWAI_RETURN_IF_ERROR(
-        ConvertTensor(model, file, file_size, t, storage, file_backed, &graph->tensors[t]));
+    LWAI_RETURN_IF_ERROR(ConvertTensor(context, *src, t, &graph->tensors[t]));
   }
   if (src->nodes()) {
     for (const fb::Node* node_src : *src->nodes()) {
@@ -199,7 +224,7 @@ Status ConvertGraph(const fb::Model& model, const uint8_t* file, size_t file_siz
       if (node_src->attributes()) {
         for (const fb::Attribute* attr : *node_src->attributes()) {
           Attribute converted;
-          Status status = ConvertAttribute(*attr, &converted);
+          Status status = ConvertAttribute(context, *attr, &converted);
           if (!status.ok()) return status.WithContext(node.Describe());
           node.attributes.push_back(std::move(converted));
         }
@@ -244,7 +269,8 @@ Result<std::shared_ptr<Model>> LoadModelImage(const uint8_t* data, size_t size,
   }
   LWAI_RETURN_IF_ERROR(CheckStrings(model));
   auto graph = std::make_unique<Graph>();
-  LWAI_RETURN_IF_ERROR(ConvertGraph(model, data, size, storage, file_backed, graph.get()));
+  const LoadContext context{model, data, size, storage, file_backed};
+  LWAI_RETURN_IF_ERROR(ConvertGraph(context, model.graph(), graph.get()));
   auto info = std::make_unique<ModelInfo>();
   if (model.producer()) info->producer = model.producer()->str();
   if (model.source_format()) info->source_format = model.source_format()->str();

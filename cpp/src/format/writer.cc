@@ -13,11 +13,23 @@ namespace {
 using flatbuffers::FlatBufferBuilder;
 using flatbuffers::Offset;
 
-Offset<fb::Attribute> WriteAttribute(FlatBufferBuilder& b, const Attribute& a) {
+// Where constant data goes while building: buffers of the model, and for external data the
+// next free offset and what lies where.
+struct DataWriter {
+  bool inline_data = false;
+  uint64_t cursor = 0;
+  std::vector<Offset<fb::Buffer>> buffers;
+  std::vector<std::pair<uint64_t, const ConstantData*>>* layout = nullptr;
+};
+
+Offset<fb::Graph> WriteGraph(FlatBufferBuilder& b, const Graph& g, DataWriter& data);
+
+Offset<fb::Attribute> WriteAttribute(FlatBufferBuilder& b, const Attribute& a, DataWriter& data) {
   const auto name = b.CreateString(a.name);
   Offset<flatbuffers::Vector<int64_t>> ints;
   Offset<flatbuffers::Vector<float>> floats;
   Offset<flatbuffers::String> s;
+  Offset<fb::Graph> graph;
   fb::AttributeType type = fb::AttributeType::INT;
   switch (a.type) {
     case AttributeType::kInt:
@@ -38,32 +50,28 @@ Offset<fb::Attribute> WriteAttribute(FlatBufferBuilder& b, const Attribute& a) {
       type = fb::AttributeType::STRING;
       s = b.CreateString(a.s);
       break;
+    case AttributeType::kGraph:
+      type = fb::AttributeType::GRAPH;
+      graph = WriteGraph(b, *a.graph, data);
+      break;
   }
-  return fb::CreateAttribute(b, name, type, a.i, a.f, ints, floats, s);
+  return fb::CreateAttribute(b, name, type, a.i, a.f, ints, floats, s, graph);
 }
 
-// Builds the flatbuffer. External constant data is placed from `data_start` on, each piece at
-// a 64-byte boundary; `layout` receives (offset, tensor index) for the data section.
-void BuildFlatbuffer(const Model& model, bool inline_data, uint64_t data_start,
-                     FlatBufferBuilder& b, std::vector<std::pair<uint64_t, int>>* layout) {
-  const Graph& g = model.graph();
-  const ModelInfo& info = model.info();
-  std::vector<Offset<fb::Buffer>> buffers;
-  buffers.push_back(fb::CreateBuffer(b));  // buffers[0]: "no data"
+Offset<fb::Graph> WriteGraph(FlatBufferBuilder& b, const Graph& g, DataWriter& data) {
   std::vector<Offset<fb::Tensor>> tensors;
-  uint64_t cursor = data_start;
-  for (size_t t = 0; t < g.tensors.size(); ++t) {
-    const TensorDesc& desc = g.tensors[t];
+  for (const TensorDesc& desc : g.tensors) {
     uint32_t buffer_index = 0;
     if (desc.is_constant()) {
-      buffer_index = static_cast<uint32_t>(buffers.size());
-      if (inline_data) {
-        buffers.push_back(
+      buffer_index = static_cast<uint32_t>(data.buffers.size());
+      if (data.inline_data) {
+        data.buffers.push_back(
             fb::CreateBuffer(b, 0, 0, b.CreateVector(desc.constant.data, desc.constant.size)));
       } else {
-        buffers.push_back(fb::CreateBuffer(b, cursor, desc.constant.size));
-        layout->emplace_back(cursor, static_cast<int>(t));
-        cursor += (desc.constant.size + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+        data.buffers.push_back(fb::CreateBuffer(b, data.cursor, desc.constant.size));
+        data.layout->emplace_back(data.cursor, &desc.constant);
+        data.cursor +=
+            (desc.constant.size + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
       }
     }
     std::vector<Offset<fb::Dim>> dims;
@@ -77,20 +85,35 @@ void BuildFlatbuffer(const Model& model, bool inline_data, uint64_t data_start,
   std::vector<Offset<fb::Node>> nodes;
   for (const Node& node : g.nodes) {
     std::vector<Offset<fb::Attribute>> attributes;
-    for (const Attribute& a : node.attributes) attributes.push_back(WriteAttribute(b, a));
+    for (const Attribute& a : node.attributes) attributes.push_back(WriteAttribute(b, a, data));
     nodes.push_back(fb::CreateNode(b, b.CreateString(node.name), node.op,
                                    b.CreateVector(node.inputs), b.CreateVector(node.outputs),
                                    b.CreateVector(attributes)));
   }
-  const auto graph = fb::CreateGraph(b, b.CreateVector(tensors), b.CreateVector(nodes),
-                                     b.CreateVector(g.inputs), b.CreateVector(g.outputs));
+  return fb::CreateGraph(b, b.CreateVector(tensors), b.CreateVector(nodes),
+                         b.CreateVector(g.inputs), b.CreateVector(g.outputs));
+}
+
+// Builds the flatbuffer. External constant data is placed from `data_start` on, each piece at
+// a 64-byte boundary; `layout` receives (offset, constant) for the data section.
+void BuildFlatbuffer(const Model& model, bool inline_data, uint64_t data_start,
+                     FlatBufferBuilder& b,
+                     std::vector<std::pair<uint64_t, const ConstantData*>>* layout) {
+  const ModelInfo& info = model.info();
+  DataWriter data;
+  data.inline_data = inline_data;
+  data.cursor = data_start;
+  data.layout = layout;
+  data.buffers.push_back(fb::CreateBuffer(b));  // buffers[0]: "no data"
+  const auto graph = WriteGraph(b, model.graph(), data);
   std::vector<Offset<fb::KeyValue>> metadata;
   for (const auto& kv : info.metadata) {
     metadata.push_back(fb::CreateKeyValue(b, b.CreateString(kv.first), b.CreateString(kv.second)));
   }
-  const auto root = fb::CreateModel(
-      b, kSchemaVersion, b.CreateString(info.producer), b.CreateString(info.source_format),
-      info.source_opset, info.optimized, graph, b.CreateVector(buffers), b.CreateVector(metadata));
+  const auto root =
+      fb::CreateModel(b, kSchemaVersion, b.CreateString(info.producer),
+                      b.CreateString(info.source_format), info.source_opset, info.optimized, graph,
+                      b.CreateVector(data.buffers), b.CreateVector(metadata));
   fb::FinishModelBuffer(b, root);
 }
 
@@ -98,7 +121,7 @@ void BuildFlatbuffer(const Model& model, bool inline_data, uint64_t data_start,
 
 Result<std::vector<uint8_t>> SerializeModel(const Model& model, bool inline_data) {
   LWAI_RETURN_IF_ERROR(model.graph().Validate());
-  std::vector<std::pair<uint64_t, int>> layout;
+  std::vector<std::pair<uint64_t, const ConstantData*>> layout;
   // Pass 1 measures the flatbuffer; pass 2 writes the real data offsets. Defaults are forced
   // so that both passes have the same size whatever the offset values.
   FlatBufferBuilder measure;
@@ -114,14 +137,11 @@ Result<std::vector<uint8_t>> SerializeModel(const Model& model, bool inline_data
     return Internal("flatbuffer size changed between passes");
   }
   uint64_t total = builder.GetSize();
-  for (const auto& [offset, tensor] : layout) {
-    total = offset + model.graph().tensors[tensor].constant.size;
-  }
+  for (const auto& [offset, constant] : layout) total = offset + constant->size;
   std::vector<uint8_t> image(inline_data ? builder.GetSize() : total, 0);
   std::memcpy(image.data(), builder.GetBufferPointer(), builder.GetSize());
-  for (const auto& [offset, tensor] : layout) {
-    const ConstantData& c = model.graph().tensors[tensor].constant;
-    if (c.size) std::memcpy(image.data() + offset, c.data, c.size);
+  for (const auto& [offset, constant] : layout) {
+    if (constant->size) std::memcpy(image.data() + offset, constant->data, constant->size);
   }
   return image;
 }

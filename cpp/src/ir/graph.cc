@@ -126,6 +126,11 @@ std::string Node::GetString(const std::string& attr_name, const std::string& def
   return a && a->type == AttributeType::kString ? a->s : default_value;
 }
 
+const Graph* Node::GetGraph(const std::string& attr_name) const {
+  const Attribute* a = FindAttribute(attr_name);
+  return a && a->type == AttributeType::kGraph ? a->graph.get() : nullptr;
+}
+
 namespace {
 Attribute& UpsertAttribute(std::vector<Attribute>& attributes, const std::string& name) {
   for (Attribute& a : attributes) {

@@ -21,7 +21,9 @@ const char* OpTypeName(OpType op);
 // Parses an operator name of the schema; returns false when unknown.
 bool ParseOpType(const std::string& name, OpType* op);
 
-enum class AttributeType : int8_t { kInt, kFloat, kInts, kFloats, kString };
+enum class AttributeType : int8_t { kInt, kFloat, kInts, kFloats, kString, kGraph };
+
+struct Graph;
 
 struct Attribute {
   std::string name;
@@ -31,6 +33,8 @@ struct Attribute {
   std::vector<int64_t> ints;
   std::vector<float> floats;
   std::string s;
+  // kGraph: a subgraph (see the schema's Attribute.g). Shared, never modified after building.
+  std::shared_ptr<const Graph> graph;
 };
 
 // 64-byte aligned memory of at least `size` bytes (null on failure), freed with the pointer.
@@ -89,6 +93,8 @@ struct Node {
   float GetFloat(const std::string& attr_name, float default_value) const;
   std::vector<int64_t> GetInts(const std::string& attr_name) const;  // empty if absent
   std::string GetString(const std::string& attr_name, const std::string& default_value) const;
+  // The subgraph attribute `attr_name`, or null.
+  const Graph* GetGraph(const std::string& attr_name) const;
   void SetInt(const std::string& attr_name, int64_t value);
   void SetFloat(const std::string& attr_name, float value);
   void SetString(const std::string& attr_name, const std::string& value);

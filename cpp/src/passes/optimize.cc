@@ -54,6 +54,8 @@ Status InferShapes(Graph& graph) {
   for (size_t t = 0; t < graph.tensors.size(); ++t) {
     TensorDesc& desc = graph.tensors[t];
     if (desc.is_constant() || is_input[t]) continue;
+    // Outputs of nodes that need run-time values keep what the converter declared.
+    if (dtypes[t] == DataType::kUndefined) continue;
     desc.dtype = dtypes[t];
     desc.shape_known = small[t].rank == large[t].rank;
     desc.shape.clear();

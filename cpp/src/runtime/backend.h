@@ -87,9 +87,8 @@ class Backend {
 class ReferenceBackend : public Backend {
  public:
   const char* name() const override { return "reference"; }
-  const KernelRegistration* Claim(const Graph& graph, const Node& node) const override {
-    return FindReferenceKernel(node.op);
-  }
+  // The reference kernels, and the runtime's control-flow operators (If, Loop, Scan).
+  const KernelRegistration* Claim(const Graph& graph, const Node& node) const override;
 };
 
 // Backends by name ("xnnpack", "eigen", "reference") or, for a C-ABI plugin, by the path of its

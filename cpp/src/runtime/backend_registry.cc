@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "runtime/backend.h"
+#include "runtime/control_flow.h"
 #include "runtime/plugin_backend.h"
 #ifdef LWAI_WITH_XNNPACK
 #include "backends/xnnpack/xnnpack_backend.h"
@@ -21,6 +22,11 @@ bool LooksLikePath(const std::string& name) {
 }
 
 }  // namespace
+
+const KernelRegistration* ReferenceBackend::Claim(const Graph& graph, const Node& node) const {
+  const KernelRegistration* kernel = FindReferenceKernel(node.op);
+  return kernel != nullptr ? kernel : FindControlFlowKernel(node.op);
+}
 
 std::vector<std::string> AvailableBackends() {
   std::vector<std::string> names;

@@ -124,8 +124,8 @@ std::string Executor::node_kernel(int node) const {
   return p >= 0 ? partitions_[p].compiled->NodeKernel(node) : std::string();
 }
 
-Status Executor::Prepare(const std::vector<Shape>& input_shapes) {
-  prepared_ = false;
+Status Executor::ResetViews(const std::vector<Shape>& input_shapes,
+                            const std::vector<TensorRef>* inputs) {
   if (input_shapes.size() != graph_.inputs.size()) {
     return InvalidArgument("expected " + std::to_string(graph_.inputs.size()) +
                            " input shapes, got " + std::to_string(input_shapes.size()));
@@ -144,26 +144,48 @@ Status Executor::Prepare(const std::vector<Shape>& input_shapes) {
   for (size_t i = 0; i < graph_.inputs.size(); ++i) {
     TensorView& input = views_[graph_.inputs[i]];
     input.shape = input_shapes[i];
+    if (inputs != nullptr) input.data = const_cast<void*>((*inputs)[i].data);
     if (!ByteSizeFits(input)) {
       return ShapeMismatch("input '" + graph_.tensors[graph_.inputs[i]].name + "': shape " +
                            input.shape.ToString() + " is negative or too large");
     }
   }
+  return Status::Ok();
+}
 
+Status Executor::PrepareNodes(bool with_values) {
   const size_t num_nodes = graph_.nodes.size();
   folded_.assign(num_nodes, 0);
   folded_storage_.clear();
   contexts_.clear();
+  has_deferred_nodes_ = false;
+  // Tensors whose producer could not be prepared before their values are known.
+  std::vector<char> deferred(graph_.tensors.size(), 0);
   for (size_t n = 0; n < num_nodes; ++n) {
     const Node& node = graph_.nodes[n];
     contexts_.push_back(std::make_unique<KernelContext>(node, views_.data(), &pool_));
     KernelContext& ctx = *contexts_.back();
-    ctx.shape_only_ = partition_of_node_[n] >= 0;
+    ctx.shape_only_ = !with_values && partition_of_node_[n] >= 0;
     ctx.registration_ = kernels_[n];
-    for (int o = 0; o < ctx.num_outputs(); ++o) {
-      if (ctx.has_output(o)) ctx.output(o).dtype = DataType::kUndefined;
+    bool defer = false;
+    for (int t : node.inputs) defer = defer || (t >= 0 && deferred[t]);
+    if (!defer) {
+      for (int o = 0; o < ctx.num_outputs(); ++o) {
+        if (ctx.has_output(o)) ctx.output(o).dtype = DataType::kUndefined;
+      }
+      const Status status = kernels_[n]->prepare(ctx);
+      if (!status.ok() && !(ctx.value_needed_ && !with_values)) return status;
+      defer = !status.ok();
     }
-    LWAI_RETURN_IF_ERROR(kernels_[n]->prepare(ctx));
+    if (defer) {
+      has_deferred_nodes_ = true;
+      for (int t : node.outputs) {
+        if (t < 0) continue;
+        deferred[t] = 1;
+        views_[t] = TensorView();  // dtype undefined: not known before running
+      }
+      continue;
+    }
     // Shape needs only its input's shape, which is always known here.
     bool inputs_known = true;
     for (int i = 0; i < ctx.num_inputs() && node.op != OpType::Shape; ++i) {
@@ -183,14 +205,33 @@ Status Executor::Prepare(const std::vector<Shape>& input_shapes) {
     }
     if (!inputs_known) continue;
     // Every input is known now: evaluate once here (shape arithmetic, constant subgraphs).
-    LWAI_RETURN_IF_ERROR(EvaluatePrepared(*kernels_[n], ctx, &folded_storage_));
+    if (profiling_ && with_values) {
+      const auto start = std::chrono::steady_clock::now();
+      LWAI_RETURN_IF_ERROR(EvaluatePrepared(*kernels_[n], ctx, &folded_storage_));
+      node_time_ns_[n] = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+    } else {
+      LWAI_RETURN_IF_ERROR(EvaluatePrepared(*kernels_[n], ctx, &folded_storage_));
+    }
     folded_[n] = 1;
   }
-  std::vector<PartitionMemory> partition_memory(partitions_.size());
-  for (size_t p = 0; p < partitions_.size(); ++p) {
-    LWAI_RETURN_IF_ERROR(partitions_[p].compiled->Prepare(views_, folded_, &partition_memory[p]));
+  return Status::Ok();
+}
+
+Status Executor::Prepare(const std::vector<Shape>& input_shapes) {
+  prepared_ = false;
+  LWAI_RETURN_IF_ERROR(ResetViews(input_shapes, nullptr));
+  LWAI_RETURN_IF_ERROR(PrepareNodes(/*with_values=*/false));
+  dynamic_ = has_deferred_nodes_;
+  if (!dynamic_) {
+    std::vector<PartitionMemory> partition_memory(partitions_.size());
+    for (size_t p = 0; p < partitions_.size(); ++p) {
+      LWAI_RETURN_IF_ERROR(
+          partitions_[p].compiled->Prepare(views_, folded_, &partition_memory[p]));
+    }
+    LWAI_RETURN_IF_ERROR(PlanAndAssign(partition_memory));
   }
-  LWAI_RETURN_IF_ERROR(PlanAndAssign(partition_memory));
   prepared_shapes_ = input_shapes;
   prepared_ = true;
   return Status::Ok();
@@ -273,6 +314,12 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
 
 Status Executor::Invoke(const std::vector<TensorRef>& inputs) {
   if (!prepared_) return Internal("Invoke before Prepare");
+  if (dynamic_) {
+    // Some output shapes depend on values: prepare and evaluate every node with its inputs'
+    // values known, in buffers of this run.
+    LWAI_RETURN_IF_ERROR(ResetViews(prepared_shapes_, &inputs));
+    return PrepareNodes(/*with_values=*/true);
+  }
   for (size_t i = 0; i < graph_.inputs.size(); ++i) {
     views_[graph_.inputs[i]].data = const_cast<void*>(inputs[i].data);
   }

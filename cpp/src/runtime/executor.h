@@ -22,8 +22,12 @@ class Executor {
   static Result<std::unique_ptr<Executor>> Create(const Graph& graph,
                                                   const SessionOptions& options);
 
-  // Prepares all nodes for these graph input shapes and plans memory.
+  // Prepares all nodes for these graph input shapes and plans memory. When some node's output
+  // shapes depend on values known only at run time (a data-dependent Reshape target, If's
+  // condition, NonZero), the executor becomes dynamic: Invoke then prepares and evaluates every
+  // node with values known, allocating per run, and the arena stays unused.
   Status Prepare(const std::vector<Shape>& input_shapes);
+  bool dynamic() const { return dynamic_; }
   bool prepared() const { return prepared_; }
   const std::vector<Shape>& prepared_shapes() const { return prepared_shapes_; }
 
@@ -55,6 +59,11 @@ class Executor {
   Executor(const Graph& graph, const SessionOptions& options);
   Status AssignBackends();
   Status PlanAndAssign(const std::vector<PartitionMemory>& partition_memory);
+  // Resets every tensor view to what the graph says; binds input data when given.
+  Status ResetViews(const std::vector<Shape>& input_shapes, const std::vector<TensorRef>* inputs);
+  // Prepares nodes in order and evaluates those whose inputs are all known. Without values,
+  // nodes that need them (and everything depending on them) are deferred.
+  Status PrepareNodes(bool with_values);
 
   const Graph& graph_;
   SessionOptions options_;
@@ -76,6 +85,8 @@ class Executor {
   size_t arena_bytes_ = 0;
   size_t unshared_bytes_ = 0;
   bool prepared_ = false;
+  bool dynamic_ = false;
+  bool has_deferred_nodes_ = false;
   std::vector<Shape> prepared_shapes_;
   bool profiling_ = false;
   std::vector<int64_t> node_time_ns_;

@@ -1,0 +1,403 @@
+#include "runtime/control_flow.h"
+
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "kernels/common.h"
+#include "runtime/executor.h"
+
+namespace lwai {
+namespace {
+
+// A tensor value owned by a control-flow node between its prepare and eval.
+struct OwnedTensor {
+  DataType dtype = DataType::kUndefined;
+  Shape shape;
+  std::shared_ptr<void> data;
+  size_t bytes = 0;
+};
+
+class ControlFlowState : public OpState {
+ public:
+  std::vector<OwnedTensor> outputs;
+};
+
+Status CopyView(const TensorView& view, OwnedTensor* out) {
+  out->dtype = view.dtype;
+  out->shape = view.shape;
+  out->bytes = view.ByteSize();
+  out->data = AllocateAligned(out->bytes);
+  if (!out->data) return Status(StatusCode::kOutOfMemory, "cannot allocate a subgraph output");
+  if (out->bytes) std::memcpy(out->data.get(), view.data, out->bytes);
+  return Status::Ok();
+}
+
+TensorRef RefOf(const TensorView& view) { return TensorRef{view.dtype, view.shape, view.data}; }
+
+// Runs `graph` on `inputs` (prepared for their shapes when they changed) with one executor that
+// lives as long as the node's prepare call.
+class SubgraphRunner {
+ public:
+  explicit SubgraphRunner(const Graph& graph) : graph_(graph) {}
+
+  Status Run(const KernelContext& ctx, const std::vector<TensorRef>& inputs) {
+    if (inputs.size() != graph_.inputs.size()) {
+      return ctx.InvalidModel("subgraph takes " + std::to_string(graph_.inputs.size()) +
+                              " inputs, got " + std::to_string(inputs.size()));
+    }
+    if (executor_ == nullptr) {
+      SessionOptions options;
+      options.threads = 1;
+      Result<std::unique_ptr<Executor>> created = Executor::Create(graph_, options);
+      if (!created.ok()) return created.status().WithContext(ctx.node().Describe());
+      executor_ = std::move(created).value();
+    }
+    std::vector<Shape> shapes;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const DataType declared = graph_.tensors[graph_.inputs[i]].dtype;
+      if (declared != DataType::kUndefined && declared != inputs[i].dtype) {
+        return ctx.InvalidModel("subgraph input '" + graph_.tensors[graph_.inputs[i]].name +
+                                "' is declared " + DataTypeName(declared) + ", got " +
+                                DataTypeName(inputs[i].dtype));
+      }
+      shapes.push_back(inputs[i].shape);
+    }
+    if (!executor_->prepared() || executor_->prepared_shapes() != shapes) {
+      LWAI_RETURN_IF_ERROR(executor_->Prepare(shapes).WithContext(ctx.node().Describe()));
+    }
+    return executor_->Invoke(inputs).WithContext(ctx.node().Describe());
+  }
+
+  const TensorView& output(int i) const { return executor_->tensor(graph_.outputs[i]); }
+  int num_outputs() const { return static_cast<int>(graph_.outputs.size()); }
+
+ private:
+  const Graph& graph_;
+  std::unique_ptr<Executor> executor_;
+};
+
+// Inputs a subgraph reads from the enclosing graph: the node's last `captured_inputs` inputs.
+Status CapturedInputs(const KernelContext& ctx, int first, std::vector<TensorRef>* refs) {
+  const int captured = static_cast<int>(ctx.node().GetInt("captured_inputs", 0));
+  if (captured < 0 || first + captured > ctx.num_inputs()) {
+    return ctx.InvalidModel("captured_inputs " + std::to_string(captured) + " does not fit " +
+                            std::to_string(ctx.num_inputs()) + " inputs");
+  }
+  for (int i = ctx.num_inputs() - captured; i < ctx.num_inputs(); ++i) {
+    if (!ctx.has_input(i)) return ctx.InvalidModel("captured input " + std::to_string(i) + " is missing");
+    refs->push_back(RefOf(ctx.input(i)));
+  }
+  return Status::Ok();
+}
+
+// Every (present) input must have its values: control flow runs while preparing.
+Status NeedAllValues(const KernelContext& ctx) {
+  for (int i = 0; i < ctx.num_inputs(); ++i) {
+    if (ctx.has_input(i) && ctx.input(i).data == nullptr && ctx.input(i).NumElements() > 0) {
+      return ctx.ValueNeeded(i);
+    }
+  }
+  return Status::Ok();
+}
+
+Status SetOutputs(KernelContext& ctx, std::unique_ptr<ControlFlowState> state) {
+  if (static_cast<int>(state->outputs.size()) < ctx.num_outputs()) {
+    return ctx.InvalidModel("the subgraph produces " + std::to_string(state->outputs.size()) +
+                            " values for " + std::to_string(ctx.num_outputs()) + " outputs");
+  }
+  for (int o = 0; o < ctx.num_outputs(); ++o) {
+    if (!ctx.has_output(o)) continue;
+    ctx.output(o).dtype = state->outputs[o].dtype;
+    ctx.output(o).shape = state->outputs[o].shape;
+  }
+  ctx.SetState(std::move(state));
+  return Status::Ok();
+}
+
+Status EvalCopyOutputs(KernelContext& ctx) {
+  const auto* state = ctx.state<ControlFlowState>();
+  for (int o = 0; o < ctx.num_outputs(); ++o) {
+    if (!ctx.has_output(o) || state->outputs[o].bytes == 0) continue;
+    std::memcpy(ctx.output(o).data, state->outputs[o].data.get(), state->outputs[o].bytes);
+  }
+  return Status::Ok();
+}
+
+bool ReadBoolScalar(const TensorView& view) {
+  if (view.dtype == DataType::kBool || view.dtype == DataType::kUInt8) {
+    return *static_cast<const uint8_t*>(view.data) != 0;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------- If
+Status PrepareIf(KernelContext& ctx) {
+  LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1 << 20));
+  const Graph* then_branch = ctx.node().GetGraph("then_branch");
+  const Graph* else_branch = ctx.node().GetGraph("else_branch");
+  if (then_branch == nullptr || else_branch == nullptr) {
+    return ctx.InvalidModel("needs subgraph attributes then_branch and else_branch");
+  }
+  const TensorView& cond = ctx.input(0);
+  if (cond.NumElements() != 1 || (cond.dtype != DataType::kBool)) {
+    return ctx.InvalidModel("condition must be one bool, got " +
+                            std::string(DataTypeName(cond.dtype)) + " " + cond.shape.ToString());
+  }
+  LWAI_RETURN_IF_ERROR(NeedAllValues(ctx));
+  std::vector<TensorRef> captured;
+  LWAI_RETURN_IF_ERROR(CapturedInputs(ctx, 1, &captured));
+  SubgraphRunner runner(ReadBoolScalar(cond) ? *then_branch : *else_branch);
+  LWAI_RETURN_IF_ERROR(runner.Run(ctx, captured));
+  auto state = std::make_unique<ControlFlowState>();
+  state->outputs.resize(runner.num_outputs());
+  for (int o = 0; o < runner.num_outputs(); ++o) {
+    LWAI_RETURN_IF_ERROR(CopyView(runner.output(o), &state->outputs[o]));
+  }
+  return SetOutputs(ctx, std::move(state));
+}
+
+// -------------------------------------------------------------------------------------- Loop
+// Appends one iteration's scan output to a growing stacked buffer.
+Status AppendScanOutput(const KernelContext& ctx, const TensorView& value, int iteration,
+                        OwnedTensor* stacked, std::vector<uint8_t>* bytes) {
+  if (iteration == 0) {
+    stacked->dtype = value.dtype;
+    stacked->shape.rank = value.shape.rank + 1;
+    if (stacked->shape.rank > kMaxRank) return ctx.Unsupported("scan output rank too large");
+    for (int d = 0; d < value.shape.rank; ++d) stacked->shape[d + 1] = value.shape[d];
+  } else {
+    bool same = value.dtype == stacked->dtype && value.shape.rank + 1 == stacked->shape.rank;
+    for (int d = 0; same && d < value.shape.rank; ++d) same = value.shape[d] == stacked->shape[d + 1];
+    if (!same) {
+      return ctx.ShapeMismatch("scan output changes shape between iterations: " +
+                               value.shape.ToString());
+    }
+  }
+  stacked->shape[0] = iteration + 1;
+  const auto* begin = static_cast<const uint8_t*>(value.data);
+  bytes->insert(bytes->end(), begin, begin + value.ByteSize());
+  return Status::Ok();
+}
+
+Status Finish(const std::vector<uint8_t>& bytes, OwnedTensor* tensor) {
+  tensor->bytes = bytes.size();
+  tensor->data = AllocateAligned(bytes.size());
+  if (!tensor->data) return Status(StatusCode::kOutOfMemory, "cannot allocate a scan output");
+  if (!bytes.empty()) std::memcpy(tensor->data.get(), bytes.data(), bytes.size());
+  return Status::Ok();
+}
+
+Status PrepareLoop(KernelContext& ctx) {
+  const Graph* body = ctx.node().GetGraph("body");
+  if (body == nullptr) return ctx.InvalidModel("needs a subgraph attribute 'body'");
+  LWAI_RETURN_IF_ERROR(NeedAllValues(ctx));
+  const int captured = static_cast<int>(ctx.node().GetInt("captured_inputs", 0));
+  const int num_carried = ctx.num_inputs() - captured - 2;
+  const int num_scan = static_cast<int>(body->outputs.size()) - 1 - num_carried;
+  if (num_carried < 0 || num_scan < 0 || ctx.num_outputs() > num_carried + num_scan) {
+    return ctx.InvalidModel("body with " + std::to_string(body->outputs.size()) +
+                            " outputs does not match " + std::to_string(num_carried) +
+                            " loop-carried values");
+  }
+  int64_t max_trips = INT64_MAX;
+  if (ctx.has_input(0)) {
+    const TensorView& m = ctx.input(0);
+    if (m.dtype != DataType::kInt64 || m.NumElements() != 1) {
+      return ctx.InvalidModel("M must be one int64");
+    }
+    max_trips = *m.Data<const int64_t>();
+  }
+  bool cond = true;
+  if (ctx.has_input(1)) {
+    if (ctx.input(1).dtype != DataType::kBool || ctx.input(1).NumElements() != 1) {
+      return ctx.InvalidModel("cond must be one bool");
+    }
+    cond = ReadBoolScalar(ctx.input(1));
+  }
+  std::vector<TensorRef> outer;
+  LWAI_RETURN_IF_ERROR(CapturedInputs(ctx, 2, &outer));
+  std::vector<OwnedTensor> carried(num_carried);
+  for (int v = 0; v < num_carried; ++v) {
+    if (!ctx.has_input(2 + v)) return ctx.InvalidModel("loop-carried input missing");
+    LWAI_RETURN_IF_ERROR(CopyView(ctx.input(2 + v), &carried[v]));
+  }
+  std::vector<OwnedTensor> scans(num_scan);
+  std::vector<std::vector<uint8_t>> scan_bytes(num_scan);
+  SubgraphRunner runner(*body);
+  int64_t iteration = 0;
+  bool cond_value = cond;
+  for (; iteration < max_trips && cond_value; ++iteration) {
+    std::vector<TensorRef> inputs;
+    inputs.push_back(TensorRef{DataType::kInt64, Shape{}, &iteration});
+    inputs.push_back(TensorRef{DataType::kBool, Shape{}, &cond_value});
+    for (const OwnedTensor& v : carried) inputs.push_back({v.dtype, v.shape, v.data.get()});
+    inputs.insert(inputs.end(), outer.begin(), outer.end());
+    LWAI_RETURN_IF_ERROR(runner.Run(ctx, inputs));
+    cond_value = ReadBoolScalar(runner.output(0));
+    for (int v = 0; v < num_carried; ++v) {
+      LWAI_RETURN_IF_ERROR(CopyView(runner.output(1 + v), &carried[v]));
+    }
+    for (int s = 0; s < num_scan; ++s) {
+      LWAI_RETURN_IF_ERROR(AppendScanOutput(ctx, runner.output(1 + num_carried + s),
+                                            static_cast<int>(iteration), &scans[s],
+                                            &scan_bytes[s]));
+    }
+  }
+  auto state = std::make_unique<ControlFlowState>();
+  for (OwnedTensor& v : carried) state->outputs.push_back(std::move(v));
+  for (int s = 0; s < num_scan; ++s) {
+    if (iteration == 0) {
+      // No iteration ran: an empty stack whose element shape is unknown.
+      scans[s].dtype = body->tensors[body->outputs[1 + num_carried + s]].dtype;
+      scans[s].shape = Shape{0};
+    }
+    LWAI_RETURN_IF_ERROR(Finish(scan_bytes[s], &scans[s]));
+    state->outputs.push_back(std::move(scans[s]));
+  }
+  return SetOutputs(ctx, std::move(state));
+}
+
+// -------------------------------------------------------------------------------------- Scan
+// Copies slice `index` along `axis` of `src` (shape `shape`) into `dst`, or back when
+// `to_slice` is false.
+void CopySlice(const uint8_t* src, uint8_t* dst, const Shape& shape, int axis, int64_t index,
+               size_t element_size, bool to_slice) {
+  int64_t outer = 1, inner = static_cast<int64_t>(element_size);
+  for (int d = 0; d < axis; ++d) outer *= shape[d];
+  for (int d = axis + 1; d < shape.rank; ++d) inner *= shape[d];
+  const int64_t length = shape[axis];
+  for (int64_t o = 0; o < outer; ++o) {
+    const int64_t full = (o * length + index) * inner, part = o * inner;
+    if (to_slice) {
+      std::memcpy(dst + part, src + full, inner);
+    } else {
+      std::memcpy(dst + full, src + part, inner);
+    }
+  }
+}
+
+Status PrepareScan(KernelContext& ctx) {
+  const Node& node = ctx.node();
+  const Graph* body = node.GetGraph("body");
+  if (body == nullptr) return ctx.InvalidModel("needs a subgraph attribute 'body'");
+  LWAI_RETURN_IF_ERROR(NeedAllValues(ctx));
+  const int captured = static_cast<int>(node.GetInt("captured_inputs", 0));
+  const int num_scan_in = static_cast<int>(node.GetInt("num_scan_inputs", 0));
+  const int num_state = ctx.num_inputs() - captured - num_scan_in;
+  const int num_scan_out = static_cast<int>(body->outputs.size()) - num_state;
+  if (num_scan_in < 1 || num_state < 0 || num_scan_out < 0) {
+    return ctx.InvalidModel("num_scan_inputs " + std::to_string(num_scan_in) +
+                            " does not match the inputs and the body");
+  }
+  auto axes_or_zero = [&](const char* name, int count) {
+    std::vector<int64_t> values = node.GetInts(name);
+    values.resize(count, 0);
+    return values;
+  };
+  std::vector<int64_t> in_axes = axes_or_zero("scan_input_axes", num_scan_in);
+  std::vector<int64_t> in_reverse = axes_or_zero("scan_input_directions", num_scan_in);
+  std::vector<int64_t> out_axes = axes_or_zero("scan_output_axes", num_scan_out);
+  std::vector<int64_t> out_reverse = axes_or_zero("scan_output_directions", num_scan_out);
+  int64_t length = -1;
+  std::vector<int> in_axis(num_scan_in);
+  for (int s = 0; s < num_scan_in; ++s) {
+    const TensorView& x = ctx.input(num_state + s);
+    if (!NormalizeAxis(in_axes[s], x.shape.rank, &in_axis[s])) {
+      return ctx.InvalidModel("scan_input_axes[" + std::to_string(s) + "] out of range");
+    }
+    const int64_t n = x.shape[in_axis[s]];
+    if (length >= 0 && n != length) {
+      return ctx.ShapeMismatch("scan inputs have different lengths " + std::to_string(length) +
+                               " and " + std::to_string(n));
+    }
+    length = n;
+  }
+  std::vector<TensorRef> outer;
+  LWAI_RETURN_IF_ERROR(CapturedInputs(ctx, num_state + num_scan_in, &outer));
+  std::vector<OwnedTensor> states(num_state);
+  for (int v = 0; v < num_state; ++v) LWAI_RETURN_IF_ERROR(CopyView(ctx.input(v), &states[v]));
+  std::vector<OwnedTensor> slices(num_scan_in);
+  for (int s = 0; s < num_scan_in; ++s) {
+    const TensorView& x = ctx.input(num_state + s);
+    OwnedTensor& slice = slices[s];
+    slice.dtype = x.dtype;
+    for (int d = 0; d < x.shape.rank; ++d) {
+      if (d != in_axis[s]) slice.shape[slice.shape.rank++] = x.shape[d];
+    }
+    slice.bytes = static_cast<size_t>(slice.shape.NumElements()) * DataTypeSize(x.dtype);
+    slice.data = AllocateAligned(slice.bytes);
+    if (!slice.data) return ctx.Error(StatusCode::kOutOfMemory, "cannot allocate a scan slice");
+  }
+  std::vector<std::vector<OwnedTensor>> per_step(num_scan_out);
+  SubgraphRunner runner(*body);
+  for (int64_t t = 0; t < length; ++t) {
+    std::vector<TensorRef> inputs;
+    for (const OwnedTensor& v : states) inputs.push_back({v.dtype, v.shape, v.data.get()});
+    for (int s = 0; s < num_scan_in; ++s) {
+      const TensorView& x = ctx.input(num_state + s);
+      const int64_t index = in_reverse[s] ? length - 1 - t : t;
+      CopySlice(static_cast<const uint8_t*>(x.data), static_cast<uint8_t*>(slices[s].data.get()),
+                x.shape, in_axis[s], index, DataTypeSize(x.dtype), true);
+      inputs.push_back({slices[s].dtype, slices[s].shape, slices[s].data.get()});
+    }
+    inputs.insert(inputs.end(), outer.begin(), outer.end());
+    LWAI_RETURN_IF_ERROR(runner.Run(ctx, inputs));
+    for (int v = 0; v < num_state; ++v) LWAI_RETURN_IF_ERROR(CopyView(runner.output(v), &states[v]));
+    for (int s = 0; s < num_scan_out; ++s) {
+      per_step[s].emplace_back();
+      LWAI_RETURN_IF_ERROR(CopyView(runner.output(num_state + s), &per_step[s].back()));
+    }
+  }
+  auto state = std::make_unique<ControlFlowState>();
+  for (OwnedTensor& v : states) state->outputs.push_back(std::move(v));
+  for (int s = 0; s < num_scan_out; ++s) {
+    OwnedTensor stacked;
+    stacked.dtype = body->tensors[body->outputs[num_state + s]].dtype;
+    Shape element;
+    if (!per_step[s].empty()) {
+      element = per_step[s][0].shape;
+      stacked.dtype = per_step[s][0].dtype;
+    }
+    int axis = 0;
+    if (!NormalizeAxis(out_axes[s], element.rank + 1, &axis)) {
+      return ctx.InvalidModel("scan_output_axes[" + std::to_string(s) + "] out of range");
+    }
+    stacked.shape.rank = element.rank + 1;
+    for (int d = 0, e = 0; d < stacked.shape.rank; ++d) {
+      stacked.shape[d] = d == axis ? length : element[e++];
+    }
+    stacked.bytes = static_cast<size_t>(stacked.shape.NumElements()) * DataTypeSize(stacked.dtype);
+    stacked.data = AllocateAligned(stacked.bytes);
+    if (!stacked.data) return ctx.Error(StatusCode::kOutOfMemory, "cannot allocate scan output");
+    for (int64_t t = 0; t < length; ++t) {
+      const OwnedTensor& step = per_step[s][t];
+      if (step.shape != element || step.dtype != stacked.dtype) {
+        return ctx.ShapeMismatch("scan output changes shape between iterations");
+      }
+      const int64_t index = out_reverse[s] ? length - 1 - t : t;
+      CopySlice(static_cast<const uint8_t*>(step.data.get()),
+                static_cast<uint8_t*>(stacked.data.get()), stacked.shape, axis, index,
+                DataTypeSize(stacked.dtype), false);
+    }
+    state->outputs.push_back(std::move(stacked));
+  }
+  return SetOutputs(ctx, std::move(state));
+}
+
+const KernelRegistration kIfKernel = {OpType::If, PrepareIf, EvalCopyOutputs};
+const KernelRegistration kLoopKernel = {OpType::Loop, PrepareLoop, EvalCopyOutputs};
+const KernelRegistration kScanKernel = {OpType::Scan, PrepareScan, EvalCopyOutputs};
+
+}  // namespace
+
+const KernelRegistration* FindControlFlowKernel(OpType op) {
+  for (const KernelRegistration* kernel : {&kIfKernel, &kLoopKernel, &kScanKernel}) {
+    if (kernel->op == op) return kernel;
+  }
+  return nullptr;
+}
+
+std::vector<OpType> ControlFlowOps() { return {OpType::If, OpType::Loop, OpType::Scan}; }
+
+}  // namespace lwai

