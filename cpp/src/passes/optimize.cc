@@ -32,11 +32,22 @@ Status InferShapes(Graph& graph) {
   for (int t : graph.inputs) {
     if (!graph.tensors[t].shape_known) return Status::Ok();
   }
-  // Two probes: dims that differ between dynamic dims of 1 and 2 are dynamic themselves.
+  // Two probes: dims that differ between two values of the dynamic dims are dynamic themselves.
+  // 1 and 2 suit batch dims; spatial dims of networks that downsample need larger probes.
+  // Inference is a best effort: when no probe pair prepares, shapes stay as declared.
   std::vector<Shape> small, large;
   std::vector<DataType> dtypes, unused;
-  LWAI_RETURN_IF_ERROR(PrepareWithDynamicDims(graph, 1, &small, &dtypes));
-  LWAI_RETURN_IF_ERROR(PrepareWithDynamicDims(graph, 2, &large, &unused));
+  const int64_t kProbes[][2] = {{1, 2}, {64, 96}};
+  int64_t small_value = 0, large_value = 0;
+  for (const auto& probe : kProbes) {
+    if (PrepareWithDynamicDims(graph, probe[0], &small, &dtypes).ok() &&
+        PrepareWithDynamicDims(graph, probe[1], &large, &unused).ok()) {
+      small_value = probe[0];
+      large_value = probe[1];
+      break;
+    }
+  }
+  if (small_value == 0) return Status::Ok();
   std::vector<char> is_input(graph.tensors.size(), 0);
   // With a single named dynamic input dim (typically "batch"), dims that follow it 1:1 in
   // both probes take its name.
@@ -64,7 +75,7 @@ Status InferShapes(Graph& graph) {
       if (small[t][d] == large[t][d]) {
         desc.shape.push_back(Dim{small[t][d], ""});
       } else {
-        const bool follows = small[t][d] == 1 && large[t][d] == 2;
+        const bool follows = small[t][d] == small_value && large[t][d] == large_value;
         desc.shape.push_back(Dim{-1, follows ? dynamic_name : ""});
       }
     }

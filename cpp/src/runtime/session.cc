@@ -17,14 +17,21 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
   LWAI_ASSIGN_OR_RETURN(session->executor_, Executor::Create(graph, options));
   // Prepare right away when every input has a known rank, with dynamic dims as 1, so that
   // model errors surface at creation and arena_bytes() is meaningful before the first run.
+  // With dynamic dims, 1 may be no valid size (a network that downsamples an image): then
+  // errors wait for the first run's real shapes.
   std::vector<Shape> shapes;
+  bool has_dynamic_dims = false;
   for (const TensorInfo& input : session->inputs_) {
     if (!input.shape_known) return session;
     Shape shape;
-    for (int64_t d : input.shape) shape.dims[shape.rank++] = d < 0 ? 1 : d;
+    for (int64_t d : input.shape) {
+      shape.dims[shape.rank++] = d < 0 ? 1 : d;
+      has_dynamic_dims = has_dynamic_dims || d < 0;
+    }
     shapes.push_back(shape);
   }
-  LWAI_RETURN_IF_ERROR(session->executor_->Prepare(shapes));
+  const Status prepared = session->executor_->Prepare(shapes);
+  if (!prepared.ok() && !has_dynamic_dims) return prepared;
   return session;
 }
 
