@@ -111,10 +111,16 @@ constexpr NumpyType kNumpyTypes[] = {
     {DataType::kUInt64, 'u', 8, "uint64"},   {DataType::kBool, 'b', 1, "bool"},
 };
 
+// bfloat16 is not a numpy type: ml_dtypes (an onnx dependency) registers it with numpy.
+py::dtype BFloat16Dtype() {
+  return py::dtype::from_args(py::module_::import("ml_dtypes").attr("bfloat16"));
+}
+
 py::dtype ToNumpy(DataType type) {
   for (const NumpyType& t : kNumpyTypes) {
     if (t.type == type) return py::dtype(t.name);
   }
+  if (type == DataType::kBFloat16) return BFloat16Dtype();
   throw StatusError{Unsupported(std::string("no numpy dtype for ") + DataTypeName(type))};
 }
 
@@ -122,6 +128,9 @@ DataType FromNumpy(const py::dtype& dtype) {
   for (const NumpyType& t : kNumpyTypes) {
     if (t.kind == dtype.kind() && t.itemsize == static_cast<size_t>(dtype.itemsize()))
       return t.type;
+  }
+  if (dtype.itemsize() == 2 && py::str(dtype).cast<std::string>() == "bfloat16") {
+    return DataType::kBFloat16;
   }
   return DataType::kUndefined;
 }
