@@ -1,3 +1,5 @@
+// AveragePool (ONNX 19): N-D average pooling with dilations, pads/auto_pad, ceil_mode and
+// count_include_pad.
 #include "kernels/pool_common.h"
 
 namespace lwai {

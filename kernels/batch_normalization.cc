@@ -1,26 +1,62 @@
-// BatchNormalization (ONNX 15), inference form: y = (x - mean) / sqrt(var + epsilon) * scale + B
-// per channel (axis 1). Folded into y = x * a + b, precomputed when the statistics are
-// constants and otherwise computed per channel at eval.
+// BatchNormalization (ONNX 15), inference form (float32, float64): y = (x - mean) / sqrt(var +
+// epsilon) * scale + B per channel (axis 1). Folded into y = x * a + b, precomputed when the
+// statistics are constants and otherwise computed per channel at eval.
 #include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "kernels/common.h"
+#include "kernels/dispatch.h"
 #include "runtime/thread_pool.h"
 
 namespace lwai {
 namespace {
 
 struct BatchNormState : OpState {
-  float epsilon = 1e-5f;
+  double epsilon = 1e-5;
   int64_t channels = 0, spatial = 1;
-  std::vector<float> scale, shift;  // empty when computed at eval
+  std::vector<double> scale, shift;  // empty when computed at eval
 };
+
+template <typename T>
+void Normalize(const BatchNormState& s, KernelContext& ctx) {
+  const T* x = ctx.input(0).Data<const T>();
+  const T* gamma = ctx.input(1).Data<const T>();
+  const T* beta = ctx.input(2).Data<const T>();
+  const T* mean = ctx.input(3).Data<const T>();
+  const T* var = ctx.input(4).Data<const T>();
+  T* y = ctx.output(0).Data<T>();
+  const bool precomputed = !s.scale.empty();
+  const T epsilon = static_cast<T>(s.epsilon);
+  const int64_t planes = ctx.input(0).shape[0] * s.channels;
+  const int64_t min_planes = s.spatial >= 4096 ? 1 : 4096 / (s.spatial + 1) + 1;
+  ctx.thread_pool()->ParallelFor(planes, min_planes, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t c = p % s.channels;
+      T a, b;
+      if (precomputed) {
+        a = static_cast<T>(s.scale[c]);
+        b = static_cast<T>(s.shift[c]);
+      } else {
+        a = gamma[c] / std::sqrt(var[c] + epsilon);
+        b = beta[c] - mean[c] * a;
+      }
+      const T* in = x + p * s.spatial;
+      T* out = y + p * s.spatial;
+      for (int64_t i = 0; i < s.spatial; ++i) out[i] = in[i] * a + b;
+    }
+  });
+}
 
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(5, 5));
-  for (int i = 0; i < 5; ++i) LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(i, DataType::kFloat32));
+  const DataType dtype = ctx.input(0).dtype;
+  if (dtype != DataType::kFloat32 && dtype != DataType::kFloat64) {
+    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(dtype) +
+                           " is not supported (expected float32 or float64)");
+  }
+  for (int i = 1; i < 5; ++i) LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(i, dtype));
   if (ctx.node().GetInt("training_mode", 0) != 0) {
     return ctx.Unsupported("training_mode=1 is not supported (inference only)");
   }
@@ -47,18 +83,23 @@ Status Prepare(KernelContext& ctx) {
     known &= t.data != nullptr;
   }
   if (known) {
-    const float* gamma = ctx.input(1).Data<const float>();
-    const float* beta = ctx.input(2).Data<const float>();
-    const float* mean = ctx.input(3).Data<const float>();
-    const float* var = ctx.input(4).Data<const float>();
     s.scale.resize(s.channels);
     s.shift.resize(s.channels);
-    for (int64_t c = 0; c < s.channels; ++c) {
-      s.scale[c] = gamma[c] / std::sqrt(var[c] + s.epsilon);
-      s.shift[c] = beta[c] - mean[c] * s.scale[c];
-    }
+    DispatchFloat(dtype, [&](auto type) {
+      using T = decltype(type);
+      const T* gamma = ctx.input(1).Data<const T>();
+      const T* beta = ctx.input(2).Data<const T>();
+      const T* mean = ctx.input(3).Data<const T>();
+      const T* var = ctx.input(4).Data<const T>();
+      for (int64_t c = 0; c < s.channels; ++c) {
+        // Computed in T so that float32 results match the per-eval path.
+        const T a = gamma[c] / std::sqrt(var[c] + static_cast<T>(s.epsilon));
+        s.scale[c] = a;
+        s.shift[c] = beta[c] - mean[c] * a;
+      }
+    });
   }
-  ctx.output(0).dtype = DataType::kFloat32;
+  ctx.output(0).dtype = dtype;
   ctx.output(0).shape = x;
   ctx.SetState(std::move(state));
   return Status::Ok();
@@ -66,31 +107,7 @@ Status Prepare(KernelContext& ctx) {
 
 Status Eval(KernelContext& ctx) {
   const BatchNormState& s = *ctx.state<BatchNormState>();
-  const float* x = ctx.input(0).Data<const float>();
-  const float* gamma = ctx.input(1).Data<const float>();
-  const float* beta = ctx.input(2).Data<const float>();
-  const float* mean = ctx.input(3).Data<const float>();
-  const float* var = ctx.input(4).Data<const float>();
-  float* y = ctx.output(0).Data<float>();
-  const bool precomputed = !s.scale.empty();
-  const int64_t planes = ctx.input(0).shape[0] * s.channels;
-  const int64_t min_planes = s.spatial >= 4096 ? 1 : 4096 / (s.spatial + 1) + 1;
-  ctx.thread_pool()->ParallelFor(planes, min_planes, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) {
-      const int64_t c = p % s.channels;
-      float a, b;
-      if (precomputed) {
-        a = s.scale[c];
-        b = s.shift[c];
-      } else {
-        a = gamma[c] / std::sqrt(var[c] + s.epsilon);
-        b = beta[c] - mean[c] * a;
-      }
-      const float* in = x + p * s.spatial;
-      float* out = y + p * s.spatial;
-      for (int64_t i = 0; i < s.spatial; ++i) out[i] = in[i] * a + b;
-    }
-  });
+  DispatchFloat(ctx.input(0).dtype, [&](auto type) { Normalize<decltype(type)>(s, ctx); });
   return Status::Ok();
 }
 

@@ -1,12 +1,17 @@
-// Conv (ONNX): 1-D and 2-D, groups, strides, dilations, pads/auto_pad, bias, and the fused
-// Relu/Clip activation set by the fusion pass. Grouped convolutions with one input channel
-// per group (depthwise) run a direct loop; the rest run im2col + Gemm, skipping im2col for
-// 1x1 stride-1 unpadded kernels.
+// Conv (ONNX opset 22): N-d, float32/float64, groups, strides, dilations, pads/auto_pad, bias,
+// and the fused Relu/Clip activation set by the fusion pass. 1-D and 2-D float32: grouped
+// convolutions with one input channel per group (depthwise) run a direct loop; the rest run
+// im2col + Gemm, skipping im2col for 1x1 stride-1 unpadded kernels. Other ranks and float64
+// run an N-d im2col + matrix multiply.
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <type_traits>
 
 #include "kernels/common.h"
+#include "kernels/conv_common.h"
+#include "kernels/dispatch.h"
 #include "kernels/gemm.h"
 #include "kernels/spatial_common.h"
 #include "runtime/thread_pool.h"
@@ -24,16 +29,98 @@ struct ConvState : OpState {
   bool pointwise = false;  // 1x1, stride 1, no pad: the input is already the im2col matrix
   size_t col_bytes = 0;
   FusedActivation activation;
+  // N-d or float64: the generic path.
+  bool generic = false;
+  DataType dtype = DataType::kFloat32;
+  ConvShape shape;
 };
+
+// The generic path's prepare: float32 of rank 5 and more, or float64 of any rank.
+Status PrepareGeneric(KernelContext& ctx, std::unique_ptr<ConvState> state) {
+  ConvState& s = *state;
+  s.generic = true;
+  LWAI_RETURN_IF_ERROR(PrepareConvShape(ctx, 0, 1, &s.shape));
+  LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &s.activation));
+  const ConvShape& c = s.shape;
+  if (ctx.has_input(2) && ctx.input(2).NumElements() != c.out_channels) {
+    return ctx.ShapeMismatch("bias " + ctx.input(2).shape.ToString() + " must have " +
+                             std::to_string(c.out_channels) + " elements");
+  }
+  ctx.output(0).dtype = s.dtype;
+  const size_t elem = DataTypeSize(s.dtype);
+  s.col_bytes = (static_cast<size_t>(c.ColRows() * c.out_size) * elem + 63) / 64 * 64;
+  size_t gemm_bytes = 0;
+  if (s.dtype == DataType::kFloat32) {
+    gemm_bytes = GemmScratchBytes(ctx.thread_pool()->num_threads(), c.ColRows(), c.out_size);
+  }
+  if (!ctx.shape_only()) ctx.RequestScratch(s.col_bytes + gemm_bytes);
+  ctx.SetState(std::move(state));
+  return Status::Ok();
+}
+
+template <typename T>
+void EvalGeneric(KernelContext& ctx, const ConvState& s) {
+  const ConvShape& c = s.shape;
+  const T* x = ctx.input(0).Data<const T>();
+  const T* w = ctx.input(1).Data<const T>();
+  const T* bias = ctx.has_input(2) ? ctx.input(2).Data<const T>() : nullptr;
+  T* y = ctx.output(0).Data<T>();
+  T* col = static_cast<T*>(ctx.scratch());
+  void* gemm_scratch = static_cast<char*>(ctx.scratch()) + s.col_bytes;
+  const int64_t k = c.ColRows();
+  const int64_t out_per_group = c.OutPerGroup();
+  for (int64_t n = 0; n < c.batch; ++n) {
+    for (int64_t grp = 0; grp < c.groups; ++grp) {
+      const T* image = x + (n * c.groups + grp) * c.InPerGroup() * c.in_size;
+      T* out = y + (n * c.groups + grp) * out_per_group * c.out_size;
+      Im2ColNd(c.geometry, image, c.InPerGroup(), col);
+      const T* filter = w + grp * out_per_group * k;
+      if constexpr (std::is_same<T, float>::value) {
+        GemmArgs args;
+        args.m = out_per_group;
+        args.n = c.out_size;
+        args.k = k;
+        args.a = filter;
+        args.lda = k;
+        args.b = col;
+        args.ldb = c.out_size;
+        args.c = out;
+        args.ldc = c.out_size;
+        Gemm(args, gemm_scratch, ctx.thread_pool());
+      } else {
+        SimpleGemm(out_per_group, c.out_size, k, filter, k, false, col, c.out_size, out,
+                   c.out_size);
+      }
+    }
+    const T lo = s.activation.min, hi = s.activation.max;
+    for (int64_t oc = 0; oc < c.out_channels; ++oc) {
+      T* plane = y + (n * c.out_channels + oc) * c.out_size;
+      const T b = bias ? bias[oc] : T(0);
+      if (s.activation.enabled) {
+        for (int64_t i = 0; i < c.out_size; ++i)
+          plane[i] = std::min(std::max(plane[i] + b, lo), hi);
+      } else if (bias) {
+        for (int64_t i = 0; i < c.out_size; ++i) plane[i] += b;
+      }
+    }
+  }
+}
 
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 3));
-  LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(0, DataType::kFloat32));
-  LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(1, DataType::kFloat32));
+  const DataType dtype = ctx.input(0).dtype;
+  if (dtype != DataType::kFloat32 && dtype != DataType::kFloat64) {
+    return ctx.Unsupported(std::string("input must be float32 or float64, got ") +
+                           DataTypeName(dtype));
+  }
+  LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(1, dtype));
+  if (ctx.has_input(2)) LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(2, dtype));
   const Shape& x = ctx.input(0).shape;
   const Shape& w = ctx.input(1).shape;
-  if (x.rank != 3 && x.rank != 4) {
-    return ctx.Unsupported("only 1-D and 2-D convolutions are supported, input is " + x.ToString());
+  if (dtype != DataType::kFloat32 || (x.rank != 3 && x.rank != 4)) {
+    auto generic = std::make_unique<ConvState>();
+    generic->dtype = dtype;
+    return PrepareGeneric(ctx, std::move(generic));
   }
   if (w.rank != x.rank) {
     return ctx.ShapeMismatch("weight " + w.ToString() + " must have the input's rank " +
@@ -175,6 +262,10 @@ void DepthwiseChannels(const ConvState& s, const float* x, const float* w, const
 
 Status Eval(KernelContext& ctx) {
   const ConvState& s = *ctx.state<ConvState>();
+  if (s.generic) {
+    DispatchFloat(s.dtype, [&](auto t) { EvalGeneric<decltype(t)>(ctx, s); });
+    return Status::Ok();
+  }
   const float* x = ctx.input(0).Data<const float>();
   const float* w = ctx.input(1).Data<const float>();
   const float* bias = ctx.has_input(2) ? ctx.input(2).Data<const float>() : nullptr;

@@ -1,3 +1,4 @@
+// Exp (ONNX 13): elementwise e^x.
 #include <cmath>
 
 #include "kernels/unary_common.h"
@@ -5,10 +6,10 @@
 namespace lwai {
 namespace {
 
-Status Prepare(KernelContext& ctx) { return PrepareUnaryFloat(ctx); }
+Status Prepare(KernelContext& ctx) { return PrepareUnary(ctx, UnaryDtypes::kFloat); }
 
 Status Eval(KernelContext& ctx) {
-  return EvalUnaryFloat(ctx, [](float x) { return std::exp(x); });
+  return EvalUnaryFloatTypes(ctx, [](auto x) { return std::exp(x); });
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // Gemm (ONNX 13): Y = alpha * A' * B' + beta * C, with A' and B' optionally transposed and C
-// broadcast unidirectionally to [M, N], then the fused Relu/Clip activation. The file is not
-// named gemm.cc because that is the shared matrix multiply routine.
+// broadcast unidirectionally to [M, N], then the fused Relu/Clip activation; float32 or float64.
+// The file is not named gemm.cc because that is the shared matrix multiply routine.
+#include <algorithm>
 #include <memory>
 #include <string>
 
 #include "kernels/common.h"
+#include "kernels/dispatch.h"
 #include "kernels/gemm.h"
 #include "runtime/thread_pool.h"
 
@@ -22,8 +24,11 @@ struct GemmState : OpState {
 
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 3));
-  LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(0, DataType::kFloat32));
-  LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(1, DataType::kFloat32));
+  const DataType dtype = ctx.input(0).dtype;
+  if (dtype != DataType::kFloat32 && dtype != DataType::kFloat64) {
+    return ctx.Unsupported("A must be float32 or float64, got " + std::string(DataTypeName(dtype)));
+  }
+  LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(1, dtype));
   const Shape& a = ctx.input(0).shape;
   const Shape& b = ctx.input(1).shape;
   if (a.rank != 2 || b.rank != 2) {
@@ -45,7 +50,7 @@ Status Prepare(KernelContext& ctx) {
                              std::to_string(s.trans_b) + ")");
   }
   if (ctx.has_input(2)) {
-    LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(2, DataType::kFloat32));
+    LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(2, dtype));
     const Shape& c = ctx.input(2).shape;
     const int64_t rows = c.rank == 2 ? c[0] : 1;
     const int64_t cols = c.rank >= 1 ? c[c.rank - 1] : 1;
@@ -59,15 +64,42 @@ Status Prepare(KernelContext& ctx) {
   }
   LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &s.activation));
   TensorView& y = ctx.output(0);
-  y.dtype = DataType::kFloat32;
+  y.dtype = dtype;
   y.shape = Shape({s.m, s.n});
-  ctx.RequestScratch(GemmScratchBytes(ctx.thread_pool()->num_threads(), s.k, s.n));
+  if (dtype == DataType::kFloat32)
+    ctx.RequestScratch(GemmScratchBytes(ctx.thread_pool()->num_threads(), s.k, s.n));
   ctx.SetState(std::move(state));
   return Status::Ok();
 }
 
+// The float64 path: a plain loop.
+void EvalDouble(KernelContext& ctx, const GemmState& s) {
+  const double* a = ctx.input(0).Data<const double>();
+  const double* b = ctx.input(1).Data<const double>();
+  const double* c = s.has_c ? ctx.input(2).Data<const double>() : nullptr;
+  double* y = ctx.output(0).Data<double>();
+  const int64_t a_row = s.trans_a ? 1 : s.k, a_col = s.trans_a ? s.m : 1;
+  const int64_t b_row = s.trans_b ? 1 : s.n, b_col = s.trans_b ? s.k : 1;
+  for (int64_t i = 0; i < s.m; ++i) {
+    for (int64_t j = 0; j < s.n; ++j) {
+      double sum = 0.0;
+      for (int64_t p = 0; p < s.k; ++p) sum += a[i * a_row + p * a_col] * b[p * b_row + j * b_col];
+      double v = s.alpha * sum;
+      if (c) v += s.beta * c[i * s.c_row_stride + j * s.c_col_stride];
+      y[i * s.n + j] =
+          s.activation.enabled
+              ? std::min<double>(std::max<double>(v, s.activation.min), s.activation.max)
+              : v;
+    }
+  }
+}
+
 Status Eval(KernelContext& ctx) {
   const GemmState& s = *ctx.state<GemmState>();
+  if (ctx.input(0).dtype == DataType::kFloat64) {
+    EvalDouble(ctx, s);
+    return Status::Ok();
+  }
   float* y = ctx.output(0).Data<float>();
   GemmArgs args;
   args.m = s.m;

@@ -1,3 +1,4 @@
+// Identity (ONNX 21): the output is the input, any dtype.
 #include "kernels/common.h"
 
 namespace lwai {

@@ -1,25 +1,23 @@
-#include <memory>
+// LeakyRelu (ONNX 16): x for x >= 0, alpha * x otherwise.
+#include <cmath>
 
 #include "kernels/unary_common.h"
 
 namespace lwai {
 namespace {
 
-struct LeakyReluState : OpState {
-  float alpha = 0.01f;
-};
-
 Status Prepare(KernelContext& ctx) {
-  LWAI_RETURN_IF_ERROR(PrepareUnaryFloat(ctx));
-  auto state = std::make_unique<LeakyReluState>();
-  state->alpha = ctx.node().GetFloat("alpha", 0.01f);
-  ctx.SetState(std::move(state));
+  LWAI_RETURN_IF_ERROR(PrepareUnary(ctx, UnaryDtypes::kFloat));
+  SetUnaryParams(ctx, ctx.node().GetFloat("alpha", 0.01f));
   return Status::Ok();
 }
 
 Status Eval(KernelContext& ctx) {
-  const float alpha = ctx.state<LeakyReluState>()->alpha;
-  return EvalUnaryFloat(ctx, [alpha](float x) { return x < 0.0f ? alpha * x : x; });
+  const UnaryParams& p = *ctx.state<UnaryParams>();
+  return EvalUnaryFloatTypes(ctx, [&p](auto x) {
+    using T = decltype(x);
+    return x < T(0) ? T(p.a) * x : x;
+  });
 }
 
 }  // namespace

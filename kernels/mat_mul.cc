@@ -1,9 +1,12 @@
 // MatMul (ONNX 13): numpy matmul. 1-D operands are promoted to matrices (and the added
 // dimension removed again); batch dimensions broadcast. One Gemm per output matrix, or a
-// single Gemm when B has no batch of its own (A's batch then folds into M).
+// single Gemm when B has no batch of its own (A's batch then folds into M). float64 and integer
+// types use a plain loop (integers wrap around).
 #include <memory>
+#include <string>
 
 #include "kernels/common.h"
+#include "kernels/dispatch.h"
 #include "kernels/gemm.h"
 #include "runtime/thread_pool.h"
 
@@ -19,8 +22,11 @@ struct MatMulState : OpState {
 
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 2));
-  LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(0, DataType::kFloat32));
-  LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(1, DataType::kFloat32));
+  const DataType dtype = ctx.input(0).dtype;
+  if (!DispatchNumeric(dtype, [](auto) {})) {
+    return ctx.Unsupported("unsupported dtype " + std::string(DataTypeName(dtype)));
+  }
+  LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(1, dtype));
   const Shape& a = ctx.input(0).shape;
   const Shape& b = ctx.input(1).shape;
   if (a.rank < 1 || b.rank < 1) {
@@ -53,11 +59,15 @@ Status Prepare(KernelContext& ctx) {
     s.b_strides[i] *= s.k * s.n;
   }
   TensorView& y = ctx.output(0);
-  y.dtype = DataType::kFloat32;
+  y.dtype = dtype;
   y.shape = s.batch;
   if (a.rank > 1) y.shape[y.shape.rank++] = s.m;
   if (b.rank > 1) y.shape[y.shape.rank++] = s.n;
   // When B has no batch of its own, A's (contiguous) batch folds into M.
+  if (dtype != DataType::kFloat32) {
+    ctx.SetState(std::move(state));
+    return Status::Ok();
+  }
   if (b_batch.NumElements() == 1) {
     s.m *= s.batch.NumElements();
     s.batch = Shape();
@@ -67,8 +77,53 @@ Status Prepare(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Calls fn(batch_index, a_offset, b_offset) for every matrix of the broadcast batch.
+template <typename Fn>
+void ForEachMatrix(const MatMulState& s, const Fn& fn) {
+  const int rank = s.batch.rank;
+  const int64_t count = s.batch.NumElements();
+  int64_t index[kMaxRank] = {};
+  int64_t a_offset = 0, b_offset = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    fn(i, a_offset, b_offset);
+    for (int d = rank - 1; d >= 0; --d) {
+      a_offset += s.a_strides[d];
+      b_offset += s.b_strides[d];
+      if (++index[d] < s.batch[d]) break;
+      a_offset -= s.a_strides[d] * s.batch[d];
+      b_offset -= s.b_strides[d] * s.batch[d];
+      index[d] = 0;
+    }
+  }
+}
+
+template <typename T>
+void EvalGeneric(KernelContext& ctx, const MatMulState& s) {
+  const T* a = ctx.input(0).Data<const T>();
+  const T* b = ctx.input(1).Data<const T>();
+  T* y = ctx.output(0).Data<T>();
+  ForEachMatrix(s, [&](int64_t i, int64_t a_offset, int64_t b_offset) {
+    T* c = y + i * s.m * s.n;
+    for (int64_t r = 0; r < s.m; ++r) {
+      T* row = c + r * s.n;
+      for (int64_t j = 0; j < s.n; ++j) row[j] = T(0);
+      const T* a_row = a + a_offset + r * s.k;
+      for (int64_t p = 0; p < s.k; ++p) {
+        const T av = a_row[p];
+        const T* b_row = b + b_offset + p * s.n;
+        for (int64_t j = 0; j < s.n; ++j) row[j] = static_cast<T>(row[j] + av * b_row[j]);
+      }
+    }
+  });
+}
+
 Status Eval(KernelContext& ctx) {
   const MatMulState& s = *ctx.state<MatMulState>();
+  const DataType dtype = ctx.input(0).dtype;
+  if (dtype != DataType::kFloat32) {
+    DispatchNumeric(dtype, [&](auto t) { EvalGeneric<decltype(t)>(ctx, s); });
+    return Status::Ok();
+  }
   const float* a = ctx.input(0).Data<const float>();
   const float* b = ctx.input(1).Data<const float>();
   float* y = ctx.output(0).Data<float>();
@@ -79,24 +134,12 @@ Status Eval(KernelContext& ctx) {
   args.lda = s.k;
   args.ldb = s.n;
   args.ldc = s.n;
-  const int rank = s.batch.rank;
-  const int64_t count = s.batch.NumElements();
-  int64_t index[kMaxRank] = {};
-  int64_t a_offset = 0, b_offset = 0;
-  for (int64_t i = 0; i < count; ++i) {
+  ForEachMatrix(s, [&](int64_t i, int64_t a_offset, int64_t b_offset) {
     args.a = a + a_offset;
     args.b = b + b_offset;
     args.c = y + i * s.m * s.n;
     Gemm(args, ctx.scratch(), ctx.thread_pool());
-    for (int d = rank - 1; d >= 0; --d) {
-      a_offset += s.a_strides[d];
-      b_offset += s.b_strides[d];
-      if (++index[d] < s.batch[d]) break;
-      a_offset -= s.a_strides[d] * s.batch[d];
-      b_offset -= s.b_strides[d] * s.batch[d];
-      index[d] = 0;
-    }
-  }
+  });
   return Status::Ok();
 }
 

@@ -1,3 +1,4 @@
+// Mul (opset 14): elementwise a * b with numpy broadcasting; integers wrap around.
 #include "kernels/binary_common.h"
 
 namespace lwai {
@@ -6,7 +7,11 @@ namespace {
 struct MulOp {
   template <typename T>
   T operator()(T a, T b) const {
-    return a * b;
+    if constexpr (std::is_integral_v<T>) {
+      return WrapMul(a, b);
+    } else {
+      return a * b;
+    }
   }
 };
 

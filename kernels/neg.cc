@@ -1,19 +1,18 @@
+// Neg (ONNX 13): elementwise -x of a float or signed integer tensor.
 #include "kernels/numeric_unary_common.h"
+#include "kernels/unary_common.h"
 
 namespace lwai {
 namespace {
 
-struct NegOp {
-  template <typename T>
-  T operator()(T x) const {
-    return WrappingNegate(x);
-  }
-};
+Status Prepare(KernelContext& ctx) { return PrepareUnary(ctx, UnaryDtypes::kSignedNumeric); }
 
-Status Eval(KernelContext& ctx) { return EvalUnaryNumeric<NegOp>(ctx); }
+Status Eval(KernelContext& ctx) {
+  return EvalUnarySignedTypes(ctx, [](auto x) { return WrappingNegate(x); });
+}
 
 }  // namespace
 
-extern const KernelRegistration kNegKernel = {OpType::Neg, PrepareUnaryNumeric, Eval};
+extern const KernelRegistration kNegKernel = {OpType::Neg, Prepare, Eval};
 
 }  // namespace lwai

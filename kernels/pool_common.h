@@ -1,5 +1,5 @@
-// N-D MaxPool / AveragePool and GlobalMaxPool / GlobalAveragePool over NC<spatial> float32
-// inputs, one (batch, channel) plane per task.
+// N-D MaxPool / AveragePool / LpPool and GlobalMaxPool / GlobalAveragePool / GlobalLpPool over
+// NC<spatial> inputs, one (batch, channel) plane per task.
 #ifndef LWAI_KERNELS_POOL_COMMON_H_
 #define LWAI_KERNELS_POOL_COMMON_H_
 
@@ -7,16 +7,17 @@
 
 namespace lwai {
 
-enum class PoolKind { kMax, kAverage };
+enum class PoolKind { kMax, kAverage, kLp };
 
-// Reads kernel_shape, strides, pads/auto_pad, dilations, ceil_mode (and count_include_pad for
-// kAverage), sets the output and stores the geometry as the node state.
+// Reads kernel_shape, strides, pads/auto_pad, dilations, ceil_mode (count_include_pad for
+// kAverage, p for kLp, storage_order for kMax), sets the outputs (MaxPool's optional int64
+// Indices too) and stores the geometry as the node state.
 Status PreparePool(KernelContext& ctx, PoolKind kind);
 Status EvalPool(KernelContext& ctx);
 
 // Output N x C x 1 x ... x 1.
-Status PrepareGlobalPool(KernelContext& ctx);
-Status EvalGlobalPool(KernelContext& ctx, PoolKind kind);
+Status PrepareGlobalPool(KernelContext& ctx, PoolKind kind);
+Status EvalGlobalPool(KernelContext& ctx);
 
 }  // namespace lwai
 

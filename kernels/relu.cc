@@ -1,12 +1,16 @@
+// Relu (ONNX 14): max(x, 0) of a float or signed integer tensor.
 #include "kernels/unary_common.h"
 
 namespace lwai {
 namespace {
 
-Status Prepare(KernelContext& ctx) { return PrepareUnaryFloat(ctx); }
+Status Prepare(KernelContext& ctx) { return PrepareUnary(ctx, UnaryDtypes::kSignedNumeric); }
 
 Status Eval(KernelContext& ctx) {
-  return EvalUnaryFloat(ctx, [](float x) { return x > 0.0f ? x : 0.0f; });
+  return EvalUnarySignedTypes(ctx, [](auto x) {
+    using T = decltype(x);
+    return x < T(0) ? T(0) : x;  // NaN stays NaN
+  });
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+// Sigmoid (ONNX 13): 1 / (1 + exp(-x)).
 #include <cmath>
 
 #include "kernels/unary_common.h"
@@ -5,15 +6,10 @@
 namespace lwai {
 namespace {
 
-Status Prepare(KernelContext& ctx) { return PrepareUnaryFloat(ctx); }
+Status Prepare(KernelContext& ctx) { return PrepareUnary(ctx, UnaryDtypes::kFloat); }
 
 Status Eval(KernelContext& ctx) {
-  // exp() only sees non-positive arguments, so it never overflows.
-  return EvalUnaryFloat(ctx, [](float x) {
-    if (x >= 0.0f) return 1.0f / (1.0f + std::exp(-x));
-    const float e = std::exp(x);
-    return e / (1.0f + e);
-  });
+  return EvalUnaryFloatTypes(ctx, [](auto x) { return StableSigmoid(x); });
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+// Sqrt (ONNX 13): elementwise square root; negative inputs give NaN.
 #include <cmath>
 
 #include "kernels/unary_common.h"
@@ -5,11 +6,10 @@
 namespace lwai {
 namespace {
 
-Status Prepare(KernelContext& ctx) { return PrepareUnaryFloat(ctx); }
+Status Prepare(KernelContext& ctx) { return PrepareUnary(ctx, UnaryDtypes::kFloat); }
 
-// Negative inputs give NaN, as in ONNX.
 Status Eval(KernelContext& ctx) {
-  return EvalUnaryFloat(ctx, [](float x) { return std::sqrt(x); });
+  return EvalUnaryFloatTypes(ctx, [](auto x) { return std::sqrt(x); });
 }
 
 }  // namespace

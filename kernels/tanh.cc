@@ -1,3 +1,4 @@
+// Tanh (ONNX 13): elementwise hyperbolic tangent.
 #include <cmath>
 
 #include "kernels/unary_common.h"
@@ -5,10 +6,10 @@
 namespace lwai {
 namespace {
 
-Status Prepare(KernelContext& ctx) { return PrepareUnaryFloat(ctx); }
+Status Prepare(KernelContext& ctx) { return PrepareUnary(ctx, UnaryDtypes::kFloat); }
 
 Status Eval(KernelContext& ctx) {
-  return EvalUnaryFloat(ctx, [](float x) { return std::tanh(x); });
+  return EvalUnaryFloatTypes(ctx, [](auto x) { return std::tanh(x); });
 }
 
 }  // namespace

@@ -54,7 +54,9 @@ class SubgraphRunner {
       executor_ = std::move(created).value();
     }
     std::vector<Shape> shapes;
+    std::vector<DataType> dtypes;
     for (size_t i = 0; i < inputs.size(); ++i) {
+      dtypes.push_back(inputs[i].dtype);
       const DataType declared = graph_.tensors[graph_.inputs[i]].dtype;
       if (declared != DataType::kUndefined && declared != inputs[i].dtype) {
         return ctx.InvalidModel("subgraph input '" + graph_.tensors[graph_.inputs[i]].name +
@@ -63,6 +65,7 @@ class SubgraphRunner {
       }
       shapes.push_back(inputs[i].shape);
     }
+    executor_->set_input_dtypes(std::move(dtypes));
     if (!executor_->prepared() || executor_->prepared_shapes() != shapes) {
       LWAI_RETURN_IF_ERROR(executor_->Prepare(shapes).WithContext(ctx.node().Describe()));
     }

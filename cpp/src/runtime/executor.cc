@@ -144,6 +144,9 @@ Status Executor::ResetViews(const std::vector<Shape>& input_shapes,
   for (size_t i = 0; i < graph_.inputs.size(); ++i) {
     TensorView& input = views_[graph_.inputs[i]];
     input.shape = input_shapes[i];
+    if (input.dtype == DataType::kUndefined && i < input_dtypes_.size()) {
+      input.dtype = input_dtypes_[i];
+    }
     if (inputs != nullptr) input.data = const_cast<void*>((*inputs)[i].data);
     if (!ByteSizeFits(input)) {
       return ShapeMismatch("input '" + graph_.tensors[graph_.inputs[i]].name + "': shape " +

@@ -28,6 +28,8 @@ class Executor {
   // node with values known, allocating per run, and the arena stays unused.
   Status Prepare(const std::vector<Shape>& input_shapes);
   bool dynamic() const { return dynamic_; }
+  // Element types for graph inputs declared without one (subgraph inputs); by input index.
+  void set_input_dtypes(std::vector<DataType> dtypes) { input_dtypes_ = std::move(dtypes); }
   bool prepared() const { return prepared_; }
   const std::vector<Shape>& prepared_shapes() const { return prepared_shapes_; }
 
@@ -86,6 +88,7 @@ class Executor {
   size_t unshared_bytes_ = 0;
   bool prepared_ = false;
   bool dynamic_ = false;
+  std::vector<DataType> input_dtypes_;
   bool has_deferred_nodes_ = false;
   std::vector<Shape> prepared_shapes_;
   bool profiling_ = false;

@@ -1,0 +1,19 @@
+// And (opset 7): elementwise logical and of two bool tensors with numpy broadcasting.
+#include "kernels/binary_common.h"
+
+namespace lwai {
+namespace {
+
+Status Prepare(KernelContext& ctx) { return PrepareBroadcastBinary(ctx, IsBoolType, "bool"); }
+
+Status Eval(KernelContext& ctx) {
+  BroadcastLoop<bool, bool, bool>(ctx.input(0), ctx.input(1), ctx.output(0),
+                                  [](bool a, bool b) { return a && b; });
+  return Status::Ok();
+}
+
+}  // namespace
+
+extern const KernelRegistration kAndKernel = {OpType::And, Prepare, Eval};
+
+}  // namespace lwai

@@ -1,0 +1,16 @@
+// BlackmanWindow (ONNX 17): w[n] = 0.42 - 0.5 cos(2 pi n / N) + 0.08 cos(4 pi n / N), N = size when
+// periodic, size - 1 otherwise.
+#include "kernels/signal_common.h"
+
+namespace lwai {
+namespace {
+
+Status Prepare(KernelContext& ctx) { return PrepareWindow(ctx); }
+
+Status Eval(KernelContext& ctx) { return EvalCosineWindow(ctx, 0.42, 0.5, 0.08); }
+
+}  // namespace
+
+extern const KernelRegistration kBlackmanWindowKernel = {OpType::BlackmanWindow, Prepare, Eval};
+
+}  // namespace lwai

@@ -1,0 +1,25 @@
+// Less (opset 13): elementwise a < b with numpy broadcasting; bool output.
+#include "kernels/binary_common.h"
+
+namespace lwai {
+namespace {
+
+struct LessOp {
+  template <typename T>
+  bool operator()(T a, T b) const {
+    return a < b;
+  }
+};
+
+Status Prepare(KernelContext& ctx) {
+  return PrepareBroadcastBinary(ctx, IsNumericType, "float32, float64, int8..int64, uint8..uint64",
+                                DataType::kBool);
+}
+
+Status Eval(KernelContext& ctx) { return EvalCompare<LessOp>(ctx); }
+
+}  // namespace
+
+extern const KernelRegistration kLessKernel = {OpType::Less, Prepare, Eval};
+
+}  // namespace lwai

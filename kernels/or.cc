@@ -1,0 +1,19 @@
+// Or (opset 7): elementwise logical or of two bool tensors with numpy broadcasting.
+#include "kernels/binary_common.h"
+
+namespace lwai {
+namespace {
+
+Status Prepare(KernelContext& ctx) { return PrepareBroadcastBinary(ctx, IsBoolType, "bool"); }
+
+Status Eval(KernelContext& ctx) {
+  BroadcastLoop<bool, bool, bool>(ctx.input(0), ctx.input(1), ctx.output(0),
+                                  [](bool a, bool b) { return a || b; });
+  return Status::Ok();
+}
+
+}  // namespace
+
+extern const KernelRegistration kOrKernel = {OpType::Or, Prepare, Eval};
+
+}  // namespace lwai

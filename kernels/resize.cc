@@ -1,0 +1,391 @@
+// Resize (ONNX 19): nearest / linear / cubic N-D resampling with every
+// coordinate_transformation_mode, nearest_mode, cubic_coeff_a, exclude_outside,
+// extrapolation_value, antialias, axes and keep_aspect_ratio_policy. Separable: one pass per
+// resized axis, each output row a weighted sum of input rows ("taps") computed in prepare.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/common.h"
+#include "kernels/dispatch.h"
+#include "kernels/pool_group_common.h"
+
+namespace lwai {
+namespace {
+
+enum class Mode { kNearest, kLinear, kCubic };
+
+struct AxisTaps {
+  int64_t in = 0, out = 0;
+  int taps = 1;                  // per output index
+  std::vector<int64_t> index;    // out * taps input indices, clamped into [0, in)
+  std::vector<double> weight;    // out * taps
+  std::vector<uint8_t> outside;  // out: tf_crop_and_resize sample outside the input
+};
+
+struct ResizeState : OpState {
+  Shape in_shape;
+  std::vector<AxisTaps> axes;  // one per input axis
+  std::vector<int> passes;     // axes that change, innermost first
+  double extrapolation_value = 0;
+  int64_t buffer_elements = 0;
+};
+
+struct Options {
+  Mode mode = Mode::kNearest;
+  std::string transform, nearest_mode;
+  double cubic_a = -0.75;
+  bool exclude_outside = false, antialias = false;
+};
+
+// The input coordinate of output index x, or false when tf_crop_and_resize samples outside.
+bool SourceCoordinate(const Options& o, int64_t x, int64_t in, int64_t out, double scale,
+                      double roi_start, double roi_end, double* result) {
+  const double out_length = scale * static_cast<double>(in);
+  const double xf = static_cast<double>(x);
+  const std::string& t = o.transform;
+  if (t == "align_corners") {
+    *result = out_length == 1 ? 0.0 : xf * static_cast<double>(in - 1) / (out_length - 1);
+  } else if (t == "asymmetric") {
+    *result = xf / scale;
+  } else if (t == "tf_crop_and_resize") {
+    const double span = (roi_end - roi_start) * static_cast<double>(in - 1);
+    *result = out_length == 1 ? span / 2 : xf * span / (out_length - 1);
+    *result += roi_start * static_cast<double>(in - 1);
+    return *result >= 0 && *result <= static_cast<double>(in - 1);
+  } else if (t == "pytorch_half_pixel") {
+    *result = out_length == 1 ? -0.5 : (xf + 0.5) / scale - 0.5;
+  } else if (t == "half_pixel_symmetric") {
+    const double adjustment = static_cast<double>(out) / out_length;
+    const double offset = static_cast<double>(in) / 2 * (1 - adjustment);
+    *result = offset + (xf + 0.5) / scale - 0.5;
+  } else {  // half_pixel
+    *result = (xf + 0.5) / scale - 0.5;
+  }
+  return true;
+}
+
+double KeysCubic(double x, double a) {
+  x = std::abs(x);
+  if (x <= 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  if (x < 2) return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+  return 0;
+}
+
+// Fills the taps of one axis.
+void ComputeTaps(const Options& o, double scale, double roi_start, double roi_end, AxisTaps* axis) {
+  const int64_t in = axis->in;
+  // Taps per output index; with antialias the filter widens by 1/scale when downsampling.
+  const double aa_scale = std::min(scale, 1.0);
+  int64_t first = 0;
+  int taps = 1;
+  if (o.mode == Mode::kLinear) {
+    first = o.antialias ? static_cast<int64_t>(std::floor(-1 / aa_scale)) + 1 : 0;
+    taps = static_cast<int>(2 - 2 * first);
+  } else if (o.mode == Mode::kCubic) {
+    first = o.antialias ? static_cast<int64_t>(std::floor(-2 / aa_scale)) + 1 : -1;
+    taps = static_cast<int>(2 - 2 * first);
+  }
+  axis->taps = taps;
+  axis->index.assign(axis->out * taps, 0);
+  axis->weight.assign(axis->out * taps, 0.0);
+  axis->outside.assign(axis->out, 0);
+  for (int64_t x = 0; x < axis->out; ++x) {
+    int64_t* index = &axis->index[x * taps];
+    double* weight = &axis->weight[x * taps];
+    double src;
+    if (!SourceCoordinate(o, x, in, axis->out, scale, roi_start, roi_end, &src)) {
+      axis->outside[x] = 1;
+      continue;
+    }
+    // Taps start left of src: base = ceil(src) - 1, ratio = src - base in (0, 1].
+    const int64_t base = static_cast<int64_t>(std::ceil(src)) - 1;
+    const double ratio = src - static_cast<double>(base);
+    if (o.mode == Mode::kNearest) {
+      bool up;  // round to base + 1 rather than base
+      if (ratio == 1) {
+        up = true;
+      } else if (o.nearest_mode == "round_prefer_ceil") {
+        up = ratio >= 0.5;
+      } else if (o.nearest_mode == "floor") {
+        up = false;
+      } else if (o.nearest_mode == "ceil") {
+        up = true;
+      } else {
+        up = ratio > 0.5;
+      }
+      index[0] = base + (up ? 1 : 0);
+      weight[0] = 1;
+    } else {
+      double sum = 0;
+      for (int t = 0; t < taps; ++t) {
+        const int64_t i = first + t;
+        index[t] = base + i;
+        const double distance = static_cast<double>(i) - ratio;
+        double w;
+        if (o.mode == Mode::kLinear) {
+          w = o.antialias ? std::max(0.0, 1 - std::abs(distance * aa_scale))
+                          : 1 - std::abs(distance);
+        } else {
+          w = KeysCubic(o.antialias ? distance * aa_scale : distance, o.cubic_a);
+        }
+        if (o.exclude_outside && (index[t] < 0 || index[t] >= in)) w = 0;
+        weight[t] = w;
+        sum += w;
+      }
+      if ((o.antialias || o.exclude_outside) && sum != 0) {
+        for (int t = 0; t < taps; ++t) weight[t] /= sum;
+      }
+    }
+    for (int t = 0; t < taps; ++t) index[t] = std::min(std::max<int64_t>(index[t], 0), in - 1);
+  }
+}
+
+bool IsIdentity(const AxisTaps& axis) {
+  if (axis.in != axis.out) return false;
+  for (int64_t x = 0; x < axis.out; ++x) {
+    if (axis.outside[x]) return false;
+    for (int t = 0; t < axis.taps; ++t) {
+      const double w = axis.weight[x * axis.taps + t];
+      if (w != 0 && (w != 1 || axis.index[x * axis.taps + t] != x)) return false;
+    }
+  }
+  return true;
+}
+
+Status ParseOptions(const KernelContext& ctx, Options* o) {
+  const Node& node = ctx.node();
+  const std::string mode = node.GetString("mode", "nearest");
+  if (mode == "nearest") {
+    o->mode = Mode::kNearest;
+  } else if (mode == "linear") {
+    o->mode = Mode::kLinear;
+  } else if (mode == "cubic") {
+    o->mode = Mode::kCubic;
+  } else {
+    return ctx.InvalidModel("attribute 'mode' must be nearest, linear or cubic, got '" + mode +
+                            "'");
+  }
+  o->transform = node.GetString("coordinate_transformation_mode", "half_pixel");
+  static const char* const kTransforms[] = {"half_pixel",         "half_pixel_symmetric",
+                                            "pytorch_half_pixel", "align_corners",
+                                            "asymmetric",         "tf_crop_and_resize"};
+  if (std::find_if(std::begin(kTransforms), std::end(kTransforms),
+                   [&](const char* t) { return o->transform == t; }) == std::end(kTransforms)) {
+    return ctx.InvalidModel("unknown coordinate_transformation_mode '" + o->transform + "'");
+  }
+  o->nearest_mode = node.GetString("nearest_mode", "round_prefer_floor");
+  if (o->nearest_mode != "round_prefer_floor" && o->nearest_mode != "round_prefer_ceil" &&
+      o->nearest_mode != "floor" && o->nearest_mode != "ceil") {
+    return ctx.InvalidModel("unknown nearest_mode '" + o->nearest_mode + "'");
+  }
+  o->cubic_a = node.GetFloat("cubic_coeff_a", -0.75f);
+  o->exclude_outside = node.GetInt("exclude_outside", 0) != 0;
+  o->antialias = node.GetInt("antialias", 0) != 0 && o->mode != Mode::kNearest;
+  return Status::Ok();
+}
+
+Status Prepare(KernelContext& ctx) {
+  LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 4));
+  const TensorView& x = ctx.input(0);
+  if (!DispatchNumeric(x.dtype, [](auto) {})) {
+    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(x.dtype) +
+                           " is not supported (expected a float or integer type)");
+  }
+  Options o;
+  LWAI_RETURN_IF_ERROR(ParseOptions(ctx, &o));
+  const int rank = x.shape.rank;
+  if (rank < 1) return ctx.ShapeMismatch("input must have rank >= 1, got a scalar");
+  std::vector<int64_t> axes = ctx.node().GetInts("axes");
+  if (axes.empty()) {
+    for (int d = 0; d < rank; ++d) axes.push_back(d);
+  }
+  uint32_t mask;
+  LWAI_RETURN_IF_ERROR(AxesToMask(ctx, axes, rank, &mask));
+  for (int64_t& a : axes) a = a < 0 ? a + rank : a;
+  const size_t naxes = axes.size();
+
+  std::vector<double> roi(2 * rank, 0.0);
+  for (int d = 0; d < rank; ++d) roi[rank + d] = 1.0;
+  if (o.transform == "tf_crop_and_resize" && ctx.has_input(1) && ctx.input(1).NumElements() > 0) {
+    std::vector<double> values;
+    LWAI_RETURN_IF_ERROR(ReadFloatTensor(ctx, 1, &values));
+    if (values.size() != 2 * naxes) {
+      return ctx.ShapeMismatch("roi has " + std::to_string(values.size()) + " values, expected " +
+                               std::to_string(2 * naxes));
+    }
+    for (size_t i = 0; i < naxes; ++i) {
+      roi[axes[i]] = values[i];
+      roi[rank + axes[i]] = values[naxes + i];
+    }
+  }
+  const bool has_scales = ctx.has_input(2) && ctx.input(2).NumElements() > 0;
+  const bool has_sizes = ctx.has_input(3) && ctx.input(3).NumElements() > 0;
+  if (has_scales == has_sizes) {
+    return ctx.InvalidModel("exactly one of 'scales' and 'sizes' must be given");
+  }
+  std::vector<double> scale(rank, 1.0);
+  std::vector<int64_t> out(x.shape.dims, x.shape.dims + rank);
+  if (has_scales) {
+    std::vector<double> values;
+    LWAI_RETURN_IF_ERROR(ReadFloatTensor(ctx, 2, &values));
+    if (values.size() != naxes) {
+      return ctx.ShapeMismatch("scales has " + std::to_string(values.size()) +
+                               " values, expected " + std::to_string(naxes));
+    }
+    for (size_t i = 0; i < naxes; ++i) {
+      if (!(values[i] > 0) || !std::isfinite(values[i])) {
+        return ctx.InvalidModel("scales must be positive, got " + std::to_string(values[i]));
+      }
+      scale[axes[i]] = values[i];
+      out[axes[i]] = static_cast<int64_t>(std::floor(values[i] * x.shape[axes[i]]));
+    }
+  } else {
+    std::vector<int64_t> sizes;
+    LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 3, &sizes));
+    if (sizes.size() != naxes) {
+      return ctx.ShapeMismatch("sizes has " + std::to_string(sizes.size()) + " values, expected " +
+                               std::to_string(naxes));
+    }
+    const std::string policy = ctx.node().GetString("keep_aspect_ratio_policy", "stretch");
+    if (policy != "stretch" && policy != "not_larger" && policy != "not_smaller") {
+      return ctx.InvalidModel("unknown keep_aspect_ratio_policy '" + policy + "'");
+    }
+    for (size_t i = 0; i < naxes; ++i) {
+      if (sizes[i] < 0 || x.shape[axes[i]] == 0) {
+        return ctx.InvalidModel("sizes " + IntsToString(sizes) + " invalid for input " +
+                                x.shape.ToString());
+      }
+      scale[axes[i]] = static_cast<double>(sizes[i]) / static_cast<double>(x.shape[axes[i]]);
+      out[axes[i]] = sizes[i];
+    }
+    if (policy != "stretch") {
+      double s = scale[axes[0]];
+      for (size_t i = 1; i < naxes; ++i) {
+        s = policy == "not_larger" ? std::min(s, scale[axes[i]]) : std::max(s, scale[axes[i]]);
+      }
+      for (size_t i = 0; i < naxes; ++i) {
+        scale[axes[i]] = s;
+        out[axes[i]] = static_cast<int64_t>(s * static_cast<double>(x.shape[axes[i]]) + 0.5);
+      }
+    }
+  }
+
+  auto state = std::make_unique<ResizeState>();
+  ResizeState& s = *state;
+  s.in_shape = x.shape;
+  s.extrapolation_value = ctx.node().GetFloat("extrapolation_value", 0.0f);
+  s.axes.resize(rank);
+  Shape y_shape = x.shape;
+  for (int d = 0; d < rank; ++d) {
+    if (out[d] < 0 || out[d] > (int64_t{1} << 40)) {
+      return ctx.InvalidModel("output size " + std::to_string(out[d]) + " of axis " +
+                              std::to_string(d) + " is out of range");
+    }
+    AxisTaps& axis = s.axes[d];
+    axis.in = x.shape[d];
+    axis.out = out[d];
+    y_shape[d] = out[d];
+    if (axis.in == 0 && axis.out > 0) {
+      return ctx.ShapeMismatch("cannot resize an empty axis " + std::to_string(d));
+    }
+    ComputeTaps(o, scale[d], roi[d], roi[rank + d], &axis);
+  }
+  // Passes from the innermost axis out; the buffers hold the largest intermediate.
+  Shape current = x.shape;
+  s.buffer_elements = current.NumElements();
+  for (int d = rank - 1; d >= 0; --d) {
+    if (IsIdentity(s.axes[d])) continue;
+    s.passes.push_back(d);
+    current[d] = s.axes[d].out;
+    s.buffer_elements = std::max(s.buffer_elements, current.NumElements());
+  }
+  ctx.output(0).dtype = x.dtype;
+  ctx.output(0).shape = y_shape;
+  if (!ctx.shape_only()) ctx.RequestScratch(2 * s.buffer_elements * sizeof(double));
+  ctx.SetState(std::move(state));
+  return Status::Ok();
+}
+
+// One pass along `axis` of a tensor of `shape`: dst = taps applied to src.
+void ResamplePass(const AxisTaps& axis, const Shape& shape, int d, double extrapolation,
+                  const double* src, double* dst) {
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < d; ++i) outer *= shape[i];
+  for (int i = d + 1; i < shape.rank; ++i) inner *= shape[i];
+  for (int64_t ou = 0; ou < outer; ++ou) {
+    const double* in = src + ou * axis.in * inner;
+    double* out = dst + ou * axis.out * inner;
+    for (int64_t x = 0; x < axis.out; ++x) {
+      double* row = out + x * inner;
+      if (axis.outside[x]) {
+        std::fill(row, row + inner, extrapolation);
+        continue;
+      }
+      std::fill(row, row + inner, 0.0);
+      for (int t = 0; t < axis.taps; ++t) {
+        const double w = axis.weight[x * axis.taps + t];
+        if (w == 0) continue;
+        const double* in_row = in + axis.index[x * axis.taps + t] * inner;
+        for (int64_t k = 0; k < inner; ++k) row[k] += w * in_row[k];
+      }
+    }
+  }
+}
+
+Status Eval(KernelContext& ctx) {
+  const ResizeState& s = *ctx.state<ResizeState>();
+  const TensorView& x = ctx.input(0);
+  TensorView& y = ctx.output(0);
+  if (y.NumElements() == 0) return Status::Ok();
+  double* buffers[2] = {static_cast<double*>(ctx.scratch()),
+                        static_cast<double*>(ctx.scratch()) + s.buffer_elements};
+  DispatchNumeric(x.dtype, [&](auto type) {
+    using T = decltype(type);
+    const T* in = x.Data<const T>();
+    const int64_t n = x.NumElements();
+    for (int64_t i = 0; i < n; ++i) buffers[0][i] = static_cast<double>(in[i]);
+  });
+  Shape shape = s.in_shape;
+  int current = 0;
+  for (int d : s.passes) {
+    ResamplePass(s.axes[d], shape, d, s.extrapolation_value, buffers[current],
+                 buffers[1 - current]);
+    shape[d] = s.axes[d].out;
+    current = 1 - current;
+  }
+  DispatchNumeric(y.dtype, [&](auto type) {
+    using T = decltype(type);
+    T* out = y.Data<T>();
+    const double* result = buffers[current];
+    const int64_t n = y.NumElements();
+    for (int64_t i = 0; i < n; ++i) {
+      const double v = result[i];
+      if (!std::numeric_limits<T>::is_integer) {
+        out[i] = static_cast<T>(v);
+        continue;
+      }
+      // Round half to even and saturate, as ONNX's saturate_cast.
+      const double r = std::nearbyint(v);
+      if (std::isnan(r)) {
+        out[i] = T(0);
+      } else if (r <= static_cast<double>(std::numeric_limits<T>::lowest())) {
+        out[i] = std::numeric_limits<T>::lowest();
+      } else if (r >= static_cast<double>(std::numeric_limits<T>::max())) {
+        out[i] = std::numeric_limits<T>::max();
+      } else {
+        out[i] = static_cast<T>(r);
+      }
+    }
+  });
+  return Status::Ok();
+}
+
+}  // namespace
+
+extern const KernelRegistration kResizeKernel = {OpType::Resize, Prepare, Eval};
+
+}  // namespace lwai
