@@ -51,26 +51,23 @@ class LwaiBackend(_base.Backend):
         cls, node, inputs: Sequence[np.ndarray], device: str = "CPU", outputs_info=None, **kwargs
     ) -> list[np.ndarray]:
         """Runs one NodeProto on `inputs` (arrays in the node's input order)."""
+        if not cls.supports_device(device):
+            raise ValueError(f"lwai runs on CPU only, not on device {device!r}")
         onnx = _onnx()
         helper = onnx.helper
-        arrays = [np.asarray(a) for a in inputs]
+        feed = {name: np.asarray(a) for name, a in zip(node.input, inputs, strict=False) if name}
         graph_inputs = [
             helper.make_tensor_value_info(
                 name, helper.np_dtype_to_tensor_dtype(a.dtype), list(a.shape)
             )
-            for name, a in zip(node.input, arrays, strict=False)
-            if name
+            for name, a in feed.items()
         ]
+        # Output types are left to inference: the node alone is not a checkable model.
         graph_outputs = [helper.make_empty_tensor_value_info(name) for name in node.output if name]
         graph = helper.make_graph([node], f"{node.op_type}_node", graph_inputs, graph_outputs)
         opset = kwargs.pop("opset_version", onnx.defs.onnx_opset_version())
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-        return cls.run_model(
-            model,
-            [a for name, a in zip(node.input, arrays, strict=False) if name],
-            device,
-            **kwargs,
-        )
+        return Session(convert(model), **kwargs).run(feed)
 
     @classmethod
     def supports_device(cls, device: str) -> bool:

@@ -71,19 +71,33 @@ def test_all_unsupported_operators_are_listed_at_once():
     h = onnx.helper
     x = h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])
     y = h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4])
+    out = h.make_tensor_value_info("out", onnx.TensorProto.FLOAT, [1, 4])
+    then_branch = h.make_graph(
+        [h.make_node("Bernoulli", ["c"], ["out"], name="inner_bad")], "then", [], [out]
+    )
+    else_branch = h.make_graph([h.make_node("Relu", ["c"], ["out"])], "else", [], [out])
     nodes = [
         h.make_node("Relu", ["x"], ["a"], name="fine"),
-        h.make_node("Hardmax", ["a"], ["b"], name="first_bad"),
+        h.make_node("Bernoulli", ["a"], ["b"], name="first_bad"),
         h.make_node("Relu", ["b"], ["c"], name="also_fine"),
-        h.make_node("Det", ["c"], ["y"], name="second_bad"),
+        h.make_node("ReduceMax", ["c"], ["cond_f"], keepdims=0, name="reduce"),
+        h.make_node("Cast", ["cond_f"], ["cond"], to=onnx.TensorProto.BOOL),
+        h.make_node(
+            "If", ["cond"], ["d"], then_branch=then_branch, else_branch=else_branch, name="branch"
+        ),
+        h.make_node("MyOp", ["d"], ["y"], domain="com.example", name="custom"),
     ]
-    proto = h.make_model(h.make_graph(nodes, "g", [x], [y]), opset_imports=[h.make_opsetid("", 13)])
+    proto = h.make_model(
+        h.make_graph(nodes, "g", [x], [y]),
+        opset_imports=[h.make_opsetid("", 18), h.make_opsetid("com.example", 1)],
+    )
     with pytest.raises(lwai.UnsupportedOperatorError) as info:
         lwai.convert(proto)
     message = str(info.value)
-    assert "2 unsupported" in message
-    assert "'first_bad' (Hardmax, opset 13)" in message
-    assert "'second_bad' (Det, opset 13)" in message
+    assert "3 unsupported" in message
+    assert "'first_bad' (Bernoulli, opset 18)" in message
+    assert "node 'branch' / then_branch: node 'inner_bad' (Bernoulli, opset 18)" in message
+    assert "'custom' (MyOp, opset 18, domain 'com.example')" in message
 
 
 def test_bad_attribute_names_the_node():

@@ -73,6 +73,23 @@ def test_silero_vad_matches_onnxruntime_over_a_stream(name, rng):
         state, ort_state = got[1], expected[1]
 
 
+def test_subgraphs_survive_saving_and_loading(tmp_path, rng):
+    """silero-vad's If branches (with constants and nested values) round-trip through .lwai
+    and JSON files and run the same."""
+    model = lwai.convert(model_path("silero_vad"))
+    feed = {
+        "input": rng.standard_normal((1, 512)).astype(np.float32),
+        "state": np.zeros((2, 1, 128), np.float32),
+        "sr": np.array(16000, np.int64),
+    }
+    expected = lwai.Session(model).run(feed)
+    for name in ("vad.lwai", "vad.json"):
+        model.save(tmp_path / name)
+        got = lwai.Session(tmp_path / name).run(feed)
+        for g, e in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(g, e)
+
+
 def test_ocr_example_reads_rendered_text_like_onnxruntime():
     sys.path.insert(0, str(OCR_EXAMPLE.parent))
     import ppocr

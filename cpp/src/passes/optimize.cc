@@ -34,9 +34,15 @@ Status InferShapes(Graph& graph) {
   }
   // Two probes: dims that differ between two values of the dynamic dims are dynamic themselves.
   // 1 and 2 suit batch dims; spatial dims of networks that downsample need larger probes.
-  // Inference is a best effort: when no probe pair prepares, shapes stay as declared.
+  // With dynamic dims inference is a best effort: when no probe pair prepares, shapes stay as
+  // declared and errors wait for real shapes. Static graphs report their errors here.
   std::vector<Shape> small, large;
   std::vector<DataType> dtypes, unused;
+  bool has_dynamic_dims = false;
+  for (int t : graph.inputs) {
+    for (const Dim& d : graph.tensors[t].shape) has_dynamic_dims = has_dynamic_dims || d.value < 0;
+  }
+  if (!has_dynamic_dims) LWAI_RETURN_IF_ERROR(PrepareWithDynamicDims(graph, 1, &small, &dtypes));
   const int64_t kProbes[][2] = {{1, 2}, {64, 96}};
   int64_t small_value = 0, large_value = 0;
   for (const auto& probe : kProbes) {

@@ -31,7 +31,9 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
     shapes.push_back(shape);
   }
   const Status prepared = session->executor_->Prepare(shapes);
-  if (!prepared.ok() && !has_dynamic_dims) return prepared;
+  if (!prepared.ok() && !(has_dynamic_dims && prepared.code() == StatusCode::kShapeMismatch)) {
+    return prepared;
+  }
   return session;
 }
 
