@@ -111,16 +111,29 @@ constexpr NumpyType kNumpyTypes[] = {
     {DataType::kUInt64, 'u', 8, "uint64"},   {DataType::kBool, 'b', 1, "bool"},
 };
 
-// bfloat16 is not a numpy type: ml_dtypes (an onnx dependency) registers it with numpy.
-py::dtype BFloat16Dtype() {
-  return py::dtype::from_args(py::module_::import("ml_dtypes").attr("bfloat16"));
-}
+// Types numpy lacks: ml_dtypes (an onnx dependency) registers them with numpy, by these
+// names (numpy kind 'V'). Its 4-bit types hold one element per byte, as lwai does.
+struct MlDtypesType {
+  DataType type;
+  size_t itemsize;
+  const char* name;  // the ml_dtypes attribute, which is also str(numpy dtype)
+};
+constexpr MlDtypesType kMlDtypesTypes[] = {
+    {DataType::kBFloat16, 2, "bfloat16"},
+    {DataType::kInt4, 1, "int4"},
+    {DataType::kUInt4, 1, "uint4"},
+    {DataType::kFloat4E2M1, 1, "float4_e2m1fn"},
+};
 
 py::dtype ToNumpy(DataType type) {
   for (const NumpyType& t : kNumpyTypes) {
     if (t.type == type) return py::dtype(t.name);
   }
-  if (type == DataType::kBFloat16) return BFloat16Dtype();
+  for (const MlDtypesType& t : kMlDtypesTypes) {
+    if (t.type == type) {
+      return py::dtype::from_args(py::module_::import("ml_dtypes").attr(t.name));
+    }
+  }
   throw StatusError{Unsupported(std::string("no numpy dtype for ") + DataTypeName(type))};
 }
 
@@ -129,8 +142,11 @@ DataType FromNumpy(const py::dtype& dtype) {
     if (t.kind == dtype.kind() && t.itemsize == static_cast<size_t>(dtype.itemsize()))
       return t.type;
   }
-  if (dtype.itemsize() == 2 && py::str(dtype).cast<std::string>() == "bfloat16") {
-    return DataType::kBFloat16;
+  if (dtype.kind() == 'V') {
+    const std::string name = py::str(dtype).cast<std::string>();
+    for (const MlDtypesType& t : kMlDtypesTypes) {
+      if (t.itemsize == static_cast<size_t>(dtype.itemsize()) && name == t.name) return t.type;
+    }
   }
   return DataType::kUndefined;
 }
@@ -448,8 +464,8 @@ py::list DescribeNodes(const Model& model) {
           attrs[a.name.c_str()] = a.s;
           break;
         case AttributeType::kGraph:
-          attrs[a.name.c_str()] = "<subgraph of " + std::to_string(a.graph->nodes.size()) +
-                                  " nodes>";
+          attrs[a.name.c_str()] =
+              "<subgraph of " + std::to_string(a.graph->nodes.size()) + " nodes>";
           break;
       }
     }
@@ -522,8 +538,7 @@ PYBIND11_MODULE(_lwai, m) {
            py::arg("outputs"), py::arg("attributes") = py::dict())
       .def("finish", &GraphBuilder::Finish, py::arg("producer"), py::arg("source_format"),
            py::arg("opset"), py::arg("optimize"), py::arg("inputs"), py::arg("outputs"))
-      .def("finish_subgraph", &GraphBuilder::FinishSubgraph, py::arg("inputs"),
-           py::arg("outputs"));
+      .def("finish_subgraph", &GraphBuilder::FinishSubgraph, py::arg("inputs"), py::arg("outputs"));
   py::class_<Subgraph>(m, "Subgraph");
 
   py::class_<PySession>(m, "Session")

@@ -27,6 +27,12 @@ enum class DataType : int8_t {
   kUInt32 = 12,
   kUInt64 = 13,
   kBFloat16 = 16,
+  // 4-bit types, stored unpacked like numpy's ml_dtypes: one byte per element, the 4-bit value
+  // (int4 in two's complement, float4e2m1 as its code) in the low bits. Readers must ignore
+  // the high 4 bits (sign-extend int4 from bit 3): writers set them to 0, as ml_dtypes does.
+  kUInt4 = 21,
+  kInt4 = 22,
+  kFloat4E2M1 = 23,
 };
 
 // Bytes per element; 0 for kUndefined and kString.

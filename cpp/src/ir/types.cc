@@ -11,6 +11,9 @@ size_t DataTypeSize(DataType type) {
     case DataType::kUInt8:
     case DataType::kInt8:
     case DataType::kBool:
+    case DataType::kUInt4:
+    case DataType::kInt4:
+    case DataType::kFloat4E2M1:
       return 1;
     case DataType::kUInt16:
     case DataType::kInt16:
@@ -58,6 +61,12 @@ const char* DataTypeName(DataType type) {
       return "uint64";
     case DataType::kBFloat16:
       return "bfloat16";
+    case DataType::kUInt4:
+      return "uint4";
+    case DataType::kInt4:
+      return "int4";
+    case DataType::kFloat4E2M1:
+      return "float4e2m1";
     case DataType::kUndefined:
       break;
   }
