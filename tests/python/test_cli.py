@@ -77,15 +77,15 @@ def test_unsupported_operators_error_lists_them_all(tmp_path):
     x = h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2])
     y = h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2])
     nodes = [
-        h.make_node("Hardmax", ["x"], ["a"], name="h1"),
-        h.make_node("Det", ["a"], ["y"], name="d1"),
+        h.make_node("Bernoulli", ["x"], ["a"], name="b1"),
+        h.make_node("ImageDecoder", ["a"], ["y"], name="d1"),
     ]
-    proto = h.make_model(h.make_graph(nodes, "g", [x], [y]), opset_imports=[h.make_opsetid("", 13)])
+    proto = h.make_model(h.make_graph(nodes, "g", [x], [y]), opset_imports=[h.make_opsetid("", 20)])
     path = tmp_path / "unsupported.onnx"
     onnx.save(proto, path)
     result = lwai("convert", path, check=False)
     assert result.returncode == 1
-    assert "'h1' (Hardmax" in result.stderr and "'d1' (Det" in result.stderr
+    assert "'b1' (Bernoulli" in result.stderr and "'d1' (ImageDecoder" in result.stderr
 
 
 @pytest.mark.skipif(not LWAI_RUN.exists(), reason="C++ tools not built (make build)")
