@@ -52,10 +52,7 @@ void Normalize(const BatchNormState& s, KernelContext& ctx) {
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(5, 5));
   const DataType dtype = ctx.input(0).dtype;
-  if (dtype != DataType::kFloat32 && dtype != DataType::kFloat64) {
-    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(dtype) +
-                           " is not supported (expected float32 or float64)");
-  }
+  LWAI_RETURN_IF_ERROR(ExpectFloatInput(ctx, 0));
   for (int i = 1; i < 5; ++i) LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(i, dtype));
   if (ctx.node().GetInt("training_mode", 0) != 0) {
     return ctx.Unsupported("training_mode=1 is not supported (inference only)");

@@ -63,6 +63,13 @@ Status ReadIntTensor(const KernelContext& ctx, int input, std::vector<int64_t>* 
   return Status::Ok();
 }
 
+Status ExpectFloatInput(const KernelContext& ctx, int input) {
+  const DataType dtype = ctx.input(input).dtype;
+  if (dtype == DataType::kFloat32 || dtype == DataType::kFloat64) return Status::Ok();
+  return ctx.Unsupported("input " + std::to_string(input) + " has dtype " + DataTypeName(dtype) +
+                         ", expected float32 or float64");
+}
+
 Status ReadFloatScalar(const KernelContext& ctx, int input, float* value) {
   const TensorView& t = ctx.input(input);
   if (t.data == nullptr) return ctx.ValueNeeded(input);

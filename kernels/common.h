@@ -57,6 +57,9 @@ void ForEachBroadcast(const Shape& out, const int64_t* a_strides, const int64_t*
   }
 }
 
+// Unsupported (naming the dtype) unless input `input` is float32 or float64.
+Status ExpectFloatInput(const KernelContext& ctx, int input);
+
 // Reads an integer tensor known at prepare time (int32 or int64) into `values`.
 Status ReadIntTensor(const KernelContext& ctx, int input, std::vector<int64_t>* values);
 // Reads a float32 scalar known at prepare time.

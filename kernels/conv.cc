@@ -75,22 +75,8 @@ void EvalGeneric(KernelContext& ctx, const ConvState& s) {
       T* out = y + (n * c.groups + grp) * out_per_group * c.out_size;
       Im2ColNd(c.geometry, image, c.InPerGroup(), col);
       const T* filter = w + grp * out_per_group * k;
-      if constexpr (std::is_same<T, float>::value) {
-        GemmArgs args;
-        args.m = out_per_group;
-        args.n = c.out_size;
-        args.k = k;
-        args.a = filter;
-        args.lda = k;
-        args.b = col;
-        args.ldb = c.out_size;
-        args.c = out;
-        args.ldc = c.out_size;
-        Gemm(args, gemm_scratch, ctx.thread_pool());
-      } else {
-        SimpleGemm(out_per_group, c.out_size, k, filter, k, false, col, c.out_size, out,
-                   c.out_size);
-      }
+      ConvGemm(out_per_group, c.out_size, k, filter, k, false, col, c.out_size, out, c.out_size,
+               gemm_scratch, ctx.thread_pool());
     }
     const T lo = s.activation.min, hi = s.activation.max;
     for (int64_t oc = 0; oc < c.out_channels; ++oc) {

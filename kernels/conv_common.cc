@@ -1,10 +1,12 @@
 #include "kernels/conv_common.h"
 
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "kernels/common.h"
+#include "kernels/gemm.h"
 
 namespace lwai {
 namespace {
@@ -241,6 +243,31 @@ void SimpleGemm(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, bool t
   }
 }
 
+template <typename T>
+void ConvGemm(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, bool trans_a, const T* b,
+              int64_t ldb, T* c, int64_t ldc, void* gemm_scratch, ThreadPool* pool) {
+  if constexpr (std::is_same<T, float>::value) {
+    GemmArgs args;
+    args.m = m;
+    args.n = n;
+    args.k = k;
+    args.a = a;
+    args.lda = lda;
+    args.trans_a = trans_a;
+    args.b = b;
+    args.ldb = ldb;
+    args.c = c;
+    args.ldc = ldc;
+    Gemm(args, gemm_scratch, pool);
+  } else {
+    SimpleGemm(m, n, k, a, lda, trans_a, b, ldb, c, ldc);
+  }
+}
+
+template void ConvGemm<float>(int64_t, int64_t, int64_t, const float*, int64_t, bool, const float*,
+                              int64_t, float*, int64_t, void*, ThreadPool*);
+template void ConvGemm<double>(int64_t, int64_t, int64_t, const double*, int64_t, bool,
+                               const double*, int64_t, double*, int64_t, void*, ThreadPool*);
 template void Im2ColNd<float>(const WindowGeometry&, const float*, int64_t, float*);
 template void Im2ColNd<double>(const WindowGeometry&, const double*, int64_t, double*);
 template void Im2ColNd<int32_t>(const WindowGeometry&, const int32_t*, int64_t, int32_t*);

@@ -57,6 +57,12 @@ template <typename T>
 void SimpleGemm(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, bool trans_a, const T* b,
                 int64_t ldb, T* c, int64_t ldc);
 
+// The same product through the blocked float GEMM (kernels/gemm.h) for float, which needs
+// `gemm_scratch` of GemmScratchBytes; other types use SimpleGemm and ignore it.
+template <typename T>
+void ConvGemm(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, bool trans_a, const T* b,
+              int64_t ldb, T* c, int64_t ldc, void* gemm_scratch, ThreadPool* pool);
+
 // Integer convolution: X int8/uint8 with a scalar zero point, W int8/uint8 with a scalar or
 // per-output-channel zero point, int32 accumulators. Validates the zero points' shapes.
 struct IntegerConvPlan {

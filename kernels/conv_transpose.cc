@@ -106,23 +106,8 @@ void Run(KernelContext& ctx, const ConvTransposeState& s) {
       // col (col_rows x in_size) = W_group^T * X_group; W_group is in_per_group x col_rows.
       const T* filter = w + grp * in_per_group * col_rows;
       const T* image = x + (n * s.in_channels + grp * in_per_group) * s.in_size;
-      if constexpr (std::is_same<T, float>::value) {
-        GemmArgs args;
-        args.m = col_rows;
-        args.n = s.in_size;
-        args.k = in_per_group;
-        args.a = filter;
-        args.lda = col_rows;
-        args.trans_a = true;
-        args.b = image;
-        args.ldb = s.in_size;
-        args.c = col;
-        args.ldc = s.in_size;
-        Gemm(args, gemm_scratch, ctx.thread_pool());
-      } else {
-        SimpleGemm(col_rows, s.in_size, in_per_group, filter, col_rows, true, image, s.in_size, col,
-                   s.in_size);
-      }
+      ConvGemm(col_rows, s.in_size, in_per_group, filter, col_rows, true, image, s.in_size, col,
+               s.in_size, gemm_scratch, ctx.thread_pool());
       Col2ImNd(s.geometry, col, out_per_group,
                y + (n * s.out_channels + grp * out_per_group) * s.out_size);
     }

@@ -61,6 +61,27 @@ bool DispatchInteger(DataType dtype, Fn&& fn) {
   }
 }
 
+// Calls fn(T()) for float32, float64 and the signed integer types.
+template <typename Fn>
+bool DispatchSignedNumeric(DataType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DataType::kInt8:
+      fn(int8_t());
+      return true;
+    case DataType::kInt16:
+      fn(int16_t());
+      return true;
+    case DataType::kInt32:
+      fn(int32_t());
+      return true;
+    case DataType::kInt64:
+      fn(int64_t());
+      return true;
+    default:
+      return DispatchFloat(dtype, fn);
+  }
+}
+
 // Every float and integer type.
 template <typename Fn>
 bool DispatchNumeric(DataType dtype, Fn&& fn) {
@@ -81,27 +102,49 @@ bool DispatchNumericOrBool(DataType dtype, Fn&& fn) {
 template <typename T>
 constexpr DataType DataTypeOf();
 template <>
-constexpr DataType DataTypeOf<float>() { return DataType::kFloat32; }
+constexpr DataType DataTypeOf<float>() {
+  return DataType::kFloat32;
+}
 template <>
-constexpr DataType DataTypeOf<double>() { return DataType::kFloat64; }
+constexpr DataType DataTypeOf<double>() {
+  return DataType::kFloat64;
+}
 template <>
-constexpr DataType DataTypeOf<int8_t>() { return DataType::kInt8; }
+constexpr DataType DataTypeOf<int8_t>() {
+  return DataType::kInt8;
+}
 template <>
-constexpr DataType DataTypeOf<int16_t>() { return DataType::kInt16; }
+constexpr DataType DataTypeOf<int16_t>() {
+  return DataType::kInt16;
+}
 template <>
-constexpr DataType DataTypeOf<int32_t>() { return DataType::kInt32; }
+constexpr DataType DataTypeOf<int32_t>() {
+  return DataType::kInt32;
+}
 template <>
-constexpr DataType DataTypeOf<int64_t>() { return DataType::kInt64; }
+constexpr DataType DataTypeOf<int64_t>() {
+  return DataType::kInt64;
+}
 template <>
-constexpr DataType DataTypeOf<uint8_t>() { return DataType::kUInt8; }
+constexpr DataType DataTypeOf<uint8_t>() {
+  return DataType::kUInt8;
+}
 template <>
-constexpr DataType DataTypeOf<uint16_t>() { return DataType::kUInt16; }
+constexpr DataType DataTypeOf<uint16_t>() {
+  return DataType::kUInt16;
+}
 template <>
-constexpr DataType DataTypeOf<uint32_t>() { return DataType::kUInt32; }
+constexpr DataType DataTypeOf<uint32_t>() {
+  return DataType::kUInt32;
+}
 template <>
-constexpr DataType DataTypeOf<uint64_t>() { return DataType::kUInt64; }
+constexpr DataType DataTypeOf<uint64_t>() {
+  return DataType::kUInt64;
+}
 template <>
-constexpr DataType DataTypeOf<bool>() { return DataType::kBool; }
+constexpr DataType DataTypeOf<bool>() {
+  return DataType::kBool;
+}
 
 }  // namespace lwai
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "kernels/common.h"
 #include "kernels/dispatch.h"
 #include "kernels/pool_group_common.h"
 #include "kernels/spatial_common.h"

@@ -11,10 +11,7 @@ namespace {
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(3, 3));
   const TensorView& x = ctx.input(0);
-  if (!DispatchFloat(x.dtype, [](auto) {})) {
-    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(x.dtype) +
-                           " is not supported (expected float32 or float64)");
-  }
+  LWAI_RETURN_IF_ERROR(ExpectFloatInput(ctx, 0));
   if (x.shape.rank < 2) {
     return ctx.ShapeMismatch("input must have rank >= 2, got " + x.shape.ToString());
   }

@@ -17,10 +17,7 @@ struct MvnState : OpState {
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   const TensorView& x = ctx.input(0);
-  if (!DispatchFloat(x.dtype, [](auto) {})) {
-    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(x.dtype) +
-                           " is not supported (expected float32 or float64)");
-  }
+  LWAI_RETURN_IF_ERROR(ExpectFloatInput(ctx, 0));
   std::vector<int64_t> axes = {0, 2, 3};
   if (ctx.node().FindAttribute("axes")) axes = ctx.node().GetInts("axes");
   uint32_t mask = 0;

@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/common.h"
 #include "kernels/dispatch.h"
 #include "kernels/spatial_common.h"
 #include "runtime/thread_pool.h"
@@ -272,10 +273,7 @@ void GlobalPoolPlanes(const GlobalPoolState& s, const T* in, T* out, int64_t siz
 Status PrepareGlobalPool(KernelContext& ctx, PoolKind kind) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   const DataType dtype = ctx.input(0).dtype;
-  if (dtype != DataType::kFloat32 && dtype != DataType::kFloat64) {
-    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(dtype) +
-                           " is not supported (expected float32 or float64)");
-  }
+  LWAI_RETURN_IF_ERROR(ExpectFloatInput(ctx, 0));
   const Shape& x = ctx.input(0).shape;
   if (x.rank < 3) return ctx.ShapeMismatch("input must be N x C x spatial..., got " + x.ToString());
   auto state = std::make_unique<GlobalPoolState>();

@@ -20,13 +20,6 @@ Status ReadFloatTensor(const KernelContext& ctx, int input, std::vector<double>*
   return Status::Ok();
 }
 
-Status ExpectFloatInput(const KernelContext& ctx, int input) {
-  const DataType dtype = ctx.input(input).dtype;
-  if (dtype == DataType::kFloat32 || dtype == DataType::kFloat64) return Status::Ok();
-  return ctx.Unsupported("input " + std::to_string(input) + " has dtype " + DataTypeName(dtype) +
-                         ", expected float32 or float64");
-}
-
 void CubicWeights(double t, double a, double* w) {
   // Keys' kernel: |x| <= 1: (a+2)|x|^3 - (a+3)|x|^2 + 1; 1 < |x| < 2: a|x|^3 - 5a|x|^2 + 8a|x| -
   // 4a.

@@ -12,9 +12,6 @@ namespace lwai {
 // its data is not known yet).
 Status ReadFloatTensor(const KernelContext& ctx, int input, std::vector<double>* values);
 
-// Errors unless input i is float32 or float64.
-Status ExpectFloatInput(const KernelContext& ctx, int input);
-
 // The cubic convolution kernel weights for the four taps at offsets -1, 0, 1, 2 from
 // floor(x), where t = x - floor(x) in [0, 1] and a is the coefficient (-0.75 or -0.5).
 void CubicWeights(double t, double a, double* weights);

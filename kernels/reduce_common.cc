@@ -24,10 +24,7 @@ Status SplitAtAxis(const KernelContext& ctx, const Shape& shape, int64_t axis, A
 Status PrepareAlongAxis(KernelContext& ctx, int64_t default_axis) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   const TensorView& x = ctx.input(0);
-  if (x.dtype != DataType::kFloat32 && x.dtype != DataType::kFloat64) {
-    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(x.dtype) +
-                           " is not supported (expected float32 or float64)");
-  }
+  LWAI_RETURN_IF_ERROR(ExpectFloatInput(ctx, 0));
   if (x.shape.rank == 0) return ctx.ShapeMismatch("input must have rank >= 1, got a scalar");
   auto state = std::make_unique<AlongAxisState>();
   LWAI_RETURN_IF_ERROR(
@@ -157,10 +154,7 @@ bool UnidirectionalStrides(const Shape& param, const Shape& target, int64_t* str
 Status PrepareRowNorm(KernelContext& ctx, int max_inputs, RowNormState* state, int* axis) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, max_inputs));
   const TensorView& x = ctx.input(0);
-  if (!DispatchFloat(x.dtype, [](auto) {})) {
-    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(x.dtype) +
-                           " is not supported (expected float32 or float64)");
-  }
+  LWAI_RETURN_IF_ERROR(ExpectFloatInput(ctx, 0));
   const int64_t stash = ctx.node().GetInt("stash_type", 1);
   if (stash != 1 && stash != 11) {
     return ctx.Unsupported("stash_type must be 1 (float) or 11 (double), got " +
@@ -220,10 +214,7 @@ Status PrepareLoss(KernelContext& ctx, LossReduction reduction, int64_t* n, int6
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 3));
   const TensorView& x = ctx.input(0);
   const TensorView& target = ctx.input(1);
-  if (!DispatchFloat(x.dtype, [](auto) {})) {
-    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(x.dtype) +
-                           " is not supported (expected float32 or float64)");
-  }
+  LWAI_RETURN_IF_ERROR(ExpectFloatInput(ctx, 0));
   if (target.dtype != DataType::kInt32 && target.dtype != DataType::kInt64) {
     return ctx.InvalidModel(std::string("target must be int32 or int64, got ") +
                             DataTypeName(target.dtype));

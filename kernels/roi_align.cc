@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "kernels/common.h"
 #include "kernels/dispatch.h"
 #include "kernels/pool_group_common.h"
 #include "runtime/thread_pool.h"

@@ -44,27 +44,6 @@ Status PrepareUnary(KernelContext& ctx, UnaryDtypes dtypes, int max_inputs = 1,
 // The error for an input dtype the kernel was not built for (eval after a failed prepare).
 Status UnsupportedUnaryDtype(const KernelContext& ctx);
 
-// Calls fn(T()) for float32, float64 and the signed integer types.
-template <typename Fn>
-bool DispatchSignedNumeric(DataType dtype, Fn&& fn) {
-  switch (dtype) {
-    case DataType::kInt8:
-      fn(int8_t());
-      return true;
-    case DataType::kInt16:
-      fn(int16_t());
-      return true;
-    case DataType::kInt32:
-      fn(int32_t());
-      return true;
-    case DataType::kInt64:
-      fn(int64_t());
-      return true;
-    default:
-      return DispatchFloat(dtype, fn);
-  }
-}
-
 // out[i] = fn(in[i]) with input elements of type T; the output element type is fn's result.
 template <typename T, typename Fn>
 void RunUnary(KernelContext& ctx, const Fn& fn) {
