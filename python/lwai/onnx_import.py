@@ -4,15 +4,33 @@ Operators are mapped one to one onto lwai operators of the same name; older opse
 normalized here to the newest semantics (attributes that became inputs, Softmax's 2-D
 coercion before opset 13), so kernels implement one semantics per operator. Every
 unsupported construct in the model is reported at once, before any conversion work.
+
+Hostile input: the model's structure (names, attribute types, input counts, tensor data sizes)
+is checked before conversion, and every failure is an lwai.LwaiError naming the file, node or
+tensor. ONNX's own shape inference, which can crash or hang on malformed models, runs in a
+forked child process with a time limit.
 """
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
+import math
 import os
+import pickle
+import select
+import signal
+import threading
+import time
 
 import numpy as np
 
 from lwai import _lwai
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    resource = None
 from lwai.model import Model
 
 MIN_OPSET = 1
@@ -93,14 +111,14 @@ def _opset_of(model) -> int:
     return 1
 
 
-def _attribute_value(onnx, attr):
+def _attribute_value(onnx, attr, where: str):
     kind = onnx.AttributeProto
     if attr.type == kind.INT:
         return attr.i
     if attr.type == kind.FLOAT:
         return attr.f
     if attr.type == kind.STRING:
-        return attr.s.decode("utf-8")
+        return attr.s.decode("utf-8")  # checked by _check_graph
     if attr.type == kind.INTS:
         return [int(v) for v in attr.ints]
     if attr.type == kind.FLOATS:
@@ -108,8 +126,52 @@ def _attribute_value(onnx, attr):
     if attr.type == kind.STRINGS and attr.name == "activations":  # RNN/GRU/LSTM: "A,B,..."
         return ",".join(v.decode("utf-8") for v in attr.strings)
     if attr.type == kind.TENSOR:
-        return onnx.numpy_helper.to_array(attr.t)
+        return _tensor_to_array(onnx, attr.t, f"{where}: attribute '{attr.name}'")
     return None
+
+
+def _tensor_to_array(onnx, tensor, where: str) -> np.ndarray:
+    """numpy_helper.to_array after checking what it trusts (_check_tensor)."""
+    _check_tensor(onnx, tensor, where)
+    return onnx.numpy_helper.to_array(tensor)
+
+
+def _check_tensor(onnx, tensor, where: str) -> None:
+    """A known element type, dims >= 0 and exactly as much data as the dims need (a mismatch
+    would otherwise allocate what the dims ask for, or fail deep inside numpy)."""
+    proto = onnx.TensorProto
+    if tensor.HasField("segment"):
+        raise _lwai.UnsupportedOperatorError(f"{where}: segmented tensors are not supported")
+    if tensor.data_location == proto.EXTERNAL or len(tensor.external_data):
+        raise _lwai.InvalidModelError(
+            f"{where}: the tensor's external data is not loaded (convert the model by path, "
+            "or onnx.load it with load_external_data=True)"
+        )
+    dtype = tensor.data_type
+    try:
+        np_dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(dtype))
+        field = onnx.helper.tensor_dtype_to_field(dtype)
+    except (KeyError, TypeError, ValueError):
+        raise _lwai.InvalidModelError(f"{where}: unknown element type {dtype}") from None
+    if dtype == proto.STRING:
+        raise _lwai.UnsupportedOperatorError(f"{where}: string tensors are not supported")
+    dims = [int(d) for d in tensor.dims]
+    if any(d < 0 for d in dims):
+        raise _lwai.InvalidModelError(f"{where}: negative dimension in dims {dims}")
+    count = math.prod(dims)
+    packed = dtype in (proto.INT4, proto.UINT4, getattr(proto, "FLOAT4E2M1", -1))
+    if tensor.HasField("raw_data"):
+        expected = (count + 1) // 2 if packed else count * np_dtype.itemsize
+        got, unit = len(tensor.raw_data), "bytes of raw_data"
+    else:
+        per_element = 2 if dtype in (proto.COMPLEX64, proto.COMPLEX128) else 1
+        expected = (count + 1) // 2 if packed else count * per_element
+        got, unit = len(getattr(tensor, field)), f"values in {field}"
+    if got != expected:
+        type_name = onnx.helper.tensor_dtype_to_string(dtype).removeprefix("TensorProto.")
+        raise _lwai.InvalidModelError(
+            f"{where}: {type_name} dims {dims} need {expected} {unit}, got {got}"
+        )
 
 
 def find_unsupported(model) -> list[str]:
@@ -196,7 +258,7 @@ class _Converter:
         if tensor_type.HasField("shape"):
             shape = []
             for dim in tensor_type.shape.dim:
-                if dim.HasField("dim_value"):
+                if dim.HasField("dim_value") and dim.dim_value >= 0:
                     shape.append(int(dim.dim_value))
                 else:
                     shape.append(dim.dim_param or None)
@@ -211,19 +273,42 @@ class _Converter:
 
     def convert(self, optimize: bool) -> Model:
         graph = self.model.graph
-        numpy_helper = self.onnx.numpy_helper
         for init in graph.initializer:
-            self.constant(init.name, numpy_helper.to_array(init))
+            self.constant(
+                init.name, _tensor_to_array(self.onnx, init, f"initializer '{init.name}'")
+            )
         inputs = [self.value_info(i) for i in graph.input if i.name not in self.tensors]
         # Outputs get their declared dtypes; intermediate dtypes come from shape inference.
-        for node_index, node in enumerate(graph.node):
-            self.convert_node(node, node.name or f"{node.op_type}_{node_index}")
+        self.convert_nodes(graph)
         outputs = [self.tensor(o.name) for o in graph.output]
         native = self.builder.finish(PRODUCER, "onnx", self.opset, optimize, inputs, outputs)
         return Model(native)
 
+    def convert_nodes(self, graph) -> None:
+        """Converts every node; an unexpected Python error becomes an InvalidModelError naming
+        the node (the structure checks before conversion should leave none)."""
+        for node_index, node in enumerate(graph.node):
+            name = node.name or f"{node.op_type}_{node_index}"
+            try:
+                self.convert_node(node, name)
+            except _lwai.LwaiError:
+                raise
+            except MemoryError as e:
+                raise _lwai.OutOfMemoryError(
+                    f"node '{name}' ({node.op_type}): out of memory"
+                ) from e
+            except RecursionError as e:
+                raise _lwai.InvalidModelError(
+                    f"node '{name}' ({node.op_type}): subgraphs nested too deeply"
+                ) from e
+            except Exception as e:  # noqa: BLE001 - any other failure is a malformed node
+                raise _lwai.InvalidModelError(
+                    f"node '{name}' ({node.op_type}): {type(e).__name__}: {e}"
+                ) from e
+
     def convert_node(self, node, name: str):
-        attrs = {a.name: _attribute_value(self.onnx, a) for a in node.attribute}
+        where = f"node '{name}' ({node.op_type})"
+        attrs = {a.name: _attribute_value(self.onnx, a, where) for a in node.attribute}
         inputs = list(node.input)
         outputs = list(node.output)
         op = node.op_type
@@ -282,9 +367,9 @@ class _Converter:
         """Converts the subgraph attributes of `node` in place in `attrs`; returns the outer
         values they read, which become extra inputs of the node (and of each subgraph)."""
         graphs = {a.name: a.g for a in node.attribute if a.type == self.onnx.AttributeProto.GRAPH}
-        captured: list[str] = []
-        for graph in graphs.values():
-            captured += [x for x in _outer_names(graph) if x not in captured]
+        # Every outer value any of the subgraphs reads, once (a value read by several nested
+        # subgraphs, or by both branches of an If, is still one captured input).
+        captured = list(dict.fromkeys(x for g in graphs.values() for x in _outer_names(g)))
         for attr_name, graph in graphs.items():
             attrs[attr_name] = self.convert_subgraph(graph, captured)
         attrs["captured_inputs"] = len(captured)
@@ -296,9 +381,9 @@ class _Converter:
         sub.builder = _lwai.GraphBuilder()
         sub.tensors = {}
         sub.counter = self.counter
-        numpy_helper = self.onnx.numpy_helper
         for init in graph.initializer:
-            sub.constant(init.name, numpy_helper.to_array(init))
+            where = f"subgraph '{graph.name}' initializer '{init.name}'"
+            sub.constant(init.name, _tensor_to_array(self.onnx, init, where))
         # Shapes of subgraph inputs are known only when it runs.
         inputs = [
             sub.builder.add_tensor(i.name, i.type.tensor_type.elem_type, None, None)
@@ -306,11 +391,15 @@ class _Converter:
         ]
         for i, x in zip(graph.input, inputs, strict=True):
             sub.tensors[i.name] = x
+        # A captured value that this subgraph defines itself (read by a sibling subgraph only)
+        # fills its input slot under a fresh name: this subgraph never reads it.
+        local = _defined_names(graph)
         for x in captured:
-            sub.tensors[x] = sub.builder.add_tensor(x, self.types.get(x, 0), None, None)
-        inputs += [sub.tensors[x] for x in captured]
-        for node_index, node in enumerate(graph.node):
-            sub.convert_node(node, node.name or f"{node.op_type}_{node_index}")
+            slot = x if x not in local else sub.fresh_name(f"{x}/unused")
+            index = sub.builder.add_tensor(slot, self.types.get(x, 0), None, None)
+            sub.tensors[slot] = index
+            inputs.append(index)
+        sub.convert_nodes(graph)
         outputs = [sub.tensor(o.name) for o in graph.output]
         self.counter = sub.counter
         return sub.builder.finish_subgraph(inputs, outputs)
@@ -391,68 +480,488 @@ class _Converter:
         self.node(f"{name}/Reshape", "Reshape", [soft, shape], [y], {})
 
 
-def _outer_names(graph) -> list[str]:
-    """Names a subgraph reads from enclosing graphs, in first-use order."""
+def _defined_names(graph) -> set[str]:
+    """Names a graph defines itself: inputs, initializers, node outputs."""
     defined = {i.name for i in graph.input} | {t.name for t in graph.initializer}
-    defined |= {o for node in graph.node for o in node.output}
-    used: list[str] = []
+    return defined | {o for node in graph.node for o in node.output if o}
+
+
+def _outer_names(graph) -> list[str]:
+    """Names a subgraph (or its nested subgraphs) reads from enclosing graphs, each once, in
+    first-use order."""
+    defined = _defined_names(graph)
+    used: dict[str, None] = {}  # ordered set
     for node in graph.node:
         names = list(node.input)
         for attr in node.attribute:
             if attr.HasField("g"):
                 names += _outer_names(attr.g)
-        used += [x for x in names if x and x not in defined and x not in used]
-    used += [o.name for o in graph.output if o.name not in defined and o.name not in used]
-    return used
+        used.update((x, None) for x in names if x and x not in defined)
+    used.update((o.name, None) for o in graph.output if o.name and o.name not in defined)
+    return list(used)
+
+
+# ONNX shape inference runs in a helper process and may take this long (plus 1 s per 10 MB of
+# model) before the helper is stopped and conversion goes on without its element types.
+SHAPE_INFERENCE_TIMEOUT_S = 10.0
+# A helper process exits after this long without requests (it holds a copy-on-write snapshot of
+# the memory this process had when it started).
+HELPER_IDLE_EXIT_S = 30.0
+_CRASH_SIGNALS = ("SIGSEGV", "SIGFPE", "SIGBUS", "SIGILL", "SIGABRT")
+_HEADER = 8  # bytes of little-endian length before every message
+
+
+class _IsolatedHelper:
+    """Runs fn(bytes) -> picklable value in a helper process, so that a crash or a hang in
+    native code cannot take this process down.
+
+    The helper is forked on first use and serves requests until it crashes, times out (then it
+    is killed), sits idle for HELPER_IDLE_EXIT_S, or this process exits; the next request forks
+    a fresh one. One request at a time (a lock); a process forked from this one starts its own
+    helper. call() returns ("ok", value), ("error", "Type: message") for a Python exception,
+    ("crashed", "SIGSEGV"), or ("timeout", seconds)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.lock = threading.Lock()
+        self.helper: tuple[int, int, int] | None = None  # pid, request fd, response fd
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        """In a forked child: the helper and the lock belong to the parent."""
+        if self.helper is not None:
+            for fd in self.helper[1:]:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.helper = None
+        self.lock = threading.Lock()
+
+    def call(self, data: bytes, timeout: float) -> tuple[str, object]:
+        if not hasattr(os, "fork"):  # pragma: no cover - Windows
+            return _call_inline(self.fn, data)
+        with self.lock:
+            for attempt in range(2):
+                if self.helper is not None and self._exited():
+                    self.helper = None  # idle exit, or killed with the thread that forked it
+                if self.helper is None:
+                    try:
+                        self._start()
+                    except OSError:  # pragma: no cover - out of processes or memory
+                        return _call_inline(self.fn, data)
+                outcome = self._request(data, timeout)
+                if outcome != ("retry", None) or attempt:
+                    return outcome if outcome[0] != "retry" else ("crashed", "exit status 0")
+            raise AssertionError("unreachable")
+
+    def stop(self) -> int | None:
+        """Kills the helper (if any); returns its wait status."""
+        if self.helper is None:
+            return None
+        pid, request_fd, response_fd = self.helper
+        self.helper = None
+        for fd in (request_fd, response_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        try:
+            return os.waitpid(pid, 0)[1]
+        except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored)
+            return None
+
+    def _exited(self) -> bool:
+        pid = self.helper[0]
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored)
+            done = pid
+        if done:
+            for fd in self.helper[1:]:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        return bool(done)
+
+    def _start(self) -> None:
+        request_r, request_w = os.pipe()
+        response_r, response_w = os.pipe()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(request_w)
+                os.close(response_r)
+                self._serve(request_r, response_w, parent)
+            finally:
+                os._exit(0)
+        os.close(request_r)
+        os.close(response_w)
+        os.set_blocking(request_w, False)
+        self.helper = (pid, request_w, response_r)
+
+    def _serve(self, request_fd: int, response_fd: int, parent: int) -> None:
+        """The helper's loop (in the forked child)."""
+        _die_quietly_on_crash()
+        with contextlib.suppress(Exception):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
+        with contextlib.suppress(Exception):  # die with the parent, even while hanging
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            return
+        with contextlib.suppress(OSError):  # hold none of the parent's files or pipes open
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            keep = sorted((request_fd, response_fd))
+            os.closerange(3, keep[0])
+            os.closerange(keep[0] + 1, keep[1])
+            os.closerange(keep[1] + 1, 1 << 16)
+        while True:
+            if not select.select([request_fd], [], [], HELPER_IDLE_EXIT_S)[0]:
+                return
+            header = _read_exactly(request_fd, _HEADER)
+            data = header and _read_exactly(request_fd, int.from_bytes(header, "little"))
+            if data is None:
+                return  # the parent is gone
+            try:
+                payload = pickle.dumps(_call_inline(self.fn, data), protocol=4)
+            except Exception as e:  # noqa: BLE001 - an unpicklable value
+                payload = pickle.dumps(("error", f"{type(e).__name__}: {e}"))
+            os.write(response_fd, len(payload).to_bytes(_HEADER, "little"))
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(response_fd, view) :]
+
+    def _request(self, data: bytes, timeout: float) -> tuple[str, object]:
+        pid, request_fd, response_fd = self.helper
+        deadline = time.monotonic() + timeout
+        answered = False
+        try:
+            try:
+                message = memoryview(len(data).to_bytes(_HEADER, "little") + data)
+                while message:
+                    if not _wait(request_fd, deadline, write=True):
+                        return "timeout", timeout
+                    with contextlib.suppress(BlockingIOError):
+                        message = message[os.write(request_fd, message) :]
+                header = _read_exactly(response_fd, _HEADER, deadline)
+                payload = header and _read_exactly(
+                    response_fd, int.from_bytes(header, "little"), deadline
+                )
+            except BrokenPipeError:
+                payload = None
+            except TimeoutError:
+                return "timeout", timeout
+            if payload is not None:
+                answered = True
+                return pickle.loads(payload)
+        finally:
+            if not answered:  # dead, hung, or interrupted mid-request: the helper goes
+                status = self.stop()
+        if status is None:
+            return "crashed", "unknown exit status"
+        if os.WIFSIGNALED(status):
+            try:
+                return "crashed", signal.Signals(os.WTERMSIG(status)).name
+            except ValueError:
+                return "crashed", f"signal {os.WTERMSIG(status)}"
+        if os.waitstatus_to_exitcode(status) == 0:
+            return "retry", None  # it exited when idle just as this request came
+        return "crashed", f"exit status {os.waitstatus_to_exitcode(status)}"
+
+
+def _wait(fd: int, deadline: float | None, write: bool = False) -> bool:
+    """Waits until fd is readable (writable); False at the deadline."""
+    left = None if deadline is None else deadline - time.monotonic()
+    if left is not None and left <= 0:
+        return False
+    sets = ([], [fd], []) if write else ([fd], [], [])
+    return bool(any(select.select(*sets, left)))
+
+
+def _read_exactly(fd: int, size: int, deadline: float | None = None) -> bytes | None:
+    """`size` bytes from fd; None at end of file; TimeoutError at the deadline."""
+    chunks, left = [], size
+    while left:
+        if deadline is not None and not _wait(fd, deadline):
+            raise TimeoutError
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _call_inline(fn, *args) -> tuple[str, object]:
+    try:
+        return "ok", fn(*args)
+    except Exception as e:  # noqa: BLE001 - reported to the caller
+        return "error", f"{type(e).__name__}: {e}"
+
+
+def _die_quietly_on_crash() -> None:
+    """In the forked child: a crash ends it by its signal (no faulthandler dump, no fuzzer or
+    sanitizer crash report, no core file)."""
+    with contextlib.suppress(Exception):
+        faulthandler.disable()
+    for name in _CRASH_SIGNALS:
+        with contextlib.suppress(Exception):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    if resource is not None:
+        with contextlib.suppress(Exception):
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _element_types(graph, types: dict[str, int] | None = None) -> dict[str, int]:
+    """name -> declared element type of the values of `graph` and its subgraphs."""
+    types = {} if types is None else types
+    for value in list(graph.input) + list(graph.value_info) + list(graph.output):
+        tensor_type = value.type.tensor_type
+        if value.type.WhichOneof("value") == "tensor_type" and tensor_type.elem_type:
+            types[value.name] = tensor_type.elem_type
+    for init in graph.initializer:
+        types[init.name] = init.data_type
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("g"):
+                _element_types(attr.g, types)
+    return types
 
 
 def _inferred_element_types(onnx, model) -> dict[str, int]:
-    """Element type of every named value ONNX shape inference can type (empty on failure:
-    lwai's own inference then types what it can)."""
+    """Element type of every named value ONNX shape inference can type. Inference is a best
+    effort: where it fails, declared types only (lwai's own inference then types what it can).
+    It runs in a child process: it crashes (SIGSEGV, SIGFPE) or hangs on some malformed models.
+    """
+    data = model.SerializeToString()
+    timeout = SHAPE_INFERENCE_TIMEOUT_S + len(data) / 10e6
+    outcome, value = _SHAPE_INFERENCE.call(data, timeout)
+    if outcome == "ok":
+        return value
+    if outcome in ("crashed", "timeout") and _mentions_half(onnx, model.graph):
+        what = f"crashed ({value})" if outcome == "crashed" else f"did not finish in {value:.0f} s"
+        raise _lwai.InvalidModelError(
+            f"ONNX shape inference {what} on this model (is it malformed?); lwai needs the "
+            "element types it infers to compute float16/bfloat16 values in float32"
+        )
+    return _element_types(model.graph)
+
+
+def _infer_element_types(data: bytes) -> dict[str, int]:
+    """(In the helper process.) ONNX shape inference on a serialized model."""
+    return _element_types(_onnx().shape_inference.infer_shapes(data).graph)
+
+
+_SHAPE_INFERENCE = _IsolatedHelper(_infer_element_types)
+
+
+def _mentions_half(onnx, graph) -> bool:
+    """Whether float16/bfloat16 values appear anywhere in `graph` or its subgraphs."""
+    half = (onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16)
+    if any(t in half for t in _element_types(graph).values()):
+        return True
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.INT and attr.name == "to" and attr.i in half:
+                return True
+            if attr.type == onnx.AttributeProto.TENSOR and attr.t.data_type in half:
+                return True
+            if attr.HasField("g") and _mentions_half(onnx, attr.g):
+                return True
+    return False
+
+
+def _load(onnx, path: str):
+    """Reads an ONNX file (and its external data) into a ModelProto; LwaiErrors otherwise."""
+    if not os.path.exists(path):
+        raise _lwai.ModelNotFoundError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise _lwai.LwaiIOError(f"{path}: is a directory, not an ONNX file")
     try:
-        inferred = onnx.shape_inference.infer_shapes(model)
-    except Exception:  # noqa: BLE001 - inference is a best effort
-        inferred = model
-    types = {}
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise _lwai.LwaiIOError(f"{path}: cannot read: {e.strerror or e}") from e
+    if not data:
+        raise _lwai.InvalidModelError(f"{path}: empty file (0 bytes), not an ONNX model")
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except Exception as e:  # noqa: BLE001 - protobuf's DecodeError and friends
+        raise _lwai.InvalidModelError(f"{path}: not a readable ONNX model: {e}") from e
+    helper = onnx.external_data_helper
+    try:
+        if any(helper.uses_external_data(t) for t in helper._get_all_tensors(model)):
+            helper.load_external_data_for_model(model, os.path.dirname(path))
+    except OSError as e:
+        raise _lwai.LwaiIOError(f"{path}: cannot read external data: {e}") from e
+    except Exception as e:  # noqa: BLE001 - a bad location, offset or length
+        raise _lwai.InvalidModelError(f"{path}: bad external data reference: {e}") from e
+    return model
 
-    def visit(graph):
-        for value in list(graph.input) + list(graph.value_info) + list(graph.output):
-            tensor_type = value.type.tensor_type
-            if value.type.WhichOneof("value") == "tensor_type" and tensor_type.elem_type:
-                types[value.name] = tensor_type.elem_type
+
+class _Checker:
+    """Checks what the converter relies on before it converts: names are UTF-8, attributes
+    have the type their schema gives them and decodable strings, nodes have as many inputs and
+    outputs as their schema allows. Raises InvalidModelError naming the node."""
+
+    def __init__(self, onnx, opset: int):
+        self.onnx = onnx
+        self.opset = opset
+        self.schemas: dict[str, object] = {}
+
+    def schema(self, op: str):
+        if op not in self.schemas:
+            try:
+                self.schemas[op] = self.onnx.defs.get_schema(op, self.opset, "")
+            except Exception:  # noqa: BLE001 - not an ONNX operator at this opset
+                self.schemas[op] = None
+        return self.schemas[op]
+
+    @staticmethod
+    def name(value, what: str) -> None:
+        if not isinstance(value, str):  # protobuf gives invalid UTF-8 strings as bytes
+            raise _lwai.InvalidModelError(f"{what} {value!r} is not valid UTF-8")
+
+    def value_info(self, info, what: str) -> None:
+        self.name(info.name, what)
+        if info.type.WhichOneof("value") != "tensor_type":
+            return
+        tensor_type = info.type.tensor_type
+        for dim in tensor_type.shape.dim:
+            self.name(dim.dim_param, f"{what} '{info.name}': dimension name")
+
+    def graph(self, graph, prefix: str = "") -> None:
+        self.name(graph.name, f"{prefix}graph name")
+        for label, values in (
+            ("graph input", graph.input),
+            ("graph output", graph.output),
+            ("value_info", graph.value_info),
+        ):
+            for info in values:
+                self.value_info(info, f"{prefix}{label}")
         for init in graph.initializer:
-            types[init.name] = init.data_type
-        for node in graph.node:
-            for attr in node.attribute:
-                if attr.HasField("g"):
-                    visit(attr.g)
+            self.name(init.name, f"{prefix}initializer name")
+            _check_tensor(self.onnx, init, f"{prefix}initializer '{init.name}'")
+        if len(graph.sparse_initializer):
+            raise _lwai.UnsupportedOperatorError(
+                f"{prefix}sparse initializers are not supported "
+                f"('{graph.sparse_initializer[0].values.name}')"
+            )
+        for index, node in enumerate(graph.node):
+            self.node(node, index, prefix)
 
-    visit(inferred.graph)
-    return types
+    def node(self, node, index: int, prefix: str) -> None:
+        self.name(node.name, f"{prefix}node #{index}: name")
+        label = f"'{node.name}'" if node.name else f"#{index}"
+        self.name(node.op_type, f"{prefix}node {label}: op_type")
+        where = f"{prefix}node {label} ({node.op_type})"
+        self.name(node.domain, f"{where}: domain")
+        for label, names in (("input", node.input), ("output", node.output)):
+            for name in names:
+                self.name(name, f"{where}: {label} name")
+        schema = self.schema(node.op_type) if node.domain in ("", "ai.onnx") else None
+        if schema is not None:
+            for label, count, low, high in (
+                ("inputs", len(node.input), schema.min_input, schema.max_input),
+                ("outputs", len(node.output), schema.min_output, schema.max_output),
+            ):
+                if not low <= count <= high:
+                    expected = f"at least {low}" if high >= 2**31 - 1 else f"{low} to {high}"
+                    if low == high:
+                        expected = str(low)
+                    raise _lwai.InvalidModelError(
+                        f"{where}: has {count} {label}, opset {self.opset} expects {expected}"
+                    )
+        seen: set[str] = set()
+        for attr in node.attribute:
+            self.attribute(attr, schema, where, seen)
+
+    def attribute(self, attr, schema, where: str, seen: set[str]) -> None:
+        kind = self.onnx.AttributeProto
+        self.name(attr.name, f"{where}: attribute name")
+        what = f"{where}: attribute '{attr.name}'"
+        if attr.name in seen:
+            raise _lwai.InvalidModelError(f"{what} is given twice")
+        seen.add(attr.name)
+        if attr.ref_attr_name:
+            raise _lwai.InvalidModelError(f"{what} refers to a function attribute outside one")
+        known = kind.AttributeType.values()
+        if attr.type == kind.UNDEFINED or attr.type not in known:
+            raise _lwai.InvalidModelError(f"{what} has no valid type ({attr.type})")
+        expected = schema.attributes.get(attr.name) if schema is not None else None
+        if expected is not None and int(expected.type) != attr.type:
+            expected_name = kind.AttributeType.Name(int(expected.type))
+            raise _lwai.InvalidModelError(
+                f"{what} must be {expected_name}, got {kind.AttributeType.Name(attr.type)}"
+            )
+        strings = [attr.s] if attr.type == kind.STRING else []
+        strings += list(attr.strings) if attr.type == kind.STRINGS else []
+        for value in strings:
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _lwai.InvalidModelError(f"{what}: {value!r} is not valid UTF-8") from None
+        if attr.type == kind.TENSOR:
+            _check_tensor(self.onnx, attr.t, what)
+        if attr.type == kind.GRAPH:
+            self.graph(attr.g, f"{where} / {attr.name}: ")
+        if attr.type == kind.GRAPHS:
+            for graph in attr.graphs:
+                self.graph(graph, f"{where} / {attr.name}: ")
+
+
+def _check_model(onnx, model) -> None:
+    """Rejects models that are empty or malformed in ways the converter would trip over."""
+    if not model.HasField("graph"):
+        raise _lwai.InvalidModelError("has no graph: not an ONNX model, or an empty one")
+    graph = model.graph
+    if not len(graph.node) and not len(graph.output):
+        raise _lwai.InvalidModelError("the graph has no nodes and no outputs")
+    for opset in model.opset_import:
+        _Checker.name(opset.domain, "opset_import domain")
+        if opset.domain in ("", "ai.onnx") and not 0 <= opset.version < 2**31:
+            raise _lwai.InvalidModelError(f"opset version {opset.version} is not valid")
+    _Checker(onnx, _opset_of(model)).graph(graph)
 
 
 def convert(model, *, optimize: bool = True) -> Model:
     """Converts an ONNX model (a path or an onnx.ModelProto) into a lwai.Model.
 
     Raises UnsupportedOperatorError listing every unsupported node at once, InvalidModelError
-    for malformed graphs, ModelNotFoundError for missing files.
+    for malformed graphs (empty files included), ModelNotFoundError for missing files,
+    LwaiIOError for unreadable ones. Errors name the file (when given a path) and the node or
+    tensor; no other exception type escapes.
     """
     onnx = _onnx()
+    path = None
     if isinstance(model, str | os.PathLike):
-        path = os.fspath(model)
-        if not os.path.exists(path):
-            raise _lwai.ModelNotFoundError(f"{path}: no such file")
-        try:
-            model = onnx.load(path)
-        except Exception as e:  # onnx raises DecodeError and friends
-            raise _lwai.InvalidModelError(f"{path}: not a readable ONNX model: {e}") from e
+        path = os.fsdecode(model)
+        model = _load(onnx, path)
     if not isinstance(model, onnx.ModelProto):
         raise _lwai.InvalidArgumentError(
             f"convert() takes a path or an onnx.ModelProto, got {type(model).__name__}"
         )
-    problems = find_unsupported(model)
-    if problems:
-        raise _lwai.UnsupportedOperatorError(
-            f"{len(problems)} unsupported construct(s) in the model:\n  " + "\n  ".join(problems)
-        )
-    return _Converter(model).convert(optimize)
+    prefix = f"{path}: " if path is not None else ""
+    try:
+        _check_model(onnx, model)
+        problems = find_unsupported(model)
+        if problems:
+            raise _lwai.UnsupportedOperatorError(
+                f"{len(problems)} unsupported construct(s) in the model:\n  "
+                + "\n  ".join(problems)
+            )
+        return _Converter(model).convert(optimize)
+    except _lwai.LwaiError as e:
+        if path is None or str(e).startswith(path):
+            raise
+        raise type(e)(f"{prefix}{e}") from e
+    except MemoryError as e:
+        raise _lwai.OutOfMemoryError(f"{prefix}out of memory while converting") from e
+    except RecursionError as e:
+        raise _lwai.InvalidModelError(f"{prefix}subgraphs nested too deeply") from e
+    except Exception as e:  # noqa: BLE001 - a malformed model the checks above missed
+        raise _lwai.InvalidModelError(f"{prefix}{type(e).__name__}: {e}") from e
