@@ -1,17 +1,91 @@
 """The `lwai` command: convert, inspect, run and benchmark models.
 
-Exit codes: 0 on success, 1 on a model or input error, 2 on bad command-line usage.
+Every error is one line on stderr ("lwai COMMAND: error: ..."), never a traceback, and ends the
+command with one of these exit codes:
+
+  0    success
+  1    model or input error: a missing, unreadable, malformed or unsupported model, an --input
+       file that is not a .npy array, inputs of the wrong name, shape or dtype, an output file
+       that cannot be written
+  2    usage error: unknown command or option, a bad option value (--runs 0, --threads 0, ...)
+  3    internal error: a bug in lwai (the line says so; please report it with the command line)
+  130  interrupted (Ctrl-C)
+  141  stdout closed early (e.g. `lwai info model.lwai | head`): the command stops quietly
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import pickle
 import sys
 import time
 
 import numpy as np
 
 import lwai
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
+
+
+class _UsageError(Exception):
+    """A bad command line, reported as one line with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (no usage dump) and exit code 2."""
+
+    def error(self, message: str):
+        raise _UsageError(f"{self.prog}: usage error: {message} (see {self.prog} --help)")
+
+
+def _int_at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got '{text}'") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    parse.__name__ = "int"  # argparse names the type in its messages
+    return parse
+
+
+def _input_spec(text: str) -> str:
+    if "=" not in text or text.startswith("="):
+        raise argparse.ArgumentTypeError(f"expected NAME=FILE.npy, got '{text}'")
+    return text
+
+
+def _load_npy(name: str, path: str) -> np.ndarray:
+    """One --input array; LwaiErrors naming the file when it is missing or not a .npy array."""
+    what = f"--input {name}={path}"
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+    except FileNotFoundError:
+        raise lwai.InvalidArgumentError(f"{what}: no such file") from None
+    except IsADirectoryError:
+        raise lwai.InvalidArgumentError(f"{what}: is a directory, not a .npy file") from None
+    except OSError as e:
+        raise lwai.LwaiIOError(f"{what}: cannot read: {e.strerror or e}") from None
+    if magic.startswith(b"PK"):
+        raise lwai.InvalidArgumentError(f"{what}: an .npz archive; --input takes one .npy array")
+    if magic != b"\x93NUMPY":
+        raise lwai.InvalidArgumentError(f"{what}: not a .npy file (no NUMPY header)")
+    try:
+        return np.load(path, allow_pickle=False)
+    except OSError as e:
+        raise lwai.LwaiIOError(f"{what}: cannot read: {e.strerror or e}") from None
+    except (ValueError, EOFError, pickle.UnpicklingError) as e:
+        raise lwai.InvalidArgumentError(f"{what}: not a valid .npy array ({e})") from None
 
 
 def _random_feed(session: lwai.Session, batch: int) -> dict[str, np.ndarray]:
@@ -33,13 +107,8 @@ def _random_feed(session: lwai.Session, batch: int) -> dict[str, np.ndarray]:
 def _parse_inputs(session: lwai.Session, specs: list[str], batch: int) -> dict[str, np.ndarray]:
     feed = _random_feed(session, batch) if not specs else {}
     for spec in specs:
-        name, sep, path = spec.partition("=")
-        if not sep:
-            raise lwai.InvalidArgumentError(f"--input takes NAME=FILE.npy, got '{spec}'")
-        try:
-            feed[name] = np.load(path)
-        except OSError as e:
-            raise lwai.ModelNotFoundError(f"{path}: {e}") from e
+        name, _, path = spec.partition("=")
+        feed[name] = _load_npy(name, path)
     return feed
 
 
@@ -60,7 +129,7 @@ def _format_bytes(n: int) -> str:
 
 def cmd_convert(args) -> None:
     model = lwai.convert(args.input, optimize=not args.no_optimize)
-    output = args.output or args.input.rsplit(".", 1)[0] + ".lwai"
+    output = args.output or os.path.splitext(args.input)[0] + ".lwai"
     model.save(output)
     size = _format_bytes(model.parameter_bytes)
     print(f"wrote {output}: {len(model.nodes)} nodes, {size} parameters")
@@ -161,7 +230,13 @@ def cmd_dump(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lwai", description=__doc__.splitlines()[0])
+    exit_codes = __doc__[__doc__.index("  0    success") :].rstrip()
+    parser = _Parser(
+        prog="lwai",
+        description=__doc__.splitlines()[0],
+        epilog="exit codes:\n" + exit_codes,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"lwai {lwai.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -179,10 +254,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_run_options(p):
         p.add_argument("model")
-        p.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy")
-        p.add_argument("--threads", type=int, default=1)
         p.add_argument(
-            "--batch", type=int, default=1, help="size of dynamic dims for random inputs"
+            "--input", action="append", default=[], type=_input_spec, metavar="NAME=FILE.npy"
+        )
+        p.add_argument("--threads", type=_int_at_least(1), default=1)
+        p.add_argument(
+            "--batch",
+            type=_int_at_least(1),
+            default=1,
+            help="size of dynamic dims for random inputs",
         )
         p.add_argument(
             "--backends",
@@ -197,8 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="measure init time and latency")
     add_run_options(p)
-    p.add_argument("--runs", type=int, default=50)
-    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--runs", type=_int_at_least(1), default=50)
+    p.add_argument("--warmup", type=_int_at_least(0), default=5)
     p.add_argument(
         "--profile", action="store_true", help="also time every node and print the table"
     )
@@ -213,15 +293,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split("\n")).strip()
+
+
+def _report(line: str) -> None:
     try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:  # stderr closed too: nothing left to tell
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the command line; returns the exit code (see the module docstring)."""
+    prefix = "lwai"
+    try:
+        args = build_parser().parse_args(argv)
+        prefix = f"lwai {args.command}"
         args.fn(args)
-    except (lwai.LwaiError, OSError) as e:
-        message = str(e).replace("\n", "; ")
-        print(f"lwai {args.command}: error: {type(e).__name__}: {message}", file=sys.stderr)
-        return 1
-    return 0
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except SystemExit as e:  # --help, --version
+        if e.code is None:
+            return EXIT_OK
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
+    except _UsageError as e:
+        _report(_one_line(e))
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from complaining
+        # about the unflushed stdout at exit (as the Python docs on SIGPIPE recommend).
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        _report(f"{prefix}: interrupted")
+        return EXIT_INTERRUPTED
+    except lwai.LwaiError as e:
+        _report(f"{prefix}: error: {type(e).__name__}: {_one_line(e)}")
+        return EXIT_ERROR
+    except OSError as e:  # an output file that cannot be written, ...
+        where = f"{e.filename}: " if e.filename else ""
+        _report(f"{prefix}: error: {type(e).__name__}: {where}{e.strerror or _one_line(e)}")
+        return EXIT_ERROR
+    except Exception as e:  # noqa: BLE001 - a bug: one line, not a traceback
+        _report(
+            f"{prefix}: internal error: {type(e).__name__}: {_one_line(e)} "
+            "(a bug in lwai: please report it with this command line)"
+        )
+        return EXIT_INTERNAL
+    return EXIT_OK
 
 
 if __name__ == "__main__":
