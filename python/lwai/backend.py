@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lwai import _lwai
 from lwai.onnx_import import _onnx, convert
 from lwai.session import Session
 
@@ -39,7 +40,7 @@ class LwaiBackend(_base.Backend):
     def prepare(cls, model, device: str = "CPU", threads: int = 1, **kwargs) -> LwaiRep:
         super().prepare(model, device, **kwargs)
         if not cls.supports_device(device):
-            raise ValueError(f"lwai runs on CPU only, not on device {device!r}")
+            raise _lwai.InvalidArgumentError(f"lwai runs on CPU only, not on device {device!r}")
         return LwaiRep(Session(convert(model), threads=threads))
 
     @classmethod
@@ -52,16 +53,20 @@ class LwaiBackend(_base.Backend):
     ) -> list[np.ndarray]:
         """Runs one NodeProto on `inputs` (arrays in the node's input order)."""
         if not cls.supports_device(device):
-            raise ValueError(f"lwai runs on CPU only, not on device {device!r}")
+            raise _lwai.InvalidArgumentError(f"lwai runs on CPU only, not on device {device!r}")
         onnx = _onnx()
         helper = onnx.helper
         feed = {name: np.asarray(a) for name, a in zip(node.input, inputs, strict=False) if name}
-        graph_inputs = [
-            helper.make_tensor_value_info(
-                name, helper.np_dtype_to_tensor_dtype(a.dtype), list(a.shape)
-            )
-            for name, a in feed.items()
-        ]
+        graph_inputs = []
+        for name, a in feed.items():
+            try:
+                dtype = helper.np_dtype_to_tensor_dtype(a.dtype)
+            except (KeyError, TypeError, ValueError):
+                raise _lwai.InvalidArgumentError(
+                    f"input '{name}' of node '{node.name}' ({node.op_type}): numpy dtype "
+                    f"{a.dtype} has no ONNX equivalent"
+                ) from None
+            graph_inputs.append(helper.make_tensor_value_info(name, dtype, list(a.shape)))
         # Output types are left to inference: the node alone is not a checkable model.
         graph_outputs = [helper.make_empty_tensor_value_info(name) for name in node.output if name]
         graph = helper.make_graph([node], f"{node.op_type}_node", graph_inputs, graph_outputs)

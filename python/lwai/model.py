@@ -66,10 +66,14 @@ class Model:
 
     def save(self, path: str | os.PathLike) -> None:
         """Writes the binary .lwai file (or JSON if the name ends in .json)."""
-        path = os.fspath(path)
+        path = _path(path, "Model.save()")
         if path.endswith(".json"):
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(self.to_json())
+            text = self.to_json()
+            try:
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(text)
+            except OSError as e:
+                raise _lwai.LwaiIOError(f"{path}: cannot write: {e.strerror or e}") from e
         else:
             self._native.save(path)
 
@@ -86,8 +90,17 @@ class Model:
         )
 
 
+def _path(path, what: str) -> str:
+    if not isinstance(path, str | os.PathLike):
+        raise _lwai.InvalidArgumentError(
+            f"{what} takes a path (str or os.PathLike), got {type(path).__name__}"
+        )
+    path = os.fspath(path)
+    return os.fsdecode(path) if isinstance(path, bytes) else path
+
+
 def load(source: str | os.PathLike | bytes) -> Model:
     """Loads a .lwai file (memory-mapped), a .json model, or a .lwai image in bytes."""
     if isinstance(source, bytes | bytearray | memoryview):
         return Model(_lwai.Model.load_bytes(bytes(source)))
-    return Model(_lwai.Model.load(os.fspath(source)))
+    return Model(_lwai.Model.load(_path(source, "lwai.load()")))

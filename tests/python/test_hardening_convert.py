@@ -417,3 +417,22 @@ def test_every_onnx_call_in_the_converter_survives_the_hostile_files():
             assert isinstance(converter.types, dict)
         except lwai.LwaiError:
             pass
+
+
+def test_model_and_backend_argument_errors_are_lwai_errors(tmp_path, digits_onnx):
+    import lwai.backend
+
+    model = lwai.convert(digits_onnx)
+    with pytest.raises(lwai.LwaiIOError, match="no_dir/m.json: cannot write"):
+        model.save(tmp_path / "no_dir" / "m.json")
+    with pytest.raises(lwai.InvalidArgumentError, match=r"Model.save\(\) takes a path"):
+        model.save(None)
+    with pytest.raises(lwai.InvalidArgumentError, match=r"lwai.load\(\) takes a path.*got int"):
+        lwai.load(42)
+    with pytest.raises(lwai.InvalidArgumentError, match="takes a path or an onnx.ModelProto"):
+        lwai.convert(42)
+    with pytest.raises(lwai.InvalidArgumentError, match="CPU only"):
+        lwai.backend.prepare(onnx.load(digits_onnx), device="CUDA")
+    node = helper.make_node("Relu", ["x"], ["y"], name="r")
+    with pytest.raises(lwai.LwaiError, match="'x'"):
+        lwai.backend.run_node(node, [np.array(["text"], dtype=object)])
