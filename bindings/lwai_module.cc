@@ -25,7 +25,7 @@ struct StatusError {
   PyObject* python_class = nullptr;
 };
 
-PyObject* g_error_classes[9] = {};
+PyObject* g_error_classes[11] = {};
 // kNotFound from creating a session: an unknown backend name or a missing plugin library.
 PyObject* g_backend_not_found = nullptr;
 
@@ -62,6 +62,9 @@ void RegisterErrors(py::module_& m) {
       {StatusCode::kIoError, "LwaiIOError", PyExc_OSError, "Reading or writing failed."},
       {StatusCode::kOutOfMemory, "OutOfMemoryError", PyExc_MemoryError, "Allocation failed."},
       {StatusCode::kInternal, "InternalError", nullptr, "A bug in lwai: please report it."},
+      {StatusCode::kDeadlineExceeded, "DeadlineExceededError", PyExc_TimeoutError,
+       "A run passed its timeout, or an evaluation its work limit."},
+      {StatusCode::kCancelled, "CancelledError", nullptr, "The run was cancelled."},
   };
   m.attr("LwaiError") = py::reinterpret_borrow<py::object>(base);
   g_error_classes[static_cast<int>(StatusCode::kOk)] = base;
@@ -277,6 +280,7 @@ class GraphBuilder {
       py::gil_scoped_release release;
       ThrowIfError(graph->SortTopologically());
       ThrowIfError(graph->Validate());
+      ThrowIfError(graph->CheckSubgraphDepth());
       if (optimize) {
         ThrowIfError(OptimizeGraph(*graph));
         info->optimized = true;
@@ -309,10 +313,13 @@ py::bytes ToBytes(const std::vector<uint8_t>& bytes) {
 
 class PySession {
  public:
-  PySession(std::shared_ptr<Model> model, int threads, std::vector<std::string> backends) {
+  PySession(std::shared_ptr<Model> model, int threads, std::vector<std::string> backends,
+            uint64_t max_memory_bytes, int64_t timeout_ms) {
     SessionOptions options;
     options.threads = threads;
     options.backends = std::move(backends);
+    options.max_memory_bytes = max_memory_bytes;
+    options.timeout_ms = timeout_ms;
     Result<std::unique_ptr<Session>> session = [&] {
       py::gil_scoped_release release;
       return Session::Create(std::move(model), options);
@@ -324,7 +331,7 @@ class PySession {
     session_ = ValueOrThrow(std::move(session));
   }
 
-  py::list Run(const std::vector<py::array>& arrays) {
+  py::list Run(const std::vector<py::array>& arrays, int64_t timeout_ms) {
     std::vector<py::array> contiguous;
     std::vector<TensorRef> refs;
     const auto& infos = session_->inputs();
@@ -344,21 +351,27 @@ class PySession {
       refs.push_back(ref);
       contiguous.push_back(std::move(a));
     }
+    RunOptions options;
+    options.timeout_ms = timeout_ms;
+    py::list outputs;
+    // The outputs are copied while the session is still held: another thread's run cannot
+    // overwrite them in between. The GIL is taken back only for the copy, after the run.
+    auto copy_outputs = [&outputs](const std::vector<TensorRef>& results) {
+      py::gil_scoped_acquire acquire;
+      for (const TensorRef& out : results) {
+        std::vector<py::ssize_t> shape(out.shape.dims, out.shape.dims + out.shape.rank);
+        py::array array(ToNumpy(out.dtype), shape);
+        const size_t bytes = static_cast<size_t>(array.nbytes());
+        if (bytes > 0) std::memcpy(array.mutable_data(), out.data, bytes);
+        outputs.append(array);
+      }
+    };
+    Status status;
     {
       py::gil_scoped_release release;
-      ThrowIfError(session_->Run(refs));
+      status = session_->Run(refs, options, copy_outputs);
     }
-    py::list outputs;
-    for (size_t o = 0; o < session_->outputs().size(); ++o) {
-      const TensorRef out = session_->output(static_cast<int>(o));
-      std::vector<py::ssize_t> shape(out.shape.dims, out.shape.dims + out.shape.rank);
-      py::array array(ToNumpy(out.dtype), shape);
-      if (out.shape.NumElements() > 0) {
-        std::memcpy(array.mutable_data(), out.data,
-                    out.shape.NumElements() * DataTypeSize(out.dtype));
-      }
-      outputs.append(array);
-    }
+    ThrowIfError(status);
     return outputs;
   }
 
@@ -366,9 +379,11 @@ class PySession {
     std::vector<Shape> converted;
     for (const auto& dims : shapes) {
       Shape s;
-      for (int64_t d : dims) {
-        if (s.rank < kMaxRank) s.dims[s.rank++] = d;
+      if (dims.size() > static_cast<size_t>(kMaxRank)) {
+        throw StatusError{InvalidArgument("prepare: rank " + std::to_string(dims.size()) +
+                                          " is above lwai's maximum of 8")};
       }
+      for (int64_t d : dims) s.dims[s.rank++] = d;
       converted.push_back(s);
     }
     py::gil_scoped_release release;
@@ -385,14 +400,27 @@ class PySession {
     for (const auto& o : session_->outputs()) l.append(DescribeInfo(o));
     return l;
   }
-  size_t ArenaBytes() const { return session_->arena_bytes(); }
-  size_t UnsharedBytes() const { return session_->unshared_bytes(); }
+  // Methods that take the session's lock release the GIL first: a run on another thread holds
+  // that lock and takes the GIL to copy its outputs.
+  size_t ArenaBytes() const {
+    py::gil_scoped_release release;
+    return session_->arena_bytes();
+  }
+  size_t UnsharedBytes() const {
+    py::gil_scoped_release release;
+    return session_->unshared_bytes();
+  }
   std::vector<std::string> Backends() const { return session_->backend_names(); }
 
   // Per graph node: {"backend", "kernel", "folded"}.
   py::list NodeAssignments() const {
     py::list list;
-    for (const Session::NodeAssignment& a : session_->node_assignments()) {
+    std::vector<Session::NodeAssignment> assignments;
+    {
+      py::gil_scoped_release release;
+      assignments = session_->node_assignments();
+    }
+    for (const Session::NodeAssignment& a : assignments) {
       py::dict d;
       d["backend"] = a.backend;
       d["kernel"] = a.kernel;
@@ -418,14 +446,25 @@ class PySession {
       return list;
     };
     py::list list;
-    for (const Session::NodeShapes& s : session_->node_shapes()) {
+    std::vector<Session::NodeShapes> node_shapes;
+    {
+      py::gil_scoped_release release;
+      node_shapes = session_->node_shapes();
+    }
+    for (const Session::NodeShapes& s : node_shapes) {
       list.append(py::make_tuple(convert(s.inputs), convert(s.outputs)));
     }
     return list;
   }
 
-  void SetProfiling(bool enabled) { session_->set_profiling(enabled); }
-  std::vector<int64_t> NodeTimeNs() const { return session_->node_time_ns(); }
+  void SetProfiling(bool enabled) {
+    py::gil_scoped_release release;
+    session_->set_profiling(enabled);
+  }
+  std::vector<int64_t> NodeTimeNs() const {
+    py::gil_scoped_release release;
+    return session_->node_time_ns();
+  }
 
  private:
   std::unique_ptr<Session> session_;
@@ -542,9 +581,11 @@ PYBIND11_MODULE(_lwai, m) {
   py::class_<Subgraph>(m, "Subgraph");
 
   py::class_<PySession>(m, "Session")
-      .def(py::init<std::shared_ptr<Model>, int, std::vector<std::string>>(), py::arg("model"),
-           py::arg("threads") = 1, py::arg("backends") = std::vector<std::string>())
-      .def("run", &PySession::Run)
+      .def(py::init<std::shared_ptr<Model>, int, std::vector<std::string>, uint64_t, int64_t>(),
+           py::arg("model"), py::arg("threads") = 1,
+           py::arg("backends") = std::vector<std::string>(), py::arg("max_memory_bytes") = 0,
+           py::arg("timeout_ms") = 0)
+      .def("run", &PySession::Run, py::arg("inputs"), py::arg("timeout_ms") = 0)
       .def("prepare", &PySession::Prepare)
       .def_property_readonly("inputs", &PySession::Inputs)
       .def_property_readonly("outputs", &PySession::Outputs)

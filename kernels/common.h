@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -68,8 +69,9 @@ Status ReadFloatScalar(const KernelContext& ctx, int input, float* value);
 // Fused activations that Conv/Gemm apply to their output (set by the fusion pass as
 // attributes "activation" = "Relu" | "Clip", with "activation_min"/"activation_max").
 struct FusedActivation {
-  float min = -3.402823466e+38f;
-  float max = 3.402823466e+38f;
+  // Unbounded ends are infinite: a fused activation clamps finite values, never infinities.
+  float min = -std::numeric_limits<float>::infinity();
+  float max = std::numeric_limits<float>::infinity();
   bool enabled = false;
 };
 Status ParseFusedActivation(const KernelContext& ctx, FusedActivation* activation);

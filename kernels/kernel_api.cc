@@ -36,3 +36,40 @@ Status KernelContext::ValueNeeded(int i) const {
 }
 
 }  // namespace lwai
+
+namespace lwai {
+
+const ExecutionLimits& KernelContext::limits() const {
+  static const ExecutionLimits kUnlimited;
+  return limits_ != nullptr ? *limits_ : kUnlimited;
+}
+
+Status ExecutionLimits::Check(const std::string& where) const {
+  if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+    return Status(StatusCode::kCancelled, "cancelled at " + where);
+  }
+  if (deadline != Clock::time_point::max() && Clock::now() > deadline) {
+    return Status(StatusCode::kDeadlineExceeded, "the run passed its timeout at " + where);
+  }
+  return Status::Ok();
+}
+
+Status ExecutionLimits::CheckBytes(uint64_t bytes, const std::string& what) const {
+  if (max_memory_bytes != 0 && bytes > max_memory_bytes) {
+    return Status(StatusCode::kOutOfMemory, what + " needs " + std::to_string(bytes) +
+                                                " bytes, more than the memory limit of " +
+                                                std::to_string(max_memory_bytes));
+  }
+  return Status::Ok();
+}
+
+Status ExecutionLimits::ChargeIteration(const std::string& where) const {
+  if (loop_iterations_left == 0) {
+    return Status(StatusCode::kDeadlineExceeded,
+                  where + ": loop iterations exceed the work limit of this evaluation");
+  }
+  if (loop_iterations_left > 0) --loop_iterations_left;
+  return Check(where);
+}
+
+}  // namespace lwai

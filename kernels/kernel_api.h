@@ -10,7 +10,10 @@
 #ifndef LWAI_KERNELS_KERNEL_API_H_
 #define LWAI_KERNELS_KERNEL_API_H_
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,7 +39,37 @@ struct TensorView {
     return static_cast<T*>(data);
   }
   int64_t NumElements() const { return shape.NumElements(); }
-  size_t ByteSize() const { return static_cast<size_t>(NumElements()) * DataTypeSize(dtype); }
+  // Saturates at SIZE_MAX for shapes too large to hold (the executor rejects those first).
+  size_t ByteSize() const {
+    uint64_t bytes = 0;
+    return shape.CheckedByteSize(DataTypeSize(dtype), &bytes) ? static_cast<size_t>(bytes)
+                                                              : SIZE_MAX;
+  }
+};
+
+// Bounds on the work and memory of one run (or of one evaluation at conversion time). The
+// executor checks them between nodes and before it allocates; Loop and Scan check them every
+// iteration; subgraph executors share their parent's limits. Not thread-safe: it belongs to one
+// running executor tree at a time.
+struct ExecutionLimits {
+  using Clock = std::chrono::steady_clock;
+  // Largest size of any one buffer the executor allocates (the arena, a value computed at
+  // prepare time, a loop's stacked output); 0 means no limit beyond 1 TiB per tensor.
+  uint64_t max_memory_bytes = 0;
+  Clock::time_point deadline = Clock::time_point::max();
+  // Set by the caller (from any thread) to stop the run at the next check. Not owned.
+  const std::atomic<bool>* cancel = nullptr;
+  // Loop and Scan iterations left for this run, all nesting levels together; negative: no
+  // limit. Conversion sets one so that constant folding cannot run forever.
+  mutable int64_t loop_iterations_left = -1;
+
+  // kCancelled or kDeadlineExceeded (naming `where`) once the flag is set or the deadline
+  // passed.
+  Status Check(const std::string& where) const;
+  // kOutOfMemory naming `what` when `bytes` exceeds max_memory_bytes.
+  Status CheckBytes(uint64_t bytes, const std::string& what) const;
+  // Counts one loop iteration against loop_iterations_left, then Check().
+  Status ChargeIteration(const std::string& where) const;
 };
 
 // Per-node state that prepare builds and eval reads. Owned by the session.
@@ -64,6 +97,8 @@ class KernelContext {
 
   // Never null; runs work on the session's threads.
   ThreadPool* thread_pool() const { return pool_; }
+  // The limits of the run this node belongs to (never null).
+  const ExecutionLimits& limits() const;
   // True when only output dtypes and shapes are wanted (the node runs in a partition backend):
   // prepare should skip weight packing and scratch requests.
   bool shape_only() const { return shape_only_; }
@@ -110,6 +145,7 @@ class KernelContext {
   std::unique_ptr<OpState> state_owner_;
   void* scratch_ = nullptr;
   const OpState* state_ = nullptr;
+  const ExecutionLimits* limits_ = nullptr;
 
  private:
   const Node& node_;

@@ -137,7 +137,10 @@ template <typename T>
 void CountRow(const TfIdfState& state, const T* row, int64_t length, float* counts) {
   const std::vector<TrieNode>& trie = state.trie;
   int64_t first_gram = state.min_gram;
-  for (int64_t skip = 1; skip <= state.max_skip + 1; ++skip) {
+  // Tokens `length` or more apart never form a gram: larger skips add nothing (and a hostile
+  // max_skip_count of 2^62 must not loop that often).
+  const int64_t max_distance = std::min(state.max_skip, length) + 1;
+  for (int64_t skip = 1; skip <= max_distance; ++skip) {
     for (int64_t start = 0; start < length; ++start) {
       int32_t current = 0;
       for (int64_t gram = 1; gram <= state.max_gram; ++gram) {

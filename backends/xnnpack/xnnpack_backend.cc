@@ -95,7 +95,9 @@ class XnnpackPartition : public CompiledPartition {
   Status Run(const std::vector<TensorView>& views, int64_t* node_time_ns) override;
   std::string NodeKernel(int node) const override {
     auto it = std::find(nodes_.begin(), nodes_.end(), node);
-    return it == nodes_.end() ? "" : kernel_names_[it - nodes_.begin()];
+    // Before the first successful Prepare there are no kernel names yet.
+    const size_t index = static_cast<size_t>(it - nodes_.begin());
+    return it == nodes_.end() || index >= kernel_names_.size() ? "" : kernel_names_[index];
   }
 
  private:
@@ -347,7 +349,11 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
   return Status::Ok();
 }
 
-Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActivation& clamp) {
+Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActivation& bounds) {
+  // Unbounded ends are infinite for XNNPACK, so that infinities pass through unclamped.
+  FusedActivation clamp = bounds;
+  if (clamp.min <= -std::numeric_limits<float>::max()) clamp.min = -kInf;
+  if (clamp.max >= std::numeric_limits<float>::max()) clamp.max = kInf;
   const int x = node.inputs[0];
   const int y = output_of_node_[n];
   switch (node.op) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <new>
 #include <random>
 #include <string>
 #include <vector>
@@ -79,19 +80,35 @@ lwai::Status ReadNpy(const std::string& path, Buffer* out) {
     if (comma == std::string::npos) break;
     pos = comma + 1;
   }
-  out->bytes.resize(out->shape.NumElements() * lwai::DataTypeSize(out->dtype));
+  uint64_t bytes = 0;
+  if (!out->shape.CheckedByteSize(lwai::DataTypeSize(out->dtype), &bytes) ||
+      bytes > lwai::DefaultMaxMemoryBytes()) {
+    return lwai::InvalidArgument(path + ": shape " + out->shape.ToString() +
+                                 " is negative or too large");
+  }
+  out->bytes.resize(bytes);
   if (!in.read(reinterpret_cast<char*>(out->bytes.data()), out->bytes.size())) {
     return lwai::InvalidArgument(path + ": truncated data");
   }
   return lwai::Status::Ok();
 }
 
-Buffer RandomInput(const lwai::TensorInfo& info, int64_t batch, std::mt19937& rng) {
-  Buffer b;
+lwai::Status RandomInput(const lwai::TensorInfo& info, int64_t batch, std::mt19937& rng,
+                         Buffer* out) {
+  Buffer& b = *out;
   b.dtype = info.dtype;
+  if (!info.shape_known || info.shape.size() > static_cast<size_t>(lwai::kMaxRank)) {
+    return lwai::InvalidArgument("input '" + info.name + "' has no known shape: pass --input");
+  }
   for (int64_t d : info.shape) b.shape.dims[b.shape.rank++] = d < 0 ? batch : d;
+  uint64_t bytes = 0;
+  if (!b.shape.CheckedByteSize(lwai::DataTypeSize(info.dtype), &bytes) ||
+      bytes > lwai::DefaultMaxMemoryBytes()) {
+    return lwai::InvalidArgument("input '" + info.name + "': shape " + b.shape.ToString() +
+                                 " is too large for random data");
+  }
   const int64_t n = b.shape.NumElements();
-  b.bytes.resize(n * lwai::DataTypeSize(info.dtype));
+  b.bytes.resize(bytes);
   std::normal_distribution<float> normal;
   for (int64_t i = 0; i < n; ++i) {
     if (info.dtype == lwai::DataType::kFloat32) {
@@ -102,7 +119,7 @@ Buffer RandomInput(const lwai::TensorInfo& info, int64_t batch, std::mt19937& rn
       b.bytes[i * lwai::DataTypeSize(info.dtype)] = static_cast<uint8_t>(rng() % 2);
     }
   }
-  return b;
+  return lwai::Status::Ok();
 }
 
 void PrintOutput(const lwai::TensorInfo& info, const lwai::TensorRef& out) {
@@ -124,13 +141,27 @@ int Fail(const lwai::Status& status) {
   return 1;
 }
 
+int Main(int argc, char** argv);
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The library never throws; this tool's own containers could, on hostile input sizes.
+  try {
+    return Main(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "lwai_run: error: out of memory\n");
+    return 1;
+  }
+}
+
+namespace {
+
+int Main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: lwai_run model.lwai [--input NAME=FILE.npy]... [--threads N] "
-                 "[--runs N] [--batch N]\n");
+                 "[--runs N] [--batch N] [--timeout-ms N] [--max-memory BYTES]\n");
     return 2;
   }
   const std::string model_path = argv[1];
@@ -158,6 +189,10 @@ int main(int argc, char** argv) {
       runs = std::max(1, std::atoi(value.c_str()));
     } else if (arg == "--batch") {
       batch = std::max(1, std::atoi(value.c_str()));
+    } else if (arg == "--timeout-ms") {
+      options.timeout_ms = std::max(0LL, std::atoll(value.c_str()));
+    } else if (arg == "--max-memory") {
+      options.max_memory_bytes = std::strtoull(value.c_str(), nullptr, 10);
     } else {
       std::fprintf(stderr, "lwai_run: unknown option %s\n", arg.c_str());
       return 2;
@@ -181,7 +216,8 @@ int main(int argc, char** argv) {
       if (!status.ok()) return Fail(status);
       input_files.erase(file);
     } else {
-      b = RandomInput(info, batch, rng);
+      lwai::Status status = RandomInput(info, batch, rng, &b);
+      if (!status.ok()) return Fail(status);
     }
     buffers.push_back(std::move(b));
   }
@@ -213,3 +249,5 @@ int main(int argc, char** argv) {
       options.threads, (*session)->arena_bytes());
   return 0;
 }
+
+}  // namespace

@@ -10,6 +10,8 @@ print(session.profile({"input": x}).table(top=10))
 
 from lwai._lwai import (
     BackendNotFoundError,
+    CancelledError,
+    DeadlineExceededError,
     InternalError,
     InvalidArgumentError,
     InvalidModelError,
@@ -30,6 +32,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackendNotFoundError",
+    "CancelledError",
+    "DeadlineExceededError",
     "InternalError",
     "InvalidArgumentError",
     "InvalidModelError",

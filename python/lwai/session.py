@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
@@ -42,11 +43,33 @@ class NodeAssignment(NamedTuple):
     folded: bool
 
 
+def _memory_bytes(max_memory) -> int:
+    if max_memory is None:
+        return 0
+    if not isinstance(max_memory, int) or isinstance(max_memory, bool) or max_memory < 1:
+        raise _lwai.InvalidArgumentError(
+            f"max_memory must be a positive number of bytes or None, got {max_memory!r}"
+        )
+    return max_memory
+
+
+def _timeout_ms(timeout) -> int:
+    if timeout is None:
+        return 0
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise _lwai.InvalidArgumentError(
+            f"timeout must be a positive number of seconds or None, got {timeout!r}"
+        )
+    return max(1, int(timeout * 1000))
+
+
 class Session:
     """Runs a model. `model` is a lwai.Model, a path to a .lwai/.json file, or .lwai bytes.
 
-    One Session runs one call at a time; the GIL is released while it runs, so sessions in
-    different Python threads run in parallel.
+    Thread safety: every method may be called from any thread. One Session runs one call at a
+    time: runs from several threads on the same Session take turns (each gets its own, correct
+    outputs), they never race. The GIL is released while a session runs, so for parallel runs
+    give each thread its own Session; Sessions sharing one Model run fully in parallel.
     """
 
     def __init__(
@@ -54,11 +77,20 @@ class Session:
         model: Model | str | os.PathLike | bytes,
         threads: int = 1,
         backends: Sequence[str | os.PathLike] | None = None,
+        *,
+        max_memory: int | None = None,
+        timeout: float | None = None,
     ):
         """`backends`: backend names (see lwai.available_backends()) or paths of plugin shared
         libraries, in priority order; None means every built-in backend, fastest first. The
         reference kernels always take the nodes that no other backend claims. An unknown name
-        or a missing plugin raises BackendNotFoundError."""
+        or a missing plugin raises BackendNotFoundError.
+
+        `max_memory`: the largest buffer in bytes (the arena, a value computed while preparing,
+        a loop's stacked output) the session may allocate; a model that needs more raises
+        OutOfMemoryError naming the tensor. None: half of the physical memory.
+        `timeout`: seconds that session creation and each run may take (None: no limit); a run
+        past it raises DeadlineExceededError (checked between nodes and loop iterations)."""
         if not isinstance(model, Model):
             model = load(model)
         if not isinstance(threads, int) or threads < 1:
@@ -70,7 +102,14 @@ class Session:
             raise _lwai.InvalidArgumentError("backends must name at least one backend, or be None")
         self.model = model
         self.threads = threads
-        self._native = _lwai.Session(model._native, threads, names)
+        self._lock = threading.Lock()
+        self._native = _lwai.Session(
+            model._native,
+            threads,
+            names,
+            max_memory_bytes=_memory_bytes(max_memory),
+            timeout_ms=_timeout_ms(timeout),
+        )
         self.inputs = [TensorInfo.from_dict(d) for d in self._native.inputs]
         self.outputs = [TensorInfo.from_dict(d) for d in self._native.outputs]
 
@@ -107,6 +146,12 @@ class Session:
         arrays = self._arrange_inputs(feed)
         per_run_ns = []
         wall_ms = []
+        # Held across the runs and the timing reads: another thread's run in between would
+        # overwrite the per-node times.
+        with self._lock:
+            return self._profile_locked(arrays, runs, warmup, per_run_ns, wall_ms)
+
+    def _profile_locked(self, arrays, runs, warmup, per_run_ns, wall_ms) -> Profile:
         self._native.set_profiling(True)
         try:
             for _ in range(warmup):
@@ -138,12 +183,17 @@ class Session:
             )
         return Profile(nodes, wall_ms)
 
-    def run(self, feed, output_names: Sequence[str] | None = None) -> list[np.ndarray]:
+    def run(
+        self, feed, output_names: Sequence[str] | None = None, *, timeout: float | None = None
+    ) -> list[np.ndarray]:
         """Runs the model. `feed` maps input names to arrays, or lists arrays in input order
         (a single array is fine for a one-input model). Returns outputs in model order, or in
-        the order of `output_names`."""
+        the order of `output_names`. `timeout` (seconds) overrides the session's for this run.
+        Safe to call from several threads at once (the runs take turns)."""
         arrays = self._arrange_inputs(feed)
-        outputs = self._native.run(arrays)
+        timeout_ms = _timeout_ms(timeout)
+        with self._lock:
+            outputs = self._native.run(arrays, timeout_ms)
         if output_names is None:
             return outputs
         by_name = {info.name: out for info, out in zip(self.outputs, outputs, strict=True)}

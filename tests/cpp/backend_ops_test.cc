@@ -164,37 +164,42 @@ int Unary(Net& n, OpType op, std::vector<int64_t> dims, Attrs attrs = {}, float 
 std::vector<OpCase> Cases() {
   std::vector<OpCase> c;
   // Convolutions.
-  c.push_back({"conv3x3_pad1_bias", kConvTol,
-               [](Net& n) { n.Conv(n.Input({1, 3, 17, 19}), 3, 8, {3, 3}, Pads({1, 1, 1, 1})); }});
-  c.push_back({"conv3x3_stride2_pad1_odd_batch2", kConvTol, [](Net& n) {
-                 n.Conv(n.Input({2, 5, 15, 13}), 5, 7, {3, 3},
-                        With(Pads({1, 1, 1, 1}), Strides(2)));
+  c.push_back({"conv3x3_pad1_bias", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 3, 17, 19}), 3, 8, {3, 3}, Pads({1, 1, 1, 1}));
                }});
-  c.push_back({"conv3x3_nopad_nobias", kConvTol,
-               [](Net& n) { n.Conv(n.Input({1, 6, 9, 10}), 6, 5, {3, 3}, {}, 1, false); }});
+  c.push_back(
+      {"conv3x3_stride2_pad1_odd_batch2", kConvTol, [](Net& n) {
+         n.Conv(n.Input({2, 5, 15, 13}), 5, 7, {3, 3}, With(Pads({1, 1, 1, 1}), Strides(2)));
+       }});
+  c.push_back({"conv3x3_nopad_nobias", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 6, 9, 10}), 6, 5, {3, 3}, {}, 1, false);
+               }});
   c.push_back({"conv3x3_64ch_winograd_sized", kConvTol, [](Net& n) {
                  n.Conv(n.Input({1, 64, 14, 14}), 64, 64, {3, 3}, Pads({1, 1, 1, 1}));
                }});
   c.push_back({"conv3x3_32to48_odd_batch3", kConvTol, [](Net& n) {
                  n.Conv(n.Input({3, 32, 11, 9}), 32, 48, {3, 3}, Pads({1, 1, 1, 1}));
                }});
-  c.push_back({"conv1x1", kConvTol,
-               [](Net& n) { n.Conv(n.Input({1, 16, 9, 11}), 16, 24, {1, 1}, {}, 1, false); }});
-  c.push_back({"conv1x1_stride2_batch2", kConvTol,
-               [](Net& n) { n.Conv(n.Input({2, 8, 10, 10}), 8, 16, {1, 1}, Strides(2)); }});
+  c.push_back({"conv1x1", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 16, 9, 11}), 16, 24, {1, 1}, {}, 1, false);
+               }});
+  c.push_back({"conv1x1_stride2_batch2", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({2, 8, 10, 10}), 8, 16, {1, 1}, Strides(2));
+               }});
   c.push_back({"conv3x3_dilation2", kConvTol, [](Net& n) {
                  n.Conv(n.Input({1, 4, 16, 16}), 4, 6, {3, 3},
                         With(Pads({2, 2, 2, 2}), {IntsAttr("dilations", {2, 2})}));
                }});
-  c.push_back({"conv3x5_asymmetric_pads", kConvTol,
-               [](Net& n) { n.Conv(n.Input({1, 3, 12, 14}), 3, 5, {3, 5}, Pads({1, 2, 0, 1})); }});
+  c.push_back({"conv3x5_asymmetric_pads", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 3, 12, 14}), 3, 5, {3, 5}, Pads({1, 2, 0, 1}));
+               }});
   c.push_back({"conv2x2_stride_2x1", kConvTol, [](Net& n) {
                  n.Conv(n.Input({1, 4, 9, 9}), 4, 4, {2, 2}, {IntsAttr("strides", {2, 1})});
                }});
-  c.push_back({"conv7x7_stride2_pad3_stem", kConvTol, [](Net& n) {
-                 n.Conv(n.Input({1, 3, 32, 32}), 3, 16, {7, 7},
-                        With(Pads({3, 3, 3, 3}), Strides(2)));
-               }});
+  c.push_back(
+      {"conv7x7_stride2_pad3_stem", kConvTol, [](Net& n) {
+         n.Conv(n.Input({1, 3, 32, 32}), 3, 16, {7, 7}, With(Pads({3, 3, 3, 3}), Strides(2)));
+       }});
   c.push_back({"conv5x5_same_upper_stride2", kConvTol, [](Net& n) {
                  n.Conv(n.Input({1, 3, 15, 15}), 3, 4, {5, 5},
                         With({StringAttr("auto_pad", "SAME_UPPER")}, Strides(2)));
@@ -202,17 +207,17 @@ std::vector<OpCase> Cases() {
   c.push_back({"conv_group2", kConvTol, [](Net& n) {
                  n.Conv(n.Input({1, 8, 10, 10}), 8, 12, {3, 3}, Pads({1, 1, 1, 1}), 2);
                }});
-  c.push_back({"conv_group4_stride2", kConvTol, [](Net& n) {
-                 n.Conv(n.Input({2, 16, 11, 11}), 16, 16, {3, 3},
-                        With(Pads({1, 1, 1, 1}), Strides(2)), 4);
-               }});
+  c.push_back(
+      {"conv_group4_stride2", kConvTol, [](Net& n) {
+         n.Conv(n.Input({2, 16, 11, 11}), 16, 16, {3, 3}, With(Pads({1, 1, 1, 1}), Strides(2)), 4);
+       }});
   c.push_back({"depthwise3x3_pad1", kConvTol, [](Net& n) {
                  n.Conv(n.Input({1, 16, 14, 14}), 16, 16, {3, 3}, Pads({1, 1, 1, 1}), 16);
                }});
-  c.push_back({"depthwise3x3_stride2_batch2_odd", kConvTol, [](Net& n) {
-                 n.Conv(n.Input({2, 8, 15, 15}), 8, 8, {3, 3}, With(Pads({1, 1, 1, 1}), Strides(2)),
-                        8);
-               }});
+  c.push_back(
+      {"depthwise3x3_stride2_batch2_odd", kConvTol, [](Net& n) {
+         n.Conv(n.Input({2, 8, 15, 15}), 8, 8, {3, 3}, With(Pads({1, 1, 1, 1}), Strides(2)), 8);
+       }});
   c.push_back({"depthwise_multiplier2", kConvTol, [](Net& n) {
                  n.Conv(n.Input({1, 8, 12, 12}), 8, 16, {3, 3}, Pads({1, 1, 1, 1}), 8);
                }});
@@ -237,10 +242,10 @@ std::vector<OpCase> Cases() {
                  n.Op(OpType::Conv, {n.Input({2, 4, 20}), n.Const({6, 4, 3}), n.Const({6})},
                       {IntsAttr("pads", {1, 1})});
                }});
-  c.push_back({"conv_then_relu", kConvTol, [](Net& n) {
-                 n.Op(OpType::Relu,
-                      {n.Conv(n.Input({1, 4, 12, 12}), 4, 8, {3, 3}, Pads({1, 1, 1, 1}))});
-               }});
+  c.push_back(
+      {"conv_then_relu", kConvTol, [](Net& n) {
+         n.Op(OpType::Relu, {n.Conv(n.Input({1, 4, 12, 12}), 4, 8, {3, 3}, Pads({1, 1, 1, 1}))});
+       }});
   c.push_back({"conv_then_clip", kConvTol, [](Net& n) {
                  const int y = n.Conv(n.Input({1, 4, 12, 12}), 4, 8, {3, 3});
                  n.Op(OpType::Clip, {y, n.Scalar(-0.3f), n.Scalar(0.4f)});
@@ -306,10 +311,12 @@ std::vector<OpCase> Cases() {
                  n.Op(OpType::AveragePool, {n.Input({1, 16, 8, 8})},
                       With({IntsAttr("kernel_shape", {2, 2})}, Strides(2)));
                }});
-  c.push_back({"global_avgpool", kPoolTol,
-               [](Net& n) { n.Op(OpType::GlobalAveragePool, {n.Input({2, 16, 7, 7})}); }});
-  c.push_back({"global_maxpool", kPoolTol,
-               [](Net& n) { n.Op(OpType::GlobalMaxPool, {n.Input({1, 8, 5, 5})}); }});
+  c.push_back({"global_avgpool", kPoolTol, [](Net& n) {
+                 n.Op(OpType::GlobalAveragePool, {n.Input({2, 16, 7, 7})});
+               }});
+  c.push_back({"global_maxpool", kPoolTol, [](Net& n) {
+                 n.Op(OpType::GlobalMaxPool, {n.Input({1, 8, 5, 5})});
+               }});
   c.push_back({"global_avgpool_flatten", kPoolTol, [](Net& n) {
                  const int p = n.Op(OpType::GlobalAveragePool, {n.Input({2, 12, 6, 6})});
                  n.Op(OpType::Flatten, {p}, {IntAttr("axis", 1)});
@@ -327,8 +334,9 @@ std::vector<OpCase> Cases() {
                  n.Op(OpType::Gemm, {n.Input({2, 512}), n.Const({1000, 512}), n.Const({1000})},
                       {IntAttr("transB", 1)});
                }});
-  c.push_back({"gemm_batch3_noC", kGemmTol,
-               [](Net& n) { n.Op(OpType::Gemm, {n.Input({3, 50}), n.Const({50, 17})}); }});
+  c.push_back({"gemm_batch3_noC", kGemmTol, [](Net& n) {
+                 n.Op(OpType::Gemm, {n.Input({3, 50}), n.Const({50, 17})});
+               }});
   c.push_back({"gemm_transA", kGemmTol, [](Net& n) {
                  n.Op(OpType::Gemm, {n.Input({20, 6}), n.Const({20, 9}), n.Const({9})},
                       {IntAttr("transA", 1)});
@@ -357,46 +365,64 @@ std::vector<OpCase> Cases() {
                  n.Op(OpType::Gemm, {n.Input({4, 32}), n.Const({32, 24}), n.Const({24})},
                       Clip(-0.5f, 0.5f));
                }});
-  c.push_back({"gemm_both_inputs_dynamic", kGemmTol,
-               [](Net& n) { n.Op(OpType::Gemm, {n.Input({70, 40}), n.Input({40, 300})}); }});
-  c.push_back({"matmul_2d", kGemmTol,
-               [](Net& n) { n.Op(OpType::MatMul, {n.Input({7, 13}), n.Const({13, 9})}); }});
-  c.push_back({"matmul_3d_x_2d", kGemmTol,
-               [](Net& n) { n.Op(OpType::MatMul, {n.Input({2, 5, 16}), n.Const({16, 8})}); }});
-  c.push_back({"matmul_batched_3d", kGemmTol,
-               [](Net& n) { n.Op(OpType::MatMul, {n.Input({3, 4, 6}), n.Input({3, 6, 5})}); }});
-  c.push_back({"matmul_broadcast_batch", kGemmTol,
-               [](Net& n) { n.Op(OpType::MatMul, {n.Input({2, 1, 4, 6}), n.Input({3, 6, 5})}); }});
-  c.push_back({"matmul_vector_lhs", kGemmTol,
-               [](Net& n) { n.Op(OpType::MatMul, {n.Input({24}), n.Const({24, 10})}); }});
-  c.push_back({"matmul_vector_rhs", kGemmTol,
-               [](Net& n) { n.Op(OpType::MatMul, {n.Input({3, 24}), n.Const({24})}); }});
-  c.push_back({"matmul_large_odd", kGemmTol,
-               [](Net& n) { n.Op(OpType::MatMul, {n.Input({97, 200}), n.Const({200, 131})}); }});
-  c.push_back({"matmul_256", kGemmTol,
-               [](Net& n) { n.Op(OpType::MatMul, {n.Input({256, 256}), n.Const({256, 256})}); }});
+  c.push_back({"gemm_both_inputs_dynamic", kGemmTol, [](Net& n) {
+                 n.Op(OpType::Gemm, {n.Input({70, 40}), n.Input({40, 300})});
+               }});
+  c.push_back({"matmul_2d", kGemmTol, [](Net& n) {
+                 n.Op(OpType::MatMul, {n.Input({7, 13}), n.Const({13, 9})});
+               }});
+  c.push_back({"matmul_3d_x_2d", kGemmTol, [](Net& n) {
+                 n.Op(OpType::MatMul, {n.Input({2, 5, 16}), n.Const({16, 8})});
+               }});
+  c.push_back({"matmul_batched_3d", kGemmTol, [](Net& n) {
+                 n.Op(OpType::MatMul, {n.Input({3, 4, 6}), n.Input({3, 6, 5})});
+               }});
+  c.push_back({"matmul_broadcast_batch", kGemmTol, [](Net& n) {
+                 n.Op(OpType::MatMul, {n.Input({2, 1, 4, 6}), n.Input({3, 6, 5})});
+               }});
+  c.push_back({"matmul_vector_lhs", kGemmTol, [](Net& n) {
+                 n.Op(OpType::MatMul, {n.Input({24}), n.Const({24, 10})});
+               }});
+  c.push_back({"matmul_vector_rhs", kGemmTol, [](Net& n) {
+                 n.Op(OpType::MatMul, {n.Input({3, 24}), n.Const({24})});
+               }});
+  c.push_back({"matmul_large_odd", kGemmTol, [](Net& n) {
+                 n.Op(OpType::MatMul, {n.Input({97, 200}), n.Const({200, 131})});
+               }});
+  c.push_back({"matmul_256", kGemmTol, [](Net& n) {
+                 n.Op(OpType::MatMul, {n.Input({256, 256}), n.Const({256, 256})});
+               }});
   // Binary elementwise.
-  c.push_back({"add_same_shape", kElementwiseTol,
-               [](Net& n) { n.Op(OpType::Add, {n.Input({2, 3, 5, 7}), n.Input({2, 3, 5, 7})}); }});
+  c.push_back({"add_same_shape", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Add, {n.Input({2, 3, 5, 7}), n.Input({2, 3, 5, 7})});
+               }});
   c.push_back({"add_large_same_shape", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Add, {n.Input({1, 32, 64, 64}), n.Input({1, 32, 64, 64})});
                }});
-  c.push_back({"add_scalar_const", kElementwiseTol,
-               [](Net& n) { n.Op(OpType::Add, {n.Input({2, 8, 9}), n.Const({})}); }});
-  c.push_back({"add_trailing_broadcast", kElementwiseTol,
-               [](Net& n) { n.Op(OpType::Add, {n.Input({2, 3, 4, 25}), n.Const({25})}); }});
-  c.push_back({"add_per_channel", kElementwiseTol,
-               [](Net& n) { n.Op(OpType::Add, {n.Input({2, 8, 6, 6}), n.Const({8, 1, 1})}); }});
-  c.push_back({"add_both_broadcast", kElementwiseTol,
-               [](Net& n) { n.Op(OpType::Add, {n.Input({3, 1, 20}), n.Input({1, 4, 1})}); }});
-  c.push_back({"sub_same_shape", kElementwiseTol,
-               [](Net& n) { n.Op(OpType::Sub, {n.Input({4, 33}), n.Input({4, 33})}); }});
-  c.push_back({"sub_lhs_broadcast", kElementwiseTol,
-               [](Net& n) { n.Op(OpType::Sub, {n.Input({12, 1}), n.Input({3, 12, 40})}); }});
-  c.push_back({"sub_scalar_minus_tensor", kElementwiseTol,
-               [](Net& n) { n.Op(OpType::Sub, {n.Const({1}), n.Input({2, 80})}); }});
-  c.push_back({"mul_same_shape", kElementwiseTol,
-               [](Net& n) { n.Op(OpType::Mul, {n.Input({3, 7, 11}), n.Input({3, 7, 11})}); }});
+  c.push_back({"add_scalar_const", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Add, {n.Input({2, 8, 9}), n.Const({})});
+               }});
+  c.push_back({"add_trailing_broadcast", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Add, {n.Input({2, 3, 4, 25}), n.Const({25})});
+               }});
+  c.push_back({"add_per_channel", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Add, {n.Input({2, 8, 6, 6}), n.Const({8, 1, 1})});
+               }});
+  c.push_back({"add_both_broadcast", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Add, {n.Input({3, 1, 20}), n.Input({1, 4, 1})});
+               }});
+  c.push_back({"sub_same_shape", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Sub, {n.Input({4, 33}), n.Input({4, 33})});
+               }});
+  c.push_back({"sub_lhs_broadcast", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Sub, {n.Input({12, 1}), n.Input({3, 12, 40})});
+               }});
+  c.push_back({"sub_scalar_minus_tensor", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Sub, {n.Const({1}), n.Input({2, 80})});
+               }});
+  c.push_back({"mul_same_shape", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Mul, {n.Input({3, 7, 11}), n.Input({3, 7, 11})});
+               }});
   c.push_back({"mul_scalar", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Mul, {n.Input({1, 16, 10, 10}), n.Const({1}, 0.1f, 2.0f)});
                }});
@@ -411,43 +437,50 @@ std::vector<OpCase> Cases() {
                }});
   // Unary elementwise.
   c.push_back({"relu", kElementwiseTol, [](Net& n) { Unary(n, OpType::Relu, {2, 8, 9, 9}); }});
-  c.push_back(
-      {"relu_large", kElementwiseTol, [](Net& n) { Unary(n, OpType::Relu, {1, 32, 56, 56}); }});
-  c.push_back({"clip_min_max", kElementwiseTol, [](Net& n) {
-                 n.Op(OpType::Clip,
-                      {n.Input({3, 100}, -3.0f, 3.0f), n.Scalar(0.0f), n.Scalar(1.0f)});
+  c.push_back({"relu_large", kElementwiseTol, [](Net& n) {
+                 Unary(n, OpType::Relu, {1, 32, 56, 56});
                }});
+  c.push_back(
+      {"clip_min_max", kElementwiseTol, [](Net& n) {
+         n.Op(OpType::Clip, {n.Input({3, 100}, -3.0f, 3.0f), n.Scalar(0.0f), n.Scalar(1.0f)});
+       }});
   c.push_back({"clip_min_only", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Clip, {n.Input({3, 100}, -3.0f, 3.0f), n.Scalar(-0.5f)});
                }});
   c.push_back({"clip_max_only", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Clip, {n.Input({3, 100}, -3.0f, 3.0f), -1, n.Scalar(0.5f)});
                }});
-  c.push_back({"sigmoid", kElementwiseTol,
-               [](Net& n) { Unary(n, OpType::Sigmoid, {4, 257}, {}, -12.0f, 12.0f); }});
-  c.push_back(
-      {"tanh", kElementwiseTol, [](Net& n) { Unary(n, OpType::Tanh, {4, 257}, {}, -6.0f, 6.0f); }});
-  c.push_back(
-      {"exp", kElementwiseTol, [](Net& n) { Unary(n, OpType::Exp, {3, 129}, {}, -10.0f, 5.0f); }});
-  c.push_back(
-      {"sqrt", kElementwiseTol, [](Net& n) { Unary(n, OpType::Sqrt, {3, 129}, {}, 0.0f, 10.0f); }});
+  c.push_back({"sigmoid", kElementwiseTol, [](Net& n) {
+                 Unary(n, OpType::Sigmoid, {4, 257}, {}, -12.0f, 12.0f);
+               }});
+  c.push_back({"tanh", kElementwiseTol, [](Net& n) {
+                 Unary(n, OpType::Tanh, {4, 257}, {}, -6.0f, 6.0f);
+               }});
+  c.push_back({"exp", kElementwiseTol, [](Net& n) {
+                 Unary(n, OpType::Exp, {3, 129}, {}, -10.0f, 5.0f);
+               }});
+  c.push_back({"sqrt", kElementwiseTol, [](Net& n) {
+                 Unary(n, OpType::Sqrt, {3, 129}, {}, 0.0f, 10.0f);
+               }});
   c.push_back({"neg", kElementwiseTol, [](Net& n) { Unary(n, OpType::Neg, {7, 31}); }});
   c.push_back({"abs", kElementwiseTol, [](Net& n) { Unary(n, OpType::Abs, {7, 31}); }});
   c.push_back({"leaky_relu", kElementwiseTol, [](Net& n) {
                  Unary(n, OpType::LeakyRelu, {2, 4, 9, 9}, {FloatAttr("alpha", 0.2f)});
                }});
   // Softmax and layout operators.
-  c.push_back({"softmax_last_axis", kElementwiseTol,
-               [](Net& n) { Unary(n, OpType::Softmax, {3, 1000}, {}, -8.0f, 8.0f); }});
-  c.push_back({"softmax_axis1", kElementwiseTol,
-               [](Net& n) { Unary(n, OpType::Softmax, {2, 5, 3}, {IntAttr("axis", 1)}); }});
+  c.push_back({"softmax_last_axis", kElementwiseTol, [](Net& n) {
+                 Unary(n, OpType::Softmax, {3, 1000}, {}, -8.0f, 8.0f);
+               }});
+  c.push_back({"softmax_axis1", kElementwiseTol, [](Net& n) {
+                 Unary(n, OpType::Softmax, {2, 5, 3}, {IntAttr("axis", 1)});
+               }});
   c.push_back({"transpose_nchw_to_nhwc", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Transpose, {n.Input({2, 3, 4, 5})}, {IntsAttr("perm", {0, 2, 3, 1})});
                }});
-  c.push_back({"pad_constant", kElementwiseTol, [](Net& n) {
-                 n.Op(OpType::Pad,
-                      {n.Input({1, 3, 5, 5}), n.IntConst({8}, {0, 0, 1, 2, 0, 0, 2, 1})});
-               }});
+  c.push_back(
+      {"pad_constant", kElementwiseTol, [](Net& n) {
+         n.Op(OpType::Pad, {n.Input({1, 3, 5, 5}), n.IntConst({8}, {0, 0, 1, 2, 0, 0, 2, 1})});
+       }});
   // Tiny networks.
   c.push_back({"gap_flatten_gemm_softmax", kGemmTol, [](Net& n) {
                  const int x = n.Input({2, 16, 5, 5});
@@ -590,6 +623,66 @@ TEST_P(BackendOps, MatchReference) {
   std::printf("[backend %s] claimed %zu of %zu cases:%s\n", backend.c_str(), claimed.size(),
               cases.size(), claimed_list.c_str());
   EXPECT_GT(claimed.size(), 0u) << "backend " << backend << " claimed none of the cases";
+}
+
+// Compares outputs on inputs with NaN and infinities: NaN where the reference has NaN, an
+// infinity of the same sign (or NaN, where a transform such as Winograd's mixes an infinity
+// with its neighbours: inf - inf) where it has one, and finite, close values elsewhere.
+void ExpectSameNonFinite(const Outputs& got, const Outputs& want, double tolerance) {
+  ASSERT_EQ(got.values.size(), want.values.size());
+  for (size_t o = 0; o < want.values.size(); ++o) {
+    ASSERT_EQ(got.shapes[o], want.shapes[o]) << "output " << o;
+    double scale = 1e-3;
+    for (float v : want.values[o]) {
+      if (std::isfinite(v)) scale = std::max(scale, std::fabs(static_cast<double>(v)));
+    }
+    int reported = 0;
+    for (size_t i = 0; i < want.values[o].size() && reported < 3; ++i) {
+      const float w = want.values[o][i], g = got.values[o][i];
+      bool ok;
+      if (std::isnan(w)) {
+        ok = std::isnan(g);
+      } else if (std::isinf(w)) {
+        ok = std::isnan(g) || g == w;
+      } else {
+        ok = std::isfinite(g) && std::fabs(static_cast<double>(g) - w) <= tolerance * scale;
+      }
+      if (!ok) {
+        ++reported;
+        ADD_FAILURE() << "output " << o << ": element " << i << " is " << g << ", reference " << w;
+      }
+    }
+  }
+}
+
+// Every case again with a NaN, a +inf and a -inf in each input: backends must propagate them
+// as the reference kernels (and ONNX Runtime) do, not clamp them into confident numbers.
+TEST_P(BackendOps, NonFiniteInputsMatchReference) {
+  const std::string backend = GetParam();
+  uint32_t seed = 5000;
+  for (const OpCase& op_case : Cases()) {
+    SCOPED_TRACE("backend " + backend + ", case " + op_case.name);
+    ++seed;
+    Net net(seed);
+    op_case.build(net);
+    const auto ranges = net.ranges();
+    auto model = net.Build();
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Inputs inputs = MakeInputs(**model, ranges, seed * 7);
+    for (std::vector<float>& values : inputs.data) {
+      const size_t n = values.size();
+      values[n / 3] = NAN;
+      if (n > 2) values[n / 2 + 1] = INFINITY;
+      if (n > 4) values[n - 2] = -INFINITY;
+    }
+    Outputs want;
+    Status status = RunModel(*model, "reference", 1, inputs, &want);
+    ASSERT_TRUE(status.ok()) << "reference: " << status.ToString();
+    Outputs got;
+    status = RunModel(*model, backend, 1, inputs, &got);
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    ExpectSameNonFinite(got, want, op_case.tolerance);
+  }
 }
 
 // A mid-size conv net: two threads must agree with one within fp32 rounding.

@@ -2,18 +2,29 @@
 // prepare time evaluated once) -> memory plan (one arena, offsets from tensor lifetimes) ->
 // invoke (no allocation). New input shapes re-run prepare and the plan.
 //
-// Threading: a Session runs one invocation at a time (Run is not reentrant); use one Session
-// per concurrent caller. Internally it uses `threads` threads.
+// Thread safety: every method may be called from any thread at any time. Calls that run or
+// re-plan (Run, Prepare) and those that read the session's state (output, node_assignments,
+// arena_bytes, node_shapes, node_time_ns, ...) are serialized by one mutex per Session: two
+// threads calling Run on one Session take turns, never race. output() pointers stay valid only
+// until the next Run from any thread, so callers that share a Session should use the Run
+// overload that hands the outputs to a callback while the session is still held. For parallel
+// runs, create one Session per thread: Sessions sharing one Model run fully in parallel.
+// Internally a session uses `threads` threads.
 //
 // Errors: Create fails with kUnsupported listing every node the session cannot run, or with
 // the first prepare error (naming node and tensor). Run fails with kInvalidArgument or
-// kShapeMismatch when inputs do not match the model (naming the input, expected vs got).
+// kShapeMismatch when inputs do not match the model (naming the input, expected vs got),
+// kOutOfMemory when a buffer would pass max_memory_bytes, kDeadlineExceeded or kCancelled when
+// stopped by a timeout or the cancel flag (checked between nodes and every loop iteration).
 #ifndef LWAI_SESSION_H_
 #define LWAI_SESSION_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -34,6 +45,24 @@ struct SessionOptions {
   // by the caller, alive for the Session's lifetime. When null the session allocates its own.
   void* arena = nullptr;
   size_t arena_size = 0;
+  // Largest buffer (the arena, a value computed while preparing, a loop's stacked output) the
+  // session may allocate; bigger requests fail with kOutOfMemory naming the tensor instead of
+  // exhausting the machine. 0 picks DefaultMaxMemoryBytes(): half the physical memory.
+  uint64_t max_memory_bytes = 0;
+  // Time limit of Create's preparation and of each Run/Prepare, in milliseconds (0: none).
+  int64_t timeout_ms = 0;
+  // Optional flag, owned by the caller, that stops a running Create/Run/Prepare at its next
+  // check (between nodes, each loop iteration) with kCancelled. May be set from any thread.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+// Half of the physical memory (1 GiB where it cannot be read).
+uint64_t DefaultMaxMemoryBytes();
+
+// Per-run overrides of SessionOptions' time limit and cancel flag.
+struct RunOptions {
+  int64_t timeout_ms = 0;                     // 0: SessionOptions::timeout_ms
+  const std::atomic<bool>* cancel = nullptr;  // null: SessionOptions::cancel
 };
 
 // A tensor passed in or out of Run. Non-owning.
@@ -56,8 +85,14 @@ class Session {
 
   // Runs the model on `inputs` (in graph input order). The input data is read in place and
   // must stay valid during the call. Outputs are readable through output() until the next Run.
-  Status Run(const std::vector<TensorRef>& inputs);
-  // Only valid after a successful Run; the data lives in the session's arena.
+  Status Run(const std::vector<TensorRef>& inputs, const RunOptions& options = {});
+  // Runs, then calls `consume` with every output (graph output order) while this thread still
+  // holds the session, so no other Run can overwrite them. The data is only valid during the
+  // call. `consume` must not call back into this Session.
+  Status Run(const std::vector<TensorRef>& inputs, const RunOptions& options,
+             const std::function<void(const std::vector<TensorRef>& outputs)>& consume);
+  // Only valid after a successful Run, until the next Run; the data lives in the session's
+  // arena. Out-of-range indices give an empty TensorRef.
   TensorRef output(int index) const;
 
   // Bytes of the planned arena for the current shapes (intermediates, graph outputs, scratch).
@@ -91,14 +126,20 @@ class Session {
   // Per-node timing: when enabled, every Run records each node's wall time, readable through
   // node_time_ns() (graph node order; 0 for folded nodes) until the next Run.
   void set_profiling(bool enabled);
-  const std::vector<int64_t>& node_time_ns() const;
+  std::vector<int64_t> node_time_ns() const;
 
  private:
   Session() = default;
+  static Result<std::unique_ptr<Session>> CreateUnguarded(std::shared_ptr<const Model> model,
+                                                          const SessionOptions& options);
+  Status RunUnguarded(const std::vector<TensorRef>& inputs);
+  Status RunLocked(const std::vector<TensorRef>& inputs, const RunOptions& options);
+  mutable std::mutex mutex_;
   std::shared_ptr<const Model> model_;
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;
   std::unique_ptr<Executor> executor_;
+  int64_t timeout_ms_ = 0;
 };
 
 }  // namespace lwai

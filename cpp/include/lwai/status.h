@@ -16,14 +16,16 @@ namespace lwai {
 
 enum class StatusCode : int {
   kOk = 0,
-  kInvalidArgument = 1,  // bad call arguments: wrong input name, dtype, shape, ...
-  kInvalidModel = 2,     // malformed, truncated, inconsistent or hostile model data
-  kUnsupported = 3,      // valid model using an operator/attribute lwai cannot run
-  kShapeMismatch = 4,    // shapes that cannot work together (at prepare or at run)
-  kNotFound = 5,         // missing file, tensor, backend
-  kIoError = 6,          // reading or writing files
-  kOutOfMemory = 7,      // allocation failed or arena too small
-  kInternal = 8,         // a bug in lwai
+  kInvalidArgument = 1,   // bad call arguments: wrong input name, dtype, shape, ...
+  kInvalidModel = 2,      // malformed, truncated, inconsistent or hostile model data
+  kUnsupported = 3,       // valid model using an operator/attribute lwai cannot run
+  kShapeMismatch = 4,     // shapes that cannot work together (at prepare or at run)
+  kNotFound = 5,          // missing file, tensor, backend
+  kIoError = 6,           // reading or writing files
+  kOutOfMemory = 7,       // allocation failed or arena too small
+  kInternal = 8,          // a bug in lwai
+  kDeadlineExceeded = 9,  // a run (or a conversion's evaluation) passed its time or work limit
+  kCancelled = 10,        // the caller's cancel flag was set during a run
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -60,6 +62,7 @@ Status ShapeMismatch(std::string message);
 Status NotFound(std::string message);
 Status IoError(std::string message);
 Status Internal(std::string message);
+Status OutOfMemory(std::string message);
 
 // Holds either a value or a non-OK Status.
 template <typename T>

@@ -42,6 +42,15 @@ const char* DataTypeName(DataType type);
 
 constexpr int kMaxRank = 8;
 
+// Checked shape arithmetic: every size computed from dims read out of a model goes through
+// these (or Shape::NumElements/ByteSize below), so that hostile shapes fail a check instead of
+// wrapping around. Each returns false, leaving *out unspecified, when the exact result does not
+// fit in int64 (or is negative where a size is expected).
+bool CheckedMul(int64_t a, int64_t b, int64_t* out);
+bool CheckedAdd(int64_t a, int64_t b, int64_t* out);
+// Product of `count` dims; false when any dim is negative or the product overflows.
+bool CheckedProduct(const int64_t* dims, int count, int64_t* out);
+
 // A fixed-capacity shape: no heap allocation, so shapes can live on the invoke path.
 struct Shape {
   int rank = 0;
@@ -52,8 +61,13 @@ struct Shape {
 
   int64_t operator[](int i) const { return dims[i]; }
   int64_t& operator[](int i) { return dims[i]; }
-  // Product of dims (1 for a scalar).
+  // Product of dims (1 for a scalar). Never wraps: saturates at INT64_MAX when the product
+  // overflows (any later size check then fails), and is negative only when a dim is.
   int64_t NumElements() const;
+  // Product of dims when every dim is >= 0 and the product and its size in bytes fit;
+  // false otherwise. What loaders and the executor check every shape with.
+  bool CheckedNumElements(int64_t* out) const;
+  bool CheckedByteSize(size_t element_size, uint64_t* out) const;
   bool operator==(const Shape& other) const;
   bool operator!=(const Shape& other) const { return !(*this == other); }
   // "[1, 3, 224, 224]"

@@ -5,11 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "format/crc32c.h"
 #include "format/model_format.h"
 #include "ir/graph.h"
+#include "ir/no_throw.h"
 #include "lwai/model.h"
 #include "lwai_generated.h"
 
@@ -104,6 +107,9 @@ struct LoadContext {
   size_t file_size;
   const std::shared_ptr<const void>& storage;
   bool file_backed;
+  bool verify_checksums;
+  // Per buffer: checksum already verified (a hostile file may point many tensors at one).
+  std::vector<char>* verified;
 };
 
 Status ConvertGraph(const LoadContext& context, const fb::Graph* src, Graph* graph);
@@ -121,11 +127,19 @@ Status ConvertAttribute(const LoadContext& context, const fb::Attribute& src, At
       break;
     case fb::AttributeType::INTS:
       dst->type = AttributeType::kInts;
-      if (src.ints()) dst->ints.assign(src.ints()->begin(), src.ints()->end());
+      // memcpy: a hostile file may misalign the vector (flatbuffers data is little-endian,
+      // as every target lwai builds for).
+      if (src.ints()) {
+        dst->ints.resize(src.ints()->size());
+        std::memcpy(dst->ints.data(), src.ints()->Data(), dst->ints.size() * sizeof(int64_t));
+      }
       break;
     case fb::AttributeType::FLOATS:
       dst->type = AttributeType::kFloats;
-      if (src.floats()) dst->floats.assign(src.floats()->begin(), src.floats()->end());
+      if (src.floats()) {
+        dst->floats.resize(src.floats()->size());
+        std::memcpy(dst->floats.data(), src.floats()->Data(), dst->floats.size() * sizeof(float));
+      }
       break;
     case fb::AttributeType::STRING:
       dst->type = AttributeType::kString;
@@ -135,8 +149,8 @@ Status ConvertAttribute(const LoadContext& context, const fb::Attribute& src, At
       dst->type = AttributeType::kGraph;
       auto graph = std::make_shared<Graph>();
       if (src.g() == nullptr) return InvalidModel("attribute '" + dst->name + "' has no graph");
-      LWAI_RETURN_IF_ERROR(ConvertGraph(context, src.g(), graph.get())
-                               .WithContext("subgraph '" + dst->name + "'"));
+      LWAI_RETURN_IF_ERROR(
+          ConvertGraph(context, src.g(), graph.get()).WithContext("subgraph '" + dst->name + "'"));
       dst->graph = std::move(graph);
       break;
     }
@@ -195,6 +209,17 @@ Status ConvertTensor(const LoadContext& context, const fb::Graph& graph, int ind
                         std::to_string(size) + " lies outside the file (" +
                         std::to_string(file_size) + " bytes) or is misaligned");
   }
+  if (context.verify_checksums && buffer.has_crc32c() && !(*context.verified)[buffer_index]) {
+    const uint32_t computed = Crc32c(file + offset, size);
+    if (computed != buffer.crc32c()) {
+      char detail[64];
+      std::snprintf(detail, sizeof(detail), " (stored CRC-32C %08x, computed %08x)",
+                    static_cast<unsigned>(buffer.crc32c()), static_cast<unsigned>(computed));
+      return InvalidModel(where + ": its data does not match its checksum" + detail +
+                          ": the file is corrupted");
+    }
+    (*context.verified)[buffer_index] = 1;
+  }
   dst->constant.data = file + offset;
   dst->constant.size = size;
   dst->constant.keepalive = context.storage;
@@ -248,15 +273,31 @@ struct Mapping {
 
 }  // namespace
 
+static Result<std::shared_ptr<Model>> LoadModelImageUnguarded(const uint8_t* data, size_t size,
+                                                              std::shared_ptr<const void> storage,
+                                                              bool file_backed,
+                                                              const LoadOptions& options);
+
 Result<std::shared_ptr<Model>> LoadModelImage(const uint8_t* data, size_t size,
-                                              std::shared_ptr<const void> storage,
-                                              bool file_backed) {
+                                              std::shared_ptr<const void> storage, bool file_backed,
+                                              const LoadOptions& options) {
+  return CatchAllocationFailure<std::shared_ptr<Model>>("loading the model", [&] {
+    return LoadModelImageUnguarded(data, size, std::move(storage), file_backed, options);
+  });
+}
+
+static Result<std::shared_ptr<Model>> LoadModelImageUnguarded(const uint8_t* data, size_t size,
+                                                              std::shared_ptr<const void> storage,
+                                                              bool file_backed,
+                                                              const LoadOptions& load_options) {
   if (size < 8 || !fb::ModelBufferHasIdentifier(data)) {
     return InvalidModel("not an .lwai model (missing 'LWAI' file identifier" +
                         std::string(size < 8 ? ", file too short)" : ")"));
   }
   flatbuffers::Verifier::Options options;
-  options.max_depth = 64;
+  // Room for kMaxSubgraphDepth levels of subgraphs (three tables each), so that too deep a
+  // model gets CheckSubgraphDepth's clear message.
+  options.max_depth = 128;
   options.max_tables = 50000000;
   flatbuffers::Verifier verifier(data, size, options);
   if (!fb::VerifyModelBuffer(verifier)) {
@@ -269,8 +310,11 @@ Result<std::shared_ptr<Model>> LoadModelImage(const uint8_t* data, size_t size,
   }
   LWAI_RETURN_IF_ERROR(CheckStrings(model));
   auto graph = std::make_unique<Graph>();
-  const LoadContext context{model, data, size, storage, file_backed};
+  std::vector<char> verified(model.buffers() ? model.buffers()->size() : 0, 0);
+  const LoadContext context{
+      model, data, size, storage, file_backed, load_options.verify_checksums, &verified};
   LWAI_RETURN_IF_ERROR(ConvertGraph(context, model.graph(), graph.get()));
+  LWAI_RETURN_IF_ERROR(graph->CheckSubgraphDepth());
   auto info = std::make_unique<ModelInfo>();
   if (model.producer()) info->producer = model.producer()->str();
   if (model.source_format()) info->source_format = model.source_format()->str();
@@ -284,22 +328,24 @@ Result<std::shared_ptr<Model>> LoadModelImage(const uint8_t* data, size_t size,
   return std::make_shared<Model>(std::move(graph), std::move(info), std::move(storage));
 }
 
-Result<std::shared_ptr<Model>> Model::LoadBuffer(const void* data, size_t size, bool copy) {
+Result<std::shared_ptr<Model>> Model::LoadBuffer(const void* data, size_t size, bool copy,
+                                                 const LoadOptions& options) {
   if (data == nullptr) return InvalidArgument("model buffer is null");
   if (!copy) {
     if (reinterpret_cast<uintptr_t>(data) % 8 != 0) {
       return InvalidArgument("a borrowed model buffer must be 8-byte aligned");
     }
-    return LoadModelImage(static_cast<const uint8_t*>(data), size, nullptr);
+    return LoadModelImage(static_cast<const uint8_t*>(data), size, nullptr, false, options);
   }
   std::shared_ptr<void> owned = AllocateAligned(size);
   if (owned == nullptr) return Status(StatusCode::kOutOfMemory, "cannot allocate model copy");
   std::memcpy(owned.get(), data, size);
   const auto* bytes = static_cast<const uint8_t*>(owned.get());
-  return LoadModelImage(bytes, size, std::move(owned));
+  return LoadModelImage(bytes, size, std::move(owned), false, options);
 }
 
-Result<std::shared_ptr<Model>> Model::LoadFile(const std::string& path) {
+Result<std::shared_ptr<Model>> Model::LoadFile(const std::string& path,
+                                               const LoadOptions& options) {
   if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0) {
     LWAI_ASSIGN_OR_RETURN(std::string text, ReadTextFile(path));
     return LoadJson(text, path);
@@ -323,7 +369,7 @@ Result<std::shared_ptr<Model>> Model::LoadFile(const std::string& path) {
   }
   close(fd);
   const auto* bytes = static_cast<const uint8_t*>(mapping->address);
-  auto result = LoadModelImage(bytes, mapping->size, mapping, /*file_backed=*/true);
+  auto result = LoadModelImage(bytes, mapping->size, mapping, /*file_backed=*/true, options);
   if (!result.ok()) return result.status().WithContext(path);
   return result;
 }

@@ -18,7 +18,8 @@ constexpr size_t kDataAlignment = 64;
 // constant pages may be dropped and re-read (ReleaseConstantPages).
 Result<std::shared_ptr<Model>> LoadModelImage(const uint8_t* data, size_t size,
                                               std::shared_ptr<const void> storage,
-                                              bool file_backed = false);
+                                              bool file_backed = false,
+                                              const LoadOptions& options = {});
 
 // Serializes the model. With inline_data, constants go into Buffer.data (for JSON); else into
 // the 64-byte aligned data section after the flatbuffer.

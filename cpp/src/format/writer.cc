@@ -3,6 +3,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "format/crc32c.h"
 #include "format/model_format.h"
 #include "ir/graph.h"
 #include "lwai_generated.h"
@@ -68,10 +69,11 @@ Offset<fb::Graph> WriteGraph(FlatBufferBuilder& b, const Graph& g, DataWriter& d
         data.buffers.push_back(
             fb::CreateBuffer(b, 0, 0, b.CreateVector(desc.constant.data, desc.constant.size)));
       } else {
-        data.buffers.push_back(fb::CreateBuffer(b, data.cursor, desc.constant.size));
+        data.buffers.push_back(fb::CreateBuffer(b, data.cursor, desc.constant.size, 0,
+                                                Crc32c(desc.constant.data, desc.constant.size),
+                                                /*has_crc32c=*/true));
         data.layout->emplace_back(data.cursor, &desc.constant);
-        data.cursor +=
-            (desc.constant.size + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+        data.cursor += (desc.constant.size + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
       }
     }
     std::vector<Offset<fb::Dim>> dims;
@@ -121,6 +123,7 @@ void BuildFlatbuffer(const Model& model, bool inline_data, uint64_t data_start,
 
 Result<std::vector<uint8_t>> SerializeModel(const Model& model, bool inline_data) {
   LWAI_RETURN_IF_ERROR(model.graph().Validate());
+  LWAI_RETURN_IF_ERROR(model.graph().CheckSubgraphDepth());
   std::vector<std::pair<uint64_t, const ConstantData*>> layout;
   // Pass 1 measures the flatbuffer; pass 2 writes the real data offsets. Defaults are forced
   // so that both passes have the same size whatever the offset values.

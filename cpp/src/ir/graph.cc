@@ -5,6 +5,7 @@
 #include <unistd.h>
 #endif
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <unordered_map>
@@ -40,6 +41,7 @@ bool ParseOpType(const std::string& name, OpType* op) {
 
 std::shared_ptr<void> AllocateAligned(size_t size) {
   constexpr size_t kAlignment = 64;
+  if (size > SIZE_MAX - kAlignment) return nullptr;
   const size_t padded = (size + kAlignment - 1) / kAlignment * kAlignment;
   void* memory = std::aligned_alloc(kAlignment, padded == 0 ? kAlignment : padded);
   if (memory == nullptr) return nullptr;
@@ -218,8 +220,11 @@ Status Graph::Validate() const {
       if (!tensor.HasStaticShape()) {
         return InvalidModel("constant tensor '" + tensor.name + "' must have a static shape");
       }
-      const size_t expected =
-          static_cast<size_t>(tensor.StaticShape().NumElements()) * DataTypeSize(tensor.dtype);
+      uint64_t expected = 0;
+      if (!tensor.StaticShape().CheckedByteSize(DataTypeSize(tensor.dtype), &expected)) {
+        return InvalidModel("constant tensor '" + tensor.name + "' has shape " +
+                            tensor.ShapeString() + ", whose size overflows 64 bits");
+      }
       if (DataTypeSize(tensor.dtype) == 0 || tensor.constant.size != expected) {
         return InvalidModel("constant tensor '" + tensor.name + "' holds " +
                             std::to_string(tensor.constant.size) + " bytes, its dtype " +
@@ -284,6 +289,30 @@ Status Graph::Validate() const {
     if (!available[t]) {
       return InvalidModel("graph output '" + tensors[t].name + "' is never produced");
     }
+  }
+  return Status::Ok();
+}
+
+namespace {
+// The nesting depth of subgraphs below `graph`, counting at most up to `limit` + 1.
+int SubgraphDepth(const Graph& graph, int limit) {
+  int depth = 0;
+  for (const Node& node : graph.nodes) {
+    for (const Attribute& a : node.attributes) {
+      if (a.type != AttributeType::kGraph || a.graph == nullptr) continue;
+      depth = std::max(depth, 1 + (limit > 0 ? SubgraphDepth(*a.graph, limit - 1) : 0));
+      if (depth > limit) return depth;
+    }
+  }
+  return depth;
+}
+}  // namespace
+
+Status Graph::CheckSubgraphDepth() const {
+  const int depth = SubgraphDepth(*this, kMaxSubgraphDepth);
+  if (depth > kMaxSubgraphDepth) {
+    return Unsupported("subgraphs (If/Loop/Scan bodies) nest more than " +
+                       std::to_string(kMaxSubgraphDepth) + " levels deep");
   }
   return Status::Ok();
 }

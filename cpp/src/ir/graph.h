@@ -110,6 +110,11 @@ struct ModelInfo {
   std::vector<std::pair<std::string, std::string>> metadata;
 };
 
+// The deepest nesting of subgraphs (If/Loop/Scan bodies inside bodies) a model may have. The
+// converter, the writers and the loaders all enforce it, so that whatever lwai saves it can load
+// again (binary and JSON) and nested execution stays within a small stack.
+constexpr int kMaxSubgraphDepth = 10;
+
 struct Graph {
   std::vector<TensorDesc> tensors;
   std::vector<Node> nodes;  // topological order (Validate checks it)
@@ -123,6 +128,8 @@ struct Graph {
   // Checks indices, uniqueness of names and producers, topological order, that graph
   // inputs are not constants and that every consumed tensor is produced, constant or input.
   Status Validate() const;
+  // Fails with kUnsupported when subgraphs nest deeper than kMaxSubgraphDepth.
+  Status CheckSubgraphDepth() const;
   // Reorders nodes topologically; fails with InvalidModel on cycles.
   Status SortTopologically();
   // For each tensor, the index of the node producing it, or -1.

@@ -22,6 +22,10 @@ const char* StatusCodeName(StatusCode code) {
       return "OutOfMemory";
     case StatusCode::kInternal:
       return "Internal";
+    case StatusCode::kDeadlineExceeded:
+      return "DeadlineExceeded";
+    case StatusCode::kCancelled:
+      return "Cancelled";
   }
   return "Unknown";
 }
@@ -47,6 +51,7 @@ Status InvalidArgument(std::string m) { return Status(StatusCode::kInvalidArgume
 Status InvalidModel(std::string m) { return Status(StatusCode::kInvalidModel, std::move(m)); }
 Status Unsupported(std::string m) { return Status(StatusCode::kUnsupported, std::move(m)); }
 Status ShapeMismatch(std::string m) { return Status(StatusCode::kShapeMismatch, std::move(m)); }
+Status OutOfMemory(std::string m) { return Status(StatusCode::kOutOfMemory, std::move(m)); }
 Status NotFound(std::string m) { return Status(StatusCode::kNotFound, std::move(m)); }
 Status IoError(std::string m) { return Status(StatusCode::kIoError, std::move(m)); }
 Status Internal(std::string m) { return Status(StatusCode::kInternal, std::move(m)); }

@@ -79,10 +79,56 @@ Shape::Shape(std::initializer_list<int64_t> values) {
   }
 }
 
+bool CheckedMul(int64_t a, int64_t b, int64_t* out) { return !__builtin_mul_overflow(a, b, out); }
+
+bool CheckedAdd(int64_t a, int64_t b, int64_t* out) { return !__builtin_add_overflow(a, b, out); }
+
+bool CheckedProduct(const int64_t* dims, int count, int64_t* out) {
+  int64_t n = 1;
+  bool zero = false;
+  bool overflow = false;
+  for (int i = 0; i < count; ++i) {
+    if (dims[i] < 0) return false;
+    if (dims[i] == 0) zero = true;
+    if (!overflow && __builtin_mul_overflow(n, dims[i], &n)) overflow = true;
+  }
+  // [0, 2^40, 2^40] holds no elements: a zero dim wins over an overflowing rest.
+  if (zero) {
+    *out = 0;
+    return true;
+  }
+  if (overflow) return false;
+  *out = n;
+  return true;
+}
+
 int64_t Shape::NumElements() const {
   int64_t n = 1;
-  for (int i = 0; i < rank; ++i) n *= dims[i];
+  bool negative = false;
+  for (int i = 0; i < rank; ++i) {
+    if (dims[i] == 0) return 0;
+    negative = negative || dims[i] < 0;
+  }
+  for (int i = 0; i < rank; ++i) {
+    if (__builtin_mul_overflow(n, dims[i], &n)) {
+      return negative ? INT64_MIN : INT64_MAX;
+    }
+  }
   return n;
+}
+
+bool Shape::CheckedNumElements(int64_t* out) const {
+  if (rank < 0 || rank > kMaxRank) return false;
+  return CheckedProduct(dims, rank, out);
+}
+
+bool Shape::CheckedByteSize(size_t element_size, uint64_t* out) const {
+  int64_t n = 0;
+  if (!CheckedNumElements(&n)) return false;
+  int64_t bytes = 0;
+  if (!CheckedMul(n, static_cast<int64_t>(element_size), &bytes)) return false;
+  *out = static_cast<uint64_t>(bytes);
+  return true;
 }
 
 bool Shape::operator==(const Shape& other) const {

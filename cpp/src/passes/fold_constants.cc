@@ -1,12 +1,31 @@
+#include <algorithm>
 #include <memory>
 
+#include "lwai/session.h"
 #include "passes/passes.h"
 #include "runtime/evaluate.h"
 #include "runtime/thread_pool.h"
 
 namespace lwai {
 
+ExecutionLimits ConversionLimits() {
+  ExecutionLimits limits;
+  // Folded values are stored in the model: larger ones are better computed at run time.
+  limits.max_memory_bytes = std::min<uint64_t>(DefaultMaxMemoryBytes(), uint64_t{1} << 30);
+  limits.loop_iterations_left = 100000;
+  limits.deadline = ExecutionLimits::Clock::now() + std::chrono::seconds(60);
+  return limits;
+}
+
+namespace {
+bool IsLimitError(const Status& status) {
+  return status.code() == StatusCode::kDeadlineExceeded ||
+         status.code() == StatusCode::kOutOfMemory;
+}
+}  // namespace
+
 Status FoldConstants(Graph& graph) {
+  const ExecutionLimits limits = ConversionLimits();
   ThreadPool pool(1);
   std::vector<TensorView> views(graph.tensors.size());
   for (size_t t = 0; t < graph.tensors.size(); ++t) {
@@ -29,8 +48,21 @@ Status FoldConstants(Graph& graph) {
       continue;
     }
     KernelContext ctx(node, views.data(), &pool);
+    ctx.limits_ = &limits;
     std::vector<std::shared_ptr<void>> storage;
-    LWAI_RETURN_IF_ERROR(PrepareAndEvaluate(*FindReferenceKernel(node.op), ctx, &storage));
+    const Status folded = PrepareAndEvaluate(*FindReferenceKernel(node.op), ctx, &storage);
+    if (IsLimitError(folded)) {
+      // Too big or too slow to fold: the session computes it when it runs.
+      for (int t : node.outputs) {
+        if (t < 0) continue;
+        const TensorDesc& desc = graph.tensors[t];
+        views[t] =
+            TensorView{desc.dtype, desc.HasStaticShape() ? desc.StaticShape() : Shape{}, nullptr};
+      }
+      kept.push_back(std::move(node));
+      continue;
+    }
+    LWAI_RETURN_IF_ERROR(folded);
     for (int o = 0; o < ctx.num_outputs(); ++o) {
       if (!ctx.has_output(o)) continue;
       const TensorView& out = ctx.output(o);

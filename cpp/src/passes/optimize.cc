@@ -1,3 +1,4 @@
+#include "ir/no_throw.h"
 #include "passes/passes.h"
 #include "runtime/executor.h"
 
@@ -9,6 +10,7 @@ namespace {
 Status PrepareWithDynamicDims(const Graph& graph, int64_t value, std::vector<Shape>* shapes,
                               std::vector<DataType>* dtypes) {
   LWAI_ASSIGN_OR_RETURN(std::unique_ptr<Executor> executor, Executor::Create(graph, {}));
+  executor->own_limits() = ConversionLimits();
   std::vector<Shape> input_shapes;
   for (int t : graph.inputs) {
     Shape shape;
@@ -28,7 +30,14 @@ Status PrepareWithDynamicDims(const Graph& graph, int64_t value, std::vector<Sha
 
 }  // namespace
 
+static Status InferShapesUnguarded(Graph& graph);
+static Status OptimizeUnguarded(Graph& graph);
+
 Status InferShapes(Graph& graph) {
+  return CatchAllocationFailure("inferring shapes", [&] { return InferShapesUnguarded(graph); });
+}
+
+static Status InferShapesUnguarded(Graph& graph) {
   for (int t : graph.inputs) {
     if (!graph.tensors[t].shape_known) return Status::Ok();
   }
@@ -42,7 +51,15 @@ Status InferShapes(Graph& graph) {
   for (int t : graph.inputs) {
     for (const Dim& d : graph.tensors[t].shape) has_dynamic_dims = has_dynamic_dims || d.value < 0;
   }
-  if (!has_dynamic_dims) LWAI_RETURN_IF_ERROR(PrepareWithDynamicDims(graph, 1, &small, &dtypes));
+  if (!has_dynamic_dims) {
+    const Status status = PrepareWithDynamicDims(graph, 1, &small, &dtypes);
+    // Too big or too slow to evaluate now: the session finds out when it runs.
+    if (status.code() == StatusCode::kDeadlineExceeded ||
+        status.code() == StatusCode::kOutOfMemory) {
+      return Status::Ok();
+    }
+    LWAI_RETURN_IF_ERROR(status);
+  }
   const int64_t kProbes[][2] = {{1, 2}, {64, 96}};
   int64_t small_value = 0, large_value = 0;
   for (const auto& probe : kProbes) {
@@ -90,6 +107,10 @@ Status InferShapes(Graph& graph) {
 }
 
 Status OptimizeGraph(Graph& graph) {
+  return CatchAllocationFailure("optimizing the graph", [&] { return OptimizeUnguarded(graph); });
+}
+
+static Status OptimizeUnguarded(Graph& graph) {
   LWAI_RETURN_IF_ERROR(FoldConstants(graph));
   LWAI_RETURN_IF_ERROR(EliminateDeadNodes(graph));
   LWAI_RETURN_IF_ERROR(FoldBatchNormalization(graph));

@@ -4,11 +4,17 @@
 #define LWAI_PASSES_PASSES_H_
 
 #include "ir/graph.h"
+#include "kernels/kernel_api.h"
 
 namespace lwai {
 
+// What evaluation at conversion time (folding, shape inference) may spend: a model that would
+// pass these is left unfolded (or its shapes unknown) rather than converted forever.
+ExecutionLimits ConversionLimits();
+
 // Evaluates nodes whose inputs are all constants (and Shape of statically shaped tensors) with
-// the reference kernels and replaces their outputs by constants.
+// the reference kernels and replaces their outputs by constants. Nodes whose evaluation passes
+// ConversionLimits() stay as they are.
 Status FoldConstants(Graph& graph);
 // Bypasses Identity and inference Dropout, then removes nodes whose outputs nobody reads.
 Status EliminateDeadNodes(Graph& graph);
@@ -19,10 +25,11 @@ Status FuseActivations(Graph& graph);
 // Drops tensors nothing refers to and renumbers the rest.
 void CompactTensors(Graph& graph);
 // Fills in the shapes of intermediate tensors (dims that depend on dynamic input dims stay
-// dynamic). Leaves shapes alone when some input has unknown rank.
+// dynamic). Leaves shapes alone when some input has unknown rank, or when evaluating the graph
+// passes ConversionLimits().
 Status InferShapes(Graph& graph);
 
-// All of the above, in order.
+// All of the above, in order. Never throws: allocation failures become kOutOfMemory.
 Status OptimizeGraph(Graph& graph);
 
 }  // namespace lwai

@@ -49,7 +49,8 @@ class SubgraphRunner {
     if (executor_ == nullptr) {
       SessionOptions options;
       options.threads = 1;
-      Result<std::unique_ptr<Executor>> created = Executor::Create(graph_, options);
+      options.max_memory_bytes = ctx.limits().max_memory_bytes;
+      Result<std::unique_ptr<Executor>> created = Executor::Create(graph_, options, &ctx.limits());
       if (!created.ok()) return created.status().WithContext(ctx.node().Describe());
       executor_ = std::move(created).value();
     }
@@ -88,7 +89,8 @@ Status CapturedInputs(const KernelContext& ctx, int first, std::vector<TensorRef
                             std::to_string(ctx.num_inputs()) + " inputs");
   }
   for (int i = ctx.num_inputs() - captured; i < ctx.num_inputs(); ++i) {
-    if (!ctx.has_input(i)) return ctx.InvalidModel("captured input " + std::to_string(i) + " is missing");
+    if (!ctx.has_input(i))
+      return ctx.InvalidModel("captured input " + std::to_string(i) + " is missing");
     refs->push_back(RefOf(ctx.input(i)));
   }
   return Status::Ok();
@@ -171,13 +173,19 @@ Status AppendScanOutput(const KernelContext& ctx, const TensorView& value, int i
     for (int d = 0; d < value.shape.rank; ++d) stacked->shape[d + 1] = value.shape[d];
   } else {
     bool same = value.dtype == stacked->dtype && value.shape.rank + 1 == stacked->shape.rank;
-    for (int d = 0; same && d < value.shape.rank; ++d) same = value.shape[d] == stacked->shape[d + 1];
+    for (int d = 0; same && d < value.shape.rank; ++d)
+      same = value.shape[d] == stacked->shape[d + 1];
     if (!same) {
       return ctx.ShapeMismatch("scan output changes shape between iterations: " +
                                value.shape.ToString());
     }
   }
   stacked->shape[0] = iteration + 1;
+  uint64_t total = 0;
+  if (!stacked->shape.CheckedByteSize(DataTypeSize(value.dtype), &total)) {
+    return ctx.Error(StatusCode::kOutOfMemory, "scan output size overflows");
+  }
+  LWAI_RETURN_IF_ERROR(ctx.limits().CheckBytes(total, ctx.node().Describe() + ": a scan output"));
   const auto* begin = static_cast<const uint8_t*>(value.data);
   bytes->insert(bytes->end(), begin, begin + value.ByteSize());
   return Status::Ok();
@@ -231,6 +239,7 @@ Status PrepareLoop(KernelContext& ctx) {
   int64_t iteration = 0;
   bool cond_value = cond;
   for (; iteration < max_trips && cond_value; ++iteration) {
+    LWAI_RETURN_IF_ERROR(ctx.limits().ChargeIteration(ctx.node().Describe()));
     std::vector<TensorRef> inputs;
     inputs.push_back(TensorRef{DataType::kInt64, Shape{}, &iteration});
     inputs.push_back(TensorRef{DataType::kBool, Shape{}, &cond_value});
@@ -335,6 +344,7 @@ Status PrepareScan(KernelContext& ctx) {
   std::vector<std::vector<OwnedTensor>> per_step(num_scan_out);
   SubgraphRunner runner(*body);
   for (int64_t t = 0; t < length; ++t) {
+    LWAI_RETURN_IF_ERROR(ctx.limits().ChargeIteration(node.Describe()));
     std::vector<TensorRef> inputs;
     for (const OwnedTensor& v : states) inputs.push_back({v.dtype, v.shape, v.data.get()});
     for (int s = 0; s < num_scan_in; ++s) {
@@ -346,7 +356,8 @@ Status PrepareScan(KernelContext& ctx) {
     }
     inputs.insert(inputs.end(), outer.begin(), outer.end());
     LWAI_RETURN_IF_ERROR(runner.Run(ctx, inputs));
-    for (int v = 0; v < num_state; ++v) LWAI_RETURN_IF_ERROR(CopyView(runner.output(v), &states[v]));
+    for (int v = 0; v < num_state; ++v)
+      LWAI_RETURN_IF_ERROR(CopyView(runner.output(v), &states[v]));
     for (int s = 0; s < num_scan_out; ++s) {
       per_step[s].emplace_back();
       LWAI_RETURN_IF_ERROR(CopyView(runner.output(num_state + s), &per_step[s].back()));
@@ -370,7 +381,13 @@ Status PrepareScan(KernelContext& ctx) {
     for (int d = 0, e = 0; d < stacked.shape.rank; ++d) {
       stacked.shape[d] = d == axis ? length : element[e++];
     }
-    stacked.bytes = static_cast<size_t>(stacked.shape.NumElements()) * DataTypeSize(stacked.dtype);
+    uint64_t stacked_bytes = 0;
+    if (!stacked.shape.CheckedByteSize(DataTypeSize(stacked.dtype), &stacked_bytes)) {
+      return ctx.Error(StatusCode::kOutOfMemory, "scan output size overflows");
+    }
+    LWAI_RETURN_IF_ERROR(
+        ctx.limits().CheckBytes(stacked_bytes, node.Describe() + ": a scan output"));
+    stacked.bytes = static_cast<size_t>(stacked_bytes);
     stacked.data = AllocateAligned(stacked.bytes);
     if (!stacked.data) return ctx.Error(StatusCode::kOutOfMemory, "cannot allocate scan output");
     for (int64_t t = 0; t < length; ++t) {

@@ -15,29 +15,37 @@ constexpr size_t kArenaAlignment = 64;
 // No single tensor may exceed this (1 TiB): hostile shapes must not overflow size arithmetic.
 constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 40;
 
-bool ByteSizeFits(const TensorView& view) {
-  uint64_t bytes = DataTypeSize(view.dtype);
-  for (int d = 0; d < view.shape.rank; ++d) {
-    const int64_t dim = view.shape.dims[d];
-    if (dim < 0) return false;
-    if (dim == 0) return true;
-    if (bytes > kMaxTensorBytes / static_cast<uint64_t>(dim)) return false;
-    bytes *= static_cast<uint64_t>(dim);
+// Checks that `view`'s shape is valid (no negative dim, at most 1 TiB) and that its bytes are
+// within the memory limit; `what` names the tensor in the error.
+Status CheckTensorSize(const TensorView& view, const ExecutionLimits& limits,
+                       const std::string& what) {
+  uint64_t bytes = 0;
+  if (!view.shape.CheckedByteSize(DataTypeSize(view.dtype), &bytes) || bytes > kMaxTensorBytes) {
+    return ShapeMismatch(what + " would have shape " + view.shape.ToString() +
+                         ", which is negative or too large (at most 1 TiB)");
   }
-  return bytes <= kMaxTensorBytes;
+  return limits.CheckBytes(bytes, what + " of shape " + view.shape.ToString());
 }
 
 }  // namespace
+
+Status Executor::CheckBytes(uint64_t bytes, const std::string& what) const {
+  return limits_->CheckBytes(bytes, what);
+}
 
 Executor::Executor(const Graph& graph, const SessionOptions& options)
     : graph_(graph), options_(options), pool_(options.threads) {}
 
 Result<std::unique_ptr<Executor>> Executor::Create(const Graph& graph,
-                                                   const SessionOptions& options) {
+                                                   const SessionOptions& options,
+                                                   const ExecutionLimits* shared_limits) {
   if (options.threads < 1) {
     return InvalidArgument("threads must be >= 1, got " + std::to_string(options.threads));
   }
   std::unique_ptr<Executor> executor(new Executor(graph, options));
+  executor->own_limits_.max_memory_bytes = options.max_memory_bytes;
+  executor->own_limits_.cancel = options.cancel;
+  if (shared_limits != nullptr) executor->limits_ = shared_limits;
   std::vector<std::string> names =
       options.backends.empty() ? AvailableBackends() : options.backends;
   bool has_reference = false;
@@ -116,7 +124,95 @@ Status Executor::AssignBackends() {
     partitions_.push_back(std::move(partition));
     n = end;
   }
+  FindPartitionBoundaries();
   return Status::Ok();
+}
+
+void Executor::FindPartitionBoundaries() {
+  const std::vector<int> producers = graph_.Producers();
+  std::vector<char> read_outside(graph_.tensors.size(), 0);
+  for (int t : graph_.outputs) read_outside[t] = 1;
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    for (int t : graph_.nodes[n].inputs) {
+      if (t < 0 || producers[t] < 0) continue;
+      if (partition_of_node_[n] < 0 || partition_of_node_[producers[t]] != partition_of_node_[n]) {
+        read_outside[t] = 1;
+      }
+    }
+  }
+  for (Partition& partition : partitions_) {
+    const int p = partition_of_node_[partition.first_node];
+    for (int n = partition.first_node; n < partition.end_node; ++n) {
+      for (int t : graph_.nodes[n].inputs) {
+        if (t < 0 || graph_.tensors[t].is_constant()) continue;
+        const bool produced_inside = producers[t] >= 0 && partition_of_node_[producers[t]] == p;
+        if (!produced_inside &&
+            std::find(partition.float_inputs.begin(), partition.float_inputs.end(), t) ==
+                partition.float_inputs.end()) {
+          partition.float_inputs.push_back(t);
+        }
+      }
+      for (int t : graph_.nodes[n].outputs) {
+        if (t >= 0 && read_outside[t]) partition.outputs_read_outside.push_back(t);
+      }
+    }
+  }
+}
+
+bool Executor::PartitionInputsFinite(const Partition& partition) const {
+  for (int t : partition.float_inputs) {
+    const TensorView& view = views_[t];
+    if (view.dtype != DataType::kFloat32 || view.data == nullptr) continue;
+    const auto* bits = static_cast<const uint32_t*>(view.data);
+    const int64_t count = view.NumElements();
+    uint32_t non_finite = 0;
+    // An all-ones exponent is an infinity or a NaN; the OR reduction vectorizes.
+    for (int64_t i = 0; i < count; ++i) non_finite |= (bits[i] & 0x7f800000u) == 0x7f800000u;
+    if (non_finite) return false;
+  }
+  return true;
+}
+
+Status Executor::RunPartitionOnReference(const Partition& partition) {
+  std::vector<std::shared_ptr<void>> storage;
+  std::vector<std::pair<int, void*>> moved;  // tensors given a heap buffer: their arena address
+  Status status;
+  for (int n = partition.first_node; n < partition.end_node && status.ok(); ++n) {
+    if (folded_[n]) continue;
+    const Node& node = graph_.nodes[n];
+    KernelContext ctx(node, views_.data(), &pool_);
+    ctx.registration_ = kernels_[n];
+    ctx.limits_ = limits_;
+    status = kernels_[n]->prepare(ctx);
+    if (!status.ok()) break;
+    for (int o = 0; o < ctx.num_outputs() && status.ok(); ++o) {
+      const int t = node.outputs[o];
+      if (t < 0) continue;
+      const bool read_outside =
+          std::find(partition.outputs_read_outside.begin(), partition.outputs_read_outside.end(),
+                    t) != partition.outputs_read_outside.end();
+      if (read_outside && views_[t].data != nullptr) continue;
+      status = CheckBytes(views_[t].ByteSize(), node.Describe() + ": output");
+      std::shared_ptr<void> buffer = status.ok() ? AllocateAligned(views_[t].ByteSize()) : nullptr;
+      if (status.ok() && buffer == nullptr) status = OutOfMemory(node.Describe() + ": output");
+      if (!status.ok()) break;
+      moved.emplace_back(t, views_[t].data);
+      views_[t].data = buffer.get();
+      storage.push_back(std::move(buffer));
+    }
+    if (!status.ok()) break;
+    std::shared_ptr<void> scratch = AllocateAligned(ctx.scratch_bytes_);
+    if (scratch == nullptr) {
+      status = OutOfMemory(node.Describe() + ": scratch");
+      break;
+    }
+    ctx.scratch_ = scratch.get();
+    ctx.state_ = ctx.state_owner_.get();
+    status = kernels_[n]->eval(ctx);
+  }
+  // The partition's own buffers (its arena slots) are what its next regular run expects.
+  for (auto it = moved.rbegin(); it != moved.rend(); ++it) views_[it->first].data = it->second;
+  return status;
 }
 
 std::string Executor::node_kernel(int node) const {
@@ -148,10 +244,8 @@ Status Executor::ResetViews(const std::vector<Shape>& input_shapes,
       input.dtype = input_dtypes_[i];
     }
     if (inputs != nullptr) input.data = const_cast<void*>((*inputs)[i].data);
-    if (!ByteSizeFits(input)) {
-      return ShapeMismatch("input '" + graph_.tensors[graph_.inputs[i]].name + "': shape " +
-                           input.shape.ToString() + " is negative or too large");
-    }
+    LWAI_RETURN_IF_ERROR(
+        CheckTensorSize(input, *limits_, "input '" + graph_.tensors[graph_.inputs[i]].name + "'"));
   }
   return Status::Ok();
 }
@@ -164,12 +258,15 @@ Status Executor::PrepareNodes(bool with_values) {
   has_deferred_nodes_ = false;
   // Tensors whose producer could not be prepared before their values are known.
   std::vector<char> deferred(graph_.tensors.size(), 0);
+  uint64_t evaluated_bytes = 0;
   for (size_t n = 0; n < num_nodes; ++n) {
     const Node& node = graph_.nodes[n];
     contexts_.push_back(std::make_unique<KernelContext>(node, views_.data(), &pool_));
     KernelContext& ctx = *contexts_.back();
     ctx.shape_only_ = !with_values && partition_of_node_[n] >= 0;
     ctx.registration_ = kernels_[n];
+    ctx.limits_ = limits_;
+    LWAI_RETURN_IF_ERROR(limits_->Check(node.Describe()));
     bool defer = false;
     for (int t : node.inputs) defer = defer || (t >= 0 && deferred[t]);
     if (!defer) {
@@ -200,14 +297,18 @@ Status Executor::PrepareNodes(bool with_values) {
         return Internal(node.Describe() + ": prepare left output " + std::to_string(o) +
                         " without a dtype");
       }
-      if (!ByteSizeFits(ctx.output(o))) {
-        return ShapeMismatch(node.Describe() + ": output '" + graph_.tensors[node.outputs[o]].name +
-                             "' would have shape " + ctx.output(o).shape.ToString() +
-                             ", which is negative or too large");
-      }
+      LWAI_RETURN_IF_ERROR(CheckTensorSize(
+          ctx.output(o), *limits_,
+          node.Describe() + ": output '" + graph_.tensors[node.outputs[o]].name + "'"));
     }
     if (!inputs_known) continue;
     // Every input is known now: evaluate once here (shape arithmetic, constant subgraphs).
+    for (int o = 0; o < ctx.num_outputs(); ++o) {
+      if (ctx.has_output(o)) evaluated_bytes += ctx.output(o).ByteSize();
+    }
+    evaluated_bytes += ctx.scratch_bytes_;
+    LWAI_RETURN_IF_ERROR(
+        CheckBytes(evaluated_bytes, node.Describe() + ": the values computed while preparing"));
     if (profiling_ && with_values) {
       const auto start = std::chrono::steady_clock::now();
       LWAI_RETURN_IF_ERROR(EvaluatePrepared(*kernels_[n], ctx, &folded_storage_));
@@ -230,8 +331,7 @@ Status Executor::Prepare(const std::vector<Shape>& input_shapes) {
   if (!dynamic_) {
     std::vector<PartitionMemory> partition_memory(partitions_.size());
     for (size_t p = 0; p < partitions_.size(); ++p) {
-      LWAI_RETURN_IF_ERROR(
-          partitions_[p].compiled->Prepare(views_, folded_, &partition_memory[p]));
+      LWAI_RETURN_IF_ERROR(partitions_[p].compiled->Prepare(views_, folded_, &partition_memory[p]));
     }
     LWAI_RETURN_IF_ERROR(PlanAndAssign(partition_memory));
   }
@@ -283,6 +383,7 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
   const MemoryPlan plan = PlanMemory(requests, kArenaAlignment);
   arena_bytes_ = plan.arena_bytes;
   unshared_bytes_ = plan.unshared_bytes;
+  if (options_.arena == nullptr) LWAI_RETURN_IF_ERROR(CheckBytes(plan.arena_bytes, "the arena"));
   if (options_.arena != nullptr) {
     if (plan.arena_bytes > options_.arena_size) {
       return Status(StatusCode::kOutOfMemory,
@@ -327,11 +428,18 @@ Status Executor::Invoke(const std::vector<TensorRef>& inputs) {
     views_[graph_.inputs[i]].data = const_cast<void*>(inputs[i].data);
   }
   const int num_nodes = static_cast<int>(graph_.nodes.size());
+  const bool checked =
+      limits_->cancel != nullptr || limits_->deadline != ExecutionLimits::Clock::time_point::max();
   for (int n = 0; n < num_nodes;) {
+    if (checked) LWAI_RETURN_IF_ERROR(limits_->Check(graph_.nodes[n].Describe()));
     if (partition_of_node_[n] >= 0) {
       Partition& partition = partitions_[partition_of_node_[n]];
-      LWAI_RETURN_IF_ERROR(
-          partition.compiled->Run(views_, profiling_ ? node_time_ns_.data() : nullptr));
+      if (PartitionInputsFinite(partition)) {
+        LWAI_RETURN_IF_ERROR(
+            partition.compiled->Run(views_, profiling_ ? node_time_ns_.data() : nullptr));
+      } else {
+        LWAI_RETURN_IF_ERROR(RunPartitionOnReference(partition));
+      }
       n = partition.end_node;
       continue;
     }

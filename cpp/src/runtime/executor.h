@@ -19,8 +19,10 @@ namespace lwai {
 class Executor {
  public:
   // Fails with kUnsupported naming every node that no backend claims.
-  static Result<std::unique_ptr<Executor>> Create(const Graph& graph,
-                                                  const SessionOptions& options);
+  // `shared_limits` (subgraph executors: their parent's) must outlive the executor; when null
+  // the executor keeps its own, built from `options`.
+  static Result<std::unique_ptr<Executor>> Create(const Graph& graph, const SessionOptions& options,
+                                                  const ExecutionLimits* shared_limits = nullptr);
 
   // Prepares all nodes for these graph input shapes and plans memory. When some node's output
   // shapes depend on values known only at run time (a data-dependent Reshape target, If's
@@ -49,6 +51,8 @@ class Executor {
   std::string node_kernel(int node) const;
   bool node_folded(int node) const { return !folded_.empty() && folded_[node] != 0; }
   const std::vector<std::unique_ptr<Backend>>& backends() const { return backends_; }
+  // The executor's own limits (deadline and cancel flag are set per run by the session).
+  ExecutionLimits& own_limits() { return own_limits_; }
 
  private:
   // Consecutive nodes compiled together by one partition backend.
@@ -56,6 +60,12 @@ class Executor {
     int first_node = 0;  // graph node index; nodes [first_node, end_node) in execution order
     int end_node = 0;
     std::unique_ptr<CompiledPartition> compiled;
+    // float32 tensors the partition reads from outside it (not constants): checked for NaN
+    // and infinities before each run.
+    std::vector<int> float_inputs;
+    // Per tensor produced inside: whether a node outside the partition (or the graph's
+    // outputs) reads it.
+    std::vector<int> outputs_read_outside;
   };
 
   Executor(const Graph& graph, const SessionOptions& options);
@@ -66,9 +76,21 @@ class Executor {
   // Prepares nodes in order and evaluates those whose inputs are all known. Without values,
   // nodes that need them (and everything depending on them) are deferred.
   Status PrepareNodes(bool with_values);
+  // Partition backends clamp with min/max instructions that turn NaN into a bound, and
+  // transforms such as Winograd's spread an infinity over a tile. A partition whose inputs hold
+  // NaN or infinities therefore runs on the reference kernels for that run (rare, and slow
+  // only then), so that every backend answers like the reference.
+  void FindPartitionBoundaries();
+  bool PartitionInputsFinite(const Partition& partition) const;
+  Status RunPartitionOnReference(const Partition& partition);
+
+  // Checks the memory limit for a buffer of `bytes` holding `what`.
+  Status CheckBytes(uint64_t bytes, const std::string& what) const;
 
   const Graph& graph_;
   SessionOptions options_;
+  ExecutionLimits own_limits_;
+  const ExecutionLimits* limits_ = &own_limits_;
   ThreadPool pool_;
   std::vector<std::unique_ptr<Backend>> backends_;
   std::vector<const Backend*> backends_of_node_;

@@ -1,20 +1,68 @@
 #include "lwai/session.h"
 
+#include <unistd.h>
+
 #include "ir/graph.h"
+#include "ir/no_throw.h"
 #include "runtime/executor.h"
 
 namespace lwai {
+namespace {
+
+// Sets the executor's deadline and cancel flag for one call and clears them after.
+class ScopedRunLimits {
+ public:
+  ScopedRunLimits(ExecutionLimits& limits, int64_t timeout_ms, const std::atomic<bool>* cancel)
+      : limits_(limits), saved_cancel_(limits.cancel) {
+    limits_.deadline = timeout_ms > 0
+                           ? ExecutionLimits::Clock::now() + std::chrono::milliseconds(timeout_ms)
+                           : ExecutionLimits::Clock::time_point::max();
+    if (cancel != nullptr) limits_.cancel = cancel;
+  }
+  ~ScopedRunLimits() {
+    limits_.deadline = ExecutionLimits::Clock::time_point::max();
+    limits_.cancel = saved_cancel_;
+  }
+
+ private:
+  ExecutionLimits& limits_;
+  const std::atomic<bool>* saved_cancel_;
+};
+
+}  // namespace
+
+uint64_t DefaultMaxMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return uint64_t{1} << 30;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size) / 2;
+}
+
 Session::~Session() = default;
 
 Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> model,
                                                  const SessionOptions& options) {
+  return CatchAllocationFailure<std::unique_ptr<Session>>(
+      "creating a session", [&]() -> Result<std::unique_ptr<Session>> {
+        SessionOptions resolved = options;
+        if (resolved.max_memory_bytes == 0) resolved.max_memory_bytes = DefaultMaxMemoryBytes();
+        return CreateUnguarded(std::move(model), resolved);
+      });
+}
+
+Result<std::unique_ptr<Session>> Session::CreateUnguarded(std::shared_ptr<const Model> model,
+                                                          const SessionOptions& options) {
   if (model == nullptr) return InvalidArgument("model is null");
+  if (options.timeout_ms < 0) {
+    return InvalidArgument("timeout_ms must be >= 0, got " + std::to_string(options.timeout_ms));
+  }
   std::unique_ptr<Session> session(new Session());
   session->model_ = std::move(model);
   const Graph& graph = session->model_->graph();
   for (int t : graph.inputs) session->inputs_.push_back(graph.tensors[t].Info());
   for (int t : graph.outputs) session->outputs_.push_back(graph.tensors[t].Info());
   LWAI_ASSIGN_OR_RETURN(session->executor_, Executor::Create(graph, options));
+  session->timeout_ms_ = options.timeout_ms;
   // Prepare right away when every input has a known rank, with dynamic dims as 1, so that
   // model errors surface at creation and arena_bytes() is meaningful before the first run.
   // With dynamic dims, 1 may be no valid size (a network that downsamples an image): then
@@ -30,6 +78,7 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
     }
     shapes.push_back(shape);
   }
+  ScopedRunLimits limits(session->executor_->own_limits(), options.timeout_ms, nullptr);
   const Status prepared = session->executor_->Prepare(shapes);
   if (!prepared.ok() && !(has_dynamic_dims && prepared.code() == StatusCode::kShapeMismatch)) {
     return prepared;
@@ -38,10 +87,39 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
 }
 
 Status Session::Prepare(const std::vector<Shape>& input_shapes) {
-  return executor_->Prepare(input_shapes);
+  std::lock_guard<std::mutex> lock(mutex_);
+  ScopedRunLimits limits(executor_->own_limits(), timeout_ms_, nullptr);
+  return CatchAllocationFailure("preparing", [&] { return executor_->Prepare(input_shapes); });
 }
 
-Status Session::Run(const std::vector<TensorRef>& inputs) {
+Status Session::Run(const std::vector<TensorRef>& inputs, const RunOptions& options) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return RunLocked(inputs, options);
+}
+
+Status Session::Run(const std::vector<TensorRef>& inputs, const RunOptions& options,
+                    const std::function<void(const std::vector<TensorRef>& outputs)>& consume) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  LWAI_RETURN_IF_ERROR(RunLocked(inputs, options));
+  std::vector<TensorRef> outputs;
+  for (int t : model_->graph().outputs) {
+    const TensorView& view = executor_->tensor(t);
+    outputs.push_back(TensorRef{view.dtype, view.shape, view.data});
+  }
+  consume(outputs);
+  return Status::Ok();
+}
+
+Status Session::RunLocked(const std::vector<TensorRef>& inputs, const RunOptions& options) {
+  if (options.timeout_ms < 0) {
+    return InvalidArgument("timeout_ms must be >= 0, got " + std::to_string(options.timeout_ms));
+  }
+  ScopedRunLimits limits(executor_->own_limits(),
+                         options.timeout_ms > 0 ? options.timeout_ms : timeout_ms_, options.cancel);
+  return CatchAllocationFailure("running", [&] { return RunUnguarded(inputs); });
+}
+
+Status Session::RunUnguarded(const std::vector<TensorRef>& inputs) {
   if (inputs.size() != inputs_.size()) {
     return InvalidArgument("the model has " + std::to_string(inputs_.size()) + " input(s), got " +
                            std::to_string(inputs.size()));
@@ -83,14 +161,26 @@ Status Session::Run(const std::vector<TensorRef>& inputs) {
 }
 
 TensorRef Session::output(int index) const {
-  const TensorView& view = executor_->tensor(model_->graph().outputs[index]);
+  std::lock_guard<std::mutex> lock(mutex_);
+  const std::vector<int>& outputs = model_->graph().outputs;
+  if (index < 0 || index >= static_cast<int>(outputs.size()) || !executor_->prepared()) {
+    return TensorRef{};
+  }
+  const TensorView& view = executor_->tensor(outputs[index]);
   return TensorRef{view.dtype, view.shape, view.data};
 }
 
-size_t Session::arena_bytes() const { return executor_->arena_bytes(); }
-size_t Session::unshared_bytes() const { return executor_->unshared_bytes(); }
+size_t Session::arena_bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return executor_->arena_bytes();
+}
+size_t Session::unshared_bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return executor_->unshared_bytes();
+}
 
 std::vector<Session::NodeAssignment> Session::node_assignments() const {
+  std::lock_guard<std::mutex> lock(mutex_);
   std::vector<NodeAssignment> assignments;
   const int num_nodes = static_cast<int>(model_->graph().nodes.size());
   for (int n = 0; n < num_nodes; ++n) {
@@ -107,6 +197,7 @@ std::vector<std::string> Session::backend_names() const {
 }
 
 std::vector<Session::NodeShapes> Session::node_shapes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
   std::vector<NodeShapes> result;
   if (!executor_->prepared()) return result;
   auto shape_of = [this](int tensor) {
@@ -127,8 +218,14 @@ std::vector<Session::NodeShapes> Session::node_shapes() const {
   return result;
 }
 
-void Session::set_profiling(bool enabled) { executor_->set_profiling(enabled); }
+void Session::set_profiling(bool enabled) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  executor_->set_profiling(enabled);
+}
 
-const std::vector<int64_t>& Session::node_time_ns() const { return executor_->node_time_ns(); }
+std::vector<int64_t> Session::node_time_ns() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return executor_->node_time_ns();
+}
 
 }  // namespace lwai
