@@ -22,6 +22,7 @@ import select
 import signal
 import threading
 import time
+import weakref
 
 import numpy as np
 
@@ -519,14 +520,16 @@ class _IsolatedHelper:
     is killed), sits idle for HELPER_IDLE_EXIT_S, or this process exits; the next request forks
     a fresh one. One request at a time (a lock); a process forked from this one starts its own
     helper. call() returns ("ok", value), ("error", "Type: message") for a Python exception,
-    ("crashed", "SIGSEGV"), or ("timeout", seconds)."""
+    ("crashed", "SIGSEGV"), ("timeout", seconds), or ("unavailable", why) when no helper
+    process can be started."""
 
     def __init__(self, fn):
         self.fn = fn
         self.lock = threading.Lock()
         self.helper: tuple[int, int, int] | None = None  # pid, request fd, response fd
         if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=self._forget)
+            ref = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: ref() is not None and ref()._forget())
 
     def _forget(self) -> None:
         """In a forked child: the helper and the lock belong to the parent."""
@@ -547,8 +550,8 @@ class _IsolatedHelper:
                 if self.helper is None:
                     try:
                         self._start()
-                    except OSError:  # pragma: no cover - out of processes or memory
-                        return _call_inline(self.fn, data)
+                    except OSError as e:  # pragma: no cover - out of processes or memory
+                        return "unavailable", f"no helper process: {e}"
                 outcome = self._request(data, timeout)
                 if outcome != ("retry", None) or attempt:
                     return outcome if outcome[0] != "retry" else ("crashed", "exit status 0")
@@ -734,15 +737,21 @@ def _element_types(graph, types: dict[str, int] | None = None) -> dict[str, int]
 def _inferred_element_types(onnx, model) -> dict[str, int]:
     """Element type of every named value ONNX shape inference can type. Inference is a best
     effort: where it fails, declared types only (lwai's own inference then types what it can).
-    It runs in a child process: it crashes (SIGSEGV, SIGFPE) or hangs on some malformed models.
+    It runs in a helper process: it crashes (SIGSEGV, SIGFPE) or hangs on some malformed models.
     """
-    data = model.SerializeToString()
+    try:
+        data = model.SerializeToString()
+    except Exception:  # noqa: BLE001 - over protobuf's 2 GB: ONNX cannot infer it either
+        return _element_types(model.graph)
     timeout = SHAPE_INFERENCE_TIMEOUT_S + len(data) / 10e6
     outcome, value = _SHAPE_INFERENCE.call(data, timeout)
     if outcome == "ok":
         return value
-    if outcome in ("crashed", "timeout") and _mentions_half(onnx, model.graph):
-        what = f"crashed ({value})" if outcome == "crashed" else f"did not finish in {value:.0f} s"
+    if outcome != "error" and _mentions_half(onnx, model.graph):
+        if outcome == "timeout":
+            what = f"did not finish in {value:.0f} s"
+        else:
+            what = f"crashed ({value})" if outcome == "crashed" else f"could not run ({value})"
         raise _lwai.InvalidModelError(
             f"ONNX shape inference {what} on this model (is it malformed?); lwai needs the "
             "element types it infers to compute float16/bfloat16 values in float32"
