@@ -28,6 +28,7 @@ Reproduce one input: python3 tests/fuzz/onnx_import_fuzz.py --repro FILE.onnx
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import pathlib
 import random
@@ -71,7 +72,9 @@ def _import_lwai(instrument: bool):
 
 def _zeros(info) -> np.ndarray | None:
     shape = [d if isinstance(d, int) else 1 for d in (info.shape or [])]
-    if info.shape is None or any(d < 0 for d in shape) or np.prod(shape) > MAX_INPUT_ELEMENTS:
+    if info.shape is None or any(d < 0 or d > MAX_INPUT_ELEMENTS for d in shape):
+        return None
+    if math.prod(shape) > MAX_INPUT_ELEMENTS:
         return None
     try:
         dtype = np.dtype(info.dtype)
