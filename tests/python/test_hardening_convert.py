@@ -5,6 +5,8 @@ fuzzing; each name ends in what it did before the fix."""
 import os
 import pathlib
 import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -436,3 +438,17 @@ def test_model_and_backend_argument_errors_are_lwai_errors(tmp_path, digits_onnx
     node = helper.make_node("Relu", ["x"], ["y"], name="r")
     with pytest.raises(lwai.LwaiError, match="'x'"):
         lwai.backend.run_node(node, [np.array(["text"], dtype=object)])
+
+
+def test_fuzz_harness_plain_mode_runs_and_finds_nothing(tmp_path):
+    harness = HOSTILE.parents[2] / "fuzz" / "onnx_import_fuzz.py"
+    result = subprocess.run(
+        [sys.executable, harness, "--plain", "--runs", "40", "--seed", "3"]
+        + ["--artifacts", tmp_path, HOSTILE.parents[2] / "fuzz" / "corpus" / "onnx"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "done: 40 execs" in result.stdout and "0 crash/hang/bug inputs" in result.stdout
+    assert list(tmp_path.iterdir()) == []
