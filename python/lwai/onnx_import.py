@@ -8,7 +8,7 @@ unsupported construct in the model is reported at once, before any conversion wo
 Hostile input: the model's structure (names, attribute types, input counts, tensor data sizes)
 is checked before conversion, and every failure is an lwai.LwaiError naming the file, node or
 tensor. ONNX's own shape inference, which can crash or hang on malformed models, runs in a
-forked child process with a time limit.
+helper process (forked once, reused) with a time limit.
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ import weakref
 import numpy as np
 
 from lwai import _lwai
+from lwai.model import Model
 
 try:
     import resource
 except ImportError:  # pragma: no cover - Windows
     resource = None
-from lwai.model import Model
 
 MIN_OPSET = 1
 PRODUCER = "lwai-onnx-import 0.1.0"
@@ -119,7 +119,7 @@ def _attribute_value(onnx, attr, where: str):
     if attr.type == kind.FLOAT:
         return attr.f
     if attr.type == kind.STRING:
-        return attr.s.decode("utf-8")  # checked by _check_graph
+        return attr.s.decode("utf-8")  # checked by _Checker
     if attr.type == kind.INTS:
         return [int(v) for v in attr.ints]
     if attr.type == kind.FLOATS:
