@@ -134,6 +134,8 @@ def _attribute_value(onnx, attr, where: str):
 def _tensor_to_array(onnx, tensor, where: str) -> np.ndarray:
     """numpy_helper.to_array after checking what it trusts (_check_tensor)."""
     _check_tensor(onnx, tensor, where)
+    if tensor.data_type == onnx.TensorProto.STRING:
+        raise _lwai.UnsupportedOperatorError(f"{where}: string tensors are not supported")
     return onnx.numpy_helper.to_array(tensor)
 
 
@@ -149,23 +151,18 @@ def _check_tensor(onnx, tensor, where: str) -> None:
             "or onnx.load it with load_external_data=True)"
         )
     dtype = tensor.data_type
-    try:
-        np_dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(dtype))
-        field = onnx.helper.tensor_dtype_to_field(dtype)
-    except (KeyError, TypeError, ValueError):
-        raise _lwai.InvalidModelError(f"{where}: unknown element type {dtype}") from None
-    if dtype == proto.STRING:
-        raise _lwai.UnsupportedOperatorError(f"{where}: string tensors are not supported")
-    dims = [int(d) for d in tensor.dims]
+    facts = _DTYPE_FACTS.get(dtype) or _dtype_facts(onnx, dtype)
+    if facts is None:
+        raise _lwai.InvalidModelError(f"{where}: unknown element type {dtype}")
+    itemsize, field, per_element, packed = facts
+    dims = list(tensor.dims)
     if any(d < 0 for d in dims):
         raise _lwai.InvalidModelError(f"{where}: negative dimension in dims {dims}")
     count = math.prod(dims)
-    packed = dtype in (proto.INT4, proto.UINT4, getattr(proto, "FLOAT4E2M1", -1))
-    if tensor.HasField("raw_data"):
-        expected = (count + 1) // 2 if packed else count * np_dtype.itemsize
+    if tensor.HasField("raw_data") and dtype != proto.STRING:
+        expected = (count + 1) // 2 if packed else count * itemsize
         got, unit = len(tensor.raw_data), "bytes of raw_data"
     else:
-        per_element = 2 if dtype in (proto.COMPLEX64, proto.COMPLEX128) else 1
         expected = (count + 1) // 2 if packed else count * per_element
         got, unit = len(getattr(tensor, field)), f"values in {field}"
     if got != expected:
@@ -173,6 +170,22 @@ def _check_tensor(onnx, tensor, where: str) -> None:
         raise _lwai.InvalidModelError(
             f"{where}: {type_name} dims {dims} need {expected} {unit}, got {got}"
         )
+
+
+_DTYPE_FACTS: dict[int, tuple] = {}  # element type -> (itemsize, field, values per element, 4-bit)
+
+
+def _dtype_facts(onnx, dtype: int) -> tuple | None:
+    proto = onnx.TensorProto
+    try:
+        itemsize = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(dtype)).itemsize
+        field = onnx.helper.tensor_dtype_to_field(dtype)
+    except (KeyError, TypeError, ValueError):
+        return None
+    per_element = 2 if dtype in (proto.COMPLEX64, proto.COMPLEX128) else 1
+    packed = dtype in (proto.INT4, proto.UINT4, getattr(proto, "FLOAT4E2M1", -1))
+    _DTYPE_FACTS[dtype] = (itemsize, field, per_element, packed)
+    return _DTYPE_FACTS[dtype]
 
 
 def find_unsupported(model) -> list[str]:
@@ -740,7 +753,7 @@ def _inferred_element_types(onnx, model) -> dict[str, int]:
     It runs in a helper process: it crashes (SIGSEGV, SIGFPE) or hangs on some malformed models.
     """
     try:
-        data = model.SerializeToString()
+        data = _without_large_tensor_data(onnx, model).SerializeToString()
     except Exception:  # noqa: BLE001 - over protobuf's 2 GB: ONNX cannot infer it either
         return _element_types(model.graph)
     timeout = SHAPE_INFERENCE_TIMEOUT_S + len(data) / 10e6
@@ -757,6 +770,38 @@ def _inferred_element_types(onnx, model) -> dict[str, int]:
             "element types it infers to compute float16/bfloat16 values in float32"
         )
     return _element_types(model.graph)
+
+
+# Tensors over this many bytes go to ONNX shape inference without their data: it needs their
+# element types and dims only (values matter for shape-like inputs, which are small).
+_INFERENCE_DATA_LIMIT = 1 << 16
+
+
+def _without_large_tensor_data(onnx, model):
+    """A copy of `model` whose large initializers and tensor attributes have no data (the
+    helper process gets less to copy and parse)."""
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    tensor_kind = onnx.AttributeProto.TENSOR
+
+    def strip(tensor) -> None:
+        facts = _DTYPE_FACTS.get(tensor.data_type) or _dtype_facts(onnx, tensor.data_type)
+        if facts is not None and math.prod(tensor.dims) * facts[0] > _INFERENCE_DATA_LIMIT:
+            tensor.ClearField("raw_data")
+            tensor.ClearField(facts[1])
+
+    def visit(graph) -> None:
+        for init in graph.initializer:
+            strip(init)
+        for node in graph.node:
+            for attr in node.attribute:
+                if attr.type == tensor_kind:
+                    strip(attr.t)
+                elif attr.HasField("g"):
+                    visit(attr.g)
+
+    visit(copy.graph)
+    return copy
 
 
 def _infer_element_types(data: bytes) -> dict[str, int]:
@@ -815,33 +860,46 @@ def _load(onnx, path: str):
 class _Checker:
     """Checks what the converter relies on before it converts: names are UTF-8, attributes
     have the type their schema gives them and decodable strings, nodes have as many inputs and
-    outputs as their schema allows. Raises InvalidModelError naming the node."""
+    outputs as their schema allows. Raises InvalidModelError naming the node. (Messages are
+    built only on failure: this runs on every node of every model.)"""
 
     def __init__(self, onnx, opset: int):
         self.onnx = onnx
         self.opset = opset
-        self.schemas: dict[str, object] = {}
+        self.kind = onnx.AttributeProto
+        self.known_types = frozenset(self.kind.AttributeType.values()) - {self.kind.UNDEFINED}
+        # op -> (min inputs, max inputs, min outputs, max outputs, {attribute: type}) or None
+        self.schemas: dict[str, tuple | None] = {}
 
-    def schema(self, op: str):
+    def schema(self, op: str) -> tuple | None:
         if op not in self.schemas:
             try:
-                self.schemas[op] = self.onnx.defs.get_schema(op, self.opset, "")
+                schema = self.onnx.defs.get_schema(op, self.opset, "")
+                types = {name: int(a.type) for name, a in schema.attributes.items()}
+                self.schemas[op] = (
+                    schema.min_input,
+                    schema.max_input,
+                    schema.min_output,
+                    schema.max_output,
+                    types,
+                )
             except Exception:  # noqa: BLE001 - not an ONNX operator at this opset
                 self.schemas[op] = None
         return self.schemas[op]
 
     @staticmethod
-    def name(value, what: str) -> None:
+    def name(value, what) -> None:
+        """`what` is a string, or a function making it (called only on failure)."""
         if not isinstance(value, str):  # protobuf gives invalid UTF-8 strings as bytes
+            what = what() if callable(what) else what
             raise _lwai.InvalidModelError(f"{what} {value!r} is not valid UTF-8")
 
     def value_info(self, info, what: str) -> None:
         self.name(info.name, what)
         if info.type.WhichOneof("value") != "tensor_type":
             return
-        tensor_type = info.type.tensor_type
-        for dim in tensor_type.shape.dim:
-            self.name(dim.dim_param, f"{what} '{info.name}': dimension name")
+        for dim in info.type.tensor_type.shape.dim:
+            self.name(dim.dim_param, lambda: f"{what} '{info.name}': dimension name")
 
     def graph(self, graph, prefix: str = "") -> None:
         self.name(graph.name, f"{prefix}graph name")
@@ -864,63 +922,75 @@ class _Checker:
             self.node(node, index, prefix)
 
     def node(self, node, index: int, prefix: str) -> None:
-        self.name(node.name, f"{prefix}node #{index}: name")
-        label = f"'{node.name}'" if node.name else f"#{index}"
-        self.name(node.op_type, f"{prefix}node {label}: op_type")
-        where = f"{prefix}node {label} ({node.op_type})"
-        self.name(node.domain, f"{where}: domain")
+        def where() -> str:
+            label = f"'{node.name}'" if isinstance(node.name, str) and node.name else f"#{index}"
+            return f"{prefix}node {label} ({node.op_type})"
+
+        op, domain = node.op_type, node.domain
+        if not (isinstance(node.name, str) and isinstance(op, str) and isinstance(domain, str)):
+            self.name(node.name, f"{prefix}node #{index}: name")
+            self.name(op, f"{prefix}node #{index}: op_type")
+            self.name(domain, f"{where()}: domain")
         for label, names in (("input", node.input), ("output", node.output)):
-            for name in names:
-                self.name(name, f"{where}: {label} name")
-        schema = self.schema(node.op_type) if node.domain in ("", "ai.onnx") else None
+            if not all(isinstance(name, str) for name in names):
+                for name in names:
+                    self.name(name, f"{where()}: {label} name")
+        schema = self.schema(op) if domain in ("", "ai.onnx") else None
         if schema is not None:
+            low_in, high_in, low_out, high_out, _ = schema
             for label, count, low, high in (
-                ("inputs", len(node.input), schema.min_input, schema.max_input),
-                ("outputs", len(node.output), schema.min_output, schema.max_output),
+                ("inputs", len(node.input), low_in, high_in),
+                ("outputs", len(node.output), low_out, high_out),
             ):
                 if not low <= count <= high:
                     expected = f"at least {low}" if high >= 2**31 - 1 else f"{low} to {high}"
                     if low == high:
                         expected = str(low)
                     raise _lwai.InvalidModelError(
-                        f"{where}: has {count} {label}, opset {self.opset} expects {expected}"
+                        f"{where()}: has {count} {label}, opset {self.opset} expects {expected}"
                     )
-        seen: set[str] = set()
-        for attr in node.attribute:
-            self.attribute(attr, schema, where, seen)
+        if len(node.attribute):
+            seen: set[str] = set()
+            for attr in node.attribute:
+                self.attribute(attr, schema, where, seen)
 
-    def attribute(self, attr, schema, where: str, seen: set[str]) -> None:
-        kind = self.onnx.AttributeProto
-        self.name(attr.name, f"{where}: attribute name")
-        what = f"{where}: attribute '{attr.name}'"
-        if attr.name in seen:
-            raise _lwai.InvalidModelError(f"{what} is given twice")
-        seen.add(attr.name)
+    def attribute(self, attr, schema, where, seen: set[str]) -> None:
+        kind = self.kind
+        name = attr.name
+        if not isinstance(name, str):
+            self.name(name, f"{where()}: attribute name")
+
+        def what() -> str:
+            return f"{where()}: attribute '{name}'"
+
+        if name in seen:
+            raise _lwai.InvalidModelError(f"{what()} is given twice")
+        seen.add(name)
         if attr.ref_attr_name:
-            raise _lwai.InvalidModelError(f"{what} refers to a function attribute outside one")
-        known = kind.AttributeType.values()
-        if attr.type == kind.UNDEFINED or attr.type not in known:
-            raise _lwai.InvalidModelError(f"{what} has no valid type ({attr.type})")
-        expected = schema.attributes.get(attr.name) if schema is not None else None
-        if expected is not None and int(expected.type) != attr.type:
-            expected_name = kind.AttributeType.Name(int(expected.type))
+            raise _lwai.InvalidModelError(f"{what()} refers to a function attribute outside one")
+        if attr.type not in self.known_types:
+            raise _lwai.InvalidModelError(f"{what()} has no valid type ({attr.type})")
+        expected = schema[4].get(name) if schema is not None else None
+        if expected is not None and expected != attr.type:
             raise _lwai.InvalidModelError(
-                f"{what} must be {expected_name}, got {kind.AttributeType.Name(attr.type)}"
+                f"{what()} must be {kind.AttributeType.Name(expected)}, "
+                f"got {kind.AttributeType.Name(attr.type)}"
             )
-        strings = [attr.s] if attr.type == kind.STRING else []
-        strings += list(attr.strings) if attr.type == kind.STRINGS else []
-        for value in strings:
-            try:
-                value.decode("utf-8")
-            except UnicodeDecodeError:
-                raise _lwai.InvalidModelError(f"{what}: {value!r} is not valid UTF-8") from None
-        if attr.type == kind.TENSOR:
-            _check_tensor(self.onnx, attr.t, what)
-        if attr.type == kind.GRAPH:
-            self.graph(attr.g, f"{where} / {attr.name}: ")
-        if attr.type == kind.GRAPHS:
+        if attr.type == kind.STRING or attr.type == kind.STRINGS:
+            for value in [attr.s] if attr.type == kind.STRING else attr.strings:
+                try:
+                    value.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise _lwai.InvalidModelError(
+                        f"{what()}: {value!r} is not valid UTF-8"
+                    ) from None
+        elif attr.type == kind.TENSOR:
+            _check_tensor(self.onnx, attr.t, what())
+        elif attr.type == kind.GRAPH:
+            self.graph(attr.g, f"{where()} / {name}: ")
+        elif attr.type == kind.GRAPHS:
             for graph in attr.graphs:
-                self.graph(graph, f"{where} / {attr.name}: ")
+                self.graph(graph, f"{where()} / {name}: ")
 
 
 def _check_model(onnx, model) -> None:
