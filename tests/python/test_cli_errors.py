@@ -63,7 +63,7 @@ def test_convert_survives_models_that_crash_onnx_shape_inference(tmp_path):
     result = run_cli(
         "convert", HOSTILE / "case01829_crash_SIGSEGV.onnx", "-o", tmp_path / "m.lwai", check=False
     )
-    _assert_one_line_error(result, 1, "node 'EyeLike_0' (EyeLike): required input 0 is missing")
+    _assert_one_line_error(result, 1, "case01829_crash_SIGSEGV.onnx: ", "'EyeLike_0'")
 
 
 def test_input_file_errors(model, tmp_path):
