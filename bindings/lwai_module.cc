@@ -533,16 +533,24 @@ PYBIND11_MODULE(_lwai, m) {
         "Built-in backends of this build, fastest first; 'reference' is always last.");
 
   py::class_<Model, std::shared_ptr<Model>>(m, "Model")
-      .def_static("load",
-                  [](const std::string& path) {
-                    py::gil_scoped_release release;
-                    return ValueOrThrow(Model::LoadFile(path));
-                  })
-      .def_static("load_bytes",
-                  [](py::bytes data) {
-                    std::string_view view = data;
-                    return ValueOrThrow(Model::LoadBuffer(view.data(), view.size(), true));
-                  })
+      .def_static(
+          "load",
+          [](const std::string& path, bool verify_checksums) {
+            LoadOptions options;
+            options.verify_checksums = verify_checksums;
+            py::gil_scoped_release release;
+            return ValueOrThrow(Model::LoadFile(path, options));
+          },
+          py::arg("path"), py::arg("verify_checksums") = true)
+      .def_static(
+          "load_bytes",
+          [](py::bytes data, bool verify_checksums) {
+            LoadOptions options;
+            options.verify_checksums = verify_checksums;
+            std::string_view view = data;
+            return ValueOrThrow(Model::LoadBuffer(view.data(), view.size(), true, options));
+          },
+          py::arg("data"), py::arg("verify_checksums") = true)
       .def_static("load_json",
                   [](const std::string& text) { return ValueOrThrow(Model::LoadJson(text)); })
       .def("save",

@@ -68,6 +68,20 @@ Status ReadFloatScalar(const KernelContext& ctx, int input, float* value);
 
 // Fused activations that Conv/Gemm apply to their output (set by the fusion pass as
 // attributes "activation" = "Relu" | "Clip", with "activation_min"/"activation_max").
+// Converts a double to an integer type without undefined behaviour: NaN gives `nan_value`,
+// values beyond the type's range saturate (a plain static_cast of those is UB).
+template <typename I>
+I SaturatingCast(double v, I nan_value = I(0)) {
+  static_assert(std::numeric_limits<I>::is_integer, "integer types only");
+  if (v != v) return nan_value;
+  // 2^63 and friends are exact doubles; max() of 64-bit types is not, so compare with >=.
+  if (v >= static_cast<double>(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
+  if (v <= static_cast<double>(std::numeric_limits<I>::lowest())) {
+    return std::numeric_limits<I>::lowest();
+  }
+  return static_cast<I>(v);
+}
+
 struct FusedActivation {
   // Unbounded ends are infinite: a fused activation clamps finite values, never infinities.
   float min = -std::numeric_limits<float>::infinity();

@@ -1,5 +1,6 @@
 #include "kernels/conv_common.h"
 
+#include <cstdlib>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -155,10 +156,30 @@ Status ComputeTransposeGeometry(const KernelContext& ctx, const Shape& x, const 
           ", dilation " + std::to_string(d) + ", output_padding " +
           std::to_string(output_padding[i]) + ")");
     }
-    const int64_t full = s * (in - 1) + output_padding[i] + (k - 1) * d + 1;
+    // Bounded so that the arithmetic below cannot overflow (dims are at most 2^40).
+    constexpr int64_t kLimit = int64_t{1} << 31;
+    const bool shape_ok =
+        output_shape.empty() || (output_shape[i] >= 0 && output_shape[i] <= (int64_t{1} << 40));
+    if (k >= kLimit || s >= kLimit || d >= kLimit || output_padding[i] >= kLimit || in < 0 ||
+        in > (int64_t{1} << 40) || !shape_ok ||
+        (!pads.empty() && !(pads[i] > -kLimit && pads[i] < kLimit && pads[i + rank] > -kLimit &&
+                            pads[i + rank] < kLimit))) {
+      return ctx.Unsupported(
+          "kernel, strides, dilations, pads and output_padding must be below "
+          "2^31 and the input and output_shape at most 2^40 (axis " +
+          std::to_string(i) + ")");
+    }
+    int64_t full = 0;
+    if (!CheckedMul(s, in - 1, &full) ||
+        !CheckedAdd(full, output_padding[i] + (k - 1) * d + 1, &full)) {
+      return ctx.ShapeMismatch("output size overflows on axis " + std::to_string(i));
+    }
     int64_t out = 0;
     if (!output_shape.empty() || same) {
-      out = !output_shape.empty() ? output_shape[i] : in * s;
+      out = output_shape.empty() ? 0 : output_shape[i];
+      if (output_shape.empty() && !CheckedMul(in, s, &out)) {
+        return ctx.ShapeMismatch("output size overflows on axis " + std::to_string(i));
+      }
       const int64_t total = full - out;
       // Floor division, so that negative totals (an output_shape larger than the full
       // result) put the extra cells at the end.

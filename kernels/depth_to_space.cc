@@ -21,7 +21,9 @@ Status Prepare(KernelContext& ctx) {
   if (mode != "DCR" && mode != "CRD") {
     return ctx.InvalidModel("mode must be DCR or CRD, got '" + mode + "'");
   }
-  if (b < 1) return ctx.InvalidModel("blocksize must be positive, got " + std::to_string(b));
+  if (b < 1 || b > (int64_t{1} << 20)) {
+    return ctx.InvalidModel("blocksize must be in [1, 2^20], got " + std::to_string(b));
+  }
   if (x.shape.rank != 4 || x.shape[1] % (b * b) != 0) {
     return ctx.ShapeMismatch("input must be [N, C, H, W] with C divisible by blocksize^2 = " +
                              std::to_string(b * b) + ", got " + x.shape.ToString());

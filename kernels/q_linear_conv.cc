@@ -88,7 +88,8 @@ void Requantize(const KernelContext& ctx, const QLinearConvState& s, const int32
       for (int64_t i = 0; i < c.out_size; ++i) {
         double v = static_cast<double>(acc[offset + i] + b) * multiplier + y_zp;
         v = v < lo ? lo : (v > hi ? hi : v);
-        y[offset + i] = static_cast<Y>(std::nearbyint(v));  // default rounding: half to even
+        // Default rounding: half to even. NaN (a zero or non-finite scale) gives 0.
+        y[offset + i] = SaturatingCast<Y>(std::nearbyint(v));
       }
     }
   }

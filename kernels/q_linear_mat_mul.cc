@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "kernels/common.h"
 #include "kernels/linalg_common.h"
 
 namespace lwai {
@@ -93,7 +94,7 @@ void Run(KernelContext& ctx, const QLinearMatMulState& s) {
         const float factor = a_scale[ai] * b_scale[bj] / y_scale;
         // Out-of-range results wrap around (two's complement) rather than saturate: the ONNX
         // reference implementation and its test data do so.
-        const int64_t q = static_cast<int64_t>(std::nearbyint(double(sum) * factor + y_zp));
+        const int64_t q = SaturatingCast<int64_t>(std::nearbyint(double(sum) * factor + y_zp));
         c[i * mm.n + j] = static_cast<Y>(static_cast<uint8_t>(q & 0xff));
       }
     }

@@ -6,6 +6,7 @@
 #include <string>
 #include <type_traits>
 
+#include "kernels/common.h"
 #include "kernels/linalg_common.h"
 
 namespace lwai {
@@ -64,7 +65,7 @@ void Run(KernelContext& ctx, const QuantLayout& layout) {
   layout.ForEach([&](int64_t e, int64_t p) {
     const C q = static_cast<C>(x[e]) / static_cast<C>(scale[p]);
     const double v = std::nearbyint(double(q)) + (zp ? double(zp[p]) : 0.0);
-    y[e] = static_cast<Q>(v < lo ? lo : (v > hi ? hi : v));
+    y[e] = SaturatingCast<Q>(v < lo ? lo : (v > hi ? hi : v));
   });
 }
 

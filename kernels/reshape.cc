@@ -44,7 +44,9 @@ Status Prepare(KernelContext& ctx) {
                               std::to_string(d));
     }
     out[i] = d;
-    known *= d;
+    if (!CheckedMul(known, d, &known)) {
+      return ctx.ShapeMismatch("target shape " + IntsToString(target) + " is too large");
+    }
   }
   const int64_t total = in.NumElements();
   if (inferred >= 0) {

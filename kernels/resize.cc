@@ -76,10 +76,15 @@ double KeysCubic(double x, double a) {
 }
 
 // Fills the taps of one axis.
-void ComputeTaps(const Options& o, double scale, double roi_start, double roi_end, AxisTaps* axis) {
+Status ComputeTaps(const KernelContext& ctx, const Options& o, double scale, double roi_start,
+                   double roi_end, AxisTaps* axis) {
   const int64_t in = axis->in;
   // Taps per output index; with antialias the filter widens by 1/scale when downsampling.
   const double aa_scale = std::min(scale, 1.0);
+  if (o.antialias && o.mode != Mode::kNearest && aa_scale < 1.0 / 1024) {
+    return ctx.Unsupported("an antialiased downscale by " + std::to_string(scale) +
+                           " would need too many filter taps");
+  }
   int64_t first = 0;
   int taps = 1;
   if (o.mode == Mode::kLinear) {
@@ -90,6 +95,11 @@ void ComputeTaps(const Options& o, double scale, double roi_start, double roi_en
     taps = static_cast<int>(2 - 2 * first);
   }
   axis->taps = taps;
+  int64_t entries = 0;
+  if (!CheckedMul(axis->out, taps, &entries)) return ctx.ShapeMismatch("output too large");
+  LWAI_RETURN_IF_ERROR(
+      ctx.limits().CheckBytes(static_cast<uint64_t>(entries) * (sizeof(int64_t) + sizeof(double)),
+                              ctx.node().Describe() + ": the interpolation taps"));
   axis->index.assign(axis->out * taps, 0);
   axis->weight.assign(axis->out * taps, 0.0);
   axis->outside.assign(axis->out, 0);
@@ -98,6 +108,11 @@ void ComputeTaps(const Options& o, double scale, double roi_start, double roi_en
     double* weight = &axis->weight[x * taps];
     double src;
     if (!SourceCoordinate(o, x, in, axis->out, scale, roi_start, roi_end, &src)) {
+      axis->outside[x] = 1;
+      continue;
+    }
+    // A NaN or astronomically far source (from a hostile roi) reads nothing.
+    if (!(std::abs(src) < 1e15)) {
       axis->outside[x] = 1;
       continue;
     }
@@ -142,6 +157,7 @@ void ComputeTaps(const Options& o, double scale, double roi_start, double roi_en
     }
     for (int t = 0; t < taps; ++t) index[t] = std::min(std::max<int64_t>(index[t], 0), in - 1);
   }
+  return Status::Ok();
 }
 
 bool IsIdentity(const AxisTaps& axis) {
@@ -241,7 +257,12 @@ Status Prepare(KernelContext& ctx) {
         return ctx.InvalidModel("scales must be positive, got " + std::to_string(values[i]));
       }
       scale[axes[i]] = values[i];
-      out[axes[i]] = static_cast<int64_t>(std::floor(values[i] * x.shape[axes[i]]));
+      const double size = std::floor(values[i] * static_cast<double>(x.shape[axes[i]]));
+      if (size >= 9.0e18) {
+        return ctx.ShapeMismatch("scales[" + std::to_string(i) + "] = " +
+                                 std::to_string(values[i]) + " makes the output too large");
+      }
+      out[axes[i]] = static_cast<int64_t>(size);
     }
   } else {
     std::vector<int64_t> sizes;
@@ -292,7 +313,7 @@ Status Prepare(KernelContext& ctx) {
     if (axis.in == 0 && axis.out > 0) {
       return ctx.ShapeMismatch("cannot resize an empty axis " + std::to_string(d));
     }
-    ComputeTaps(o, scale[d], roi[d], roi[rank + d], &axis);
+    LWAI_RETURN_IF_ERROR(ComputeTaps(ctx, o, scale[d], roi[d], roi[rank + d], &axis));
   }
   // Passes from the innermost axis out; the buffers hold the largest intermediate.
   Shape current = x.shape;

@@ -1,5 +1,6 @@
 #include "kernels/spatial_common.h"
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,14 @@ Status ComputeWindowGeometry(const KernelContext& ctx, const Shape& input,
       return ctx.InvalidModel("kernel size, strides and dilations must be >= 1 (axis " +
                               std::to_string(i) + ": kernel " + std::to_string(k) + ", stride " +
                               std::to_string(s) + ", dilation " + std::to_string(d) + ")");
+    }
+    // Bounded so that no window arithmetic below can overflow (dims are at most 2^40).
+    constexpr int64_t kLimit = int64_t{1} << 31;
+    auto in_range = [&](int64_t v) { return v > -kLimit && v < kLimit; };
+    const bool pads_ok = pads.empty() || (in_range(pads[i]) && in_range(pads[i + rank]));
+    if (k >= kLimit || s >= kLimit || d >= kLimit || !pads_ok || in < 0) {
+      return ctx.Unsupported("kernel size, strides, dilations and pads must be below 2^31 (axis " +
+                             std::to_string(i) + ")");
     }
     const int64_t extent = (k - 1) * d + 1;
     g->input[i] = in;

@@ -36,6 +36,18 @@ bool SameDims(const TensorDesc& a, const TensorDesc& b) {
   return true;
 }
 
+// XNNPACK takes window sizes, strides, dilations and pads as uint32: larger (hostile) values
+// stay with the reference kernels, which reject them with a clear error.
+bool WindowAttributesFit(const Node& node) {
+  constexpr int64_t kLimit = int64_t{1} << 20;
+  for (const char* name : {"kernel_shape", "strides", "dilations", "pads"}) {
+    for (int64_t v : node.GetInts(name)) {
+      if (v < 0 || v > kLimit) return false;
+    }
+  }
+  return true;
+}
+
 bool FusedActivationSupported(const Node& node) {
   const std::string activation = node.GetString("activation", "");
   return activation.empty() || activation == "Relu" || activation == "Clip";
@@ -45,7 +57,8 @@ bool ClaimConv(const Graph& graph, const Node& node) {
   const TensorDesc* x = InputDesc(graph, node, 0);
   const TensorDesc* w = InputDesc(graph, node, 1);
   const TensorDesc* b = InputDesc(graph, node, 2);
-  if (!IsFloatOfRank(x, 4) || !IsFloatOfRank(w, 4) || !IsConstant(w) || !w->HasStaticShape()) {
+  if (!IsFloatOfRank(x, 4) || !IsFloatOfRank(w, 4) || !IsConstant(w) || !w->HasStaticShape() ||
+      !WindowAttributesFit(node)) {
     return false;
   }
   if (b != nullptr && (!IsConstant(b) || b->dtype != DataType::kFloat32)) return false;
@@ -55,6 +68,7 @@ bool ClaimConv(const Graph& graph, const Node& node) {
 bool ClaimPool(const Graph& graph, const Node& node) {
   if (!IsFloatOfRank(InputDesc(graph, node, 0), 4)) return false;
   if (node.outputs.size() > 1 && node.outputs[1] >= 0) return false;  // MaxPool Indices
+  if (!WindowAttributesFit(node)) return false;
   const std::vector<int64_t> kernel = node.GetInts("kernel_shape");
   if (kernel.size() != 2 || kernel[0] * kernel[1] <= 1) return false;
   if (node.op == OpType::MaxPool) return node.GetInt("storage_order", 0) == 0;

@@ -99,8 +99,12 @@ def _path(path, what: str) -> str:
     return os.fsdecode(path) if isinstance(path, bytes) else path
 
 
-def load(source: str | os.PathLike | bytes) -> Model:
-    """Loads a .lwai file (memory-mapped), a .json model, or a .lwai image in bytes."""
+def load(source: str | os.PathLike | bytes, *, verify_checksums: bool = True) -> Model:
+    """Loads a .lwai file (memory-mapped), a .json model, or a .lwai image in bytes.
+
+    Every weight's CRC-32C is checked against the one the writer stored: a corrupted file
+    raises InvalidModelError naming the tensor. `verify_checksums=False` skips that (it reads
+    every weight once), e.g. for models whose integrity is checked otherwise."""
     if isinstance(source, bytes | bytearray | memoryview):
-        return Model(_lwai.Model.load_bytes(bytes(source)))
-    return Model(_lwai.Model.load(_path(source, "lwai.load()")))
+        return Model(_lwai.Model.load_bytes(bytes(source), verify_checksums))
+    return Model(_lwai.Model.load(_path(source, "lwai.load()"), verify_checksums))

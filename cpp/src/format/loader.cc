@@ -131,14 +131,18 @@ Status ConvertAttribute(const LoadContext& context, const fb::Attribute& src, At
       // as every target lwai builds for).
       if (src.ints()) {
         dst->ints.resize(src.ints()->size());
-        std::memcpy(dst->ints.data(), src.ints()->Data(), dst->ints.size() * sizeof(int64_t));
+        if (!dst->ints.empty()) {
+          std::memcpy(dst->ints.data(), src.ints()->Data(), dst->ints.size() * sizeof(int64_t));
+        }
       }
       break;
     case fb::AttributeType::FLOATS:
       dst->type = AttributeType::kFloats;
       if (src.floats()) {
         dst->floats.resize(src.floats()->size());
-        std::memcpy(dst->floats.data(), src.floats()->Data(), dst->floats.size() * sizeof(float));
+        if (!dst->floats.empty()) {
+          std::memcpy(dst->floats.data(), src.floats()->Data(), dst->floats.size() * sizeof(float));
+        }
       }
       break;
     case fb::AttributeType::STRING:
