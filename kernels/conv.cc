@@ -168,10 +168,16 @@ Status Prepare(KernelContext& ctx) {
   y.shape[1] = s.out_channels;
   for (int i = 0; i < g.spatial_rank; ++i) y.shape[i + 2] = g.output[i];
   if (!s.depthwise) {
-    const size_t col_elements =
-        s.pointwise
-            ? 0
-            : static_cast<size_t>(in_per_group * s.kernel_h * s.kernel_w * s.out_h * s.out_w);
+    int64_t col_rows = 0, col_elements = 0;
+    const int64_t col_dims[3] = {in_per_group, s.kernel_h, s.kernel_w};
+    const int64_t out_dims[2] = {s.out_h, s.out_w};
+    int64_t out_pixels = 0;
+    if (!CheckedProduct(col_dims, 3, &col_rows) || !CheckedProduct(out_dims, 2, &out_pixels) ||
+        !CheckedMul(col_rows, out_pixels, &col_elements) || col_elements > (int64_t{1} << 40)) {
+      return ctx.ShapeMismatch("the im2col buffer for kernel " + ctx.input(1).shape.ToString() +
+                               " and output " + y.shape.ToString() + " is too large");
+    }
+    if (s.pointwise) col_elements = 0;
     s.col_bytes = (col_elements * sizeof(float) + 63) / 64 * 64;
     ctx.RequestScratch(s.col_bytes + GemmScratchBytes(ctx.thread_pool()->num_threads(),
                                                       in_per_group * s.kernel_h * s.kernel_w,

@@ -56,6 +56,9 @@ std::vector<int> ExpandEllipsis(const std::vector<int>& labels, int n, int ellip
 
 Status Prepare(KernelContext& ctx) {
   if (ctx.num_inputs() < 1) return ctx.InvalidModel("Einsum needs at least one input");
+  for (int i = 0; i < ctx.num_inputs(); ++i) {
+    if (!ctx.has_input(i)) return ctx.InvalidModel("input " + std::to_string(i) + " is missing");
+  }
   const DataType dtype = ctx.input(0).dtype;
   if (!DispatchNumeric(dtype, [](auto) {})) {
     return ctx.Unsupported("unsupported dtype " + std::string(DataTypeName(dtype)));

@@ -39,6 +39,11 @@ Status KernelContext::ValueNeeded(int i) const {
 
 namespace lwai {
 
+const TensorView& KernelContext::AbsentTensor() {
+  static const TensorView kAbsent;
+  return kAbsent;
+}
+
 const ExecutionLimits& KernelContext::limits() const {
   static const ExecutionLimits kUnlimited;
   return limits_ != nullptr ? *limits_ : kUnlimited;

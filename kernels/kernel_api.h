@@ -89,9 +89,13 @@ class KernelContext {
   int num_inputs() const { return static_cast<int>(node_.inputs.size()); }
   int num_outputs() const { return static_cast<int>(node_.outputs.size()); }
   // True when input i exists and was not omitted.
-  bool has_input(int i) const { return i < num_inputs() && node_.inputs[i] >= 0; }
-  // Only call with has_input(i).
-  const TensorView& input(int i) const { return tensors_[node_.inputs[i]]; }
+  bool has_input(int i) const { return i >= 0 && i < num_inputs() && node_.inputs[i] >= 0; }
+  // An omitted or out-of-range input reads as an empty view (undefined dtype, no data), so a
+  // kernel that forgets has_input(i) on a hostile model fails its checks instead of reading
+  // out of bounds.
+  const TensorView& input(int i) const {
+    return has_input(i) ? tensors_[node_.inputs[i]] : AbsentTensor();
+  }
   TensorView& output(int i) { return tensors_[node_.outputs[i]]; }
   bool has_output(int i) const { return i < num_outputs() && node_.outputs[i] >= 0; }
 
@@ -136,6 +140,8 @@ class KernelContext {
   // error and marks the node, so the executor prepares it again, with values, at run time.
   // ReadIntTensor and friends call this themselves.
   Status ValueNeeded(int i) const;
+
+  static const TensorView& AbsentTensor();
 
   // Set by the executor.
   bool shape_only_ = false;

@@ -93,7 +93,9 @@ Status PrepareRecurrent(KernelContext& ctx, int gates,
   cfg.input = x[2];
   const Shape& w = ctx.input(1).shape;
   if (cfg.hidden <= 0 && w.rank == 3) cfg.hidden = w[1] / gates;
-  if (cfg.hidden <= 0) return ctx.InvalidModel("hidden_size must be positive");
+  if (cfg.hidden <= 0 || cfg.hidden > (int64_t{1} << 30)) {
+    return ctx.InvalidModel("hidden_size must be in [1, 2^30], got " + std::to_string(cfg.hidden));
+  }
   const int64_t H = cfg.hidden, D = cfg.dirs;
   for (int i = 1; i <= 5; ++i) {
     if (i != 4 && ctx.has_input(i)) LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(i, dtype));
