@@ -114,13 +114,24 @@ endef
 fuzz-smoke: build-asan python
 	$(call run_fuzzer,load,$(FUZZ_SMOKE_SECONDS),lwai,1)
 	$(call run_fuzzer,json,$(FUZZ_SMOKE_SECONDS),json,1)
-	@$(PYTHON) tests/fuzz/onnx_import_fuzz.py -max_total_time=$(FUZZ_SMOKE_SECONDS) \
-		tests/fuzz/corpus/onnx
+	@mkdir -p $(FUZZ_DIR)/artifacts
+	@echo "fuzz: onnx import (plain mode, seed 1) for $(FUZZ_SMOKE_SECONDS) s"
+	@$(PYTHON) tests/fuzz/onnx_import_fuzz.py --plain --seconds $(FUZZ_SMOKE_SECONDS) --seed 1 \
+		--artifacts $(FUZZ_DIR)/artifacts tests/fuzz/corpus/onnx
 
 fuzz: build-asan python
 	$(call run_fuzzer,load,$(FUZZ_SECONDS),lwai,0)
 	$(call run_fuzzer,json,$(FUZZ_SECONDS),json,0)
-	@$(PYTHON) tests/fuzz/onnx_import_fuzz.py -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/onnx
+	@mkdir -p $(FUZZ_DIR)/onnx $(FUZZ_DIR)/artifacts
+	@if $(PYTHON) -c "import atheris" 2>/dev/null; then \
+		$(PYTHON) tests/fuzz/onnx_import_fuzz.py -max_total_time=$(FUZZ_SECONDS) -timeout=30 \
+			-rss_limit_mb=4096 -artifact_prefix=$(FUZZ_DIR)/artifacts/onnx- \
+			--last-input $(FUZZ_DIR)/artifacts/onnx-last-input.onnx \
+			$(FUZZ_DIR)/onnx tests/fuzz/corpus/onnx; \
+	else \
+		$(PYTHON) tests/fuzz/onnx_import_fuzz.py --plain --seconds $(FUZZ_SECONDS) --seed 0 \
+			--artifacts $(FUZZ_DIR)/artifacts tests/fuzz/corpus/onnx; \
+	fi
 
 # Runs the ONNX node tests and writes docs/conformance.md and tests/conformance/passing.txt.
 conformance: python
