@@ -1,5 +1,6 @@
 #include "runtime/control_flow.h"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -81,9 +82,17 @@ class SubgraphRunner {
   std::unique_ptr<Executor> executor_;
 };
 
+// An integer attribute that counts node inputs: clamped to [0, the node's input count + 1] so
+// that the arithmetic on it stays in range (out-of-range counts then fail the callers' checks).
+int InputCount(const KernelContext& ctx, const char* name) {
+  const int64_t value = ctx.node().GetInt(name, 0);
+  if (value < 0) return -1;
+  return static_cast<int>(std::min<int64_t>(value, ctx.num_inputs() + 1));
+}
+
 // Inputs a subgraph reads from the enclosing graph: the node's last `captured_inputs` inputs.
 Status CapturedInputs(const KernelContext& ctx, int first, std::vector<TensorRef>* refs) {
-  const int captured = static_cast<int>(ctx.node().GetInt("captured_inputs", 0));
+  const int captured = InputCount(ctx, "captured_inputs");
   if (captured < 0 || first + captured > ctx.num_inputs()) {
     return ctx.InvalidModel("captured_inputs " + std::to_string(captured) + " does not fit " +
                             std::to_string(ctx.num_inputs()) + " inputs");
@@ -203,7 +212,7 @@ Status PrepareLoop(KernelContext& ctx) {
   const Graph* body = ctx.node().GetGraph("body");
   if (body == nullptr) return ctx.InvalidModel("needs a subgraph attribute 'body'");
   LWAI_RETURN_IF_ERROR(NeedAllValues(ctx));
-  const int captured = static_cast<int>(ctx.node().GetInt("captured_inputs", 0));
+  const int captured = InputCount(ctx, "captured_inputs");
   const int num_carried = ctx.num_inputs() - captured - 2;
   const int num_scan = static_cast<int>(body->outputs.size()) - 1 - num_carried;
   if (num_carried < 0 || num_scan < 0 || ctx.num_outputs() > num_carried + num_scan) {
@@ -294,8 +303,8 @@ Status PrepareScan(KernelContext& ctx) {
   const Graph* body = node.GetGraph("body");
   if (body == nullptr) return ctx.InvalidModel("needs a subgraph attribute 'body'");
   LWAI_RETURN_IF_ERROR(NeedAllValues(ctx));
-  const int captured = static_cast<int>(node.GetInt("captured_inputs", 0));
-  const int num_scan_in = static_cast<int>(node.GetInt("num_scan_inputs", 0));
+  const int captured = InputCount(ctx, "captured_inputs");
+  const int num_scan_in = InputCount(ctx, "num_scan_inputs");
   const int num_state = ctx.num_inputs() - captured - num_scan_in;
   const int num_scan_out = static_cast<int>(body->outputs.size()) - num_state;
   if (num_scan_in < 1 || num_state < 0 || num_scan_out < 0) {
@@ -342,6 +351,7 @@ Status PrepareScan(KernelContext& ctx) {
     if (!slice.data) return ctx.Error(StatusCode::kOutOfMemory, "cannot allocate a scan slice");
   }
   std::vector<std::vector<OwnedTensor>> per_step(num_scan_out);
+  uint64_t step_bytes = 0;
   SubgraphRunner runner(*body);
   for (int64_t t = 0; t < length; ++t) {
     LWAI_RETURN_IF_ERROR(ctx.limits().ChargeIteration(node.Describe()));
@@ -361,6 +371,10 @@ Status PrepareScan(KernelContext& ctx) {
     for (int s = 0; s < num_scan_out; ++s) {
       per_step[s].emplace_back();
       LWAI_RETURN_IF_ERROR(CopyView(runner.output(num_state + s), &per_step[s].back()));
+      // The steps are kept until they are stacked: they count against the limit as they come.
+      step_bytes += per_step[s].back().bytes;
+      LWAI_RETURN_IF_ERROR(
+          ctx.limits().CheckBytes(step_bytes, node.Describe() + ": the scan outputs so far"));
     }
   }
   auto state = std::make_unique<ControlFlowState>();
