@@ -288,6 +288,7 @@ void CopySlice(const uint8_t* src, uint8_t* dst, const Shape& shape, int axis, i
   for (int d = 0; d < axis; ++d) outer *= shape[d];
   for (int d = axis + 1; d < shape.rank; ++d) inner *= shape[d];
   const int64_t length = shape[axis];
+  if (inner == 0 || outer == 0) return;  // empty slices (their data may be null)
   for (int64_t o = 0; o < outer; ++o) {
     const int64_t full = (o * length + index) * inner, part = o * inner;
     if (to_slice) {
