@@ -587,6 +587,16 @@ void ExpectClose(const Outputs& got, const Outputs& want, double tolerance) {
   }
 }
 
+// Builds `op_case` with `seed` and its seeded random inputs.
+Result<std::shared_ptr<Model>> BuildCase(const OpCase& op_case, uint32_t seed, Inputs* inputs) {
+  Net net(seed);
+  op_case.build(net);
+  const auto ranges = net.ranges();
+  LWAI_ASSIGN_OR_RETURN(std::shared_ptr<Model> model, net.Build());
+  *inputs = MakeInputs(*model, ranges, seed * 7);
+  return model;
+}
+
 class BackendOps : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(BackendOps, MatchReference) {
@@ -597,12 +607,9 @@ TEST_P(BackendOps, MatchReference) {
   for (const OpCase& op_case : cases) {
     SCOPED_TRACE("backend " + backend + ", case " + op_case.name);
     ++seed;
-    Net net(seed);
-    op_case.build(net);
-    const auto ranges = net.ranges();
-    auto model = net.Build();
+    Inputs inputs;
+    auto model = BuildCase(op_case, seed, &inputs);
     ASSERT_TRUE(model.ok()) << model.status().ToString();
-    const Inputs inputs = MakeInputs(**model, ranges, seed * 7);
     Outputs want;
     Status status = RunModel(*model, "reference", 1, inputs, &want);
     ASSERT_TRUE(status.ok()) << "reference: " << status.ToString();
@@ -663,12 +670,9 @@ TEST_P(BackendOps, NonFiniteInputsMatchReference) {
   for (const OpCase& op_case : Cases()) {
     SCOPED_TRACE("backend " + backend + ", case " + op_case.name);
     ++seed;
-    Net net(seed);
-    op_case.build(net);
-    const auto ranges = net.ranges();
-    auto model = net.Build();
+    Inputs inputs;
+    auto model = BuildCase(op_case, seed, &inputs);
     ASSERT_TRUE(model.ok()) << model.status().ToString();
-    Inputs inputs = MakeInputs(**model, ranges, seed * 7);
     for (std::vector<float>& values : inputs.data) {
       const size_t n = values.size();
       values[n / 3] = NAN;

@@ -21,6 +21,7 @@
 #include "passes/passes.h"
 #include "tests/cpp/kernel_test_util.h"
 #include "tests/cpp/test_graphs.h"
+#include "tests/fuzz/fuzz_common.h"
 
 namespace lwai::testing {
 namespace {
@@ -29,24 +30,7 @@ const std::string kHostileDir = std::string(LWAI_TEST_DATA_DIR) + "/hostile/lwai
 
 Status LoadCreateRun(const std::string& path, const SessionOptions& options) {
   LWAI_ASSIGN_OR_RETURN(std::shared_ptr<Model> model, Model::LoadFile(path));
-  LWAI_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(model, options));
-  // Zeros for every input (dynamic dims as 1).
-  std::vector<std::vector<uint8_t>> data;
-  std::vector<TensorRef> refs;
-  for (const TensorInfo& info : session->inputs()) {
-    if (!info.shape_known) return InvalidArgument("input of unknown rank");
-    TensorRef ref;
-    ref.dtype = info.dtype;
-    for (int64_t d : info.shape) ref.shape.dims[ref.shape.rank++] = d < 0 ? 1 : d;
-    uint64_t bytes = 0;
-    if (!ref.shape.CheckedByteSize(DataTypeSize(info.dtype), &bytes) || bytes > (64u << 20)) {
-      return InvalidArgument("input too large for this test");
-    }
-    data.emplace_back(bytes, 0);
-    refs.push_back(ref);
-  }
-  for (size_t i = 0; i < refs.size(); ++i) refs[i].data = data[i].data();
-  return session->Run(refs);
+  return fuzz::CreateAndRunOnZeros(model, options, 64u << 20);
 }
 
 std::vector<std::string> HostileFiles() {

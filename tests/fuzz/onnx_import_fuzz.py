@@ -189,13 +189,7 @@ def mutate_model(model: onnx.ModelProto, rng: random.Random) -> None:
         elif attr.type == A.FLOAT:
             attr.f = rng.choice(_INTERESTING_FLOATS)
         elif attr.type == A.INTS:
-            if len(attr.ints) and rng.random() < 0.7:
-                i = rng.randrange(len(attr.ints))
-                attr.ints[i] = _pick_int(rng, attr.ints[i])
-            elif len(attr.ints) and rng.random() < 0.5:
-                del attr.ints[rng.randrange(len(attr.ints))]
-            else:
-                attr.ints.append(_pick_int(rng, 0))
+            _mutate_ints(attr.ints, rng, lambda: _pick_int(rng, 0))
         elif attr.type == A.FLOATS and len(attr.floats):
             attr.floats[rng.randrange(len(attr.floats))] = rng.choice(_INTERESTING_FLOATS)
         elif attr.type == A.STRING:
@@ -253,16 +247,21 @@ def mutate_model(model: onnx.ModelProto, rng: random.Random) -> None:
         opset.version = rng.choice([1, 6, 7, 9, 10, 11, 12, 13, 17, 18, 21, 24, 30, 2**40])
 
 
+def _mutate_ints(values, rng: random.Random, new_value) -> None:
+    """Changes one value (70%), else drops one or appends new_value()."""
+    if len(values) and rng.random() < 0.7:
+        i = rng.randrange(len(values))
+        values[i] = _pick_int(rng, values[i])
+    elif len(values) and rng.random() < 0.5:
+        del values[rng.randrange(len(values))]
+    else:
+        values.append(new_value())
+
+
 def _mutate_tensor(tensor: onnx.TensorProto, rng: random.Random, kind: str = "") -> None:
     kind = kind or rng.choice(["init_dims", "init_type", "init_data"])
     if kind == "init_dims":
-        if len(tensor.dims) and rng.random() < 0.7:
-            i = rng.randrange(len(tensor.dims))
-            tensor.dims[i] = _pick_int(rng, tensor.dims[i])
-        elif len(tensor.dims) and rng.random() < 0.5:
-            del tensor.dims[rng.randrange(len(tensor.dims))]
-        else:
-            tensor.dims.append(rng.choice([0, 1, 2, 3]))
+        _mutate_ints(tensor.dims, rng, lambda: rng.choice([0, 1, 2, 3]))
     elif kind == "init_type":
         tensor.data_type = rng.randrange(0, 26)
     elif tensor.HasField("raw_data"):
