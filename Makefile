@@ -7,8 +7,8 @@ export CCACHE_BASEDIR := $(CURDIR)
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build python test test-cpp test-python test-conformance conformance real-models \
-	demo seed-models bench bench-deps lint format clean build-asan test-asan build-tsan test-tsan \
-	test-python-asan test-runner-asan test-sanitize fuzz fuzz-smoke
+	arch-models demo seed-models bench bench-deps bench-real lint format clean build-asan test-asan \
+	build-tsan test-tsan test-python-asan test-runner-asan test-sanitize fuzz fuzz-smoke
 
 all: build python
 
@@ -26,7 +26,7 @@ python: deps
 test-cpp: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
 
-test-python: python real-models
+test-python: python real-models arch-models
 	@$(PYTHON) -m pytest -q tests/python
 
 # ONNX's backend node tests: fails when a case listed in tests/conformance/passing.txt fails.
@@ -70,7 +70,7 @@ test-tsan: build-tsan
 
 # The Python suite against the ASan+UBSan extension (Python itself is not instrumented, so the
 # ASan runtime is preloaded; leaks are not checked in CPython).
-test-python-asan: build-asan real-models
+test-python-asan: build-asan real-models arch-models
 	@mkdir -p build-asan/pkg/lwai
 	@for f in python/lwai/*.py; do ln -sf "$(CURDIR)/$$f" build-asan/pkg/lwai/; done
 	@ln -sf "$(CURDIR)"/build-asan/_lwai*.so "$(CURDIR)"/build-asan/liblwai_example_plugin.so \
@@ -141,6 +141,13 @@ conformance: python
 real-models: deps
 	@$(PYTHON) scripts/fetch_real_models.py
 
+# Architectures built by their own libraries with random weights (YOLOv8n, BERT-base, MiniLM,
+# ViT-Ti, Whisper-tiny's encoder) and exported to ONNX into .cache/models: installs torch 2.13.0
+# (CPU), ultralytics and transformers once (scripts/install_model_deps.sh); exports take ~30 s.
+arch-models: deps
+	@bash scripts/install_model_deps.sh
+	@$(PYTHON) scripts/export_arch_models.py
+
 demo: python
 	@$(PYTHON) scripts/demo.py
 
@@ -152,6 +159,12 @@ bench-deps:
 
 bench: python bench-deps
 	@$(PYTHON) benchmarks/compare.py $(BENCH_ARGS)
+
+# The real models (PP-OCR, silero-vad, the exported architectures) against ONNX Runtime and
+# OpenVINO, with lwai's profile of each: the "Real models" section of benchmarks/RESULTS.md.
+bench-real: python real-models arch-models
+	@bash scripts/install_bench_deps.sh --no-tensorflow
+	@$(PYTHON) benchmarks/real_models.py $(BENCH_ARGS)
 
 seed-models: deps
 	@$(PYTHON) benchmarks/seed_models.py

@@ -1,4 +1,4 @@
-"""Side-by-side benchmark of lwai, ONNX Runtime and LiteRT on the seed networks.
+"""Side-by-side benchmark of lwai, ONNX Runtime, OpenVINO and LiteRT on the seed networks.
 
 Every measurement is a fresh process per (framework, network, threads) that imports only its
 framework and numpy, loads the model, times the first result, runs W warm-ups and then timed
@@ -11,12 +11,19 @@ rounds, against this machine's fp32 FMA peak measured in the same run by fma_pea
                the worker loads the .lwai file: lwai.Session(path, threads=N)
   onnxruntime  the same ONNX file, ORT_ENABLE_ALL, intra_op_num_threads=N, inter_op 1,
                sequential execution, CPUExecutionProvider
+  openvino     the same ONNX file read by OpenVINO's CPU plugin: PERFORMANCE_HINT=LATENCY,
+               INFERENCE_NUM_THREADS=N, INFERENCE_PRECISION_HINT=f32 (the default is bf16 on
+               CPUs with AVX512_BF16 or AMX; the others compute in fp32); dynamic input dims are
+               set to the benchmarked shapes (Model.reshape) before compiling
   litert       ai-edge-litert's Interpreter (XNNPACK delegate on, num_threads=N) on a TFLite
                build of the same architecture (tflite_models.py: Keras, weights=None)
 
 Writes benchmarks/RESULTS.md, benchmarks/results.png and the raw data in
 .cache/bench/results.json. Usage: python3 benchmarks/compare.py [--quick] [--nets a,b]
-[--threads 1,2] [--repeats N] [--lwai-backends x,y] [--no-litert]
+[--threads 1,2] [--repeats N] [--lwai-backends x,y] [--no-litert] [--no-openvino]
+
+benchmarks/real_models.py runs trained and exported models (PP-OCR, silero-vad, YOLOv8n, BERT,
+ViT, Whisper) through the same workers and adds a "Real models" section to RESULTS.md.
 """
 
 from __future__ import annotations
@@ -38,8 +45,8 @@ import time
 BENCH_DIR = pathlib.Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 CACHE_DIR = REPO_ROOT / ".cache" / "bench"
-FRAMEWORKS = ("lwai", "ort", "litert")
-LABELS = {"lwai": "lwai", "ort": "ONNX Runtime", "litert": "LiteRT"}
+FRAMEWORKS = ("lwai", "ort", "openvino", "litert")
+LABELS = {"lwai": "lwai", "ort": "ONNX Runtime", "openvino": "OpenVINO", "litert": "LiteRT"}
 ALL_NETS = (
     "squeezenet1.0",
     "squeezenet1.1",
@@ -73,7 +80,10 @@ def _rss_kib() -> tuple[int, int]:
     return current, peak or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _load_lwai(spec: dict):
+# Loaders: (spec, an example feed) -> (run(feed) -> list of outputs, framework version).
+
+
+def _load_lwai(spec: dict, feed: dict):
     import lwai
 
     kwargs = {"threads": spec["threads"]}
@@ -83,10 +93,10 @@ def _load_lwai(spec: dict):
     # The extension's mtime tells builds apart: the checkout is shared, and lwai may be
     # reinstalled while a run is going on.
     build = f"{lwai.__version__} built {time.ctime(os.path.getmtime(lwai._lwai.__file__))}"
-    return lambda x: session.run({"input": x})[0], build
+    return session.run, build
 
 
-def _load_ort(spec: dict):
+def _load_ort(spec: dict, feed: dict):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -95,10 +105,41 @@ def _load_ort(spec: dict):
     options.intra_op_num_threads = spec["threads"]
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(spec["model"], options, providers=["CPUExecutionProvider"])
-    return lambda x: session.run(None, {"input": x})[0], ort.__version__
+    return lambda f: session.run(None, f), ort.__version__
 
 
-def _load_litert(spec: dict):
+def _load_openvino(spec: dict, feed: dict):
+    import openvino as ov
+
+    core = ov.Core()
+    model = core.read_model(spec["model"])
+    # Dynamic dims (sequence length, image size) fixed to the benchmarked shapes, as an
+    # OpenVINO deployment with known shapes does; the others get the same shapes at run time.
+    dynamic = {
+        port.any_name: list(feed[port.any_name].shape)
+        for port in model.inputs
+        if port.get_partial_shape().is_dynamic and port.any_name in feed
+    }
+    if dynamic:
+        model.reshape(dynamic)
+    config = {
+        "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_NUM_THREADS": spec["threads"],
+        "INFERENCE_PRECISION_HINT": "f32",
+    }
+    compiled = core.compile_model(model, "CPU", config)
+    request = compiled.create_infer_request()
+    outputs = compiled.outputs
+
+    def run(f):
+        # Inputs read in place (as ORT and lwai do); outputs copied out (fresh arrays, as theirs).
+        result = request.infer(f, share_inputs=True, share_outputs=False)
+        return [result[o] for o in outputs]
+
+    return run, ov.__version__
+
+
+def _load_litert(spec: dict, feed: dict):
     from importlib.metadata import version
 
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -113,12 +154,46 @@ def _load_litert(spec: dict):
     input_index = interpreter.get_input_details()[0]["index"]
     output_index = interpreter.get_output_details()[0]["index"]
 
-    def run(x):
-        interpreter.set_tensor(input_index, x)
+    def run(f):
+        interpreter.set_tensor(input_index, f["input"])
         interpreter.invoke()
-        return interpreter.get_tensor(output_index)
+        return [interpreter.get_tensor(output_index)]
 
     return run, version("ai-edge-litert")
+
+
+LOADERS = {"lwai": _load_lwai, "ort": _load_ort, "openvino": _load_openvino, "litert": _load_litert}
+
+
+def _feed(spec: dict) -> dict:
+    """The inputs: spec["inputs"] (an .npz file of name -> array), or a standard normal
+    "input" of spec["input_shape"] (numpy default_rng(0))."""
+    import numpy as np
+
+    if spec.get("inputs"):
+        with np.load(spec["inputs"]) as data:
+            return {name: data[name] for name in data.files}
+    return {"input": np.random.default_rng(0).standard_normal(spec["input_shape"], np.float32)}
+
+
+def _stepper(run, feed: dict, stream: dict | None):
+    """One timed step. Without a stream: run(feed). With stream = {"chunks": NAME, "state":
+    NAME, "state_output": I}: feed[NAME] holds [n, ...] chunks, and each step runs the next
+    chunk (cycling) with the state that the previous step returned as output I."""
+    if not stream:
+        return lambda: run(feed)
+    chunks = feed[stream["chunks"]]
+    current = dict(feed)
+    position = [0]
+
+    def step():
+        current[stream["chunks"]] = chunks[position[0] % len(chunks)]
+        position[0] += 1
+        outputs = run(current)
+        current[stream["state"]] = outputs[stream["state_output"]]
+        return outputs
+
+    return step
 
 
 def worker(spec: dict) -> dict:
@@ -126,18 +201,20 @@ def worker(spec: dict) -> dict:
     t_start = time.perf_counter()
     import numpy as np
 
-    loader = {"lwai": _load_lwai, "ort": _load_ort, "litert": _load_litert}[spec["framework"]]
-    # The framework's import is part of its load time; numpy's is common to all three.
+    # The framework's import is part of its load time; numpy's is common to all.
     t_numpy = time.perf_counter()
     rss_numpy, _ = _rss_kib()
-    x = np.random.default_rng(0).standard_normal(spec["input_shape"], dtype=np.float32)
-    run, framework_version = loader(spec)
+    feed = _feed(spec)
+    stream = spec.get("stream")
+    example = dict(feed, **{stream["chunks"]: feed[stream["chunks"]][0]}) if stream else feed
+    run, framework_version = LOADERS[spec["framework"]](spec, example)
+    step = _stepper(run, feed, stream)
     t_loaded = time.perf_counter()
-    output = run(x)
+    outputs = [np.asarray(o) for o in step()]
     t_first = time.perf_counter()
     first_result_epoch = time.time()
     for _ in range(spec["warmup"]):
-        run(x)
+        step()
     latencies = []
     timed_start = time.perf_counter()
     while len(latencies) < spec["max_runs"]:
@@ -147,10 +224,10 @@ def worker(spec: dict) -> dict:
         ):
             break
         begin = time.perf_counter()
-        run(x)
+        step()
         latencies.append((time.perf_counter() - begin) * 1e3)
     if spec.get("save_output"):
-        np.save(spec["save_output"], np.asarray(output))
+        np.savez(spec["save_output"], *outputs)
     rss_now, rss_peak = _rss_kib()
     return {
         "version": framework_version,
@@ -162,7 +239,7 @@ def worker(spec: dict) -> dict:
         "rss_numpy_kib": rss_numpy,
         "rss_end_kib": rss_now,
         "peak_rss_kib": rss_peak,
-        "output_finite": bool(np.isfinite(output).all()),
+        "output_finite": all(bool(np.isfinite(o).all()) for o in outputs if o.dtype.kind == "f"),
     }
 
 
@@ -215,7 +292,8 @@ def machine_info() -> dict:
         "compiler": _run_text(["g++", "--version"]).splitlines()[0:1],
         "versions": {
             pkg: _pkg_version(pkg)
-            for pkg in ("lwai", "numpy", "onnx", "onnxruntime", "ai-edge-litert", "tensorflow-cpu")
+            for pkg in ("lwai", "numpy", "onnx", "onnxruntime", "openvino", "ai-edge-litert")
+            + ("tensorflow-cpu",)
         },
         "lwai_commit": _run_text(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"]),
         "lwai_dirty": bool(
@@ -351,17 +429,19 @@ def run_worker(spec: dict) -> dict:
     return record
 
 
-def measure(args, nets, onnx_info, lwai_info, tflite_info) -> dict:
-    """{(framework, net, threads): [worker records]} over args.repeats interleaved rounds."""
+def measure(args, nets, frameworks, model_spec, label_width: int = 21) -> dict:
+    """{(framework, net, threads): [worker records]} over args.repeats interleaved rounds.
+    model_spec(framework, net) gives the worker spec's model and input fields ("model" and
+    "input_shape" or "inputs", optionally "stream") or {"error": why it cannot run}. Round 1
+    saves the outputs of the ONNX frameworks for output_difference()."""
     results: dict[tuple[str, str, int], list[dict]] = {}
-    frameworks = [fw for fw in FRAMEWORKS if fw != "litert" or tflite_info]
     jobs = [(net, t) for net in nets for t in args.threads]
     total = args.repeats * len(jobs) * len(frameworks)
     done = 0
     started = time.perf_counter()
     outputs_dir = CACHE_DIR / "outputs"
     outputs_dir.mkdir(parents=True, exist_ok=True)
-    for stale in outputs_dir.glob("*.npy"):  # from an earlier run: a failed worker leaves none
+    for stale in outputs_dir.glob("*.np[yz]"):  # from an earlier run: a failed worker leaves none
         stale.unlink()
     for round_index in range(args.repeats):
         for job_index, (net, threads) in enumerate(jobs):
@@ -369,27 +449,22 @@ def measure(args, nets, onnx_info, lwai_info, tflite_info) -> dict:
             for fw in frameworks[shift:] + frameworks[:shift]:
                 done += 1
                 key = (fw, net, threads)
-                source = {"lwai": lwai_info, "ort": None, "litert": tflite_info}[fw]
-                if source is not None and "error" in source.get(net, {"error": "not built"}):
-                    results.setdefault(key, []).append({"error": source[net]["error"]})
+                model = model_spec(fw, net)
+                if "error" in model:
+                    results.setdefault(key, []).append({"error": model["error"]})
                     continue
                 spec = {
                     "framework": fw,
-                    "model": onnx_info[net]["onnx"] if fw == "ort" else source[net]["model"],
                     "threads": threads,
-                    "input_shape": (
-                        tflite_info[net]["input_shape"]
-                        if fw == "litert"
-                        else onnx_info[net]["input_shape"]
-                    ),
                     "warmup": args.warmup,
                     "min_runs": args.min_runs,
                     "max_runs": args.max_runs,
                     "budget": args.budget,
                     "lwai_backends": args.lwai_backends,
+                    **model,
                 }
                 if round_index == 0 and fw != "litert":
-                    spec["save_output"] = str(outputs_dir / f"{fw}-{net}-{threads}.npy")
+                    spec["save_output"] = str(_output_path(fw, net, threads))
                 record = run_worker(spec)
                 results.setdefault(key, []).append(record)
                 status = record.get("error") or (
@@ -398,7 +473,7 @@ def measure(args, nets, onnx_info, lwai_info, tflite_info) -> dict:
                 )
                 print(
                     f"[{done:>3}/{total} {time.perf_counter() - started:6.0f}s] round "
-                    f"{round_index + 1} {fw:<6} {net:<21} t={threads}  {status}",
+                    f"{round_index + 1} {fw:<8} {net:<{label_width}} t={threads}  {status}",
                     flush=True,
                 )
     return results
@@ -432,18 +507,41 @@ def summarize(records: list[dict]) -> dict:
     }
 
 
-def output_agreement(net: str, threads: int) -> str:
-    """Max |lwai - ORT| of the softmax outputs saved in round 1."""
+def _output_path(fw: str, net: str, threads: int) -> pathlib.Path:
+    return CACHE_DIR / "outputs" / f"{fw}-{net}-{threads}.npz"
+
+
+def load_outputs(fw: str, net: str, threads: int) -> list | None:
+    """The outputs of fw's first run of net in round 1, or None (not run or failed)."""
     import numpy as np
 
-    paths = [CACHE_DIR / "outputs" / f"{fw}-{net}-{threads}.npy" for fw in ("lwai", "ort")]
-    if not all(p.exists() for p in paths):
+    path = _output_path(fw, net, threads)
+    if not path.exists():
+        return None
+    with np.load(path) as data:
+        return [data[f"arr_{i}"] for i in range(len(data.files))]
+
+
+def output_difference(net: str, threads: int, fw: str = "lwai", relative: bool = False) -> str:
+    """Max |fw - ORT| over the outputs saved in round 1; relative: divided by the range of
+    ORT's output (the largest over the outputs). Seed networks: "top-1 differs" when it does."""
+    import numpy as np
+
+    got, expected = load_outputs(fw, net, threads), load_outputs("ort", net, threads)
+    if got is None or expected is None:
         return "n/a"
-    a, b = (np.load(p) for p in paths)
-    if a.shape != b.shape:
-        return f"shape {a.shape} vs {b.shape}"
-    diff = float(np.max(np.abs(a.astype(np.float64) - b)))
-    return f"{diff:.1e}" + ("" if np.argmax(a) == np.argmax(b) else " (top-1 differs)")
+    worst = 0.0
+    for a, b in zip(got, expected, strict=False):
+        if a.shape != b.shape:
+            return f"shape {a.shape} vs {b.shape}"
+        diff = float(np.max(np.abs(a.astype(np.float64) - b), initial=0.0))
+        if relative and b.size:
+            diff /= float(b.max() - b.min()) or 1.0
+        worst = max(worst, diff)
+    if len(got) != len(expected):
+        return f"{len(got)} outputs vs {len(expected)}"
+    top1 = "" if relative or np.argmax(got[0]) == np.argmax(expected[0]) else " (top-1 differs)"
+    return f"{worst:.1e}{top1}"
 
 
 # -- parent: report ---------------------------------------------------------------------------
@@ -459,13 +557,136 @@ def _ms(value: float | None) -> str:
     return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
 
 
-def write_report(path, chart_name, command, machine, peak, summary, info, litert_reason) -> None:
+ONNX_PEERS = ("ort", "openvino")  # run the same ONNX files as lwai
+REAL_MODELS_HEADING = "# Real models"  # benchmarks/real_models.py's section of RESULTS.md
+
+
+def _median_cell(s: dict, reason: str | None = None) -> str:
+    """A framework's median latency, or why there is none."""
+    if s.get("median_ms"):
+        return _ms(s["median_ms"])
+    if reason:
+        return "not run"
+    return _cell(f"error: {s.get('error', 'not run')}")
+
+
+def _ratio_cell(lw: dict, other: dict) -> str:
+    lw_ms, other_ms = lw.get("median_ms"), other.get("median_ms")
+    return _fmt(lw_ms / other_ms) if lw_ms and other_ms else "–"
+
+
+def _per_framework(summaries: list[dict], key: str, digits: int) -> str:
+    """ "a / b / c": one value per framework ("–" where it did not run)."""
+    return " / ".join(_fmt(s.get(key), digits) for s in summaries)
+
+
+def details_lines(summary: dict, nets: list[str], threads_list: list[int], macs=None) -> list:
+    """The per-(network, threads, framework) table: spread, runs, load, first result, RSS;
+    GMAC/s/core where macs(framework, net) gives the MACs."""
+    header = (
+        "| network | threads | framework | median ms | p10–p90 ms | runs (processes) "
+        + ("| GMAC/s/core " if macs else "")
+        + "| load s | first run s | first result s | peak RSS MiB | RSS after numpy MiB |"
+    )
+    lines = [header, "| --- | ---: | --- | ---: | ---: | ---: |" + " ---: |" * (5 + bool(macs))]
+    for net in nets:
+        for t in threads_list:
+            for fw in FRAMEWORKS:
+                s = summary.get((fw, net, t))
+                if not s or "error" in s:
+                    if s:
+                        error = _cell(f"error: {s['error']}")
+                        lines.append(f"| {net} | {t} | {LABELS[fw]} | {error} |")
+                    continue
+                gmacs = ""
+                if macs:
+                    gmacs = f"| {macs(fw, net) / (s['median_ms'] * 1e-3) / t / 1e9:.1f} "
+                warn = "" if s["output_finite"] else " (non-finite output!)"
+                lines.append(
+                    f"| {net} | {t} | {LABELS[fw]}{warn} | {_ms(s['median_ms'])} "
+                    f"| {_ms(s['p10_ms'])}–{_ms(s['p90_ms'])} | {s['runs']} ({s['processes']}) "
+                    f"{gmacs}| {s['load_s']:.2f} | {s['first_run_s']:.2f} "
+                    f"| {s['first_result_s']:.2f} | {s['peak_rss_mib']:.0f} "
+                    f"| {s['rss_numpy_mib']:.0f} |"
+                )
+    return lines
+
+
+def machine_lines(machine: dict, peak: dict | None) -> list[str]:
+    """The "Machine" list: CPU, flags, FMA peak (when measured), OS, versions, load."""
+    versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items() if v)
+    cores = f"{machine['logical_cpus']} logical CPUs ({machine['usable_cpus']} usable)"
+    virt = ", virtual machine (KVM or similar)" if machine["virtualized"] else ""
+    dirty = " (with uncommitted changes)" if machine["lwai_dirty"] else ""
+    lines = [
+        f"- CPU: {machine['cpu']} ({machine['cpu_family_model']}), {cores}{virt}, "
+        f"{machine['memory_gib']} GiB RAM",
+        f"- SIMD flags: {' '.join(machine['flags'])}",
+    ]
+    if peak is not None:
+        peak_line = (
+            f"{_fmt(peak.get('best'), 1)} GMAC/s per core ({peak.get('isa')}; AVX-512 "
+            f"{_fmt(peak.get('avx512'), 1)}, AVX2 {_fmt(peak.get('avx2'), 1)}): "
+            "`fma_peak.cc`, 12 independent FMA chains, one thread, best of 5 trials; the higher "
+            f"of the runs at start and end ({', '.join(_fmt(v, 1) for v in peak['samples'])})"
+            if "best" in peak
+            else f"not measured: {peak.get('error')}"
+        )
+        lines.append(f"- fp32 FMA peak: {peak_line}")
+    return lines + [
+        f"- OS: {machine['os']}, Linux {machine['kernel']}, Python {machine['python']}, "
+        f"{' '.join(machine['compiler'])}",
+        f"- Versions: {versions}; lwai commit {machine['lwai_commit']}{dirty}",
+        f"- Load average (1/5/15 min) at start {_loads(machine['load_average_start'])}, at end "
+        f"{_loads(machine['load_average_end'])}: the machine may be shared, so compare the "
+        "frameworks within one run (they are interleaved) rather than across runs.",
+    ]
+
+
+def method_lines(machine: dict) -> list[str]:
+    """How each framework is run (shared by both reports)."""
+    return [
+        f"- {machine['settings']}",
+        "- Each (framework, network, threads) measurement is a fresh process; each round runs all "
+        "of them with the framework order rotated, and the medians are over all rounds.",
+        "- ONNX Runtime: `ORT_ENABLE_ALL`, `intra_op_num_threads` = threads, "
+        "`inter_op_num_threads` = 1, sequential execution, CPUExecutionProvider.",
+        "- OpenVINO: `Core.read_model` on the same ONNX file, compiled for CPU with "
+        "`PERFORMANCE_HINT=LATENCY`, `INFERENCE_NUM_THREADS` = threads and "
+        "`INFERENCE_PRECISION_HINT=f32` (its default is bf16 on CPUs with AVX512_BF16 or AMX; "
+        "the others compute in fp32); dynamic input dims are set to the benchmarked shapes "
+        "(`Model.reshape`) before compiling; `InferRequest.infer(share_inputs=True)` per run.",
+        "- LiteRT: `ai_edge_litert.interpreter.Interpreter(num_threads=threads)` with the "
+        "BUILTIN op resolver (XNNPACK delegate applied); set_tensor + invoke + get_tensor per run.",
+        "- lwai: the ONNX file converted by `lwai.convert` (all graph passes) and saved as .lwai "
+        "before the rounds; workers run `lwai.Session(path, threads=threads"
+        + (f", backends={machine['lwai_backends']}" if machine["lwai_backends"] else "")
+        + ").run(...)`.",
+    ]
+
+
+def write_sections(path: pathlib.Path, main: list[str] | None, real_models: list[str] | None):
+    """Writes RESULTS.md: compare.py's report (main) and real_models.py's section, each
+    replacing its own part and keeping the other's (None = keep what the file has)."""
+    old = path.read_text() if path.exists() else ""
+    old_main, sep, old_real = old.partition("\n" + REAL_MODELS_HEADING + "\n")
+    text = "\n".join(main) if main is not None else old_main.rstrip("\n") + "\n"
+    if real_models is not None:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(real_models)
+    elif sep:
+        text = text.rstrip("\n") + "\n" + sep + old_real
+    path.write_text(text)
+
+
+def write_report(path, chart_name, command, machine, peak, summary, info, reasons) -> None:
+    """RESULTS.md's seed-network report; `reasons` says why a framework did not run at all."""
     onnx_info, lwai_info, tflite_info = info
     peak_core = peak.get("best")
     nets = list(onnx_info)
     threads_list = sorted({t for (_, _, t) in summary})
+    litert_reason = reasons.get("litert")
     lines = [
-        "# lwai vs ONNX Runtime vs LiteRT",
+        "# lwai vs ONNX Runtime vs OpenVINO vs LiteRT",
         "",
         f"Generated by `benchmarks/compare.py` on {machine['date']} in {machine['wall_s']:.0f} s."
         " Regenerate with:",
@@ -488,32 +709,39 @@ def write_report(path, chart_name, command, machine, peak, summary, info, litert
         "*peak RSS* = the worker process's high-water mark (VmHWM / ru_maxrss), each framework "
         "in its own process that imports only numpy and that framework.",
         "",
-        "| network | threads | lwai ms | ORT ms | lwai/ORT | LiteRT ms | lwai/LiteRT "
-        "| lwai GMAC/s/core | % of FMA peak | first result lwai / ORT (s) "
-        "| peak RSS lwai / ORT (MiB) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| network | threads | lwai ms | ORT ms | lwai/ORT | OpenVINO ms | lwai/OpenVINO "
+        "| LiteRT ms | lwai/LiteRT | lwai GMAC/s/core | % of FMA peak "
+        "| first result lwai / ORT / OpenVINO (s) | peak RSS lwai / ORT / OpenVINO (MiB) |",
+        "| --- |" + " ---: |" * 12,
     ]
     for net in nets:
         for t in threads_list:
-            lw, ort, lite = (summary.get((fw, net, t), {}) for fw in FRAMEWORKS)
-            lw_ms, ort_ms, lite_ms = (s.get("median_ms") for s in (lw, ort, lite))
+            lw, ort, ov, lite = (summary.get((fw, net, t), {}) for fw in FRAMEWORKS)
+            lw_ms = lw.get("median_ms")
             gmacs = onnx_info[net]["macs"] / (lw_ms * 1e-3) / t / 1e9 if lw_ms else None
             row = [
                 net,
                 str(t),
-                _ms(lw_ms) if lw_ms else _cell(f"error: {lw.get('error', 'not run')}"),
-                _ms(ort_ms) if ort_ms else _cell(f"error: {ort.get('error', 'not run')}"),
-                _fmt(lw_ms / ort_ms) if lw_ms and ort_ms else "–",
-                _ms(lite_ms) if lite_ms else ("not run" if litert_reason else "error"),
-                _fmt(lw_ms / lite_ms) if lw_ms and lite_ms else "–",
+                _median_cell(lw),
+                _median_cell(ort),
+                _ratio_cell(lw, ort),
+                _median_cell(ov, reasons.get("openvino")),
+                _ratio_cell(lw, ov),
+                _median_cell(lite, litert_reason),
+                _ratio_cell(lw, lite),
                 _fmt(gmacs, 1),
                 _fmt(100 * gmacs / peak_core, 1) if gmacs and peak_core else "–",
-                f"{_fmt(lw.get('first_result_s'))} / {_fmt(ort.get('first_result_s'))}",
-                f"{_fmt(lw.get('peak_rss_mib'), 0)} / {_fmt(ort.get('peak_rss_mib'), 0)}",
+                _per_framework([lw, ort, ov], "first_result_s", 2),
+                _per_framework([lw, ort, ov], "peak_rss_mib", 0),
             ]
             lines.append("| " + " | ".join(row) + " |")
     lines += [
         "",
+        *(
+            f"{LABELS[fw]}: **not run**: {reason}."
+            for fw, reason in reasons.items()
+            if reason and fw != "litert"
+        ),
         "LiteRT: "
         + (
             f"**not run**: {litert_reason}."
@@ -527,93 +755,46 @@ def write_report(path, chart_name, command, machine, peak, summary, info, litert
         "## Details",
         "",
         "Latency spread is p10–p90 over all timed runs; *load* = framework import + model load "
-        "(lwai: .lwai file, ORT: ONNX file with graph optimization, LiteRT: .tflite); "
-        "*RSS after numpy* is the process before the framework is imported.",
+        "(lwai: .lwai file, ORT and OpenVINO: ONNX file with graph optimization or compilation, "
+        "LiteRT: .tflite); *RSS after numpy* is the process before the framework is imported.",
         "",
-        "| network | threads | framework | median ms | p10–p90 ms | runs (processes) "
-        "| GMAC/s/core | load s | first run s | first result s | peak RSS MiB "
-        "| RSS after numpy MiB |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for net in nets:
-        for t in threads_list:
-            for fw in FRAMEWORKS:
-                s = summary.get((fw, net, t))
-                if not s or "error" in s:
-                    if s:
-                        error = _cell(f"error: {s['error']}")
-                        lines.append(f"| {net} | {t} | {LABELS[fw]} | {error} |")
-                    continue
-                macs = tflite_info[net]["macs"] if fw == "litert" else onnx_info[net]["macs"]
-                gmacs = macs / (s["median_ms"] * 1e-3) / t / 1e9
-                warn = "" if s["output_finite"] else " (non-finite output!)"
-                lines.append(
-                    f"| {net} | {t} | {LABELS[fw]}{warn} | {_ms(s['median_ms'])} "
-                    f"| {_ms(s['p10_ms'])}–{_ms(s['p90_ms'])} | {s['runs']} ({s['processes']}) "
-                    f"| {gmacs:.1f} | {s['load_s']:.2f} | {s['first_run_s']:.2f} "
-                    f"| {s['first_result_s']:.2f} | {s['peak_rss_mib']:.0f} "
-                    f"| {s['rss_numpy_mib']:.0f} |"
-                )
-    lines += [
+        *details_lines(
+            summary,
+            nets,
+            threads_list,
+            lambda fw, net: (tflite_info if fw == "litert" else onnx_info)[net]["macs"],
+        ),
         "",
-        "| network | GMACs (ONNX) | lwai convert s | max abs(lwai − ORT) of the softmax, "
-        "per thread count | GMACs (TFLite) | TFLite build vs seed network |",
+        "| network | GMACs (ONNX) | lwai convert s | max abs(lwai − ORT) of the softmax "
+        "(OpenVINO − ORT), per thread count | GMACs (TFLite) | TFLite build vs seed network |",
         "| --- | ---: | ---: | --- | ---: | --- |",
     ]
     for net in nets:
         lw = lwai_info.get(net, {})
         lite = tflite_info.get(net, {})
-        agreement = ", ".join(f"{t}T: {output_agreement(net, t)}" for t in threads_list)
+        agreement = ", ".join(
+            f"{t}T: {output_difference(net, t)} ({output_difference(net, t, 'openvino')})"
+            for t in threads_list
+        )
         lines.append(
             f"| {net} | {onnx_info[net]['macs'] / 1e9:.3f} "
             f"| {_fmt(lw.get('convert_s'))} | {agreement} "
             f"| {_fmt(lite['macs'] / 1e9, 3) if 'macs' in lite else '–'} "
             f"| {lite.get('difference', lite.get('error', litert_reason or '–'))} |"
         )
-    versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items() if v)
-    cores = f"{machine['logical_cpus']} logical CPUs ({machine['usable_cpus']} usable)"
-    virt = ", virtual machine (KVM or similar)" if machine["virtualized"] else ""
-    peak_line = (
-        f"{_fmt(peak.get('best'), 1)} GMAC/s per core ({peak.get('isa')}; AVX-512 "
-        f"{_fmt(peak.get('avx512'), 1)}, AVX2 {_fmt(peak.get('avx2'), 1)}): "
-        "`fma_peak.cc`, 12 independent FMA chains, one thread, best of 5 trials; the higher "
-        f"of the runs at start and end ({', '.join(_fmt(v, 1) for v in peak['samples'])})"
-        if "best" in peak
-        else f"not measured: {peak.get('error')}"
-    )
-    dirty = " (with uncommitted changes)" if machine["lwai_dirty"] else ""
     lines += [
         "",
         "## Machine",
         "",
-        f"- CPU: {machine['cpu']} ({machine['cpu_family_model']}), {cores}{virt}, "
-        f"{machine['memory_gib']} GiB RAM",
-        f"- SIMD flags: {' '.join(machine['flags'])}",
-        f"- fp32 FMA peak: {peak_line}",
-        f"- OS: {machine['os']}, Linux {machine['kernel']}, Python {machine['python']}, "
-        f"{' '.join(machine['compiler'])}",
-        f"- Versions: {versions}; lwai commit {machine['lwai_commit']}{dirty}",
-        f"- Load average (1/5/15 min) at start {_loads(machine['load_average_start'])}, at end "
-        f"{_loads(machine['load_average_end'])}: the machine may be shared, so compare the "
-        "frameworks within one run (they are interleaved) rather than across runs.",
+        *machine_lines(machine, peak),
         "",
         "## Method",
         "",
-        f"- {machine['settings']}",
-        "- Each (framework, network, threads) measurement is a fresh process; each round runs all "
-        "of them with the framework order rotated, and the medians are over all rounds.",
-        "- ONNX Runtime: `ORT_ENABLE_ALL`, `intra_op_num_threads` = threads, "
-        "`inter_op_num_threads` = 1, sequential execution, CPUExecutionProvider.",
-        "- LiteRT: `ai_edge_litert.interpreter.Interpreter(num_threads=threads)` with the "
-        "BUILTIN op resolver (XNNPACK delegate applied); set_tensor + invoke + get_tensor per run.",
-        "- lwai: the ONNX file converted by `lwai.convert` (all graph passes) and saved as .lwai "
-        "before the rounds; workers run `lwai.Session(path, threads=threads"
-        + (f", backends={machine['lwai_backends']}" if machine["lwai_backends"] else "")
-        + ").run(...)`.",
+        *method_lines(machine),
         "- The same random input (numpy default_rng(0), standard normal) for every run.",
         "",
     ]
-    path.write_text("\n".join(lines))
+    write_sections(path, lines, None)
 
 
 def _busy_warning(machine: dict) -> list[str]:
@@ -662,7 +843,7 @@ def write_chart(path, summary, nets, threads_list) -> None:
     fig, axes = plt.subplots(
         1, len(threads_list), figsize=(6.5 * len(threads_list), 4.8), squeeze=False, sharey=True
     )
-    colors = {"lwai": "#d62728", "ort": "#1f77b4", "litert": "#2ca02c"}
+    colors = {"lwai": "#d62728", "ort": "#1f77b4", "openvino": "#9467bd", "litert": "#2ca02c"}
     width = 0.8 / len(FRAMEWORKS)
     for ax, t in zip(axes[0], threads_list, strict=True):
         for i, fw in enumerate(FRAMEWORKS):
@@ -704,26 +885,24 @@ def _str_list(text: str) -> list[str]:
     return [v.strip() for v in text.split(",") if v.strip()]
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--nets", type=_str_list, default=list(ALL_NETS), help="comma list")
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared with real_models.py: threads, rounds, runs per process, frameworks."""
     parser.add_argument("--threads", type=_int_list, default=[1, 2], help="comma list (1,2)")
     parser.add_argument("--repeats", type=int, help="interleaved rounds (default 3, quick 1)")
     parser.add_argument("--warmup", type=int, help="warm-up runs per process (default 1)")
     parser.add_argument("--min-runs", type=int, help="timed runs per process, at least (3)")
     parser.add_argument("--max-runs", type=int, help="timed runs per process, at most (50)")
     parser.add_argument("--budget", type=float, help="seconds of timed runs per process (2.0)")
-    parser.add_argument("--quick", action="store_true", help="1 round, fewer runs (1-2 min)")
-    parser.add_argument("--no-litert", action="store_true", help="skip LiteRT")
+    parser.add_argument("--quick", action="store_true", help="1 round, fewer runs")
+    parser.add_argument("--no-openvino", action="store_true", help="skip OpenVINO")
     parser.add_argument(
         "--lwai-backends", type=_str_list, help="passed as lwai.Session(backends=[...])"
     )
-    parser.add_argument("--fma-seconds", type=float, default=1.0, help="FMA peak measuring time")
     parser.add_argument("--out", type=pathlib.Path, default=BENCH_DIR / "RESULTS.md")
-    parser.add_argument("--chart", type=pathlib.Path, default=BENCH_DIR / "results.png")
-    args = parser.parse_args(argv)
+
+
+def check_run_options(parser: argparse.ArgumentParser, args) -> None:
+    """Fills in the defaults of add_run_options (quick or not) and checks the values."""
     quick = args.quick
     defaults = {
         "repeats": 1 if quick else 3,
@@ -735,13 +914,42 @@ def parse_args(argv):
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    unknown = [n for n in args.nets if n not in ALL_NETS]
-    if unknown:
-        parser.error(f"unknown network(s) {unknown}; choose from {', '.join(ALL_NETS)}")
     if not args.threads or min(args.threads) < 1:
         parser.error("--threads needs positive thread counts")
     if args.repeats < 1 or args.min_runs < 1 or args.max_runs < args.min_runs:
         parser.error("--repeats and --min-runs must be >= 1 and --max-runs >= --min-runs")
+
+
+def run_settings(args) -> str:
+    return (
+        f"{args.repeats} round(s); per process {args.warmup} warm-up run(s), then timed runs: "
+        f"at least {args.min_runs}, more while {args.budget} s last, at most {args.max_runs}"
+    )
+
+
+def openvino_reason(args) -> str | None:
+    """Why OpenVINO does not run, or None."""
+    if args.no_openvino:
+        return "skipped (--no-openvino)"
+    if importlib.util.find_spec("openvino") is None:
+        return "openvino is not installed (scripts/install_bench_deps.sh)"
+    return None
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--nets", type=_str_list, default=list(ALL_NETS), help="comma list")
+    add_run_options(parser)
+    parser.add_argument("--no-litert", action="store_true", help="skip LiteRT")
+    parser.add_argument("--fma-seconds", type=float, default=1.0, help="FMA peak measuring time")
+    parser.add_argument("--chart", type=pathlib.Path, default=BENCH_DIR / "results.png")
+    args = parser.parse_args(argv)
+    check_run_options(parser, args)
+    unknown = [n for n in args.nets if n not in ALL_NETS]
+    if unknown:
+        parser.error(f"unknown network(s) {unknown}; choose from {', '.join(ALL_NETS)}")
     return args
 
 
@@ -772,7 +980,19 @@ def main(argv: list[str] | None = None) -> int:
         print("TFLite models (first time: builds them with TensorFlow, a few minutes)...")
         tflite_info, litert_reason = prepare_tflite(nets)
     print(f"LiteRT: {'not run, ' + litert_reason if litert_reason else 'on'}", flush=True)
-    results = measure(args, nets, onnx_info, lwai_info, tflite_info)
+    reasons = {"openvino": openvino_reason(args), "litert": litert_reason}
+    frameworks = [fw for fw in FRAMEWORKS if not reasons.get(fw)]
+
+    def model_spec(fw: str, net: str) -> dict:
+        if fw in ONNX_PEERS:
+            return {"model": onnx_info[net]["onnx"], "input_shape": onnx_info[net]["input_shape"]}
+        source = (lwai_info if fw == "lwai" else tflite_info).get(net, {"error": "not built"})
+        if "error" in source:
+            return {"error": source["error"]}
+        shape = tflite_info[net]["input_shape"] if fw == "litert" else onnx_info[net]["input_shape"]
+        return {"model": source["model"], "input_shape": shape}
+
+    results = measure(args, nets, frameworks, model_spec)
     summary = {key: summarize(records) for key, records in results.items()}
     peak = combine_peaks(peak_start, fma_peak(args.fma_seconds))
     print(f"fp32 FMA peak per core, start and end of the run: {peak}", flush=True)
@@ -780,19 +1000,16 @@ def main(argv: list[str] | None = None) -> int:
     machine["date"] = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     machine["wall_s"] = time.perf_counter() - started
     machine["lwai_backends"] = args.lwai_backends
-    machine["settings"] = (
-        f"{args.repeats} round(s); per process {args.warmup} warm-up run(s), then timed runs: "
-        f"at least {args.min_runs}, more while {args.budget} s last, at most {args.max_runs}"
-    )
+    machine["settings"] = run_settings(args)
     write_chart(args.chart, summary, nets, sorted(args.threads))
     info = (onnx_info, lwai_info, tflite_info)
-    write_report(args.out, args.chart.name, command, machine, peak, summary, info, litert_reason)
+    write_report(args.out, args.chart.name, command, machine, peak, summary, info, reasons)
     raw = {
         "machine": machine,
         "fma_peak": peak,
         "args": {k: str(v) if isinstance(v, pathlib.Path) else v for k, v in vars(args).items()},
         "models": {"onnx": onnx_info, "lwai": lwai_info, "tflite": tflite_info},
-        "litert_reason": litert_reason,
+        "reasons": reasons,
         "results": [
             {
                 "framework": fw,

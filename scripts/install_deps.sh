@@ -10,7 +10,7 @@ APT_PACKAGES=(
   libeigen3-dev libgtest-dev pybind11-dev libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
 )
 PIP_PACKAGES=(
-  "numpy>=1.24" "onnx==1.19.1" "onnxruntime==1.23.2" "pytest>=7" "scikit-learn>=1.3"
+  "numpy>=1.24" "onnx==1.19.1" "onnxruntime==1.32.0" "pytest>=7" "scikit-learn>=1.3"
   "scikit-build-core>=0.10" "pybind11>=2.11" "ruff" "matplotlib" "nbclient" "nbformat" "ipykernel"
   "pillow>=10.1"
 )

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 from conftest import REPO, assert_close_to_range, ort_run
+from real_models import ocr_input  # benchmarks/: the benchmark runs the same inputs
 
 import lwai
 
@@ -20,17 +21,6 @@ def model_path(name: str) -> pathlib.Path:
     if not path.exists():
         subprocess.run([sys.executable, str(REPO / "scripts" / "fetch_real_models.py")], check=True)
     return path
-
-
-def ocr_input(size: tuple[int, int], batch: int, rng) -> np.ndarray:
-    """Rendered text at `size` (width, height), normalized as PP-OCR expects, plus a little
-    noise per batch item: inputs on which the models produce real detections and text."""
-    sys.path.insert(0, str(OCR_EXAMPLE.parent))
-    import ppocr
-
-    image = ppocr.render("lwai 2026").resize(size)
-    x = np.repeat(ppocr.normalize(image), batch, axis=0)
-    return (x + rng.normal(0, 0.05, x.shape)).astype(np.float32)
 
 
 @pytest.mark.parametrize(
