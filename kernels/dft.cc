@@ -61,8 +61,11 @@ Status Prepare(KernelContext& ctx) {
   y.shape[state->axis] = state->bins;
   y.shape[rank - 1] = 2;
   if (x.shape.NumElements() > 0 && !ctx.shape_only()) {
-    // Twiddles (2n), one input line (2n) and one output line (2 bins), in doubles.
-    ctx.RequestScratch(static_cast<size_t>(4 * length + 2 * state->bins) * sizeof(double));
+    uint64_t bytes = 0;
+    if (!DftPlan::ScratchBytes(length, state->bins, &bytes) || bytes > SIZE_MAX) {
+      return ctx.InvalidModel("dft_length " + std::to_string(length) + " is too large");
+    }
+    ctx.RequestScratch(static_cast<size_t>(bytes));
   }
   ctx.SetState(std::move(state));
   return Status::Ok();
@@ -81,10 +84,8 @@ Status Eval(KernelContext& ctx) {
   const int64_t in_length = x.shape[state.axis];
   const int64_t count = in_length < state.length ? in_length : state.length;
   const int64_t n = state.length, bins = state.bins;
-  double* twiddles = static_cast<double*>(ctx.scratch());
-  double* line = twiddles + 2 * n;
-  double* result = line + 2 * n;
-  ComputeTwiddles(n, twiddles);
+  DftPlan plan(n, bins, state.inverse, static_cast<double*>(ctx.scratch()));
+  double* line = plan.input();
   DispatchFloat(x.dtype, [&](auto type) {
     using T = decltype(type);
     const T* in = x.Data<const T>();
@@ -96,7 +97,7 @@ Status Eval(KernelContext& ctx) {
           line[2 * j] = static_cast<double>(src[j * inner * components]);
           line[2 * j + 1] = components == 2 ? static_cast<double>(src[j * inner * 2 + 1]) : 0.0;
         }
-        DftLine(line, count, n, bins, state.inverse, twiddles, result);
+        const double* result = plan.Transform(count);
         T* dst = out + (o * bins * inner + i) * 2;
         for (int64_t k = 0; k < bins; ++k) {
           dst[k * inner * 2] = static_cast<T>(result[2 * k]);

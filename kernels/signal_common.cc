@@ -59,17 +59,19 @@ Status EvalCosineWindow(KernelContext& ctx, double a0, double a1, double a2) {
   return Status::Ok();
 }
 
+namespace {
+
+// twiddles[2k], twiddles[2k + 1] = cos, sin of 2 pi k / n, for k in [0, n).
 void ComputeTwiddles(int64_t n, double* twiddles) {
   const double step = 2.0 * M_PI / static_cast<double>(n);
-  for (int64_t m = 0; m < n; ++m) {
-    twiddles[2 * m] = std::cos(step * static_cast<double>(m));
-    twiddles[2 * m + 1] = std::sin(step * static_cast<double>(m));
+  for (int64_t k = 0; k < n; ++k) {
+    twiddles[2 * k] = std::cos(step * static_cast<double>(k));
+    twiddles[2 * k + 1] = std::sin(step * static_cast<double>(k));
   }
 }
 
-namespace {
-
-// In-place radix-2 transform of n (a power of two) interleaved complex values.
+// In-place radix-2 transform of n (a power of two) interleaved complex values, with the kernel
+// e^(sign 2 pi i j k / n); `twiddles` from ComputeTwiddles(n).
 void Radix2Fft(double* data, int64_t n, double sign, const double* twiddles) {
   for (int64_t i = 1, j = 0; i < n; ++i) {  // bit-reversal permutation
     int64_t bit = n >> 1;
@@ -97,31 +99,99 @@ void Radix2Fft(double* data, int64_t n, double sign, const double* twiddles) {
   }
 }
 
+bool IsPowerOfTwo(int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
+
+// The FFT size Bluestein's convolution needs for an n-point DFT: a power of two >= 2n - 1.
+int64_t BluesteinSize(int64_t n) {
+  int64_t m = 1;
+  while (m < 2 * n - 1) m *= 2;
+  return m;
+}
+
 }  // namespace
 
-void DftLine(double* x, int64_t count, int64_t n, int64_t bins, bool inverse,
-             const double* twiddles, double* y) {
+bool DftPlan::ScratchBytes(int64_t n, int64_t bins, uint64_t* bytes) {
+  // Bounded far below overflow: 2^40 points would need far more memory than any limit allows.
+  if (n < 1 || bins < 0 || n > (int64_t{1} << 40) || bins > n) return false;
+  const uint64_t un = static_cast<uint64_t>(n), ub = static_cast<uint64_t>(bins);
+  uint64_t doubles = 2 * un + 2 * ub;  // line, output
+  if (IsPowerOfTwo(n)) {
+    doubles += 2 * un;  // twiddles
+  } else {
+    doubles += 6 * static_cast<uint64_t>(BluesteinSize(n)) + 2 * un;
+  }
+  *bytes = doubles * sizeof(double);
+  return true;
+}
+
+DftPlan::DftPlan(int64_t n, int64_t bins, bool inverse, double* scratch)
+    : n_(n), bins_(bins), m_(IsPowerOfTwo(n) ? n : BluesteinSize(n)), inverse_(inverse) {
+  const bool radix2 = m_ == n_;
+  twiddles_ = scratch;
+  chirp_ = twiddles_ + 2 * m_;
+  kernel_fft_ = radix2 ? chirp_ : chirp_ + 2 * n_;
+  work_ = radix2 ? chirp_ : kernel_fft_ + 2 * m_;
+  line_ = radix2 ? chirp_ : work_ + 2 * m_;
+  output_ = line_ + 2 * n_;
+  ComputeTwiddles(m_, twiddles_);
+  if (radix2) return;
+  // chirp[j] = e^(sign i pi j^2 / n); j^2 is reduced mod 2n (the chirp's period) incrementally,
+  // which keeps the angle exact for any n.
   const double sign = inverse ? 1.0 : -1.0;
-  const double scale = inverse ? 1.0 / static_cast<double>(n) : 1.0;
-  if ((n & (n - 1)) == 0) {
-    for (int64_t j = 2 * count; j < 2 * n; ++j) x[j] = 0.0;
-    Radix2Fft(x, n, sign, twiddles);
-    for (int64_t k = 0; k < 2 * bins; ++k) y[k] = x[k] * scale;
-    return;
+  const double step = M_PI / static_cast<double>(n_);
+  for (int64_t j = 0, square = 0; j < n_; ++j) {
+    chirp_[2 * j] = std::cos(step * static_cast<double>(square));
+    chirp_[2 * j + 1] = sign * std::sin(step * static_cast<double>(square));
+    square += 2 * j + 1;
+    while (square >= 2 * n_) square -= 2 * n_;
   }
-  for (int64_t k = 0; k < bins; ++k) {
-    double re = 0.0, im = 0.0;
-    int64_t m = 0;  // j * k mod n, kept incrementally
-    for (int64_t j = 0; j < count; ++j) {
-      const double c = twiddles[2 * m], s = sign * twiddles[2 * m + 1];
-      re += x[2 * j] * c - x[2 * j + 1] * s;
-      im += x[2 * j] * s + x[2 * j + 1] * c;
-      m += k;
-      if (m >= n) m -= n;
+  // The convolution kernel conj(chirp[j]) at j and m - j, zero elsewhere; its FFT is reused by
+  // every line.
+  for (int64_t j = 0; j < 2 * m_; ++j) kernel_fft_[j] = 0.0;
+  for (int64_t j = 0; j < n_; ++j) {
+    kernel_fft_[2 * j] = chirp_[2 * j];
+    kernel_fft_[2 * j + 1] = -chirp_[2 * j + 1];
+    if (j > 0) {
+      kernel_fft_[2 * (m_ - j)] = chirp_[2 * j];
+      kernel_fft_[2 * (m_ - j) + 1] = -chirp_[2 * j + 1];
     }
-    y[2 * k] = re * scale;
-    y[2 * k + 1] = im * scale;
   }
+  Radix2Fft(kernel_fft_, m_, -1.0, twiddles_);
+}
+
+const double* DftPlan::Transform(int64_t count) {
+  const double scale = inverse_ ? 1.0 / static_cast<double>(n_) : 1.0;
+  if (m_ == n_) {
+    for (int64_t j = 2 * count; j < 2 * n_; ++j) line_[j] = 0.0;
+    Radix2Fft(line_, n_, inverse_ ? 1.0 : -1.0, twiddles_);
+    for (int64_t k = 0; k < 2 * bins_; ++k) output_[k] = line_[k] * scale;
+    return output_;
+  }
+  // X[k] = chirp[k] * sum_j (x[j] chirp[j]) conj(chirp[k - j]): a circular convolution of size
+  // m, done as FFT, pointwise product with the kernel's FFT, inverse FFT.
+  for (int64_t j = 0; j < count; ++j) {
+    const double xr = line_[2 * j], xi = line_[2 * j + 1];
+    const double cr = chirp_[2 * j], ci = chirp_[2 * j + 1];
+    work_[2 * j] = xr * cr - xi * ci;
+    work_[2 * j + 1] = xr * ci + xi * cr;
+  }
+  for (int64_t j = 2 * count; j < 2 * m_; ++j) work_[j] = 0.0;
+  Radix2Fft(work_, m_, -1.0, twiddles_);
+  for (int64_t k = 0; k < m_; ++k) {
+    const double ar = work_[2 * k], ai = work_[2 * k + 1];
+    const double br = kernel_fft_[2 * k], bi = kernel_fft_[2 * k + 1];
+    work_[2 * k] = ar * br - ai * bi;
+    work_[2 * k + 1] = ar * bi + ai * br;
+  }
+  Radix2Fft(work_, m_, 1.0, twiddles_);
+  const double convolution_scale = scale / static_cast<double>(m_);
+  for (int64_t k = 0; k < bins_; ++k) {
+    const double vr = work_[2 * k], vi = work_[2 * k + 1];
+    const double cr = chirp_[2 * k], ci = chirp_[2 * k + 1];
+    output_[2 * k] = (vr * cr - vi * ci) * convolution_scale;
+    output_[2 * k + 1] = (vr * ci + vi * cr) * convolution_scale;
+  }
+  return output_;
 }
 
 }  // namespace lwai

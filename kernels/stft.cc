@@ -66,8 +66,11 @@ Status Prepare(KernelContext& ctx) {
   y.dtype = signal.dtype;
   y.shape = Shape{signal.shape[0], state->frames, state->bins, 2};
   if (!ctx.shape_only()) {
-    // Twiddles and one frame (2 frame_length each), one output frame (2 bins), in doubles.
-    ctx.RequestScratch(static_cast<size_t>(4 * frame_length + 2 * state->bins) * sizeof(double));
+    uint64_t bytes = 0;
+    if (!DftPlan::ScratchBytes(frame_length, state->bins, &bytes) || bytes > SIZE_MAX) {
+      return ctx.InvalidModel("frame_length " + std::to_string(frame_length) + " is too large");
+    }
+    ctx.RequestScratch(static_cast<size_t>(bytes));
   }
   ctx.SetState(std::move(state));
   return Status::Ok();
@@ -81,10 +84,8 @@ Status Eval(KernelContext& ctx) {
   const int64_t batch = signal.shape[0], length = signal.shape[1];
   const int64_t components = signal.shape[2];
   const int64_t n = state.frame_length, bins = state.bins;
-  double* twiddles = static_cast<double*>(ctx.scratch());
-  double* frame = twiddles + 2 * n;
-  double* result = frame + 2 * n;
-  ComputeTwiddles(n, twiddles);
+  DftPlan plan(n, bins, false, static_cast<double*>(ctx.scratch()));
+  double* frame = plan.input();
   DispatchFloat(signal.dtype, [&](auto type) {
     using T = decltype(type);
     const T* window = ctx.has_input(2) ? ctx.input(2).Data<const T>() : nullptr;
@@ -98,7 +99,7 @@ Status Eval(KernelContext& ctx) {
           frame[2 * j] = w * static_cast<double>(start[j * components]);
           frame[2 * j + 1] = components == 2 ? w * static_cast<double>(start[j * 2 + 1]) : 0.0;
         }
-        DftLine(frame, n, n, bins, false, twiddles, result);
+        const double* result = plan.Transform(n);
         for (int64_t k = 0; k < 2 * bins; ++k) out[k] = static_cast<T>(result[k]);
         out += 2 * bins;
       }

@@ -1,6 +1,7 @@
 // BatchNormalization, Softmax, Dropout, Cast.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -121,9 +122,9 @@ TEST(DropoutKernel, InferenceCopiesAndMaskIsAllTrue) {
 
 TEST(DropoutKernel, TrainingModeDropsOrScales) {
   // Default ratio 0.5: every element is dropped (0) or scaled by 1 / (1 - 0.5).
-  const TestTensor y = RunOne(Case(
-      OpType::Dropout, {TestTensor::F32({64}, std::vector<float>(64, 1.0f)), Omitted(),
-                        Bool({}, {1})}));
+  const TestTensor y =
+      RunOne(Case(OpType::Dropout,
+                  {TestTensor::F32({64}, std::vector<float>(64, 1.0f)), Omitted(), Bool({}, {1})}));
   int zeros = 0;
   for (float v : y.Floats()) {
     EXPECT_TRUE(v == 0.0f || v == 2.0f) << v;
@@ -227,6 +228,41 @@ TEST(CastKernel, RejectsUnsupportedTypes) {
   ExpectError(CastTo(DataType::kString, x), StatusCode::kUnsupported);
   ExpectError(Case(OpType::Cast, {x}, {IntAttr("to", 99)}), StatusCode::kUnsupported);
   ExpectError(Case(OpType::Cast, {x}), StatusCode::kInvalidModel);
+}
+
+// DFT of every length, power of two or not (Bluestein), against the O(n^2) definition in double.
+TEST(DftKernel, MatchesTheDefinitionForEveryLength) {
+  for (int64_t n : {1, 2, 3, 5, 7, 8, 12, 100, 127, 400, 1000}) {
+    for (int inverse = 0; inverse <= 1; ++inverse) {
+      std::vector<float> x(2 * n);
+      for (int64_t j = 0; j < 2 * n; ++j) x[j] = std::sin(0.37f * j) + 0.1f * (j % 7);
+      KernelCase c =
+          Case(OpType::DFT, {TestTensor::F32({1, n, 2}, x)}, {IntAttr("inverse", inverse)});
+      const std::vector<float> y = RunOne(c).Floats();
+      ASSERT_EQ(y.size(), static_cast<size_t>(2 * n));
+      double max_error = 0, max_value = 0;
+      const double sign = inverse ? 1.0 : -1.0, scale = inverse ? 1.0 / n : 1.0;
+      for (int64_t k = 0; k < n; ++k) {
+        double re = 0, im = 0;
+        for (int64_t j = 0; j < n; ++j) {
+          const double angle = sign * 2 * M_PI * static_cast<double>((j * k) % n) / n;
+          re += x[2 * j] * std::cos(angle) - x[2 * j + 1] * std::sin(angle);
+          im += x[2 * j] * std::sin(angle) + x[2 * j + 1] * std::cos(angle);
+        }
+        max_error = std::max(
+            {max_error, std::abs(re * scale - y[2 * k]), std::abs(im * scale - y[2 * k + 1])});
+        max_value = std::max({max_value, std::abs(re * scale), std::abs(im * scale)});
+      }
+      EXPECT_LE(max_error, 1e-6 * std::max(1.0, max_value)) << "n " << n << " inverse " << inverse;
+    }
+  }
+}
+
+// A huge dft_length is an error at prepare, not hours of work or an overflowing size.
+TEST(DftKernel, RejectsAnAbsurdLength) {
+  KernelCase c = Case(OpType::DFT, {TestTensor::F32({1, 4, 1}, {1, 2, 3, 4}),
+                                    TestTensor::I64({}, {int64_t{1} << 50})});
+  EXPECT_FALSE(RunKernel(c).ok());
 }
 
 }  // namespace

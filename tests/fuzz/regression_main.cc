@@ -1,6 +1,8 @@
 // Runs a fuzz harness over files given on the command line, for builds without libFuzzer (the
 // normal gcc build): every committed corpus and regression input goes through the harness in
-// `make test`, sanitized or not.
+// `make test`, sanitized or not. An input that takes more than kMaxSecondsPerInput fails the run:
+// the harness gives each session a 2 s deadline, so a slow input means some work is unbounded.
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -8,6 +10,8 @@
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+
+constexpr double kMaxSecondsPerInput = 10.0;
 
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
@@ -18,7 +22,15 @@ int main(int argc, char** argv) {
     }
     const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                                      std::istreambuf_iterator<char>());
+    const auto start = std::chrono::steady_clock::now();
     LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (seconds > kMaxSecondsPerInput) {
+      std::fprintf(stderr, "%s took %.1f s (at most %.0f s allowed)\n", argv[i], seconds,
+                   kMaxSecondsPerInput);
+      return 1;
+    }
   }
   std::printf("ran %d input(s)\n", argc - 1);
   return 0;
