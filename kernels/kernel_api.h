@@ -152,6 +152,10 @@ class KernelContext {
   void* scratch_ = nullptr;
   const OpState* state_ = nullptr;
   const ExecutionLimits* limits_ = nullptr;
+  // For the runtime's own operators (control flow): the Executor running this node (opaque to
+  // kernels), and a state slot that survives re-preparation of the node (both may be null).
+  const void* executor_ = nullptr;
+  std::shared_ptr<OpState>* persistent_state_ = nullptr;
 
  private:
   const Node& node_;

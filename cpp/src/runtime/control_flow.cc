@@ -19,10 +19,6 @@ struct OwnedTensor {
   size_t bytes = 0;
 };
 
-class ControlFlowState : public OpState {
- public:
-  std::vector<OwnedTensor> outputs;
-};
 
 Status CopyView(const TensorView& view, OwnedTensor* out) {
   out->dtype = view.dtype;
@@ -36,22 +32,36 @@ Status CopyView(const TensorView& view, OwnedTensor* out) {
 
 TensorRef RefOf(const TensorView& view) { return TensorRef{view.dtype, view.shape, view.data}; }
 
-// Runs `graph` on `inputs` (prepared for their shapes when they changed) with one executor that
-// lives as long as the node's prepare call.
+// Runs `graph` on `inputs` with one executor, prepared again only when input shapes or dtypes
+// change. The executor inherits the session's backends, threads and limits, so a subgraph
+// gets partitions, fast kernels and an arena like the main graph.
 class SubgraphRunner {
  public:
   explicit SubgraphRunner(const Graph& graph) : graph_(graph) {}
 
-  Status Run(const KernelContext& ctx, const std::vector<TensorRef>& inputs) {
+  const Graph& graph() const { return graph_; }
+
+  // Prepares for inputs of these dtypes and shapes (data may be absent).
+  Status Prepare(const KernelContext& ctx, const std::vector<TensorRef>& inputs) {
     if (inputs.size() != graph_.inputs.size()) {
       return ctx.InvalidModel("subgraph takes " + std::to_string(graph_.inputs.size()) +
                               " inputs, got " + std::to_string(inputs.size()));
     }
     if (executor_ == nullptr) {
+      const auto* parent = static_cast<const Executor*>(ctx.executor_);
       SessionOptions options;
-      options.threads = 1;
+      ThreadPool* pool = nullptr;
+      if (parent != nullptr) {
+        options = parent->options();
+        options.arena = nullptr;  // the caller's arena belongs to the outer graph
+        options.arena_size = 0;
+        pool = parent->thread_pool();
+      } else {
+        options.threads = 1;
+      }
       options.max_memory_bytes = ctx.limits().max_memory_bytes;
-      Result<std::unique_ptr<Executor>> created = Executor::Create(graph_, options, &ctx.limits());
+      Result<std::unique_ptr<Executor>> created =
+          Executor::Create(graph_, options, &ctx.limits(), pool);
       if (!created.ok()) return created.status().WithContext(ctx.node().Describe());
       executor_ = std::move(created).value();
     }
@@ -67,19 +77,67 @@ class SubgraphRunner {
       }
       shapes.push_back(inputs[i].shape);
     }
-    executor_->set_input_dtypes(std::move(dtypes));
-    if (!executor_->prepared() || executor_->prepared_shapes() != shapes) {
+    if (!executor_->prepared() || executor_->prepared_shapes() != shapes || dtypes != dtypes_) {
+      dtypes_ = dtypes;
+      executor_->set_input_dtypes(std::move(dtypes));
       LWAI_RETURN_IF_ERROR(executor_->Prepare(shapes).WithContext(ctx.node().Describe()));
     }
+    return Status::Ok();
+  }
+
+  Status Run(const KernelContext& ctx, const std::vector<TensorRef>& inputs) {
+    LWAI_RETURN_IF_ERROR(Prepare(ctx, inputs));
     return executor_->Invoke(inputs).WithContext(ctx.node().Describe());
   }
 
+  // After Prepare: whether every output's dtype and shape is known before running.
+  bool OutputsKnown() const {
+    for (int t : graph_.outputs) {
+      if (executor_->tensor(t).dtype == DataType::kUndefined) return false;
+    }
+    return true;
+  }
   const TensorView& output(int i) const { return executor_->tensor(graph_.outputs[i]); }
   int num_outputs() const { return static_cast<int>(graph_.outputs.size()); }
 
  private:
   const Graph& graph_;
   std::unique_ptr<Executor> executor_;
+  std::vector<DataType> dtypes_;
+};
+
+// The runners of one control-flow node, one per subgraph. Kept in the node's persistent state
+// when the executor offers one, so subgraphs are compiled once per session, not once per run.
+class SubgraphRunners : public OpState {
+ public:
+  SubgraphRunner* Get(const Graph& graph) {
+    for (auto& runner : runners_) {
+      if (&runner->graph() == &graph) return runner.get();
+    }
+    runners_.push_back(std::make_unique<SubgraphRunner>(graph));
+    return runners_.back().get();
+  }
+
+ private:
+  std::vector<std::unique_ptr<SubgraphRunner>> runners_;
+};
+
+std::shared_ptr<SubgraphRunners> RunnersOf(const KernelContext& ctx) {
+  if (ctx.persistent_state_ == nullptr) return std::make_shared<SubgraphRunners>();
+  if (*ctx.persistent_state_ == nullptr) {
+    *ctx.persistent_state_ = std::make_shared<SubgraphRunners>();
+  }
+  return std::static_pointer_cast<SubgraphRunners>(*ctx.persistent_state_);
+}
+
+// Outputs computed while preparing (copied out at eval), or, for an If whose branches are
+// prepared ahead, the runners that eval runs.
+class ControlFlowState : public OpState {
+ public:
+  std::vector<OwnedTensor> outputs;
+  std::shared_ptr<SubgraphRunners> runners;
+  SubgraphRunner* then_runner = nullptr;  // set when eval runs a branch
+  SubgraphRunner* else_runner = nullptr;
 };
 
 // An integer attribute that counts node inputs: clamped to [0, the node's input count + 1] so
@@ -146,6 +204,34 @@ bool ReadBoolScalar(const TensorView& view) {
 }
 
 // ---------------------------------------------------------------------------------------- If
+// Output dtypes and shapes of a prepared branch.
+bool SameOutputs(const SubgraphRunner& a, const SubgraphRunner& b) {
+  if (a.num_outputs() != b.num_outputs()) return false;
+  for (int o = 0; o < a.num_outputs(); ++o) {
+    if (a.output(o).dtype != b.output(o).dtype || a.output(o).shape != b.output(o).shape) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Status SetOutputsFrom(KernelContext& ctx, const SubgraphRunner& runner) {
+  if (runner.num_outputs() < ctx.num_outputs()) {
+    return ctx.InvalidModel("the subgraph produces " + std::to_string(runner.num_outputs()) +
+                            " values for " + std::to_string(ctx.num_outputs()) + " outputs");
+  }
+  for (int o = 0; o < ctx.num_outputs(); ++o) {
+    if (!ctx.has_output(o)) continue;
+    ctx.output(o).dtype = runner.output(o).dtype;
+    ctx.output(o).shape = runner.output(o).shape;
+  }
+  return Status::Ok();
+}
+
+// Branches are prepared ahead when their output shapes are known without running them: both
+// branches agreeing (condition unknown until run time) or the one the known condition picks.
+// Eval then runs the chosen branch's executor and copies its outputs. Otherwise the chosen
+// branch runs here, with values, and eval copies what it produced.
 Status PrepareIf(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1 << 20));
   const Graph* then_branch = ctx.node().GetGraph("then_branch");
@@ -158,17 +244,58 @@ Status PrepareIf(KernelContext& ctx) {
     return ctx.InvalidModel("condition must be one bool, got " +
                             std::string(DataTypeName(cond.dtype)) + " " + cond.shape.ToString());
   }
-  LWAI_RETURN_IF_ERROR(NeedAllValues(ctx));
   std::vector<TensorRef> captured;
   LWAI_RETURN_IF_ERROR(CapturedInputs(ctx, 1, &captured));
-  SubgraphRunner runner(ReadBoolScalar(cond) ? *then_branch : *else_branch);
-  LWAI_RETURN_IF_ERROR(runner.Run(ctx, captured));
   auto state = std::make_unique<ControlFlowState>();
-  state->outputs.resize(runner.num_outputs());
-  for (int o = 0; o < runner.num_outputs(); ++o) {
-    LWAI_RETURN_IF_ERROR(CopyView(runner.output(o), &state->outputs[o]));
+  state->runners = RunnersOf(ctx);
+  SubgraphRunner* then_runner = state->runners->Get(*then_branch);
+  SubgraphRunner* else_runner = state->runners->Get(*else_branch);
+  if (cond.data == nullptr) {
+    // Either branch may run: usable ahead only when both prepare and agree.
+    if (!then_runner->Prepare(ctx, captured).ok() || !else_runner->Prepare(ctx, captured).ok() ||
+        !then_runner->OutputsKnown() || !else_runner->OutputsKnown() ||
+        !SameOutputs(*then_runner, *else_runner)) {
+      return ctx.ValueNeeded(0);
+    }
+    state->then_runner = then_runner;
+    state->else_runner = else_runner;
+    LWAI_RETURN_IF_ERROR(SetOutputsFrom(ctx, *then_runner));
+    ctx.SetState(std::move(state));
+    return Status::Ok();
+  }
+  SubgraphRunner* chosen = ReadBoolScalar(cond) ? then_runner : else_runner;
+  LWAI_RETURN_IF_ERROR(chosen->Prepare(ctx, captured));
+  if (chosen->OutputsKnown()) {
+    (ReadBoolScalar(cond) ? state->then_runner : state->else_runner) = chosen;
+    LWAI_RETURN_IF_ERROR(SetOutputsFrom(ctx, *chosen));
+    ctx.SetState(std::move(state));
+    return Status::Ok();
+  }
+  LWAI_RETURN_IF_ERROR(NeedAllValues(ctx));
+  LWAI_RETURN_IF_ERROR(chosen->Run(ctx, captured));
+  state->outputs.resize(chosen->num_outputs());
+  for (int o = 0; o < chosen->num_outputs(); ++o) {
+    LWAI_RETURN_IF_ERROR(CopyView(chosen->output(o), &state->outputs[o]));
   }
   return SetOutputs(ctx, std::move(state));
+}
+
+Status EvalIf(KernelContext& ctx) {
+  const auto* state = ctx.state<ControlFlowState>();
+  if (state->then_runner == nullptr && state->else_runner == nullptr) {
+    return EvalCopyOutputs(ctx);
+  }
+  SubgraphRunner* runner = ReadBoolScalar(ctx.input(0)) ? state->then_runner : state->else_runner;
+  if (runner == nullptr) return ctx.InvalidModel("the condition changed after preparing");
+  std::vector<TensorRef> captured;
+  LWAI_RETURN_IF_ERROR(CapturedInputs(ctx, 1, &captured));
+  LWAI_RETURN_IF_ERROR(runner->Run(ctx, captured));
+  for (int o = 0; o < ctx.num_outputs(); ++o) {
+    if (!ctx.has_output(o)) continue;
+    const TensorView& value = runner->output(o);
+    if (value.ByteSize() > 0) std::memcpy(ctx.output(o).data, value.data, value.ByteSize());
+  }
+  return Status::Ok();
 }
 
 // -------------------------------------------------------------------------------------- Loop
@@ -244,7 +371,8 @@ Status PrepareLoop(KernelContext& ctx) {
   }
   std::vector<OwnedTensor> scans(num_scan);
   std::vector<std::vector<uint8_t>> scan_bytes(num_scan);
-  SubgraphRunner runner(*body);
+  const std::shared_ptr<SubgraphRunners> runners = RunnersOf(ctx);
+  SubgraphRunner& runner = *runners->Get(*body);
   int64_t iteration = 0;
   bool cond_value = cond;
   for (; iteration < max_trips && cond_value; ++iteration) {
@@ -353,7 +481,8 @@ Status PrepareScan(KernelContext& ctx) {
   }
   std::vector<std::vector<OwnedTensor>> per_step(num_scan_out);
   uint64_t step_bytes = 0;
-  SubgraphRunner runner(*body);
+  const std::shared_ptr<SubgraphRunners> runners = RunnersOf(ctx);
+  SubgraphRunner& runner = *runners->Get(*body);
   for (int64_t t = 0; t < length; ++t) {
     LWAI_RETURN_IF_ERROR(ctx.limits().ChargeIteration(node.Describe()));
     std::vector<TensorRef> inputs;
@@ -420,7 +549,7 @@ Status PrepareScan(KernelContext& ctx) {
   return SetOutputs(ctx, std::move(state));
 }
 
-const KernelRegistration kIfKernel = {OpType::If, PrepareIf, EvalCopyOutputs};
+const KernelRegistration kIfKernel = {OpType::If, PrepareIf, EvalIf};
 const KernelRegistration kLoopKernel = {OpType::Loop, PrepareLoop, EvalCopyOutputs};
 const KernelRegistration kScanKernel = {OpType::Scan, PrepareScan, EvalCopyOutputs};
 

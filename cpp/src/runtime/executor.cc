@@ -34,11 +34,12 @@ Status Executor::CheckBytes(uint64_t bytes, const std::string& what) const {
 }
 
 Executor::Executor(const Graph& graph, const SessionOptions& options)
-    : graph_(graph), options_(options), pool_(options.threads) {}
+    : graph_(graph), options_(options) {}
 
 Result<std::unique_ptr<Executor>> Executor::Create(const Graph& graph,
                                                    const SessionOptions& options,
-                                                   const ExecutionLimits* shared_limits) {
+                                                   const ExecutionLimits* shared_limits,
+                                                   ThreadPool* shared_pool) {
   if (options.threads < 1) {
     return InvalidArgument("threads must be >= 1, got " + std::to_string(options.threads));
   }
@@ -46,6 +47,12 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Graph& graph,
   executor->own_limits_.max_memory_bytes = options.max_memory_bytes;
   executor->own_limits_.cancel = options.cancel;
   if (shared_limits != nullptr) executor->limits_ = shared_limits;
+  if (shared_pool != nullptr) {
+    executor->pool_ = shared_pool;
+  } else {
+    executor->own_pool_ = std::make_unique<ThreadPool>(options.threads);
+    executor->pool_ = executor->own_pool_.get();
+  }
   std::vector<std::string> names =
       options.backends.empty() ? AvailableBackends() : options.backends;
   bool has_reference = false;
@@ -64,6 +71,7 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Graph& graph,
   LWAI_RETURN_IF_ERROR(executor->AssignBackends());
   executor->views_.resize(graph.tensors.size());
   executor->node_time_ns_.assign(graph.nodes.size(), 0);
+  executor->persistent_states_.resize(graph.nodes.size());
   return executor;
 }
 
@@ -101,7 +109,9 @@ Status Executor::AssignBackends() {
   }
   // Maximal runs of consecutive nodes claimed for partitions by the same backend. A run of
   // consecutive nodes in a topological order is convex: every path between two of its nodes
-  // stays inside it, so the run can execute as one unit.
+  // stays inside it, so the run can execute as one unit. They are compiled here, so that
+  // weights are packed once per session, whatever the input shapes.
+  claimed_for_partition_ = in_partition;
   for (int n = 0; n < num_nodes;) {
     if (!in_partition[n]) {
       ++n;
@@ -112,20 +122,49 @@ Status Executor::AssignBackends() {
       ++end;
     }
     std::vector<int> nodes;
-    for (int i = n; i < end; ++i) {
-      nodes.push_back(i);
-      partition_of_node_[i] = static_cast<int>(partitions_.size());
-    }
-    Partition partition;
-    partition.first_node = n;
-    partition.end_node = end;
-    LWAI_ASSIGN_OR_RETURN(partition.compiled,
-                          backends_of_node_[n]->CompilePartition(graph_, nodes, &pool_));
-    partitions_.push_back(std::move(partition));
+    for (int i = n; i < end; ++i) nodes.push_back(i);
+    LWAI_ASSIGN_OR_RETURN(std::unique_ptr<CompiledPartition> compiled,
+                          backends_of_node_[n]->CompilePartition(graph_, nodes, pool_));
+    claimed_runs_.push_back(nodes);
+    compiled_.emplace_back(std::move(nodes), std::move(compiled));
     n = end;
+  }
+  deferred_.assign(num_nodes, 0);
+  return BuildPartitions();
+}
+
+Status Executor::BuildPartitions() {
+  partitions_.clear();
+  partition_of_node_.assign(graph_.nodes.size(), -1);
+  for (const std::vector<int>& run : claimed_runs_) {
+    // The run minus the dynamic region is convex too: the dynamic region is closed under
+    // successors, so a path between two static nodes never passes through it.
+    Partition partition;
+    for (int n : run) {
+      if (!deferred_[n]) partition.nodes.push_back(n);
+    }
+    if (partition.nodes.empty()) continue;
+    for (auto& [nodes, compiled] : compiled_) {
+      if (nodes == partition.nodes) partition.compiled = compiled.get();
+    }
+    if (partition.compiled == nullptr) {
+      LWAI_ASSIGN_OR_RETURN(
+          std::unique_ptr<CompiledPartition> compiled,
+          backends_of_node_[partition.nodes[0]]->CompilePartition(graph_, partition.nodes, pool_));
+      partition.compiled = compiled.get();
+      compiled_.emplace_back(partition.nodes, std::move(compiled));
+    }
+    for (int n : partition.nodes) partition_of_node_[n] = static_cast<int>(partitions_.size());
+    partitions_.push_back(std::move(partition));
   }
   FindPartitionBoundaries();
   return Status::Ok();
+}
+
+const char* Executor::node_backend(int node) const {
+  // A partition backend's node in the dynamic region runs on its reference kernel.
+  if (claimed_for_partition_[node] && node_dynamic(node)) return "reference";
+  return backends_of_node_[node]->name();
 }
 
 void Executor::FindPartitionBoundaries() {
@@ -141,8 +180,8 @@ void Executor::FindPartitionBoundaries() {
     }
   }
   for (Partition& partition : partitions_) {
-    const int p = partition_of_node_[partition.first_node];
-    for (int n = partition.first_node; n < partition.end_node; ++n) {
+    const int p = partition_of_node_[partition.nodes[0]];
+    for (int n : partition.nodes) {
       for (int t : graph_.nodes[n].inputs) {
         if (t < 0 || graph_.tensors[t].is_constant()) continue;
         const bool produced_inside = producers[t] >= 0 && partition_of_node_[producers[t]] == p;
@@ -177,10 +216,11 @@ Status Executor::RunPartitionOnReference(const Partition& partition) {
   std::vector<std::shared_ptr<void>> storage;
   std::vector<std::pair<int, void*>> moved;  // tensors given a heap buffer: their arena address
   Status status;
-  for (int n = partition.first_node; n < partition.end_node && status.ok(); ++n) {
+  for (size_t i = 0; i < partition.nodes.size() && status.ok(); ++i) {
+    const int n = partition.nodes[i];
     if (folded_[n]) continue;
     const Node& node = graph_.nodes[n];
-    KernelContext ctx(node, views_.data(), &pool_);
+    KernelContext ctx(node, views_.data(), pool_);
     ctx.registration_ = kernels_[n];
     ctx.limits_ = limits_;
     status = kernels_[n]->prepare(ctx);
@@ -217,11 +257,11 @@ Status Executor::RunPartitionOnReference(const Partition& partition) {
 
 std::string Executor::node_kernel(int node) const {
   const int p = partition_of_node_[node];
-  return p >= 0 ? partitions_[p].compiled->NodeKernel(node) : std::string();
+  if (p >= 0) return partitions_[p].compiled->NodeKernel(node);
+  return node_dynamic(node) ? "dynamic region" : std::string();
 }
 
-Status Executor::ResetViews(const std::vector<Shape>& input_shapes,
-                            const std::vector<TensorRef>* inputs) {
+Status Executor::ResetViews(const std::vector<Shape>& input_shapes) {
   if (input_shapes.size() != graph_.inputs.size()) {
     return InvalidArgument("expected " + std::to_string(graph_.inputs.size()) +
                            " input shapes, got " + std::to_string(input_shapes.size()));
@@ -243,29 +283,31 @@ Status Executor::ResetViews(const std::vector<Shape>& input_shapes,
     if (input.dtype == DataType::kUndefined && i < input_dtypes_.size()) {
       input.dtype = input_dtypes_[i];
     }
-    if (inputs != nullptr) input.data = const_cast<void*>((*inputs)[i].data);
     LWAI_RETURN_IF_ERROR(
         CheckTensorSize(input, *limits_, "input '" + graph_.tensors[graph_.inputs[i]].name + "'"));
   }
   return Status::Ok();
 }
 
-Status Executor::PrepareNodes(bool with_values) {
+Status Executor::PrepareNodes() {
   const size_t num_nodes = graph_.nodes.size();
   folded_.assign(num_nodes, 0);
   folded_storage_.clear();
   contexts_.clear();
   has_deferred_nodes_ = false;
+  deferred_.assign(num_nodes, 0);
   // Tensors whose producer could not be prepared before their values are known.
   std::vector<char> deferred(graph_.tensors.size(), 0);
   uint64_t evaluated_bytes = 0;
   for (size_t n = 0; n < num_nodes; ++n) {
     const Node& node = graph_.nodes[n];
-    contexts_.push_back(std::make_unique<KernelContext>(node, views_.data(), &pool_));
+    contexts_.push_back(std::make_unique<KernelContext>(node, views_.data(), pool_));
     KernelContext& ctx = *contexts_.back();
-    ctx.shape_only_ = !with_values && partition_of_node_[n] >= 0;
+    ctx.shape_only_ = claimed_for_partition_[n];
     ctx.registration_ = kernels_[n];
     ctx.limits_ = limits_;
+    ctx.executor_ = this;
+    ctx.persistent_state_ = &persistent_states_[n];
     LWAI_RETURN_IF_ERROR(limits_->Check(node.Describe()));
     bool defer = false;
     for (int t : node.inputs) defer = defer || (t >= 0 && deferred[t]);
@@ -274,11 +316,12 @@ Status Executor::PrepareNodes(bool with_values) {
         if (ctx.has_output(o)) ctx.output(o).dtype = DataType::kUndefined;
       }
       const Status status = kernels_[n]->prepare(ctx);
-      if (!status.ok() && !(ctx.value_needed_ && !with_values)) return status;
+      if (!status.ok() && !ctx.value_needed_) return status;
       defer = !status.ok();
     }
     if (defer) {
       has_deferred_nodes_ = true;
+      deferred_[n] = 1;
       for (int t : node.outputs) {
         if (t < 0) continue;
         deferred[t] = 1;
@@ -309,15 +352,7 @@ Status Executor::PrepareNodes(bool with_values) {
     evaluated_bytes += ctx.scratch_bytes_;
     LWAI_RETURN_IF_ERROR(
         CheckBytes(evaluated_bytes, node.Describe() + ": the values computed while preparing"));
-    if (profiling_ && with_values) {
-      const auto start = std::chrono::steady_clock::now();
-      LWAI_RETURN_IF_ERROR(EvaluatePrepared(*kernels_[n], ctx, &folded_storage_));
-      node_time_ns_[n] = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
-    } else {
-      LWAI_RETURN_IF_ERROR(EvaluatePrepared(*kernels_[n], ctx, &folded_storage_));
-    }
+    LWAI_RETURN_IF_ERROR(EvaluatePrepared(*kernels_[n], ctx, &folded_storage_));
     folded_[n] = 1;
   }
   return Status::Ok();
@@ -325,16 +360,15 @@ Status Executor::PrepareNodes(bool with_values) {
 
 Status Executor::Prepare(const std::vector<Shape>& input_shapes) {
   prepared_ = false;
-  LWAI_RETURN_IF_ERROR(ResetViews(input_shapes, nullptr));
-  LWAI_RETURN_IF_ERROR(PrepareNodes(/*with_values=*/false));
+  LWAI_RETURN_IF_ERROR(ResetViews(input_shapes));
+  LWAI_RETURN_IF_ERROR(PrepareNodes());
   dynamic_ = has_deferred_nodes_;
-  if (!dynamic_) {
-    std::vector<PartitionMemory> partition_memory(partitions_.size());
-    for (size_t p = 0; p < partitions_.size(); ++p) {
-      LWAI_RETURN_IF_ERROR(partitions_[p].compiled->Prepare(views_, folded_, &partition_memory[p]));
-    }
-    LWAI_RETURN_IF_ERROR(PlanAndAssign(partition_memory));
+  LWAI_RETURN_IF_ERROR(BuildPartitions());
+  std::vector<PartitionMemory> partition_memory(partitions_.size());
+  for (size_t p = 0; p < partitions_.size(); ++p) {
+    LWAI_RETURN_IF_ERROR(partitions_[p].compiled->Prepare(views_, folded_, &partition_memory[p]));
   }
+  LWAI_RETURN_IF_ERROR(PlanAndAssign(partition_memory));
   prepared_shapes_ = input_shapes;
   prepared_ = true;
   return Status::Ok();
@@ -346,7 +380,7 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
   std::vector<int> request_of_tensor(graph_.tensors.size(), -1);
   std::vector<BufferRequest> requests;
   for (int n = 0; n < num_nodes; ++n) {
-    if (folded_[n]) continue;
+    if (folded_[n] || deferred_[n]) continue;
     for (int t : graph_.nodes[n].outputs) {
       if (t < 0) continue;
       request_of_tensor[t] = static_cast<int>(requests.size());
@@ -355,8 +389,13 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
   }
   for (int n = 0; n < num_nodes; ++n) {
     if (folded_[n]) continue;
+    // The dynamic region runs after every static node.
+    const int use = deferred_[n] ? end_of_run : n;
     for (int t : graph_.nodes[n].inputs) {
-      if (t >= 0 && request_of_tensor[t] >= 0) requests[request_of_tensor[t]].last_use = n;
+      if (t >= 0 && request_of_tensor[t] >= 0) {
+        requests[request_of_tensor[t]].last_use =
+            std::max(requests[request_of_tensor[t]].last_use, use);
+      }
     }
   }
   for (int t : graph_.outputs) {
@@ -376,7 +415,10 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
   }
   std::vector<int> request_of_scratch(num_nodes, -1);
   for (int n = 0; n < num_nodes; ++n) {
-    if (folded_[n] || partition_of_node_[n] >= 0 || contexts_[n]->scratch_bytes_ == 0) continue;
+    if (folded_[n] || deferred_[n] || partition_of_node_[n] >= 0 ||
+        contexts_[n]->scratch_bytes_ == 0) {
+      continue;
+    }
     request_of_scratch[n] = static_cast<int>(requests.size());
     requests.push_back(BufferRequest{contexts_[n]->scratch_bytes_, n, n});
   }
@@ -418,45 +460,104 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
 
 Status Executor::Invoke(const std::vector<TensorRef>& inputs) {
   if (!prepared_) return Internal("Invoke before Prepare");
-  if (dynamic_) {
-    // Some output shapes depend on values: prepare and evaluate every node with its inputs'
-    // values known, in buffers of this run.
-    LWAI_RETURN_IF_ERROR(ResetViews(prepared_shapes_, &inputs));
-    return PrepareNodes(/*with_values=*/true);
-  }
   for (size_t i = 0; i < graph_.inputs.size(); ++i) {
     views_[graph_.inputs[i]].data = const_cast<void*>(inputs[i].data);
   }
   const int num_nodes = static_cast<int>(graph_.nodes.size());
   const bool checked =
       limits_->cancel != nullptr || limits_->deadline != ExecutionLimits::Clock::time_point::max();
-  for (int n = 0; n < num_nodes;) {
+  for (int n = 0; n < num_nodes; ++n) {
+    if (folded_[n] || deferred_[n]) continue;
     if (checked) LWAI_RETURN_IF_ERROR(limits_->Check(graph_.nodes[n].Describe()));
     if (partition_of_node_[n] >= 0) {
       Partition& partition = partitions_[partition_of_node_[n]];
+      if (n != partition.nodes[0]) continue;
       if (PartitionInputsFinite(partition)) {
         LWAI_RETURN_IF_ERROR(
             partition.compiled->Run(views_, profiling_ ? node_time_ns_.data() : nullptr));
       } else {
         LWAI_RETURN_IF_ERROR(RunPartitionOnReference(partition));
       }
-      n = partition.end_node;
       continue;
     }
-    if (!folded_[n]) {
-      if (profiling_) {
-        const auto start = std::chrono::steady_clock::now();
-        LWAI_RETURN_IF_ERROR(kernels_[n]->eval(*contexts_[n]));
-        node_time_ns_[n] = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               std::chrono::steady_clock::now() - start)
-                               .count();
-      } else {
-        LWAI_RETURN_IF_ERROR(kernels_[n]->eval(*contexts_[n]));
-      }
+    if (profiling_) {
+      const auto start = std::chrono::steady_clock::now();
+      LWAI_RETURN_IF_ERROR(kernels_[n]->eval(*contexts_[n]));
+      node_time_ns_[n] = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+    } else {
+      LWAI_RETURN_IF_ERROR(kernels_[n]->eval(*contexts_[n]));
     }
-    ++n;
+  }
+  return dynamic_ ? RunDynamicRegion() : Status::Ok();
+}
+
+void* Executor::DynamicBuffer(size_t slot, size_t bytes) {
+  if (slot >= dynamic_buffers_.size()) dynamic_buffers_.resize(slot + 1);
+  auto& [buffer, size] = dynamic_buffers_[slot];
+  if (buffer == nullptr || size < bytes) {
+    buffer.reset();
+    buffer = AllocateAligned(bytes);
+    size = buffer ? bytes : 0;
+  }
+  return buffer.get();
+}
+
+Status Executor::RunDynamicRegion() {
+  // Every tensor the region produces gets its shape from this run's prepare.
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    if (!deferred_[n]) continue;
+    for (int t : graph_.nodes[n].outputs) {
+      if (t >= 0) views_[t] = TensorView();
+    }
+  }
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    if (!deferred_[n]) continue;
+    LWAI_RETURN_IF_ERROR(limits_->Check(graph_.nodes[n].Describe()));
+    if (profiling_) {
+      const auto start = std::chrono::steady_clock::now();
+      LWAI_RETURN_IF_ERROR(PrepareAndRunDynamicNode(static_cast<int>(n)));
+      node_time_ns_[n] = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+    } else {
+      LWAI_RETURN_IF_ERROR(PrepareAndRunDynamicNode(static_cast<int>(n)));
+    }
   }
   return Status::Ok();
+}
+
+Status Executor::PrepareAndRunDynamicNode(int n) {
+  const Node& node = graph_.nodes[n];
+  contexts_[n] = std::make_unique<KernelContext>(node, views_.data(), pool_);
+  KernelContext& ctx = *contexts_[n];
+  ctx.registration_ = kernels_[n];
+  ctx.limits_ = limits_;
+  ctx.executor_ = this;
+  ctx.persistent_state_ = &persistent_states_[n];
+  for (int o = 0; o < ctx.num_outputs(); ++o) {
+    if (ctx.has_output(o)) ctx.output(o).dtype = DataType::kUndefined;
+  }
+  LWAI_RETURN_IF_ERROR(kernels_[n]->prepare(ctx));
+  for (int o = 0; o < ctx.num_outputs(); ++o) {
+    if (!ctx.has_output(o)) continue;
+    TensorView& output = ctx.output(o);
+    if (output.dtype == DataType::kUndefined) {
+      return Internal(node.Describe() + ": prepare left output " + std::to_string(o) +
+                      " without a dtype");
+    }
+    const std::string what =
+        node.Describe() + ": output '" + graph_.tensors[node.outputs[o]].name + "'";
+    LWAI_RETURN_IF_ERROR(CheckTensorSize(output, *limits_, what));
+    output.data = DynamicBuffer(static_cast<size_t>(node.outputs[o]), output.ByteSize());
+    if (output.data == nullptr) return OutOfMemory(what);
+  }
+  LWAI_RETURN_IF_ERROR(CheckBytes(ctx.scratch_bytes_, node.Describe() + ": scratch"));
+  ctx.scratch_ = DynamicBuffer(graph_.tensors.size() + static_cast<size_t>(n), ctx.scratch_bytes_);
+  if (ctx.scratch_ == nullptr) return OutOfMemory(node.Describe() + ": scratch");
+  ctx.state_ = ctx.state_owner_.get();
+  return kernels_[n]->eval(ctx);
 }
 
 }  // namespace lwai

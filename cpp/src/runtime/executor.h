@@ -19,17 +19,23 @@ namespace lwai {
 class Executor {
  public:
   // Fails with kUnsupported naming every node that no backend claims.
-  // `shared_limits` (subgraph executors: their parent's) must outlive the executor; when null
-  // the executor keeps its own, built from `options`.
+  // `shared_limits` and `shared_pool` (subgraph executors: their parent's) must outlive the
+  // executor; when null the executor keeps its own, built from `options`.
   static Result<std::unique_ptr<Executor>> Create(const Graph& graph, const SessionOptions& options,
-                                                  const ExecutionLimits* shared_limits = nullptr);
+                                                  const ExecutionLimits* shared_limits = nullptr,
+                                                  ThreadPool* shared_pool = nullptr);
 
-  // Prepares all nodes for these graph input shapes and plans memory. When some node's output
-  // shapes depend on values known only at run time (a data-dependent Reshape target, If's
-  // condition, NonZero), the executor becomes dynamic: Invoke then prepares and evaluates every
-  // node with values known, allocating per run, and the arena stays unused.
+  // Prepares all nodes for these graph input shapes and plans memory. Nodes whose output
+  // shapes depend on values known only at run time (a data-dependent Reshape target, NonZero,
+  // If with branches of different shapes), and everything downstream of them, form the
+  // dynamic region: Invoke prepares and evaluates those nodes with their values, in buffers
+  // reused from run to run. Every other node keeps its backend, its partition and its place in
+  // the arena.
   Status Prepare(const std::vector<Shape>& input_shapes);
+  // Whether the prepared graph has a dynamic region.
   bool dynamic() const { return dynamic_; }
+  // Whether node n is in the dynamic region (prepared per run).
+  bool node_dynamic(int node) const { return !deferred_.empty() && deferred_[node] != 0; }
   // Element types for graph inputs declared without one (subgraph inputs); by input index.
   void set_input_dtypes(std::vector<DataType> dtypes) { input_dtypes_ = std::move(dtypes); }
   bool prepared() const { return prepared_; }
@@ -47,19 +53,23 @@ class Executor {
   const std::vector<int64_t>& node_time_ns() const { return node_time_ns_; }
   // Backend name for each node, the backend's more specific kernel name ("" if none), and
   // whether prepare evaluated the node already (constant inputs).
-  const char* node_backend(int node) const { return backends_of_node_[node]->name(); }
+  const char* node_backend(int node) const;
   std::string node_kernel(int node) const;
   bool node_folded(int node) const { return !folded_.empty() && folded_[node] != 0; }
   const std::vector<std::unique_ptr<Backend>>& backends() const { return backends_; }
   // The executor's own limits (deadline and cancel flag are set per run by the session).
   ExecutionLimits& own_limits() { return own_limits_; }
+  const ExecutionLimits& limits() const { return *limits_; }
+  // What subgraph executors (control flow) inherit: options, limits and threads.
+  const SessionOptions& options() const { return options_; }
+  ThreadPool* thread_pool() const { return pool_; }
 
  private:
-  // Consecutive nodes compiled together by one partition backend.
+  // Nodes compiled together by one partition backend: a convex set (no path leaves it and
+  // re-enters), run as one unit where its first node stands in the execution order.
   struct Partition {
-    int first_node = 0;  // graph node index; nodes [first_node, end_node) in execution order
-    int end_node = 0;
-    std::unique_ptr<CompiledPartition> compiled;
+    std::vector<int> nodes;                 // graph node indices, ascending
+    CompiledPartition* compiled = nullptr;  // owned by compiled_
     // float32 tensors the partition reads from outside it (not constants): checked for NaN
     // and infinities before each run.
     std::vector<int> float_inputs;
@@ -70,12 +80,19 @@ class Executor {
 
   Executor(const Graph& graph, const SessionOptions& options);
   Status AssignBackends();
+  // The partitions of this prepare: each claimed run minus the nodes of the dynamic region,
+  // compiled once per distinct node set and cached.
+  Status BuildPartitions();
+  // Prepares and evaluates the dynamic region's nodes, in order, with their inputs' values.
+  Status RunDynamicRegion();
+  // One node's prepare with values and eval, outputs and scratch from dynamic_buffers_.
+  Status PrepareAndRunDynamicNode(int n);
   Status PlanAndAssign(const std::vector<PartitionMemory>& partition_memory);
-  // Resets every tensor view to what the graph says; binds input data when given.
-  Status ResetViews(const std::vector<Shape>& input_shapes, const std::vector<TensorRef>* inputs);
-  // Prepares nodes in order and evaluates those whose inputs are all known. Without values,
-  // nodes that need them (and everything depending on them) are deferred.
-  Status PrepareNodes(bool with_values);
+  // Resets every tensor view to what the graph says, inputs to the given shapes (no data).
+  Status ResetViews(const std::vector<Shape>& input_shapes);
+  // Prepares nodes in order and evaluates those whose inputs are all known. Nodes that need
+  // values not known yet (and everything depending on them) are deferred: the dynamic region.
+  Status PrepareNodes();
   // Partition backends clamp with min/max instructions that turn NaN into a bound, and
   // transforms such as Winograd's spread an infinity over a tile. A partition whose inputs hold
   // NaN or infinities therefore runs on the reference kernels for that run (rare, and slow
@@ -86,12 +103,16 @@ class Executor {
 
   // Checks the memory limit for a buffer of `bytes` holding `what`.
   Status CheckBytes(uint64_t bytes, const std::string& what) const;
+  // A buffer of at least `bytes` for `slot` (a tensor index, or a node's scratch), reused from
+  // run to run while large enough; null when the allocation fails.
+  void* DynamicBuffer(size_t slot, size_t bytes);
 
   const Graph& graph_;
   SessionOptions options_;
   ExecutionLimits own_limits_;
   const ExecutionLimits* limits_ = &own_limits_;
-  ThreadPool pool_;
+  std::unique_ptr<ThreadPool> own_pool_;
+  ThreadPool* pool_ = nullptr;
   std::vector<std::unique_ptr<Backend>> backends_;
   std::vector<const Backend*> backends_of_node_;
   // Per node: the kernel of a node backend, or the reference kernel (for shapes) of a node in a
@@ -99,6 +120,16 @@ class Executor {
   std::vector<const KernelRegistration*> kernels_;
   std::vector<int> partition_of_node_;
   std::vector<Partition> partitions_;
+  // Maximal runs of consecutive nodes claimed by one partition backend (at Create), and every
+  // partition compiled so far, by node set.
+  std::vector<std::vector<int>> claimed_runs_;
+  std::vector<std::pair<std::vector<int>, std::unique_ptr<CompiledPartition>>> compiled_;
+  std::vector<char> claimed_for_partition_;
+  // Per node: in the dynamic region; per node: state that survives re-preparation (subgraph
+  // executors of control flow).
+  std::vector<char> deferred_;
+  std::vector<std::shared_ptr<OpState>> persistent_states_;
+  std::vector<std::pair<std::shared_ptr<void>, size_t>> dynamic_buffers_;
   std::vector<std::unique_ptr<KernelContext>> contexts_;
   std::vector<TensorView> views_;
   std::vector<char> folded_;
