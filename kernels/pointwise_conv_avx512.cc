@@ -76,7 +76,7 @@ LWAI_AVX512 void Kernel(int k_size, const float* x, int64_t ldx, const float* w,
     float* dst = y + r * ldy;
 #pragma GCC unroll 2
     for (int j = 0; j < NV; ++j) {
-      const __m512 v = _mm512_min_ps(_mm512_max_ps(acc[r][j], vlo), vhi);
+      const __m512 v = _mm512_min_ps(vhi, _mm512_max_ps(vlo, acc[r][j]));
       if (j + 1 < NV) {
         _mm512_storeu_ps(dst + j * kLanes, v);
       } else {
@@ -129,7 +129,7 @@ LWAI_AVX512 void KernelRow(int k_size, const float* x, int64_t /*ldx*/, const fl
   for (int j = 0; j < NV; ++j) {
     const __m512 sum =
         _mm512_add_ps(_mm512_add_ps(acc[0][j], acc[1][j]), _mm512_add_ps(acc[2][j], acc[3][j]));
-    const __m512 v = _mm512_min_ps(_mm512_max_ps(sum, vlo), vhi);
+    const __m512 v = _mm512_min_ps(vhi, _mm512_max_ps(vlo, sum));
     if (j + 1 < NV) {
       _mm512_storeu_ps(y + j * kLanes, v);
     } else {

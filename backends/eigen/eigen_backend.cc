@@ -17,6 +17,9 @@ struct EigenKernel {
 constexpr EigenKernel kEigenKernels[] = {
     {OpType::Gemm, eigen::PrepareGemm, eigen::EvalGemm},
     {OpType::MatMul, eigen::PrepareMatMul, eigen::EvalMatMul},
+    {OpType::Conv, eigen::PrepareConv, eigen::EvalConv},
+    {OpType::LSTM, eigen::PrepareLstm, eigen::EvalRecurrent},
+    {OpType::GRU, eigen::PrepareGru, eigen::EvalRecurrent},
     {OpType::Relu, eigen::PrepareUnary, eigen::EvalUnary},
     {OpType::Clip, eigen::PrepareUnary, eigen::EvalUnary},
     {OpType::Sigmoid, eigen::PrepareUnary, eigen::EvalUnary},
@@ -96,6 +99,23 @@ class EigenBackend : public Backend {
         return kernel;
       case OpType::Clip:
         if (node.inputs.size() > 3 || !FloatInputs(graph, node, 0, 2)) return nullptr;
+        return kernel;
+      case OpType::Conv:
+        // Packed at prepare: the weights (and bias) must be constants.
+        if (node.inputs.size() < 2 || node.inputs.size() > 3 || !FloatInputs(graph, node, 0, 2) ||
+            !graph.tensors[node.inputs[1]].is_constant() ||
+            (node.inputs.size() == 3 && node.inputs[2] >= 0 &&
+             !graph.tensors[node.inputs[2]].is_constant())) {
+          return nullptr;
+        }
+        return kernel;
+      case OpType::LSTM:
+      case OpType::GRU:
+        // X, W, R, B, (sequence_lens), initial_h, initial_c, P.
+        if (node.inputs.size() < 3 || !FloatInputs(graph, node, 0, 3)) return nullptr;
+        for (size_t i = 5; i < node.inputs.size(); ++i) {
+          if (node.inputs[i] >= 0 && !IsFloat(graph, node.inputs[i])) return nullptr;
+        }
         return kernel;
       default:
         if (node.inputs.size() != 1 || !FloatInputs(graph, node, 0, 0)) return nullptr;

@@ -19,6 +19,14 @@ Status EvalGemm(KernelContext& ctx);
 Status PrepareMatMul(KernelContext& ctx);
 Status EvalMatMul(KernelContext& ctx);
 
+// Conv on float32 with constant weights, any spatial rank (eigen_conv.cc).
+Status PrepareConv(KernelContext& ctx);
+Status EvalConv(KernelContext& ctx);
+// LSTM and GRU on float32 (eigen_recurrent.cc).
+Status PrepareLstm(KernelContext& ctx);
+Status PrepareGru(KernelContext& ctx);
+Status EvalRecurrent(KernelContext& ctx);
+
 // Relu, Clip, Sigmoid, Tanh, Exp, Sqrt, Neg, Abs, LeakyRelu.
 Status PrepareUnary(KernelContext& ctx);
 Status EvalUnary(KernelContext& ctx);

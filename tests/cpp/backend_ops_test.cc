@@ -82,6 +82,43 @@ class Net {
     return output;
   }
 
+  // A node with several outputs; every output also becomes a graph output.
+  std::vector<int> OpWithOutputs(OpType op, std::vector<int> inputs, int num_outputs,
+                                 Attrs attrs = {}) {
+    const int first = Op(op, std::move(inputs), std::move(attrs));
+    std::vector<int> outputs = {first};
+    for (int o = 1; o < num_outputs; ++o) {
+      TensorDesc t;
+      t.name = "t" + std::to_string(graph_->tensors.size());
+      t.dtype = DataType::kFloat32;
+      outputs.push_back(graph_->AddTensor(std::move(t)));
+      graph_->nodes.back().outputs.push_back(outputs.back());
+    }
+    for (int t : outputs) Output(t);
+    return outputs;
+  }
+
+  // LSTM (gates 4) or GRU (gates 3) over x [seq, batch, input] with random weights.
+  void Recurrent(OpType op, int64_t seq, int64_t batch, int64_t input, int64_t hidden,
+                 const std::string& direction, Attrs attrs = {}, bool initial_state = false,
+                 bool peepholes = false) {
+    const int64_t gates = op == OpType::LSTM ? 4 : 3;
+    const int64_t dirs = direction == "bidirectional" ? 2 : 1;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hidden));
+    std::vector<int> inputs = {Input({seq, batch, input}),
+                               Const({dirs, gates * hidden, input}, -scale, scale),
+                               Const({dirs, gates * hidden, hidden}, -scale, scale),
+                               Const({dirs, 2 * gates * hidden}, -0.5f, 0.5f), -1};
+    if (initial_state || peepholes) {
+      inputs.push_back(Input({dirs, batch, hidden}));
+      if (op == OpType::LSTM) inputs.push_back(Input({dirs, batch, hidden}));
+    }
+    if (peepholes) inputs.push_back(Const({dirs, 3 * hidden}, -0.5f, 0.5f));
+    attrs.push_back(IntAttr("hidden_size", hidden));
+    attrs.push_back(StringAttr("direction", direction));
+    OpWithOutputs(op, inputs, op == OpType::LSTM ? 3 : 2, attrs);
+  }
+
   // Conv with random weights scaled by 1/sqrt(fan-in) (and a random bias when `bias`).
   int Conv(int x, int64_t in_channels, int64_t out_channels, std::vector<int64_t> kernel,
            Attrs attrs = {}, int64_t group = 1, bool bias = true) {
@@ -241,6 +278,31 @@ std::vector<OpCase> Cases() {
   c.push_back({"conv1d", kConvTol, [](Net& n) {
                  n.Op(OpType::Conv, {n.Input({2, 4, 20}), n.Const({6, 4, 3}), n.Const({6})},
                       {IntsAttr("pads", {1, 1})});
+               }});
+  c.push_back(
+      {"conv1d_stride2_dilation2_groups2", kConvTol, [](Net& n) {
+         n.Conv(n.Input({1, 8, 37}), 8, 12, {5},
+                {IntsAttr("pads", {2, 3}), IntsAttr("strides", {2}), IntsAttr("dilations", {2})},
+                2);
+       }});
+  c.push_back({"conv3d", kConvTol, [](Net& n) {
+                 n.Conv(n.Input({1, 3, 5, 6, 7}), 3, 4, {3, 3, 3}, Pads({1, 1, 1, 1, 1, 1}));
+               }});
+  c.push_back(
+      {"lstm_forward", kGemmTol, [](Net& n) { n.Recurrent(OpType::LSTM, 5, 2, 6, 8, "forward"); }});
+  c.push_back({"lstm_bidirectional_state_peepholes_clip", kGemmTol, [](Net& n) {
+                 n.Recurrent(OpType::LSTM, 4, 3, 5, 7, "bidirectional", {FloatAttr("clip", 0.7f)},
+                             true, true);
+               }});
+  c.push_back({"lstm_reverse_input_forget", kGemmTol, [](Net& n) {
+                 n.Recurrent(OpType::LSTM, 6, 1, 4, 5, "reverse", {IntAttr("input_forget", 1)});
+               }});
+  c.push_back({"gru_bidirectional_linear_before_reset", kGemmTol, [](Net& n) {
+                 n.Recurrent(OpType::GRU, 5, 2, 6, 8, "bidirectional",
+                             {IntAttr("linear_before_reset", 1)}, true);
+               }});
+  c.push_back({"gru_forward_clip", kGemmTol, [](Net& n) {
+                 n.Recurrent(OpType::GRU, 4, 1, 3, 6, "forward", {FloatAttr("clip", 0.5f)});
                }});
   c.push_back(
       {"conv_then_relu", kConvTol, [](Net& n) {
