@@ -100,8 +100,8 @@ test-sanitize: test-asan test-python-asan test-tsan test-runner-asan
 # seed, starting from the committed corpus only: the same inputs on every machine, so CI repeats what passed here.
 FUZZ_SECONDS ?= 1800
 FUZZ_SMOKE_RUNS ?= 300000
-FUZZ_SMOKE_JSON_RUNS ?= 20000
-FUZZ_SMOKE_ONNX_RUNS ?= 1500
+FUZZ_SMOKE_JSON_RUNS ?= 30000
+FUZZ_SMOKE_ONNX_RUNS ?= 4000
 FUZZ_DIR = .cache/fuzz
 # run_fuzzer NAME, LIMIT (-max_total_time=S or -runs=N), CORPUS, SEED, WORK_CORPUS_DIR
 define run_fuzzer

@@ -64,9 +64,9 @@ Status Prepare(KernelContext& ctx, bool lstm) {
       ctx.input(0).dtype == DataType::kFloat32 && cfg.layout == 0 && DefaultActivations(cfg, lstm);
   if (state->fast) {
     const int64_t G = cfg.gates * cfg.hidden;
-    // xw for every step, hr, h, c, and r * h (GRU).
+    // xw for every step, hr, h, c, r * h (GRU) and 1 - z or 1 - i.
     state->floats_per_direction =
-        cfg.seq * cfg.batch * G + cfg.batch * G + 3 * cfg.batch * cfg.hidden + 16;
+        cfg.seq * cfg.batch * G + cfg.batch * G + 4 * cfg.batch * cfg.hidden + 16;
     const size_t floats = static_cast<size_t>(state->floats_per_direction * cfg.dirs);
     ctx.RequestScratch(std::max(state->reference_scratch, floats * sizeof(float)));
   }
@@ -98,6 +98,9 @@ void RunDirection(KernelContext& ctx, const RecurrentState& s, int64_t d, float*
   MatrixMap h(hr.data() + B * G, B, H);
   MatrixMap c(h.data() + B * H, B, H);
   MatrixMap rh(c.data() + B * H, B, H);
+  // 1 - sigmoid(v) computed as sigmoid(-v): exact where the gate is near 1, where subtracting
+  // from 1 in float would lose most digits.
+  MatrixMap complement(rh.data() + B * H, B, H);
 
   // Input projection of every step, with the biases that add outside any gate product.
   xw.noalias() = ConstMatrixMap(x, T * B, I) * ConstMatrixMap(w, G, I).transpose();
@@ -151,10 +154,11 @@ void RunDirection(KernelContext& ctx, const RecurrentState& s, int64_t d, float*
       } else {
         clipped(gates);
       }
-      i_pre = sigmoid(i_pre);
       if (s.input_forget) {
-        f_pre = 1.0f - i_pre;
+        f_pre = sigmoid(-i_pre);
+        i_pre = sigmoid(i_pre);
       } else {
+        i_pre = sigmoid(i_pre);
         f_pre = sigmoid(f_pre);
       }
       c.array() = f_pre * c.array() + i_pre * c_pre.tanh();
@@ -171,6 +175,7 @@ void RunDirection(KernelContext& ctx, const RecurrentState& s, int64_t d, float*
       clipped(gates.leftCols(2 * H));
       auto z = gates.middleCols(0, H).array();
       auto reset = gates.middleCols(H, H).array();
+      complement.array() = sigmoid(-z);
       z = sigmoid(z);
       reset = sigmoid(reset);
       auto candidate = gates.middleCols(2 * H, H);
@@ -184,7 +189,7 @@ void RunDirection(KernelContext& ctx, const RecurrentState& s, int64_t d, float*
       }
       clipped(candidate);
       candidate.array() = candidate.array().tanh();
-      h.array() = (1.0f - z) * candidate.array() + z * h.array();
+      h.array() = complement.array() * candidate.array() + z * h.array();
     }
     if (y != nullptr) {
       for (int64_t b = 0; b < B; ++b) {

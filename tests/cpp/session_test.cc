@@ -6,6 +6,7 @@
 
 #include "ir/graph.h"
 #include "passes/passes.h"
+#include "tests/cpp/kernel_test_util.h"
 #include "tests/cpp/test_graphs.h"
 
 namespace lwai::testing {
@@ -136,6 +137,106 @@ TEST(Session, HugeOrNegativeShapesAreRejectedNotAllocated) {
   // The session still works afterwards.
   std::vector<float> x(32, 1.0f);
   EXPECT_TRUE((*session)->Run({TensorRef{DataType::kFloat32, Shape({1, 2, 4, 4}), x.data()}}).ok());
+}
+
+// x [1, 64, 8] -> If(cond) with both branches convolving x with the outer constant w (captured):
+// then Conv(x, w), else Relu(Conv(x, w)).
+std::unique_ptr<Graph> IfCapturingWeights(std::vector<float>* weights) {
+  auto g = std::make_unique<Graph>();
+  const int64_t channels = 64;
+  weights->resize(channels * channels * 3);
+  for (size_t i = 0; i < weights->size(); ++i) (*weights)[i] = std::sin(0.1f * i) * 0.1f;
+  const int x = AddValue(*g, "x", {Dim{1, ""}, Dim{channels, ""}, Dim{8, ""}}, true);
+  TensorDesc cond_desc;
+  cond_desc.name = "cond";
+  cond_desc.dtype = DataType::kBool;
+  cond_desc.shape_known = true;
+  const int cond = g->AddTensor(std::move(cond_desc));
+  const int w = AddFloatConstant(*g, "w", {channels, channels, 3}, *weights);
+  const int y = AddValue(*g, "y");
+  Node node = MakeNode("if", OpType::If, {cond, w, x}, {y});
+  node.SetInt("captured_inputs", 2);
+  for (bool relu : {false, true}) {
+    auto branch = std::make_shared<Graph>();
+    const int w_in = AddValue(*branch, "w");
+    const int x_in = AddValue(*branch, "x");
+    const int conv = AddValue(*branch, relu ? "conv_else" : "y_then");
+    Node conv_node = MakeNode("conv", OpType::Conv, {x_in, w_in}, {conv});
+    conv_node.attributes.push_back(IntsAttr("pads", {1, 1}));
+    branch->nodes.push_back(std::move(conv_node));
+    int out = conv;
+    if (relu) {
+      out = AddValue(*branch, "y_else");
+      branch->nodes.push_back(MakeNode("relu", OpType::Relu, {conv}, {out}));
+    }
+    branch->inputs = {w_in, x_in};
+    branch->outputs = {out};
+    Attribute a;
+    a.name = relu ? "else_branch" : "then_branch";
+    a.type = AttributeType::kGraph;
+    a.graph = std::move(branch);
+    node.attributes.push_back(std::move(a));
+  }
+  g->nodes.push_back(std::move(node));
+  g->inputs = {x, cond};
+  g->outputs = {y};
+  return g;
+}
+
+std::vector<float> RunIf(const std::shared_ptr<Model>& model, bool cond) {
+  auto session = Session::Create(model, SessionOptions());
+  EXPECT_TRUE(session.ok()) << session.status().ToString();
+  if (!session.ok()) return {};
+  std::vector<float> x(64 * 8);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.3f * i);
+  const uint8_t c = cond;
+  const Status status = (*session)->Run({TensorRef{DataType::kFloat32, Shape({1, 64, 8}), x.data()},
+                                         TensorRef{DataType::kBool, Shape(), &c}});
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  const TensorRef y = (*session)->output(0);
+  const float* data = static_cast<const float*>(y.data);
+  return std::vector<float>(data, data + y.shape.NumElements());
+}
+
+// Outer constants captured by a subgraph become the subgraph's constants (so backends can pack
+// them), results do not change, and the saved file holds the weights once.
+TEST(Passes, CapturedConstantsMoveIntoSubgraphs) {
+  std::vector<float> weights;
+  auto plain =
+      std::make_shared<Model>(IfCapturingWeights(&weights), std::make_unique<ModelInfo>(), nullptr);
+  auto graph = IfCapturingWeights(&weights);
+  ASSERT_TRUE(OptimizeGraph(*graph).ok());
+  const Node* if_node = nullptr;
+  for (const Node& n : graph->nodes) {
+    if (n.op == OpType::If) if_node = &n;
+  }
+  ASSERT_NE(if_node, nullptr);
+  EXPECT_EQ(if_node->GetInt("captured_inputs", -1), 1);
+  EXPECT_EQ(if_node->inputs.size(), 2u);
+  const Graph* then_branch = if_node->GetGraph("then_branch");
+  ASSERT_NE(then_branch, nullptr);
+  EXPECT_EQ(then_branch->inputs.size(), 1u);
+  bool has_constant_weights = false;
+  for (const TensorDesc& t : then_branch->tensors) has_constant_weights |= t.is_constant();
+  EXPECT_TRUE(has_constant_weights);
+
+  auto optimized =
+      std::make_shared<Model>(std::move(graph), std::make_unique<ModelInfo>(), nullptr);
+  auto image = optimized->Serialize();
+  ASSERT_TRUE(image.ok()) << image.status().ToString();
+  const size_t weight_bytes = weights.size() * sizeof(float);
+  EXPECT_LT(image->size(), weight_bytes + weight_bytes / 2);  // one copy, shared by both branches
+  auto loaded = Model::LoadBuffer(image->data(), image->size());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  std::shared_ptr<Model> reloaded = std::move(loaded).value();
+  for (bool cond : {true, false}) {
+    const std::vector<float> want = RunIf(plain, cond);
+    for (const auto& model : {optimized, reloaded}) {
+      const std::vector<float> got = RunIf(model, cond);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-4) << i;
+    }
+  }
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <utility>
 
 #include "format/crc32c.h"
 #include "format/model_format.h"
@@ -21,6 +23,9 @@ struct DataWriter {
   uint64_t cursor = 0;
   std::vector<Offset<fb::Buffer>> buffers;
   std::vector<std::pair<uint64_t, const ConstantData*>>* layout = nullptr;
+  // Buffers written so far by their bytes' address and size: constants that share bytes (an
+  // outer constant inlined into a subgraph) share one buffer.
+  std::map<std::pair<const uint8_t*, size_t>, uint32_t> written;
 };
 
 Offset<fb::Graph> WriteGraph(FlatBufferBuilder& b, const Graph& g, DataWriter& data);
@@ -63,8 +68,12 @@ Offset<fb::Graph> WriteGraph(FlatBufferBuilder& b, const Graph& g, DataWriter& d
   std::vector<Offset<fb::Tensor>> tensors;
   for (const TensorDesc& desc : g.tensors) {
     uint32_t buffer_index = 0;
-    if (desc.is_constant()) {
+    const auto key = std::make_pair(desc.constant.data, desc.constant.size);
+    if (desc.is_constant() && data.written.count(key) != 0) {
+      buffer_index = data.written[key];
+    } else if (desc.is_constant()) {
       buffer_index = static_cast<uint32_t>(data.buffers.size());
+      data.written[key] = buffer_index;
       if (data.inline_data) {
         data.buffers.push_back(
             fb::CreateBuffer(b, 0, 0, b.CreateVector(desc.constant.data, desc.constant.size)));

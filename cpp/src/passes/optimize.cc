@@ -112,6 +112,7 @@ Status OptimizeGraph(Graph& graph) {
 
 static Status OptimizeUnguarded(Graph& graph) {
   LWAI_RETURN_IF_ERROR(FoldConstants(graph));
+  LWAI_RETURN_IF_ERROR(InlineCapturedConstants(graph, OptimizeUnguarded));
   LWAI_RETURN_IF_ERROR(EliminateDeadNodes(graph));
   LWAI_RETURN_IF_ERROR(FoldBatchNormalization(graph));
   LWAI_RETURN_IF_ERROR(FuseActivations(graph));

@@ -3,6 +3,8 @@
 #ifndef LWAI_PASSES_PASSES_H_
 #define LWAI_PASSES_PASSES_H_
 
+#include <functional>
+
 #include "ir/graph.h"
 #include "kernels/kernel_api.h"
 
@@ -22,6 +24,13 @@ Status EliminateDeadNodes(Graph& graph);
 Status FoldBatchNormalization(Graph& graph);
 // Fuses Relu and constant-bound Clip into the preceding Conv or Gemm.
 Status FuseActivations(Graph& graph);
+// Rewrites a subgraph in place (OptimizeGraph's steps for subgraphs).
+using SubgraphOptimizer = std::function<Status(Graph&)>;
+// Control flow: outer constants a subgraph captures become constants of the subgraph (sharing
+// their bytes), so its backends see constant weights (packing, fusions, folding); the node and
+// the subgraph lose those captured inputs. Each subgraph (rewritten as a copy) then goes
+// through `optimize`.
+Status InlineCapturedConstants(Graph& graph, const SubgraphOptimizer& optimize);
 // Drops tensors nothing refers to and renumbers the rest.
 void CompactTensors(Graph& graph);
 // Fills in the shapes of intermediate tensors (dims that depend on dynamic input dims stay
