@@ -129,14 +129,61 @@ bool ClaimElementwiseUnary(const Graph& graph, const Node& node) {
   return true;
 }
 
-bool ClaimAdd(const Graph& graph, const Node& node) {
-  const TensorDesc* a = InputDesc(graph, node, 0);
-  const TensorDesc* b = InputDesc(graph, node, 1);
-  if (a == nullptr || b == nullptr || a->dtype != DataType::kFloat32 ||
-      b->dtype != DataType::kFloat32 || IsConstant(a) || IsConstant(b)) {
+// A constant the elementwise operators broadcast against a 4-D tensor x in NHWC: one value, or
+// one per channel ([C, 1, 1] or [1, C, 1, 1]: the same bytes as NHWC's [1, 1, 1, C]).
+bool BroadcastConstant(const TensorDesc& constant, const TensorDesc& x) {
+  if (!IsConstant(&constant) || constant.dtype != DataType::kFloat32 || !IsFloatOfRank(&x, 4) ||
+      IsConstant(&x) || !constant.HasStaticShape()) {
     return false;
   }
-  return SameDims(*a, *b) && FusedActivationSupported(node);
+  const Shape shape = constant.StaticShape();
+  if (shape.NumElements() == 1) return true;
+  const int64_t channels = x.shape[1].value;
+  if (channels < 0 || shape.NumElements() != channels) return false;
+  // Numpy broadcasting aligns trailing dims: the channel axis of NCHW is the third from last.
+  if (shape.rank != 3 && shape.rank != 4) return false;
+  for (int d = 0; d < shape.rank; ++d) {
+    if (d != shape.rank - 3 && shape[d] != 1) return false;
+  }
+  return true;
+}
+
+// Two non-constant operands of one shape, or a 4-D tensor and a broadcast constant.
+bool ClaimBinary(const TensorDesc* a, const TensorDesc* b) {
+  if (a == nullptr || b == nullptr || a->dtype != DataType::kFloat32 ||
+      b->dtype != DataType::kFloat32) {
+    return false;
+  }
+  if (!IsConstant(a) && !IsConstant(b) && SameDims(*a, *b)) return true;
+  return BroadcastConstant(*a, *b) || BroadcastConstant(*b, *a);
+}
+
+bool ClaimAdd(const Graph& graph, const Node& node) {
+  return node.inputs.size() == 2 &&
+         ClaimBinary(InputDesc(graph, node, 0), InputDesc(graph, node, 1)) &&
+         FusedActivationSupported(node);
+}
+
+// Mul of two same-shaped float tensors, or of a 4-D tensor by per-channel values [N, C, 1, 1]
+// (squeeze-and-excitation gates).
+bool ClaimMul(const Graph& graph, const Node& node) {
+  const TensorDesc* a = InputDesc(graph, node, 0);
+  const TensorDesc* b = InputDesc(graph, node, 1);
+  if (node.inputs.size() != 2 || a == nullptr || b == nullptr) return false;
+  if (ClaimBinary(a, b)) return true;
+  if (IsConstant(a) || IsConstant(b)) return false;
+  auto per_channel_of = [](const TensorDesc& gate, const TensorDesc& x) {
+    if (!IsFloatOfRank(&gate, 4) || !IsFloatOfRank(&x, 4)) return false;
+    if (!HasKnownValue(gate.shape[2], 1) || !HasKnownValue(gate.shape[3], 1)) return false;
+    for (int d = 0; d < 2; ++d) {
+      const Dim& g = gate.shape[d];
+      const Dim& v = x.shape[d];
+      const bool same = g.value >= 0 ? g.value == v.value : (!g.name.empty() && g.name == v.name);
+      if (!same) return false;
+    }
+    return true;
+  };
+  return per_channel_of(*a, *b) || per_channel_of(*b, *a);
 }
 
 bool ClaimConcat(const Graph& graph, const Node& node) {
@@ -189,7 +236,10 @@ bool Claims(const Graph& graph, const Node& node) {
     case OpType::Relu:
     case OpType::Clip:
     case OpType::Sigmoid:
+    case OpType::HardSwish:
       return ClaimElementwiseUnary(graph, node);
+    case OpType::Mul:
+      return ClaimMul(graph, node);
     case OpType::Add:
       return ClaimAdd(graph, node);
     case OpType::Concat:

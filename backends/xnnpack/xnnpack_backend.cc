@@ -109,6 +109,19 @@ class XnnpackPartition : public CompiledPartition {
   }
   int64_t Stride(int tensor) const { return placement_[tensor].pixel_stride; }
   const Shape& ShapeOf(int tensor) const { return (*views_)[tensor].shape; }
+  // An elementwise operand's dims for XNNPACK's broadcasting: NHWC for 4-D activations, [C]
+  // for a per-channel constant ([1, C, 1, 1] in NCHW holds the same bytes as NHWC's
+  // [1, 1, 1, C]), and one flat dim otherwise.
+  void ElementwiseDims(int tensor, size_t* dims, size_t* rank) const {
+    const Shape& s = ShapeOf(tensor);
+    if (placement_[tensor].nhwc) {
+      *rank = 4;
+      dims[0] = s[0], dims[1] = s[2], dims[2] = s[3], dims[3] = s[1];
+      return;
+    }
+    *rank = 1;
+    dims[0] = static_cast<size_t>(s.NumElements());
+  }
   void SetKernelName(int node, std::string name) {
     auto it = std::find(nodes_.begin(), nodes_.end(), node);
     kernel_names_[it - nodes_.begin()] = std::move(name);
@@ -385,25 +398,37 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
       xnn_operator_t op = nullptr;
       const xnn_status status = xnn_create_add_nd_f32(act.min, act.max, 0, &op);
       if (status != xnn_status_success) return XnnError(node, "add", status);
+      const int a = node.inputs[0];
       const int b = node.inputs[1];
-      AddXnnStep(n, op, [this, op, x, b, y] {
-        const Shape& s = ShapeOf(x);
-        size_t dims[kMaxRank];
-        size_t rank;
-        if (placement_[x].nhwc) {
-          rank = 4;
-          dims[0] = s[0], dims[1] = s[2], dims[2] = s[3], dims[3] = s[1];
-        } else {
-          rank = 1;
-          dims[0] = static_cast<size_t>(s.NumElements());
-        }
-        return xnn_setup_add_nd_f32(op, rank, dims, rank, dims, Address(x), Address(b), Address(y),
-                                    threadpool());
+      AddXnnStep(n, op, [this, op, a, b, y] {
+        size_t a_dims[kMaxRank], b_dims[kMaxRank];
+        size_t a_rank = 0, b_rank = 0;
+        ElementwiseDims(a, a_dims, &a_rank);
+        ElementwiseDims(b, b_dims, &b_rank);
+        return xnn_setup_add_nd_f32(op, a_rank, a_dims, b_rank, b_dims, Address(a), Address(b),
+                                    Address(y), threadpool());
+      });
+      return Status::Ok();
+    }
+    case OpType::Mul: {
+      xnn_operator_t op = nullptr;
+      const xnn_status status = xnn_create_multiply_nd_f32(-kInf, kInf, 0, &op);
+      if (status != xnn_status_success) return XnnError(node, "multiply", status);
+      const int a = node.inputs[0];
+      const int b = node.inputs[1];
+      AddXnnStep(n, op, [this, op, a, b, y] {
+        size_t a_dims[kMaxRank], b_dims[kMaxRank];
+        size_t a_rank = 0, b_rank = 0;
+        ElementwiseDims(a, a_dims, &a_rank);
+        ElementwiseDims(b, b_dims, &b_rank);
+        return xnn_setup_multiply_nd_f32(op, a_rank, a_dims, b_rank, b_dims, Address(a), Address(b),
+                                         Address(y), threadpool());
       });
       return Status::Ok();
     }
     case OpType::Relu:
     case OpType::Clip:
+    case OpType::HardSwish:
     case OpType::Sigmoid: {
       const Shape& s = ShapeOf(x);
       const bool nhwc = placement_[x].nhwc;
@@ -413,6 +438,9 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
       if (node.op == OpType::Sigmoid) {
         status = xnn_create_sigmoid_nc_f32(channels, nhwc ? Stride(x) : channels,
                                            nhwc ? Stride(y) : channels, 0, &op);
+      } else if (node.op == OpType::HardSwish) {
+        status = xnn_create_hardswish_nc_f32(channels, nhwc ? Stride(x) : channels,
+                                             nhwc ? Stride(y) : channels, 0, &op);
       } else {
         float lo = node.op == OpType::Relu ? 0.0f : -kInf;
         float hi = kInf;
@@ -426,12 +454,17 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
                                          nhwc ? Stride(y) : channels, lo, hi, 0, &op);
       }
       if (status != xnn_status_success) return XnnError(node, "elementwise", status);
-      const bool sigmoid = node.op == OpType::Sigmoid;
-      AddXnnStep(n, op, [this, op, x, y, nhwc, sigmoid] {
+      const OpType kind = node.op;
+      AddXnnStep(n, op, [this, op, x, y, nhwc, kind] {
         const Shape& s = ShapeOf(x);
         const size_t batch = nhwc ? s[0] * s[2] * s[3] : 1;
-        return sigmoid ? xnn_setup_sigmoid_nc_f32(op, batch, Address(x), Address(y), threadpool())
-                       : xnn_setup_clamp_nc_f32(op, batch, Address(x), Address(y), threadpool());
+        if (kind == OpType::Sigmoid) {
+          return xnn_setup_sigmoid_nc_f32(op, batch, Address(x), Address(y), threadpool());
+        }
+        if (kind == OpType::HardSwish) {
+          return xnn_setup_hardswish_nc_f32(op, batch, Address(x), Address(y), threadpool());
+        }
+        return xnn_setup_clamp_nc_f32(op, batch, Address(x), Address(y), threadpool());
       });
       return Status::Ok();
     }

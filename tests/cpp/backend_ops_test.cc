@@ -491,6 +491,28 @@ std::vector<OpCase> Cases() {
   c.push_back({"mul_per_channel", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Mul, {n.Input({1, 16, 10, 10}), n.Const({1, 16, 1, 1})});
                }});
+  c.push_back(
+      {"mul_4d_same_shape_after_conv", kElementwiseTol, [](Net& n) {
+         const int x = n.Input({2, 6, 7, 9});
+         n.Op(OpType::Mul, {n.Conv(x, 6, 8, {1, 1}), n.Conv(x, 6, 8, {3, 3}, Pads({1, 1, 1, 1}))});
+       }});
+  c.push_back({"squeeze_excitation_gate", kElementwiseTol, [](Net& n) {
+                 const int x = n.Conv(n.Input({2, 8, 6, 6}), 8, 16, {3, 3}, Pads({1, 1, 1, 1}));
+                 const int pooled = n.Op(OpType::GlobalAveragePool, {x});
+                 const int gate = n.Op(OpType::Sigmoid, {n.Conv(pooled, 16, 16, {1, 1})});
+                 n.Op(OpType::Mul, {x, gate});
+               }});
+  c.push_back({"conv_scale_shift_conv", kConvTol, [](Net& n) {
+                 const int x = n.Conv(n.Input({1, 4, 7, 7}), 4, 6, {3, 3}, Pads({1, 1, 1, 1}));
+                 const int scaled = n.Op(OpType::Mul, {n.Const({1}), x});
+                 const int shifted = n.Op(OpType::Add, {scaled, n.Const({6, 1, 1})});
+                 n.Conv(n.Op(OpType::Mul, {shifted, n.Const({1, 6, 1, 1})}), 6, 5, {1, 1});
+               }});
+  c.push_back({"conv_hardswish_conv", kConvTol, [](Net& n) {
+                 const int x =
+                     n.Conv(n.Input({1, 8, 9, 9}, -4.0f, 4.0f), 8, 16, {3, 3}, Pads({1, 1, 1, 1}));
+                 n.Conv(n.Op(OpType::HardSwish, {x}), 16, 8, {1, 1});
+               }});
   c.push_back({"div_broadcast", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Div, {n.Input({2, 6, 40}), n.Input({6, 1}, 0.5f, 2.0f)});
                }});
@@ -511,6 +533,9 @@ std::vector<OpCase> Cases() {
                }});
   c.push_back({"clip_max_only", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Clip, {n.Input({3, 100}, -3.0f, 3.0f), -1, n.Scalar(0.5f)});
+               }});
+  c.push_back({"hardswish", kElementwiseTol, [](Net& n) {
+                 Unary(n, OpType::HardSwish, {2, 5, 6, 7}, {}, -5.0f, 5.0f);
                }});
   c.push_back({"sigmoid", kElementwiseTol, [](Net& n) {
                  Unary(n, OpType::Sigmoid, {4, 257}, {}, -12.0f, 12.0f);

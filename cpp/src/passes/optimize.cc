@@ -5,17 +5,24 @@
 namespace lwai {
 namespace {
 
-// Prepares the graph with every dynamic input dim set to `value`; returns output shapes of
-// every tensor.
+// Prepares the graph with every dynamic input dim set to `value` (input `vary_input`'s dim
+// `vary_dim` to `varied_value` instead, when vary_input >= 0); returns every tensor's shape and
+// dtype.
 Status PrepareWithDynamicDims(const Graph& graph, int64_t value, std::vector<Shape>* shapes,
-                              std::vector<DataType>* dtypes) {
-  LWAI_ASSIGN_OR_RETURN(std::unique_ptr<Executor> executor, Executor::Create(graph, {}));
+                              std::vector<DataType>* dtypes, int vary_input = -1, int vary_dim = -1,
+                              int64_t varied_value = 0) {
+  // The reference kernels give the shapes; other backends would only pack weights here.
+  SessionOptions options;
+  options.backends = {"reference"};
+  LWAI_ASSIGN_OR_RETURN(std::unique_ptr<Executor> executor, Executor::Create(graph, options));
   executor->own_limits() = ConversionLimits();
   std::vector<Shape> input_shapes;
-  for (int t : graph.inputs) {
+  for (size_t i = 0; i < graph.inputs.size(); ++i) {
     Shape shape;
-    for (const Dim& d : graph.tensors[t].shape)
-      shape.dims[shape.rank++] = d.value < 0 ? value : d.value;
+    for (const Dim& d : graph.tensors[graph.inputs[i]].shape) {
+      const bool varied = static_cast<int>(i) == vary_input && shape.rank == vary_dim;
+      shape.dims[shape.rank++] = d.value >= 0 ? d.value : (varied ? varied_value : value);
+    }
     input_shapes.push_back(shape);
   }
   LWAI_RETURN_IF_ERROR(executor->Prepare(input_shapes));
@@ -32,6 +39,68 @@ Status PrepareWithDynamicDims(const Graph& graph, int64_t value, std::vector<Sha
 
 static Status InferShapesUnguarded(Graph& graph);
 static Status OptimizeUnguarded(Graph& graph);
+
+// When no single value of all dynamic dims works twice (a recognizer that needs height 48, a
+// detector that needs multiples of 32), each dynamic input dim is varied alone around a value
+// that works: tensor dims that move are dynamic. If some input dim cannot move at all, which
+// tensor dims depend on it is unknown: then only ranks and dtypes are recorded (every dim
+// dynamic), which is still what backends need to claim nodes.
+static Status InferShapesDimByDim(Graph& graph) {
+  const int64_t kValues[] = {1, 2, 8, 16, 32, 48, 64, 96, 128, 224, 256, 320, 640};
+  std::vector<Shape> base, varied;
+  std::vector<DataType> dtypes, unused;
+  int64_t base_value = 0;
+  for (int64_t v : kValues) {
+    if (PrepareWithDynamicDims(graph, v, &base, &dtypes).ok()) {
+      base_value = v;
+      break;
+    }
+  }
+  if (base_value == 0) return Status::Ok();
+  std::vector<std::vector<char>> moved(graph.tensors.size());
+  std::vector<char> rank_moved(graph.tensors.size(), 0);
+  for (size_t t = 0; t < graph.tensors.size(); ++t) moved[t].assign(base[t].rank, 0);
+  bool every_dim_moved = true;
+  for (size_t i = 0; i < graph.inputs.size() && every_dim_moved; ++i) {
+    const std::vector<Dim>& dims = graph.tensors[graph.inputs[i]].shape;
+    for (size_t d = 0; d < dims.size() && every_dim_moved; ++d) {
+      if (dims[d].value >= 0) continue;
+      bool moved_once = false;
+      for (int64_t v : kValues) {
+        if (v == base_value || !PrepareWithDynamicDims(graph, base_value, &varied, &unused,
+                                                       static_cast<int>(i), static_cast<int>(d), v)
+                                    .ok()) {
+          continue;
+        }
+        moved_once = true;
+        for (size_t t = 0; t < graph.tensors.size(); ++t) {
+          if (varied[t].rank != base[t].rank) {
+            rank_moved[t] = 1;
+            continue;
+          }
+          for (int k = 0; k < base[t].rank; ++k) moved[t][k] |= varied[t][k] != base[t][k];
+        }
+        break;
+      }
+      every_dim_moved = moved_once;
+    }
+  }
+  std::vector<char> is_input(graph.tensors.size(), 0);
+  for (int t : graph.inputs) is_input[t] = 1;
+  for (size_t t = 0; t < graph.tensors.size(); ++t) {
+    TensorDesc& desc = graph.tensors[t];
+    if (desc.is_constant() || is_input[t] || dtypes[t] == DataType::kUndefined) continue;
+    desc.dtype = dtypes[t];
+    desc.shape_known = !rank_moved[t];
+    desc.shape.clear();
+    if (!desc.shape_known) continue;
+    for (int k = 0; k < base[t].rank; ++k) {
+      const bool fixed = every_dim_moved && !moved[t][k];
+      desc.shape.push_back(Dim{fixed ? base[t][k] : -1, ""});
+    }
+  }
+  return Status::Ok();
+}
 
 Status InferShapes(Graph& graph) {
   return CatchAllocationFailure("inferring shapes", [&] { return InferShapesUnguarded(graph); });
@@ -70,7 +139,7 @@ static Status InferShapesUnguarded(Graph& graph) {
       break;
     }
   }
-  if (small_value == 0) return Status::Ok();
+  if (small_value == 0) return InferShapesDimByDim(graph);
   std::vector<char> is_input(graph.tensors.size(), 0);
   // With a single named dynamic input dim (typically "batch"), dims that follow it 1:1 in
   // both probes take its name.
@@ -115,6 +184,7 @@ static Status OptimizeUnguarded(Graph& graph) {
   LWAI_RETURN_IF_ERROR(InlineCapturedConstants(graph, OptimizeUnguarded));
   LWAI_RETURN_IF_ERROR(EliminateDeadNodes(graph));
   LWAI_RETURN_IF_ERROR(FoldBatchNormalization(graph));
+  LWAI_RETURN_IF_ERROR(FuseHardSwish(graph));
   LWAI_RETURN_IF_ERROR(FuseActivations(graph));
   LWAI_RETURN_IF_ERROR(EliminateDeadNodes(graph));
   CompactTensors(graph);

@@ -31,6 +31,8 @@ using SubgraphOptimizer = std::function<Status(Graph&)>;
 // the subgraph lose those captured inputs. Each subgraph (rewritten as a copy) then goes
 // through `optimize`.
 Status InlineCapturedConstants(Graph& graph, const SubgraphOptimizer& optimize);
+// Rewrites x * Clip(x + 3, 0, 6) / 6 (or * 1/6) into HardSwish(x).
+Status FuseHardSwish(Graph& graph);
 // Drops tensors nothing refers to and renumbers the rest.
 void CompactTensors(Graph& graph);
 // Fills in the shapes of intermediate tensors (dims that depend on dynamic input dims stay

@@ -5,8 +5,32 @@
 #ifdef LWAI_WITH_PTHREADPOOL
 #include <pthreadpool.h>
 #endif
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#include <signal.h>
+#endif
 
 namespace lwai {
+namespace {
+
+// Threads created while this lives start with every signal blocked, so that a signal sent to
+// the process (Ctrl-C) reaches a thread that handles it (the caller's), not an idle worker.
+class BlockSignalsInNewThreads {
+ public:
+#if defined(__unix__) || defined(__APPLE__)
+  BlockSignalsInNewThreads() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &previous_);
+  }
+  ~BlockSignalsInNewThreads() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+
+ private:
+  sigset_t previous_;
+#endif
+};
+
+}  // namespace
 
 #ifdef LWAI_WITH_PTHREADPOOL
 namespace {
@@ -28,6 +52,7 @@ void RunChunk(void* context, size_t index) {
 #endif
 
 ThreadPool::ThreadPool(int num_threads) : num_threads_(std::max(1, num_threads)) {
+  BlockSignalsInNewThreads block_signals;
 #ifdef LWAI_WITH_PTHREADPOOL
   if (num_threads_ > 1) pthreadpool_ = pthreadpool_create(num_threads_);
   if (pthreadpool_ != nullptr) return;

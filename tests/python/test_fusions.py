@@ -1,0 +1,46 @@
+"""Patterns exporters spell out of several nodes become one fused node."""
+
+import numpy as np
+import onnx
+import pytest
+from conftest import ort_run
+from onnx import TensorProto, helper, numpy_helper
+
+import lwai
+
+
+@pytest.mark.parametrize("scale_op", ["Div", "Mul"])
+def test_hard_swish_of_four_nodes_becomes_one(tmp_path, scale_op):
+    """x * Clip(x + 3, 0, 6) / 6 after a Conv, as paddle2onnx and torch export hard-swish."""
+    rng = np.random.default_rng(0)
+    scale = 6.0 if scale_op == "Div" else 1.0 / 6.0
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 0.5, (8, 3, 3, 3)).astype(np.float32), "w"),
+        numpy_helper.from_array(np.array(3.0, np.float32), "three"),
+        numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+        numpy_helper.from_array(np.array(6.0, np.float32), "six"),
+        numpy_helper.from_array(np.array(scale, np.float32), "scale"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Add", ["c", "three"], ["a"]),
+        helper.make_node("Clip", ["a", "zero", "six"], ["r"]),
+        helper.make_node("Mul", ["c", "r"], ["m"]),
+        helper.make_node(scale_op, ["m", "scale"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10, 10])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 10, 10])],
+        inits,
+    )
+    path = tmp_path / "hswish.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    session = lwai.Session(lwai.convert(path))
+    ops = [a.op for a in session.node_assignments()]
+    assert ops == ["Conv", "HardSwish"]
+    x = rng.normal(0, 2, (1, 3, 10, 10)).astype(np.float32)
+    (got,) = session.run({"x": x})
+    (want,) = ort_run(path, {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
