@@ -29,6 +29,10 @@ constexpr EigenKernel kEigenKernels[] = {
     {OpType::Neg, eigen::PrepareUnary, eigen::EvalUnary},
     {OpType::Abs, eigen::PrepareUnary, eigen::EvalUnary},
     {OpType::LeakyRelu, eigen::PrepareUnary, eigen::EvalUnary},
+    {OpType::Erf, eigen::PrepareUnary, eigen::EvalUnary},
+    {OpType::Gelu, eigen::PrepareUnary, eigen::EvalUnary},
+    {OpType::Softmax, eigen::PrepareSoftmax, eigen::EvalSoftmax},
+    {OpType::LayerNormalization, eigen::PrepareLayerNormalization, eigen::EvalLayerNormalization},
     {OpType::Add, eigen::PrepareBinary, eigen::EvalBinary},
     {OpType::Sub, eigen::PrepareBinary, eigen::EvalBinary},
     {OpType::Mul, eigen::PrepareBinary, eigen::EvalBinary},
@@ -106,6 +110,11 @@ class EigenBackend : public Backend {
             !graph.tensors[node.inputs[1]].is_constant() ||
             (node.inputs.size() == 3 && node.inputs[2] >= 0 &&
              !graph.tensors[node.inputs[2]].is_constant())) {
+          return nullptr;
+        }
+        return kernel;
+      case OpType::LayerNormalization:
+        if (node.inputs.size() < 2 || node.inputs.size() > 3 || !FloatInputs(graph, node, 0, 2)) {
           return nullptr;
         }
         return kernel;

@@ -8,6 +8,7 @@
 #include "backends/eigen/eigen_kernels.h"
 #include "kernels/common.h"
 #include "runtime/thread_pool.h"
+#include "unsupported/Eigen/SpecialFunctions"
 
 namespace lwai {
 namespace eigen {
@@ -19,9 +20,17 @@ using Array = Eigen::Map<Eigen::ArrayXf>;
 // Elements per chunk below which a loop stays on one thread.
 constexpr int64_t kMinChunk = 16384;
 
-struct LeakyReluState : OpState {
-  float alpha = 0.01f;
+struct UnaryState : OpState {
+  float alpha = 0.01f;              // LeakyRelu
+  bool tanh_approximation = false;  // Gelu
 };
+
+// Eigen's fast erf clamps its argument with min/max, which turns NaN into a number: NaN is put
+// back where the input had it.
+template <typename X>
+auto Erf(const X& x) {
+  return (x == x).select(x.erf(), x);
+}
 
 template <typename Fn>
 void ForChunks(KernelContext& ctx, int64_t count, const Fn& fn) {
@@ -142,13 +151,10 @@ void RunBinaryFast(KernelContext& ctx, const BinaryState& s) {
 Status PrepareUnary(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
   ctx.RequestScratch(0);
-  if (ctx.node().op == OpType::LeakyRelu) {
-    auto state = std::make_unique<LeakyReluState>();
-    state->alpha = ctx.node().GetFloat("alpha", 0.01f);
-    ctx.SetState(std::move(state));
-  } else {
-    ctx.SetState(nullptr);
-  }
+  auto state = std::make_unique<UnaryState>();
+  state->alpha = ctx.node().GetFloat("alpha", 0.01f);
+  state->tanh_approximation = ctx.node().GetString("approximate", "none") == "tanh";
+  ctx.SetState(std::move(state));
   return Status::Ok();
 }
 
@@ -176,8 +182,20 @@ Status EvalUnary(KernelContext& ctx) {
       return RunUnary(ctx, [](const ConstArray& x) { return -x; });
     case OpType::Abs:
       return RunUnary(ctx, [](const ConstArray& x) { return x.abs(); });
+    case OpType::Erf:
+      return RunUnary(ctx, [](const ConstArray& x) { return Erf(x); });
+    case OpType::Gelu:
+      if (ctx.state<UnaryState>()->tanh_approximation) {
+        // 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))
+        return RunUnary(ctx, [](const ConstArray& x) {
+          return 0.5f * x * (1.0f + (0.7978845608f * (x + 0.044715f * x.cube())).tanh());
+        });
+      }
+      return RunUnary(ctx, [](const ConstArray& x) {
+        return 0.5f * x * (1.0f + Erf(x * 0.70710678118654752f));
+      });
     case OpType::LeakyRelu: {
-      const float alpha = ctx.state<LeakyReluState>()->alpha;
+      const float alpha = ctx.state<UnaryState>()->alpha;
       // Exact: one of the two terms is zero.
       return RunUnary(ctx,
                       [alpha](const ConstArray& x) { return x.max(0.0f) + alpha * x.min(0.0f); });

@@ -27,7 +27,13 @@ Status PrepareLstm(KernelContext& ctx);
 Status PrepareGru(KernelContext& ctx);
 Status EvalRecurrent(KernelContext& ctx);
 
-// Relu, Clip, Sigmoid, Tanh, Exp, Sqrt, Neg, Abs, LeakyRelu.
+// Softmax over the last axis, LayerNormalization (eigen_normalization.cc).
+Status PrepareSoftmax(KernelContext& ctx);
+Status EvalSoftmax(KernelContext& ctx);
+Status PrepareLayerNormalization(KernelContext& ctx);
+Status EvalLayerNormalization(KernelContext& ctx);
+
+// Relu, Clip, Sigmoid, Tanh, Exp, Sqrt, Neg, Abs, LeakyRelu, Erf, Gelu.
 Status PrepareUnary(KernelContext& ctx);
 Status EvalUnary(KernelContext& ctx);
 // Add, Sub, Mul, Div on float32. Broadcasts other than "one operand varies along a contiguous

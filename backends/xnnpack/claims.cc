@@ -2,6 +2,7 @@
 // weights, attributes), before any shape is final.
 #include "backends/xnnpack/claims.h"
 
+#include <algorithm>
 #include <string>
 
 namespace lwai {
@@ -217,9 +218,35 @@ bool ClaimSoftmax(const Graph& graph, const Node& node) {
   return axis == -1 || axis == 1;
 }
 
-}  // namespace
+bool ClaimsNode(const Graph& graph, const Node& node, int depth);
 
-bool Claims(const Graph& graph, const Node& node) {
+// Elementwise operators on 4-D tensors run in NHWC inside a partition; on their own they would
+// pay a layout transpose on the way in and out (attention scores [1, heads, S, S] are 4-D too).
+// So they join only next to work that wants NHWC: some operand must come from a node this
+// backend claims (followed up to `depth` elementwise steps back).
+bool FedByPartition(const Graph& graph, const Node& node, int depth) {
+  const TensorDesc* x = InputDesc(graph, node, 0);
+  bool four_d = IsFloatOfRank(x, 4);
+  for (size_t i = 1; i < node.inputs.size() && !four_d; ++i) {
+    four_d = IsFloatOfRank(InputDesc(graph, node, static_cast<int>(i)), 4);
+  }
+  if (!four_d) return true;
+  if (depth <= 0) return false;
+  for (int t : node.inputs) {
+    if (t < 0 || graph.tensors[t].is_constant()) continue;
+    for (const Node& producer : graph.nodes) {
+      if (std::find(producer.outputs.begin(), producer.outputs.end(), t) ==
+          producer.outputs.end()) {
+        continue;
+      }
+      if (ClaimsNode(graph, producer, depth - 1)) return true;
+      break;
+    }
+  }
+  return false;
+}
+
+bool ClaimsNode(const Graph& graph, const Node& node, int depth) {
   if (node.inputs.empty() || node.outputs.empty() || node.outputs[0] < 0) return false;
   switch (node.op) {
     case OpType::Conv:
@@ -237,11 +264,11 @@ bool Claims(const Graph& graph, const Node& node) {
     case OpType::Clip:
     case OpType::Sigmoid:
     case OpType::HardSwish:
-      return ClaimElementwiseUnary(graph, node);
+      return ClaimElementwiseUnary(graph, node) && FedByPartition(graph, node, depth);
     case OpType::Mul:
-      return ClaimMul(graph, node);
+      return ClaimMul(graph, node) && FedByPartition(graph, node, depth);
     case OpType::Add:
-      return ClaimAdd(graph, node);
+      return ClaimAdd(graph, node) && FedByPartition(graph, node, depth);
     case OpType::Concat:
       return ClaimConcat(graph, node);
     case OpType::Flatten:
@@ -252,6 +279,13 @@ bool Claims(const Graph& graph, const Node& node) {
     default:
       return false;
   }
+}
+
+}  // namespace
+
+bool Claims(const Graph& graph, const Node& node) {
+  constexpr int kElementwiseSteps = 6;
+  return ClaimsNode(graph, node, kElementwiseSteps);
 }
 
 }  // namespace xnnpack

@@ -534,6 +534,30 @@ std::vector<OpCase> Cases() {
   c.push_back({"clip_max_only", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Clip, {n.Input({3, 100}, -3.0f, 3.0f), -1, n.Scalar(0.5f)});
                }});
+  c.push_back({"erf", kElementwiseTol, [](Net& n) {
+                 Unary(n, OpType::Erf, {3, 1000}, {}, -5.0f, 5.0f);
+               }});
+  c.push_back({"gelu", kElementwiseTol, [](Net& n) {
+                 Unary(n, OpType::Gelu, {3, 1000}, {}, -6.0f, 6.0f);
+               }});
+  c.push_back(
+      {"gelu_tanh", kElementwiseTol, [](Net& n) {
+         Unary(n, OpType::Gelu, {3, 1000}, {StringAttr("approximate", "tanh")}, -6.0f, 6.0f);
+       }});
+  c.push_back({"softmax_3d_last_axis", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Softmax, {n.Input({2, 5, 37}, -8.0f, 8.0f)});
+               }});
+  c.push_back({"softmax_middle_axis", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Softmax, {n.Input({2, 5, 7})}, {IntAttr("axis", 1)});
+               }});
+  c.push_back({"layernorm_last_axis", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::LayerNormalization,
+                      {n.Input({2, 6, 64}, -3.0f, 5.0f), n.Const({64}), n.Const({64})});
+               }});
+  c.push_back({"layernorm_two_axes_no_bias", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::LayerNormalization, {n.Input({3, 4, 20}), n.Const({4, 20})},
+                      {IntAttr("axis", 1), FloatAttr("epsilon", 1e-3f)});
+               }});
   c.push_back({"hardswish", kElementwiseTol, [](Net& n) {
                  Unary(n, OpType::HardSwish, {2, 5, 6, 7}, {}, -5.0f, 5.0f);
                }});

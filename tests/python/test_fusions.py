@@ -44,3 +44,46 @@ def test_hard_swish_of_four_nodes_becomes_one(tmp_path, scale_op):
     (got,) = session.run({"x": x})
     (want,) = ort_run(path, {"x": x})
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("half_first", [False, True])
+def test_gelu_from_erf_becomes_one_node(tmp_path, half_first):
+    """0.5 * x * (1 + Erf(x / sqrt(2))) after a MatMul, as torch exports nn.GELU at opset 18."""
+    rng = np.random.default_rng(1)
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 0.5, (16, 32)).astype(np.float32), "w"),
+        numpy_helper.from_array(np.array(1.4142135381698608, np.float32), "sqrt2"),
+        numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+        numpy_helper.from_array(np.array(0.5, np.float32), "half"),
+    ]
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["h"]),
+        helper.make_node("Div", ["h", "sqrt2"], ["s"]),
+        helper.make_node("Erf", ["s"], ["e"]),
+        helper.make_node("Add", ["e", "one"], ["a"]),
+    ]
+    if half_first:
+        nodes += [
+            helper.make_node("Mul", ["h", "half"], ["hh"]),
+            helper.make_node("Mul", ["hh", "a"], ["y"]),
+        ]
+    else:
+        nodes += [
+            helper.make_node("Mul", ["h", "a"], ["m"]),
+            helper.make_node("Mul", ["m", "half"], ["y"]),
+        ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 32])],
+        inits,
+    )
+    path = tmp_path / "gelu.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    session = lwai.Session(lwai.convert(path))
+    assert [a.op for a in session.node_assignments()] == ["MatMul", "Gelu"]
+    x = rng.normal(0, 2, (4, 16)).astype(np.float32)
+    (got,) = session.run({"x": x})
+    (want,) = ort_run(path, {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

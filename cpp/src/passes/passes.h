@@ -33,6 +33,8 @@ using SubgraphOptimizer = std::function<Status(Graph&)>;
 Status InlineCapturedConstants(Graph& graph, const SubgraphOptimizer& optimize);
 // Rewrites x * Clip(x + 3, 0, 6) / 6 (or * 1/6) into HardSwish(x).
 Status FuseHardSwish(Graph& graph);
+// Rewrites 0.5 * x * (1 + Erf(x / sqrt(2))) into Gelu(x).
+Status FuseGelu(Graph& graph);
 // Drops tensors nothing refers to and renumbers the rest.
 void CompactTensors(Graph& graph);
 // Fills in the shapes of intermediate tensors (dims that depend on dynamic input dims stay

@@ -1,0 +1,132 @@
+// Softmax over the last axis and LayerNormalization over trailing axes on float32 rows, with
+// Eigen's vectorized exp and reductions, rows split across the session's threads. Other axes,
+// broadcast scales and the optional mean/inverse-deviation outputs run the reference kernel,
+// whose state this kernel keeps.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+#include "backends/eigen/eigen_config.h"
+#include "backends/eigen/eigen_kernels.h"
+#include "runtime/thread_pool.h"
+
+namespace lwai {
+namespace eigen {
+namespace {
+
+using ConstRow = Eigen::Map<const Eigen::ArrayXf>;
+using Row = Eigen::Map<Eigen::ArrayXf>;
+
+struct RowsState : OpState {
+  std::unique_ptr<OpState> reference;  // set when the reference kernel runs
+  int64_t rows = 0, cols = 0;
+  float epsilon = 1e-5f;
+};
+
+// Rows per chunk so that a chunk holds about 16K elements.
+int64_t RowsPerChunk(int64_t cols) {
+  return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, cols));
+}
+
+// Runs the reference eval with the reference's own state.
+Status RunReference(KernelContext& ctx, const RowsState& s) {
+  ctx.state_ = s.reference.get();
+  const Status status = ReferenceOf(ctx).eval(ctx);
+  ctx.state_ = &s;
+  return status;
+}
+
+// Normalized axis of a rank-`rank` tensor, or -1 when out of range (the reference checked).
+int NormalizedAxis(int64_t axis, int rank) {
+  if (axis < 0) axis += rank;
+  return axis >= 0 && axis < rank ? static_cast<int>(axis) : -1;
+}
+
+}  // namespace
+
+Status PrepareSoftmax(KernelContext& ctx) {
+  LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
+  auto state = std::make_unique<RowsState>();
+  state->reference = std::move(ctx.state_owner_);
+  const TensorView& x = ctx.input(0);
+  const int axis = NormalizedAxis(ctx.node().GetInt("axis", -1), x.shape.rank);
+  if (x.dtype == DataType::kFloat32 && x.shape.rank > 0 && axis == x.shape.rank - 1 &&
+      x.shape[axis] > 0) {
+    state->cols = x.shape[axis];
+    state->rows = x.shape.NumElements() / state->cols;
+    state->reference.reset();
+  }
+  ctx.SetState(std::move(state));
+  return Status::Ok();
+}
+
+Status EvalSoftmax(KernelContext& ctx) {
+  const auto& s = *ctx.state<RowsState>();
+  if (s.reference != nullptr) return RunReference(ctx, s);
+  const float* x = ctx.input(0).Data<const float>();
+  float* y = ctx.output(0).Data<float>();
+  const int64_t cols = s.cols;
+  ctx.thread_pool()->ParallelFor(s.rows, RowsPerChunk(cols), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const ConstRow in(x + r * cols, cols);
+      Row out(y + r * cols, cols);
+      const float max = in.maxCoeff();
+      out = (in - max).exp();
+      out *= 1.0f / out.sum();
+    }
+  });
+  return Status::Ok();
+}
+
+Status PrepareLayerNormalization(KernelContext& ctx) {
+  LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
+  auto state = std::make_unique<RowsState>();
+  state->reference = std::move(ctx.state_owner_);
+  const TensorView& x = ctx.input(0);
+  const int axis = NormalizedAxis(ctx.node().GetInt("axis", -1), x.shape.rank);
+  bool fast =
+      x.dtype == DataType::kFloat32 && axis >= 0 && !ctx.has_output(1) && !ctx.has_output(2);
+  if (fast) {
+    state->cols = 1;
+    for (int d = axis; d < x.shape.rank; ++d) state->cols *= x.shape[d];
+    state->rows = state->cols > 0 ? x.shape.NumElements() / state->cols : 0;
+    // Scale and bias with one value per row element (no broadcast inside the row).
+    fast = state->cols > 0 && ctx.input(1).NumElements() == state->cols &&
+           (!ctx.has_input(2) || ctx.input(2).NumElements() == state->cols);
+  }
+  if (fast) {
+    state->epsilon = ctx.node().GetFloat("epsilon", 1e-5f);
+    state->reference.reset();
+  }
+  ctx.SetState(std::move(state));
+  return Status::Ok();
+}
+
+Status EvalLayerNormalization(KernelContext& ctx) {
+  const auto& s = *ctx.state<RowsState>();
+  if (s.reference != nullptr) return RunReference(ctx, s);
+  const float* x = ctx.input(0).Data<const float>();
+  const ConstRow scale(ctx.input(1).Data<const float>(), s.cols);
+  const float* bias = ctx.has_input(2) ? ctx.input(2).Data<const float>() : nullptr;
+  float* y = ctx.output(0).Data<float>();
+  const int64_t cols = s.cols;
+  const float epsilon = s.epsilon;
+  ctx.thread_pool()->ParallelFor(s.rows, RowsPerChunk(cols), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const ConstRow in(x + r * cols, cols);
+      Row out(y + r * cols, cols);
+      const float mean = in.mean();
+      out = in - mean;
+      const float inv = 1.0f / std::sqrt(out.square().mean() + epsilon);
+      if (bias != nullptr) {
+        out = out * inv * scale + ConstRow(bias, cols);
+      } else {
+        out = out * inv * scale;
+      }
+    }
+  });
+  return Status::Ok();
+}
+
+}  // namespace eigen
+}  // namespace lwai
