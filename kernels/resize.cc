@@ -2,6 +2,8 @@
 // coordinate_transformation_mode, nearest_mode, cubic_coeff_a, exclude_outside,
 // extrapolation_value, antialias, axes and keep_aspect_ratio_policy. Separable: one pass per
 // resized axis, each output row a weighted sum of input rows ("taps") computed in prepare.
+#include "kernels/resize.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -12,6 +14,8 @@
 #include "kernels/common.h"
 #include "kernels/dispatch.h"
 #include "kernels/pool_group_common.h"
+#include "kernels/resize.h"
+#include "runtime/thread_pool.h"
 
 namespace lwai {
 namespace {
@@ -408,5 +412,65 @@ Status Eval(KernelContext& ctx) {
 }  // namespace
 
 extern const KernelRegistration kResizeKernel = {OpType::Resize, Prepare, Eval};
+
+bool IsSpatialResize(const KernelContext& ctx) {
+  const auto* s = ctx.state<ResizeState>();
+  if (s == nullptr || s->in_shape.rank < 3 || ctx.input(0).dtype != DataType::kFloat32) {
+    return false;
+  }
+  const int rank = s->in_shape.rank;
+  for (int d = 0; d < rank; ++d) {
+    const AxisTaps& axis = s->axes[d];
+    if (d < rank - 2 && !IsIdentity(axis)) return false;
+    if (axis.taps > 2) return false;
+    for (uint8_t outside : axis.outside) {
+      if (outside) return false;
+    }
+  }
+  return true;
+}
+
+Status EvalSpatialResize(KernelContext& ctx) {
+  const ResizeState& s = *ctx.state<ResizeState>();
+  const int rank = s.in_shape.rank;
+  const AxisTaps& rows = s.axes[rank - 2];
+  const AxisTaps& cols = s.axes[rank - 1];
+  const int64_t planes = s.in_shape.NumElements() / std::max<int64_t>(1, rows.in * cols.in);
+  const float* x = ctx.input(0).Data<const float>();
+  float* y = ctx.output(0).Data<float>();
+  if (ctx.output(0).NumElements() == 0) return Status::Ok();
+  const int64_t plane_work = rows.out * cols.out * rows.taps * cols.taps;
+  const int64_t min_chunk = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, plane_work));
+  ctx.thread_pool()->ParallelFor(planes, min_chunk, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const float* in = x + p * rows.in * cols.in;
+      float* out = y + p * rows.out * cols.out;
+      for (int64_t oy = 0; oy < rows.out; ++oy) {
+        float* out_row = out + oy * cols.out;
+        const int64_t* iy = &rows.index[oy * rows.taps];
+        const double* wy = &rows.weight[oy * rows.taps];
+        // As the reference's passes (columns, then rows): taps of weight 0 are skipped, so a
+        // NaN under a zero weight does not reach the output.
+        auto column = [&](const float* in_row, int64_t ox) {
+          const int64_t* ix = &cols.index[ox * cols.taps];
+          const double* wx = &cols.weight[ox * cols.taps];
+          float v = 0.0f;
+          for (int t = 0; t < cols.taps; ++t) {
+            if (wx[t] != 0.0) v += static_cast<float>(wx[t]) * in_row[ix[t]];
+          }
+          return v;
+        };
+        for (int64_t ox = 0; ox < cols.out; ++ox) {
+          float v = 0.0f;
+          for (int t = 0; t < rows.taps; ++t) {
+            if (wy[t] != 0.0) v += static_cast<float>(wy[t]) * column(in + iy[t] * cols.in, ox);
+          }
+          out_row[ox] = v;
+        }
+      }
+    }
+  });
+  return Status::Ok();
+}
 
 }  // namespace lwai

@@ -32,6 +32,7 @@ constexpr EigenKernel kEigenKernels[] = {
     {OpType::Erf, eigen::PrepareUnary, eigen::EvalUnary},
     {OpType::Gelu, eigen::PrepareUnary, eigen::EvalUnary},
     {OpType::Softmax, eigen::PrepareSoftmax, eigen::EvalSoftmax},
+    {OpType::Resize, eigen::PrepareResize, eigen::EvalResize},
     {OpType::LayerNormalization, eigen::PrepareLayerNormalization, eigen::EvalLayerNormalization},
     {OpType::Add, eigen::PrepareBinary, eigen::EvalBinary},
     {OpType::Sub, eigen::PrepareBinary, eigen::EvalBinary},
@@ -112,6 +113,10 @@ class EigenBackend : public Backend {
              !graph.tensors[node.inputs[2]].is_constant())) {
           return nullptr;
         }
+        return kernel;
+      case OpType::Resize:
+        // X float32; roi, scales, sizes of any type (the reference checks them).
+        if (!IsFloat(graph, node.inputs[0])) return nullptr;
         return kernel;
       case OpType::LayerNormalization:
         if (node.inputs.size() < 2 || node.inputs.size() > 3 || !FloatInputs(graph, node, 0, 2)) {

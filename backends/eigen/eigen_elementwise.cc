@@ -7,6 +7,7 @@
 #include "backends/eigen/eigen_config.h"
 #include "backends/eigen/eigen_kernels.h"
 #include "kernels/common.h"
+#include "kernels/resize.h"
 #include "runtime/thread_pool.h"
 #include "unsupported/Eigen/SpecialFunctions"
 
@@ -225,6 +226,12 @@ Status PrepareBinary(KernelContext& ctx) {
   }
   ctx.SetState(std::move(state));
   return Status::Ok();
+}
+
+Status PrepareResize(KernelContext& ctx) { return ReferenceOf(ctx).prepare(ctx); }
+
+Status EvalResize(KernelContext& ctx) {
+  return IsSpatialResize(ctx) ? EvalSpatialResize(ctx) : ReferenceOf(ctx).eval(ctx);
 }
 
 Status EvalBinary(KernelContext& ctx) {

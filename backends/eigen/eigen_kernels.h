@@ -33,6 +33,11 @@ Status EvalSoftmax(KernelContext& ctx);
 Status PrepareLayerNormalization(KernelContext& ctx);
 Status EvalLayerNormalization(KernelContext& ctx);
 
+// Resize of float32 images along their last two axes (nearest, linear), threaded by plane;
+// the reference kernel otherwise.
+Status PrepareResize(KernelContext& ctx);
+Status EvalResize(KernelContext& ctx);
+
 // Relu, Clip, Sigmoid, Tanh, Exp, Sqrt, Neg, Abs, LeakyRelu, Erf, Gelu.
 Status PrepareUnary(KernelContext& ctx);
 Status EvalUnary(KernelContext& ctx);

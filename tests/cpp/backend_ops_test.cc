@@ -62,6 +62,10 @@ class Net {
     return AddConstant(DataType::kFloat32, dims, &value, sizeof(float));
   }
 
+  int FloatConst(std::vector<int64_t> dims, const std::vector<float>& values) {
+    return AddConstant(DataType::kFloat32, dims, values.data(), values.size() * sizeof(float));
+  }
+
   int IntConst(std::vector<int64_t> dims, const std::vector<int64_t>& values) {
     return AddConstant(DataType::kInt64, dims, values.data(), values.size() * sizeof(int64_t));
   }
@@ -557,6 +561,29 @@ std::vector<OpCase> Cases() {
   c.push_back({"layernorm_two_axes_no_bias", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::LayerNormalization, {n.Input({3, 4, 20}), n.Const({4, 20})},
                       {IntAttr("axis", 1), FloatAttr("epsilon", 1e-3f)});
+               }});
+  c.push_back({"resize_nearest_2x", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Resize, {n.Input({1, 5, 6, 7}), -1, n.FloatConst({4}, {1, 1, 2, 2})});
+               }});
+  c.push_back({"resize_linear_half_pixel_sizes", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Resize,
+                      {n.Input({2, 3, 5, 8}), -1, -1, n.IntConst({4}, {2, 3, 13, 11})},
+                      {StringAttr("mode", "linear")});
+               }});
+  c.push_back({"resize_linear_align_corners_down", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Resize,
+                      {n.Input({1, 4, 9, 10}), -1, -1, n.IntConst({4}, {1, 4, 4, 6})},
+                      {StringAttr("mode", "linear"),
+                       StringAttr("coordinate_transformation_mode", "align_corners")});
+               }});
+  c.push_back({"resize_nearest_asymmetric_floor_3d", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Resize, {n.Input({2, 3, 7}), -1, n.FloatConst({3}, {1, 1, 2.5f})},
+                      {StringAttr("coordinate_transformation_mode", "asymmetric"),
+                       StringAttr("nearest_mode", "floor")});
+               }});
+  c.push_back({"resize_cubic", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Resize, {n.Input({1, 2, 5, 5}), -1, n.FloatConst({4}, {1, 1, 2, 2})},
+                      {StringAttr("mode", "cubic")});
                }});
   c.push_back({"hardswish", kElementwiseTol, [](Net& n) {
                  Unary(n, OpType::HardSwish, {2, 5, 6, 7}, {}, -5.0f, 5.0f);
