@@ -66,6 +66,20 @@ bool ClaimConv(const Graph& graph, const Node& node) {
   return FusedActivationSupported(node);
 }
 
+bool ClaimConvTranspose(const Graph& graph, const Node& node) {
+  const TensorDesc* x = InputDesc(graph, node, 0);
+  const TensorDesc* w = InputDesc(graph, node, 1);
+  const TensorDesc* b = InputDesc(graph, node, 2);
+  if (!IsFloatOfRank(x, 4) || !IsFloatOfRank(w, 4) || !IsConstant(w) || !w->HasStaticShape() ||
+      !WindowAttributesFit(node) || node.FindAttribute("activation") != nullptr) {
+    return false;
+  }
+  for (int64_t v : node.GetInts("output_padding")) {
+    if (v < 0 || v > (int64_t{1} << 20)) return false;
+  }
+  return b == nullptr || (IsConstant(b) && b->dtype == DataType::kFloat32);
+}
+
 bool ClaimPool(const Graph& graph, const Node& node) {
   if (!IsFloatOfRank(InputDesc(graph, node, 0), 4)) return false;
   if (node.outputs.size() > 1 && node.outputs[1] >= 0) return false;  // MaxPool Indices
@@ -251,6 +265,8 @@ bool ClaimsNode(const Graph& graph, const Node& node, int depth) {
   switch (node.op) {
     case OpType::Conv:
       return ClaimConv(graph, node);
+    case OpType::ConvTranspose:
+      return ClaimConvTranspose(graph, node);
     case OpType::MaxPool:
     case OpType::AveragePool:
       return ClaimPool(graph, node);

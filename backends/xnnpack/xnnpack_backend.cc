@@ -15,6 +15,7 @@
 
 #include "backends/xnnpack/claims.h"
 #include "kernels/common.h"
+#include "kernels/conv_common.h"
 #include "kernels/pointwise_conv.h"
 #include "kernels/spatial_common.h"
 #include "kernels/winograd.h"
@@ -129,6 +130,7 @@ class XnnpackPartition : public CompiledPartition {
 
   Status AddNodeSteps(int n, const Node& node, const FusedActivation& clamp);
   Status AddConv(int n, const Node& node, FusedActivation act);
+  Status AddConvTranspose(int n, const Node& node);
   Status AddPool(int n, const Node& node);
   Status AddBatchNormalization(int n, const Node& node, FusedActivation act);
   Status AddGemm(int n, const Node& node, FusedActivation act);
@@ -372,6 +374,8 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
   switch (node.op) {
     case OpType::Conv:
       return AddConv(n, node, clamp);
+    case OpType::ConvTranspose:
+      return AddConvTranspose(n, node);
     case OpType::MaxPool:
     case OpType::AveragePool:
       return AddPool(n, node);
@@ -577,6 +581,60 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
                                             threadpool());
   });
   SetKernelName(n, groups > 1 && in_per_group == 1 ? "depthwise" : "");
+  return Status::Ok();
+}
+
+Status XnnpackPartition::AddConvTranspose(int n, const Node& node) {
+  const int x = node.inputs[0];
+  const int y = output_of_node_[n];
+  const TensorView& w = (*views_)[node.inputs[1]];
+  const float* bias = node.inputs.size() > 2 && node.inputs[2] >= 0
+                          ? (*views_)[node.inputs[2]].Data<float>()
+                          : nullptr;
+  KernelContext ctx(node, const_cast<TensorView*>(views_->data()), pool_);
+  WindowGeometry g;  // the forward convolution this one is the adjoint of: g.input is our output
+  LWAI_RETURN_IF_ERROR(ComputeTransposeGeometry(ctx, ShapeOf(x), &w.shape.dims[2], &g));
+  const int64_t groups = node.GetInt("group", 1);
+  const int64_t in_per_group = w.shape[0] / std::max<int64_t>(1, groups);
+  const int64_t out_per_group = w.shape[1];
+  const int64_t kh = w.shape[2], kw = w.shape[3];
+  // ONNX's output_padding: what the output has beyond the last window (XNNPACK's adjustment).
+  int64_t adjustment[2];
+  for (int d = 0; d < 2; ++d) {
+    const int64_t covered = (g.output[d] - 1) * g.strides[d] + g.dilations[d] * (g.kernel[d] - 1) +
+                            1 - g.pad_begin[d] - g.pad_end[d];
+    adjustment[d] = g.input[d] - covered;
+    if (adjustment[d] < 0 || adjustment[d] >= std::max<int64_t>(g.strides[d], g.dilations[d])) {
+      return Unsupported(node.Describe() + ": output padding XNNPACK cannot express");
+    }
+  }
+  // ONNX [I][O/g][kh][kw] to XNNPACK [g][O/g][kh][kw][I/g].
+  std::vector<float> packed(static_cast<size_t>(w.NumElements()));
+  const float* src = w.Data<float>();
+  for (int64_t grp = 0; grp < groups; ++grp) {
+    for (int64_t o = 0; o < out_per_group; ++o) {
+      for (int64_t i = 0; i < in_per_group; ++i) {
+        for (int64_t k = 0; k < kh * kw; ++k) {
+          packed[((grp * out_per_group + o) * kh * kw + k) * in_per_group + i] =
+              src[((grp * in_per_group + i) * out_per_group + o) * kh * kw + k];
+        }
+      }
+    }
+  }
+  xnn_operator_t op = nullptr;
+  const xnn_status status = xnn_create_deconvolution2d_nhwc_f32(
+      g.pad_begin[0], g.pad_end[1], g.pad_end[0], g.pad_begin[1], kh, kw, g.strides[0],
+      g.strides[1], g.dilations[0], g.dilations[1], groups, in_per_group, out_per_group, Stride(x),
+      Stride(y), packed.data(), bias, -kInf, kInf, 0, &op);
+  if (status != xnn_status_success) return XnnError(node, "deconvolution", status);
+  ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
+  const uint32_t adjust_h = static_cast<uint32_t>(adjustment[0]);
+  const uint32_t adjust_w = static_cast<uint32_t>(adjustment[1]);
+  AddXnnStep(n, op, [this, op, x, y, adjust_h, adjust_w] {
+    const Shape& s = ShapeOf(x);
+    return xnn_setup_deconvolution2d_nhwc_f32(op, s[0], s[2], s[3], adjust_h, adjust_w, Address(x),
+                                              Address(y), threadpool());
+  });
   return Status::Ok();
 }
 

@@ -562,6 +562,24 @@ std::vector<OpCase> Cases() {
                  n.Op(OpType::LayerNormalization, {n.Input({3, 4, 20}), n.Const({4, 20})},
                       {IntAttr("axis", 1), FloatAttr("epsilon", 1e-3f)});
                }});
+  c.push_back({"conv_transpose_2x2_stride2", kConvTol, [](Net& n) {
+                 n.Op(OpType::ConvTranspose,
+                      {n.Input({1, 8, 5, 6}), n.Const({8, 4, 2, 2}, -0.3f, 0.3f), n.Const({4})},
+                      {IntsAttr("strides", {2, 2})});
+               }});
+  c.push_back({"conv_transpose_3x3_stride2_pad1_outpad1_group2", kConvTol, [](Net& n) {
+                 n.Op(OpType::ConvTranspose,
+                      {n.Input({2, 6, 4, 5}), n.Const({6, 3, 3, 3}, -0.3f, 0.3f)},
+                      {IntsAttr("strides", {2, 2}), IntsAttr("pads", {1, 1, 1, 1}),
+                       IntsAttr("output_padding", {1, 1}), IntAttr("group", 2)});
+               }});
+  c.push_back({"conv_then_conv_transpose_then_conv", kConvTol, [](Net& n) {
+                 const int x = n.Conv(n.Input({1, 4, 6, 6}), 4, 8, {3, 3}, Pads({1, 1, 1, 1}));
+                 const int up = n.Op(OpType::ConvTranspose,
+                                     {x, n.Const({8, 8, 2, 2}, -0.3f, 0.3f), n.Const({8})},
+                                     {IntsAttr("strides", {2, 2})});
+                 n.Conv(up, 8, 4, {1, 1});
+               }});
   c.push_back({"resize_nearest_2x", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Resize, {n.Input({1, 5, 6, 7}), -1, n.FloatConst({4}, {1, 1, 2, 2})});
                }});
