@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
@@ -439,6 +440,15 @@ Status EvalSpatialResize(KernelContext& ctx) {
   const float* x = ctx.input(0).Data<const float>();
   float* y = ctx.output(0).Data<float>();
   if (ctx.output(0).NumElements() == 0) return Status::Ok();
+  // Nearest sampling (one tap of weight 1 per axis) copies values, NaN included.
+  auto single_unit_taps = [](const AxisTaps& axis) {
+    if (axis.taps != 1) return false;
+    for (double w : axis.weight) {
+      if (w != 1.0) return false;
+    }
+    return true;
+  };
+  const bool nearest = single_unit_taps(rows) && single_unit_taps(cols);
   const int64_t plane_work = rows.out * cols.out * rows.taps * cols.taps;
   const int64_t min_chunk = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, plane_work));
   ctx.thread_pool()->ParallelFor(planes, min_chunk, [&](int64_t begin, int64_t end) {
@@ -449,6 +459,16 @@ Status EvalSpatialResize(KernelContext& ctx) {
         float* out_row = out + oy * cols.out;
         const int64_t* iy = &rows.index[oy * rows.taps];
         const double* wy = &rows.weight[oy * rows.taps];
+        if (nearest) {
+          // A gather; rows that repeat the previous source row are copies.
+          if (oy > 0 && iy[0] == rows.index[oy - 1]) {
+            std::memcpy(out_row, out_row - cols.out, cols.out * sizeof(float));
+            continue;
+          }
+          const float* in_row = in + iy[0] * cols.in;
+          for (int64_t ox = 0; ox < cols.out; ++ox) out_row[ox] = in_row[cols.index[ox]];
+          continue;
+        }
         // As the reference's passes (columns, then rows): taps of weight 0 are skipped, so a
         // NaN under a zero weight does not reach the output.
         auto column = [&](const float* in_row, int64_t ox) {
