@@ -3,12 +3,14 @@
 // session's threads, so the result is the same for any thread count.
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <type_traits>
 
 #include "backends/eigen/eigen_config.h"
 #include "backends/eigen/eigen_kernels.h"
 #include "kernels/common.h"
+#include "kernels/pointwise_conv.h"
 #include "runtime/thread_pool.h"
 
 namespace lwai {
@@ -118,6 +120,8 @@ struct GemmState : OpState {
 
 struct MatMulState : OpState {
   Product product;
+  // A constant 2-D B (weights): packed once, every row of A against it (lwai's pointwise GEMM).
+  std::unique_ptr<PointwiseConv> packed_b;
   Shape batch;  // broadcast batch shape (rank 0 when A's batch folds into M)
   int64_t a_strides[kMaxRank] = {};
   int64_t b_strides[kMaxRank] = {};
@@ -200,6 +204,16 @@ Status PrepareMatMul(KernelContext& ctx) {
     s.batch = Shape();
   }
   p.tiling = ChooseTiling(p.m, p.n, p.k);
+  const TensorView& b_view = ctx.input(1);
+  if (b.rank == 2 && b_view.data != nullptr && p.k <= (1 << 20) && p.n <= (1 << 20) && p.m > 0) {
+    Result<std::unique_ptr<PointwiseConv>> packed =
+        PointwiseConv::Create(b_view.Data<const float>(), /*weights_transposed=*/true, nullptr,
+                              static_cast<int>(p.k), static_cast<int>(p.n));
+    if (packed.ok()) {
+      s.packed_b = std::move(packed).value();
+      ctx.RequestScratch(s.packed_b->ScratchBytes(p.m, ctx.thread_pool()->num_threads()));
+    }
+  }
   ctx.SetState(std::move(state));
   return Status::Ok();
 }
@@ -210,6 +224,12 @@ Status EvalMatMul(KernelContext& ctx) {
   const float* a = ctx.input(0).Data<const float>();
   const float* b = ctx.input(1).Data<const float>();
   float* y = ctx.output(0).Data<float>();
+  if (s.packed_b != nullptr) {
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    s.packed_b->Run(a, p.m, static_cast<int>(p.k), y, static_cast<int>(p.n), -kInf, kInf,
+                    ctx.scratch(), ctx.thread_pool());
+    return Status::Ok();
+  }
   const int64_t tiles = p.tiling.count();
   const int64_t items = s.batch.NumElements() * tiles;
   const TileFn fn = RunTile<false, false>;
