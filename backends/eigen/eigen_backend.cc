@@ -30,6 +30,7 @@ constexpr EigenKernel kEigenKernels[] = {
     {OpType::Abs, eigen::PrepareUnary, eigen::EvalUnary},
     {OpType::LeakyRelu, eigen::PrepareUnary, eigen::EvalUnary},
     {OpType::Erf, eigen::PrepareUnary, eigen::EvalUnary},
+    {OpType::Swish, eigen::PrepareUnary, eigen::EvalUnary},
     {OpType::Gelu, eigen::PrepareUnary, eigen::EvalUnary},
     {OpType::Softmax, eigen::PrepareSoftmax, eigen::EvalSoftmax},
     {OpType::Resize, eigen::PrepareResize, eigen::EvalResize},

@@ -153,7 +153,7 @@ Status PrepareUnary(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
   ctx.RequestScratch(0);
   auto state = std::make_unique<UnaryState>();
-  state->alpha = ctx.node().GetFloat("alpha", 0.01f);
+  state->alpha = ctx.node().GetFloat("alpha", ctx.node().op == OpType::Swish ? 1.0f : 0.01f);
   state->tanh_approximation = ctx.node().GetString("approximate", "none") == "tanh";
   ctx.SetState(std::move(state));
   return Status::Ok();
@@ -185,6 +185,10 @@ Status EvalUnary(KernelContext& ctx) {
       return RunUnary(ctx, [](const ConstArray& x) { return x.abs(); });
     case OpType::Erf:
       return RunUnary(ctx, [](const ConstArray& x) { return Erf(x); });
+    case OpType::Swish: {
+      const float alpha = ctx.state<UnaryState>()->alpha;
+      return RunUnary(ctx, [alpha](const ConstArray& x) { return x * (alpha * x).logistic(); });
+    }
     case OpType::Gelu:
       if (ctx.state<UnaryState>()->tanh_approximation) {
         // 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))

@@ -281,6 +281,9 @@ bool ClaimsNode(const Graph& graph, const Node& node, int depth) {
     case OpType::Sigmoid:
     case OpType::HardSwish:
       return ClaimElementwiseUnary(graph, node) && FedByPartition(graph, node, depth);
+    case OpType::Swish:
+      return node.GetFloat("alpha", 1.0f) == 1.0f && ClaimElementwiseUnary(graph, node) &&
+             FedByPartition(graph, node, depth);
     case OpType::Mul:
       return ClaimMul(graph, node) && FedByPartition(graph, node, depth);
     case OpType::Add:

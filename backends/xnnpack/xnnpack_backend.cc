@@ -18,6 +18,7 @@
 #include "kernels/conv_common.h"
 #include "kernels/pointwise_conv.h"
 #include "kernels/spatial_common.h"
+#include "kernels/swish_rows.h"
 #include "kernels/winograd.h"
 #include "runtime/thread_pool.h"
 
@@ -428,6 +429,33 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
         return xnn_setup_multiply_nd_f32(op, a_rank, a_dims, b_rank, b_dims, Address(a), Address(b),
                                          Address(y), threadpool());
       });
+      return Status::Ok();
+    }
+    case OpType::Swish: {
+      // SiLU: lwai's own vectorized loop, pixel by pixel in NHWC (channel slices allowed).
+      const bool nhwc = placement_[x].nhwc;
+      AddOwnStep(n, [this, x, y, nhwc] {
+        const Shape& s = ShapeOf(x);
+        const int64_t pixels = nhwc ? s[0] * s[2] * s[3] : 1;
+        const int64_t channels = nhwc ? s[1] : s.NumElements();
+        const int64_t x_stride = nhwc ? Stride(x) : channels;
+        const int64_t y_stride = nhwc ? Stride(y) : channels;
+        const float* in = Address(x);
+        float* out = Address(y);
+        if (!nhwc) {
+          pool_->ParallelFor(channels, 16384, [&](int64_t begin, int64_t end) {
+            SiluRange(in + begin, out + begin, end - begin);
+          });
+          return;
+        }
+        const int64_t min_pixels = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, channels));
+        pool_->ParallelFor(pixels, min_pixels, [&](int64_t begin, int64_t end) {
+          for (int64_t p = begin; p < end; ++p) {
+            SiluRange(in + p * x_stride, out + p * y_stride, channels);
+          }
+        });
+      });
+      SetKernelName(n, "lwai silu");
       return Status::Ok();
     }
     case OpType::Relu:

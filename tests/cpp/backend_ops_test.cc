@@ -603,6 +603,14 @@ std::vector<OpCase> Cases() {
                  n.Op(OpType::Resize, {n.Input({1, 2, 5, 5}), -1, n.FloatConst({4}, {1, 1, 2, 2})},
                       {StringAttr("mode", "cubic")});
                }});
+  c.push_back({"swish", kElementwiseTol, [](Net& n) {
+                 Unary(n, OpType::Swish, {3, 1000}, {}, -30.0f, 30.0f);
+               }});
+  c.push_back({"conv_silu_conv", kConvTol, [](Net& n) {
+                 const int x =
+                     n.Conv(n.Input({1, 8, 9, 9}, -4.0f, 4.0f), 8, 24, {3, 3}, Pads({1, 1, 1, 1}));
+                 n.Conv(n.Op(OpType::Swish, {x}), 24, 8, {1, 1});
+               }});
   c.push_back({"hardswish", kElementwiseTol, [](Net& n) {
                  Unary(n, OpType::HardSwish, {2, 5, 6, 7}, {}, -5.0f, 5.0f);
                }});

@@ -87,3 +87,36 @@ def test_gelu_from_erf_becomes_one_node(tmp_path, half_first):
     (got,) = session.run({"x": x})
     (want,) = ort_run(path, {"x": x})
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_silu_becomes_swish_and_runs_in_the_conv_partition(tmp_path):
+    """x * Sigmoid(x) between convolutions, as YOLOv8 and EfficientNet export SiLU."""
+    rng = np.random.default_rng(2)
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 0.5, (16, 3, 3, 3)).astype(np.float32), "w1"),
+        numpy_helper.from_array(rng.normal(0, 0.5, (8, 16, 1, 1)).astype(np.float32), "w2"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Sigmoid", ["c"], ["s"]),
+        helper.make_node("Mul", ["c", "s"], ["m"]),
+        helper.make_node("Conv", ["m", "w2"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 12, 12])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 12, 12])],
+        inits,
+    )
+    path = tmp_path / "silu.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    session = lwai.Session(lwai.convert(path))
+    assignments = session.node_assignments()
+    assert [a.op for a in assignments] == ["Conv", "Swish", "Conv"]
+    if "xnnpack" in session.backends:
+        assert {a.backend for a in assignments} == {"xnnpack"}
+    x = rng.normal(0, 3, (1, 3, 12, 12)).astype(np.float32)
+    (got,) = session.run({"x": x})
+    (want,) = ort_run(path, {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

@@ -191,4 +191,45 @@ Status FuseGelu(Graph& graph) {
   return Status::Ok();
 }
 
+// SiLU as exporters spell it, x * Sigmoid(x), becomes Swish(x) (alpha 1): one pass over the
+// data instead of two, and no sigmoid tensor in memory.
+Status FuseSwish(Graph& graph) {
+  const std::vector<int> uses = graph.UseCounts();
+  std::vector<int> consumer(graph.tensors.size(), -1);
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    for (int t : graph.nodes[n].inputs) {
+      if (t >= 0 && uses[t] == 1) consumer[t] = static_cast<int>(n);
+    }
+  }
+  std::vector<char> is_output(graph.tensors.size(), 0);
+  for (int t : graph.outputs) is_output[t] = 1;
+  std::vector<char> removed(graph.nodes.size(), 0);
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& sigmoid = graph.nodes[n];
+    if (sigmoid.op != OpType::Sigmoid || sigmoid.inputs.size() != 1 || sigmoid.inputs[0] < 0 ||
+        sigmoid.outputs.size() != 1 || removed[n]) {
+      continue;
+    }
+    const int x = sigmoid.inputs[0];
+    const int s = sigmoid.outputs[0];
+    if (s < 0 || uses[s] != 1 || is_output[s] || graph.tensors[x].dtype != DataType::kFloat32) {
+      continue;
+    }
+    const int mul_index = consumer[s];
+    if (mul_index < 0 || graph.nodes[mul_index].op != OpType::Mul ||
+        OtherInput(graph.nodes[mul_index], s) != x) {
+      continue;
+    }
+    Node fused;
+    fused.name = graph.nodes[mul_index].name;
+    fused.op = OpType::Swish;
+    fused.inputs = {x};
+    fused.outputs = {graph.nodes[mul_index].outputs[0]};
+    graph.nodes[mul_index] = std::move(fused);
+    removed[n] = 1;
+  }
+  DropRemoved(graph, removed);
+  return Status::Ok();
+}
+
 }  // namespace lwai

@@ -35,6 +35,8 @@ Status InlineCapturedConstants(Graph& graph, const SubgraphOptimizer& optimize);
 Status FuseHardSwish(Graph& graph);
 // Rewrites 0.5 * x * (1 + Erf(x / sqrt(2))) into Gelu(x).
 Status FuseGelu(Graph& graph);
+// Rewrites x * Sigmoid(x) into Swish(x) (SiLU).
+Status FuseSwish(Graph& graph);
 // Drops tensors nothing refers to and renumbers the rest.
 void CompactTensors(Graph& graph);
 // Fills in the shapes of intermediate tensors (dims that depend on dynamic input dims stay
