@@ -120,3 +120,24 @@ def test_silu_becomes_swish_and_runs_in_the_conv_partition(tmp_path):
     (got,) = session.run({"x": x})
     (want,) = ort_run(path, {"x": x})
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_pow_by_two_becomes_mul(tmp_path):
+    inits = [numpy_helper.from_array(np.array(2.0, np.float32), "two")]
+    nodes = [helper.make_node("Pow", ["x", "two"], ["y"])]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 129])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 129])],
+        inits,
+    )
+    path = tmp_path / "pow.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    session = lwai.Session(lwai.convert(path))
+    assert [a.op for a in session.node_assignments()] == ["Mul"]
+    x = np.random.default_rng(3).normal(0, 3, (3, 129)).astype(np.float32)
+    x[0, :3] = [np.nan, np.inf, -np.inf]
+    (got,) = session.run({"x": x})
+    (want,) = ort_run(path, {"x": x})
+    np.testing.assert_array_equal(got, want)

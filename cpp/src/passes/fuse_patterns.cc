@@ -232,4 +232,28 @@ Status FuseSwish(Graph& graph) {
   return Status::Ok();
 }
 
+// Pow by a constant 2 (squared magnitudes, variances) becomes Mul(x, x), which every backend runs
+// fast, instead of a general pow per element. (0.5 is left alone: pow(-inf, 0.5) is +inf where
+// sqrt gives NaN.)
+Status SimplifyPow(Graph& graph) {
+  for (Node& node : graph.nodes) {
+    if (node.op != OpType::Pow || node.inputs.size() != 2 || node.inputs[0] < 0) continue;
+    const int x = node.inputs[0];
+    float exponent = 0.0f;
+    if (graph.tensors[x].dtype != DataType::kFloat32 ||
+        !ConstantScalar(graph, node.inputs[1], &exponent)) {
+      continue;
+    }
+    // The output keeps x's shape only when the exponent does not broadcast it.
+    const TensorDesc& e = graph.tensors[node.inputs[1]];
+    const TensorDesc& xd = graph.tensors[x];
+    if (!xd.shape_known || e.shape.size() > xd.shape.size()) continue;
+    if (exponent == 2.0f) {
+      node.op = OpType::Mul;
+      node.inputs = {x, x};
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace lwai

@@ -37,6 +37,8 @@ Status FuseHardSwish(Graph& graph);
 Status FuseGelu(Graph& graph);
 // Rewrites x * Sigmoid(x) into Swish(x) (SiLU).
 Status FuseSwish(Graph& graph);
+// Rewrites Pow(x, 2) into Mul(x, x) (float32).
+Status SimplifyPow(Graph& graph);
 // Drops tensors nothing refers to and renumbers the rest.
 void CompactTensors(Graph& graph);
 // Fills in the shapes of intermediate tensors (dims that depend on dynamic input dims stay
