@@ -53,6 +53,10 @@ def test_profile_has_one_entry_per_running_node(digits, rng):
     for n in profile:
         assert n.backend == "reference"
         assert len(n.times_ms) == 5
+        if n.kernel.startswith("in place"):
+            # A Flatten/Reshape whose output aliases its input's buffer does no work.
+            assert n.op in ("Flatten", "Reshape") and all(t == 0 for t in n.times_ms)
+            continue
         assert n.median_ms > 0 and all(t > 0 for t in n.times_ms)
         assert n.median_ms == pytest.approx(float(np.median(n.times_ms)))
     assert sum(n.share for n in profile) == pytest.approx(100.0)

@@ -19,7 +19,6 @@ struct OwnedTensor {
   size_t bytes = 0;
 };
 
-
 Status CopyView(const TensorView& view, OwnedTensor* out) {
   out->dtype = view.dtype;
   out->shape = view.shape;
@@ -99,6 +98,8 @@ class SubgraphRunner {
   }
   const TensorView& output(int i) const { return executor_->tensor(graph_.outputs[i]); }
   int num_outputs() const { return static_cast<int>(graph_.outputs.size()); }
+  // The executor once created (null before the first Prepare).
+  const Executor* executor() const { return executor_.get(); }
 
  private:
   const Graph& graph_;
@@ -117,6 +118,7 @@ class SubgraphRunners : public OpState {
     runners_.push_back(std::make_unique<SubgraphRunner>(graph));
     return runners_.back().get();
   }
+  const std::vector<std::unique_ptr<SubgraphRunner>>& runners() const { return runners_; }
 
  private:
   std::vector<std::unique_ptr<SubgraphRunner>> runners_;
@@ -554,6 +556,39 @@ const KernelRegistration kLoopKernel = {OpType::Loop, PrepareLoop, EvalCopyOutpu
 const KernelRegistration kScanKernel = {OpType::Scan, PrepareScan, EvalCopyOutputs};
 
 }  // namespace
+
+std::string DescribeSubgraphs(const Node& node, const OpState* persistent_state) {
+  const auto* runners = static_cast<const SubgraphRunners*>(persistent_state);
+  if (runners == nullptr) return "";
+  std::string description;
+  for (const Attribute& a : node.attributes) {
+    if (a.graph == nullptr) continue;
+    for (const auto& runner : runners->runners()) {
+      const Executor* executor = runner->executor();
+      if (&runner->graph() != a.graph.get() || executor == nullptr || !executor->prepared()) {
+        continue;
+      }
+      // Nodes per backend, in the order backends were first seen.
+      std::vector<std::pair<std::string, int>> counts;
+      for (size_t n = 0; n < runner->graph().nodes.size(); ++n) {
+        if (executor->node_folded(static_cast<int>(n))) continue;
+        const std::string backend = executor->node_backend(static_cast<int>(n));
+        auto it = std::find_if(counts.begin(), counts.end(),
+                               [&](const auto& c) { return c.first == backend; });
+        if (it == counts.end()) {
+          counts.emplace_back(backend, 1);
+        } else {
+          ++it->second;
+        }
+      }
+      description += (description.empty() ? "" : "; ") + a.name + ":";
+      for (const auto& [backend, count] : counts) {
+        description += " " + backend + " " + std::to_string(count);
+      }
+    }
+  }
+  return description;
+}
 
 const KernelRegistration* FindControlFlowKernel(OpType op) {
   for (const KernelRegistration* kernel : {&kIfKernel, &kLoopKernel, &kScanKernel}) {

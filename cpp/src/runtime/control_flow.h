@@ -5,11 +5,17 @@
 #ifndef LWAI_RUNTIME_CONTROL_FLOW_H_
 #define LWAI_RUNTIME_CONTROL_FLOW_H_
 
+#include <string>
 #include <vector>
 
 #include "kernels/kernel_api.h"
 
 namespace lwai {
+
+// For a control-flow node whose persistent state holds subgraph executors: the nodes per backend
+// in each subgraph prepared so far ("then_branch: xnnpack 3 eigen 9 reference 20"); "" when
+// none is.
+std::string DescribeSubgraphs(const Node& node, const OpState* persistent_state);
 
 // The kernel of a control-flow operator, or nullptr for other operators.
 const KernelRegistration* FindControlFlowKernel(OpType op);

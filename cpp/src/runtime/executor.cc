@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "runtime/control_flow.h"
 #include "runtime/evaluate.h"
 #include "runtime/memory_planner.h"
 
@@ -258,7 +259,14 @@ Status Executor::RunPartitionOnReference(const Partition& partition) {
 std::string Executor::node_kernel(int node) const {
   const int p = partition_of_node_[node];
   if (p >= 0) return partitions_[p].compiled->NodeKernel(node);
-  return node_dynamic(node) ? "dynamic region" : std::string();
+  if (!aliased_.empty() && aliased_[node]) return "in place (aliases its input)";
+  std::string kernel = node_dynamic(node) ? "dynamic region" : "";
+  if (FindControlFlowKernel(graph_.nodes[node].op) != nullptr) {
+    const std::string subgraphs =
+        DescribeSubgraphs(graph_.nodes[node], persistent_states_[node].get());
+    if (!subgraphs.empty()) kernel += (kernel.empty() ? "" : "; ") + subgraphs;
+  }
+  return kernel;
 }
 
 Status Executor::ResetViews(const std::vector<Shape>& input_shapes) {
@@ -377,29 +385,55 @@ Status Executor::Prepare(const std::vector<Shape>& input_shapes) {
 Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_memory) {
   const int num_nodes = static_cast<int>(graph_.nodes.size());
   const int end_of_run = num_nodes;
+  // Reshape-like nodes whose input has an arena buffer of the same size: the output aliases
+  // it (buffer_of[out] = the tensor that owns the bytes) and the node does not run.
+  const std::vector<int> producers = graph_.Producers();
+  std::vector<int> buffer_of(graph_.tensors.size());
+  for (size_t t = 0; t < buffer_of.size(); ++t) buffer_of[t] = static_cast<int>(t);
+  aliased_.assign(num_nodes, 0);
+  for (int n = 0; n < num_nodes; ++n) {
+    const Node& node = graph_.nodes[n];
+    const bool reshape_like = node.op == OpType::Reshape || node.op == OpType::Flatten ||
+                              node.op == OpType::Squeeze || node.op == OpType::Unsqueeze ||
+                              node.op == OpType::Identity;
+    if (!reshape_like || folded_[n] || deferred_[n] || partition_of_node_[n] >= 0 ||
+        node.inputs.empty() || node.outputs.size() != 1) {
+      continue;
+    }
+    const int in = node.inputs[0], out = node.outputs[0];
+    if (in < 0 || out < 0 || producers[in] < 0) continue;  // graph inputs and constants stay
+    const int producer = producers[in];
+    if (folded_[producer] || deferred_[producer] || views_[in].dtype != views_[out].dtype ||
+        views_[in].ByteSize() != views_[out].ByteSize()) {
+      continue;
+    }
+    buffer_of[out] = buffer_of[in];
+    aliased_[n] = 1;
+  }
   std::vector<int> request_of_tensor(graph_.tensors.size(), -1);
   std::vector<BufferRequest> requests;
   for (int n = 0; n < num_nodes; ++n) {
-    if (folded_[n] || deferred_[n]) continue;
+    if (folded_[n] || deferred_[n] || aliased_[n]) continue;
     for (int t : graph_.nodes[n].outputs) {
       if (t < 0) continue;
       request_of_tensor[t] = static_cast<int>(requests.size());
       requests.push_back(BufferRequest{views_[t].ByteSize(), n, n});
     }
   }
+  // A use of an alias is a use of the buffer it aliases.
+  auto request_of = [&](int t) { return t >= 0 ? request_of_tensor[buffer_of[t]] : -1; };
   for (int n = 0; n < num_nodes; ++n) {
     if (folded_[n]) continue;
     // The dynamic region runs after every static node.
     const int use = deferred_[n] ? end_of_run : n;
     for (int t : graph_.nodes[n].inputs) {
-      if (t >= 0 && request_of_tensor[t] >= 0) {
-        requests[request_of_tensor[t]].last_use =
-            std::max(requests[request_of_tensor[t]].last_use, use);
-      }
+      const int r = request_of(t);
+      if (r >= 0) requests[r].last_use = std::max(requests[r].last_use, use);
     }
   }
   for (int t : graph_.outputs) {
-    if (request_of_tensor[t] >= 0) requests[request_of_tensor[t]].last_use = end_of_run;
+    const int r = request_of(t);
+    if (r >= 0) requests[r].last_use = end_of_run;
   }
   for (const PartitionMemory& memory : partition_memory) {
     for (const auto& [tensor, node] : memory.live_from) {
@@ -450,6 +484,11 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
     if (request_of_tensor[t] >= 0) views_[t].data = arena_ + plan.offsets[request_of_tensor[t]];
   }
   for (int n = 0; n < num_nodes; ++n) {
+    if (aliased_[n]) {
+      views_[graph_.nodes[n].outputs[0]].data = views_[graph_.nodes[n].inputs[0]].data;
+    }
+  }
+  for (int n = 0; n < num_nodes; ++n) {
     KernelContext& ctx = *contexts_[n];
     ctx.scratch_ =
         request_of_scratch[n] >= 0 ? arena_ + plan.offsets[request_of_scratch[n]] : nullptr;
@@ -467,7 +506,7 @@ Status Executor::Invoke(const std::vector<TensorRef>& inputs) {
   const bool checked =
       limits_->cancel != nullptr || limits_->deadline != ExecutionLimits::Clock::time_point::max();
   for (int n = 0; n < num_nodes; ++n) {
-    if (folded_[n] || deferred_[n]) continue;
+    if (folded_[n] || deferred_[n] || aliased_[n]) continue;
     if (checked) LWAI_RETURN_IF_ERROR(limits_->Check(graph_.nodes[n].Describe()));
     if (partition_of_node_[n] >= 0) {
       Partition& partition = partitions_[partition_of_node_[n]];

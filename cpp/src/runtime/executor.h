@@ -133,6 +133,8 @@ class Executor {
   std::vector<std::unique_ptr<KernelContext>> contexts_;
   std::vector<TensorView> views_;
   std::vector<char> folded_;
+  // Per node: a reshape-like node whose output shares its input's buffer; it does not run.
+  std::vector<char> aliased_;
   std::vector<std::shared_ptr<void>> folded_storage_;
   std::shared_ptr<void> arena_owned_;
   size_t arena_owned_bytes_ = 0;
