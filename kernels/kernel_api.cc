@@ -1,5 +1,7 @@
 #include "kernels/kernel_api.h"
 
+#include <algorithm>
+
 namespace lwai {
 
 Status KernelContext::Error(StatusCode code, const std::string& message) const {
@@ -65,6 +67,20 @@ Status ExecutionLimits::CheckBytes(uint64_t bytes, const std::string& what) cons
                                                 " bytes, more than the memory limit of " +
                                                 std::to_string(max_memory_bytes));
   }
+  return Status::Ok();
+}
+
+Status ExecutionLimits::Hold(uint64_t old_bytes, uint64_t new_bytes,
+                             const std::string& what) const {
+  const uint64_t others = bytes_held - std::min(bytes_held, old_bytes);
+  if (max_memory_bytes != 0 &&
+      (new_bytes > max_memory_bytes || others > max_memory_bytes - new_bytes)) {
+    return Status(StatusCode::kOutOfMemory, what + " needs " + std::to_string(new_bytes) +
+                                                " bytes while " + std::to_string(others) +
+                                                " are held, more than the memory limit of " +
+                                                std::to_string(max_memory_bytes));
+  }
+  bytes_held = others + new_bytes;
   return Status::Ok();
 }
 

@@ -54,8 +54,12 @@ struct TensorView {
 struct ExecutionLimits {
   using Clock = std::chrono::steady_clock;
   // Largest size of any one buffer the executor allocates (the arena, a value computed at
-  // prepare time, a loop's stacked output); 0 means no limit beyond 1 TiB per tensor.
+  // prepare time, a loop's stacked output), and of all arenas and dynamic-region buffers held at
+  // once by the executors that share these limits (a session's and its subgraphs'); 0 means no
+  // limit beyond 1 TiB per tensor.
   uint64_t max_memory_bytes = 0;
+  // What those executors hold now (maintained through Hold).
+  mutable uint64_t bytes_held = 0;
   Clock::time_point deadline = Clock::time_point::max();
   // Set by the caller (from any thread) to stop the run at the next check. Not owned.
   const std::atomic<bool>* cancel = nullptr;
@@ -68,6 +72,9 @@ struct ExecutionLimits {
   Status Check(const std::string& where) const;
   // kOutOfMemory naming `what` when `bytes` exceeds max_memory_bytes.
   Status CheckBytes(uint64_t bytes, const std::string& what) const;
+  // Replaces `old_bytes` held by the caller with `new_bytes`: kOutOfMemory naming `what`, and
+  // nothing changed, when the total held would exceed max_memory_bytes.
+  Status Hold(uint64_t old_bytes, uint64_t new_bytes, const std::string& what) const;
   // Counts one loop iteration against loop_iterations_left, then Check().
   Status ChargeIteration(const std::string& where) const;
 };

@@ -121,6 +121,46 @@ TEST(Hostile, GrowingScanOutputHitsTheMemoryLimit) {
   EXPECT_NE(status.message().find("scan output"), std::string::npos) << status.ToString();
 }
 
+// A dynamic region of several large values: each fits the memory limit, all together do not.
+// The region's buffers count against the limit with the arena, so the run fails cleanly.
+TEST(Hostile, DynamicRegionBuffersTogetherHitTheMemoryLimit) {
+  auto graph = std::make_unique<Graph>();
+  const int x = AddValue(*graph, "x", {Dim{1 << 20, ""}}, true);
+  TensorDesc shape_desc;
+  shape_desc.name = "shape";
+  shape_desc.dtype = DataType::kInt64;
+  shape_desc.shape_known = true;
+  shape_desc.shape = {Dim{2, ""}};
+  const int shape = graph->AddTensor(std::move(shape_desc));
+  int value = AddValue(*graph, "reshaped");
+  graph->nodes.push_back(MakeNode("reshape", OpType::Reshape, {x, shape}, {value}));
+  for (int i = 0; i < 5; ++i) {
+    const int next = AddValue(*graph, "neg" + std::to_string(i));
+    graph->nodes.push_back(MakeNode("neg" + std::to_string(i), OpType::Neg, {value}, {next}));
+    graph->outputs.push_back(next);
+    value = next;
+  }
+  graph->inputs = {x, shape};
+  auto model = std::make_shared<Model>(std::move(graph), std::make_unique<ModelInfo>(), nullptr);
+  std::vector<float> data(1 << 20, 1.0f);
+  const int64_t dims[2] = {1024, 1024};
+  const std::vector<TensorRef> inputs = {
+      TensorRef{DataType::kFloat32, Shape({1 << 20}), data.data()},
+      TensorRef{DataType::kInt64, Shape({2}), dims}};
+  for (uint64_t limit : {uint64_t{64} << 20, uint64_t{10} << 20}) {
+    SessionOptions options;
+    options.max_memory_bytes = limit;
+    auto session = Session::Create(model, options);
+    ASSERT_TRUE(session.ok()) << session.status().ToString();
+    const Status status = (*session)->Run(inputs);
+    if (limit == (uint64_t{64} << 20)) {
+      EXPECT_TRUE(status.ok()) << status.ToString();  // 6 buffers of 4 MiB fit in 64 MiB
+    } else {
+      EXPECT_EQ(status.code(), StatusCode::kOutOfMemory) << status.ToString();
+    }
+  }
+}
+
 TEST(Hostile, TfIdfWithHugeSkipCountReturnsQuickly) {
   const auto start = std::chrono::steady_clock::now();
   const Status status = LoadCreateRun(kHostileDir + "tfidf_max_skip_hang.lwai", SessionOptions{});

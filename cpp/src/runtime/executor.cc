@@ -471,10 +471,12 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
     }
     arena_ = static_cast<uint8_t*>(options_.arena);
   } else if (arena_owned_bytes_ < plan.arena_bytes || arena_owned_ == nullptr) {
+    LWAI_RETURN_IF_ERROR(limits_->Hold(arena_owned_bytes_, plan.arena_bytes, "the arena"));
     arena_owned_.reset();
     arena_owned_ = AllocateAligned(plan.arena_bytes);
     arena_owned_bytes_ = arena_owned_ ? plan.arena_bytes : 0;
     if (!arena_owned_) {
+      limits_->bytes_held -= std::min<uint64_t>(limits_->bytes_held, plan.arena_bytes);
       return Status(StatusCode::kOutOfMemory,
                     "cannot allocate an arena of " + std::to_string(plan.arena_bytes) + " bytes");
     }
@@ -532,15 +534,30 @@ Status Executor::Invoke(const std::vector<TensorRef>& inputs) {
   return dynamic_ ? RunDynamicRegion() : Status::Ok();
 }
 
-void* Executor::DynamicBuffer(size_t slot, size_t bytes) {
+Status Executor::DynamicBuffer(size_t slot, size_t bytes, const std::string& what, void** data) {
   if (slot >= dynamic_buffers_.size()) dynamic_buffers_.resize(slot + 1);
   auto& [buffer, size] = dynamic_buffers_[slot];
   if (buffer == nullptr || size < bytes) {
+    LWAI_RETURN_IF_ERROR(limits_->Hold(size, bytes, what));
     buffer.reset();
     buffer = AllocateAligned(bytes);
-    size = buffer ? bytes : 0;
+    if (buffer == nullptr) {
+      limits_->bytes_held -= bytes;
+      size = 0;
+      return OutOfMemory(what);
+    }
+    size = bytes;
   }
-  return buffer.get();
+  *data = buffer.get();
+  return Status::Ok();
+}
+
+Executor::~Executor() {
+  // Subgraph executors (in persistent_states_) release what they hold first.
+  persistent_states_.clear();
+  uint64_t held = arena_owned_bytes_;
+  for (const auto& slot : dynamic_buffers_) held += slot.second;
+  limits_->bytes_held -= std::min(limits_->bytes_held, held);
 }
 
 Status Executor::RunDynamicRegion() {
@@ -589,12 +606,13 @@ Status Executor::PrepareAndRunDynamicNode(int n) {
     const std::string what =
         node.Describe() + ": output '" + graph_.tensors[node.outputs[o]].name + "'";
     LWAI_RETURN_IF_ERROR(CheckTensorSize(output, *limits_, what));
-    output.data = DynamicBuffer(static_cast<size_t>(node.outputs[o]), output.ByteSize());
-    if (output.data == nullptr) return OutOfMemory(what);
+    LWAI_RETURN_IF_ERROR(
+        DynamicBuffer(static_cast<size_t>(node.outputs[o]), output.ByteSize(), what, &output.data));
   }
   LWAI_RETURN_IF_ERROR(CheckBytes(ctx.scratch_bytes_, node.Describe() + ": scratch"));
-  ctx.scratch_ = DynamicBuffer(graph_.tensors.size() + static_cast<size_t>(n), ctx.scratch_bytes_);
-  if (ctx.scratch_ == nullptr) return OutOfMemory(node.Describe() + ": scratch");
+  LWAI_RETURN_IF_ERROR(DynamicBuffer(graph_.tensors.size() + static_cast<size_t>(n),
+                                     ctx.scratch_bytes_, node.Describe() + ": scratch",
+                                     &ctx.scratch_));
   ctx.state_ = ctx.state_owner_.get();
   return kernels_[n]->eval(ctx);
 }

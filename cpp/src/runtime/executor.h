@@ -24,6 +24,9 @@ class Executor {
   static Result<std::unique_ptr<Executor>> Create(const Graph& graph, const SessionOptions& options,
                                                   const ExecutionLimits* shared_limits = nullptr,
                                                   ThreadPool* shared_pool = nullptr);
+  // Gives back what the executor held against its limits (arena, dynamic-region buffers,
+  // subgraph executors).
+  ~Executor();
 
   // Prepares all nodes for these graph input shapes and plans memory. Nodes whose output
   // shapes depend on values known only at run time (a data-dependent Reshape target, NonZero,
@@ -104,8 +107,8 @@ class Executor {
   // Checks the memory limit for a buffer of `bytes` holding `what`.
   Status CheckBytes(uint64_t bytes, const std::string& what) const;
   // A buffer of at least `bytes` for `slot` (a tensor index, or a node's scratch), reused from
-  // run to run while large enough; null when the allocation fails.
-  void* DynamicBuffer(size_t slot, size_t bytes);
+  // run to run while large enough; counted against the memory limit with the arenas.
+  Status DynamicBuffer(size_t slot, size_t bytes, const std::string& what, void** data);
 
   const Graph& graph_;
   SessionOptions options_;
