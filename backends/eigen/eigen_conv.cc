@@ -94,12 +94,7 @@ Status PrepareConv(KernelContext& ctx) {
 
 Status EvalConv(KernelContext& ctx) {
   const auto& s = *ctx.state<ConvState>();
-  if (s.reference != nullptr) {
-    ctx.state_ = s.reference.get();
-    const Status status = ReferenceOf(ctx).eval(ctx);
-    ctx.state_ = &s;
-    return status;
-  }
+  if (s.reference != nullptr) return EvalReference(ctx, s.reference.get());
   const ConvShape& shape = s.shape;
   const float* x = ctx.input(0).Data<const float>();
   float* y = ctx.output(0).Data<float>();

@@ -14,6 +14,16 @@ inline const KernelRegistration& ReferenceOf(const KernelContext& ctx) {
   return *static_cast<const KernelRegistration*>(ctx.registration()->user_data);
 }
 
+// For kernels that keep the reference prepare's state to fall back on: runs the reference eval
+// with that state, then restores the kernel's own.
+inline Status EvalReference(KernelContext& ctx, const OpState* reference_state) {
+  const OpState* own = ctx.state_;
+  ctx.state_ = reference_state;
+  const Status status = ReferenceOf(ctx).eval(ctx);
+  ctx.state_ = own;
+  return status;
+}
+
 Status PrepareGemm(KernelContext& ctx);
 Status EvalGemm(KernelContext& ctx);
 Status PrepareMatMul(KernelContext& ctx);

@@ -28,12 +28,19 @@ int64_t RowsPerChunk(int64_t cols) {
   return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, cols));
 }
 
-// Runs the reference eval with the reference's own state.
-Status RunReference(KernelContext& ctx, const RowsState& s) {
-  ctx.state_ = s.reference.get();
-  const Status status = ReferenceOf(ctx).eval(ctx);
-  ctx.state_ = &s;
-  return status;
+// Calls fn(input row, output row) for every row of input 0 and output 0, rows split across the
+// session's threads.
+template <typename Fn>
+void ForEachRow(KernelContext& ctx, const RowsState& s, const Fn& fn) {
+  const float* x = ctx.input(0).Data<const float>();
+  float* y = ctx.output(0).Data<float>();
+  const int64_t cols = s.cols;
+  ctx.thread_pool()->ParallelFor(s.rows, RowsPerChunk(cols), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      Row out(y + r * cols, cols);
+      fn(ConstRow(x + r * cols, cols), out);
+    }
+  });
 }
 
 // Normalized axis of a rank-`rank` tensor, or -1 when out of range (the reference checked).
@@ -62,18 +69,11 @@ Status PrepareSoftmax(KernelContext& ctx) {
 
 Status EvalSoftmax(KernelContext& ctx) {
   const auto& s = *ctx.state<RowsState>();
-  if (s.reference != nullptr) return RunReference(ctx, s);
-  const float* x = ctx.input(0).Data<const float>();
-  float* y = ctx.output(0).Data<float>();
-  const int64_t cols = s.cols;
-  ctx.thread_pool()->ParallelFor(s.rows, RowsPerChunk(cols), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const ConstRow in(x + r * cols, cols);
-      Row out(y + r * cols, cols);
-      const float max = in.maxCoeff();
-      out = (in - max).exp();
-      out *= 1.0f / out.sum();
-    }
+  if (s.reference != nullptr) return EvalReference(ctx, s.reference.get());
+  ForEachRow(ctx, s, [](const ConstRow& in, Row& out) {
+    const float max = in.maxCoeff();
+    out = (in - max).exp();
+    out *= 1.0f / out.sum();
   });
   return Status::Ok();
 }
@@ -104,25 +104,19 @@ Status PrepareLayerNormalization(KernelContext& ctx) {
 
 Status EvalLayerNormalization(KernelContext& ctx) {
   const auto& s = *ctx.state<RowsState>();
-  if (s.reference != nullptr) return RunReference(ctx, s);
-  const float* x = ctx.input(0).Data<const float>();
+  if (s.reference != nullptr) return EvalReference(ctx, s.reference.get());
   const ConstRow scale(ctx.input(1).Data<const float>(), s.cols);
   const float* bias = ctx.has_input(2) ? ctx.input(2).Data<const float>() : nullptr;
-  float* y = ctx.output(0).Data<float>();
   const int64_t cols = s.cols;
   const float epsilon = s.epsilon;
-  ctx.thread_pool()->ParallelFor(s.rows, RowsPerChunk(cols), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const ConstRow in(x + r * cols, cols);
-      Row out(y + r * cols, cols);
-      const float mean = in.mean();
-      out = in - mean;
-      const float inv = 1.0f / std::sqrt(out.square().mean() + epsilon);
-      if (bias != nullptr) {
-        out = out * inv * scale + ConstRow(bias, cols);
-      } else {
-        out = out * inv * scale;
-      }
+  ForEachRow(ctx, s, [&](const ConstRow& in, Row& out) {
+    const float mean = in.mean();
+    out = in - mean;
+    const float inv = 1.0f / std::sqrt(out.square().mean() + epsilon);
+    if (bias != nullptr) {
+      out = out * inv * scale + ConstRow(bias, cols);
+    } else {
+      out = out * inv * scale;
     }
   });
   return Status::Ok();

@@ -212,12 +212,7 @@ Status Eval(KernelContext& ctx) {
     const int32_t* lens = ctx.input(4).Data<const int32_t>();
     for (int64_t b = 0; b < s.cfg.batch; ++b) fast = fast && lens[b] == s.cfg.seq;
   }
-  if (!fast) {
-    ctx.state_ = s.reference.get();
-    const Status status = ReferenceOf(ctx).eval(ctx);
-    ctx.state_ = &s;
-    return status;
-  }
+  if (!fast) return EvalReference(ctx, s.reference.get());
   float* scratch = static_cast<float*>(ctx.scratch());
   ctx.thread_pool()->ParallelFor(s.cfg.dirs, 1, [&](int64_t begin, int64_t end) {
     for (int64_t d = begin; d < end; ++d) {

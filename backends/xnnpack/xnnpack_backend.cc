@@ -398,36 +398,24 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
       });
       return Status::Ok();
     }
-    case OpType::Add: {
-      const FusedActivation& act = clamp;
-      xnn_operator_t op = nullptr;
-      const xnn_status status = xnn_create_add_nd_f32(act.min, act.max, 0, &op);
-      if (status != xnn_status_success) return XnnError(node, "add", status);
-      const int a = node.inputs[0];
-      const int b = node.inputs[1];
-      AddXnnStep(n, op, [this, op, a, b, y] {
-        size_t a_dims[kMaxRank], b_dims[kMaxRank];
-        size_t a_rank = 0, b_rank = 0;
-        ElementwiseDims(a, a_dims, &a_rank);
-        ElementwiseDims(b, b_dims, &b_rank);
-        return xnn_setup_add_nd_f32(op, a_rank, a_dims, b_rank, b_dims, Address(a), Address(b),
-                                    Address(y), threadpool());
-      });
-      return Status::Ok();
-    }
+    case OpType::Add:
     case OpType::Mul: {
+      // Both broadcast (numpy rules) over the operands' XNNPACK dims; same setup signature.
+      const bool add = node.op == OpType::Add;
       xnn_operator_t op = nullptr;
-      const xnn_status status = xnn_create_multiply_nd_f32(-kInf, kInf, 0, &op);
-      if (status != xnn_status_success) return XnnError(node, "multiply", status);
+      const xnn_status status = add ? xnn_create_add_nd_f32(clamp.min, clamp.max, 0, &op)
+                                    : xnn_create_multiply_nd_f32(clamp.min, clamp.max, 0, &op);
+      if (status != xnn_status_success) return XnnError(node, add ? "add" : "multiply", status);
+      const auto setup = add ? xnn_setup_add_nd_f32 : xnn_setup_multiply_nd_f32;
       const int a = node.inputs[0];
       const int b = node.inputs[1];
-      AddXnnStep(n, op, [this, op, a, b, y] {
+      AddXnnStep(n, op, [this, op, setup, a, b, y] {
         size_t a_dims[kMaxRank], b_dims[kMaxRank];
         size_t a_rank = 0, b_rank = 0;
         ElementwiseDims(a, a_dims, &a_rank);
         ElementwiseDims(b, b_dims, &b_rank);
-        return xnn_setup_multiply_nd_f32(op, a_rank, a_dims, b_rank, b_dims, Address(a), Address(b),
-                                         Address(y), threadpool());
+        return setup(op, a_rank, a_dims, b_rank, b_dims, Address(a), Address(b), Address(y),
+                     threadpool());
       });
       return Status::Ok();
     }

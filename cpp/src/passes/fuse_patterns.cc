@@ -42,32 +42,47 @@ void DropRemoved(Graph& graph, const std::vector<char>& removed) {
 
 bool Near(float value, float expected) { return std::fabs(value - expected) <= 1e-5f; }
 
+// The node that alone reads a tensor: what a pattern may swallow without changing other readers.
+class SoleReaders {
+ public:
+  explicit SoleReaders(const Graph& graph) : graph_(graph), uses_(graph.UseCounts()) {
+    reader_.assign(graph.tensors.size(), -1);
+    for (size_t n = 0; n < graph.nodes.size(); ++n) {
+      for (int t : graph.nodes[n].inputs) {
+        if (t >= 0 && uses_[t] == 1) reader_[t] = static_cast<int>(n);
+      }
+    }
+    for (int t : graph.outputs) reader_[t] = -1;
+  }
+  // The only reader of `tensor`, or -1 (several readers, none, or a graph output).
+  int Of(int tensor) const { return tensor >= 0 ? reader_[tensor] : -1; }
+  // The only reader of node n's single output, or -1.
+  int Next(int node) const {
+    const Node& nd = graph_.nodes[node];
+    return nd.outputs.size() == 1 ? Of(nd.outputs[0]) : -1;
+  }
+  int uses(int tensor) const { return uses_[tensor]; }
+
+ private:
+  const Graph& graph_;
+  std::vector<int> uses_;
+  std::vector<int> reader_;
+};
+
 }  // namespace
 
 // x * Clip(x + 3, 0, 6) / 6 (or * (1/6)), as exporters spell hard-swish, becomes one HardSwish
 // node: one pass over the data instead of four, and a node the partition backends run.
 Status FuseHardSwish(Graph& graph) {
-  const std::vector<int> uses = graph.UseCounts();
+  const SoleReaders readers(graph);
   const std::vector<int> producers = graph.Producers();
-  std::vector<int> consumer(graph.tensors.size(), -1);  // the only consumer, when used once
-  for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    for (int t : graph.nodes[n].inputs) {
-      if (t >= 0 && uses[t] == 1) consumer[t] = static_cast<int>(n);
-    }
-  }
-  std::vector<char> is_output(graph.tensors.size(), 0);
-  for (int t : graph.outputs) is_output[t] = 1;
-  auto single_next = [&](const Node& node) {
-    const int t = node.outputs.size() == 1 ? node.outputs[0] : -1;
-    return t >= 0 && uses[t] == 1 && !is_output[t] ? consumer[t] : -1;
-  };
   std::vector<char> removed(graph.nodes.size(), 0);
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& clip = graph.nodes[n];
     if (clip.op != OpType::Clip || clip.inputs.size() != 3 || removed[n]) continue;
     if (!IsScalar(graph, clip.inputs[1], 0.0f) || !IsScalar(graph, clip.inputs[2], 6.0f)) continue;
     const int add_index = clip.inputs[0] >= 0 ? producers[clip.inputs[0]] : -1;
-    if (add_index < 0 || removed[add_index] || single_next(graph.nodes[add_index]) != (int)n) {
+    if (add_index < 0 || removed[add_index] || readers.Next(add_index) != (int)n) {
       continue;
     }
     const Node& add = graph.nodes[add_index];
@@ -77,11 +92,11 @@ Status FuseHardSwish(Graph& graph) {
       if (IsScalar(graph, add.inputs[i], 3.0f)) x = add.inputs[1 - i];
     }
     if (x < 0 || graph.tensors[x].dtype != DataType::kFloat32) continue;
-    const int mul_index = single_next(clip);
+    const int mul_index = readers.Next(static_cast<int>(n));
     if (mul_index < 0) continue;
     const Node& mul = graph.nodes[mul_index];
     if (mul.op != OpType::Mul || OtherInput(mul, clip.outputs[0]) != x) continue;
-    const int scale_index = single_next(mul);
+    const int scale_index = readers.Next(mul_index);
     if (scale_index < 0) continue;
     const Node& scale = graph.nodes[scale_index];
     if (scale.inputs.size() != 2 || scale.inputs[0] != mul.outputs[0]) continue;
@@ -106,21 +121,8 @@ Status FuseHardSwish(Graph& graph) {
 // GELU as exporters spell it from Erf: 0.5 * x * (1 + Erf(x / sqrt(2))), the 0.5 applied last
 // or to x first, becomes one Gelu node.
 Status FuseGelu(Graph& graph) {
-  const std::vector<int> uses = graph.UseCounts();
+  const SoleReaders readers(graph);
   const std::vector<int> producers = graph.Producers();
-  std::vector<int> consumer(graph.tensors.size(), -1);
-  for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    for (int t : graph.nodes[n].inputs) {
-      if (t >= 0 && uses[t] == 1) consumer[t] = static_cast<int>(n);
-    }
-  }
-  std::vector<char> is_output(graph.tensors.size(), 0);
-  for (int t : graph.outputs) is_output[t] = 1;
-  auto single_next = [&](int node) {
-    const Node& nd = graph.nodes[node];
-    const int t = nd.outputs.size() == 1 ? nd.outputs[0] : -1;
-    return t >= 0 && uses[t] == 1 && !is_output[t] ? consumer[t] : -1;
-  };
   auto scalar_operand = [&](const Node& node, int known, float* value) {
     const int other = OtherInput(node, known);
     return other >= 0 && ConstantScalar(graph, other, value);
@@ -133,7 +135,7 @@ Status FuseGelu(Graph& graph) {
     }
     // x / sqrt(2) or x * (1 / sqrt(2)).
     const int scale_index = producers[erf.inputs[0]];
-    if (scale_index < 0 || removed[scale_index] || single_next(scale_index) != (int)n) continue;
+    if (scale_index < 0 || removed[scale_index] || readers.Next(scale_index) != (int)n) continue;
     const Node& scale = graph.nodes[scale_index];
     if (scale.inputs.size() != 2) continue;
     const int x = scale.inputs[0];
@@ -147,14 +149,14 @@ Status FuseGelu(Graph& graph) {
       continue;
     }
     // + 1
-    const int add_index = single_next(static_cast<int>(n));
+    const int add_index = readers.Next(static_cast<int>(n));
     float one = 0.0f;
     if (add_index < 0 || graph.nodes[add_index].op != OpType::Add ||
         !scalar_operand(graph.nodes[add_index], erf.outputs[0], &one) || one != 1.0f) {
       continue;
     }
     // * x then * 0.5, or * (0.5 x).
-    const int mul_index = single_next(add_index);
+    const int mul_index = readers.Next(add_index);
     if (mul_index < 0 || graph.nodes[mul_index].op != OpType::Mul) continue;
     const Node& mul = graph.nodes[mul_index];
     const int other = OtherInput(mul, graph.nodes[add_index].outputs[0]);
@@ -163,14 +165,14 @@ Status FuseGelu(Graph& graph) {
     int half_index = -1;
     float half = 0.0f;
     if (other == x) {
-      last_index = single_next(mul_index);
+      last_index = readers.Next(mul_index);
       if (last_index < 0 || graph.nodes[last_index].op != OpType::Mul ||
           !scalar_operand(graph.nodes[last_index], mul.outputs[0], &half) || half != 0.5f) {
         continue;
       }
     } else {
       half_index = producers[other];
-      if (half_index < 0 || removed[half_index] || uses[other] != 1 ||
+      if (half_index < 0 || removed[half_index] || readers.uses(other) != 1 ||
           graph.nodes[half_index].op != OpType::Mul ||
           !scalar_operand(graph.nodes[half_index], x, &half) || half != 0.5f) {
         continue;
@@ -194,15 +196,7 @@ Status FuseGelu(Graph& graph) {
 // SiLU as exporters spell it, x * Sigmoid(x), becomes Swish(x) (alpha 1): one pass over the
 // data instead of two, and no sigmoid tensor in memory.
 Status FuseSwish(Graph& graph) {
-  const std::vector<int> uses = graph.UseCounts();
-  std::vector<int> consumer(graph.tensors.size(), -1);
-  for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    for (int t : graph.nodes[n].inputs) {
-      if (t >= 0 && uses[t] == 1) consumer[t] = static_cast<int>(n);
-    }
-  }
-  std::vector<char> is_output(graph.tensors.size(), 0);
-  for (int t : graph.outputs) is_output[t] = 1;
+  const SoleReaders readers(graph);
   std::vector<char> removed(graph.nodes.size(), 0);
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& sigmoid = graph.nodes[n];
@@ -212,10 +206,8 @@ Status FuseSwish(Graph& graph) {
     }
     const int x = sigmoid.inputs[0];
     const int s = sigmoid.outputs[0];
-    if (s < 0 || uses[s] != 1 || is_output[s] || graph.tensors[x].dtype != DataType::kFloat32) {
-      continue;
-    }
-    const int mul_index = consumer[s];
+    const int mul_index = readers.Of(s);
+    if (graph.tensors[x].dtype != DataType::kFloat32) continue;
     if (mul_index < 0 || graph.nodes[mul_index].op != OpType::Mul ||
         OtherInput(graph.nodes[mul_index], s) != x) {
       continue;
