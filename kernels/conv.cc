@@ -285,6 +285,7 @@ Status Eval(KernelContext& ctx) {
       const float* image = x + n * in_image + grp * in_per_group * s.in_h * s.in_w;
       if (!s.pointwise) Im2Col(s, image, in_per_group, col);
       GemmArgs args;
+      args.limits = &ctx.limits();
       args.m = out_per_group;
       args.n = out_size;
       args.k = k;

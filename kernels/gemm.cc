@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/kernel_api.h"
 #include "runtime/thread_pool.h"
 
 namespace lwai {
@@ -70,6 +71,7 @@ void GemmColumns(const GemmArgs& g, int64_t n_begin, int64_t n_end, float* packe
   for (int64_t n0 = n_begin; n0 < n_end; n0 += kNc) {
     const int64_t nc = std::min(kNc, n_end - n0);
     for (int64_t k0 = 0; k0 < g.k; k0 += kKc) {
+      if (g.limits != nullptr && g.limits->Expired()) return;
       const int64_t kc = std::min(kKc, g.k - k0);
       PackB(g, k0, kc, n0, nc, packed);
       const bool add = g.accumulate || k0 > 0;

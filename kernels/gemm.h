@@ -8,6 +8,7 @@
 namespace lwai {
 
 class ThreadPool;
+struct ExecutionLimits;
 
 struct GemmArgs {
   int64_t m = 0, n = 0, k = 0;
@@ -20,6 +21,9 @@ struct GemmArgs {
   float* c = nullptr;  // m x n, row stride ldc
   int64_t ldc = 0;
   bool accumulate = false;  // C += A*B instead of C = A*B
+  // When set, the product stops between blocks once these limits expire (C is then partial;
+  // the executor reports the deadline or cancellation after the node).
+  const ExecutionLimits* limits = nullptr;
 };
 
 // Scratch bytes that Gemm needs for a product with inner size k and n output columns.

@@ -102,6 +102,7 @@ Status Eval(KernelContext& ctx) {
   }
   float* y = ctx.output(0).Data<float>();
   GemmArgs args;
+  args.limits = &ctx.limits();
   args.m = s.m;
   args.n = s.n;
   args.k = s.k;

@@ -70,6 +70,11 @@ struct ExecutionLimits {
   // kCancelled or kDeadlineExceeded (naming `where`) once the flag is set or the deadline
   // passed.
   Status Check(const std::string& where) const;
+  // Whether the cancel flag is set or the deadline passed (a cheap test for long loops).
+  bool Expired() const {
+    return (cancel != nullptr && cancel->load(std::memory_order_relaxed)) ||
+           (deadline != Clock::time_point::max() && Clock::now() > deadline);
+  }
   // kOutOfMemory naming `what` when `bytes` exceeds max_memory_bytes.
   Status CheckBytes(uint64_t bytes, const std::string& what) const;
   // Replaces `old_bytes` held by the caller with `new_bytes`: kOutOfMemory naming `what`, and

@@ -128,6 +128,7 @@ Status Eval(KernelContext& ctx) {
   const float* b = ctx.input(1).Data<const float>();
   float* y = ctx.output(0).Data<float>();
   GemmArgs args;
+  args.limits = &ctx.limits();
   args.m = s.m;
   args.n = s.n;
   args.k = s.k;

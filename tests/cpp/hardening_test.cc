@@ -161,6 +161,35 @@ TEST(Hostile, DynamicRegionBuffersTogetherHitTheMemoryLimit) {
   }
 }
 
+// One long node: the reference convolution's GEMM stops at the deadline between blocks, and the
+// run reports the deadline instead of returning partial outputs.
+TEST(Hostile, OneLongConvolutionStopsAtTheTimeout) {
+  auto graph = std::make_unique<Graph>();
+  const int x = AddValue(*graph, "x", {Dim{1, ""}, Dim{64, ""}, Dim{256, ""}, Dim{256, ""}}, true);
+  const int w =
+      AddFloatConstant(*graph, "w", {64, 64, 3, 3}, std::vector<float>(64 * 64 * 9, 0.01f));
+  const int y = AddValue(*graph, "y");
+  Node conv = MakeNode("conv", OpType::Conv, {x, w}, {y});
+  conv.attributes.push_back(IntsAttr("pads", {1, 1, 1, 1}));
+  graph->nodes.push_back(std::move(conv));
+  graph->inputs = {x};
+  graph->outputs = {y};
+  auto model = std::make_shared<Model>(std::move(graph), std::make_unique<ModelInfo>(), nullptr);
+  SessionOptions options;
+  options.backends = {"reference"};
+  options.timeout_ms = 20;
+  auto session = Session::Create(model, options);
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  std::vector<float> data(64 * 256 * 256, 1.0f);
+  const auto start = std::chrono::steady_clock::now();
+  const Status status =
+      (*session)->Run({TensorRef{DataType::kFloat32, Shape({1, 64, 256, 256}), data.data()}});
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(status.code(), StatusCode::kDeadlineExceeded) << status.ToString();
+  EXPECT_LT(seconds, 2.0);  // 2.4 G multiply-adds would take far longer on the reference GEMM
+}
+
 TEST(Hostile, TfIdfWithHugeSkipCountReturnsQuickly) {
   const auto start = std::chrono::steady_clock::now();
   const Status status = LoadCreateRun(kHostileDir + "tfidf_max_skip_hang.lwai", SessionOptions{});

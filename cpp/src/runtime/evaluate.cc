@@ -28,6 +28,8 @@ Status EvaluatePrepared(const KernelRegistration& kernel, KernelContext& ctx,
   ctx.state_ = ctx.state_owner_.get();
   Status status = kernel.eval(ctx);
   ctx.scratch_ = nullptr;
+  // Long kernels stop early once the limits expire, leaving partial outputs: report it here.
+  if (status.ok()) status = ctx.limits().Check(ctx.node().Describe());
   return status;
 }
 

@@ -531,6 +531,8 @@ Status Executor::Invoke(const std::vector<TensorRef>& inputs) {
       LWAI_RETURN_IF_ERROR(kernels_[n]->eval(*contexts_[n]));
     }
   }
+  // A kernel that stopped early at the deadline left partial outputs: never return them.
+  if (checked) LWAI_RETURN_IF_ERROR(limits_->Check("the end of the run"));
   return dynamic_ ? RunDynamicRegion() : Status::Ok();
 }
 
@@ -614,7 +616,8 @@ Status Executor::PrepareAndRunDynamicNode(int n) {
                                      ctx.scratch_bytes_, node.Describe() + ": scratch",
                                      &ctx.scratch_));
   ctx.state_ = ctx.state_owner_.get();
-  return kernels_[n]->eval(ctx);
+  LWAI_RETURN_IF_ERROR(kernels_[n]->eval(ctx));
+  return limits_->Check(node.Describe());
 }
 
 }  // namespace lwai
