@@ -107,11 +107,12 @@ FUZZ_DIR = .cache/fuzz
 define run_fuzzer
 	@mkdir -p $(5) $(FUZZ_DIR)/artifacts
 	@echo "fuzz: $(1) ($(2), seed $(4))"
-	@build-asan/lwai_$(1)_fuzz $(2) -seed=$(4) -timeout=20 -rss_limit_mb=2048 \
+	@UBSAN_OPTIONS=print_stacktrace=1 build-asan/lwai_$(1)_fuzz $(2) -seed=$(4) -timeout=20 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/$(1)- \
 		$(5) tests/fuzz/corpus/$(3) > $(FUZZ_DIR)/$(1).log 2>&1; rc=$$?; \
 		grep -E "^(stat::number_of_executed_units|stat::peak_rss|#[0-9]+ +DONE)" $(FUZZ_DIR)/$(1).log; \
-		if [ $$rc -ne 0 ]; then tail -n 60 $(FUZZ_DIR)/$(1).log; \
+		if [ $$rc -ne 0 ]; then grep -m 1 -A 14 -E "runtime error|ERROR: " $(FUZZ_DIR)/$(1).log; \
+			tail -n 12 $(FUZZ_DIR)/$(1).log; \
 		echo "fuzz: $(1) failed (exit $$rc); inputs in $(FUZZ_DIR)/artifacts"; exit 1; fi
 endef
 

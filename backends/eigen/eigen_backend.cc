@@ -117,7 +117,7 @@ class EigenBackend : public Backend {
         return kernel;
       case OpType::Resize:
         // X float32; roi, scales, sizes of any type (the reference checks them).
-        if (!IsFloat(graph, node.inputs[0])) return nullptr;
+        if (!FloatInputs(graph, node, 0, 0)) return nullptr;
         return kernel;
       case OpType::LayerNormalization:
         if (node.inputs.size() < 2 || node.inputs.size() > 3 || !FloatInputs(graph, node, 0, 2)) {
