@@ -430,21 +430,22 @@ class PySession {
     return list;
   }
 
-  // Per graph node: (input shapes, output shapes) as tuples, None for omitted inputs; empty
-  // before the first prepare.
-  py::list NodeShapes() const {
-    auto convert = [](const std::vector<Shape>& shapes) {
-      py::list list;
-      for (const Shape& shape : shapes) {
-        if (shape.rank < 0) {
-          list.append(py::none());
-        } else {
-          list.append(
-              py::tuple(py::cast(std::vector<int64_t>(shape.dims, shape.dims + shape.rank))));
-        }
+  // Shapes as tuples, None for omitted inputs.
+  static py::list ShapeList(const std::vector<Shape>& shapes) {
+    py::list list;
+    for (const Shape& shape : shapes) {
+      if (shape.rank < 0) {
+        list.append(py::none());
+      } else {
+        list.append(py::tuple(py::cast(std::vector<int64_t>(shape.dims, shape.dims + shape.rank))));
       }
-      return list;
-    };
+    }
+    return list;
+  }
+
+  // Per graph node: (input shapes, output shapes); empty before the first prepare.
+  py::list NodeShapes() const {
+    const auto convert = &PySession::ShapeList;
     py::list list;
     std::vector<Session::NodeShapes> node_shapes;
     {
@@ -464,6 +465,30 @@ class PySession {
   std::vector<int64_t> NodeTimeNs() const {
     py::gil_scoped_release release;
     return session_->node_time_ns();
+  }
+  // The last run's subgraph nodes (profiling on): dicts with parent, path, op, backend, kernel,
+  // inputs, outputs (shapes), time_ns, calls.
+  py::list SubgraphProfiles() const {
+    std::vector<SubgraphNodeProfile> profiles;
+    {
+      py::gil_scoped_release release;
+      profiles = session_->subgraph_profiles();
+    }
+    py::list list;
+    for (const SubgraphNodeProfile& p : profiles) {
+      py::dict d;
+      d["parent"] = p.parent;
+      d["path"] = p.path;
+      d["op"] = p.op;
+      d["backend"] = p.backend;
+      d["kernel"] = p.kernel;
+      d["inputs"] = ShapeList(p.input_shapes);
+      d["outputs"] = ShapeList(p.output_shapes);
+      d["time_ns"] = p.time_ns;
+      d["calls"] = p.calls;
+      list.append(d);
+    }
+    return list;
   }
 
  private:
@@ -603,5 +628,6 @@ PYBIND11_MODULE(_lwai, m) {
       .def("node_assignments", &PySession::NodeAssignments)
       .def("node_shapes", &PySession::NodeShapes)
       .def("set_profiling", &PySession::SetProfiling)
-      .def("node_time_ns", &PySession::NodeTimeNs);
+      .def("node_time_ns", &PySession::NodeTimeNs)
+      .def("subgraph_profiles", &PySession::SubgraphProfiles);
 }

@@ -90,7 +90,48 @@ void PowTyped(KernelContext& ctx, const TensorView& exponent) {
   }
 }
 
+// float32 base, one float exponent: the common cases without a double pow per element
+// (x^2 of magnitudes and variances, x^0.5, x^3, 1/x), the rest with a float pow.
+bool EvalFloatByScalar(KernelContext& ctx) {
+  const TensorView& base = ctx.input(0);
+  const TensorView& exponent = ctx.input(1);
+  if (base.dtype != DataType::kFloat32 || exponent.NumElements() != 1 ||
+      exponent.shape.rank > base.shape.rank) {
+    return false;
+  }
+  float e = 0.0f;
+  if (exponent.dtype == DataType::kFloat32) {
+    e = *exponent.Data<const float>();
+  } else if (exponent.dtype == DataType::kFloat64) {
+    const double d = *exponent.Data<const double>();
+    e = static_cast<float>(d);
+    if (static_cast<double>(e) != d) return false;
+  } else {
+    return false;
+  }
+  const float* x = base.Data<const float>();
+  float* y = ctx.output(0).Data<float>();
+  const int64_t n = base.NumElements();
+  if (e == 2.0f) {
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * x[i];
+  } else if (e == 3.0f) {
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * x[i] * x[i];
+  } else if (e == 1.0f) {
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i];
+  } else if (e == -1.0f) {
+    for (int64_t i = 0; i < n; ++i) y[i] = 1.0f / x[i];
+  } else if (e == 0.5f) {
+    // pow(-inf, 0.5) is +inf and pow(-0, 0.5) is +0, where sqrt gives NaN and -0.
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] == -kInf ? kInf : std::sqrt(x[i]) + 0.0f;
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = std::pow(x[i], e);
+  }
+  return true;
+}
+
 Status Eval(KernelContext& ctx) {
+  if (EvalFloatByScalar(ctx)) return Status::Ok();
   const TensorView& exponent = ctx.input(1);
   // Convert the exponent into scratch: int64 for integer math, else double.
   TensorView converted = exponent;

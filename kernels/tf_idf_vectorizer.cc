@@ -132,15 +132,19 @@ Status Prepare(KernelContext& ctx) {
   return Status::Ok();
 }
 
-// Adds the n-gram counts of one row of `length` tokens to `counts`.
+// Adds the n-gram counts of one row of `length` tokens to `counts`. The work grows with
+// length x skips x max_gram_length; false when the run's deadline passed (or it was cancelled)
+// before the row was done.
 template <typename T>
-void CountRow(const TfIdfState& state, const T* row, int64_t length, float* counts) {
+bool CountRow(const TfIdfState& state, const T* row, int64_t length, float* counts,
+              const ExecutionLimits& limits) {
   const std::vector<TrieNode>& trie = state.trie;
   int64_t first_gram = state.min_gram;
   // Tokens `length` or more apart never form a gram: larger skips add nothing (and a hostile
   // max_skip_count of 2^62 must not loop that often).
   const int64_t max_distance = std::min(state.max_skip, length) + 1;
   for (int64_t skip = 1; skip <= max_distance; ++skip) {
+    if (limits.Expired()) return false;
     for (int64_t start = 0; start < length; ++start) {
       int32_t current = 0;
       for (int64_t gram = 1; gram <= state.max_gram; ++gram) {
@@ -158,6 +162,7 @@ void CountRow(const TfIdfState& state, const T* row, int64_t length, float* coun
       if (first_gram > state.max_gram) break;
     }
   }
+  return true;
 }
 
 Status Eval(KernelContext& ctx) {
@@ -171,11 +176,11 @@ Status Eval(KernelContext& ctx) {
   std::fill(out, out + total, 0.0f);
   for (int64_t r = 0; r < rows; ++r) {
     float* counts = out + r * state.columns;
-    if (x.dtype == DataType::kInt32) {
-      CountRow(state, x.Data<const int32_t>() + r * length, length, counts);
-    } else {
-      CountRow(state, x.Data<const int64_t>() + r * length, length, counts);
-    }
+    const bool done =
+        x.dtype == DataType::kInt32
+            ? CountRow(state, x.Data<const int32_t>() + r * length, length, counts, ctx.limits())
+            : CountRow(state, x.Data<const int64_t>() + r * length, length, counts, ctx.limits());
+    if (!done) return ctx.limits().Check(ctx.node().Describe());
   }
   const bool weighted = !state.weights.empty();
   for (int64_t i = 0; i < total; ++i) {

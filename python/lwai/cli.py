@@ -206,6 +206,8 @@ def cmd_bench(args) -> None:
             print(profile.table())
             print()
             print(profile.by_op_table())
+            print()
+            print(profile.by_backend_line())
         if args.trace:
             profile.to_chrome_trace(args.trace)
             print(f"wrote {args.trace}: {len(profile) * profile.runs} trace events")

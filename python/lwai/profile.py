@@ -29,6 +29,10 @@ class NodeProfile(NamedTuple):
     times_ms: tuple
     median_ms: float = 0.0
     share: float = 0.0
+    # For a node inside a control-flow subgraph: the path of the If/Loop/Scan node it runs
+    # under ("" for main-graph nodes). Its name is then the whole path
+    # ("If_0/then_branch/Conv_3"), and its times sum the subgraph's runs of one model run.
+    parent: str = ""
 
 
 class OpProfile(NamedTuple):
@@ -38,6 +42,61 @@ class OpProfile(NamedTuple):
     count: int
     ms: float
     share: float
+
+
+def with_subgraph_nodes(nodes: list[NodeProfile], per_run_subgraphs: list[list[dict]]):
+    """Adds the nodes inside control-flow subgraphs (the session's subgraph_profiles() of each
+    timed run) after the node they run under, and leaves each control-flow node only its own
+    time (its subgraphs' nodes now stand for the rest), so the times still add up to the run."""
+    runs = len(per_run_subgraphs)
+    inner: dict[str, dict] = {}
+    for run, profiles in enumerate(per_run_subgraphs):
+        for p in profiles:
+            entry = inner.setdefault(p["path"], {"profile": p, "times": [0.0] * runs})
+            entry["profile"] = p
+            entry["times"][run] += p["time_ns"] / 1e6
+    if not inner:
+        return nodes
+    children_ms: dict[str, list[float]] = {}
+    for entry in inner.values():
+        parent = entry["profile"]["parent"]
+        sums = children_ms.setdefault(parent, [0.0] * runs)
+        for run, t in enumerate(entry["times"]):
+            sums[run] += t
+
+    def own(name: str, times: tuple) -> tuple:
+        sums = children_ms.get(name)
+        if sums is None:
+            return times
+        return tuple(max(t - c, 0.0) for t, c in zip(times, sums, strict=True))
+
+    by_parent: dict[str, list[dict]] = {}
+    for entry in inner.values():
+        by_parent.setdefault(entry["profile"]["parent"], []).append(entry)
+
+    result: list[NodeProfile] = []
+
+    def add(node: NodeProfile) -> None:
+        result.append(node._replace(times_ms=own(node.name, node.times_ms)))
+        for entry in by_parent.get(node.name, []):
+            p = entry["profile"]
+            add(
+                NodeProfile(
+                    index=node.index,
+                    name=p["path"],
+                    op=p["op"],
+                    backend=p["backend"],
+                    kernel=p["kernel"],
+                    input_shapes=tuple(p["inputs"]),
+                    output_shapes=tuple(p["outputs"]),
+                    times_ms=tuple(entry["times"]),
+                    parent=p["parent"],
+                )
+            )
+
+    for node in nodes:
+        add(node)
+    return result
 
 
 def _format_shape(shape) -> str:
@@ -142,6 +201,19 @@ class Profile:
     def by_op_table(self) -> str:
         rows = [[o.op, str(o.count), f"{o.ms:.4f}", f"{o.share:.1f}"] for o in self.by_op()]
         return "\n".join(_table(["op", "nodes", "ms", "%"], rows, right={1, 2, 3}))
+
+    def by_backend(self) -> dict[str, float]:
+        """Share of the compute time (in %) per backend, largest first. Aliasing nodes
+        (Reshape and friends) do no work and count under the backend they were assigned to."""
+        shares: dict[str, float] = {}
+        for n in self.nodes:
+            shares[n.backend] = shares.get(n.backend, 0.0) + n.share
+        return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
+
+    def by_backend_line(self) -> str:
+        """'time by backend: xnnpack 81.2%, eigen 17.9%, reference 0.9%'."""
+        parts = [f"{b} {share:.1f}%" for b, share in self.by_backend().items()]
+        return "time by backend: " + ", ".join(parts)
 
     def chrome_trace(self) -> dict:
         """The Chrome trace event format (as a dict): one complete ("X") event per node and

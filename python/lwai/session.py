@@ -12,7 +12,7 @@ import numpy as np
 
 from lwai import _lwai
 from lwai.model import Model, TensorInfo, load
-from lwai.profile import NodeProfile, Profile
+from lwai.profile import NodeProfile, Profile, with_subgraph_nodes
 
 _EXAMPLE_PLUGIN = "liblwai_example_plugin.so"
 
@@ -144,14 +144,13 @@ class Session:
         if not isinstance(warmup, int) or warmup < 0:
             raise _lwai.InvalidArgumentError(f"warmup must be an int >= 0, got {warmup!r}")
         arrays = self._arrange_inputs(feed)
-        per_run_ns = []
-        wall_ms = []
         # Held across the runs and the timing reads: another thread's run in between would
         # overwrite the per-node times.
         with self._lock:
-            return self._profile_locked(arrays, runs, warmup, per_run_ns, wall_ms)
+            return self._profile_locked(arrays, runs, warmup)
 
-    def _profile_locked(self, arrays, runs, warmup, per_run_ns, wall_ms) -> Profile:
+    def _profile_locked(self, arrays, runs, warmup) -> Profile:
+        per_run_ns, per_run_subgraphs, wall_ms = [], [], []
         self._native.set_profiling(True)
         try:
             for _ in range(warmup):
@@ -161,6 +160,7 @@ class Session:
                 self._native.run(arrays)
                 wall_ms.append((time.perf_counter() - start) * 1e3)
                 per_run_ns.append(self._native.node_time_ns())
+                per_run_subgraphs.append(self._native.subgraph_profiles())
         finally:
             self._native.set_profiling(False)
         shapes = self._native.node_shapes()
@@ -172,7 +172,7 @@ class Session:
             nodes.append(
                 NodeProfile(
                     index=n,
-                    name=assignment.name,
+                    name=assignment.name or f"#{n}",
                     op=assignment.op,
                     backend=assignment.backend,
                     kernel=assignment.kernel,
@@ -181,7 +181,7 @@ class Session:
                     times_ms=tuple(run[n] / 1e6 for run in per_run_ns),
                 )
             )
-        return Profile(nodes, wall_ms)
+        return Profile(with_subgraph_nodes(nodes, per_run_subgraphs), wall_ms)
 
     def run(
         self, feed, output_names: Sequence[str] | None = None, *, timeout: float | None = None

@@ -51,6 +51,40 @@ TEST(TanhExpSqrtKernels, Values) {
               StatusCode::kInvalidModel);
 }
 
+// A scalar float exponent takes a fast path per common exponent: it must answer like the
+// double-precision pow rounded to float, special values (signed zeros, infinities, NaN) included.
+TEST(PowKernel, ScalarExponentsMatchThePowDefinition) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> x = {0.0f,  -0.0f, 1.0f, -1.0f,         2.5f, -3.25f, 1e-20f,
+                                7e15f, inf,   -inf, std::nanf(""), 0.3f, -0.7f,  123.0f};
+  for (float e : {2.0f, 3.0f, 1.0f, -1.0f, 0.5f, 1.7f, -2.5f}) {
+    for (bool scalar_rank0 : {true, false}) {
+      const TestTensor exponent =
+          scalar_rank0 ? TestTensor::F32(Shape{}, {e}) : TestTensor::F32({1}, {e});
+      TestTensor y = RunOne(
+          Case(OpType::Pow, {TestTensor::F32({static_cast<int64_t>(x.size())}, x), exponent}));
+      ASSERT_EQ(y.shape, Shape({static_cast<int64_t>(x.size())}));
+      const std::vector<float> got = y.Floats();
+      for (size_t i = 0; i < x.size(); ++i) {
+        const float want = static_cast<float>(std::pow(static_cast<double>(x[i]), e));
+        if (std::isnan(want)) {
+          EXPECT_TRUE(std::isnan(got[i])) << x[i] << "^" << e;
+        } else if (want == 0.0f || std::isinf(want)) {
+          EXPECT_EQ(got[i], want) << x[i] << "^" << e;
+          EXPECT_EQ(std::signbit(got[i]), std::signbit(want)) << x[i] << "^" << e;
+        } else {
+          EXPECT_NEAR(got[i], want, 2e-7 * std::fabs(want)) << x[i] << "^" << e;
+        }
+      }
+    }
+  }
+  // A [1] exponent broadcasts a scalar base to [1].
+  TestTensor y =
+      RunOne(Case(OpType::Pow, {TestTensor::F32(Shape{}, {3.0f}), TestTensor::F32({1}, {2.0f})}));
+  EXPECT_EQ(y.shape, Shape({1}));
+  EXPECT_EQ(y.Floats(), std::vector<float>({9.0f}));
+}
+
 TEST(LeakyReluKernel, DefaultAndExplicitAlpha) {
   ExpectNear(RunOne(Case(OpType::LeakyRelu, {TestTensor::F32({3}, {-2, 0, 3})})).Floats(),
              {-0.02, 0, 3});
@@ -157,7 +191,7 @@ TEST(BinaryKernels, RejectBadInputs) {
                    {TestTensor::F32({2, 3}, std::vector<float>(6)), TestTensor::F32({2}, {1, 2})}),
               StatusCode::kShapeMismatch);
   EXPECT_EQ(RunOne(Case(OpType::Div, {TestTensor::Make<uint8_t>(DataType::kUInt8, {1}, {7}),
-                                       TestTensor::Make<uint8_t>(DataType::kUInt8, {1}, {2})}))
+                                      TestTensor::Make<uint8_t>(DataType::kUInt8, {1}, {2})}))
                 .Values<uint8_t>(),
             std::vector<uint8_t>({3}));
   ExpectError(Case(OpType::Div, {TestTensor::Make<uint8_t>(DataType::kBool, {1}, {1}),

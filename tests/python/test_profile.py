@@ -188,3 +188,91 @@ def test_cli_info_with_dynamic_rank_model(shape_model, tmp_path):
     shape_model.save(path)
     out = run_cli("info", path).stdout
     assert "shape_of_x" in out and "folded" in out
+
+
+def control_flow_model(path):
+    """y = If(cond, Loop(3 times: acc += x) from acc = x, x * 2): a loop inside a branch."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    f32 = TensorProto.FLOAT
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"], name="keep_going"),
+            helper.make_node("Add", ["acc_in", "x"], ["acc_out"], name="accumulate"),
+        ],
+        "body",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("acc_in", f32, [2, 3]),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("acc_out", f32, [2, 3]),
+        ],
+    )
+    then_graph = helper.make_graph(
+        [
+            helper.make_node(
+                "Constant",
+                [],
+                ["trips"],
+                value=helper.make_tensor("trips", TensorProto.INT64, [], [3]),
+            ),
+            helper.make_node("Loop", ["trips", "", "x"], ["sum"], body=body, name="loop"),
+        ],
+        "then",
+        [],
+        [helper.make_tensor_value_info("sum", f32, [2, 3])],
+    )
+    else_graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "x"], ["twice"], name="double")],
+        "else",
+        [],
+        [helper.make_tensor_value_info("twice", f32, [2, 3])],
+    )
+    graph = helper.make_graph(
+        [
+            helper.make_node(
+                "If", ["cond"], ["y"], then_branch=then_graph, else_branch=else_graph, name="if"
+            )
+        ],
+        "control_flow",
+        [
+            helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("x", f32, [2, 3]),
+        ],
+        [helper.make_tensor_value_info("y", f32, [2, 3])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, path)
+    return lwai.convert(path, optimize=False)
+
+
+def test_profile_lists_the_nodes_inside_control_flow(tmp_path, rng):
+    session = lwai.Session(control_flow_model(tmp_path / "cf.onnx"), threads=1)
+    x = rng.standard_normal((2, 3)).astype(np.float32)
+    profile = session.profile({"cond": np.array(True), "x": x}, runs=4)
+    by_name = {n.name: n for n in profile}
+    # The branch's Loop, and the loop body's nodes under it, each named by its path.
+    assert by_name["if/then_branch/loop"].op == "Loop"
+    assert by_name["if/then_branch/loop"].parent == "if"
+    add = by_name["if/then_branch/loop/body/accumulate"]
+    assert (add.op, add.parent) == ("Add", "if/then_branch/loop")
+    assert add.backend in session.backends
+    assert add.input_shapes == ((2, 3), (2, 3)) and add.output_shapes == ((2, 3),)
+    assert all(t > 0 for t in add.times_ms)
+    assert not any(name.startswith("if/else_branch") for name in by_name)
+    # Parents keep only their own time: the rows still add up to the total, in order.
+    assert abs(sum(n.share for n in profile) - 100.0) < 1e-6
+    names = [n.name for n in profile]
+    assert names.index("if") < names.index("if/then_branch/loop") < names.index(add.name)
+    assert sum(profile.by_backend().values()) == pytest.approx(100.0)
+    assert "time by backend:" in profile.by_backend_line()
+    # The other branch, in a later profile: only its nodes are listed.
+    other = session.profile({"cond": np.array(False), "x": x}, runs=2)
+    other_names = {n.name for n in other}
+    assert "if/else_branch/double" in other_names
+    assert not any(name.startswith("if/then_branch") for name in other_names)
+    np.testing.assert_allclose(session.run({"cond": np.array(True), "x": x})[0], 4 * x, rtol=1e-6)

@@ -72,6 +72,19 @@ struct TensorRef {
   const void* data = nullptr;
 };
 
+// One node inside a control-flow subgraph, as profiled (Session::subgraph_profiles).
+struct SubgraphNodeProfile {
+  std::string parent;  // path of the control-flow node it runs under ("If_0", "If_0/then/Loop")
+  std::string path;    // parent + "/" + subgraph attribute + "/" + node name
+  std::string op;
+  std::string backend;
+  std::string kernel;
+  std::vector<Shape> input_shapes;  // of the subgraph's last run; rank -1 for an omitted input
+  std::vector<Shape> output_shapes;
+  int64_t time_ns = 0;  // summed over the runs of its subgraph (a Loop body: per iteration)
+  int64_t calls = 0;    // runs of its subgraph summed into time_ns
+};
+
 class Executor;
 
 class Session {
@@ -127,6 +140,10 @@ class Session {
   // node_time_ns() (graph node order; 0 for folded nodes) until the next Run.
   void set_profiling(bool enabled);
   std::vector<int64_t> node_time_ns() const;
+  // With profiling on: the nodes inside control-flow subgraphs (If branches, Loop and Scan
+  // bodies) that ran in the last Run, depth first. Their times are part of their control-flow
+  // node's time in node_time_ns().
+  std::vector<SubgraphNodeProfile> subgraph_profiles() const;
 
  private:
   Session() = default;

@@ -239,7 +239,7 @@ Status SimplifyPow(Graph& graph) {
     // The output keeps x's shape only when the exponent does not broadcast it.
     const TensorDesc& e = graph.tensors[node.inputs[1]];
     const TensorDesc& xd = graph.tensors[x];
-    if (!xd.shape_known || e.shape.size() > xd.shape.size()) continue;
+    if (!e.shape.empty() && (!xd.shape_known || e.shape.size() > xd.shape.size())) continue;
     if (exponent == 2.0f) {
       node.op = OpType::Mul;
       node.inputs = {x, x};

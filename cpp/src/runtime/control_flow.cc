@@ -86,7 +86,26 @@ class SubgraphRunner {
 
   Status Run(const KernelContext& ctx, const std::vector<TensorRef>& inputs) {
     LWAI_RETURN_IF_ERROR(Prepare(ctx, inputs));
-    return executor_->Invoke(inputs).WithContext(ctx.node().Describe());
+    const auto* parent = static_cast<const Executor*>(ctx.executor_);
+    const bool profiling = parent != nullptr && parent->profiling();
+    executor_->set_profiling(profiling);
+    LWAI_RETURN_IF_ERROR(executor_->Invoke(inputs).WithContext(ctx.node().Describe()));
+    if (profiling) {
+      const std::vector<int64_t>& times = executor_->node_time_ns();
+      time_ns_.resize(times.size(), 0);
+      for (size_t n = 0; n < times.size(); ++n) time_ns_[n] += times[n];
+      ++calls_;
+    }
+    return Status::Ok();
+  }
+
+  // Profiling: each node's time summed over the runs since the last reset, and their count.
+  const std::vector<int64_t>& time_ns() const { return time_ns_; }
+  int64_t calls() const { return calls_; }
+  void ResetProfile() {
+    std::fill(time_ns_.begin(), time_ns_.end(), 0);
+    calls_ = 0;
+    if (executor_ != nullptr) executor_->ResetSubgraphProfiles();
   }
 
   // After Prepare: whether every output's dtype and shape is known before running.
@@ -105,6 +124,8 @@ class SubgraphRunner {
   const Graph& graph_;
   std::unique_ptr<Executor> executor_;
   std::vector<DataType> dtypes_;
+  std::vector<int64_t> time_ns_;
+  int64_t calls_ = 0;
 };
 
 // The runners of one control-flow node, one per subgraph. Kept in the node's persistent state
@@ -119,6 +140,7 @@ class SubgraphRunners : public OpState {
     return runners_.back().get();
   }
   const std::vector<std::unique_ptr<SubgraphRunner>>& runners() const { return runners_; }
+  std::vector<std::unique_ptr<SubgraphRunner>>& runners() { return runners_; }
 
  private:
   std::vector<std::unique_ptr<SubgraphRunner>> runners_;
@@ -588,6 +610,60 @@ std::string DescribeSubgraphs(const Node& node, const OpState* persistent_state)
     }
   }
   return description;
+}
+
+void CollectSubgraphProfiles(const Node& node, const OpState* persistent_state, std::string prefix,
+                             std::vector<SubgraphNodeProfile>* out) {
+  const auto* runners = static_cast<const SubgraphRunners*>(persistent_state);
+  if (runners == nullptr) return;
+  for (const Attribute& a : node.attributes) {
+    if (a.graph == nullptr) continue;
+    for (const auto& runner : runners->runners()) {
+      const Executor* executor = runner->executor();
+      if (&runner->graph() != a.graph.get() || executor == nullptr || !executor->prepared() ||
+          runner->calls() == 0) {
+        continue;
+      }
+      const Graph& graph = runner->graph();
+      const std::string graph_path = prefix + "/" + a.name;
+      for (size_t i = 0; i < graph.nodes.size(); ++i) {
+        const int n = static_cast<int>(i);
+        if (executor->node_folded(n)) continue;
+        const Node& inner = graph.nodes[i];
+        SubgraphNodeProfile profile;
+        profile.parent = prefix;
+        profile.path =
+            graph_path + "/" + (inner.name.empty() ? "#" + std::to_string(n) : inner.name);
+        profile.op = OpTypeName(inner.op);
+        profile.backend = executor->node_backend(n);
+        profile.kernel = executor->node_kernel(n);
+        auto shape_of = [&](int t) {
+          Shape shape;
+          if (t >= 0) {
+            shape = executor->tensor(t).shape;
+          } else {
+            shape.rank = -1;
+          }
+          return shape;
+        };
+        for (int t : inner.inputs) profile.input_shapes.push_back(shape_of(t));
+        for (int t : inner.outputs) profile.output_shapes.push_back(shape_of(t));
+        profile.time_ns = i < runner->time_ns().size() ? runner->time_ns()[i] : 0;
+        profile.calls = runner->calls();
+        out->push_back(std::move(profile));
+        if (FindControlFlowKernel(inner.op) != nullptr) {
+          // Taken by value: the callee's push_backs may move the vector the path lives in.
+          CollectSubgraphProfiles(inner, executor->persistent_state(n), out->back().path, out);
+        }
+      }
+    }
+  }
+}
+
+void ResetSubgraphProfiles(OpState* persistent_state) {
+  auto* runners = static_cast<SubgraphRunners*>(persistent_state);
+  if (runners == nullptr) return;
+  for (auto& runner : runners->runners()) runner->ResetProfile();
 }
 
 const KernelRegistration* FindControlFlowKernel(OpType op) {

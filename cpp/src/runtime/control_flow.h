@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/kernel_api.h"
+#include "lwai/session.h"
 
 namespace lwai {
 
@@ -16,6 +17,13 @@ namespace lwai {
 // in each subgraph prepared so far ("then_branch: xnnpack 3 eigen 9 reference 20"); "" when
 // none is.
 std::string DescribeSubgraphs(const Node& node, const OpState* persistent_state);
+
+// Appends the profiles of the nodes of `node`'s subgraphs that ran (and of theirs, depth
+// first), `prefix` naming `node`.
+void CollectSubgraphProfiles(const Node& node, const OpState* persistent_state, std::string prefix,
+                             std::vector<SubgraphNodeProfile>* out);
+// Zeroes the sums of a control-flow node's subgraphs (and of theirs).
+void ResetSubgraphProfiles(OpState* persistent_state);
 
 // The kernel of a control-flow operator, or nullptr for other operators.
 const KernelRegistration* FindControlFlowKernel(OpType op);

@@ -269,6 +269,25 @@ std::string Executor::node_kernel(int node) const {
   return kernel;
 }
 
+std::vector<SubgraphNodeProfile> Executor::subgraph_profiles() const {
+  std::vector<SubgraphNodeProfile> profiles;
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    const Node& node = graph_.nodes[n];
+    if (FindControlFlowKernel(node.op) == nullptr) continue;
+    CollectSubgraphProfiles(node, persistent_states_[n].get(),
+                            node.name.empty() ? "#" + std::to_string(n) : node.name, &profiles);
+  }
+  return profiles;
+}
+
+void Executor::ResetSubgraphProfiles() {
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    if (FindControlFlowKernel(graph_.nodes[n].op) != nullptr) {
+      lwai::ResetSubgraphProfiles(persistent_states_[n].get());
+    }
+  }
+}
+
 Status Executor::ResetViews(const std::vector<Shape>& input_shapes) {
   if (input_shapes.size() != graph_.inputs.size()) {
     return InvalidArgument("expected " + std::to_string(graph_.inputs.size()) +

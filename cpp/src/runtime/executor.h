@@ -12,6 +12,7 @@
 #include "kernels/kernel_api.h"
 #include "lwai/session.h"
 #include "runtime/backend.h"
+#include "runtime/control_flow.h"
 #include "runtime/thread_pool.h"
 
 namespace lwai {
@@ -53,7 +54,15 @@ class Executor {
 
   // Per-node timing of Invoke, off by default.
   void set_profiling(bool enabled) { profiling_ = enabled; }
+  bool profiling() const { return profiling_; }
   const std::vector<int64_t>& node_time_ns() const { return node_time_ns_; }
+  // Profiles of the nodes inside control-flow subgraphs that ran since the last reset (their
+  // times are part of their control-flow node's time), and the reset a top-level run does
+  // before it starts.
+  std::vector<SubgraphNodeProfile> subgraph_profiles() const;
+  void ResetSubgraphProfiles();
+  // State of node n that survives re-preparation (null if none).
+  const OpState* persistent_state(int node) const { return persistent_states_[node].get(); }
   // Backend name for each node, the backend's more specific kernel name ("" if none), and
   // whether prepare evaluated the node already (constant inputs).
   const char* node_backend(int node) const;

@@ -157,6 +157,7 @@ Status Session::RunUnguarded(const std::vector<TensorRef>& inputs) {
     same_shapes = same_shapes && executor_->prepared_shapes()[i] == given.shape;
   }
   if (!same_shapes) LWAI_RETURN_IF_ERROR(executor_->Prepare(shapes));
+  if (executor_->profiling()) executor_->ResetSubgraphProfiles();
   return executor_->Invoke(inputs);
 }
 
@@ -221,6 +222,11 @@ std::vector<Session::NodeShapes> Session::node_shapes() const {
 void Session::set_profiling(bool enabled) {
   std::lock_guard<std::mutex> lock(mutex_);
   executor_->set_profiling(enabled);
+}
+
+std::vector<SubgraphNodeProfile> Session::subgraph_profiles() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return executor_->subgraph_profiles();
 }
 
 std::vector<int64_t> Session::node_time_ns() const {
