@@ -2,6 +2,7 @@
 // broadcasting, repeated labels within an operand (diagonals) and summed labels.
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -189,22 +190,30 @@ Status Prepare(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// False when the run's limits stopped it (the work is the product of all label sizes, which
+// can far exceed every tensor's size).
 template <typename T>
-void Run(KernelContext& ctx, const EinsumState& s) {
+bool Run(KernelContext& ctx, const EinsumState& s) {
   const int num_labels = static_cast<int>(s.sizes.size());
   const int num_operands = static_cast<int>(s.strides.size());
   T* y = ctx.output(0).Data<T>();
   const int64_t out_count = ctx.output(0).NumElements();
   for (int64_t i = 0; i < out_count; ++i) y[i] = T(0);
+  // Saturates instead of overflowing: such a product never finishes before the deadline.
   int64_t total = 1;
-  for (int64_t size : s.sizes) total *= size;
-  if (total == 0) return;
+  for (int64_t size : s.sizes) {
+    if (size == 0) return true;
+    total = total > std::numeric_limits<int64_t>::max() / size ? std::numeric_limits<int64_t>::max()
+                                                               : total * size;
+  }
+  WorkMeter meter(ctx.limits());
   int64_t* index = static_cast<int64_t*>(ctx.scratch());
   int64_t* offsets = index + num_labels;
   for (int l = 0; l < num_labels; ++l) index[l] = 0;
   for (int t = 0; t < num_operands; ++t) offsets[t] = 0;
   int64_t out_offset = 0;
   for (int64_t step = 0; step < total; ++step) {
+    if (meter.Add(num_operands)) return false;
     T product = T(1);
     for (int t = 0; t < num_operands; ++t) {
       product = static_cast<T>(product * ctx.input(t).Data<const T>()[offsets[t]]);
@@ -219,12 +228,14 @@ void Run(KernelContext& ctx, const EinsumState& s) {
       index[l] = 0;
     }
   }
+  return true;
 }
 
 Status Eval(KernelContext& ctx) {
   const EinsumState& s = *ctx.state<EinsumState>();
-  DispatchNumeric(ctx.input(0).dtype, [&](auto t) { Run<decltype(t)>(ctx, s); });
-  return Status::Ok();
+  bool done = true;
+  DispatchNumeric(ctx.input(0).dtype, [&](auto t) { done = Run<decltype(t)>(ctx, s); });
+  return done ? Status::Ok() : ctx.limits().Check(ctx.node().Describe());
 }
 
 }  // namespace

@@ -84,6 +84,33 @@ struct ExecutionLimits {
   Status ChargeIteration(const std::string& where) const;
 };
 
+// Watches the limits in a kernel loop whose work attributes or values can make arbitrarily long
+// (pooling windows, sampling grids, n-gram skips): Expired() reads the clock, too costly per
+// element, so the meter reads it once per `interval` units of work. One per thread; a kernel
+// that stops early returns ctx.limits().Check(...) so that its partial output is never used.
+class WorkMeter {
+ public:
+  explicit WorkMeter(const ExecutionLimits& limits, int64_t interval = int64_t{1} << 16)
+      : limits_(limits), interval_(interval), next_check_(interval) {}
+  // Counts `work` more units; true once the deadline passed or the run was cancelled (and from
+  // then on).
+  bool Add(int64_t work) {
+    done_ += work;
+    if (done_ < next_check_ || expired_) return expired_;
+    next_check_ = done_ + interval_;
+    expired_ = limits_.Expired();
+    return expired_;
+  }
+  bool expired() const { return expired_; }
+
+ private:
+  const ExecutionLimits& limits_;
+  int64_t interval_;
+  int64_t next_check_;
+  int64_t done_ = 0;
+  bool expired_ = false;
+};
+
 // Per-node state that prepare builds and eval reads. Owned by the session.
 class OpState {
  public:

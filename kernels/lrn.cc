@@ -32,6 +32,7 @@ Status Eval(KernelContext& ctx) {
   const double beta = ctx.node().GetFloat("beta", 0.75f);
   const double bias = ctx.node().GetFloat("bias", 1.0f);
   const int64_t before = (size - 1) / 2, after = size / 2;  // floor and ceil of (size - 1) / 2
+  WorkMeter meter(ctx.limits());
   DispatchFloat(ctx.input(0).dtype, [&](auto zero) {
     using T = decltype(zero);
     const T* x = ctx.input(0).Data<const T>();
@@ -42,6 +43,7 @@ Status Eval(KernelContext& ctx) {
       for (int64_t c = 0; c < channels; ++c) {
         const int64_t lo = c - before < 0 ? 0 : c - before;
         const int64_t hi = c + after >= channels ? channels - 1 : c + after;
+        if (meter.Add((hi - lo + 2) * spatial)) return;
         for (int64_t s = 0; s < spatial; ++s) {
           double sum = 0.0;
           for (int64_t k = lo; k <= hi; ++k) {
@@ -54,6 +56,7 @@ Status Eval(KernelContext& ctx) {
       }
     }
   });
+  if (meter.expired()) return ctx.limits().Check(ctx.node().Describe());
   return Status::Ok();
 }
 

@@ -96,6 +96,7 @@ Status Prepare(KernelContext& ctx) {
   const int64_t batches = boxes_shape[0], num_boxes = boxes_shape[1], classes = scores_shape[1];
   std::vector<int64_t> candidates;
   std::vector<Box> chosen;
+  WorkMeter meter(ctx.limits());
   for (int64_t b = 0; b < batches; ++b) {
     for (int64_t c = 0; c < classes; ++c) {
       const double* class_scores = &scores[(b * classes + c) * num_boxes];
@@ -108,6 +109,9 @@ Status Prepare(KernelContext& ctx) {
       chosen.clear();
       for (int64_t i : candidates) {
         if (static_cast<int64_t>(chosen.size()) >= max_per_class) break;
+        if (meter.Add(static_cast<int64_t>(chosen.size()) + 1)) {
+          return ctx.limits().Check(ctx.node().Describe());
+        }
         const Box box = ReadBox(boxes, b * num_boxes + i, center_point_box == 1);
         bool keep = true;
         for (const Box& other : chosen) {

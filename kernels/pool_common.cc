@@ -1,5 +1,6 @@
 #include "kernels/pool_common.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -101,8 +102,10 @@ int64_t ToColumnMajor(const WindowGeometry& g, int64_t offset) {
   return result;
 }
 
+// False when the run's limits stopped it before the plane was done.
 template <typename T>
-void PoolPlane(const PoolState& s, const T* in, T* out, int64_t* indices, int64_t index_base) {
+bool PoolPlane(const PoolState& s, const T* in, T* out, int64_t* indices, int64_t index_base,
+               WorkMeter& meter) {
   const WindowGeometry& g = s.g;
   int64_t o[kMaxSpatialRank] = {};
   for (int64_t i = 0; i < s.out_size; ++i) {
@@ -118,6 +121,7 @@ void PoolPlane(const PoolState& s, const T* in, T* out, int64_t* indices, int64_
                &p_lo, &p_hi);
       padded_count *= p_hi - p_lo;
     }
+    if (meter.Add(count + 1)) return false;
     int64_t arg;
     const SumType<T> acc = ReduceWindow(s, in, start, k_lo, k_hi, &arg);
     if (s.kind == PoolKind::kMax) {
@@ -139,6 +143,7 @@ void PoolPlane(const PoolState& s, const T* in, T* out, int64_t* indices, int64_
       o[d] = 0;
     }
   }
+  return true;
 }
 
 // Calls fn(T()) for the dtypes the pool kind supports: float32/float64, and int8/uint8 for max.
@@ -223,17 +228,24 @@ Status PreparePool(KernelContext& ctx, PoolKind kind) {
 Status EvalPool(KernelContext& ctx) {
   const PoolState& s = *ctx.state<PoolState>();
   int64_t* indices = ctx.has_output(1) ? ctx.output(1).Data<int64_t>() : nullptr;
+  std::atomic<bool> stopped{false};
   DispatchPool(s.kind, ctx.input(0).dtype, [&](auto type) {
     using T = decltype(type);
     const T* x = ctx.input(0).Data<const T>();
     T* y = ctx.output(0).Data<T>();
     ctx.thread_pool()->ParallelFor(s.planes, 1, [&](int64_t begin, int64_t end) {
+      WorkMeter meter(ctx.limits());
       for (int64_t p = begin; p < end; ++p) {
-        PoolPlane<T>(s, x + p * s.in_size, y + p * s.out_size,
-                     indices != nullptr ? indices + p * s.out_size : nullptr, p * s.in_size);
+        if (!PoolPlane<T>(s, x + p * s.in_size, y + p * s.out_size,
+                          indices != nullptr ? indices + p * s.out_size : nullptr, p * s.in_size,
+                          meter)) {
+          stopped = true;
+          return;
+        }
       }
     });
   });
+  if (stopped) return ctx.limits().Check(ctx.node().Describe());
   return Status::Ok();
 }
 

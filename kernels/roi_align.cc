@@ -1,6 +1,7 @@
 // RoiAlign (ONNX 16): average or max of bilinear samples over each bin of each region of
 // interest; coordinate_transformation_mode half_pixel or output_half_pixel.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -63,9 +64,10 @@ Sample BilinearSample(double y, double x, int64_t height, int64_t width) {
   return s;
 }
 
+// False when the run's limits stopped it before the region was done.
 template <typename T>
-void AlignRoi(const RoiAlignState& s, const T* x, const T* rois, const int64_t* batch_indices, T* y,
-              int64_t n) {
+bool AlignRoi(const RoiAlignState& s, const T* x, const T* rois, const int64_t* batch_indices, T* y,
+              int64_t n, WorkMeter& meter) {
   const T* roi = rois + n * 4;
   const double offset = s.half_pixel ? 0.5 : 0.0;
   const double start_w = static_cast<double>(roi[0]) * s.spatial_scale - offset;
@@ -94,6 +96,7 @@ void AlignRoi(const RoiAlignState& s, const T* x, const T* rois, const int64_t* 
     T* out = y + (n * s.channels + c) * s.out_h * s.out_w;
     for (int64_t ph = 0; ph < s.out_h; ++ph) {
       for (int64_t pw = 0; pw < s.out_w; ++pw) {
+        if (meter.Add(grid_h * grid_w + 1)) return false;
         double acc = 0;
         bool first = true;
         for (int64_t iy = 0; iy < grid_h; ++iy) {
@@ -120,6 +123,7 @@ void AlignRoi(const RoiAlignState& s, const T* x, const T* rois, const int64_t* 
       }
     }
   }
+  return true;
 }
 
 Status Prepare(KernelContext& ctx) {
@@ -189,15 +193,20 @@ Status Eval(KernelContext& ctx) {
                               " out of range [0, " + std::to_string(s.batch) + ")");
     }
   }
+  std::atomic<bool> stopped{false};
   DispatchFloat(ctx.input(0).dtype, [&](auto type) {
     using T = decltype(type);
     const T* x = ctx.input(0).Data<const T>();
     const T* rois = ctx.input(1).Data<const T>();
     T* y = ctx.output(0).Data<T>();
     ctx.thread_pool()->ParallelFor(s.rois, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t n = begin; n < end; ++n) AlignRoi<T>(s, x, rois, batch_indices, y, n);
+      WorkMeter meter(ctx.limits());
+      for (int64_t n = begin; n < end && !stopped; ++n) {
+        if (!AlignRoi<T>(s, x, rois, batch_indices, y, n, meter)) stopped = true;
+      }
     });
   });
+  if (stopped) return ctx.limits().Check(ctx.node().Describe());
   return Status::Ok();
 }
 

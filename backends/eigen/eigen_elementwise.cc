@@ -22,9 +22,16 @@ using Array = Eigen::Map<Eigen::ArrayXf>;
 constexpr int64_t kMinChunk = 16384;
 
 struct UnaryState : OpState {
-  float alpha = 0.01f;              // LeakyRelu
+  float alpha = 0.01f;              // LeakyRelu, Swish, HardSigmoid
+  float beta = 0.5f;                // HardSigmoid
   bool tanh_approximation = false;  // Gelu
 };
+
+// log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|)); NaN stays NaN.
+template <typename X>
+auto Softplus(const X& x) {
+  return (x > 0.0f).select(x, 0.0f) + (-x.abs()).exp().log1p();
+}
 
 // Eigen's fast erf clamps its argument with min/max, which turns NaN into a number: NaN is put
 // back where the input had it.
@@ -153,7 +160,11 @@ Status PrepareUnary(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
   ctx.RequestScratch(0);
   auto state = std::make_unique<UnaryState>();
-  state->alpha = ctx.node().GetFloat("alpha", ctx.node().op == OpType::Swish ? 1.0f : 0.01f);
+  const OpType op = ctx.node().op;
+  const float default_alpha =
+      op == OpType::Swish ? 1.0f : (op == OpType::HardSigmoid ? 0.2f : 0.01f);
+  state->alpha = ctx.node().GetFloat("alpha", default_alpha);
+  state->beta = ctx.node().GetFloat("beta", 0.5f);
   state->tanh_approximation = ctx.node().GetString("approximate", "none") == "tanh";
   ctx.SetState(std::move(state));
   return Status::Ok();
@@ -199,6 +210,19 @@ Status EvalUnary(KernelContext& ctx) {
       return RunUnary(ctx, [](const ConstArray& x) {
         return 0.5f * x * (1.0f + Erf(x * 0.70710678118654752f));
       });
+    case OpType::HardSigmoid: {
+      const float alpha = ctx.state<UnaryState>()->alpha;
+      const float beta = ctx.state<UnaryState>()->beta;
+      // Selects, not min/max: NaN stays NaN.
+      return RunUnary(ctx, [alpha, beta](const ConstArray& x) {
+        const auto y = alpha * x + beta;
+        return (y < 0.0f).select(0.0f, (y > 1.0f).select(1.0f, y));
+      });
+    }
+    case OpType::Softplus:
+      return RunUnary(ctx, [](const ConstArray& x) { return Softplus(x); });
+    case OpType::Mish:
+      return RunUnary(ctx, [](const ConstArray& x) { return x * Softplus(x).tanh(); });
     case OpType::LeakyRelu: {
       const float alpha = ctx.state<UnaryState>()->alpha;
       // Exact: one of the two terms is zero.

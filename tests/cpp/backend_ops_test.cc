@@ -548,6 +548,16 @@ std::vector<OpCase> Cases() {
       {"gelu_tanh", kElementwiseTol, [](Net& n) {
          Unary(n, OpType::Gelu, {3, 1000}, {StringAttr("approximate", "tanh")}, -6.0f, 6.0f);
        }});
+  c.push_back({"hard_sigmoid", kElementwiseTol, [](Net& n) {
+                 Unary(n, OpType::HardSigmoid, {3, 1000},
+                       {FloatAttr("alpha", 0.25f), FloatAttr("beta", 0.4f)}, -6.0f, 6.0f);
+               }});
+  c.push_back({"softplus", kElementwiseTol, [](Net& n) {
+                 Unary(n, OpType::Softplus, {3, 1000}, {}, -60.0f, 60.0f);
+               }});
+  c.push_back({"mish", kElementwiseTol, [](Net& n) {
+                 Unary(n, OpType::Mish, {3, 1000}, {}, -30.0f, 30.0f);
+               }});
   c.push_back({"softmax_3d_last_axis", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Softmax, {n.Input({2, 5, 37}, -8.0f, 8.0f)});
                }});

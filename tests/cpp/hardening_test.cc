@@ -190,6 +190,117 @@ TEST(Hostile, OneLongConvolutionStopsAtTheTimeout) {
   EXPECT_LT(seconds, 2.0);  // 2.4 G multiply-adds would take far longer on the reference GEMM
 }
 
+// One node whose work its attributes make huge (not its tensors' sizes) must stop at the run's
+// deadline too: windows, sampling grids and label products are watched inside the kernel.
+struct LongNodeCase {
+  const char* name;
+  OpType op;
+  std::vector<std::vector<int64_t>> inputs;  // graph inputs, filled with ones
+  std::vector<Attribute> attributes;
+  std::vector<int64_t> int64_input;  // when not empty: one more input, [n] int64 constant
+};
+
+class LongNode : public ::testing::TestWithParam<LongNodeCase> {};
+
+TEST_P(LongNode, StopsAtTheTimeout) {
+  const LongNodeCase& c = GetParam();
+  auto graph = std::make_unique<Graph>();
+  std::vector<int> inputs;
+  std::vector<std::vector<float>> data;
+  std::vector<TensorRef> refs;
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    std::vector<Dim> dims;
+    int64_t count = 1;
+    for (int64_t d : c.inputs[i]) {
+      dims.push_back(Dim{d, ""});
+      count *= d;
+    }
+    inputs.push_back(AddValue(*graph, "x" + std::to_string(i), dims, true));
+    data.emplace_back(static_cast<size_t>(count), 1.0f);
+  }
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    Shape shape;
+    shape.rank = static_cast<int>(c.inputs[i].size());
+    for (int d = 0; d < shape.rank; ++d) shape[d] = c.inputs[i][d];
+    refs.push_back(TensorRef{DataType::kFloat32, shape, data[i].data()});
+  }
+  std::vector<int> node_inputs = inputs;
+  if (!c.int64_input.empty()) {
+    TensorDesc t;
+    t.name = "indices";
+    t.dtype = DataType::kInt64;
+    t.shape_known = true;
+    t.shape = {Dim{static_cast<int64_t>(c.int64_input.size()), ""}};
+    t.constant = ConstantData::Copy(c.int64_input.data(), c.int64_input.size() * sizeof(int64_t));
+    node_inputs.push_back(graph->AddTensor(std::move(t)));
+  }
+  const int y = AddValue(*graph, "y");
+  Node node = MakeNode("long", c.op, node_inputs, {y});
+  node.attributes = c.attributes;
+  graph->nodes.push_back(std::move(node));
+  graph->inputs = inputs;
+  graph->outputs = {y};
+  auto model = std::make_shared<Model>(std::move(graph), std::make_unique<ModelInfo>(), nullptr);
+  SessionOptions options;
+  options.backends = {"reference"};
+  options.timeout_ms = 20;
+  auto session = Session::Create(model, options);
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  const auto start = std::chrono::steady_clock::now();
+  const Status status = (*session)->Run(refs);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(status.code(), StatusCode::kDeadlineExceeded) << status.ToString();
+  EXPECT_LT(seconds, 2.0);
+}
+
+Attribute StringAttribute(const std::string& name, const std::string& value) {
+  Attribute a;
+  a.name = name;
+  a.type = AttributeType::kString;
+  a.s = value;
+  return a;
+}
+
+Attribute IntAttribute(const std::string& name, int64_t value) {
+  Attribute a;
+  a.name = name;
+  a.type = AttributeType::kInt;
+  a.i = value;
+  return a;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Hostile, LongNode,
+    ::testing::Values(
+        // 4 x 511 x 511 outputs, each a window of up to 256 x 256 taps: 6e10 reads.
+        LongNodeCase{
+            "max_pool_huge_window",
+            OpType::MaxPool,
+            {{1, 4, 256, 256}},
+            {IntsAttr("kernel_shape", {256, 256}), IntsAttr("pads", {255, 255, 255, 255})}},
+        LongNodeCase{
+            "average_pool_huge_window",
+            OpType::AveragePool,
+            {{1, 4, 256, 256}},
+            {IntsAttr("kernel_shape", {256, 256}), IntsAttr("pads", {255, 255, 255, 255})}},
+        // A channel window as wide as 30000 channels, over 64 positions: 6e10 reads.
+        LongNodeCase{
+            "lrn_wide_window", OpType::LRN, {{1, 30000, 1, 64}}, {IntAttribute("size", 60001)}},
+        // Labels i, j, k of 3000: 2.7e10 products.
+        LongNodeCase{"einsum_large_label_product",
+                     OpType::Einsum,
+                     {{3000, 3000}, {3000, 3000}},
+                     {StringAttribute("equation", "ij,jk->ik")}},
+        // 1024 x 1024 samples for each of 64 x 64 x 16 outputs.
+        LongNodeCase{"roi_align_dense_sampling",
+                     OpType::RoiAlign,
+                     {{1, 16, 64, 64}, {1, 4}},
+                     {IntAttribute("output_height", 64), IntAttribute("output_width", 64),
+                      IntAttribute("sampling_ratio", 1024)},
+                     {0}}),
+    [](const ::testing::TestParamInfo<LongNodeCase>& info) { return info.param.name; });
+
 TEST(Hostile, TfIdfWithHugeSkipCountReturnsQuickly) {
   const auto start = std::chrono::steady_clock::now();
   const Status status = LoadCreateRun(kHostileDir + "tfidf_max_skip_hang.lwai", SessionOptions{});

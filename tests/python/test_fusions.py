@@ -141,3 +141,139 @@ def test_pow_by_two_becomes_mul(tmp_path):
     (got,) = session.run({"x": x})
     (want,) = ort_run(path, {"x": x})
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("cube", ["pow", "mul_square_first", "mul_square_last"])
+def test_gelu_tanh_form_becomes_one_gelu(tmp_path, cube):
+    """0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))), as GPT-2-style models export
+    their "new GELU", with the cube written three ways."""
+    rng = np.random.default_rng(3)
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 0.5, (16, 32)).astype(np.float32), "w"),
+        numpy_helper.from_array(np.array(3.0, np.float32), "three"),
+        numpy_helper.from_array(np.array(0.044715, np.float32), "c"),
+        numpy_helper.from_array(np.array(np.sqrt(2 / np.pi), np.float32), "k"),
+        numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+        numpy_helper.from_array(np.array(0.5, np.float32), "half"),
+    ]
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"])]
+    if cube == "pow":
+        nodes.append(helper.make_node("Pow", ["h", "three"], ["cube"]))
+    elif cube == "mul_square_first":
+        nodes += [
+            helper.make_node("Mul", ["h", "h"], ["sq"]),
+            helper.make_node("Mul", ["sq", "h"], ["cube"]),
+        ]
+    else:
+        nodes += [
+            helper.make_node("Mul", ["h", "h"], ["sq"]),
+            helper.make_node("Mul", ["h", "sq"], ["cube"]),
+        ]
+    nodes += [
+        helper.make_node("Mul", ["c", "cube"], ["cc"]),
+        helper.make_node("Add", ["h", "cc"], ["inner"]),
+        helper.make_node("Mul", ["inner", "k"], ["arg"]),
+        helper.make_node("Tanh", ["arg"], ["t"]),
+        helper.make_node("Add", ["t", "one"], ["a"]),
+        helper.make_node("Mul", ["h", "a"], ["m"]),
+        helper.make_node("Mul", ["m", "half"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 32])],
+        inits,
+    )
+    path = tmp_path / "gelu_tanh.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    model = lwai.convert(path)
+    assert [n["op"] for n in model.nodes] == ["MatMul", "Gelu"]
+    assert model.nodes[1]["attributes"]["approximate"] == "tanh"
+    session = lwai.Session(model)
+    x = rng.normal(0, 2, (4, 16)).astype(np.float32)
+    (got,) = session.run({"x": x})
+    (want,) = ort_run(path, {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_gelu_tanh_form_with_another_reader_stays_unfused(tmp_path):
+    """The inner sum is also a graph output: fusing would lose it."""
+    inits = [
+        numpy_helper.from_array(np.array(0.044715, np.float32), "c"),
+        numpy_helper.from_array(np.array(np.sqrt(2 / np.pi), np.float32), "k"),
+        numpy_helper.from_array(np.array(3.0, np.float32), "three"),
+        numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+        numpy_helper.from_array(np.array(0.5, np.float32), "half"),
+    ]
+    nodes = [
+        helper.make_node("Pow", ["x", "three"], ["cube"]),
+        helper.make_node("Mul", ["cube", "c"], ["cc"]),
+        helper.make_node("Add", ["x", "cc"], ["inner"]),
+        helper.make_node("Mul", ["k", "inner"], ["arg"]),
+        helper.make_node("Tanh", ["arg"], ["t"]),
+        helper.make_node("Add", ["one", "t"], ["a"]),
+        helper.make_node("Mul", ["x", "half"], ["hx"]),
+        helper.make_node("Mul", ["hx", "a"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 8])],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 8]),
+            helper.make_tensor_value_info("inner", TensorProto.FLOAT, [4, 8]),
+        ],
+        inits,
+    )
+    path = tmp_path / "gelu_tanh_shared.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    model = lwai.convert(path)
+    assert "Gelu" not in [n["op"] for n in model.nodes]
+    x = np.random.default_rng(4).normal(0, 2, (4, 8)).astype(np.float32)
+    got = lwai.Session(model).run({"x": x})
+    want = ort_run(path, {"x": x})
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("softplus", ["op", "log_exp"])
+def test_mish_becomes_one_node_on_the_fast_backend(tmp_path, softplus):
+    """x * tanh(softplus(x)) after a convolution, as YOLOv4-style models export Mish."""
+    rng = np.random.default_rng(5)
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 0.5, (8, 3, 3, 3)).astype(np.float32), "w"),
+        numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+    ]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1])]
+    if softplus == "op":
+        nodes.append(helper.make_node("Softplus", ["c"], ["sp"]))
+    else:
+        nodes += [
+            helper.make_node("Exp", ["c"], ["e"]),
+            helper.make_node("Add", ["e", "one"], ["e1"]),
+            helper.make_node("Log", ["e1"], ["sp"]),
+        ]
+    nodes += [
+        helper.make_node("Tanh", ["sp"], ["t"]),
+        helper.make_node("Mul", ["c", "t"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10, 10])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 10, 10])],
+        inits,
+    )
+    path = tmp_path / "mish.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    session = lwai.Session(lwai.convert(path))
+    assignments = session.node_assignments()
+    assert [a.op for a in assignments] == ["Conv", "Mish"]
+    if "eigen" in session.backends:
+        assert assignments[1].backend == "eigen"
+    x = rng.normal(0, 3, (1, 3, 10, 10)).astype(np.float32)
+    x[0, 0, 0, :3] = [np.nan, 40.0, -40.0]
+    (got,) = session.run({"x": x})
+    (want,) = ort_run(path, {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -118,8 +118,98 @@ Status FuseHardSwish(Graph& graph) {
   return Status::Ok();
 }
 
-// GELU as exporters spell it from Erf: 0.5 * x * (1 + Erf(x / sqrt(2))), the 0.5 applied last
-// or to x first, becomes one Gelu node.
+namespace {
+
+// The node producing `tensor` when `reader` alone reads it and `op` is its operator, or -1.
+int SoleProducer(const std::vector<int>& producers, const SoleReaders& readers,
+                 const std::vector<char>& removed, const Graph& graph, int tensor, int reader,
+                 OpType op) {
+  if (tensor < 0) return -1;
+  const int p = producers[tensor];
+  if (p < 0 || removed[p] || readers.Of(tensor) != reader || graph.nodes[p].op != op) return -1;
+  return p;
+}
+
+// The argument of GELU's Erf: x / sqrt(2) or x * (1 / sqrt(2)). Returns x (or -1) and adds the
+// node computing the argument to `nodes`.
+int MatchGeluErfArgument(const Graph& graph, const std::vector<int>& producers,
+                         const SoleReaders& readers, const std::vector<char>& removed, int erf,
+                         std::vector<int>* nodes) {
+  const int arg = graph.nodes[erf].inputs[0];
+  const int scale_index = arg >= 0 ? producers[arg] : -1;
+  if (scale_index < 0 || removed[scale_index] || readers.Of(arg) != erf) return -1;
+  const Node& scale = graph.nodes[scale_index];
+  float factor = 0.0f;
+  if (scale.inputs.size() != 2 || !ConstantScalar(graph, scale.inputs[1], &factor)) return -1;
+  if (!((scale.op == OpType::Div && Near(factor, 1.41421356f)) ||
+        (scale.op == OpType::Mul && Near(factor, 0.70710678f)))) {
+    return -1;
+  }
+  nodes->push_back(scale_index);
+  return scale.inputs[0];
+}
+
+// The argument of GELU's tanh form: sqrt(2 / pi) * (x + 0.044715 * x^3), the cube as Pow(x, 3)
+// or x * x * x in either order, constants on either side. Returns x (or -1) and adds the
+// nodes computing the argument to `nodes`.
+int MatchGeluTanhArgument(const Graph& graph, const std::vector<int>& producers,
+                          const SoleReaders& readers, const std::vector<char>& removed, int tanh,
+                          std::vector<int>* nodes) {
+  auto scaled = [&](int tensor, int reader, float factor, int* product, int* operand) {
+    *product = SoleProducer(producers, readers, removed, graph, tensor, reader, OpType::Mul);
+    if (*product < 0) return false;
+    const Node& mul = graph.nodes[*product];
+    for (int i = 0; i < 2; ++i) {
+      float value = 0.0f;
+      if (ConstantScalar(graph, mul.inputs[i], &value) && Near(value, factor)) {
+        *operand = mul.inputs[1 - i];
+        return true;
+      }
+    }
+    return false;
+  };
+  int outer = -1, sum = -1;
+  if (!scaled(graph.nodes[tanh].inputs[0], tanh, 0.7978845608f, &outer, &sum)) return -1;
+  const int add = SoleProducer(producers, readers, removed, graph, sum, outer, OpType::Add);
+  if (add < 0 || graph.nodes[add].inputs.size() != 2) return -1;
+  for (int i = 0; i < 2; ++i) {
+    const int x = graph.nodes[add].inputs[i];
+    int inner = -1, cube = -1;
+    if (x < 0 || !scaled(graph.nodes[add].inputs[1 - i], add, 0.044715f, &inner, &cube)) continue;
+    std::vector<int> cube_nodes;
+    const int pow = SoleProducer(producers, readers, removed, graph, cube, inner, OpType::Pow);
+    if (pow >= 0) {
+      if (graph.nodes[pow].inputs.size() != 2 || graph.nodes[pow].inputs[0] != x ||
+          !IsScalar(graph, graph.nodes[pow].inputs[1], 3.0f)) {
+        continue;
+      }
+      cube_nodes = {pow};
+    } else {
+      // x * (x * x) or (x * x) * x.
+      const int outer_mul =
+          SoleProducer(producers, readers, removed, graph, cube, inner, OpType::Mul);
+      if (outer_mul < 0) continue;
+      const int square = OtherInput(graph.nodes[outer_mul], x);
+      const int square_mul =
+          SoleProducer(producers, readers, removed, graph, square, outer_mul, OpType::Mul);
+      if (square_mul < 0 || graph.nodes[square_mul].inputs.size() != 2 ||
+          graph.nodes[square_mul].inputs[0] != x || graph.nodes[square_mul].inputs[1] != x) {
+        continue;
+      }
+      cube_nodes = {outer_mul, square_mul};
+    }
+    nodes->insert(nodes->end(), {outer, add, inner});
+    nodes->insert(nodes->end(), cube_nodes.begin(), cube_nodes.end());
+    return x;
+  }
+  return -1;
+}
+
+}  // namespace
+
+// GELU as exporters spell it: 0.5 * x * (1 + Erf(x / sqrt(2))), or with the tanh approximation
+// 0.5 * x * (1 + Tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))), the 0.5 applied last or to x
+// first, becomes one Gelu node (approximate = "tanh" for the second).
 Status FuseGelu(Graph& graph) {
   const SoleReaders readers(graph);
   const std::vector<int> producers = graph.Producers();
@@ -129,30 +219,22 @@ Status FuseGelu(Graph& graph) {
   };
   std::vector<char> removed(graph.nodes.size(), 0);
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    const Node& erf = graph.nodes[n];
-    if (erf.op != OpType::Erf || erf.inputs.size() != 1 || erf.inputs[0] < 0 || removed[n]) {
+    const Node& core = graph.nodes[n];
+    if ((core.op != OpType::Erf && core.op != OpType::Tanh) || core.inputs.size() != 1 ||
+        core.inputs[0] < 0 || core.outputs.size() != 1 || removed[n]) {
       continue;
     }
-    // x / sqrt(2) or x * (1 / sqrt(2)).
-    const int scale_index = producers[erf.inputs[0]];
-    if (scale_index < 0 || removed[scale_index] || readers.Next(scale_index) != (int)n) continue;
-    const Node& scale = graph.nodes[scale_index];
-    if (scale.inputs.size() != 2) continue;
-    const int x = scale.inputs[0];
-    float factor = 0.0f;
-    if (x < 0 || graph.tensors[x].dtype != DataType::kFloat32 ||
-        !ConstantScalar(graph, scale.inputs[1], &factor)) {
-      continue;
-    }
-    if (!((scale.op == OpType::Div && Near(factor, 1.41421356f)) ||
-          (scale.op == OpType::Mul && Near(factor, 0.70710678f)))) {
-      continue;
-    }
+    const bool tanh_form = core.op == OpType::Tanh;
+    std::vector<int> fused_nodes = {static_cast<int>(n)};
+    const int x =
+        tanh_form ? MatchGeluTanhArgument(graph, producers, readers, removed, (int)n, &fused_nodes)
+                  : MatchGeluErfArgument(graph, producers, readers, removed, (int)n, &fused_nodes);
+    if (x < 0 || graph.tensors[x].dtype != DataType::kFloat32) continue;
     // + 1
     const int add_index = readers.Next(static_cast<int>(n));
     float one = 0.0f;
     if (add_index < 0 || graph.nodes[add_index].op != OpType::Add ||
-        !scalar_operand(graph.nodes[add_index], erf.outputs[0], &one) || one != 1.0f) {
+        !scalar_operand(graph.nodes[add_index], core.outputs[0], &one) || one != 1.0f) {
       continue;
     }
     // * x then * 0.5, or * (0.5 x).
@@ -184,10 +266,73 @@ Status FuseGelu(Graph& graph) {
     fused.op = OpType::Gelu;
     fused.inputs = {x};
     fused.outputs = {graph.nodes[last_index].outputs[0]};
-    for (int i : {scale_index, static_cast<int>(n), add_index, mul_index, half_index}) {
+    if (tanh_form) {
+      Attribute approximate;
+      approximate.name = "approximate";
+      approximate.type = AttributeType::kString;
+      approximate.s = "tanh";
+      fused.attributes.push_back(std::move(approximate));
+    }
+    fused_nodes.insert(fused_nodes.end(), {add_index, mul_index, half_index});
+    for (int i : fused_nodes) {
       if (i >= 0 && i != last_index) removed[i] = 1;
     }
     graph.nodes[last_index] = std::move(fused);
+  }
+  DropRemoved(graph, removed);
+  return Status::Ok();
+}
+
+// Mish as exporters spell it, x * Tanh(Softplus(x)) with Softplus possibly written
+// Log(Exp(x) + 1), becomes one Mish node.
+Status FuseMish(Graph& graph) {
+  const SoleReaders readers(graph);
+  const std::vector<int> producers = graph.Producers();
+  std::vector<char> removed(graph.nodes.size(), 0);
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& tanh = graph.nodes[n];
+    if (tanh.op != OpType::Tanh || tanh.inputs.size() != 1 || tanh.outputs.size() != 1 ||
+        removed[n]) {
+      continue;
+    }
+    const int t = static_cast<int>(n);
+    std::vector<int> fused_nodes = {t};
+    int x = -1;
+    const int softplus =
+        SoleProducer(producers, readers, removed, graph, tanh.inputs[0], t, OpType::Softplus);
+    if (softplus >= 0) {
+      if (graph.nodes[softplus].inputs.size() != 1) continue;
+      x = graph.nodes[softplus].inputs[0];
+      fused_nodes.push_back(softplus);
+    } else {
+      const int log =
+          SoleProducer(producers, readers, removed, graph, tanh.inputs[0], t, OpType::Log);
+      if (log < 0 || graph.nodes[log].inputs.size() != 1) continue;
+      const int add = SoleProducer(producers, readers, removed, graph, graph.nodes[log].inputs[0],
+                                   log, OpType::Add);
+      if (add < 0 || graph.nodes[add].inputs.size() != 2) continue;
+      const Node& add_node = graph.nodes[add];
+      const int exp_out = IsScalar(graph, add_node.inputs[1], 1.0f)   ? add_node.inputs[0]
+                          : IsScalar(graph, add_node.inputs[0], 1.0f) ? add_node.inputs[1]
+                                                                      : -1;
+      const int exp = SoleProducer(producers, readers, removed, graph, exp_out, add, OpType::Exp);
+      if (exp < 0 || graph.nodes[exp].inputs.size() != 1) continue;
+      x = graph.nodes[exp].inputs[0];
+      fused_nodes.insert(fused_nodes.end(), {log, add, exp});
+    }
+    if (x < 0 || graph.tensors[x].dtype != DataType::kFloat32) continue;
+    const int mul = readers.Next(t);
+    if (mul < 0 || graph.nodes[mul].op != OpType::Mul ||
+        OtherInput(graph.nodes[mul], tanh.outputs[0]) != x) {
+      continue;
+    }
+    Node fused;
+    fused.name = graph.nodes[mul].name;
+    fused.op = OpType::Mish;
+    fused.inputs = {x};
+    fused.outputs = {graph.nodes[mul].outputs[0]};
+    for (int i : fused_nodes) removed[i] = 1;
+    graph.nodes[mul] = std::move(fused);
   }
   DropRemoved(graph, removed);
   return Status::Ok();

@@ -33,10 +33,13 @@ using SubgraphOptimizer = std::function<Status(Graph&)>;
 Status InlineCapturedConstants(Graph& graph, const SubgraphOptimizer& optimize);
 // Rewrites x * Clip(x + 3, 0, 6) / 6 (or * 1/6) into HardSwish(x).
 Status FuseHardSwish(Graph& graph);
-// Rewrites 0.5 * x * (1 + Erf(x / sqrt(2))) into Gelu(x).
+// Rewrites 0.5 * x * (1 + Erf(x / sqrt(2))) into Gelu(x), and the tanh form
+// 0.5 * x * (1 + Tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))) into Gelu(x, approximate = "tanh").
 Status FuseGelu(Graph& graph);
 // Rewrites x * Sigmoid(x) into Swish(x) (SiLU).
 Status FuseSwish(Graph& graph);
+// Rewrites x * Tanh(Softplus(x)) (Softplus also as Log(Exp(x) + 1)) into Mish(x).
+Status FuseMish(Graph& graph);
 // Rewrites Pow(x, 2) into Mul(x, x) (float32).
 Status SimplifyPow(Graph& graph);
 // Drops tensors nothing refers to and renumbers the rest.
