@@ -1,6 +1,7 @@
 // Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Concat, Pad, Identity, Shape, Gather.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -134,6 +135,48 @@ TEST(TransposeKernel, PermutationOnThreeAxesAndDtypes) {
   TestTensor bytes = RunOne(
       Case(OpType::Transpose, {TestTensor::Make<uint8_t>(DataType::kUInt8, {2, 2}, {1, 2, 3, 4})}));
   EXPECT_EQ(bytes.Values<uint8_t>(), std::vector<uint8_t>({1, 3, 2, 4}));
+}
+
+// Every permutation of shapes with size-1 dims, tiled planes (strided last dims of up to 37),
+// contiguous rows and plain copies: element (i0..i3) of the input lands where perm says.
+TEST(TransposeKernel, EveryPermutationOfFourAxesMatchesTheDefinition) {
+  const std::vector<std::vector<int64_t>> shapes = {
+      {2, 3, 4, 5}, {1, 17, 1, 37}, {3, 1, 19, 6}, {2, 33, 35, 1}, {1, 1, 1, 1}};
+  for (const std::vector<int64_t>& dims : shapes) {
+    const int64_t count = dims[0] * dims[1] * dims[2] * dims[3];
+    std::vector<int32_t> x(static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) x[i] = static_cast<int32_t>(i);
+    std::vector<int64_t> perm = {0, 1, 2, 3};
+    do {
+      for (int threads : {1, 2}) {
+        KernelCase c =
+            Case(OpType::Transpose, {TestTensor::I32({dims[0], dims[1], dims[2], dims[3]}, x)},
+                 {IntsAttr("perm", perm)});
+        c.threads = threads;
+        TestTensor y = RunOne(c);
+        int64_t out_dims[4],
+            in_strides[4] = {dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1};
+        for (int d = 0; d < 4; ++d) out_dims[d] = dims[perm[d]];
+        ASSERT_EQ(y.shape, Shape({out_dims[0], out_dims[1], out_dims[2], out_dims[3]}));
+        const std::vector<int32_t> got = y.Values<int32_t>();
+        int64_t o = 0;
+        bool same = true;
+        for (int64_t a = 0; a < out_dims[0]; ++a) {
+          for (int64_t b = 0; b < out_dims[1]; ++b) {
+            for (int64_t e = 0; e < out_dims[2]; ++e) {
+              for (int64_t f = 0; f < out_dims[3]; ++f, ++o) {
+                const int64_t want = a * in_strides[perm[0]] + b * in_strides[perm[1]] +
+                                     e * in_strides[perm[2]] + f * in_strides[perm[3]];
+                same = same && got[o] == want;
+              }
+            }
+          }
+        }
+        EXPECT_TRUE(same) << "shape " << dims[0] << "x" << dims[1] << "x" << dims[2] << "x"
+                          << dims[3] << " perm " << perm[0] << perm[1] << perm[2] << perm[3];
+      }
+    } while (std::next_permutation(perm.begin(), perm.end()));
+  }
 }
 
 TEST(TransposeKernel, RejectsBadPerm) {
