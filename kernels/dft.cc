@@ -86,12 +86,14 @@ Status Eval(KernelContext& ctx) {
   const int64_t n = state.length, bins = state.bins;
   DftPlan plan(n, bins, state.inverse, static_cast<double*>(ctx.scratch()));
   double* line = plan.input();
+  WorkMeter meter(ctx.limits());
   DispatchFloat(x.dtype, [&](auto type) {
     using T = decltype(type);
     const T* in = x.Data<const T>();
     T* out = y.Data<T>();
     for (int64_t o = 0; o < outer; ++o) {
       for (int64_t i = 0; i < inner; ++i) {
+        if (meter.Add(n + bins)) return;
         const T* src = in + (o * in_length * inner + i) * components;
         for (int64_t j = 0; j < count; ++j) {
           line[2 * j] = static_cast<double>(src[j * inner * components]);
@@ -106,6 +108,7 @@ Status Eval(KernelContext& ctx) {
       }
     }
   });
+  if (meter.expired()) return ctx.limits().Check(ctx.node().Describe());
   return Status::Ok();
 }
 

@@ -86,6 +86,7 @@ Status Eval(KernelContext& ctx) {
   const int64_t n = state.frame_length, bins = state.bins;
   DftPlan plan(n, bins, false, static_cast<double*>(ctx.scratch()));
   double* frame = plan.input();
+  WorkMeter meter(ctx.limits());
   DispatchFloat(signal.dtype, [&](auto type) {
     using T = decltype(type);
     const T* window = ctx.has_input(2) ? ctx.input(2).Data<const T>() : nullptr;
@@ -93,6 +94,7 @@ Status Eval(KernelContext& ctx) {
     for (int64_t b = 0; b < batch; ++b) {
       const T* src = signal.Data<const T>() + b * length * components;
       for (int64_t f = 0; f < state.frames; ++f) {
+        if (meter.Add(n + bins)) return;
         const T* start = src + f * state.step * components;
         for (int64_t j = 0; j < n; ++j) {
           const double w = window != nullptr ? static_cast<double>(window[j]) : 1.0;
@@ -105,6 +107,7 @@ Status Eval(KernelContext& ctx) {
       }
     }
   });
+  if (meter.expired()) return ctx.limits().Check(ctx.node().Describe());
   return Status::Ok();
 }
 
