@@ -124,7 +124,6 @@ Status Session::RunUnguarded(const std::vector<TensorRef>& inputs) {
     return InvalidArgument("the model has " + std::to_string(inputs_.size()) + " input(s), got " +
                            std::to_string(inputs.size()));
   }
-  std::vector<Shape> shapes;
   bool same_shapes = executor_->prepared();
   for (size_t i = 0; i < inputs.size(); ++i) {
     const TensorInfo& expected = inputs_[i];
@@ -153,10 +152,14 @@ Status Session::RunUnguarded(const std::vector<TensorRef>& inputs) {
     if (given.data == nullptr && given.shape.NumElements() > 0) {
       return InvalidArgument("input '" + expected.name + "': data is null");
     }
-    shapes.push_back(given.shape);
     same_shapes = same_shapes && executor_->prepared_shapes()[i] == given.shape;
   }
-  if (!same_shapes) LWAI_RETURN_IF_ERROR(executor_->Prepare(shapes));
+  // A run with the prepared shapes allocates nothing.
+  if (!same_shapes) {
+    std::vector<Shape> shapes;
+    for (const TensorRef& given : inputs) shapes.push_back(given.shape);
+    LWAI_RETURN_IF_ERROR(executor_->Prepare(shapes));
+  }
   if (executor_->profiling()) executor_->ResetSubgraphProfiles();
   return executor_->Invoke(inputs);
 }

@@ -1,0 +1,167 @@
+// Net: a small graph builder for C++ tests (static-shaped float32 inputs, seeded random
+// constants, one output tensor per node).
+#ifndef LWAI_TESTS_NET_BUILDER_H_
+#define LWAI_TESTS_NET_BUILDER_H_
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ir/graph.h"
+#include "lwai/model.h"
+#include "passes/passes.h"
+#include "tests/cpp/kernel_test_util.h"
+
+namespace lwai::testing {
+
+using Attrs = std::vector<Attribute>;
+
+class Net {
+ public:
+  explicit Net(uint32_t seed) : graph_(std::make_unique<Graph>()), rng_(seed) {}
+
+  // A graph input with values drawn uniformly from [lo, hi].
+  int Input(std::vector<int64_t> dims, float lo = -1.0f, float hi = 1.0f) {
+    TensorDesc t;
+    t.name = "input" + std::to_string(graph_->inputs.size());
+    t.dtype = DataType::kFloat32;
+    t.shape_known = true;
+    for (int64_t d : dims) t.shape.push_back(Dim{d, ""});
+    const int index = graph_->AddTensor(std::move(t));
+    graph_->inputs.push_back(index);
+    ranges_.push_back({lo, hi});
+    return index;
+  }
+
+  // A float32 constant with values uniform in [lo, hi].
+  int Const(std::vector<int64_t> dims, float lo = -1.0f, float hi = 1.0f) {
+    int64_t count = 1;
+    for (int64_t d : dims) count *= d;
+    std::uniform_real_distribution<float> dist(lo, hi);
+    std::vector<float> values(count);
+    for (float& v : values) v = dist(rng_);
+    return AddConstant(DataType::kFloat32, dims, values.data(), values.size() * sizeof(float));
+  }
+
+  // A float32 constant holding `value` (shape [] by default).
+  int Scalar(float value, std::vector<int64_t> dims = {}) {
+    return AddConstant(DataType::kFloat32, dims, &value, sizeof(float));
+  }
+
+  int FloatConst(std::vector<int64_t> dims, const std::vector<float>& values) {
+    return AddConstant(DataType::kFloat32, dims, values.data(), values.size() * sizeof(float));
+  }
+
+  int IntConst(std::vector<int64_t> dims, const std::vector<int64_t>& values) {
+    return AddConstant(DataType::kInt64, dims, values.data(), values.size() * sizeof(int64_t));
+  }
+
+  // Adds a node reading `inputs` (-1: omitted) and returns its (single) output tensor.
+  int Op(OpType op, std::vector<int> inputs, Attrs attrs = {}) {
+    TensorDesc t;
+    t.name = "t" + std::to_string(graph_->tensors.size());
+    t.dtype = DataType::kFloat32;
+    const int output = graph_->AddTensor(std::move(t));
+    Node node;
+    node.name = std::string(OpTypeName(op)) + "_" + std::to_string(graph_->nodes.size());
+    node.op = op;
+    node.inputs = std::move(inputs);
+    node.outputs = {output};
+    node.attributes = std::move(attrs);
+    graph_->nodes.push_back(std::move(node));
+    return output;
+  }
+
+  // A node with several outputs; every output also becomes a graph output.
+  std::vector<int> OpWithOutputs(OpType op, std::vector<int> inputs, int num_outputs,
+                                 Attrs attrs = {}) {
+    const int first = Op(op, std::move(inputs), std::move(attrs));
+    std::vector<int> outputs = {first};
+    for (int o = 1; o < num_outputs; ++o) {
+      TensorDesc t;
+      t.name = "t" + std::to_string(graph_->tensors.size());
+      t.dtype = DataType::kFloat32;
+      outputs.push_back(graph_->AddTensor(std::move(t)));
+      graph_->nodes.back().outputs.push_back(outputs.back());
+    }
+    for (int t : outputs) Output(t);
+    return outputs;
+  }
+
+  // LSTM (gates 4) or GRU (gates 3) over x [seq, batch, input] with random weights.
+  void Recurrent(OpType op, int64_t seq, int64_t batch, int64_t input, int64_t hidden,
+                 const std::string& direction, Attrs attrs = {}, bool initial_state = false,
+                 bool peepholes = false) {
+    const int64_t gates = op == OpType::LSTM ? 4 : 3;
+    const int64_t dirs = direction == "bidirectional" ? 2 : 1;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hidden));
+    std::vector<int> inputs = {Input({seq, batch, input}),
+                               Const({dirs, gates * hidden, input}, -scale, scale),
+                               Const({dirs, gates * hidden, hidden}, -scale, scale),
+                               Const({dirs, 2 * gates * hidden}, -0.5f, 0.5f), -1};
+    if (initial_state || peepholes) {
+      inputs.push_back(Input({dirs, batch, hidden}));
+      if (op == OpType::LSTM) inputs.push_back(Input({dirs, batch, hidden}));
+    }
+    if (peepholes) inputs.push_back(Const({dirs, 3 * hidden}, -0.5f, 0.5f));
+    attrs.push_back(IntAttr("hidden_size", hidden));
+    attrs.push_back(StringAttr("direction", direction));
+    OpWithOutputs(op, inputs, op == OpType::LSTM ? 3 : 2, attrs);
+  }
+
+  // Conv with random weights scaled by 1/sqrt(fan-in) (and a random bias when `bias`).
+  int Conv(int x, int64_t in_channels, int64_t out_channels, std::vector<int64_t> kernel,
+           Attrs attrs = {}, int64_t group = 1, bool bias = true) {
+    std::vector<int64_t> w_dims = {out_channels, in_channels / group};
+    int64_t fan_in = in_channels / group;
+    for (int64_t k : kernel) {
+      w_dims.push_back(k);
+      fan_in *= k;
+    }
+    const float scale = 1.0f / std::sqrt(static_cast<float>(fan_in));
+    const int w = Const(w_dims, -scale, scale);
+    std::vector<int> inputs = {x, w};
+    if (bias) inputs.push_back(Const({out_channels}, -0.5f, 0.5f));
+    if (group != 1) attrs.push_back(IntAttr("group", group));
+    attrs.push_back(IntsAttr("kernel_shape", kernel));
+    return Op(OpType::Conv, inputs, attrs);
+  }
+
+  void Output(int tensor) { graph_->outputs.push_back(tensor); }
+
+  const std::vector<std::pair<float, float>>& ranges() const { return ranges_; }
+
+  // Infers intermediate shapes (as the converter does) and wraps the graph in a Model.
+  Result<std::shared_ptr<Model>> Build() {
+    if (graph_->outputs.empty()) graph_->outputs.push_back(graph_->nodes.back().outputs[0]);
+    LWAI_RETURN_IF_ERROR(graph_->Validate());
+    LWAI_RETURN_IF_ERROR(InferShapes(*graph_));
+    auto info = std::make_unique<ModelInfo>();
+    info->producer = "backend_ops_test";
+    return std::make_shared<Model>(std::move(graph_), std::move(info), nullptr);
+  }
+
+ private:
+  int AddConstant(DataType dtype, const std::vector<int64_t>& dims, const void* data,
+                  size_t bytes) {
+    TensorDesc t;
+    t.name = "c" + std::to_string(graph_->tensors.size());
+    t.dtype = dtype;
+    t.shape_known = true;
+    for (int64_t d : dims) t.shape.push_back(Dim{d, ""});
+    t.constant = ConstantData::Copy(data, bytes);
+    return graph_->AddTensor(std::move(t));
+  }
+
+  std::unique_ptr<Graph> graph_;
+  std::mt19937 rng_;
+  std::vector<std::pair<float, float>> ranges_;
+};
+
+}  // namespace lwai::testing
+
+#endif  // LWAI_TESTS_NET_BUILDER_H_
