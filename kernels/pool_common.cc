@@ -64,7 +64,8 @@ SumType<T> ReduceWindow(const PoolState& s, const T* in, const int64_t* start, c
     if (s.kind == PoolKind::kMax) {
       for (int64_t kk = k_lo[last]; kk < k_hi[last]; ++kk) {
         const T v = row[kk * dilation];
-        if (v > best || *arg < 0) {
+        // A NaN in the window makes the result NaN (its first position is the index).
+        if (v > best || *arg < 0 || (v != v && best == best)) {
           best = v;
           *arg = base + kk * dilation;
         }

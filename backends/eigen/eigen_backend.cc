@@ -36,6 +36,8 @@ constexpr EigenKernel kEigenKernels[] = {
     {OpType::Softplus, eigen::PrepareUnary, eigen::EvalUnary},
     {OpType::Mish, eigen::PrepareUnary, eigen::EvalUnary},
     {OpType::Softmax, eigen::PrepareSoftmax, eigen::EvalSoftmax},
+    {OpType::MaxPool, eigen::PreparePool, eigen::EvalPool},
+    {OpType::AveragePool, eigen::PreparePool, eigen::EvalPool},
     {OpType::Resize, eigen::PrepareResize, eigen::EvalResize},
     {OpType::LayerNormalization, eigen::PrepareLayerNormalization, eigen::EvalLayerNormalization},
     {OpType::Add, eigen::PrepareBinary, eigen::EvalBinary},
@@ -122,6 +124,9 @@ class EigenBackend : public Backend {
         // X float32; roi, scales, sizes of any type (the reference checks them).
         if (!FloatInputs(graph, node, 0, 0)) return nullptr;
         return kernel;
+      case OpType::MaxPool:
+      case OpType::AveragePool:
+        return eigen::ClaimsPool(graph, node) ? kernel : nullptr;
       case OpType::LayerNormalization:
         if (node.inputs.size() < 2 || node.inputs.size() > 3 || !FloatInputs(graph, node, 0, 2)) {
           return nullptr;

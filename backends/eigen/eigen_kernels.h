@@ -4,6 +4,7 @@
 #ifndef LWAI_BACKENDS_EIGEN_EIGEN_KERNELS_H_
 #define LWAI_BACKENDS_EIGEN_EIGEN_KERNELS_H_
 
+#include "ir/graph.h"
 #include "kernels/kernel_api.h"
 
 namespace lwai {
@@ -48,7 +49,14 @@ Status EvalLayerNormalization(KernelContext& ctx);
 Status PrepareResize(KernelContext& ctx);
 Status EvalResize(KernelContext& ctx);
 
-// Relu, Clip, Sigmoid, Tanh, Exp, Sqrt, Neg, Abs, LeakyRelu, Erf, Gelu.
+// MaxPool (without Indices) and AveragePool on float32, any spatial rank, as separable passes
+// (eigen_pool.cc). ClaimsPool: whether the node is one of those.
+bool ClaimsPool(const Graph& graph, const Node& node);
+Status PreparePool(KernelContext& ctx);
+Status EvalPool(KernelContext& ctx);
+
+// Relu, Clip, Sigmoid, Tanh, Exp, Sqrt, Neg, Abs, LeakyRelu, Erf, Gelu, Swish, HardSigmoid,
+// Softplus, Mish.
 Status PrepareUnary(KernelContext& ctx);
 Status EvalUnary(KernelContext& ctx);
 // Add, Sub, Mul, Div on float32. Broadcasts other than "one operand varies along a contiguous

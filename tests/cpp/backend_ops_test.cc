@@ -231,6 +231,31 @@ std::vector<OpCase> Cases() {
                  n.Op(OpType::AveragePool, {n.Input({1, 16, 8, 8})},
                       With({IntsAttr("kernel_shape", {2, 2})}, Strides(2)));
                }});
+  c.push_back(
+      {"maxpool1d_k5_s2_pad2", kPoolTol, [](Net& n) {
+         n.Op(OpType::MaxPool, {n.Input({2, 6, 101})},
+              {IntsAttr("kernel_shape", {5}), IntsAttr("strides", {2}), IntsAttr("pads", {2, 2})});
+       }});
+  c.push_back({"avgpool1d_k3_ceil_include_pad", kPoolTol, [](Net& n) {
+                 n.Op(OpType::AveragePool, {n.Input({1, 7, 50})},
+                      {IntsAttr("kernel_shape", {3}), IntsAttr("strides", {2}),
+                       IntsAttr("pads", {1, 1}), IntAttr("ceil_mode", 1),
+                       IntAttr("count_include_pad", 1)});
+               }});
+  c.push_back({"maxpool2d_dilated", kPoolTol, [](Net& n) {
+                 n.Op(OpType::MaxPool, {n.Input({1, 3, 17, 19})},
+                      {IntsAttr("kernel_shape", {3, 2}), IntsAttr("dilations", {2, 3}),
+                       IntsAttr("pads", {1, 2, 2, 1})});
+               }});
+  c.push_back({"maxpool3d_k3_s2_pad1", kPoolTol, [](Net& n) {
+                 n.Op(OpType::MaxPool, {n.Input({1, 4, 9, 10, 11})},
+                      {IntsAttr("kernel_shape", {3, 3, 3}), IntsAttr("strides", {2, 2, 2}),
+                       IntsAttr("pads", {1, 1, 1, 1, 1, 1})});
+               }});
+  c.push_back({"avgpool3d_k2_exclude_pad", kPoolTol, [](Net& n) {
+                 n.Op(OpType::AveragePool, {n.Input({2, 3, 6, 7, 8})},
+                      {IntsAttr("kernel_shape", {2, 3, 2}), IntsAttr("pads", {1, 0, 1, 0, 1, 1})});
+               }});
   c.push_back({"global_avgpool", kPoolTol, [](Net& n) {
                  n.Op(OpType::GlobalAveragePool, {n.Input({2, 16, 7, 7})});
                }});
