@@ -108,30 +108,70 @@ Status Executor::AssignBackends() {
     return Unsupported(std::to_string(unsupported_count) +
                        " node(s) have no kernel in any backend: " + unsupported);
   }
-  // Maximal runs of consecutive nodes claimed for partitions by the same backend. A run of
-  // consecutive nodes in a topological order is convex: every path between two of its nodes
-  // stays inside it, so the run can execute as one unit. They are compiled here, so that
-  // weights are packed once per session, whatever the input shapes.
   claimed_for_partition_ = in_partition;
-  for (int n = 0; n < num_nodes;) {
-    if (!in_partition[n]) {
-      ++n;
-      continue;
-    }
-    int end = n + 1;
-    while (end < num_nodes && in_partition[end] && backends_of_node_[end] == backends_of_node_[n]) {
-      ++end;
-    }
-    std::vector<int> nodes;
-    for (int i = n; i < end; ++i) nodes.push_back(i);
-    LWAI_ASSIGN_OR_RETURN(std::unique_ptr<CompiledPartition> compiled,
-                          backends_of_node_[n]->CompilePartition(graph_, nodes, pool_));
-    claimed_runs_.push_back(nodes);
-    compiled_.emplace_back(std::move(nodes), std::move(compiled));
-    n = end;
-  }
+  LWAI_RETURN_IF_ERROR(ClusterPartitions());
   deferred_.assign(num_nodes, 0);
   return BuildPartitions();
+}
+
+// Partitions from graph connectivity. Scanning nodes in graph order, an open partition takes
+// every later node its backend claims for partitions unless that node depends on a node left
+// outside after the partition opened (which would make a path leave the partition and re-enter,
+// so the set would not be convex). Nodes left outside that do not depend on the partition run
+// before it; those that do run after it. So a node on a parallel branch (a Shape, a head's
+// Reshape) no longer splits a partition in two with layout transposes between them. order_
+// becomes a topological order with each partition's nodes contiguous; the partitions are
+// compiled here, so that weights are packed once per session, whatever the input shapes.
+Status Executor::ClusterPartitions() {
+  const int num_nodes = static_cast<int>(graph_.nodes.size());
+  const std::vector<int> producers = graph_.Producers();
+  order_.clear();
+  std::vector<int> open, before, after;
+  std::vector<char> in_open(num_nodes, 0), must_follow(num_nodes, 0);
+  auto reads_from = [&](int n, const std::vector<char>& set) {
+    for (int t : graph_.nodes[n].inputs) {
+      if (t >= 0 && producers[t] >= 0 && set[producers[t]]) return true;
+    }
+    return false;
+  };
+  auto close = [&]() -> Status {
+    if (open.empty()) return Status::Ok();
+    order_.insert(order_.end(), before.begin(), before.end());
+    order_.insert(order_.end(), open.begin(), open.end());
+    order_.insert(order_.end(), after.begin(), after.end());
+    LWAI_ASSIGN_OR_RETURN(std::unique_ptr<CompiledPartition> compiled,
+                          backends_of_node_[open[0]]->CompilePartition(graph_, open, pool_));
+    claimed_runs_.push_back(open);
+    compiled_.emplace_back(open, std::move(compiled));
+    for (int n : open) in_open[n] = 0;
+    for (int n : after) must_follow[n] = 0;
+    open.clear();
+    before.clear();
+    after.clear();
+    return Status::Ok();
+  };
+  for (int n = 0; n < num_nodes; ++n) {
+    if (claimed_for_partition_[n]) {
+      const bool joins = !open.empty() && backends_of_node_[n] == backends_of_node_[open[0]] &&
+                         !reads_from(n, must_follow);
+      if (!joins) LWAI_RETURN_IF_ERROR(close());
+      open.push_back(n);
+      in_open[n] = 1;
+      continue;
+    }
+    if (open.empty()) {
+      order_.push_back(n);
+    } else if (reads_from(n, in_open) || reads_from(n, must_follow)) {
+      must_follow[n] = 1;
+      after.push_back(n);
+    } else {
+      before.push_back(n);
+    }
+  }
+  LWAI_RETURN_IF_ERROR(close());
+  position_.assign(num_nodes, 0);
+  for (int i = 0; i < num_nodes; ++i) position_[order_[i]] = i;
+  return Status::Ok();
 }
 
 Status Executor::BuildPartitions() {
@@ -436,7 +476,7 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
     for (int t : graph_.nodes[n].outputs) {
       if (t < 0) continue;
       request_of_tensor[t] = static_cast<int>(requests.size());
-      requests.push_back(BufferRequest{views_[t].ByteSize(), n, n});
+      requests.push_back(BufferRequest{views_[t].ByteSize(), position_[n], position_[n]});
     }
   }
   // A use of an alias is a use of the buffer it aliases.
@@ -444,7 +484,7 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
   for (int n = 0; n < num_nodes; ++n) {
     if (folded_[n]) continue;
     // The dynamic region runs after every static node.
-    const int use = deferred_[n] ? end_of_run : n;
+    const int use = deferred_[n] ? end_of_run : position_[n];
     for (int t : graph_.nodes[n].inputs) {
       const int r = request_of(t);
       if (r >= 0) requests[r].last_use = std::max(requests[r].last_use, use);
@@ -458,7 +498,7 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
     for (const auto& [tensor, node] : memory.live_from) {
       if (request_of_tensor[tensor] < 0) continue;
       BufferRequest& request = requests[request_of_tensor[tensor]];
-      request.first_use = std::min(request.first_use, node);
+      request.first_use = std::min(request.first_use, position_[node]);
     }
     for (int tensor : memory.unused) {
       if (request_of_tensor[tensor] < 0) continue;
@@ -473,7 +513,7 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
       continue;
     }
     request_of_scratch[n] = static_cast<int>(requests.size());
-    requests.push_back(BufferRequest{contexts_[n]->scratch_bytes_, n, n});
+    requests.push_back(BufferRequest{contexts_[n]->scratch_bytes_, position_[n], position_[n]});
   }
   const MemoryPlan plan = PlanMemory(requests, kArenaAlignment);
   arena_bytes_ = plan.arena_bytes;
@@ -526,7 +566,8 @@ Status Executor::Invoke(const std::vector<TensorRef>& inputs) {
   const int num_nodes = static_cast<int>(graph_.nodes.size());
   const bool checked =
       limits_->cancel != nullptr || limits_->deadline != ExecutionLimits::Clock::time_point::max();
-  for (int n = 0; n < num_nodes; ++n) {
+  for (int i = 0; i < num_nodes; ++i) {
+    const int n = order_[i];
     if (folded_[n] || deferred_[n] || aliased_[n]) continue;
     if (checked) LWAI_RETURN_IF_ERROR(limits_->Check(graph_.nodes[n].Describe()));
     if (partition_of_node_[n] >= 0) {

@@ -69,6 +69,8 @@ class Executor {
   std::string node_kernel(int node) const;
   bool node_folded(int node) const { return !folded_.empty() && folded_[node] != 0; }
   const std::vector<std::unique_ptr<Backend>>& backends() const { return backends_; }
+  // Partitions of the current prepare (static nodes only).
+  int num_partitions() const { return static_cast<int>(partitions_.size()); }
   // The executor's own limits (deadline and cancel flag are set per run by the session).
   ExecutionLimits& own_limits() { return own_limits_; }
   const ExecutionLimits& limits() const { return *limits_; }
@@ -78,7 +80,7 @@ class Executor {
 
  private:
   // Nodes compiled together by one partition backend: a convex set (no path leaves it and
-  // re-enters), run as one unit where its first node stands in the execution order.
+  // re-enters), contiguous in order_, run as one unit where its first node stands there.
   struct Partition {
     std::vector<int> nodes;                 // graph node indices, ascending
     CompiledPartition* compiled = nullptr;  // owned by compiled_
@@ -92,6 +94,9 @@ class Executor {
 
   Executor(const Graph& graph, const SessionOptions& options);
   Status AssignBackends();
+  // Groups the nodes claimed for partitions into convex partitions, compiles them, and sets
+  // order_ and position_.
+  Status ClusterPartitions();
   // The partitions of this prepare: each claimed run minus the nodes of the dynamic region,
   // compiled once per distinct node set and cached.
   Status BuildPartitions();
@@ -132,8 +137,12 @@ class Executor {
   std::vector<const KernelRegistration*> kernels_;
   std::vector<int> partition_of_node_;
   std::vector<Partition> partitions_;
-  // Maximal runs of consecutive nodes claimed by one partition backend (at Create), and every
-  // partition compiled so far, by node set.
+  // The execution order of the static nodes (a topological order with each partition's nodes
+  // contiguous) and each node's place in it (the memory plan's clock).
+  std::vector<int> order_;
+  std::vector<int> position_;
+  // The partitions found at Create (node sets, ascending), and every partition compiled so far,
+  // by node set.
   std::vector<std::vector<int>> claimed_runs_;
   std::vector<std::pair<std::vector<int>, std::unique_ptr<CompiledPartition>>> compiled_;
   std::vector<char> claimed_for_partition_;

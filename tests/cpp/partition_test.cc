@@ -1,0 +1,108 @@
+// Partitions come from graph connectivity: nodes a partition backend does not claim, on a
+// parallel branch or hanging off the partition, do not split it, and results stay those of the
+// reference kernels.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lwai/session.h"
+#include "runtime/backend.h"
+#include "runtime/executor.h"
+#include "tests/cpp/net_builder.h"
+
+namespace lwai::testing {
+namespace {
+
+bool HasBackend(const std::string& name) { return CreateBackend(name).ok(); }
+
+// conv1 -> conv2 -> conv3 in graph order, interleaved with a node on an independent branch (Neg
+// of a second input) and a node reading conv1's output that no partition backend claims (Neg,
+// also a graph output): one partition, not three.
+void BuildInterleaved(Net& n) {
+  const int x = n.Input({1, 3, 12, 12});
+  const int side = n.Input({1, 5});
+  const int c1 = n.Conv(x, 3, 8, {3, 3}, {IntsAttr("pads", {1, 1, 1, 1})});
+  n.Output(n.Op(OpType::Neg, {side}));
+  n.Output(n.Op(OpType::Neg, {c1}));
+  const int c2 = n.Conv(c1, 8, 8, {3, 3}, {IntsAttr("pads", {1, 1, 1, 1})});
+  n.Output(n.Op(OpType::Abs, {side}));
+  n.Output(n.Conv(c2, 8, 4, {1, 1}));
+}
+
+// conv1 -> Neg (not claimed) -> conv2: the path leaves and re-enters, so conv1 and conv2 must
+// not share a partition (it would not be convex).
+void BuildThroughUnclaimed(Net& n) {
+  const int x = n.Input({1, 3, 10, 10});
+  const int c1 = n.Conv(x, 3, 6, {3, 3}, {IntsAttr("pads", {1, 1, 1, 1})});
+  const int neg = n.Op(OpType::Neg, {c1});
+  n.Output(n.Conv(neg, 6, 4, {3, 3}, {IntsAttr("pads", {1, 1, 1, 1})}));
+}
+
+std::vector<std::vector<float>> RunWith(const std::shared_ptr<Model>& model,
+                                        const std::vector<std::string>& backends, int* partitions) {
+  const Graph& graph = model->graph();
+  SessionOptions options;
+  options.backends = backends;
+  auto executor = Executor::Create(graph, options);
+  EXPECT_TRUE(executor.ok()) << executor.status().ToString();
+  if (!executor.ok()) return {};
+  std::vector<Shape> shapes;
+  std::vector<std::vector<float>> data;
+  std::vector<TensorRef> inputs;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (int t : graph.inputs) {
+    shapes.push_back(graph.tensors[t].StaticShape());
+    data.emplace_back(static_cast<size_t>(shapes.back().NumElements()));
+    for (float& v : data.back()) v = dist(rng);
+  }
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    inputs.push_back(TensorRef{DataType::kFloat32, shapes[i], data[i].data()});
+  }
+  EXPECT_TRUE((*executor)->Prepare(shapes).ok());
+  const Status status = (*executor)->Invoke(inputs);
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  *partitions = (*executor)->num_partitions();
+  std::vector<std::vector<float>> outputs;
+  for (int t : graph.outputs) {
+    const TensorView& view = (*executor)->tensor(t);
+    const float* values = view.Data<const float>();
+    outputs.emplace_back(values, values + view.NumElements());
+  }
+  return outputs;
+}
+
+void ExpectPartitions(void (*build)(Net&), int expected) {
+  Net net(5);
+  build(net);
+  auto model = net.Build();
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  int partitions = 0, reference_partitions = 0;
+  const auto got = RunWith(*model, {"xnnpack"}, &partitions);
+  const auto want = RunWith(*model, {"reference"}, &reference_partitions);
+  EXPECT_EQ(partitions, expected);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t o = 0; o < got.size(); ++o) {
+    ASSERT_EQ(got[o].size(), want[o].size());
+    for (size_t i = 0; i < got[o].size(); ++i) {
+      EXPECT_NEAR(got[o][i], want[o][i], 1e-4) << "output " << o << " element " << i;
+    }
+  }
+}
+
+TEST(Partitions, NodesOffThePathDoNotSplitAPartition) {
+  if (!HasBackend("xnnpack")) GTEST_SKIP() << "built without XNNPACK";
+  ExpectPartitions(BuildInterleaved, 1);
+}
+
+TEST(Partitions, APathThroughAnUnclaimedNodeSplitsThem) {
+  if (!HasBackend("xnnpack")) GTEST_SKIP() << "built without XNNPACK";
+  ExpectPartitions(BuildThroughUnclaimed, 2);
+}
+
+}  // namespace
+}  // namespace lwai::testing
