@@ -30,7 +30,14 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 struct XnnOperatorDeleter {
   void operator()(xnn_operator_t op) const { xnn_delete_operator(op); }
 };
-using XnnOperator = std::unique_ptr<xnn_operator, XnnOperatorDeleter>;
+using XnnOperator = std::shared_ptr<xnn_operator>;
+
+// A float's bits, for keys of cached operators.
+int64_t FloatBits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  return bits;
+}
 
 // One unit of work of a partition, counted toward the time of graph node `node`.
 struct Step {
@@ -142,6 +149,14 @@ class XnnpackPartition : public CompiledPartition {
                                const float* weights, bool weights_transposed, const float* bias,
                                int in_channels, int out_channels, FusedActivation act);
   void AddXnnStep(int n, xnn_operator_t op, std::function<xnn_status()> setup);
+  void AddXnnStep(int n, XnnOperator op, std::function<xnn_status()> setup);
+  // Operators that pack weights survive re-preparation (a new input shape) when they are made
+  // with the same parameters (`key`): only their setup runs again. Returns the cached operator
+  // of node n for `key`, or makes one with `create` (an error names the node and `what`).
+  Result<XnnOperator> CachedOperator(int n, const Node& node, std::vector<int64_t> key,
+                                     const char* what,
+                                     const std::function<xnn_status(xnn_operator_t*)>& create);
+  std::shared_ptr<PointwiseConv> CachedPointwise(int n, const std::vector<int64_t>& key);
   void AddOwnStep(int n, std::function<void()> run);
 
   const Graph& graph_;
@@ -152,6 +167,14 @@ class XnnpackPartition : public CompiledPartition {
   std::vector<Placement> placement_;          // per graph tensor
   std::vector<std::shared_ptr<void>> owned_;  // per graph tensor: NHWC copies of boundary tensors
   std::vector<int> output_of_node_;           // per graph node: the tensor its steps write
+  struct CacheEntry {
+    int node = -1;
+    std::vector<int64_t> key;
+    XnnOperator op;
+    std::shared_ptr<PointwiseConv> pointwise;
+    bool used = false;  // by the current Prepare
+  };
+  std::vector<CacheEntry> cache_;
   std::vector<int> bound_tensors_;
   std::vector<void*> bound_addresses_;
   bool bound_ = false;
@@ -163,10 +186,20 @@ Result<bool> XnnpackPartition::TryAddPointwise(int n, const Node& node, int x, i
                                                const float* bias, int in_channels, int out_channels,
                                                FusedActivation act) {
   if (!PointwiseConvIsProfitable(rows, in_channels, out_channels)) return false;
-  LWAI_ASSIGN_OR_RETURN(
-      std::unique_ptr<PointwiseConv> created,
-      PointwiseConv::Create(weights, weights_transposed, bias, in_channels, out_channels));
-  std::shared_ptr<PointwiseConv> kernel(std::move(created));
+  const std::vector<int64_t> key = {-1, in_channels, out_channels, weights_transposed};
+  std::shared_ptr<PointwiseConv> kernel = CachedPointwise(n, key);
+  if (kernel == nullptr) {
+    LWAI_ASSIGN_OR_RETURN(
+        std::unique_ptr<PointwiseConv> created,
+        PointwiseConv::Create(weights, weights_transposed, bias, in_channels, out_channels));
+    kernel = std::move(created);
+    CacheEntry entry;
+    entry.node = n;
+    entry.key = key;
+    entry.pointwise = kernel;
+    entry.used = true;
+    cache_.push_back(std::move(entry));
+  }
   std::shared_ptr<void> scratch =
       AllocateAligned(std::max<size_t>(kernel->ScratchBytes(rows, pool_->num_threads()), 64));
   if (!scratch) return Status(StatusCode::kOutOfMemory, node.Describe() + ": pointwise scratch");
@@ -185,9 +218,49 @@ Result<bool> XnnpackPartition::TryAddPointwise(int n, const Node& node, int x, i
 void XnnpackPartition::AddXnnStep(int n, xnn_operator_t op, std::function<xnn_status()> setup) {
   Step step;
   step.node = n;
-  step.op.reset(op);
+  step.op = XnnOperator(op, XnnOperatorDeleter());
   step.setup = std::move(setup);
   steps_.push_back(std::move(step));
+}
+
+void XnnpackPartition::AddXnnStep(int n, XnnOperator op, std::function<xnn_status()> setup) {
+  Step step;
+  step.node = n;
+  step.op = std::move(op);
+  step.setup = std::move(setup);
+  steps_.push_back(std::move(step));
+}
+
+Result<XnnOperator> XnnpackPartition::CachedOperator(
+    int n, const Node& node, std::vector<int64_t> key, const char* what,
+    const std::function<xnn_status(xnn_operator_t*)>& create) {
+  for (CacheEntry& entry : cache_) {
+    if (entry.node == n && entry.op && entry.key == key) {
+      entry.used = true;
+      return entry.op;
+    }
+  }
+  xnn_operator_t op = nullptr;
+  const xnn_status status = create(&op);
+  if (status != xnn_status_success) return XnnError(node, what, status);
+  CacheEntry entry;
+  entry.node = n;
+  entry.key = std::move(key);
+  entry.op = XnnOperator(op, XnnOperatorDeleter());
+  entry.used = true;
+  cache_.push_back(entry);
+  return entry.op;
+}
+
+std::shared_ptr<PointwiseConv> XnnpackPartition::CachedPointwise(int n,
+                                                                 const std::vector<int64_t>& key) {
+  for (CacheEntry& entry : cache_) {
+    if (entry.node == n && entry.pointwise && entry.key == key) {
+      entry.used = true;
+      return entry.pointwise;
+    }
+  }
+  return nullptr;
 }
 
 void XnnpackPartition::AddOwnStep(int n, std::function<void()> run) {
@@ -202,6 +275,7 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
   views_ = &views;
   steps_.clear();
   bound_ = false;
+  for (CacheEntry& entry : cache_) entry.used = false;
   const int num_tensors = static_cast<int>(graph_.tensors.size());
   kernel_names_.assign(nodes_.size(), "");
   placement_.assign(num_tensors, Placement());
@@ -362,6 +436,10 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
   for (int t = 0; t < num_tensors; ++t) {
     if (inside_uses[t] > 0 || producer[t] >= 0) bound_tensors_.push_back(t);
   }
+  // Operators of earlier shapes that this one does not use are dropped.
+  cache_.erase(std::remove_if(cache_.begin(), cache_.end(),
+                              [](const CacheEntry& entry) { return !entry.used; }),
+               cache_.end());
   return Status::Ok();
 }
 
@@ -574,24 +652,33 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
     }
   }
 
-  // ONNX [O][I/g][kh][kw] to XNNPACK [O][kh][kw][I/g] (groups are consecutive runs of O).
-  std::vector<float> packed(static_cast<size_t>(w.NumElements()));
-  const float* src = w.Data<float>();
-  for (int64_t o = 0; o < out_channels; ++o) {
-    for (int64_t i = 0; i < in_per_group; ++i) {
-      for (int64_t k = 0; k < kh * kw; ++k) {
-        packed[(o * kh * kw + k) * in_per_group + i] = src[(o * in_per_group + i) * kh * kw + k];
-      }
-    }
-  }
-  xnn_operator_t op = nullptr;
-  const xnn_status status = xnn_create_convolution2d_nhwc_f32(
-      g.pad_begin[0], g.pad_end[1], g.pad_end[0], g.pad_begin[1], kh, kw, g.strides[0],
-      g.strides[1], g.dilations[0], g.dilations[1], groups, in_per_group, out_channels / groups,
-      Stride(x), Stride(y), packed.data(), bias, act.min, act.max, 0, &op);
-  if (status != xnn_status_success) return XnnError(node, "convolution", status);
-  ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
-  AddXnnStep(n, op, [this, op, x, y] {
+  std::vector<int64_t> key = {
+      g.pad_begin[0], g.pad_end[1],       g.pad_end[0],      g.pad_begin[1], kh,     kw,
+      g.strides[0],   g.strides[1],       g.dilations[0],    g.dilations[1], groups, Stride(x),
+      Stride(y),      FloatBits(act.min), FloatBits(act.max)};
+  LWAI_ASSIGN_OR_RETURN(
+      XnnOperator op,
+      CachedOperator(n, node, std::move(key), "convolution", [&](xnn_operator_t* created) {
+        // ONNX [O][I/g][kh][kw] to XNNPACK [O][kh][kw][I/g] (groups are consecutive runs of O).
+        std::vector<float> packed(static_cast<size_t>(w.NumElements()));
+        const float* src = w.Data<float>();
+        for (int64_t o = 0; o < out_channels; ++o) {
+          for (int64_t i = 0; i < in_per_group; ++i) {
+            for (int64_t k = 0; k < kh * kw; ++k) {
+              packed[(o * kh * kw + k) * in_per_group + i] =
+                  src[(o * in_per_group + i) * kh * kw + k];
+            }
+          }
+        }
+        const xnn_status status = xnn_create_convolution2d_nhwc_f32(
+            g.pad_begin[0], g.pad_end[1], g.pad_end[0], g.pad_begin[1], kh, kw, g.strides[0],
+            g.strides[1], g.dilations[0], g.dilations[1], groups, in_per_group,
+            out_channels / groups, Stride(x), Stride(y), packed.data(), bias, act.min, act.max, 0,
+            created);
+        ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
+        return status;
+      }));
+  AddXnnStep(n, op, [this, op = op.get(), x, y] {
     const Shape& s = ShapeOf(x);
     return xnn_setup_convolution2d_nhwc_f32(op, s[0], s[2], s[3], Address(x), Address(y),
                                             threadpool());
@@ -624,29 +711,36 @@ Status XnnpackPartition::AddConvTranspose(int n, const Node& node) {
       return Unsupported(node.Describe() + ": output padding XNNPACK cannot express");
     }
   }
-  // ONNX [I][O/g][kh][kw] to XNNPACK [g][O/g][kh][kw][I/g].
-  std::vector<float> packed(static_cast<size_t>(w.NumElements()));
-  const float* src = w.Data<float>();
-  for (int64_t grp = 0; grp < groups; ++grp) {
-    for (int64_t o = 0; o < out_per_group; ++o) {
-      for (int64_t i = 0; i < in_per_group; ++i) {
-        for (int64_t k = 0; k < kh * kw; ++k) {
-          packed[((grp * out_per_group + o) * kh * kw + k) * in_per_group + i] =
-              src[((grp * in_per_group + i) * out_per_group + o) * kh * kw + k];
+  std::vector<int64_t> key = {
+      g.pad_begin[0], g.pad_end[1], g.pad_end[0],   g.pad_begin[1], kh,     kw,
+      g.strides[0],   g.strides[1], g.dilations[0], g.dilations[1], groups, Stride(x),
+      Stride(y)};
+  LWAI_ASSIGN_OR_RETURN(
+      XnnOperator op,
+      CachedOperator(n, node, std::move(key), "deconvolution", [&](xnn_operator_t* created) {
+        // ONNX [I][O/g][kh][kw] to XNNPACK [g][O/g][kh][kw][I/g].
+        std::vector<float> packed(static_cast<size_t>(w.NumElements()));
+        const float* src = w.Data<float>();
+        for (int64_t grp = 0; grp < groups; ++grp) {
+          for (int64_t o = 0; o < out_per_group; ++o) {
+            for (int64_t i = 0; i < in_per_group; ++i) {
+              for (int64_t k = 0; k < kh * kw; ++k) {
+                packed[((grp * out_per_group + o) * kh * kw + k) * in_per_group + i] =
+                    src[((grp * in_per_group + i) * out_per_group + o) * kh * kw + k];
+              }
+            }
+          }
         }
-      }
-    }
-  }
-  xnn_operator_t op = nullptr;
-  const xnn_status status = xnn_create_deconvolution2d_nhwc_f32(
-      g.pad_begin[0], g.pad_end[1], g.pad_end[0], g.pad_begin[1], kh, kw, g.strides[0],
-      g.strides[1], g.dilations[0], g.dilations[1], groups, in_per_group, out_per_group, Stride(x),
-      Stride(y), packed.data(), bias, -kInf, kInf, 0, &op);
-  if (status != xnn_status_success) return XnnError(node, "deconvolution", status);
-  ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
+        const xnn_status status = xnn_create_deconvolution2d_nhwc_f32(
+            g.pad_begin[0], g.pad_end[1], g.pad_end[0], g.pad_begin[1], kh, kw, g.strides[0],
+            g.strides[1], g.dilations[0], g.dilations[1], groups, in_per_group, out_per_group,
+            Stride(x), Stride(y), packed.data(), bias, -kInf, kInf, 0, created);
+        ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
+        return status;
+      }));
   const uint32_t adjust_h = static_cast<uint32_t>(adjustment[0]);
   const uint32_t adjust_w = static_cast<uint32_t>(adjustment[1]);
-  AddXnnStep(n, op, [this, op, x, y, adjust_h, adjust_w] {
+  AddXnnStep(n, op, [this, op = op.get(), x, y, adjust_h, adjust_w] {
     const Shape& s = ShapeOf(x);
     return xnn_setup_deconvolution2d_nhwc_f32(op, s[0], s[2], s[3], adjust_h, adjust_w, Address(x),
                                               Address(y), threadpool());
@@ -774,13 +868,18 @@ Status XnnpackPartition::AddGemm(int n, const Node& node, FusedActivation act) {
     ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
     return Status::Ok();
   }
-  xnn_operator_t op = nullptr;
-  const xnn_status status =
-      xnn_create_fully_connected_nc_f32(k, out, k, out, b.Data<float>(), bias, act.min, act.max,
-                                        trans_b ? 0 : XNN_FLAG_TRANSPOSE_WEIGHTS, &op);
-  if (status != xnn_status_success) return XnnError(node, "fully connected", status);
-  ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
-  AddXnnStep(n, op, [this, op, a, y] {
+  std::vector<int64_t> key = {static_cast<int64_t>(k), static_cast<int64_t>(out), trans_b,
+                              FloatBits(act.min), FloatBits(act.max)};
+  LWAI_ASSIGN_OR_RETURN(
+      XnnOperator op,
+      CachedOperator(n, node, std::move(key), "fully connected", [&](xnn_operator_t* created) {
+        const xnn_status status = xnn_create_fully_connected_nc_f32(
+            k, out, k, out, b.Data<float>(), bias, act.min, act.max,
+            trans_b ? 0 : XNN_FLAG_TRANSPOSE_WEIGHTS, created);
+        ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
+        return status;
+      }));
+  AddXnnStep(n, op, [this, op = op.get(), a, y] {
     return xnn_setup_fully_connected_nc_f32(op, ShapeOf(a)[0], Address(a), Address(y),
                                             threadpool());
   });
