@@ -58,8 +58,9 @@ Status PrepareGeneric(KernelContext& ctx, std::unique_ptr<ConvState> state) {
   return Status::Ok();
 }
 
+// False when the run's limits stopped it (checked per image: a batch can be huge).
 template <typename T>
-void EvalGeneric(KernelContext& ctx, const ConvState& s) {
+bool EvalGeneric(KernelContext& ctx, const ConvState& s) {
   const ConvShape& c = s.shape;
   const T* x = ctx.input(0).Data<const T>();
   const T* w = ctx.input(1).Data<const T>();
@@ -70,6 +71,7 @@ void EvalGeneric(KernelContext& ctx, const ConvState& s) {
   const int64_t k = c.ColRows();
   const int64_t out_per_group = c.OutPerGroup();
   for (int64_t n = 0; n < c.batch; ++n) {
+    if (ctx.limits().Expired()) return false;
     for (int64_t grp = 0; grp < c.groups; ++grp) {
       const T* image = x + (n * c.groups + grp) * c.InPerGroup() * c.in_size;
       T* out = y + (n * c.groups + grp) * out_per_group * c.out_size;
@@ -90,6 +92,7 @@ void EvalGeneric(KernelContext& ctx, const ConvState& s) {
       }
     }
   }
+  return true;
 }
 
 Status Prepare(KernelContext& ctx) {
@@ -255,8 +258,9 @@ void DepthwiseChannels(const ConvState& s, const float* x, const float* w, const
 Status Eval(KernelContext& ctx) {
   const ConvState& s = *ctx.state<ConvState>();
   if (s.generic) {
-    DispatchFloat(s.dtype, [&](auto t) { EvalGeneric<decltype(t)>(ctx, s); });
-    return Status::Ok();
+    bool done = true;
+    DispatchFloat(s.dtype, [&](auto t) { done = EvalGeneric<decltype(t)>(ctx, s); });
+    return done ? Status::Ok() : ctx.limits().Check(ctx.node().Describe());
   }
   const float* x = ctx.input(0).Data<const float>();
   const float* w = ctx.input(1).Data<const float>();
@@ -268,6 +272,7 @@ Status Eval(KernelContext& ctx) {
 
   if (s.depthwise) {
     for (int64_t n = 0; n < s.batch; ++n) {
+      if (ctx.limits().Expired()) return ctx.limits().Check(ctx.node().Describe());
       pool->ParallelFor(s.out_channels, 1, [&](int64_t begin, int64_t end) {
         DepthwiseChannels(s, x + n * in_image, w, bias, y + n * out_image, begin, end);
       });
@@ -281,6 +286,7 @@ Status Eval(KernelContext& ctx) {
   const int64_t k = in_per_group * s.kernel_h * s.kernel_w;
   const int64_t out_size = s.out_h * s.out_w;
   for (int64_t n = 0; n < s.batch; ++n) {
+    if (ctx.limits().Expired()) return ctx.limits().Check(ctx.node().Describe());
     for (int64_t grp = 0; grp < s.groups; ++grp) {
       const float* image = x + n * in_image + grp * in_per_group * s.in_h * s.in_w;
       if (!s.pointwise) Im2Col(s, image, in_per_group, col);

@@ -85,8 +85,9 @@ Status Prepare(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// False when the run's limits stopped it (checked per image: a batch can be huge).
 template <typename T>
-void Run(KernelContext& ctx, const ConvTransposeState& s) {
+bool Run(KernelContext& ctx, const ConvTransposeState& s) {
   const T* x = ctx.input(0).Data<const T>();
   const T* w = ctx.input(1).Data<const T>();
   const T* bias = ctx.has_input(2) ? ctx.input(2).Data<const T>() : nullptr;
@@ -97,6 +98,7 @@ void Run(KernelContext& ctx, const ConvTransposeState& s) {
   const int64_t out_per_group = s.out_channels / s.groups;
   const int64_t col_rows = out_per_group * s.kernel_size;
   for (int64_t n = 0; n < s.batch; ++n) {
+    if (ctx.limits().Expired()) return false;
     for (int64_t oc = 0; oc < s.out_channels; ++oc) {
       T* plane = y + (n * s.out_channels + oc) * s.out_size;
       const T b = bias ? bias[oc] : T(0);
@@ -112,12 +114,14 @@ void Run(KernelContext& ctx, const ConvTransposeState& s) {
                y + (n * s.out_channels + grp * out_per_group) * s.out_size);
     }
   }
+  return true;
 }
 
 Status Eval(KernelContext& ctx) {
   const ConvTransposeState& s = *ctx.state<ConvTransposeState>();
-  DispatchFloat(s.dtype, [&](auto t) { Run<decltype(t)>(ctx, s); });
-  return Status::Ok();
+  bool done = true;
+  DispatchFloat(s.dtype, [&](auto t) { done = Run<decltype(t)>(ctx, s); });
+  return done ? Status::Ok() : ctx.limits().Check(ctx.node().Describe());
 }
 
 }  // namespace

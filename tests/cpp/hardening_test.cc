@@ -292,6 +292,11 @@ INSTANTIATE_TEST_SUITE_P(
                      OpType::Einsum,
                      {{3000, 3000}, {3000, 3000}},
                      {StringAttribute("equation", "ij,jk->ik")}},
+        // 262144 small images, each a GEMM and a col2im: the deadline is checked per image.
+        LongNodeCase{"conv_transpose_huge_batch",
+                     OpType::ConvTranspose,
+                     {{262144, 1, 3, 3}, {1, 2, 3, 3}},
+                     {}},
         // 1024 x 1024 samples for each of 64 x 64 x 16 outputs.
         LongNodeCase{"roi_align_dense_sampling",
                      OpType::RoiAlign,
