@@ -102,6 +102,10 @@ class XnnpackPartition : public CompiledPartition {
   Status Prepare(const std::vector<TensorView>& views, const std::vector<char>& folded,
                  PartitionMemory* memory) override;
   Status Run(const std::vector<TensorView>& views, int64_t* node_time_ns) override;
+  void BindScratch(const std::vector<void*>& buffers) override {
+    buffers_ = buffers;
+    bound_ = false;  // operators set up with the old addresses
+  }
   std::string NodeKernel(int node) const override {
     auto it = std::find(nodes_.begin(), nodes_.end(), node);
     // Before the first successful Prepare there are no kernel names yet.
@@ -113,7 +117,7 @@ class XnnpackPartition : public CompiledPartition {
   pthreadpool_t threadpool() const { return static_cast<pthreadpool_t>(pool_->pthreadpool()); }
   float* Address(int tensor) const {
     const Placement& p = placement_[tensor];
-    void* base = owned_[p.root] ? owned_[p.root].get() : (*views_)[p.root].data;
+    void* base = own_buffer_[p.root] >= 0 ? buffers_[own_buffer_[p.root]] : (*views_)[p.root].data;
     return static_cast<float*>(base) + p.channel_offset;
   }
   int64_t Stride(int tensor) const { return placement_[tensor].pixel_stride; }
@@ -164,14 +168,23 @@ class XnnpackPartition : public CompiledPartition {
   ThreadPool* pool_;
   std::vector<std::string> kernel_names_;
   std::vector<Step> steps_;
-  std::vector<Placement> placement_;          // per graph tensor
-  std::vector<std::shared_ptr<void>> owned_;  // per graph tensor: NHWC copies of boundary tensors
-  std::vector<int> output_of_node_;           // per graph node: the tensor its steps write
+  std::vector<Placement> placement_;  // per graph tensor
+  // Working buffers, planned in the session's arena (PartitionMemory::scratch): per graph
+  // tensor, the buffer holding its NHWC copy (boundary tensors) or -1; one more buffer shared by
+  // the steps that need scratch (they run one at a time).
+  std::vector<int> own_buffer_;
+  std::vector<size_t> buffer_bytes_;
+  std::vector<void*> buffers_;
+  size_t step_scratch_bytes_ = 0;
+  int step_scratch_ = -1;
+  void* StepScratch() const { return buffers_[step_scratch_]; }
+  std::vector<int> output_of_node_;  // per graph node: the tensor its steps write
   struct CacheEntry {
     int node = -1;
     std::vector<int64_t> key;
     XnnOperator op;
     std::shared_ptr<PointwiseConv> pointwise;
+    std::shared_ptr<Winograd3x3> winograd;
     bool used = false;  // by the current Prepare
   };
   std::vector<CacheEntry> cache_;
@@ -200,16 +213,15 @@ Result<bool> XnnpackPartition::TryAddPointwise(int n, const Node& node, int x, i
     entry.used = true;
     cache_.push_back(std::move(entry));
   }
-  std::shared_ptr<void> scratch =
-      AllocateAligned(std::max<size_t>(kernel->ScratchBytes(rows, pool_->num_threads()), 64));
-  if (!scratch) return Status(StatusCode::kOutOfMemory, node.Describe() + ": pointwise scratch");
+  step_scratch_bytes_ =
+      std::max({step_scratch_bytes_, size_t{64}, kernel->ScratchBytes(rows, pool_->num_threads())});
   const bool nhwc = placement_[x].nhwc;
-  AddOwnStep(n, [this, kernel, scratch, x, y, nhwc, in_channels, out_channels, act] {
+  AddOwnStep(n, [this, kernel, x, y, nhwc, in_channels, out_channels, act] {
     const Shape& s = ShapeOf(x);
     const int64_t pixels = nhwc ? s[0] * s[2] * s[3] : s[0];
     kernel->Run(Address(x), pixels, nhwc ? static_cast<int>(Stride(x)) : in_channels, Address(y),
                 placement_[y].nhwc ? static_cast<int>(Stride(y)) : out_channels, act.min, act.max,
-                scratch.get(), pool_);
+                StepScratch(), pool_);
   });
   SetKernelName(n, "lwai pointwise");
   return true;
@@ -279,7 +291,11 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
   const int num_tensors = static_cast<int>(graph_.tensors.size());
   kernel_names_.assign(nodes_.size(), "");
   placement_.assign(num_tensors, Placement());
-  owned_.assign(num_tensors, nullptr);
+  own_buffer_.assign(num_tensors, -1);
+  buffer_bytes_.clear();
+  buffers_.clear();
+  step_scratch_bytes_ = 0;
+  step_scratch_ = -1;
   output_of_node_.assign(graph_.nodes.size(), -1);
 
   // Who produces and who reads each tensor inside the partition.
@@ -405,8 +421,8 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
     if (!placement_[t].nhwc || placement_[t].root != t) continue;
     const bool external_input = producer[t] < 0 && inside_uses[t] > 0;
     if (external_input || escapes(t)) {
-      owned_[t] = AllocateAligned(views[t].ByteSize());
-      if (!owned_[t]) return Status(StatusCode::kOutOfMemory, "XNNPACK partition buffers");
+      own_buffer_[t] = static_cast<int>(buffer_bytes_.size());
+      buffer_bytes_.push_back(views[t].ByteSize());
     }
   }
 
@@ -414,7 +430,7 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
     const Node& node = graph_.nodes[n];
     if (!active[n] || absorbed[n]) continue;
     for (int t : node.inputs) {
-      if (t < 0 || !owned_[t] || producer[t] >= 0 || transposed_in[t]) continue;
+      if (t < 0 || own_buffer_[t] < 0 || producer[t] >= 0 || transposed_in[t]) continue;
       transposed_in[t] = 1;
       AddOwnStep(n, [this, t] {
         const Shape& s = ShapeOf(t);
@@ -423,7 +439,7 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
     }
     LWAI_RETURN_IF_ERROR(AddNodeSteps(n, node, clamp_of[n]));
     const int out = output_of_node_[n];
-    if (owned_[out] && escapes(out)) {
+    if (own_buffer_[out] >= 0 && escapes(out)) {
       AddOwnStep(n, [this, out] {
         const Shape& s = ShapeOf(out);
         TransposeNhwcToNchw(Address(out), (*views_)[out].Data<float>(), s[0], s[1], s[2] * s[3],
@@ -436,6 +452,11 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
   for (int t = 0; t < num_tensors; ++t) {
     if (inside_uses[t] > 0 || producer[t] >= 0) bound_tensors_.push_back(t);
   }
+  if (step_scratch_bytes_ > 0) {
+    step_scratch_ = static_cast<int>(buffer_bytes_.size());
+    buffer_bytes_.push_back(step_scratch_bytes_);
+  }
+  memory->scratch = buffer_bytes_;
   // Operators of earlier shapes that this one does not use are dropped.
   cache_.erase(std::remove_if(cache_.begin(), cache_.end(),
                               [](const CacheEntry& entry) { return !entry.used; }),
@@ -613,24 +634,41 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
   if (winograd_shape &&
       WinogradIsProfitable(static_cast<int>(in_per_group), static_cast<int>(out_channels),
                            static_cast<int>(g.output[0]), static_cast<int>(g.output[1]))) {
-    LWAI_ASSIGN_OR_RETURN(std::unique_ptr<Winograd3x3> winograd,
-                          Winograd3x3::Create(w.Data<float>(), bias, static_cast<int>(in_per_group),
-                                              static_cast<int>(out_channels)));
+    const std::vector<int64_t> key = {-2, in_per_group, out_channels};
+    std::shared_ptr<Winograd3x3> winograd;
+    for (CacheEntry& entry : cache_) {
+      if (entry.node == n && entry.winograd && entry.key == key) {
+        entry.used = true;
+        winograd = entry.winograd;
+      }
+    }
+    if (winograd == nullptr) {
+      LWAI_ASSIGN_OR_RETURN(
+          std::unique_ptr<Winograd3x3> created,
+          Winograd3x3::Create(w.Data<float>(), bias, static_cast<int>(in_per_group),
+                              static_cast<int>(out_channels)));
+      winograd = std::move(created);
+      CacheEntry entry;
+      entry.node = n;
+      entry.key = key;
+      entry.winograd = winograd;
+      entry.used = true;
+      cache_.push_back(std::move(entry));
+    }
     const Shape& s = ShapeOf(x);
     const int pads[4] = {static_cast<int>(g.pad_begin[0]), static_cast<int>(g.pad_begin[1]),
                          static_cast<int>(g.pad_end[0]), static_cast<int>(g.pad_end[1])};
     const size_t scratch_bytes = winograd->ScratchBytes(
         static_cast<int>(s[0]), static_cast<int>(s[2]), static_cast<int>(s[3]), pads[0], pads[1],
         pads[2], pads[3], pool_->num_threads());
-    std::shared_ptr<void> scratch = AllocateAligned(std::max<size_t>(scratch_bytes, 64));
-    if (!scratch) return Status(StatusCode::kOutOfMemory, node.Describe() + ": Winograd scratch");
-    std::shared_ptr<Winograd3x3> kernel_ptr(std::move(winograd));
-    AddOwnStep(n, [this, kernel_ptr, scratch, x, y, pads, act] {
+    step_scratch_bytes_ = std::max({step_scratch_bytes_, size_t{64}, scratch_bytes});
+    std::shared_ptr<Winograd3x3> kernel_ptr = winograd;
+    AddOwnStep(n, [this, kernel_ptr, x, y, pads, act] {
       const Shape& s = ShapeOf(x);
       kernel_ptr->Run(Address(x), static_cast<int>(s[0]), static_cast<int>(s[2]),
                       static_cast<int>(s[3]), static_cast<int>(Stride(x)), pads[0], pads[1],
                       pads[2], pads[3], Address(y), static_cast<int>(Stride(y)), act.min, act.max,
-                      scratch.get(), pool_);
+                      StepScratch(), pool_);
     });
     SetKernelName(n, "winograd");
     ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);

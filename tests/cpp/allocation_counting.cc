@@ -30,11 +30,16 @@ namespace {
 std::atomic<bool> counting{false};
 std::atomic<int64_t> allocations{0};
 std::atomic<int64_t> allocated_bytes{0};
+std::atomic<int64_t> largest_allocation{0};
 
 void Count(size_t bytes = 0) {
   if (counting.load(std::memory_order_relaxed)) {
     allocations.fetch_add(1);
     allocated_bytes.fetch_add(static_cast<int64_t>(bytes));
+    int64_t largest = largest_allocation.load();
+    while (static_cast<int64_t>(bytes) > largest &&
+           !largest_allocation.compare_exchange_weak(largest, static_cast<int64_t>(bytes))) {
+    }
   }
 }
 
@@ -241,6 +246,41 @@ TEST(Reprepare, NewBatchSizeKeepsPackedWeights) {
     ASSERT_TRUE(status.ok()) << status.ToString();
     EXPECT_LT(allocated_bytes.load(), 1 << 20) << "bytes allocated preparing batch " << batch;
   }
+}
+
+// Working memory is in the plan: layout copies at partition boundaries and kernel scratch are
+// arena buffers, so with a caller-provided arena of arena_bytes() the session allocates no
+// activation-sized buffer of its own (the activations here are 256 KB, the weights 1 KB).
+TEST(ArenaPlan, HoldsPartitionBoundaryBuffersAndScratch) {
+  Net net(4);
+  const int x = net.Input({1, 16, 64, 64});
+  const int c1 = net.Conv(x, 16, 16, {1, 1});
+  net.Conv(net.Op(OpType::Relu, {c1}), 16, 16, {1, 1});
+  auto model = net.Build();
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  size_t arena_bytes = 0;
+  {
+    auto probe = Session::Create(*model, SessionOptions());
+    ASSERT_TRUE(probe.ok()) << probe.status().ToString();
+    arena_bytes = (*probe)->arena_bytes();
+  }
+  // Two 256 KB tensors in NCHW and their NHWC copies are live at the boundaries.
+  EXPECT_GE(arena_bytes, size_t{3} * 256 * 1024);
+  std::shared_ptr<void> arena = AllocateAligned(arena_bytes);
+  SessionOptions options;
+  options.arena = arena.get();
+  options.arena_size = arena_bytes;
+  std::vector<float> data(16 * 64 * 64, 0.25f);
+  largest_allocation = 0;
+  counting = true;
+  auto session = Session::Create(*model, options);
+  Status status =
+      session.ok()
+          ? (*session)->Run({TensorRef{DataType::kFloat32, Shape({1, 16, 64, 64}), data.data()}})
+          : session.status();
+  counting = false;
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_LT(largest_allocation.load(), 128 * 1024);
 }
 
 }  // namespace

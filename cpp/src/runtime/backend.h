@@ -35,6 +35,9 @@ struct PartitionMemory {
   // Tensors produced inside the partition that it never reads or writes through the arena:
   // they get no buffer.
   std::vector<int> unused;
+  // Sizes of working buffers the partition needs while it runs (layout copies, kernel scratch):
+  // planned in the arena like tensors, their addresses given by BindScratch.
+  std::vector<size_t> scratch;
 };
 
 // A run of nodes compiled by one partition backend. Owned by the session; used from one thread
@@ -52,6 +55,10 @@ class CompiledPartition {
   // run on the thread pool given to CompilePartition.
   virtual Status Prepare(const std::vector<TensorView>& views, const std::vector<char>& folded,
                          PartitionMemory* memory) = 0;
+
+  // After every Prepare and memory plan: the addresses of the buffers Prepare asked for in
+  // PartitionMemory::scratch, in that order, valid until the next Prepare.
+  virtual void BindScratch(const std::vector<void*>& buffers) {}
 
   // Runs the partition. Boundary inputs may live at new addresses on every call. When
   // `node_time_ns` is not null, stores each node's time at its graph node index.

@@ -506,6 +506,19 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
       request_of_tensor[tensor] = -1;
     }
   }
+  // Partition working buffers live while the partition runs: its nodes are contiguous in order_.
+  std::vector<std::vector<int>> requests_of_partition(partition_memory.size());
+  for (size_t p = 0; p < partition_memory.size(); ++p) {
+    int first = num_nodes, last = 0;
+    for (int n : partitions_[p].nodes) {
+      first = std::min(first, position_[n]);
+      last = std::max(last, position_[n]);
+    }
+    for (size_t bytes : partition_memory[p].scratch) {
+      requests_of_partition[p].push_back(static_cast<int>(requests.size()));
+      requests.push_back(BufferRequest{bytes, first, last});
+    }
+  }
   std::vector<int> request_of_scratch(num_nodes, -1);
   for (int n = 0; n < num_nodes; ++n) {
     if (folded_[n] || deferred_[n] || partition_of_node_[n] >= 0 ||
@@ -548,6 +561,11 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
     if (aliased_[n]) {
       views_[graph_.nodes[n].outputs[0]].data = views_[graph_.nodes[n].inputs[0]].data;
     }
+  }
+  for (size_t p = 0; p < requests_of_partition.size(); ++p) {
+    std::vector<void*> buffers;
+    for (int r : requests_of_partition[p]) buffers.push_back(arena_ + plan.offsets[r]);
+    partitions_[p].compiled->BindScratch(buffers);
   }
   for (int n = 0; n < num_nodes; ++n) {
     KernelContext& ctx = *contexts_[n];
