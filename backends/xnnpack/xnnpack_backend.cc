@@ -170,14 +170,17 @@ class XnnpackPartition : public CompiledPartition {
   std::vector<Step> steps_;
   std::vector<Placement> placement_;  // per graph tensor
   // Working buffers, planned in the session's arena (PartitionMemory::scratch): per graph
-  // tensor, the buffer holding its NHWC copy (boundary tensors) or -1; one more buffer shared by
-  // the steps that need scratch (they run one at a time).
+  // tensor, the buffer holding its NHWC copy (boundary tensors) or -1; per graph node, its
+  // kernel's scratch or -1.
   std::vector<int> own_buffer_;
-  std::vector<size_t> buffer_bytes_;
+  std::vector<int> node_scratch_;
+  std::vector<PartitionMemory::Scratch> buffer_requests_;
   std::vector<void*> buffers_;
-  size_t step_scratch_bytes_ = 0;
-  int step_scratch_ = -1;
-  void* StepScratch() const { return buffers_[step_scratch_]; }
+  int AddBuffer(size_t bytes, int first_node, int last_node) {
+    buffer_requests_.push_back({std::max<size_t>(bytes, 64), first_node, last_node});
+    return static_cast<int>(buffer_requests_.size()) - 1;
+  }
+  void* NodeScratch(int n) const { return buffers_[node_scratch_[n]]; }
   std::vector<int> output_of_node_;  // per graph node: the tensor its steps write
   struct CacheEntry {
     int node = -1;
@@ -213,15 +216,14 @@ Result<bool> XnnpackPartition::TryAddPointwise(int n, const Node& node, int x, i
     entry.used = true;
     cache_.push_back(std::move(entry));
   }
-  step_scratch_bytes_ =
-      std::max({step_scratch_bytes_, size_t{64}, kernel->ScratchBytes(rows, pool_->num_threads())});
+  node_scratch_[n] = AddBuffer(kernel->ScratchBytes(rows, pool_->num_threads()), n, n);
   const bool nhwc = placement_[x].nhwc;
-  AddOwnStep(n, [this, kernel, x, y, nhwc, in_channels, out_channels, act] {
+  AddOwnStep(n, [this, n, kernel, x, y, nhwc, in_channels, out_channels, act] {
     const Shape& s = ShapeOf(x);
     const int64_t pixels = nhwc ? s[0] * s[2] * s[3] : s[0];
     kernel->Run(Address(x), pixels, nhwc ? static_cast<int>(Stride(x)) : in_channels, Address(y),
                 placement_[y].nhwc ? static_cast<int>(Stride(y)) : out_channels, act.min, act.max,
-                StepScratch(), pool_);
+                NodeScratch(n), pool_);
   });
   SetKernelName(n, "lwai pointwise");
   return true;
@@ -292,10 +294,9 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
   kernel_names_.assign(nodes_.size(), "");
   placement_.assign(num_tensors, Placement());
   own_buffer_.assign(num_tensors, -1);
-  buffer_bytes_.clear();
+  node_scratch_.assign(graph_.nodes.size(), -1);
+  buffer_requests_.clear();
   buffers_.clear();
-  step_scratch_bytes_ = 0;
-  step_scratch_ = -1;
   output_of_node_.assign(graph_.nodes.size(), -1);
 
   // Who produces and who reads each tensor inside the partition.
@@ -415,14 +416,33 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
     if (concat_parent[t] >= 0 && placement_[t].root == t) return Internal("concat cycle");
   }
 
-  // Boundary 4-D tensors get NHWC storage of their own.
+  // Boundary 4-D tensors get NHWC storage of their own, live from the first to the last node
+  // of the partition that touches them (or a tensor placed inside them).
+  std::vector<int> first_touch(num_tensors, -1), last_touch(num_tensors, -1);
+  for (int n : nodes_) {
+    if (!active[n]) continue;
+    for (const std::vector<int>* list : {&graph_.nodes[n].inputs, &graph_.nodes[n].outputs}) {
+      for (int t : *list) {
+        if (t < 0) continue;
+        const int root = placement_[t].root >= 0 ? placement_[t].root : t;
+        if (first_touch[root] < 0) first_touch[root] = n;
+        last_touch[root] = n;
+      }
+    }
+  }
+  // A fused clamp's output is written by the producer it was fused into, earlier.
+  for (int t = 0; t < num_tensors; ++t) {
+    if (producer[t] < 0) continue;
+    const int root = placement_[t].root >= 0 ? placement_[t].root : t;
+    if (first_touch[root] < 0 || producer[t] < first_touch[root]) first_touch[root] = producer[t];
+    last_touch[root] = std::max(last_touch[root], producer[t]);
+  }
   std::vector<char> transposed_in(num_tensors, 0);
   for (int t = 0; t < num_tensors; ++t) {
     if (!placement_[t].nhwc || placement_[t].root != t) continue;
     const bool external_input = producer[t] < 0 && inside_uses[t] > 0;
-    if (external_input || escapes(t)) {
-      own_buffer_[t] = static_cast<int>(buffer_bytes_.size());
-      buffer_bytes_.push_back(views[t].ByteSize());
+    if ((external_input || escapes(t)) && first_touch[t] >= 0) {
+      own_buffer_[t] = AddBuffer(views[t].ByteSize(), first_touch[t], last_touch[t]);
     }
   }
 
@@ -452,11 +472,7 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
   for (int t = 0; t < num_tensors; ++t) {
     if (inside_uses[t] > 0 || producer[t] >= 0) bound_tensors_.push_back(t);
   }
-  if (step_scratch_bytes_ > 0) {
-    step_scratch_ = static_cast<int>(buffer_bytes_.size());
-    buffer_bytes_.push_back(step_scratch_bytes_);
-  }
-  memory->scratch = buffer_bytes_;
+  memory->scratch = buffer_requests_;
   // Operators of earlier shapes that this one does not use are dropped.
   cache_.erase(std::remove_if(cache_.begin(), cache_.end(),
                               [](const CacheEntry& entry) { return !entry.used; }),
@@ -661,14 +677,14 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
     const size_t scratch_bytes = winograd->ScratchBytes(
         static_cast<int>(s[0]), static_cast<int>(s[2]), static_cast<int>(s[3]), pads[0], pads[1],
         pads[2], pads[3], pool_->num_threads());
-    step_scratch_bytes_ = std::max({step_scratch_bytes_, size_t{64}, scratch_bytes});
+    node_scratch_[n] = AddBuffer(scratch_bytes, n, n);
     std::shared_ptr<Winograd3x3> kernel_ptr = winograd;
-    AddOwnStep(n, [this, kernel_ptr, x, y, pads, act] {
+    AddOwnStep(n, [this, n, kernel_ptr, x, y, pads, act] {
       const Shape& s = ShapeOf(x);
       kernel_ptr->Run(Address(x), static_cast<int>(s[0]), static_cast<int>(s[2]),
                       static_cast<int>(s[3]), static_cast<int>(Stride(x)), pads[0], pads[1],
                       pads[2], pads[3], Address(y), static_cast<int>(Stride(y)), act.min, act.max,
-                      StepScratch(), pool_);
+                      NodeScratch(n), pool_);
     });
     SetKernelName(n, "winograd");
     ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);

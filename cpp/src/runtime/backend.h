@@ -35,9 +35,15 @@ struct PartitionMemory {
   // Tensors produced inside the partition that it never reads or writes through the arena:
   // they get no buffer.
   std::vector<int> unused;
-  // Sizes of working buffers the partition needs while it runs (layout copies, kernel scratch):
-  // planned in the arena like tensors, their addresses given by BindScratch.
-  std::vector<size_t> scratch;
+  // Working buffers the partition needs while it runs (layout copies, kernel scratch), each
+  // live from graph node first_node to last_node (inclusive, nodes of the partition): planned
+  // in the arena like tensors, their addresses given by BindScratch.
+  struct Scratch {
+    size_t bytes = 0;
+    int first_node = 0;
+    int last_node = 0;
+  };
+  std::vector<Scratch> scratch;
 };
 
 // A run of nodes compiled by one partition backend. Owned by the session; used from one thread

@@ -506,17 +506,13 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
       request_of_tensor[tensor] = -1;
     }
   }
-  // Partition working buffers live while the partition runs: its nodes are contiguous in order_.
+  // Partition working buffers, live between two of the partition's nodes.
   std::vector<std::vector<int>> requests_of_partition(partition_memory.size());
   for (size_t p = 0; p < partition_memory.size(); ++p) {
-    int first = num_nodes, last = 0;
-    for (int n : partitions_[p].nodes) {
-      first = std::min(first, position_[n]);
-      last = std::max(last, position_[n]);
-    }
-    for (size_t bytes : partition_memory[p].scratch) {
+    for (const PartitionMemory::Scratch& scratch : partition_memory[p].scratch) {
       requests_of_partition[p].push_back(static_cast<int>(requests.size()));
-      requests.push_back(BufferRequest{bytes, first, last});
+      requests.push_back(BufferRequest{scratch.bytes, position_[scratch.first_node],
+                                       position_[scratch.last_node]});
     }
   }
   std::vector<int> request_of_scratch(num_nodes, -1);
