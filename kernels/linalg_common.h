@@ -102,7 +102,7 @@ Status PrepareRecurrent(KernelContext& ctx, int gates,
 // calls cell(d, xw, hr, h, c, tmp), where xw = W x + Wb and hr = R h + Rb (gates * hidden
 // each, gate-major; the cell may overwrite them), h and c the state (hidden each) to update in
 // place and tmp the cell's own scratch. Writes Y (zeros past each sequence's length), Y_h and, for
-// LSTM, Y_c.
+// LSTM, Y_c. Stops early once the run's deadline passes (the executor then reports it).
 template <typename T, typename Cell>
 void RunRecurrent(KernelContext& ctx, const RecurrentConfig& cfg, const Cell& cell) {
   const T* x = ctx.input(0).Data<const T>();
@@ -127,6 +127,7 @@ void RunRecurrent(KernelContext& ctx, const RecurrentConfig& cfg, const Cell& ce
     const int64_t count = ctx.output(0).NumElements();
     for (int64_t i = 0; i < count; ++i) y[i] = T(0);
   }
+  WorkMeter meter(ctx.limits());
   for (int64_t d = 0; d < cfg.dirs; ++d) {
     const bool backward = cfg.reverse || d == 1;
     const T* wd = w + d * G * I;
@@ -143,6 +144,7 @@ void RunRecurrent(KernelContext& ctx, const RecurrentConfig& cfg, const Cell& ce
         c[j] = init_c ? double(init_c[state + j]) : 0.0;
       }
       for (int64_t step = 0; step < len; ++step) {
+        if (meter.Add(G * (I + H + 1))) return;
         const int64_t t = backward ? len - 1 - step : step;
         const T* xt = x + cfg.XOffset(t, b);
         for (int64_t g = 0; g < G; ++g) {

@@ -3,6 +3,7 @@
 // (sums) along the others, and the average's divisor is the product of the per-axis tap counts.
 // Each pass reduces one axis over contiguous rows, so a k x k window costs 2k per output, not k^2.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -36,14 +37,20 @@ void Taps(int64_t start, int64_t dilation, int64_t kernel, int64_t begin, int64_
 }
 
 // One pass: reduces axis `d` of a tensor viewed as [outer, g.input[d], inner] into
-// [outer, g.output[d], inner].
-void PoolAxis(KernelContext& ctx, const SeparablePoolState& s, int d, const float* in, float* out,
+// [outer, g.output[d], inner]. False when the run's limits stopped it.
+bool PoolAxis(KernelContext& ctx, const SeparablePoolState& s, int d, const float* in, float* out,
               int64_t outer, int64_t inner) {
   const WindowGeometry& g = s.g;
   const int64_t len_in = g.input[d], len_out = g.output[d];
   const int64_t min_chunk = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, len_out * inner));
+  std::atomic<bool> stopped{false};
   ctx.thread_pool()->ParallelFor(outer, min_chunk, [&](int64_t begin, int64_t end) {
+    WorkMeter meter(ctx.limits());
     for (int64_t o_outer = begin; o_outer < end; ++o_outer) {
+      if (stopped || meter.Add(len_out * (g.kernel[d] + 1) * inner)) {
+        stopped = true;
+        return;
+      }
       const float* src = in + o_outer * len_in * inner;
       float* dst_plane = out + o_outer * len_out * inner;
       for (int64_t o = 0; o < len_out; ++o) {
@@ -83,6 +90,7 @@ void PoolAxis(KernelContext& ctx, const SeparablePoolState& s, int d, const floa
       }
     }
   });
+  return !stopped;
 }
 
 }  // namespace
@@ -131,7 +139,9 @@ Status EvalPool(KernelContext& ctx) {
     int64_t outer = s.planes, inner = 1;
     for (int a = 0; a < d; ++a) outer *= g.input[a];
     for (int a = d + 1; a < rank; ++a) inner *= g.output[a];
-    PoolAxis(ctx, s, d, in, out, outer, inner);
+    if (!PoolAxis(ctx, s, d, in, out, outer, inner)) {
+      return ctx.limits().Check(ctx.node().Describe());
+    }
     in = out;
   }
   return Status::Ok();

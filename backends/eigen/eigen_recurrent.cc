@@ -103,7 +103,15 @@ void RunDirection(KernelContext& ctx, const RecurrentState& s, int64_t d, float*
   MatrixMap complement(rh.data() + B * H, B, H);
 
   // Input projection of every step, with the biases that add outside any gate product.
-  xw.noalias() = ConstMatrixMap(x, T * B, I) * ConstMatrixMap(w, G, I).transpose();
+  // In blocks of rows, so that a deadline can stop a huge projection between them.
+  const ConstMatrixMap x_rows(x, T * B, I);
+  const ConstMatrixMap w_rows(w, G, I);
+  constexpr int64_t kRowBlock = 256;
+  for (int64_t row = 0; row < T * B; row += kRowBlock) {
+    if (ctx.limits().Expired()) return;
+    const int64_t rows = std::min(kRowBlock, T * B - row);
+    xw.middleRows(row, rows).noalias() = x_rows.middleRows(row, rows) * w_rows.transpose();
+  }
   Eigen::RowVectorXf row_bias = Eigen::RowVectorXf::Zero(G);
   Eigen::RowVectorXf recurrent_bias = Eigen::RowVectorXf::Zero(G);
   if (bias != nullptr) {
@@ -134,7 +142,10 @@ void RunDirection(KernelContext& ctx, const RecurrentState& s, int64_t d, float*
     if (clip > 0.0f) block = block.cwiseMax(-clip).cwiseMin(clip);
   };
   auto sigmoid = [](auto&& a) { return a.logistic(); };
+  // A long sequence stops at the run's deadline (the executor then reports it).
+  WorkMeter meter(ctx.limits());
   for (int64_t step = 0; step < T; ++step) {
+    if (meter.Add(B * G * (H + 1))) return;
     const int64_t t = backward ? T - 1 - step : step;
     auto gates = xw.middleRows(t * B, B);
     if (s.lstm) {

@@ -86,6 +86,9 @@ bool ClaimPool(const Graph& graph, const Node& node) {
   if (!WindowAttributesFit(node)) return false;
   const std::vector<int64_t> kernel = node.GetInts("kernel_shape");
   if (kernel.size() != 2 || kernel[0] * kernel[1] <= 1) return false;
+  // Large windows cost XNNPACK the whole window per output, and its operators cannot stop at a
+  // deadline; the Eigen backend's separable passes cost the window's sides.
+  if (kernel[0] > 16 || kernel[1] > 16) return false;
   if (node.op == OpType::MaxPool) return node.GetInt("storage_order", 0) == 0;
   for (int64_t dilation : node.GetInts("dilations")) {
     if (dilation != 1) return false;
