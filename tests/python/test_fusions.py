@@ -277,3 +277,75 @@ def test_mish_becomes_one_node_on_the_fast_backend(tmp_path, softplus):
     (got,) = session.run({"x": x})
     (want,) = ort_run(path, {"x": x})
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def decomposed_layer_norm(path, opset, square, affine, axes=(-1,)):
+    """LayerNorm as torch exports it before opset 17, after a MatMul; x [2, 5, 16]."""
+    rng = np.random.default_rng(6)
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 0.5, (16, 16)).astype(np.float32), "w"),
+        numpy_helper.from_array(np.array(2.0, np.float32), "two"),
+        numpy_helper.from_array(np.array(1e-5, np.float32), "eps"),
+        numpy_helper.from_array(rng.normal(1, 0.1, 16).astype(np.float32), "gamma"),
+        numpy_helper.from_array(rng.normal(0, 0.1, 16).astype(np.float32), "beta"),
+    ]
+
+    def mean(src, dst):
+        if opset >= 18:
+            return helper.make_node("ReduceMean", [src, "axes"], [dst])
+        return helper.make_node("ReduceMean", [src], [dst], axes=list(axes))
+
+    if opset >= 18:
+        inits.append(numpy_helper.from_array(np.array(axes, np.int64), "axes"))
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["h"]),
+        mean("h", "mu"),
+        helper.make_node("Sub", ["h", "mu"], ["d"]),
+        helper.make_node("Pow", ["d", "two"], ["sq"])
+        if square == "pow"
+        else helper.make_node("Mul", ["d", "d"], ["sq"]),
+        mean("sq", "var"),
+        helper.make_node("Add", ["var", "eps"], ["ve"]),
+        helper.make_node("Sqrt", ["ve"], ["std"]),
+        helper.make_node("Div", ["d", "std"], ["n" if affine else "y"]),
+    ]
+    if affine:
+        nodes += [
+            helper.make_node("Mul", ["n", "gamma"], ["g"]),
+            helper.make_node("Add", ["g", "beta"], ["y"]),
+        ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 5, 16])],
+        inits,
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]), path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "opset,square,affine", [(13, "pow", True), (18, "mul", True), (13, "mul", False)]
+)
+def test_decomposed_layer_norm_becomes_one_node(tmp_path, opset, square, affine):
+    path = decomposed_layer_norm(tmp_path / "ln.onnx", opset, square, affine)
+    session = lwai.Session(lwai.convert(path))
+    assignments = session.node_assignments()
+    assert [a.op for a in assignments] == ["MatMul", "LayerNormalization"]
+    if "eigen" in session.backends:
+        assert assignments[1].backend == "eigen"
+    x = np.random.default_rng(7).normal(0, 3, (2, 5, 16)).astype(np.float32)
+    (got,) = session.run({"x": x})
+    (want,) = ort_run(path, {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_mean_over_two_axes_is_not_a_layer_norm(tmp_path):
+    path = decomposed_layer_norm(tmp_path / "ln2.onnx", 13, "pow", True, axes=(-2, -1))
+    model = lwai.convert(path)
+    assert "LayerNormalization" not in [n["op"] for n in model.nodes]
+    x = np.random.default_rng(8).normal(0, 3, (2, 5, 16)).astype(np.float32)
+    (got,) = lwai.Session(model).run({"x": x})
+    (want,) = ort_run(path, {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

@@ -1,4 +1,7 @@
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "passes/passes.h"
@@ -333,6 +336,156 @@ Status FuseMish(Graph& graph) {
     fused.outputs = {graph.nodes[mul].outputs[0]};
     for (int i : fused_nodes) removed[i] = 1;
     graph.nodes[mul] = std::move(fused);
+  }
+  DropRemoved(graph, removed);
+  return Status::Ok();
+}
+
+namespace {
+
+// Whether `node` is a ReduceMean with keepdims over only the last axis of its float32 input.
+bool IsLastAxisMean(const Graph& graph, const Node& node) {
+  if (node.op != OpType::ReduceMean || node.inputs.size() != 2 || node.inputs[0] < 0 ||
+      node.inputs[1] < 0 || node.GetInt("keepdims", 1) == 0) {
+    return false;
+  }
+  const TensorDesc& x = graph.tensors[node.inputs[0]];
+  const TensorDesc& axes = graph.tensors[node.inputs[1]];
+  if (x.dtype != DataType::kFloat32 || !axes.is_constant() || axes.dtype != DataType::kInt64 ||
+      axes.constant.size != sizeof(int64_t)) {
+    return false;
+  }
+  int64_t axis;
+  std::memcpy(&axis, axes.constant.data, sizeof(axis));
+  return axis == -1 || (x.shape_known && axis == static_cast<int64_t>(x.shape.size()) - 1);
+}
+
+// A float32 constant of `count` elements laid out along one axis ([C], [1, C], [1, 1, C]).
+bool IsVectorConstant(const Graph& graph, int tensor, int64_t count) {
+  if (tensor < 0) return false;
+  const TensorDesc& t = graph.tensors[tensor];
+  if (!t.is_constant() || t.dtype != DataType::kFloat32 ||
+      t.constant.size != static_cast<size_t>(count) * sizeof(float) || t.shape.empty()) {
+    return false;
+  }
+  for (size_t d = 0; d + 1 < t.shape.size(); ++d) {
+    if (t.shape[d].value != 1) return false;
+  }
+  return t.shape.back().value == count;
+}
+
+int AddVectorConstant(Graph& graph, const std::string& name, int64_t count, float value) {
+  TensorDesc desc;
+  desc.name = name;
+  desc.dtype = DataType::kFloat32;
+  desc.shape_known = true;
+  desc.shape = {Dim{count, ""}};
+  const std::vector<float> values(static_cast<size_t>(count), value);
+  desc.constant = ConstantData::Copy(values.data(), values.size() * sizeof(float));
+  return graph.AddTensor(std::move(desc));
+}
+
+}  // namespace
+
+// Layer normalization as exporters before opset 17 spell it over the last axis:
+// d = x - ReduceMean(x); y = d / Sqrt(ReduceMean(d^2) + eps) [* gamma] [+ beta], with d^2 as
+// Pow(d, 2) or d * d. Becomes one LayerNormalization node (axis -1): one pass instead of nine,
+// on the fast backends.
+Status FuseLayerNorm(Graph& graph) {
+  const SoleReaders readers(graph);
+  const std::vector<int> producers = graph.Producers();
+  const std::vector<int> uses = graph.UseCounts();
+  std::vector<char> is_output(graph.tensors.size(), 0);
+  for (int t : graph.outputs) is_output[t] = 1;
+  std::vector<char> removed(graph.nodes.size(), 0);
+  auto next_of = [&](int node, OpType op) {
+    const int next = readers.Next(node);
+    return next >= 0 && !removed[next] && graph.nodes[next].op == op ? next : -1;
+  };
+  const size_t num_nodes = graph.nodes.size();
+  for (size_t m = 0; m < num_nodes; ++m) {
+    if (removed[m] || !IsLastAxisMean(graph, graph.nodes[m])) continue;
+    const int x = graph.nodes[m].inputs[0];
+    const int mean = graph.nodes[m].outputs[0];
+    const int sub = next_of(static_cast<int>(m), OpType::Sub);
+    if (sub < 0 || graph.nodes[sub].inputs != std::vector<int>{x, mean}) continue;
+    const int d = graph.nodes[sub].outputs[0];
+    if (uses[d] > 3 || is_output[d]) continue;
+    // d's two readers: the square and the division.
+    int square = -1, div = -1;
+    for (size_t n = m + 1; n < num_nodes; ++n) {
+      const Node& node = graph.nodes[n];
+      if (std::find(node.inputs.begin(), node.inputs.end(), d) == node.inputs.end()) continue;
+      const bool squares = (node.op == OpType::Mul && node.inputs == std::vector<int>{d, d}) ||
+                           (node.op == OpType::Pow && node.inputs.size() == 2 &&
+                            node.inputs[0] == d && IsScalar(graph, node.inputs[1], 2.0f));
+      if (squares) {
+        square = static_cast<int>(n);
+      } else if (node.op == OpType::Div && node.inputs.size() == 2 && node.inputs[0] == d) {
+        div = static_cast<int>(n);
+      }
+    }
+    if (square < 0 || div < 0 || removed[square] || removed[div]) continue;
+    // No other reader of d: the square reads it once (Pow) or twice (Mul), the division once.
+    if (uses[d] != (graph.nodes[square].op == OpType::Mul ? 3 : 2)) continue;
+    const int variance = next_of(square, OpType::ReduceMean);
+    if (variance < 0 || !IsLastAxisMean(graph, graph.nodes[variance])) continue;
+    const int add = next_of(variance, OpType::Add);
+    float epsilon = 0.0f;
+    if (add < 0) continue;
+    const int var_out = graph.nodes[variance].outputs[0];
+    const int eps_tensor = OtherInput(graph.nodes[add], var_out);
+    if (eps_tensor < 0 || !ConstantScalar(graph, eps_tensor, &epsilon)) continue;
+    const int sqrt = next_of(add, OpType::Sqrt);
+    if (sqrt < 0 || next_of(sqrt, OpType::Div) != div ||
+        graph.nodes[div].inputs[1] != graph.nodes[sqrt].outputs[0]) {
+      continue;
+    }
+    // Optional scale and shift by constants along the last axis.
+    std::vector<int> fused_nodes = {static_cast<int>(m), sub, square, variance, add, sqrt, div};
+    int last = div, gamma = -1, beta = -1;
+    const TensorDesc& xd = graph.tensors[x];
+    const int64_t channels = xd.shape_known && !xd.shape.empty() ? xd.shape.back().value : -1;
+    const int scale = next_of(div, OpType::Mul);
+    if (scale >= 0 && channels > 0) {
+      const int g = OtherInput(graph.nodes[scale], graph.nodes[div].outputs[0]);
+      if (IsVectorConstant(graph, g, channels)) {
+        gamma = g;
+        last = scale;
+        fused_nodes.push_back(scale);
+        const int shift = next_of(scale, OpType::Add);
+        const int b =
+            shift >= 0 ? OtherInput(graph.nodes[shift], graph.nodes[scale].outputs[0]) : -1;
+        if (IsVectorConstant(graph, b, channels)) {
+          beta = b;
+          last = shift;
+          fused_nodes.push_back(shift);
+        }
+      }
+    }
+    if (gamma < 0) {
+      if (channels <= 0) continue;
+      gamma = AddVectorConstant(graph, graph.nodes[m].name + ".ones", channels, 1.0f);
+    }
+    Node fused;
+    fused.name = graph.nodes[last].name;
+    fused.op = OpType::LayerNormalization;
+    fused.inputs = {x, gamma};
+    if (beta >= 0) fused.inputs.push_back(beta);
+    fused.outputs = {graph.nodes[last].outputs[0]};
+    Attribute axis;
+    axis.name = "axis";
+    axis.type = AttributeType::kInt;
+    axis.i = -1;
+    Attribute eps;
+    eps.name = "epsilon";
+    eps.type = AttributeType::kFloat;
+    eps.f = epsilon;
+    fused.attributes = {axis, eps};
+    for (int n : fused_nodes) {
+      if (n != last) removed[n] = 1;
+    }
+    graph.nodes[last] = std::move(fused);
   }
   DropRemoved(graph, removed);
   return Status::Ok();

@@ -38,6 +38,9 @@ Status FuseHardSwish(Graph& graph);
 Status FuseGelu(Graph& graph);
 // Rewrites x * Sigmoid(x) into Swish(x) (SiLU).
 Status FuseSwish(Graph& graph);
+// Rewrites layer normalization spelled out over the last axis (ReduceMean, Sub, Pow or Mul,
+// ReduceMean, Add epsilon, Sqrt, Div, optional constant Mul and Add) into LayerNormalization.
+Status FuseLayerNorm(Graph& graph);
 // Rewrites x * Tanh(Softplus(x)) (Softplus also as Log(Exp(x) + 1)) into Mish(x).
 Status FuseMish(Graph& graph);
 // Rewrites Pow(x, 2) into Mul(x, x) (float32).
