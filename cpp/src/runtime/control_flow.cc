@@ -64,21 +64,26 @@ class SubgraphRunner {
       if (!created.ok()) return created.status().WithContext(ctx.node().Describe());
       executor_ = std::move(created).value();
     }
-    std::vector<Shape> shapes;
-    std::vector<DataType> dtypes;
+    // Compared in place: a Loop body runs this once per iteration, without allocating.
+    bool same = executor_->prepared() && dtypes_.size() == inputs.size();
     for (size_t i = 0; i < inputs.size(); ++i) {
-      dtypes.push_back(inputs[i].dtype);
       const DataType declared = graph_.tensors[graph_.inputs[i]].dtype;
       if (declared != DataType::kUndefined && declared != inputs[i].dtype) {
         return ctx.InvalidModel("subgraph input '" + graph_.tensors[graph_.inputs[i]].name +
                                 "' is declared " + DataTypeName(declared) + ", got " +
                                 DataTypeName(inputs[i].dtype));
       }
-      shapes.push_back(inputs[i].shape);
+      same = same && dtypes_[i] == inputs[i].dtype &&
+             executor_->prepared_shapes()[i] == inputs[i].shape;
     }
-    if (!executor_->prepared() || executor_->prepared_shapes() != shapes || dtypes != dtypes_) {
-      dtypes_ = dtypes;
-      executor_->set_input_dtypes(std::move(dtypes));
+    if (!same) {
+      std::vector<Shape> shapes;
+      dtypes_.clear();
+      for (const TensorRef& input : inputs) {
+        shapes.push_back(input.shape);
+        dtypes_.push_back(input.dtype);
+      }
+      executor_->set_input_dtypes(dtypes_);
       LWAI_RETURN_IF_ERROR(executor_->Prepare(shapes).WithContext(ctx.node().Describe()));
     }
     return Status::Ok();
