@@ -182,6 +182,15 @@ class KernelContext {
 
   static const TensorView& AbsentTensor();
 
+  // After prepare packed constant input i into another form that eval reads instead: lets the
+  // resident pages of a file-backed constant go (ReleaseConstantPages), so that peak memory
+  // holds one copy of the weights. No-op for other inputs and outside a session.
+  void ReleaseConstantInput(int i) const {
+    if (graph_ == nullptr || !has_input(i)) return;
+    const TensorDesc& desc = graph_->tensors[node_.inputs[i]];
+    if (desc.is_constant()) ReleaseConstantPages(desc.constant);
+  }
+
   // Set by the executor.
   bool shape_only_ = false;
   mutable bool value_needed_ = false;
@@ -195,6 +204,7 @@ class KernelContext {
   // kernels), and a state slot that survives re-preparation of the node (both may be null).
   const void* executor_ = nullptr;
   std::shared_ptr<OpState>* persistent_state_ = nullptr;
+  const Graph* graph_ = nullptr;  // the graph the node belongs to
 
  private:
   const Node& node_;

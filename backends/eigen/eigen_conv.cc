@@ -74,6 +74,7 @@ Status PrepareConv(KernelContext& ctx) {
                               static_cast<int>(out_per_group)));
     state->groups.push_back(std::move(kernel));
   }
+  ctx.ReleaseConstantInput(1);
   int64_t col_floats = 0, output_floats = 0, scratch_floats = 0;
   if (!CheckedMul(col_rows, shape.out_size, &col_floats) ||
       !CheckedMul(shape.out_channels, shape.out_size, &output_floats) ||

@@ -212,6 +212,7 @@ Status PrepareMatMul(KernelContext& ctx) {
     if (packed.ok()) {
       s.packed_b = std::move(packed).value();
       ctx.RequestScratch(s.packed_b->ScratchBytes(p.m, ctx.thread_pool()->num_threads()));
+      ctx.ReleaseConstantInput(1);
     }
   }
   ctx.SetState(std::move(state));

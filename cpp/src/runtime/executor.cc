@@ -375,6 +375,7 @@ Status Executor::PrepareNodes() {
     ctx.limits_ = limits_;
     ctx.executor_ = this;
     ctx.persistent_state_ = &persistent_states_[n];
+    ctx.graph_ = &graph_;
     LWAI_RETURN_IF_ERROR(limits_->Check(node.Describe()));
     bool defer = false;
     for (int t : node.inputs) defer = defer || (t >= 0 && deferred[t]);
@@ -668,6 +669,7 @@ Status Executor::PrepareAndRunDynamicNode(int n) {
   ctx.limits_ = limits_;
   ctx.executor_ = this;
   ctx.persistent_state_ = &persistent_states_[n];
+  ctx.graph_ = &graph_;
   for (int o = 0; o < ctx.num_outputs(); ++o) {
     if (ctx.has_output(o)) ctx.output(o).dtype = DataType::kUndefined;
   }
