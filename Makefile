@@ -99,7 +99,7 @@ test-sanitize: test-asan test-python-asan test-tsan test-runner-asan
 # `make test` runs a fixed number of inputs per fuzzer (about a minute each here) with a fixed
 # seed, starting from the committed corpus only: the same inputs on every machine, so CI repeats what passed here.
 FUZZ_SECONDS ?= 1800
-FUZZ_SMOKE_RUNS ?= 300000
+FUZZ_SMOKE_RUNS ?= 200000
 FUZZ_SMOKE_JSON_RUNS ?= 30000
 FUZZ_SMOKE_ONNX_RUNS ?= 4000
 FUZZ_DIR = .cache/fuzz
