@@ -96,7 +96,8 @@ test-sanitize: test-asan test-python-asan test-tsan test-runner-asan
 
 # libFuzzer on the .lwai and JSON loaders and the ONNX importer. `make fuzz` runs each for
 # FUZZ_SECONDS (new corpus entries go to .cache/fuzz, crashes to .cache/fuzz/artifacts).
-# `make test` runs a fixed number of inputs per fuzzer (about a minute each here) with a fixed
+# `make test` runs a fixed number of inputs per fuzzer (one to ten minutes each here, by where
+# the mutations lead) with a fixed
 # seed, starting from the committed corpus only: the same inputs on every machine, so CI repeats what passed here.
 FUZZ_SECONDS ?= 1800
 FUZZ_SMOKE_RUNS ?= 200000
