@@ -259,22 +259,6 @@ TEST_P(LongNode, StopsAtTheTimeout) {
   }
 }
 
-Attribute StringAttribute(const std::string& name, const std::string& value) {
-  Attribute a;
-  a.name = name;
-  a.type = AttributeType::kString;
-  a.s = value;
-  return a;
-}
-
-Attribute IntAttribute(const std::string& name, int64_t value) {
-  Attribute a;
-  a.name = name;
-  a.type = AttributeType::kInt;
-  a.i = value;
-  return a;
-}
-
 INSTANTIATE_TEST_SUITE_P(
     Hostile, LongNode,
     ::testing::Values(
@@ -290,13 +274,12 @@ INSTANTIATE_TEST_SUITE_P(
             {{1, 4, 256, 256}},
             {IntsAttr("kernel_shape", {256, 256}), IntsAttr("pads", {255, 255, 255, 255})}},
         // A channel window as wide as 30000 channels, over 64 positions: 6e10 reads.
-        LongNodeCase{
-            "lrn_wide_window", OpType::LRN, {{1, 30000, 1, 64}}, {IntAttribute("size", 60001)}},
+        LongNodeCase{"lrn_wide_window", OpType::LRN, {{1, 30000, 1, 64}}, {IntAttr("size", 60001)}},
         // Labels i, j, k of 3000: 2.7e10 products.
         LongNodeCase{"einsum_large_label_product",
                      OpType::Einsum,
                      {{3000, 3000}, {3000, 3000}},
-                     {StringAttribute("equation", "ij,jk->ik")}},
+                     {StringAttr("equation", "ij,jk->ik")}},
         // 262144 small images, each a GEMM and a col2im: the deadline is checked per image.
         LongNodeCase{"conv_transpose_huge_batch",
                      OpType::ConvTranspose,
@@ -306,13 +289,13 @@ INSTANTIATE_TEST_SUITE_P(
         LongNodeCase{"lstm_long_sequence",
                      OpType::LSTM,
                      {{400000, 1, 8}, {1, 64, 8}, {1, 64, 16}},
-                     {IntAttribute("hidden_size", 16)}},
+                     {IntAttr("hidden_size", 16)}},
         // 1024 x 1024 samples for each of 64 x 64 x 16 outputs.
         LongNodeCase{"roi_align_dense_sampling",
                      OpType::RoiAlign,
                      {{1, 16, 64, 64}, {1, 4}},
-                     {IntAttribute("output_height", 64), IntAttribute("output_width", 64),
-                      IntAttribute("sampling_ratio", 1024)},
+                     {IntAttr("output_height", 64), IntAttr("output_width", 64),
+                      IntAttr("sampling_ratio", 1024)},
                      {0}}),
     [](const ::testing::TestParamInfo<LongNodeCase>& info) { return info.param.name; });
 
