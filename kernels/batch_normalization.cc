@@ -68,7 +68,11 @@ Status Prepare(KernelContext& ctx) {
   BatchNormState& s = *state;
   s.epsilon = ctx.node().GetFloat("epsilon", 1e-5f);
   s.channels = x[1];
-  for (int i = 2; i < x.rank; ++i) s.spatial *= x[i];
+  for (int i = 2; i < x.rank; ++i) {
+    if (!CheckedMul(s.spatial, x[i], &s.spatial)) {
+      return ctx.ShapeMismatch("input " + x.ToString() + " has too many elements");
+    }
+  }
   bool known = true;
   for (int i = 1; i < 5; ++i) {
     const TensorView& t = ctx.input(i);

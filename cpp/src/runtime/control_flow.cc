@@ -19,13 +19,17 @@ struct OwnedTensor {
   size_t bytes = 0;
 };
 
+// `view` may be `out` itself: a body that passes a state through unchanged outputs its input's
+// buffer. So the old buffer is released only after the copy.
 Status CopyView(const TensorView& view, OwnedTensor* out) {
+  const size_t bytes = view.ByteSize();
+  std::shared_ptr<void> data = AllocateAligned(bytes);
+  if (!data) return Status(StatusCode::kOutOfMemory, "cannot allocate a subgraph output");
+  if (bytes) std::memcpy(data.get(), view.data, bytes);
   out->dtype = view.dtype;
   out->shape = view.shape;
-  out->bytes = view.ByteSize();
-  out->data = AllocateAligned(out->bytes);
-  if (!out->data) return Status(StatusCode::kOutOfMemory, "cannot allocate a subgraph output");
-  if (out->bytes) std::memcpy(out->data.get(), view.data, out->bytes);
+  out->bytes = bytes;
+  out->data = std::move(data);
   return Status::Ok();
 }
 
