@@ -191,6 +191,14 @@ class KernelContext {
     if (desc.is_constant()) ReleaseConstantPages(desc.constant);
   }
 
+  // Whether input i is a constant of the model's graph, read in place (not a value computed for
+  // this session): what it packs from it can be shared with other sessions (SharedPacking).
+  bool IsModelConstant(int i) const {
+    if (graph_ == nullptr || !has_input(i)) return false;
+    const TensorDesc& desc = graph_->tensors[node_.inputs[i]];
+    return desc.is_constant() && desc.constant.data == input(i).data;
+  }
+
   // Set by the executor.
   bool shape_only_ = false;
   mutable bool value_needed_ = false;

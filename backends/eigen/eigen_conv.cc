@@ -10,6 +10,7 @@
 #include "kernels/common.h"
 #include "kernels/conv_common.h"
 #include "kernels/pointwise_conv.h"
+#include "kernels/shared_packing.h"
 #include "runtime/thread_pool.h"
 
 namespace lwai {
@@ -20,7 +21,7 @@ struct ConvState : OpState {
   std::unique_ptr<OpState> reference;  // set when the reference kernel runs
   ConvShape shape;
   FusedActivation activation;
-  std::vector<std::unique_ptr<PointwiseConv>> groups;
+  std::vector<std::shared_ptr<const PointwiseConv>> groups;
   // Scratch layout, in floats: im2col of one group, its transpose (one row per output
   // position), all groups' outputs per position; then the pointwise kernel's scratch.
   int64_t col_floats = 0;
@@ -67,11 +68,19 @@ Status PrepareConv(KernelContext& ctx) {
   const float* weights = w.Data<const float>();
   const float* bias = ctx.has_input(2) ? ctx.input(2).Data<const float>() : nullptr;
   for (int64_t g = 0; g < shape.groups; ++g) {
+    const float* group_weights = weights + g * out_per_group * col_rows;
+    const float* group_bias = bias ? bias + g * out_per_group : nullptr;
+    PackingKey key("pointwise");
+    key.Constant(group_weights, ctx.IsModelConstant(1))
+        .Constant(group_bias, ctx.IsModelConstant(2))
+        .Param(0)
+        .Param(col_rows)
+        .Param(out_per_group);
     LWAI_ASSIGN_OR_RETURN(
-        std::unique_ptr<PointwiseConv> kernel,
-        PointwiseConv::Create(weights + g * out_per_group * col_rows, false,
-                              bias ? bias + g * out_per_group : nullptr, static_cast<int>(col_rows),
-                              static_cast<int>(out_per_group)));
+        std::shared_ptr<const PointwiseConv> kernel, SharedPacking<PointwiseConv>(key, [&] {
+          return PointwiseConv::Create(group_weights, false, group_bias, static_cast<int>(col_rows),
+                                       static_cast<int>(out_per_group));
+        }));
     state->groups.push_back(std::move(kernel));
   }
   ctx.ReleaseConstantInput(1);

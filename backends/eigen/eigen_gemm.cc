@@ -11,6 +11,7 @@
 #include "backends/eigen/eigen_kernels.h"
 #include "kernels/common.h"
 #include "kernels/pointwise_conv.h"
+#include "kernels/shared_packing.h"
 #include "runtime/thread_pool.h"
 
 namespace lwai {
@@ -121,7 +122,7 @@ struct GemmState : OpState {
 struct MatMulState : OpState {
   Product product;
   // A constant 2-D B (weights): packed once, every row of A against it (lwai's pointwise GEMM).
-  std::unique_ptr<PointwiseConv> packed_b;
+  std::shared_ptr<const PointwiseConv> packed_b;
   Shape batch;  // broadcast batch shape (rank 0 when A's batch folds into M)
   int64_t a_strides[kMaxRank] = {};
   int64_t b_strides[kMaxRank] = {};
@@ -206,9 +207,13 @@ Status PrepareMatMul(KernelContext& ctx) {
   p.tiling = ChooseTiling(p.m, p.n, p.k);
   const TensorView& b_view = ctx.input(1);
   if (b.rank == 2 && b_view.data != nullptr && p.k <= (1 << 20) && p.n <= (1 << 20) && p.m > 0) {
-    Result<std::unique_ptr<PointwiseConv>> packed =
-        PointwiseConv::Create(b_view.Data<const float>(), /*weights_transposed=*/true, nullptr,
-                              static_cast<int>(p.k), static_cast<int>(p.n));
+    const float* weights = b_view.Data<const float>();
+    PackingKey key("pointwise");
+    key.Constant(weights, ctx.IsModelConstant(1)).Param(1).Param(p.k).Param(p.n);
+    Result<std::shared_ptr<const PointwiseConv>> packed = SharedPacking<PointwiseConv>(key, [&] {
+      return PointwiseConv::Create(weights, /*weights_transposed=*/true, nullptr,
+                                   static_cast<int>(p.k), static_cast<int>(p.n));
+    });
     if (packed.ok()) {
       s.packed_b = std::move(packed).value();
       ctx.RequestScratch(s.packed_b->ScratchBytes(p.m, ctx.thread_pool()->num_threads()));

@@ -17,6 +17,7 @@
 #include "kernels/common.h"
 #include "kernels/conv_common.h"
 #include "kernels/pointwise_conv.h"
+#include "kernels/shared_packing.h"
 #include "kernels/spatial_common.h"
 #include "kernels/swish_rows.h"
 #include "kernels/winograd.h"
@@ -160,7 +161,17 @@ class XnnpackPartition : public CompiledPartition {
   Result<XnnOperator> CachedOperator(int n, const Node& node, std::vector<int64_t> key,
                                      const char* what,
                                      const std::function<xnn_status(xnn_operator_t*)>& create);
-  std::shared_ptr<PointwiseConv> CachedPointwise(int n, const std::vector<int64_t>& key);
+  // Weights packed by lwai's own kernels for node n, made from the constants and parameters
+  // named by `key`: the ones of an earlier Prepare, those of another session of the same model
+  // (SharedPacking), or new ones from `make`.
+  template <typename T, typename MakeFn>
+  Result<std::shared_ptr<const T>> CachedPacking(int n, const PackingKey& key, MakeFn&& make);
+  // Whether graph tensor t is a model constant read in place (so packings of it can be shared).
+  bool IsModelConstant(int t) const {
+    if (t < 0) return false;
+    const TensorDesc& desc = graph_.tensors[t];
+    return desc.is_constant() && desc.constant.data == (*views_)[t].data;
+  }
   void AddOwnStep(int n, std::function<void()> run);
 
   const Graph& graph_;
@@ -184,10 +195,10 @@ class XnnpackPartition : public CompiledPartition {
   std::vector<int> output_of_node_;  // per graph node: the tensor its steps write
   struct CacheEntry {
     int node = -1;
+    const char* kind = "";  // of `packed` (PackingKey::kind), "" for an XNNPACK operator
     std::vector<int64_t> key;
     XnnOperator op;
-    std::shared_ptr<PointwiseConv> pointwise;
-    std::shared_ptr<Winograd3x3> winograd;
+    std::shared_ptr<const void> packed;
     bool used = false;  // by the current Prepare
   };
   std::vector<CacheEntry> cache_;
@@ -202,20 +213,17 @@ Result<bool> XnnpackPartition::TryAddPointwise(int n, const Node& node, int x, i
                                                const float* bias, int in_channels, int out_channels,
                                                FusedActivation act) {
   if (!PointwiseConvIsProfitable(rows, in_channels, out_channels)) return false;
-  const std::vector<int64_t> key = {-1, in_channels, out_channels, weights_transposed};
-  std::shared_ptr<PointwiseConv> kernel = CachedPointwise(n, key);
-  if (kernel == nullptr) {
-    LWAI_ASSIGN_OR_RETURN(
-        std::unique_ptr<PointwiseConv> created,
-        PointwiseConv::Create(weights, weights_transposed, bias, in_channels, out_channels));
-    kernel = std::move(created);
-    CacheEntry entry;
-    entry.node = n;
-    entry.key = key;
-    entry.pointwise = kernel;
-    entry.used = true;
-    cache_.push_back(std::move(entry));
-  }
+  const int bias_tensor = node.inputs.size() > 2 ? node.inputs[2] : -1;
+  PackingKey key("pointwise");
+  key.Constant(weights, IsModelConstant(node.inputs[1]))
+      .Constant(bias, IsModelConstant(bias_tensor))
+      .Param(weights_transposed)
+      .Param(in_channels)
+      .Param(out_channels);
+  LWAI_ASSIGN_OR_RETURN(
+      std::shared_ptr<const PointwiseConv> kernel, CachedPacking<PointwiseConv>(n, key, [&] {
+        return PointwiseConv::Create(weights, weights_transposed, bias, in_channels, out_channels);
+      }));
   node_scratch_[n] = AddBuffer(kernel->ScratchBytes(rows, pool_->num_threads()), n, n);
   const bool nhwc = placement_[x].nhwc;
   AddOwnStep(n, [this, n, kernel, x, y, nhwc, in_channels, out_channels, act] {
@@ -266,15 +274,25 @@ Result<XnnOperator> XnnpackPartition::CachedOperator(
   return entry.op;
 }
 
-std::shared_ptr<PointwiseConv> XnnpackPartition::CachedPointwise(int n,
-                                                                 const std::vector<int64_t>& key) {
+template <typename T, typename MakeFn>
+Result<std::shared_ptr<const T>> XnnpackPartition::CachedPacking(int n, const PackingKey& key,
+                                                                 MakeFn&& make) {
   for (CacheEntry& entry : cache_) {
-    if (entry.node == n && entry.pointwise && entry.key == key) {
+    if (entry.node == n && entry.packed && entry.kind == key.kind() && entry.key == key.parts()) {
       entry.used = true;
-      return entry.pointwise;
+      return std::static_pointer_cast<const T>(entry.packed);
     }
   }
-  return nullptr;
+  LWAI_ASSIGN_OR_RETURN(std::shared_ptr<const T> packed,
+                        SharedPacking<T>(key, std::forward<MakeFn>(make)));
+  CacheEntry entry;
+  entry.node = n;
+  entry.kind = key.kind();
+  entry.key = key.parts();
+  entry.packed = packed;
+  entry.used = true;
+  cache_.push_back(std::move(entry));
+  return packed;
 }
 
 void XnnpackPartition::AddOwnStep(int n, std::function<void()> run) {
@@ -650,27 +668,16 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
   if (winograd_shape &&
       WinogradIsProfitable(static_cast<int>(in_per_group), static_cast<int>(out_channels),
                            static_cast<int>(g.output[0]), static_cast<int>(g.output[1]))) {
-    const std::vector<int64_t> key = {-2, in_per_group, out_channels};
-    std::shared_ptr<Winograd3x3> winograd;
-    for (CacheEntry& entry : cache_) {
-      if (entry.node == n && entry.winograd && entry.key == key) {
-        entry.used = true;
-        winograd = entry.winograd;
-      }
-    }
-    if (winograd == nullptr) {
-      LWAI_ASSIGN_OR_RETURN(
-          std::unique_ptr<Winograd3x3> created,
-          Winograd3x3::Create(w.Data<float>(), bias, static_cast<int>(in_per_group),
-                              static_cast<int>(out_channels)));
-      winograd = std::move(created);
-      CacheEntry entry;
-      entry.node = n;
-      entry.key = key;
-      entry.winograd = winograd;
-      entry.used = true;
-      cache_.push_back(std::move(entry));
-    }
+    PackingKey key("winograd3x3");
+    key.Constant(w.data, IsModelConstant(node.inputs[1]))
+        .Constant(bias, IsModelConstant(node.inputs.size() > 2 ? node.inputs[2] : -1))
+        .Param(in_per_group)
+        .Param(out_channels);
+    LWAI_ASSIGN_OR_RETURN(
+        std::shared_ptr<const Winograd3x3> winograd, CachedPacking<Winograd3x3>(n, key, [&] {
+          return Winograd3x3::Create(w.Data<float>(), bias, static_cast<int>(in_per_group),
+                                     static_cast<int>(out_channels));
+        }));
     const Shape& s = ShapeOf(x);
     const int pads[4] = {static_cast<int>(g.pad_begin[0]), static_cast<int>(g.pad_begin[1]),
                          static_cast<int>(g.pad_end[0]), static_cast<int>(g.pad_end[1])};
@@ -678,7 +685,7 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
         static_cast<int>(s[0]), static_cast<int>(s[2]), static_cast<int>(s[3]), pads[0], pads[1],
         pads[2], pads[3], pool_->num_threads());
     node_scratch_[n] = AddBuffer(scratch_bytes, n, n);
-    std::shared_ptr<Winograd3x3> kernel_ptr = winograd;
+    std::shared_ptr<const Winograd3x3> kernel_ptr = winograd;
     AddOwnStep(n, [this, n, kernel_ptr, x, y, pads, act] {
       const Shape& s = ShapeOf(x);
       kernel_ptr->Run(Address(x), static_cast<int>(s[0]), static_cast<int>(s[2]),

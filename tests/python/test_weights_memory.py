@@ -1,5 +1,6 @@
 """Peak memory holds one copy of the weights: a session made from a mapped .lwai file packs its
-MatMul weights and lets the file's pages go, so RSS holds one copy, not two."""
+MatMul weights and lets the file's pages go, so RSS holds one copy, not two; and several sessions
+on one model share that packed copy."""
 
 import subprocess
 import sys
@@ -26,14 +27,16 @@ SCRIPT = textwrap.dedent(
 
     model = lwai.load(sys.argv[1])
     before = rss_mb()
-    session = lwai.Session(model, threads=1)
-    session.run({"x": np.ones((8, 1024), np.float32)})
+    sessions = [lwai.Session(model, threads=1) for _ in range(int(sys.argv[2]))]
+    for session in sessions:
+        session.run({"x": np.ones((8, 1024), np.float32)})
     print(rss_mb() - before)
     """
 )
 
 
-def test_packed_matmul_weights_release_the_mapped_file(tmp_path):
+@pytest.mark.parametrize("sessions", [1, 4])
+def test_packed_matmul_weights_release_the_mapped_file(tmp_path, sessions):
     import onnx
 
     rng = np.random.default_rng(0)
@@ -65,9 +68,13 @@ def test_packed_matmul_weights_release_the_mapped_file(tmp_path):
     assert {a.backend for a in session.node_assignments() if a.op == "MatMul"} == {"eigen"}
     weights_mb = sum(np.prod(d) for d in dims) * 4 / 2**20  # 48 MB
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(lwai_path)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", SCRIPT, str(lwai_path), str(sessions)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     growth_mb = float(result.stdout.strip())
     # Loading verified the file, so its pages are resident; the session adds a packed copy and
     # drops those pages: RSS stays about where it was (it would grow by a whole copy otherwise).
+    # More sessions on the same model use the same packed copy (each would add 48 MB otherwise).
     assert growth_mb < 0.25 * weights_mb, f"RSS grew {growth_mb:.0f} MB for {weights_mb:.0f} MB"

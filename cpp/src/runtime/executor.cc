@@ -360,6 +360,9 @@ Status Executor::PrepareNodes() {
   const size_t num_nodes = graph_.nodes.size();
   folded_.assign(num_nodes, 0);
   folded_storage_.clear();
+  // The previous preparation's kernel states stay alive until this one is done, so packed
+  // weights that both use (SharedPacking) are found again instead of packed anew.
+  std::vector<std::unique_ptr<KernelContext>> previous_contexts = std::move(contexts_);
   contexts_.clear();
   has_deferred_nodes_ = false;
   deferred_.assign(num_nodes, 0);
