@@ -87,54 +87,85 @@ bool HasAvx512() { return Avx512Compute() != nullptr; }
 
 using namespace pointwise_internal;  // NOLINT: implementation file
 
-Result<std::unique_ptr<PointwiseConv>> PointwiseConv::Create(const float* weights,
-                                                             bool weights_transposed,
-                                                             const float* bias, int in_channels,
-                                                             int out_channels) {
-  if (weights == nullptr) return InvalidArgument("PointwiseConv: weights are null");
+namespace {
+
+Status CheckChannels(int in_channels, int out_channels) {
   if (in_channels <= 0 || out_channels <= 0 || in_channels > (1 << 20) ||
       out_channels > (1 << 20)) {
     return InvalidArgument("PointwiseConv: channel counts must be in [1, 1048576], got in=" +
                            std::to_string(in_channels) + " out=" + std::to_string(out_channels));
   }
-  const int64_t padded = RoundUp(out_channels, kLanes);
-  if (static_cast<int64_t>(in_channels) * padded > (int64_t{1} << 30)) {
+  if (static_cast<int64_t>(in_channels) * RoundUp(out_channels, kLanes) > (int64_t{1} << 30)) {
     return InvalidArgument("PointwiseConv: packed weights for in=" + std::to_string(in_channels) +
                            " out=" + std::to_string(out_channels) + " would exceed 4 GiB");
   }
-  std::unique_ptr<PointwiseConv> conv(new PointwiseConv());
-  Packed& p = conv->packed_;
+  return Status::Ok();
+}
+
+// Packs weights ([out][in], or [in][out] rows `row_stride` apart when `transposed`) and bias
+// into `base` (64-byte aligned, zero-initialized where `zeroed`): the panels, then the bias.
+PointwiseConv::Packed Pack(const float* weights, bool transposed, int64_t row_stride,
+                           const float* bias, int in_channels, int out_channels, float* base,
+                           bool zeroed) {
+  PointwiseConv::Packed p;
   p.in_channels = in_channels;
   p.out_channels = out_channels;
-  p.out_channels_padded = static_cast<int>(padded);
+  p.out_channels_padded = RoundUp(out_channels, kLanes);
   p.panels = (p.out_channels_padded + kPanel - 1) / kPanel;
   const size_t weight_floats = static_cast<size_t>(in_channels) * p.out_channels_padded;
-  conv->storage_.assign(weight_floats + p.out_channels_padded + 16, 0.0f);
-  float* base = conv->storage_.data();
-  base += (16 - (reinterpret_cast<uintptr_t>(base) / sizeof(float)) % 16) % 16;
-  float* packed = base;
   float* packed_bias = base + weight_floats;
   for (int panel = 0; panel < p.panels; ++panel) {
     const int col0 = panel * kPanel;
     const int width = std::min(kPanel, p.out_channels_padded - col0);
     const int cols = std::min(width, out_channels - col0);
-    float* dst = packed + static_cast<size_t>(col0) * in_channels;
+    float* dst = base + static_cast<size_t>(col0) * in_channels;
     for (int k = 0; k < in_channels; ++k) {
       float* row = dst + static_cast<size_t>(k) * width;
-      if (weights_transposed) {
-        std::memcpy(row, weights + static_cast<size_t>(k) * out_channels + col0,
-                    sizeof(float) * cols);
+      if (transposed) {
+        std::memcpy(row, weights + k * row_stride + col0, sizeof(float) * cols);
       } else {
         for (int c = 0; c < cols; ++c) {
           row[c] = weights[static_cast<size_t>(col0 + c) * in_channels + k];
         }
       }
+      if (!zeroed && cols < width) std::memset(row + cols, 0, sizeof(float) * (width - cols));
     }
   }
+  if (!zeroed) std::memset(packed_bias, 0, sizeof(float) * p.out_channels_padded);
   if (bias != nullptr) std::memcpy(packed_bias, bias, sizeof(float) * out_channels);
-  p.weights = packed;
+  p.weights = base;
   p.bias = packed_bias;
+  return p;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PointwiseConv>> PointwiseConv::Create(const float* weights,
+                                                             bool weights_transposed,
+                                                             const float* bias, int in_channels,
+                                                             int out_channels) {
+  if (weights == nullptr) return InvalidArgument("PointwiseConv: weights are null");
+  LWAI_RETURN_IF_ERROR(CheckChannels(in_channels, out_channels));
+  std::unique_ptr<PointwiseConv> conv(new PointwiseConv());
+  const size_t padded = RoundUp(out_channels, kLanes);
+  conv->storage_.assign(static_cast<size_t>(in_channels) * padded + padded + 16, 0.0f);
+  float* base = conv->storage_.data();
+  base += (16 - (reinterpret_cast<uintptr_t>(base) / sizeof(float)) % 16) % 16;
+  conv->packed_ = Pack(weights, weights_transposed, out_channels, bias, in_channels, out_channels,
+                       base, /*zeroed=*/true);
   return conv;
+}
+
+size_t PointwiseConv::PackedBytes(int in_channels, int out_channels) {
+  if (!CheckChannels(in_channels, out_channels).ok()) return 0;
+  const size_t padded = RoundUp(out_channels, kLanes);
+  return sizeof(float) * (static_cast<size_t>(in_channels) * padded + padded);
+}
+
+PointwiseConv::Packed PointwiseConv::PackInto(const float* weights, int64_t row_stride,
+                                              int in_channels, int out_channels, void* memory) {
+  return Pack(weights, /*transposed=*/true, row_stride, nullptr, in_channels, out_channels,
+              static_cast<float*>(memory), /*zeroed=*/false);
 }
 
 namespace {
@@ -182,11 +213,31 @@ size_t PointwiseConv::ScratchBytes(int64_t pixels, int threads) const {
   return sizeof(float) * plan.buffer_floats * plan.slots;
 }
 
+bool PointwiseConv::HasFastPath() { return HasAvx512(); }
+
 void PointwiseConv::Run(const float* input, int64_t pixels, int input_stride, float* output,
                         int output_stride, float act_min, float act_max, void* scratch,
                         ThreadPool* pool) const {
+  RunPacked(packed_, input, pixels, input_stride, output, output_stride, act_min, act_max, scratch,
+            pool);
+}
+
+size_t PointwiseConv::PackedScratchBytes(int in_channels, int out_channels, int64_t pixels,
+                                         int threads) {
+  Packed layout;
+  layout.in_channels = in_channels;
+  layout.out_channels = out_channels;
+  layout.out_channels_padded = RoundUp(out_channels, kLanes);
+  layout.panels = (layout.out_channels_padded + kPanel - 1) / kPanel;
+  if (pixels <= 0) return 0;
+  const Plan plan = MakePlan(layout, pixels, threads);
+  return sizeof(float) * plan.buffer_floats * plan.slots;
+}
+
+void PointwiseConv::RunPacked(const Packed& p, const float* input, int64_t pixels, int input_stride,
+                              float* output, int output_stride, float act_min, float act_max,
+                              void* scratch, ThreadPool* pool) {
   if (pixels <= 0) return;
-  const Packed& p = packed_;
   const ComputeFn compute = SelectCompute();
   const int threads = pool ? std::max(1, pool->num_threads()) : 1;
   const Plan plan = MakePlan(p, pixels, threads);

@@ -123,10 +123,28 @@ struct MatMulState : OpState {
   Product product;
   // A constant 2-D B (weights): packed once, every row of A against it (lwai's pointwise GEMM).
   std::shared_ptr<const PointwiseConv> packed_b;
+  // Otherwise, with the fast path: each B matrix is packed into scratch when running, then the
+  // same GEMM runs; scratch holds pack_bytes of packed B, then the GEMM's own scratch.
+  bool pack_when_running = false;
+  size_t pack_bytes = 0;
   Shape batch;  // broadcast batch shape (rank 0 when A's batch folds into M)
   int64_t a_strides[kMaxRank] = {};
   int64_t b_strides[kMaxRank] = {};
 };
+
+// Offsets of batch element `matrix` in A and B (through broadcast strides).
+void BatchOffsets(const MatMulState& s, int64_t matrix, int64_t* a_offset, int64_t* b_offset) {
+  int64_t rest = matrix;
+  for (int d = s.batch.rank - 1; d >= 0; --d) {
+    const int64_t index = rest % s.batch[d];
+    rest /= s.batch[d];
+    *a_offset += index * s.a_strides[d];
+    *b_offset += index * s.b_strides[d];
+  }
+}
+
+// Fewest rows of A for which packing B when running pays.
+constexpr int64_t kMinRowsToPack = 16;
 
 }  // namespace
 
@@ -220,6 +238,20 @@ Status PrepareMatMul(KernelContext& ctx) {
       ctx.ReleaseConstantInput(1);
     }
   }
+  // Packing a B matrix costs k * n copies against m * k * n multiply-adds.
+  if (s.packed_b == nullptr && PointwiseConv::HasFastPath() && p.m >= kMinRowsToPack && p.k > 0 &&
+      p.n > 0) {
+    const size_t pack_bytes =
+        PointwiseConv::PackedBytes(static_cast<int>(std::min<int64_t>(p.k, INT32_MAX)),
+                                   static_cast<int>(std::min<int64_t>(p.n, INT32_MAX)));
+    if (pack_bytes > 0 && p.m <= (1 << 30)) {
+      s.pack_when_running = true;
+      s.pack_bytes = (pack_bytes + 63) / 64 * 64;
+      ctx.RequestScratch(s.pack_bytes + PointwiseConv::PackedScratchBytes(
+                                            static_cast<int>(p.k), static_cast<int>(p.n), p.m,
+                                            ctx.thread_pool()->num_threads()));
+    }
+  }
   ctx.SetState(std::move(state));
   return Status::Ok();
 }
@@ -236,6 +268,21 @@ Status EvalMatMul(KernelContext& ctx) {
                     ctx.scratch(), ctx.thread_pool());
     return Status::Ok();
   }
+  if (s.pack_when_running) {
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    char* scratch = static_cast<char*>(ctx.scratch());
+    const int64_t matrices = s.batch.NumElements();
+    for (int64_t matrix = 0; matrix < matrices; ++matrix) {
+      int64_t a_offset = 0, b_offset = 0;
+      BatchOffsets(s, matrix, &a_offset, &b_offset);
+      const PointwiseConv::Packed packed = PointwiseConv::PackInto(
+          b + b_offset, p.n, static_cast<int>(p.k), static_cast<int>(p.n), scratch);
+      PointwiseConv::RunPacked(packed, a + a_offset, p.m, static_cast<int>(p.k),
+                               y + matrix * p.m * p.n, static_cast<int>(p.n), -kInf, kInf,
+                               scratch + s.pack_bytes, ctx.thread_pool());
+    }
+    return Status::Ok();
+  }
   const int64_t tiles = p.tiling.count();
   const int64_t items = s.batch.NumElements() * tiles;
   const TileFn fn = RunTile<false, false>;
@@ -245,14 +292,8 @@ Status EvalMatMul(KernelContext& ctx) {
   ctx.thread_pool()->ParallelFor(items, min_chunk, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t matrix = item / tiles;
-      // Offsets of this batch element in A and B (through broadcast strides).
-      int64_t a_offset = 0, b_offset = 0, rest = matrix;
-      for (int d = s.batch.rank - 1; d >= 0; --d) {
-        const int64_t index = rest % s.batch[d];
-        rest /= s.batch[d];
-        a_offset += index * s.a_strides[d];
-        b_offset += index * s.b_strides[d];
-      }
+      int64_t a_offset = 0, b_offset = 0;
+      BatchOffsets(s, matrix, &a_offset, &b_offset);
       fn(p, a + a_offset, b + b_offset, nullptr, y + matrix * p.m * p.n, item % tiles);
     }
   });

@@ -325,6 +325,20 @@ std::vector<OpCase> Cases() {
   c.push_back({"matmul_broadcast_batch", kGemmTol, [](Net& n) {
                  n.Op(OpType::MatMul, {n.Input({2, 1, 4, 6}), n.Input({3, 6, 5})});
                }});
+  // Enough rows that the fast path packs B when running: attention scores and context, a
+  // broadcast batch, a 2-D B computed by the graph, K above one K block.
+  c.push_back({"matmul_attention_scores", kGemmTol, [](Net& n) {
+                 n.Op(OpType::MatMul, {n.Input({2, 3, 40, 24}), n.Input({2, 3, 24, 37})});
+               }});
+  c.push_back({"matmul_broadcast_batch_packed", kGemmTol, [](Net& n) {
+                 n.Op(OpType::MatMul, {n.Input({2, 1, 20, 33}), n.Input({3, 33, 45})});
+               }});
+  c.push_back({"matmul_2d_both_inputs_dynamic", kGemmTol, [](Net& n) {
+                 n.Op(OpType::MatMul, {n.Input({50, 70}), n.Input({70, 19})});
+               }});
+  c.push_back({"matmul_attention_context_long_k", kGemmTol, [](Net& n) {
+                 n.Op(OpType::MatMul, {n.Input({1, 2, 30, 600}), n.Input({1, 2, 600, 40})});
+               }});
   c.push_back({"matmul_vector_lhs", kGemmTol, [](Net& n) {
                  n.Op(OpType::MatMul, {n.Input({24}), n.Const({24, 10})});
                }});

@@ -143,6 +143,45 @@ def test_pow_by_two_becomes_mul(tmp_path):
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize(
+    ("op", "one_first", "one_shape", "kept"),
+    [
+        ("Mul", False, [], False),
+        ("Mul", True, [1], False),
+        ("Div", False, [1, 1], False),
+        ("Div", True, [], True),  # 1 / x is not x
+        ("Mul", False, [1, 1, 1], True),  # broadcasts x to rank 3
+    ],
+)
+def test_scale_by_one_is_dropped(tmp_path, op, one_first, one_shape, kept):
+    # Attention exported with a scale of 1 after the scores (Whisper) multiplies a
+    # [heads, seq, seq] tensor by 1.0: the node goes, exactly.
+    inits = [numpy_helper.from_array(np.ones(one_shape, np.float32), "one")]
+    inputs = ["one", "t"] if one_first else ["t", "one"]
+    nodes = [
+        helper.make_node("Tanh", ["x"], ["t"]),
+        helper.make_node(op, inputs, ["s"]),
+        helper.make_node("Softmax", ["s"], ["y"], axis=-1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 17])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        inits,
+    )
+    path = tmp_path / "scale.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    session = lwai.Session(lwai.convert(path))
+    ops = [a.op for a in session.node_assignments()]
+    assert ops == (["Tanh", op, "Softmax"] if kept else ["Tanh", "Softmax"])
+    x = np.random.default_rng(4).normal(0, 3, (3, 17)).astype(np.float32)
+    x[0, :4] = [np.nan, np.inf, -np.inf, -0.0]
+    (got,) = session.run({"x": x})
+    (want,) = ort_run(path, {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("cube", ["pow", "mul_square_first", "mul_square_last"])
 def test_gelu_tanh_form_becomes_one_gelu(tmp_path, cube):
     """0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))), as GPT-2-style models export

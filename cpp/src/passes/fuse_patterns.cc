@@ -525,22 +525,30 @@ Status FuseSwish(Graph& graph) {
 // Pow by a constant 2 (squared magnitudes, variances) becomes Mul(x, x), which every backend runs
 // fast, instead of a general pow per element. (0.5 is left alone: pow(-inf, 0.5) is +inf where
 // sqrt gives NaN.)
-Status SimplifyPow(Graph& graph) {
+Status SimplifyArithmetic(Graph& graph) {
   for (Node& node : graph.nodes) {
-    if (node.op != OpType::Pow || node.inputs.size() != 2 || node.inputs[0] < 0) continue;
-    const int x = node.inputs[0];
-    float exponent = 0.0f;
-    if (graph.tensors[x].dtype != DataType::kFloat32 ||
-        !ConstantScalar(graph, node.inputs[1], &exponent)) {
+    if (node.inputs.size() != 2 || node.inputs[0] < 0 || node.inputs[1] < 0) continue;
+    const bool commutes = node.op == OpType::Mul;
+    if (node.op != OpType::Pow && node.op != OpType::Mul && node.op != OpType::Div) continue;
+    // x: the operand that is not the scalar constant (Mul takes it on either side).
+    int x = node.inputs[0], scalar = node.inputs[1];
+    float value = 0.0f;
+    if (!ConstantScalar(graph, scalar, &value) && commutes) std::swap(x, scalar);
+    if (graph.tensors[x].dtype != DataType::kFloat32 || !ConstantScalar(graph, scalar, &value)) {
       continue;
     }
-    // The output keeps x's shape only when the exponent does not broadcast it.
-    const TensorDesc& e = graph.tensors[node.inputs[1]];
+    // The output keeps x's shape only when the scalar does not broadcast it.
+    const TensorDesc& s = graph.tensors[scalar];
     const TensorDesc& xd = graph.tensors[x];
-    if (!e.shape.empty() && (!xd.shape_known || e.shape.size() > xd.shape.size())) continue;
-    if (exponent == 2.0f) {
+    if (!s.shape.empty() && (!xd.shape_known || s.shape.size() > xd.shape.size())) continue;
+    if (node.op == OpType::Pow && value == 2.0f) {
       node.op = OpType::Mul;
       node.inputs = {x, x};
+    } else if (node.op != OpType::Pow && value == 1.0f) {
+      // Exact for every x (NaN, infinities and signed zeros included).
+      node.op = OpType::Identity;
+      node.inputs = {x};
+      node.attributes.clear();
     }
   }
   return Status::Ok();

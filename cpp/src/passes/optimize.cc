@@ -191,7 +191,7 @@ static Status OptimizeUnguarded(Graph& graph) {
   LWAI_RETURN_IF_ERROR(FuseGelu(graph));
   LWAI_RETURN_IF_ERROR(FuseSwish(graph));
   LWAI_RETURN_IF_ERROR(FuseMish(graph));
-  LWAI_RETURN_IF_ERROR(SimplifyPow(graph));
+  LWAI_RETURN_IF_ERROR(SimplifyArithmetic(graph));
   LWAI_RETURN_IF_ERROR(FuseActivations(graph));
   LWAI_RETURN_IF_ERROR(EliminateDeadNodes(graph));
   CompactTensors(graph);

@@ -43,8 +43,9 @@ Status FuseSwish(Graph& graph);
 Status FuseLayerNorm(Graph& graph);
 // Rewrites x * Tanh(Softplus(x)) (Softplus also as Log(Exp(x) + 1)) into Mish(x).
 Status FuseMish(Graph& graph);
-// Rewrites Pow(x, 2) into Mul(x, x) (float32).
-Status SimplifyPow(Graph& graph);
+// Rewrites Pow(x, 2) into Mul(x, x), and Mul or Div by a scalar constant 1 into Identity(x)
+// (float32, when the scalar does not broadcast x; exporters leave a scale of 1 in attention).
+Status SimplifyArithmetic(Graph& graph);
 // Drops tensors nothing refers to and renumbers the rest.
 void CompactTensors(Graph& graph);
 // Fills in the shapes of intermediate tensors (dims that depend on dynamic input dims stay
