@@ -162,9 +162,10 @@ size_t PointwiseConv::PackedBytes(int in_channels, int out_channels) {
   return sizeof(float) * (static_cast<size_t>(in_channels) * padded + padded);
 }
 
-PointwiseConv::Packed PointwiseConv::PackInto(const float* weights, int64_t row_stride,
-                                              int in_channels, int out_channels, void* memory) {
-  return Pack(weights, /*transposed=*/true, row_stride, nullptr, in_channels, out_channels,
+PointwiseConv::Packed PointwiseConv::PackInto(const float* weights, bool transposed,
+                                              int64_t row_stride, int in_channels, int out_channels,
+                                              void* memory) {
+  return Pack(weights, transposed, row_stride, nullptr, in_channels, out_channels,
               static_cast<float*>(memory), /*zeroed=*/false);
 }
 
@@ -213,7 +214,9 @@ size_t PointwiseConv::ScratchBytes(int64_t pixels, int threads) const {
   return sizeof(float) * plan.buffer_floats * plan.slots;
 }
 
-bool PointwiseConv::HasFastPath() { return HasAvx512(); }
+bool PointwiseConv::HasFastPath() {
+  return HasAvx512() && !g_force_portable.load(std::memory_order_relaxed);
+}
 
 void PointwiseConv::Run(const float* input, int64_t pixels, int input_stride, float* output,
                         int output_stride, float act_min, float act_max, void* scratch,

@@ -66,14 +66,15 @@ class PointwiseConv {
   // For weights known only at run time (a MatMul's B computed by the graph): the same kernel on
   // weights packed into caller memory, with zero bias. PackedBytes is the memory PackInto
   // needs (0 when the shape is outside the limits of Create); the memory must be 64-byte
-  // aligned. weights: [in_channels][out_channels], rows `row_stride` floats apart. The returned
+  // aligned. weights: [in_channels][out_channels] with rows `row_stride` floats apart, or
+  // [out_channels][in_channels] (rows contiguous) when `transposed` is false. The returned
   // Packed points into `memory`. RunPacked and PackedScratchBytes are Run and ScratchBytes for
   // it, with the same preconditions and results (HasFastPath says whether they beat a generic
   // GEMM on this CPU).
   static bool HasFastPath();
   static size_t PackedBytes(int in_channels, int out_channels);
   struct Packed;
-  static Packed PackInto(const float* weights, int64_t row_stride, int in_channels,
+  static Packed PackInto(const float* weights, bool transposed, int64_t row_stride, int in_channels,
                          int out_channels, void* memory);
   static size_t PackedScratchBytes(int in_channels, int out_channels, int64_t pixels, int threads);
   static void RunPacked(const Packed& packed, const float* input, int64_t pixels, int input_stride,

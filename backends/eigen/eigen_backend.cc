@@ -36,6 +36,7 @@ constexpr EigenKernel kEigenKernels[] = {
     {OpType::Softplus, eigen::PrepareUnary, eigen::EvalUnary},
     {OpType::Mish, eigen::PrepareUnary, eigen::EvalUnary},
     {OpType::Softmax, eigen::PrepareSoftmax, eigen::EvalSoftmax},
+    {OpType::Attention, eigen::PrepareAttention, eigen::EvalAttention},
     {OpType::MaxPool, eigen::PreparePool, eigen::EvalPool},
     {OpType::AveragePool, eigen::PreparePool, eigen::EvalPool},
     {OpType::Resize, eigen::PrepareResize, eigen::EvalResize},
@@ -131,6 +132,10 @@ class EigenBackend : public Backend {
         if (node.inputs.size() < 2 || node.inputs.size() > 3 || !FloatInputs(graph, node, 0, 2)) {
           return nullptr;
         }
+        return kernel;
+      case OpType::Attention:
+        // Q, K, V float32; the mask, cache and lengths are checked by the prepare.
+        if (node.inputs.size() < 3 || !FloatInputs(graph, node, 0, 2)) return nullptr;
         return kernel;
       case OpType::LSTM:
       case OpType::GRU:

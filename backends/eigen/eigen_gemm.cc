@@ -275,8 +275,9 @@ Status EvalMatMul(KernelContext& ctx) {
     for (int64_t matrix = 0; matrix < matrices; ++matrix) {
       int64_t a_offset = 0, b_offset = 0;
       BatchOffsets(s, matrix, &a_offset, &b_offset);
-      const PointwiseConv::Packed packed = PointwiseConv::PackInto(
-          b + b_offset, p.n, static_cast<int>(p.k), static_cast<int>(p.n), scratch);
+      const PointwiseConv::Packed packed =
+          PointwiseConv::PackInto(b + b_offset, /*transposed=*/true, p.n, static_cast<int>(p.k),
+                                  static_cast<int>(p.n), scratch);
       PointwiseConv::RunPacked(packed, a + a_offset, p.m, static_cast<int>(p.k),
                                y + matrix * p.m * p.n, static_cast<int>(p.n), -kInf, kInf,
                                scratch + s.pack_bytes, ctx.thread_pool());

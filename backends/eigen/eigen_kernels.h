@@ -38,6 +38,9 @@ Status PrepareLstm(KernelContext& ctx);
 Status PrepareGru(KernelContext& ctx);
 Status EvalRecurrent(KernelContext& ctx);
 
+// Attention on 4-D float32 tensors, block by block (eigen_attention.cc).
+Status PrepareAttention(KernelContext& ctx);
+Status EvalAttention(KernelContext& ctx);
 // Softmax over the last axis, LayerNormalization (eigen_normalization.cc).
 Status PrepareSoftmax(KernelContext& ctx);
 Status EvalSoftmax(KernelContext& ctx);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "kernels/pointwise_conv.h"
 #include "lwai/model.h"
 #include "lwai/session.h"
 #include "passes/passes.h"
@@ -338,6 +339,23 @@ std::vector<OpCase> Cases() {
                }});
   c.push_back({"matmul_attention_context_long_k", kGemmTol, [](Net& n) {
                  n.Op(OpType::MatMul, {n.Input({1, 2, 30, 600}), n.Input({1, 2, 600, 40})});
+               }});
+  // Attention: one block of queries, several blocks (130 and 80 queries), a mask broadcast
+  // over heads and queries, grouped KV heads, the default scale.
+  c.push_back({"attention_small", kGemmTol, [](Net& n) {
+                 n.Op(OpType::Attention,
+                      {n.Input({1, 2, 7, 16}), n.Input({1, 2, 9, 16}), n.Input({1, 2, 9, 16})},
+                      {FloatAttr("scale", 0.25f)});
+               }});
+  c.push_back({"attention_blocks_mask", kGemmTol, [](Net& n) {
+                 n.Op(OpType::Attention,
+                      {n.Input({2, 3, 130, 24}), n.Input({2, 3, 37, 24}), n.Input({2, 3, 37, 20}),
+                       n.Input({2, 1, 1, 37}, -4.0f, 0.0f)},
+                      {FloatAttr("scale", 0.2f)});
+               }});
+  c.push_back({"attention_long_keys_grouped", kGemmTol, [](Net& n) {
+                 n.Op(OpType::Attention, {n.Input({1, 4, 80, 32}), n.Input({1, 2, 700, 32}),
+                                          n.Input({1, 2, 700, 32}), n.Input({80, 700})});
                }});
   c.push_back({"matmul_vector_lhs", kGemmTol, [](Net& n) {
                  n.Op(OpType::MatMul, {n.Input({24}), n.Const({24, 10})});
@@ -754,6 +772,31 @@ TEST_P(BackendOps, NonFiniteInputsMatchReference) {
     ASSERT_TRUE(status.ok()) << status.ToString();
     ExpectSameNonFinite(got, want, op_case.tolerance);
   }
+}
+
+// Attention's portable path (Eigen products, where the CPU lacks AVX-512) on the same cases.
+TEST(BackendOpsPortable, AttentionMatchesReference) {
+  const std::vector<std::string> backends = AvailableBackends();
+  if (std::find(backends.begin(), backends.end(), "eigen") == backends.end()) {
+    GTEST_SKIP() << "built without the Eigen backend";
+  }
+  pointwise_internal::SetForcePortableForTesting(true);
+  uint32_t seed = 300;
+  for (const OpCase& op_case : Cases()) {
+    if (op_case.name.rfind("attention", 0) != 0) continue;
+    SCOPED_TRACE(op_case.name);
+    Inputs inputs;
+    auto model = BuildCase(op_case, ++seed, &inputs);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Outputs want, got;
+    ASSERT_TRUE(RunModel(*model, "reference", 1, inputs, &want).ok());
+    bool claimed = false;
+    const Status status = RunModel(*model, "eigen", 2, inputs, &got, &claimed);
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    EXPECT_TRUE(claimed);
+    ExpectClose(got, want, op_case.tolerance);
+  }
+  pointwise_internal::SetForcePortableForTesting(false);
 }
 
 // A mid-size conv net: two threads must agree with one within fp32 rounding.

@@ -182,6 +182,72 @@ def test_scale_by_one_is_dropped(tmp_path, op, one_first, one_shape, kept):
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
 
 
+def _attention_model(path, scale_op, mask, extra_reader=False, k_from_transpose=True):
+    """Attention as exporters write it: Q [1, 2, 20, 8], K as [1, 30, 2, 8] transposed to
+    K^T by one Transpose (or given as K^T), scores scaled, masked, Softmax, times V."""
+    nodes, inits = [], [numpy_helper.from_array(np.array(8.0**0.5, np.float32), "c")]
+    inputs = [
+        helper.make_tensor_value_info("q", TensorProto.FLOAT, [1, 2, 20, 8]),
+        helper.make_tensor_value_info("v", TensorProto.FLOAT, [1, 2, 30, 8]),
+    ]
+    if k_from_transpose:
+        inputs.append(helper.make_tensor_value_info("k", TensorProto.FLOAT, [1, 30, 2, 8]))
+        nodes.append(helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 2, 3, 1]))
+    else:
+        inputs.append(helper.make_tensor_value_info("kt", TensorProto.FLOAT, [1, 2, 8, 30]))
+    nodes.append(helper.make_node("MatMul", ["q", "kt"], ["scores"]))
+    logits = "scores"
+    if scale_op:
+        nodes.append(helper.make_node(scale_op, ["scores", "c"], ["scaled"]))
+        logits = "scaled"
+    if mask:
+        inputs.append(helper.make_tensor_value_info("mask", TensorProto.FLOAT, [1, 1, 1, 30]))
+        nodes.append(helper.make_node("Add", [logits, "mask"], ["masked"]))
+        logits = "masked"
+    nodes.append(helper.make_node("Softmax", [logits], ["probs"], axis=-1))
+    # Casts to float32 of float32, as autocast exports leave them: no-ops.
+    nodes.append(helper.make_node("Cast", ["probs"], ["probs32"], to=TensorProto.FLOAT))
+    nodes.append(helper.make_node("MatMul", ["probs32", "v"], ["y"]))
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 20, 8])]
+    if extra_reader:
+        outputs.append(helper.make_tensor_value_info("probs", TensorProto.FLOAT, [1, 2, 20, 30]))
+    graph = helper.make_graph(nodes, "g", inputs, outputs, inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+@pytest.mark.parametrize(
+    ("scale_op", "mask", "k_from_transpose"),
+    [("Div", True, True), ("Mul", False, True), (None, True, False)],
+)
+def test_attention_becomes_one_node(tmp_path, scale_op, mask, k_from_transpose):
+    path = tmp_path / "attention.onnx"
+    _attention_model(path, scale_op, mask, k_from_transpose=k_from_transpose)
+    session = lwai.Session(lwai.convert(path))
+    ops = [a.op for a in session.node_assignments()]
+    assert ops == ["Transpose", "Attention"], ops
+    rng = np.random.default_rng(5)
+    feeds = {
+        "q": rng.normal(0, 1, (1, 2, 20, 8)).astype(np.float32),
+        "v": rng.normal(0, 1, (1, 2, 30, 8)).astype(np.float32),
+    }
+    if k_from_transpose:
+        feeds["k"] = rng.normal(0, 1, (1, 30, 2, 8)).astype(np.float32)
+    else:
+        feeds["kt"] = rng.normal(0, 1, (1, 2, 8, 30)).astype(np.float32)
+    if mask:
+        feeds["mask"] = np.where(rng.random((1, 1, 1, 30)) < 0.3, -1e4, 0).astype(np.float32)
+    (got,) = session.run(feeds)
+    (want,) = ort_run(path, feeds)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_attention_whose_probabilities_are_read_stays_unfused(tmp_path):
+    path = tmp_path / "attention.onnx"
+    _attention_model(path, "Div", True, extra_reader=True)
+    ops = [a.op for a in lwai.Session(lwai.convert(path)).node_assignments()]
+    assert "Attention" not in ops and "Softmax" in ops
+
+
 @pytest.mark.parametrize("cube", ["pow", "mul_square_first", "mul_square_last"])
 def test_gelu_tanh_form_becomes_one_gelu(tmp_path, cube):
     """0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))), as GPT-2-style models export

@@ -525,8 +525,182 @@ Status FuseSwish(Graph& graph) {
 // Pow by a constant 2 (squared magnitudes, variances) becomes Mul(x, x), which every backend runs
 // fast, instead of a general pow per element. (0.5 is left alone: pow(-inf, 0.5) is +inf where
 // sqrt gives NaN.)
+namespace {
+
+// Whether two dims are known to be equal: the same value, or dynamic with the same name.
+bool SameDim(const Dim& a, const Dim& b) {
+  if (a.value >= 0 || b.value >= 0) return a.value == b.value;
+  return !a.name.empty() && a.name == b.name;
+}
+
+// A float32 tensor of rank 4 with known rank.
+bool IsRank4Float(const Graph& graph, int tensor) {
+  if (tensor < 0) return false;
+  const TensorDesc& desc = graph.tensors[tensor];
+  return desc.dtype == DataType::kFloat32 && desc.shape_known && desc.shape.size() == 4;
+}
+
+// Scores of attention: MatMul(Q, K^T), then optionally Mul or Div by a scalar constant. Returns
+// the MatMul's index (or -1) and multiplies *scale by the constants; `chain` gets the nodes.
+int MatchScores(const Graph& graph, const std::vector<int>& producers, const SoleReaders& readers,
+                int tensor, float* scale, std::vector<int>* chain) {
+  for (int depth = 0; depth < 4 && tensor >= 0; ++depth) {
+    const int index = producers[tensor];
+    if (index < 0 || readers.Of(tensor) < 0) return -1;
+    const Node& node = graph.nodes[index];
+    if (node.outputs.size() != 1) return -1;
+    chain->push_back(index);
+    if (node.op == OpType::MatMul && node.inputs.size() == 2) return index;
+    float value = 0.0f;
+    if (node.op == OpType::Identity && node.inputs.size() == 1) {
+      tensor = node.inputs[0];
+    } else if (node.op == OpType::Mul && node.inputs.size() == 2) {
+      const bool first_scalar = ConstantScalar(graph, node.inputs[0], &value);
+      if (!first_scalar && !ConstantScalar(graph, node.inputs[1], &value)) return -1;
+      *scale *= value;
+      tensor = first_scalar ? node.inputs[1] : node.inputs[0];
+    } else if (node.op == OpType::Div && node.inputs.size() == 2 &&
+               ConstantScalar(graph, node.inputs[1], &value) && value != 0.0f) {
+      *scale /= value;
+      tensor = node.inputs[0];
+    } else {
+      return -1;
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
+Status FuseAttention(Graph& graph) {
+  const SoleReaders readers(graph);
+  const std::vector<int> producers = graph.Producers();
+  std::vector<char> removed(graph.nodes.size(), 0);
+  std::vector<std::vector<Node>> insert_before(graph.nodes.size());
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& softmax = graph.nodes[n];
+    if (softmax.op != OpType::Softmax || softmax.inputs.size() != 1 || removed[n] ||
+        softmax.outputs.size() != 1 || !IsRank4Float(graph, softmax.inputs[0])) {
+      continue;
+    }
+    const int64_t axis = softmax.GetInt("axis", -1);
+    if (axis != -1 && axis != 3) continue;
+    const int context_index = readers.Next(static_cast<int>(n));
+    if (context_index < 0 || graph.nodes[context_index].op != OpType::MatMul ||
+        graph.nodes[context_index].inputs.size() != 2 ||
+        graph.nodes[context_index].inputs[0] != softmax.outputs[0]) {
+      continue;
+    }
+    // Softmax input: scores, or scores + mask.
+    std::vector<int> chain;
+    float scale = 1.0f;
+    int mask = -1;
+    int scores_index = -1;
+    const int logits = softmax.inputs[0];
+    const int add_index = producers[logits];
+    if (add_index >= 0 && graph.nodes[add_index].op == OpType::Add &&
+        graph.nodes[add_index].inputs.size() == 2 && readers.Of(logits) >= 0) {
+      for (int side = 0; side < 2 && scores_index < 0; ++side) {
+        chain = {add_index};
+        scale = 1.0f;
+        scores_index = MatchScores(graph, producers, readers, graph.nodes[add_index].inputs[side],
+                                   &scale, &chain);
+        mask = graph.nodes[add_index].inputs[1 - side];
+      }
+    } else {
+      scores_index = MatchScores(graph, producers, readers, logits, &scale, &chain);
+    }
+    if (scores_index < 0 ||
+        std::any_of(chain.begin(), chain.end(), [&](int i) { return removed[i] != 0; })) {
+      continue;
+    }
+    const int q = graph.nodes[scores_index].inputs[0];
+    const int k_transposed = graph.nodes[scores_index].inputs[1];
+    const int v = graph.nodes[context_index].inputs[1];
+    if (!IsRank4Float(graph, q) || !IsRank4Float(graph, k_transposed) || !IsRank4Float(graph, v)) {
+      continue;
+    }
+    const std::vector<Dim>& qs = graph.tensors[q].shape;
+    const std::vector<Dim>& ks = graph.tensors[k_transposed].shape;
+    const std::vector<Dim>& vs = graph.tensors[v].shape;
+    // Same batch and heads everywhere (MatMul's batch broadcasting is not Attention's), head
+    // sizes and key counts that agree.
+    bool ok = SameDim(qs[3], ks[2]) && SameDim(ks[3], vs[2]);
+    for (int d = 0; d < 2 && ok; ++d) ok = SameDim(qs[d], ks[d]) && SameDim(qs[d], vs[d]);
+    if (!ok) continue;
+    if (mask >= 0) {
+      // An additive float mask with one value per key that only broadcasts over the rest.
+      const TensorDesc& m = graph.tensors[mask];
+      if (m.dtype != DataType::kFloat32 || !m.shape_known || m.shape.empty() ||
+          m.shape.size() > 4 || !SameDim(m.shape.back(), ks[3])) {
+        continue;
+      }
+      const Dim scores_dims[4] = {qs[0], qs[1], qs[2], ks[3]};
+      for (size_t i = 0; i + 1 < m.shape.size() && ok; ++i) {
+        const Dim& dim = m.shape[i];
+        ok = dim.value == 1 || SameDim(dim, scores_dims[4 - m.shape.size() + i]);
+      }
+      if (!ok) continue;
+    }
+    // K from K^T: a Transpose producing K^T gets a twin producing K, otherwise one is added.
+    Node transpose;
+    transpose.name = graph.nodes[context_index].name + "/key";
+    transpose.op = OpType::Transpose;
+    std::vector<int64_t> perm = {0, 1, 3, 2};
+    const int kt_producer = producers[k_transposed];
+    if (kt_producer >= 0 && graph.nodes[kt_producer].op == OpType::Transpose &&
+        graph.nodes[kt_producer].inputs.size() == 1 &&
+        graph.nodes[kt_producer].GetInts("perm").size() == 4) {
+      perm = graph.nodes[kt_producer].GetInts("perm");
+      std::swap(perm[2], perm[3]);
+      transpose.inputs = {graph.nodes[kt_producer].inputs[0]};
+    } else {
+      transpose.inputs = {k_transposed};
+    }
+    Attribute perm_attribute;
+    perm_attribute.name = "perm";
+    perm_attribute.type = AttributeType::kInts;
+    perm_attribute.ints = perm;
+    transpose.attributes.push_back(std::move(perm_attribute));
+    TensorDesc key;
+    key.name = transpose.name;
+    key.dtype = DataType::kFloat32;
+    key.shape_known = true;
+    key.shape = {ks[0], ks[1], ks[3], ks[2]};
+    transpose.outputs = {graph.AddTensor(std::move(key))};
+
+    Node attention;
+    attention.name = graph.nodes[context_index].name;
+    attention.op = OpType::Attention;
+    attention.inputs = {q, transpose.outputs[0], v};
+    if (mask >= 0) attention.inputs.push_back(mask);
+    attention.outputs = {graph.nodes[context_index].outputs[0]};
+    attention.SetFloat("scale", scale);
+    for (int i : chain) removed[i] = 1;
+    removed[n] = 1;
+    insert_before[context_index].push_back(std::move(transpose));
+    graph.nodes[context_index] = std::move(attention);
+  }
+  std::vector<Node> kept;
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    for (Node& inserted : insert_before[n]) kept.push_back(std::move(inserted));
+    if (!removed[n]) kept.push_back(std::move(graph.nodes[n]));
+  }
+  graph.nodes = std::move(kept);
+  return Status::Ok();
+}
+
 Status SimplifyArithmetic(Graph& graph) {
   for (Node& node : graph.nodes) {
+    // A Cast to the type its input already has (exporters' autocast leaves pairs of them).
+    if (node.op == OpType::Cast && node.inputs.size() == 1 && node.inputs[0] >= 0 &&
+        node.FindAttribute("to") != nullptr &&
+        graph.tensors[node.inputs[0]].dtype != DataType::kUndefined &&
+        node.GetInt("to", -1) == static_cast<int64_t>(graph.tensors[node.inputs[0]].dtype)) {
+      node.op = OpType::Identity;
+      node.attributes.clear();
+      continue;
+    }
     if (node.inputs.size() != 2 || node.inputs[0] < 0 || node.inputs[1] < 0) continue;
     const bool commutes = node.op == OpType::Mul;
     if (node.op != OpType::Pow && node.op != OpType::Mul && node.op != OpType::Div) continue;

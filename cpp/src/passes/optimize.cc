@@ -192,6 +192,8 @@ static Status OptimizeUnguarded(Graph& graph) {
   LWAI_RETURN_IF_ERROR(FuseSwish(graph));
   LWAI_RETURN_IF_ERROR(FuseMish(graph));
   LWAI_RETURN_IF_ERROR(SimplifyArithmetic(graph));
+  LWAI_RETURN_IF_ERROR(EliminateDeadNodes(graph));  // bypasses the Identity nodes made above
+  LWAI_RETURN_IF_ERROR(FuseAttention(graph));
   LWAI_RETURN_IF_ERROR(FuseActivations(graph));
   LWAI_RETURN_IF_ERROR(EliminateDeadNodes(graph));
   CompactTensors(graph);

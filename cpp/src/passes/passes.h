@@ -43,8 +43,13 @@ Status FuseSwish(Graph& graph);
 Status FuseLayerNorm(Graph& graph);
 // Rewrites x * Tanh(Softplus(x)) (Softplus also as Log(Exp(x) + 1)) into Mish(x).
 Status FuseMish(Graph& graph);
+// Rewrites attention spelled out of nodes, MatMul(Q, K^T) [* or / scalar] [+ mask] -> Softmax
+// over the last axis -> MatMul(., V) on 4-D [batch, heads, sequence, head size] tensors, into one
+// Attention node (ONNX 23) with that scale, so the scores never leave the cache.
+Status FuseAttention(Graph& graph);
 // Rewrites Pow(x, 2) into Mul(x, x), and Mul or Div by a scalar constant 1 into Identity(x)
-// (float32, when the scalar does not broadcast x; exporters leave a scale of 1 in attention).
+// (float32, when the scalar does not broadcast x; exporters leave a scale of 1 in attention),
+// and a Cast to its input's own type into Identity.
 Status SimplifyArithmetic(Graph& graph);
 // Drops tensors nothing refers to and renumbers the rest.
 void CompactTensors(Graph& graph);
