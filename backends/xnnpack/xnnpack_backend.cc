@@ -16,6 +16,8 @@
 #include "backends/xnnpack/claims.h"
 #include "kernels/common.h"
 #include "kernels/conv_common.h"
+#include "kernels/depthwise_conv.h"
+#include "kernels/kernel_choice.h"
 #include "kernels/pointwise_conv.h"
 #include "kernels/shared_packing.h"
 #include "kernels/spatial_common.h"
@@ -153,6 +155,10 @@ class XnnpackPartition : public CompiledPartition {
   Result<bool> TryAddPointwise(int n, const Node& node, int x, int y, int64_t rows,
                                const float* weights, bool weights_transposed, const float* bias,
                                int in_channels, int out_channels, FusedActivation act);
+  // Node n as lwai's depthwise kernel when, timed on this shape, it beats `xnn_op` (the
+  // node's XNNPACK operator). Returns false when XNNPACK is faster.
+  Result<bool> TryAddDepthwise(int n, const Node& node, const WindowGeometry& g,
+                               FusedActivation act, xnn_operator_t xnn_op);
   void AddXnnStep(int n, xnn_operator_t op, std::function<xnn_status()> setup);
   void AddXnnStep(int n, XnnOperator op, std::function<xnn_status()> setup);
   // Operators that pack weights survive re-preparation (a new input shape) when they are made
@@ -739,6 +745,11 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
         ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
         return status;
       }));
+  if (groups > 1 && in_per_group == 1 && out_channels == groups && kh <= 64 && kw <= 64 &&
+      DepthwiseConvHasFastPath()) {
+    LWAI_ASSIGN_OR_RETURN(bool added, TryAddDepthwise(n, node, g, act, op.get()));
+    if (added) return Status::Ok();
+  }
   AddXnnStep(n, op, [this, op = op.get(), x, y] {
     const Shape& s = ShapeOf(x);
     return xnn_setup_convolution2d_nhwc_f32(op, s[0], s[2], s[3], Address(x), Address(y),
@@ -746,6 +757,71 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
   });
   SetKernelName(n, groups > 1 && in_per_group == 1 ? "depthwise" : "");
   return Status::Ok();
+}
+
+Result<bool> XnnpackPartition::TryAddDepthwise(int n, const Node& node, const WindowGeometry& g,
+                                               FusedActivation act, xnn_operator_t xnn_op) {
+  const int x = node.inputs[0];
+  const int y = output_of_node_[n];
+  const TensorView& w = (*views_)[node.inputs[1]];
+  const int bias_tensor = node.inputs.size() > 2 ? node.inputs[2] : -1;
+  const float* bias = bias_tensor >= 0 ? (*views_)[bias_tensor].Data<float>() : nullptr;
+  const Shape& s = ShapeOf(x);
+  const int channels = static_cast<int>(w.shape[0]);
+  DepthwiseGeometry dg;
+  dg.batch = static_cast<int>(s[0]);
+  dg.height = static_cast<int>(s[2]);
+  dg.width = static_cast<int>(s[3]);
+  dg.kernel_h = static_cast<int>(w.shape[2]);
+  dg.kernel_w = static_cast<int>(w.shape[3]);
+  dg.stride_h = static_cast<int>(g.strides[0]);
+  dg.stride_w = static_cast<int>(g.strides[1]);
+  dg.dilation_h = static_cast<int>(g.dilations[0]);
+  dg.dilation_w = static_cast<int>(g.dilations[1]);
+  dg.pad_top = static_cast<int>(g.pad_begin[0]);
+  dg.pad_left = static_cast<int>(g.pad_begin[1]);
+  dg.out_height = static_cast<int>(g.output[0]);
+  dg.out_width = static_cast<int>(g.output[1]);
+  PackingKey key("depthwise");
+  key.Constant(w.data, IsModelConstant(node.inputs[1]))
+      .Constant(bias, IsModelConstant(bias_tensor))
+      .Param(channels)
+      .Param(dg.kernel_h)
+      .Param(dg.kernel_w);
+  LWAI_ASSIGN_OR_RETURN(
+      std::shared_ptr<const DepthwiseConv> kernel, CachedPacking<DepthwiseConv>(n, key, [&] {
+        return DepthwiseConv::Create(w.Data<float>(), bias, channels, dg.kernel_h, dg.kernel_w);
+      }));
+  // Time both kernels on this shape (once per process) with scratch buffers.
+  const int in_stride = static_cast<int>(Stride(x)), out_stride = static_cast<int>(Stride(y));
+  const std::vector<int64_t> shape_key = {
+      dg.batch,     dg.height,    dg.width,      channels,      dg.kernel_h,         dg.kernel_w,
+      dg.stride_h,  dg.stride_w,  dg.dilation_h, dg.dilation_w, dg.pad_top,          dg.pad_left,
+      g.pad_end[0], g.pad_end[1], in_stride,     out_stride,    pool_->num_threads()};
+  std::vector<float> probe_in(static_cast<size_t>(dg.batch) * dg.height * dg.width * in_stride,
+                              0.5f);
+  std::vector<float> probe_out(static_cast<size_t>(dg.batch) * dg.out_height * dg.out_width *
+                               out_stride);
+  const int choice = ChooseFasterKernel(
+      "depthwise", shape_key,
+      [&] {
+        kernel->Run(dg, probe_in.data(), in_stride, probe_out.data(), out_stride, act.min, act.max,
+                    pool_);
+      },
+      [&] {
+        if (xnn_setup_convolution2d_nhwc_f32(xnn_op, dg.batch, dg.height, dg.width, probe_in.data(),
+                                             probe_out.data(),
+                                             threadpool()) == xnn_status_success) {
+          xnn_run_operator(xnn_op, threadpool());
+        }
+      });
+  if (choice != 0) return false;
+  AddOwnStep(n, [this, kernel, dg, x, y, act] {
+    kernel->Run(dg, Address(x), static_cast<int>(Stride(x)), Address(y),
+                static_cast<int>(Stride(y)), act.min, act.max, pool_);
+  });
+  SetKernelName(n, "lwai depthwise");
+  return true;
 }
 
 Status XnnpackPartition::AddConvTranspose(int n, const Node& node) {

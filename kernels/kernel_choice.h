@@ -1,0 +1,31 @@
+// Choosing between two kernels for one shape by timing both on this machine.
+//
+// Where neither of two implementations wins everywhere (lwai's depthwise kernel or XNNPACK's,
+// depending on map size, stride and channel count), a rule measured once on one CPU would be
+// wrong on the next. Instead the first session that meets a shape runs both a few times and
+// keeps the faster; the answer is cached for the process under the caller's key (which must
+// name the shape, the thread count and whatever else changes the timing).
+//
+// Thread safety: may be called from any thread; concurrent calls with one key may both time
+// the kernels, and either answer is then kept.
+#ifndef LWAI_KERNELS_KERNEL_CHOICE_H_
+#define LWAI_KERNELS_KERNEL_CHOICE_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace lwai {
+
+// 0 when `first` is faster (or they tie), 1 when `second` is. Each runs once to warm up, then
+// three times alternately; the minimum time of each counts.
+int ChooseFasterKernel(const std::string& kind, const std::vector<int64_t>& key,
+                       const std::function<void()>& first, const std::function<void()>& second);
+
+// Choices cached so far (for tests and diagnostics).
+int CachedKernelChoices();
+
+}  // namespace lwai
+
+#endif  // LWAI_KERNELS_KERNEL_CHOICE_H_
