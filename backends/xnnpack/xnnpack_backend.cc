@@ -782,6 +782,11 @@ Result<bool> XnnpackPartition::TryAddDepthwise(int n, const Node& node, const Wi
   dg.pad_left = static_cast<int>(g.pad_begin[1]);
   dg.out_height = static_cast<int>(g.output[0]);
   dg.out_width = static_cast<int>(g.output[1]);
+  // Layers too big to time cheaply (far beyond real networks' depthwise layers) stay on
+  // XNNPACK.
+  const int64_t work = static_cast<int64_t>(dg.batch) * dg.out_height * dg.out_width * channels *
+                       dg.kernel_h * dg.kernel_w;
+  if (work > (int64_t{1} << 27)) return false;
   PackingKey key("depthwise");
   key.Constant(w.data, IsModelConstant(node.inputs[1]))
       .Constant(bias, IsModelConstant(bias_tensor))
