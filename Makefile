@@ -66,7 +66,7 @@ build-tsan: deps
 STRESS_SECONDS ?= 60
 test-tsan: build-tsan
 	@LWAI_STRESS_SECONDS=$(STRESS_SECONDS) build-tsan/lwai_tests \
-		--gtest_filter='ThreadSafety.*:Session.*:*BackendOps*:Hostile.*'
+		--gtest_filter='ThreadSafety.*:Session.*:*BackendOps*:Hostile.*:*SessionsShare*:SharedPacking.*'
 
 # The Python suite against the ASan+UBSan extension (Python itself is not instrumented, so the
 # ASan runtime is preloaded; leaks are not checked in CPython).
