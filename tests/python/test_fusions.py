@@ -182,6 +182,56 @@ def test_scale_by_one_is_dropped(tmp_path, op, one_first, one_shape, kept):
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("next_pads", [0, 1])
+def test_affine_around_convs_folds_into_their_weights(tmp_path, next_pads):
+    # PP-LCNet's learnable affine blocks: Conv -> Mul(s) -> Add(b) -> HardSwish -> Mul(s) ->
+    # Add(b) -> Conv; per-channel scales after a conv fold too. The affine after the activation
+    # folds into the next conv only when it has no padding (padding zeros are not scaled).
+    rng = np.random.default_rng(6)
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 0.3, (16, 8, 3, 3)).astype(np.float32), "w1"),
+        numpy_helper.from_array(
+            rng.normal(0, 0.3, (12, 16, 1 + 2 * next_pads, 1 + 2 * next_pads)).astype(np.float32),
+            "w2",
+        ),
+        numpy_helper.from_array(rng.normal(0, 0.3, (12,)).astype(np.float32), "b2"),
+        numpy_helper.from_array(np.array([1.7], np.float32), "s1"),
+        numpy_helper.from_array(np.array([-0.3], np.float32), "t1"),
+        numpy_helper.from_array(np.array(0.8, np.float32), "s2"),
+        numpy_helper.from_array(np.array([0.25], np.float32), "t2"),
+        numpy_helper.from_array(rng.normal(1, 0.2, (1, 12, 1, 1)).astype(np.float32), "s3"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Mul", ["s1", "c1"], ["m1"]),
+        helper.make_node("Add", ["m1", "t1"], ["a1"]),
+        helper.make_node("HardSwish", ["a1"], ["h"]),
+        helper.make_node("Mul", ["h", "s2"], ["m2"]),
+        helper.make_node("Add", ["m2", "t2"], ["a2"]),
+        helper.make_node("Conv", ["a2", "w2", "b2"], ["c2"], pads=[next_pads] * 4),
+        helper.make_node("Mul", ["c2", "s3"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 10, 12])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 12, 10, 12])],
+        inits,
+    )
+    path = tmp_path / "affine.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    session = lwai.Session(lwai.convert(path))
+    ops = [a.op for a in session.node_assignments()]
+    if next_pads:
+        assert ops == ["Conv", "HardSwish", "Mul", "Add", "Conv"], ops
+    else:
+        assert ops == ["Conv", "HardSwish", "Conv"], ops
+    x = rng.normal(0, 1, (1, 8, 10, 12)).astype(np.float32)
+    (got,) = session.run({"x": x})
+    (want,) = ort_run(path, {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
 def _attention_model(path, scale_op, mask, extra_reader=False, k_from_transpose=True):
     """Attention as exporters write it: Q [1, 2, 20, 8], K as [1, 30, 2, 8] transposed to
     K^T by one Transpose (or given as K^T), scores scaled, masked, Softmax, times V."""

@@ -127,3 +127,203 @@ Status FoldBatchNormalization(Graph& graph) {
 }
 
 }  // namespace lwai
+
+namespace lwai {
+namespace {
+
+// Values of a constant float32 operand that broadcasts over an [N, C, ...] tensor of rank
+// `rank` as one value per channel or one value for all: every dim 1 except the one that lines
+// up with axis 1, which may be `channels`. Fills `values` with one value per channel.
+bool PerChannelConstant(const Graph& graph, int t, int64_t channels, int rank,
+                        std::vector<float>* values) {
+  if (t < 0) return false;
+  const TensorDesc& desc = graph.tensors[t];
+  if (!desc.is_constant() || desc.dtype != DataType::kFloat32) return false;
+  const Shape shape = desc.StaticShape();
+  if (shape.rank > rank) return false;
+  int64_t count = 1;
+  for (int d = 0; d < shape.rank; ++d) {
+    const int axis = rank - shape.rank + d;
+    if (shape[d] != 1 && !(axis == 1 && shape[d] == channels)) return false;
+    count *= shape[d];
+  }
+  const float* data = reinterpret_cast<const float*>(desc.constant.data);
+  values->assign(channels, data[0]);
+  if (count == channels && channels > 1) values->assign(data, data + channels);
+  return true;
+}
+
+// The scalar of a constant float32 tensor with one element and rank <= `rank`, or false.
+bool ScalarConstant(const Graph& graph, int t, int rank, float* value) {
+  std::vector<float> values;
+  if (!PerChannelConstant(graph, t, 1, rank, &values)) return false;
+  *value = values[0];
+  return true;
+}
+
+// Conv with constant float32 weights (and bias, if any) and no fused activation.
+bool FoldableConv(const Graph& graph, const Node& node) {
+  if (node.op != OpType::Conv || node.inputs.size() < 2 || node.outputs.size() != 1 ||
+      node.FindAttribute("activation") != nullptr) {
+    return false;
+  }
+  const TensorDesc& w = graph.tensors[node.inputs[1]];
+  if (!w.is_constant() || w.dtype != DataType::kFloat32 || w.shape.size() < 3) return false;
+  const int64_t channels = w.StaticShape()[0];
+  return node.inputs.size() < 3 || node.inputs[2] < 0 ||
+         ConstantFloats(graph, node.inputs[2], channels) != nullptr;
+}
+
+std::vector<float> ConvBias(const Graph& graph, const Node& node, int64_t channels) {
+  if (node.inputs.size() < 3 || node.inputs[2] < 0) return std::vector<float>(channels, 0.0f);
+  const float* b = ConstantFloats(graph, node.inputs[2], channels);
+  return std::vector<float>(b, b + channels);
+}
+
+// Gives `node` new weights (scaled per output channel by `scale`, each by `input_scale`) and
+// bias.
+void SetConvConstants(Graph& graph, Node& node, const std::vector<float>& scale, float input_scale,
+                      const std::vector<float>& bias, const char* tag) {
+  const TensorDesc& weight = graph.tensors[node.inputs[1]];
+  const Shape w_shape = weight.StaticShape();
+  const int64_t channels = w_shape[0];
+  const int64_t per_channel = w_shape.NumElements() / channels;
+  const float* w = reinterpret_cast<const float*>(weight.constant.data);
+  std::vector<float> folded(w, w + w_shape.NumElements());
+  for (int64_t i = 0; i < w_shape.NumElements(); ++i) {
+    folded[i] *= scale[i / per_channel] * input_scale;
+  }
+  const std::string weight_name = weight.name + tag;
+  node.inputs[1] = AddConstant(graph, weight_name, w_shape, folded);
+  Shape bias_shape;
+  bias_shape.rank = 1;
+  bias_shape[0] = channels;
+  if (node.inputs.size() < 3) node.inputs.resize(3, -1);
+  node.inputs[2] = AddConstant(graph, node.name + "_bias" + tag, bias_shape, bias);
+}
+
+bool PadFree(const Node& conv) {
+  const std::string auto_pad = conv.GetString("auto_pad", "NOTSET");
+  if (auto_pad != "NOTSET" && auto_pad != "VALID") return false;
+  for (int64_t p : conv.GetInts("pads")) {
+    if (p != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status FoldAffineIntoConv(Graph& graph) {
+  std::vector<char> removed(graph.nodes.size(), 0);
+  {
+    // Conv -> Mul/Add by per-channel constants: into the weights and bias.
+    const std::vector<int> use_counts = graph.UseCounts();
+    std::vector<int> reader(graph.tensors.size(), -1);
+    for (size_t n = 0; n < graph.nodes.size(); ++n) {
+      for (int t : graph.nodes[n].inputs) {
+        if (t >= 0 && use_counts[t] == 1) reader[t] = static_cast<int>(n);
+      }
+    }
+    for (int t : graph.outputs) reader[t] = -1;
+    for (size_t n = 0; n < graph.nodes.size(); ++n) {
+      Node& conv = graph.nodes[n];
+      if (!FoldableConv(graph, conv)) continue;
+      const TensorDesc& out = graph.tensors[conv.outputs[0]];
+      if (!out.shape_known || out.shape.size() < 3) continue;
+      const int rank = static_cast<int>(out.shape.size());
+      const int64_t channels = graph.tensors[conv.inputs[1]].StaticShape()[0];
+      std::vector<float> scale(channels, 1.0f), bias = ConvBias(graph, conv, channels);
+      std::vector<float> values;
+      int output = conv.outputs[0];
+      bool folded = false;
+      for (int next = reader[output]; next >= 0 && !removed[next]; next = reader[output]) {
+        const Node& op = graph.nodes[next];
+        if ((op.op != OpType::Mul && op.op != OpType::Add) || op.inputs.size() != 2 ||
+            op.outputs.size() != 1) {
+          break;
+        }
+        const int other = op.inputs[0] == output ? op.inputs[1] : op.inputs[0];
+        if (!PerChannelConstant(graph, other, channels, rank, &values)) break;
+        for (int64_t c = 0; c < channels; ++c) {
+          if (op.op == OpType::Mul) {
+            scale[c] *= values[c];
+            bias[c] *= values[c];
+          } else {
+            bias[c] += values[c];
+          }
+        }
+        removed[next] = 1;
+        output = op.outputs[0];
+        folded = true;
+      }
+      if (!folded) continue;
+      SetConvConstants(graph, conv, scale, 1.0f, bias, "_affine_folded");
+      graph.nodes[n].outputs[0] = output;
+    }
+  }
+  {
+    // Mul/Add by scalars -> Conv without padding: conv(a x + b) = conv_{a w}(x) + b sum(w).
+    const std::vector<int> use_counts = graph.UseCounts();
+    const std::vector<int> producers = graph.Producers();
+    for (size_t n = 0; n < graph.nodes.size(); ++n) {
+      Node& conv = graph.nodes[n];
+      if (removed[n] || !FoldableConv(graph, conv) || !PadFree(conv)) continue;
+      int input = conv.inputs[0];
+      const TensorDesc& in = graph.tensors[input];
+      if (in.dtype != DataType::kFloat32 || !in.shape_known) continue;
+      const int rank = static_cast<int>(in.shape.size());
+      double a = 1.0, b = 0.0;
+      std::vector<int> chain;
+      while (input >= 0 && use_counts[input] == 1 && producers[input] >= 0 &&
+             !removed[producers[input]]) {
+        const Node& op = graph.nodes[producers[input]];
+        if ((op.op != OpType::Mul && op.op != OpType::Add) || op.inputs.size() != 2 ||
+            op.inputs[0] < 0 || op.inputs[1] < 0) {
+          break;
+        }
+        float value = 0.0f;
+        int x = op.inputs[0];
+        if (!ScalarConstant(graph, op.inputs[1], rank, &value)) {
+          if (!ScalarConstant(graph, op.inputs[0], rank, &value)) break;
+          x = op.inputs[1];
+        }
+        const TensorDesc& xd = graph.tensors[x];
+        if (xd.dtype != DataType::kFloat32 || !xd.shape_known ||
+            xd.shape.size() != in.shape.size()) {
+          break;
+        }
+        if (op.op == OpType::Mul) {
+          a *= value;
+        } else {
+          b += a * value;
+        }
+        chain.push_back(producers[input]);
+        input = x;
+      }
+      if (chain.empty()) continue;
+      const TensorDesc& weight = graph.tensors[conv.inputs[1]];
+      const Shape w_shape = weight.StaticShape();
+      const int64_t channels = w_shape[0];
+      const int64_t per_channel = w_shape.NumElements() / channels;
+      const float* w = reinterpret_cast<const float*>(weight.constant.data);
+      std::vector<float> bias = ConvBias(graph, conv, channels);
+      for (int64_t c = 0; c < channels; ++c) {
+        double sum = 0.0;
+        for (int64_t i = 0; i < per_channel; ++i) sum += w[c * per_channel + i];
+        bias[c] = static_cast<float>(bias[c] + b * sum);
+      }
+      SetConvConstants(graph, conv, std::vector<float>(channels, 1.0f), static_cast<float>(a), bias,
+                       "_input_affine_folded");
+      graph.nodes[n].inputs[0] = input;
+      for (int i : chain) removed[i] = 1;
+    }
+  }
+  std::vector<Node> kept;
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    if (!removed[n]) kept.push_back(std::move(graph.nodes[n]));
+  }
+  graph.nodes = std::move(kept);
+  return Status::Ok();
+}
+
+}  // namespace lwai

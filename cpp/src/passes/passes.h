@@ -22,6 +22,10 @@ Status FoldConstants(Graph& graph);
 Status EliminateDeadNodes(Graph& graph);
 // Folds BatchNormalization into a preceding Conv or Gemm with constant weights.
 Status FoldBatchNormalization(Graph& graph);
+// Folds Mul/Add by per-channel (or scalar) constants after a Conv into its weights and bias,
+// and Mul/Add by scalars before a Conv without padding into its weights and bias (exporters
+// spell learnable affine layers and rescalings that way).
+Status FoldAffineIntoConv(Graph& graph);
 // Fuses Relu and constant-bound Clip into the preceding Conv or Gemm.
 Status FuseActivations(Graph& graph);
 // Rewrites a subgraph in place (OptimizeGraph's steps for subgraphs).
