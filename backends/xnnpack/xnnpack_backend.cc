@@ -408,9 +408,13 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
     for (int t : node.inputs) {
       const int writer = producer[t];
       const OpType op = writer >= 0 ? graph_.nodes[writer].op : OpType::Unknown;
+      // Steps that write NHWC pixels with any pixel stride: convolutions, pooling, affine,
+      // and the unary activations (XNNPACK's strided unary operators, lwai's SiLU loop).
       const bool strided_writer = op == OpType::Conv || op == OpType::MaxPool ||
                                   op == OpType::AveragePool || op == OpType::Concat ||
-                                  op == OpType::BatchNormalization;
+                                  op == OpType::BatchNormalization || op == OpType::Swish ||
+                                  op == OpType::HardSwish || op == OpType::Relu ||
+                                  op == OpType::Clip || op == OpType::Sigmoid;
       const bool once = std::count(node.inputs.begin(), node.inputs.end(), t) == 1;
       // A clamp absorbed into the writer reads the writer's own output tensor, not t.
       if (strided_writer && once && single_use_inside(t) && output_of_node_[writer] == t) {
@@ -1030,24 +1034,40 @@ Status XnnpackPartition::AddGemm(int n, const Node& node, FusedActivation act) {
 
 Status XnnpackPartition::AddConcat(int n, const Node& node) {
   const int y = output_of_node_[n];
+  // Inputs not written in place are copied pixel by pixel, all of them per output pixel, so
+  // each output pixel is written once, front to back.
+  struct Copy {
+    int tensor;
+    int64_t offset, channels;
+  };
+  std::vector<Copy> copies;
   int64_t offset = 0;
-  int copies = 0;
   for (int t : node.inputs) {
     const int64_t channels = ShapeOf(t)[1];
-    if (placement_[t].root != placement_[y].root) {
-      xnn_operator_t op = nullptr;
-      const xnn_status status = xnn_create_copy_nc_x32(channels, Stride(t), Stride(y), 0, &op);
-      if (status != xnn_status_success) return XnnError(node, "copy", status);
-      AddXnnStep(n, op, [this, op, t, y, offset] {
-        const Shape& s = ShapeOf(t);
-        return xnn_setup_copy_nc_x32(op, s[0] * s[2] * s[3], Address(t), Address(y) + offset,
-                                     threadpool());
-      });
-      ++copies;
-    }
+    if (placement_[t].root != placement_[y].root) copies.push_back({t, offset, channels});
     offset += channels;
   }
-  SetKernelName(n, copies == 0 ? "in place" : std::to_string(copies) + " strided copies");
+  if (!copies.empty()) {
+    AddOwnStep(n, [this, copies, y] {
+      const Shape& s = ShapeOf(y);
+      const int64_t pixels = s[0] * s[2] * s[3];
+      const int64_t y_stride = Stride(y);
+      float* out = Address(y);
+      int64_t pixel_bytes = 0;
+      for (const Copy& c : copies) pixel_bytes += c.channels * 4;
+      const int64_t min_pixels = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, pixel_bytes));
+      pool_->ParallelFor(pixels, min_pixels, [&](int64_t begin, int64_t end) {
+        for (const Copy& c : copies) {
+          const float* in = Address(c.tensor);
+          const int64_t in_stride = Stride(c.tensor);
+          for (int64_t p = begin; p < end; ++p) {
+            std::memcpy(out + p * y_stride + c.offset, in + p * in_stride, c.channels * 4);
+          }
+        }
+      });
+    });
+  }
+  SetKernelName(n, copies.empty() ? "in place" : std::to_string(copies.size()) + " strided copies");
   return Status::Ok();
 }
 

@@ -106,3 +106,39 @@ TEST(Partitions, APathThroughAnUnclaimedNodeSplitsThem) {
 
 }  // namespace
 }  // namespace lwai::testing
+
+namespace lwai::testing {
+namespace {
+
+// conv -> SiLU, conv -> HardSwish, conv -> Sigmoid and a plain conv concatenated (as in YOLOv8's
+// C2f and PP-LCNet's blocks): every activation writes its channel slice of the Concat output
+// itself, so the Concat copies nothing, and results are the reference's.
+TEST(Partitions, ActivationsWriteConcatSlicesInPlace) {
+  if (!HasBackend("xnnpack")) GTEST_SKIP() << "built without XNNPACK";
+  Net net(8);
+  const int x = net.Input({1, 4, 9, 11});
+  const Attrs pad = {IntsAttr("pads", {1, 1, 1, 1})};
+  const int a = net.Op(OpType::Swish, {net.Conv(x, 4, 5, {3, 3}, pad)});
+  const int b = net.Op(OpType::HardSwish, {net.Conv(x, 4, 3, {3, 3}, pad)});
+  const int c = net.Op(OpType::Sigmoid, {net.Conv(x, 4, 6, {1, 1})});
+  const int d = net.Conv(x, 4, 2, {1, 1});
+  net.Op(OpType::Concat, {a, b, c, d}, {IntAttr("axis", 1)});
+  auto model = net.Build();
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  int partitions = 0, unused = 0;
+  const auto got = RunWith(*model, {"xnnpack"}, &partitions);
+  const auto want = RunWith(*model, {"reference"}, &unused);
+  EXPECT_EQ(partitions, 1);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0].size(), want[0].size());
+  for (size_t i = 0; i < got[0].size(); ++i) EXPECT_NEAR(got[0][i], want[0][i], 1e-4) << i;
+  SessionOptions options;
+  options.backends = {"xnnpack"};
+  auto session = Session::Create(*model, options);
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  const auto assignments = (*session)->node_assignments();
+  EXPECT_EQ(assignments.back().kernel, "in place");
+}
+
+}  // namespace
+}  // namespace lwai::testing
