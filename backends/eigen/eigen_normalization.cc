@@ -20,6 +20,7 @@ using Row = Eigen::Map<Eigen::ArrayXf>;
 struct RowsState : OpState {
   std::unique_ptr<OpState> reference;  // set when the reference kernel runs
   int64_t rows = 0, cols = 0;
+  int64_t inner = 1;  // Softmax: elements after the axis (1 for the last axis)
   float epsilon = 1e-5f;
 };
 
@@ -57,10 +58,13 @@ Status PrepareSoftmax(KernelContext& ctx) {
   state->reference = std::move(ctx.state_owner_);
   const TensorView& x = ctx.input(0);
   const int axis = NormalizedAxis(ctx.node().GetInt("axis", -1), x.shape.rank);
-  if (x.dtype == DataType::kFloat32 && x.shape.rank > 0 && axis == x.shape.rank - 1 &&
-      x.shape[axis] > 0) {
+  if (x.dtype == DataType::kFloat32 && x.shape.rank > 0 && axis >= 0 && x.shape[axis] > 0 &&
+      x.shape.NumElements() > 0) {
+    // [rows, cols, inner]: softmax over cols, for every row and every inner position.
     state->cols = x.shape[axis];
-    state->rows = x.shape.NumElements() / state->cols;
+    state->inner = 1;
+    for (int d = axis + 1; d < x.shape.rank; ++d) state->inner *= x.shape[d];
+    state->rows = x.shape.NumElements() / (state->cols * state->inner);
     state->reference.reset();
   }
   ctx.SetState(std::move(state));
@@ -70,11 +74,44 @@ Status PrepareSoftmax(KernelContext& ctx) {
 Status EvalSoftmax(KernelContext& ctx) {
   const auto& s = *ctx.state<RowsState>();
   if (s.reference != nullptr) return EvalReference(ctx, s.reference.get());
-  ForEachRow(ctx, s, [](const ConstRow& in, Row& out) {
-    const float max = in.maxCoeff();
-    out = (in - max).exp();
-    out *= 1.0f / out.sum();
-  });
+  if (s.inner == 1) {
+    ForEachRow(ctx, s, [](const ConstRow& in, Row& out) {
+      const float max = in.maxCoeff();
+      out = (in - max).exp();
+      out *= 1.0f / out.sum();
+    });
+    return Status::Ok();
+  }
+  // A middle axis (detection heads' distribution over bins): vectorized across the inner
+  // positions, a block of kBlock of them at a time, the max and sum kept on the stack.
+  constexpr int64_t kBlock = 256;
+  const float* x = ctx.input(0).Data<const float>();
+  float* y = ctx.output(0).Data<float>();
+  const int64_t cols = s.cols, inner = s.inner;
+  const int64_t blocks_per_row = (inner + kBlock - 1) / kBlock;
+  const int64_t min_chunk = std::max<int64_t>(1, 64 / std::max<int64_t>(1, cols));
+  ctx.thread_pool()->ParallelFor(
+      s.rows * blocks_per_row, min_chunk, [&](int64_t begin, int64_t end) {
+        float max_storage[kBlock], sum_storage[kBlock];
+        for (int64_t item = begin; item < end; ++item) {
+          const int64_t row = item / blocks_per_row;
+          const int64_t first = (item % blocks_per_row) * kBlock;
+          const int64_t width = std::min(kBlock, inner - first);
+          const float* in = x + row * cols * inner + first;
+          float* out = y + row * cols * inner + first;
+          Eigen::Map<Eigen::ArrayXf> max(max_storage, width), sum(sum_storage, width);
+          max = ConstRow(in, width);
+          for (int64_t c = 1; c < cols; ++c) max = max.max(ConstRow(in + c * inner, width));
+          sum.setZero();
+          for (int64_t c = 0; c < cols; ++c) {
+            Row o(out + c * inner, width);
+            o = (ConstRow(in + c * inner, width) - max).exp();
+            sum += o;
+          }
+          sum = sum.inverse();
+          for (int64_t c = 0; c < cols; ++c) Row(out + c * inner, width) *= sum;
+        }
+      });
   return Status::Ok();
 }
 

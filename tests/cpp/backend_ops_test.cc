@@ -475,6 +475,12 @@ std::vector<OpCase> Cases() {
   c.push_back({"softmax_middle_axis", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Softmax, {n.Input({2, 5, 7})}, {IntAttr("axis", 1)});
                }});
+  // YOLOv8's distribution focal loss head: 16 bins over 4 x 8400 boxes (here 4 x 300: several
+  // blocks of inner positions and a partial one).
+  c.push_back({"softmax_bins_axis1", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::Softmax, {n.Input({2, 16, 4, 300}, -8.0f, 8.0f)},
+                      {IntAttr("axis", 1)});
+               }});
   c.push_back({"layernorm_last_axis", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::LayerNormalization,
                       {n.Input({2, 6, 64}, -3.0f, 5.0f), n.Const({64}), n.Const({64})});
