@@ -2,6 +2,10 @@
 // dimension removed again); batch dimensions broadcast. One Gemm per output matrix, or a
 // single Gemm when B has no batch of its own (A's batch then folds into M). float64 and integer
 // types use a plain loop (integers wrap around).
+//
+// lwai extension, made by the FuseMatMulBias pass (float32 only): an optional third input, a
+// bias of n values added to every output row, and a fused Relu/Clip ("activation" attribute,
+// as on Conv and Gemm) applied after it.
 #include <memory>
 #include <string>
 
@@ -18,10 +22,12 @@ struct MatMulState : OpState {
   Shape batch;                       // broadcast batch shape
   int64_t a_strides[kMaxRank] = {};  // in elements, 0 along broadcast batch dims
   int64_t b_strides[kMaxRank] = {};
+  bool bias = false;
+  FusedActivation activation;
 };
 
 Status Prepare(KernelContext& ctx) {
-  LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 2));
+  LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 3));
   const DataType dtype = ctx.input(0).dtype;
   if (!DispatchNumeric(dtype, [](auto) {})) {
     return ctx.Unsupported("unsupported dtype " + std::string(DataTypeName(dtype)));
@@ -57,6 +63,21 @@ Status Prepare(KernelContext& ctx) {
   for (int i = 0; i < s.batch.rank; ++i) {
     s.a_strides[i] *= s.m * s.k;
     s.b_strides[i] *= s.k * s.n;
+  }
+  s.bias = ctx.has_input(2);
+  if (s.bias || ctx.node().FindAttribute("activation") != nullptr) {
+    if (dtype != DataType::kFloat32) {
+      return ctx.Unsupported("a fused bias or activation needs float32, got " +
+                             std::string(DataTypeName(dtype)));
+    }
+    LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &s.activation));
+  }
+  if (s.bias) {
+    LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(2, dtype));
+    if (ctx.input(2).NumElements() != s.n) {
+      return ctx.ShapeMismatch("bias " + ctx.input(2).shape.ToString() + " must hold " +
+                               std::to_string(s.n) + " values, one per output column");
+    }
   }
   TensorView& y = ctx.output(0);
   y.dtype = dtype;
@@ -141,6 +162,16 @@ Status Eval(KernelContext& ctx) {
     args.c = y + i * s.m * s.n;
     Gemm(args, ctx.scratch(), ctx.thread_pool());
   });
+  if (s.bias || s.activation.enabled) {
+    const float* bias = s.bias ? ctx.input(2).Data<const float>() : nullptr;
+    const int64_t rows = s.batch.NumElements() * s.m;
+    for (int64_t r = 0; r < rows; ++r) {
+      float* row = y + r * s.n;
+      for (int64_t j = 0; j < s.n; ++j) {
+        row[j] = ApplyActivation(s.activation, bias ? row[j] + bias[j] : row[j]);
+      }
+    }
+  }
   return Status::Ok();
 }
 

@@ -99,7 +99,16 @@ class EigenBackend : public Backend {
         if (!activation.empty() && activation != "Relu" && activation != "Clip") return nullptr;
         return kernel;
       }
-      case OpType::MatMul:
+      case OpType::MatMul: {
+        // With lwai's fused bias (input 2) and Relu/Clip.
+        if (node.inputs.size() < 2 || node.inputs.size() > 3 || !FloatInputs(graph, node, 0, 2) ||
+            !IsFloat(graph, node.inputs[1])) {
+          return nullptr;
+        }
+        const std::string activation = node.GetString("activation", "");
+        if (!activation.empty() && activation != "Relu" && activation != "Clip") return nullptr;
+        return kernel;
+      }
       case OpType::Add:
       case OpType::Sub:
       case OpType::Mul:

@@ -127,6 +127,10 @@ struct MatMulState : OpState {
   // same GEMM runs; scratch holds pack_bytes of packed B, then the GEMM's own scratch.
   bool pack_when_running = false;
   size_t pack_bytes = 0;
+  // lwai's fused bias (n values, input 2) and Relu/Clip; the packed B carries a constant bias.
+  bool bias = false;
+  bool bias_packed = false;
+  FusedActivation activation;
   Shape batch;  // broadcast batch shape (rank 0 when A's batch folds into M)
   int64_t a_strides[kMaxRank] = {};
   int64_t b_strides[kMaxRank] = {};
@@ -141,6 +145,27 @@ void BatchOffsets(const MatMulState& s, int64_t matrix, int64_t* a_offset, int64
     *a_offset += index * s.a_strides[d];
     *b_offset += index * s.b_strides[d];
   }
+}
+
+// y = clamp(y + bias) over every output row, for the paths whose GEMM did not apply them.
+void AddBiasAndClamp(KernelContext& ctx, const MatMulState& s) {
+  if (!s.bias && !s.activation.enabled) return;
+  const Product& p = s.product;
+  const float* bias = s.bias ? ctx.input(2).Data<const float>() : nullptr;
+  float* y = ctx.output(0).Data<float>();
+  const int64_t rows = s.batch.NumElements() * p.m;
+  const float lo = s.activation.min, hi = s.activation.max;
+  const bool clamp = s.activation.enabled;
+  const int64_t min_rows = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, p.n));
+  ctx.thread_pool()->ParallelFor(rows, min_rows, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      float* row = y + r * p.n;
+      for (int64_t j = 0; j < p.n; ++j) {
+        const float v = bias != nullptr ? row[j] + bias[j] : row[j];
+        row[j] = clamp ? (v < lo ? lo : (v > hi ? hi : v)) : v;
+      }
+    }
+  });
 }
 
 // Fewest rows of A for which packing B when running pays.
@@ -223,16 +248,25 @@ Status PrepareMatMul(KernelContext& ctx) {
     s.batch = Shape();
   }
   p.tiling = ChooseTiling(p.m, p.n, p.k);
+  s.bias = ctx.has_input(2);
+  LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &s.activation));
   const TensorView& b_view = ctx.input(1);
-  if (b.rank == 2 && b_view.data != nullptr && p.k <= (1 << 20) && p.n <= (1 << 20) && p.m > 0) {
+  const float* bias = s.bias ? ctx.input(2).Data<const float>() : nullptr;
+  if (b.rank == 2 && b_view.data != nullptr && p.k <= (1 << 20) && p.n <= (1 << 20) && p.m > 0 &&
+      (!s.bias || bias != nullptr)) {
     const float* weights = b_view.Data<const float>();
     PackingKey key("pointwise");
-    key.Constant(weights, ctx.IsModelConstant(1)).Param(1).Param(p.k).Param(p.n);
+    key.Constant(weights, ctx.IsModelConstant(1))
+        .Constant(bias, ctx.IsModelConstant(2))
+        .Param(1)
+        .Param(p.k)
+        .Param(p.n);
     Result<std::shared_ptr<const PointwiseConv>> packed = SharedPacking<PointwiseConv>(key, [&] {
-      return PointwiseConv::Create(weights, /*weights_transposed=*/true, nullptr,
+      return PointwiseConv::Create(weights, /*weights_transposed=*/true, bias,
                                    static_cast<int>(p.k), static_cast<int>(p.n));
     });
     if (packed.ok()) {
+      s.bias_packed = s.bias;
       s.packed_b = std::move(packed).value();
       ctx.RequestScratch(s.packed_b->ScratchBytes(p.m, ctx.thread_pool()->num_threads()));
       ctx.ReleaseConstantInput(1);
@@ -263,9 +297,13 @@ Status EvalMatMul(KernelContext& ctx) {
   const float* b = ctx.input(1).Data<const float>();
   float* y = ctx.output(0).Data<float>();
   if (s.packed_b != nullptr) {
+    // With a bias added afterwards, the clamp must wait for it too.
     constexpr float kInf = std::numeric_limits<float>::infinity();
-    s.packed_b->Run(a, p.m, static_cast<int>(p.k), y, static_cast<int>(p.n), -kInf, kInf,
+    const bool clamp_now = !s.bias || s.bias_packed;
+    s.packed_b->Run(a, p.m, static_cast<int>(p.k), y, static_cast<int>(p.n),
+                    clamp_now ? s.activation.min : -kInf, clamp_now ? s.activation.max : kInf,
                     ctx.scratch(), ctx.thread_pool());
+    if (!clamp_now) AddBiasAndClamp(ctx, s);
     return Status::Ok();
   }
   if (s.pack_when_running) {
@@ -282,6 +320,7 @@ Status EvalMatMul(KernelContext& ctx) {
                                y + matrix * p.m * p.n, static_cast<int>(p.n), -kInf, kInf,
                                scratch + s.pack_bytes, ctx.thread_pool());
     }
+    AddBiasAndClamp(ctx, s);
     return Status::Ok();
   }
   const int64_t tiles = p.tiling.count();
@@ -298,6 +337,7 @@ Status EvalMatMul(KernelContext& ctx) {
       fn(p, a + a_offset, b + b_offset, nullptr, y + matrix * p.m * p.n, item % tiles);
     }
   });
+  AddBiasAndClamp(ctx, s);
   return Status::Ok();
 }
 

@@ -357,6 +357,19 @@ std::vector<OpCase> Cases() {
                  n.Op(OpType::Attention, {n.Input({1, 4, 80, 32}), n.Input({1, 2, 700, 32}),
                                           n.Input({1, 2, 700, 32}), n.Input({80, 700})});
                }});
+  // lwai's MatMul with a bias input and a fused activation (FuseMatMulBias/FuseActivations):
+  // constant weights (bias packed with them), a B computed by the graph, a bias computed too.
+  c.push_back(
+      {"matmul_bias_relu_packed", kGemmTol, [](Net& n) {
+         n.Op(OpType::MatMul, {n.Input({2, 5, 16}), n.Const({16, 24}), n.Const({24})}, Relu());
+       }});
+  c.push_back({"matmul_bias_clip_computed_b", kGemmTol, [](Net& n) {
+                 n.Op(OpType::MatMul, {n.Input({20, 33}), n.Input({33, 18}), n.Const({18})},
+                      Clip(-0.5f, 0.5f));
+               }});
+  c.push_back({"matmul_computed_bias_relu", kGemmTol, [](Net& n) {
+                 n.Op(OpType::MatMul, {n.Input({3, 7}), n.Const({7, 9}), n.Input({9})}, Relu());
+               }});
   c.push_back({"matmul_vector_lhs", kGemmTol, [](Net& n) {
                  n.Op(OpType::MatMul, {n.Input({24}), n.Const({24, 10})});
                }});
@@ -477,10 +490,10 @@ std::vector<OpCase> Cases() {
                }});
   // YOLOv8's distribution focal loss head: 16 bins over 4 x 8400 boxes (here 4 x 300: several
   // blocks of inner positions and a partial one).
-  c.push_back({"softmax_bins_axis1", kElementwiseTol, [](Net& n) {
-                 n.Op(OpType::Softmax, {n.Input({2, 16, 4, 300}, -8.0f, 8.0f)},
-                      {IntAttr("axis", 1)});
-               }});
+  c.push_back(
+      {"softmax_bins_axis1", kElementwiseTol, [](Net& n) {
+         n.Op(OpType::Softmax, {n.Input({2, 16, 4, 300}, -8.0f, 8.0f)}, {IntAttr("axis", 1)});
+       }});
   c.push_back({"layernorm_last_axis", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::LayerNormalization,
                       {n.Input({2, 6, 64}, -3.0f, 5.0f), n.Const({64}), n.Const({64})});

@@ -232,6 +232,58 @@ def test_affine_around_convs_folds_into_their_weights(tmp_path, next_pads):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize(
+    ("bias_shape", "bias_first", "activation", "fused"),
+    [
+        ([24], False, "Relu", True),
+        ([1, 1, 24], True, "Clip", True),
+        ([24], False, None, True),
+        ([5, 24], False, "Relu", False),  # one bias per row and column: not a bias
+    ],
+)
+def test_matmul_bias_and_activation_fold_into_the_matmul(
+    tmp_path, bias_shape, bias_first, activation, fused
+):
+    rng = np.random.default_rng(7)
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 0.3, (16, 24)).astype(np.float32), "w"),
+        numpy_helper.from_array(rng.normal(0, 0.3, bias_shape).astype(np.float32), "b"),
+        numpy_helper.from_array(np.array(-0.1, np.float32), "lo"),
+        numpy_helper.from_array(np.array(0.4, np.float32), "hi"),
+    ]
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["mm"]),
+        helper.make_node("Add", ["b", "mm"] if bias_first else ["mm", "b"], ["biased"]),
+    ]
+    last = "biased"
+    if activation == "Relu":
+        nodes.append(helper.make_node("Relu", ["biased"], ["y"]))
+        last = "y"
+    elif activation == "Clip":
+        nodes.append(helper.make_node("Clip", ["biased", "lo", "hi"], ["y"]))
+        last = "y"
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5, 16])],
+        [helper.make_tensor_value_info(last, TensorProto.FLOAT, [2, 5, 24])],
+        inits,
+    )
+    path = tmp_path / "linear.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    session = lwai.Session(lwai.convert(path))
+    ops = [a.op for a in session.node_assignments()]
+    if fused:
+        assert ops == ["MatMul"], ops
+    else:
+        assert "Add" in ops, ops
+    x = rng.normal(0, 1, (2, 5, 16)).astype(np.float32)
+    x[0, 0, :2] = [np.nan, np.inf]
+    (got,) = session.run({"x": x})
+    (want,) = ort_run(path, {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 def _attention_model(path, scale_op, mask, extra_reader=False, k_from_transpose=True):
     """Attention as exporters write it: Q [1, 2, 20, 8], K as [1, 30, 2, 8] transposed to
     K^T by one Transpose (or given as K^T), scores scaled, masked, Softmax, times V."""

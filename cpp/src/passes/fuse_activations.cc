@@ -31,7 +31,9 @@ Status FuseActivations(Graph& graph) {
     const int producer = producers[x];
     if (producer < 0 || use_counts[x] != 1 || removed[producer]) continue;
     Node& node = graph.nodes[producer];
-    if ((node.op != OpType::Conv && node.op != OpType::Gemm) ||
+    // MatMul takes a fused activation as lwai's extension, for float32 only.
+    const bool matmul = node.op == OpType::MatMul && graph.tensors[x].dtype == DataType::kFloat32;
+    if ((node.op != OpType::Conv && node.op != OpType::Gemm && !matmul) ||
         node.FindAttribute("activation") != nullptr) {
       continue;
     }

@@ -690,6 +690,50 @@ Status FuseAttention(Graph& graph) {
   return Status::Ok();
 }
 
+// MatMul(A, W) + b with W a constant [K, N] and b a constant of N values becomes MatMul(A, W, b)
+// (lwai's bias input): the bias rides in the GEMM's store instead of another pass over the
+// output.
+Status FuseMatMulBias(Graph& graph) {
+  const SoleReaders readers(graph);
+  std::vector<char> removed(graph.nodes.size(), 0);
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    Node& matmul = graph.nodes[n];
+    if (matmul.op != OpType::MatMul || matmul.inputs.size() != 2 || matmul.outputs.size() != 1 ||
+        matmul.inputs[0] < 0 || matmul.inputs[1] < 0) {
+      continue;
+    }
+    const TensorDesc& w = graph.tensors[matmul.inputs[1]];
+    const TensorDesc& out = graph.tensors[matmul.outputs[0]];
+    if (!w.is_constant() || w.dtype != DataType::kFloat32 || w.shape.size() != 2 ||
+        graph.tensors[matmul.inputs[0]].dtype != DataType::kFloat32 || !out.shape_known) {
+      continue;
+    }
+    const int64_t columns = w.shape[1].value;
+    const int add_index = readers.Next(static_cast<int>(n));
+    if (add_index < 0 || removed[add_index] || graph.nodes[add_index].op != OpType::Add ||
+        graph.nodes[add_index].inputs.size() != 2) {
+      continue;
+    }
+    const Node& add = graph.nodes[add_index];
+    const int bias = OtherInput(add, matmul.outputs[0]);
+    if (bias < 0 || bias == matmul.outputs[0]) continue;
+    const TensorDesc& b = graph.tensors[bias];
+    if (!b.is_constant() || b.dtype != DataType::kFloat32 || b.shape.empty() ||
+        b.shape.size() > out.shape.size() || b.shape.back().value != columns) {
+      continue;
+    }
+    bool per_column = true;
+    for (size_t d = 0; d + 1 < b.shape.size(); ++d)
+      per_column = per_column && b.shape[d].value == 1;
+    if (!per_column) continue;
+    matmul.inputs.push_back(bias);
+    matmul.outputs[0] = add.outputs[0];
+    removed[add_index] = 1;
+  }
+  DropRemoved(graph, removed);
+  return Status::Ok();
+}
+
 Status SimplifyArithmetic(Graph& graph) {
   for (Node& node : graph.nodes) {
     // A Cast to the type its input already has (exporters' autocast leaves pairs of them).

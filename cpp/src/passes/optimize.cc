@@ -195,6 +195,7 @@ static Status OptimizeUnguarded(Graph& graph) {
   LWAI_RETURN_IF_ERROR(SimplifyArithmetic(graph));
   LWAI_RETURN_IF_ERROR(EliminateDeadNodes(graph));  // bypasses the Identity nodes made above
   LWAI_RETURN_IF_ERROR(FuseAttention(graph));
+  LWAI_RETURN_IF_ERROR(FuseMatMulBias(graph));
   LWAI_RETURN_IF_ERROR(FuseActivations(graph));
   LWAI_RETURN_IF_ERROR(EliminateDeadNodes(graph));
   CompactTensors(graph);

@@ -26,7 +26,7 @@ Status FoldBatchNormalization(Graph& graph);
 // and Mul/Add by scalars before a Conv without padding into its weights and bias (exporters
 // spell learnable affine layers and rescalings that way).
 Status FoldAffineIntoConv(Graph& graph);
-// Fuses Relu and constant-bound Clip into the preceding Conv or Gemm.
+// Fuses Relu and constant-bound Clip into the preceding Conv, Gemm or float32 MatMul.
 Status FuseActivations(Graph& graph);
 // Rewrites a subgraph in place (OptimizeGraph's steps for subgraphs).
 using SubgraphOptimizer = std::function<Status(Graph&)>;
@@ -51,6 +51,9 @@ Status FuseMish(Graph& graph);
 // over the last axis -> MatMul(., V) on 4-D [batch, heads, sequence, head size] tensors, into one
 // Attention node (ONNX 23) with that scale, so the scores never leave the cache.
 Status FuseAttention(Graph& graph);
+// Rewrites MatMul(A, W) + b (W a constant [K, N], b a constant of N values) into MatMul(A, W, b),
+// lwai's MatMul with a bias input.
+Status FuseMatMulBias(Graph& graph);
 // Rewrites Pow(x, 2) into Mul(x, x), and Mul or Div by a scalar constant 1 into Identity(x)
 // (float32, when the scalar does not broadcast x; exporters leave a scale of 1 in attention),
 // and a Cast to its input's own type into Identity.
