@@ -192,10 +192,13 @@ void Run(KernelContext& ctx, const AttentionState& s) {
                      : v + ((b * s.kv_heads + h) * s.kv_seq + pos) * s.v_head;
   };
 
+  // Long sequences stop at the run's deadline (the executor then reports it).
+  WorkMeter meter(ctx.limits());
   for (int64_t b = 0; b < s.batch; ++b) {
     for (int64_t h = 0; h < s.q_heads; ++h) {
       const int64_t kv_h = h / group;
       for (int64_t i = 0; i < s.q_seq; ++i) {
+        if (meter.Add(s.total * (s.head + s.v_head + 4))) return;
         const T* q_row = s.three_d ? q + ((b * s.q_seq + i) * s.q_heads + h) * s.head
                                    : q + ((b * s.q_heads + h) * s.q_seq + i) * s.head;
         T* qk_row = qk_out ? qk_out + ((b * s.q_heads + h) * s.q_seq + i) * s.total : nullptr;

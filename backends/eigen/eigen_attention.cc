@@ -5,6 +5,7 @@
 // (PointwiseConv) and the softmax uses a vectorized exp; otherwise Eigen's products and exp.
 // Causal masks, softcap, KV caches, bool masks and the extra outputs run the reference kernel.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -213,11 +214,19 @@ Status EvalAttention(KernelContext& ctx) {
   const int64_t items = s.batch * s.q_heads * blocks_per_head;
   const int64_t group = s.q_heads / s.kv_heads;
   constexpr float kInf = std::numeric_limits<float>::infinity();
+  // Long sequences stop at the run's deadline (the executor then reports it).
+  std::atomic<bool> stopped{false};
+  const int64_t item_work = s.block_rows * s.kv_seq * (s.head + s.v_head + 8);
   pool->ParallelFor(s.slots, 1, [&](int64_t slot_begin, int64_t slot_end) {
+    WorkMeter meter(ctx.limits());
     for (int64_t slot = slot_begin; slot < slot_end; ++slot) {
       float* scores = reinterpret_cast<float*>(slot_base + slot * s.slot_bytes);
       void* gemm_scratch = slot_base + slot * s.slot_bytes + s.scores_bytes;
       for (int64_t item = slot * items / s.slots; item < (slot + 1) * items / s.slots; ++item) {
+        if (stopped || meter.Add(item_work)) {
+          stopped = true;
+          return;
+        }
         const int64_t block = item % blocks_per_head;
         const int64_t qh = item / blocks_per_head;  // batch * q_heads + q head
         const int64_t b = qh / s.q_heads, h = qh % s.q_heads;

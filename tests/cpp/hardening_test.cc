@@ -290,6 +290,17 @@ INSTANTIATE_TEST_SUITE_P(
                      OpType::LSTM,
                      {{400000, 1, 8}, {1, 64, 8}, {1, 64, 16}},
                      {IntAttr("hidden_size", 16)}},
+        // 8 heads of 8192 queries against 8192 keys: 7e10 multiply-adds, in blocks of queries
+        // (default backends) or query by query (reference).
+        LongNodeCase{"attention_long_sequence",
+                     OpType::Attention,
+                     {{1, 8, 8192, 64}, {1, 8, 8192, 64}, {1, 8, 8192, 64}},
+                     {}},
+        // 4096 attention-score products of 256 x 64 x 256, B computed by the graph.
+        LongNodeCase{"matmul_many_computed_matrices",
+                     OpType::MatMul,
+                     {{4096, 256, 64}, {4096, 64, 256}},
+                     {}},
         // 1024 x 1024 samples for each of 64 x 64 x 16 outputs.
         LongNodeCase{"roi_align_dense_sampling",
                      OpType::RoiAlign,
