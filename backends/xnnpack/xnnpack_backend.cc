@@ -771,6 +771,14 @@ Result<bool> XnnpackPartition::TryAddDepthwise(int n, const Node& node, const Wi
   const int bias_tensor = node.inputs.size() > 2 ? node.inputs[2] : -1;
   const float* bias = bias_tensor >= 0 ? (*views_)[bias_tensor].Data<float>() : nullptr;
   const Shape& s = ShapeOf(x);
+  // The kernel works in int coordinates: leave absurd geometries to XNNPACK.
+  constexpr int64_t kMaxExtent = int64_t{1} << 24;
+  for (int64_t v :
+       {s[0], s[1], s[2], s[3], g.output[0], g.output[1], g.pad_begin[0], g.pad_begin[1],
+        g.pad_end[0], g.pad_end[1], g.strides[0], g.strides[1], g.dilations[0] * w.shape[2],
+        g.dilations[1] * w.shape[3], Stride(x), Stride(y)}) {
+    if (v < 0 || v > kMaxExtent) return false;
+  }
   const int channels = static_cast<int>(w.shape[0]);
   DepthwiseGeometry dg;
   dg.batch = static_cast<int>(s[0]);
