@@ -44,11 +44,7 @@ Status EliminateDeadNodes(Graph& graph) {
       if (t >= 0) --use_counts[t];
     }
   }
-  std::vector<Node> kept;
-  for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    if (!removed[n]) kept.push_back(std::move(graph.nodes[n]));
-  }
-  graph.nodes = std::move(kept);
+  DropRemoved(graph, removed);
   return Status::Ok();
 }
 
@@ -83,6 +79,14 @@ void CompactTensors(Graph& graph) {
   }
   remap(graph.inputs);
   remap(graph.outputs);
+}
+
+void DropRemoved(Graph& graph, const std::vector<char>& removed) {
+  std::vector<Node> kept;
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    if (!removed[n]) kept.push_back(std::move(graph.nodes[n]));
+  }
+  graph.nodes = std::move(kept);
 }
 
 }  // namespace lwai

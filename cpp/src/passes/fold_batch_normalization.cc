@@ -118,11 +118,7 @@ Status FoldBatchNormalization(Graph& graph) {
     if (node.FindAttribute("activation") != nullptr) continue;
     if (FoldInto(graph, node, bn)) removed[n] = 1;
   }
-  std::vector<Node> kept;
-  for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    if (!removed[n]) kept.push_back(std::move(graph.nodes[n]));
-  }
-  graph.nodes = std::move(kept);
+  DropRemoved(graph, removed);
   return Status::Ok();
 }
 
@@ -318,11 +314,7 @@ Status FoldAffineIntoConv(Graph& graph) {
       for (int i : chain) removed[i] = 1;
     }
   }
-  std::vector<Node> kept;
-  for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    if (!removed[n]) kept.push_back(std::move(graph.nodes[n]));
-  }
-  graph.nodes = std::move(kept);
+  DropRemoved(graph, removed);
   return Status::Ok();
 }
 

@@ -50,11 +50,7 @@ Status FuseActivations(Graph& graph) {
     node.outputs[0] = act.outputs[0];
     removed[n] = 1;
   }
-  std::vector<Node> kept;
-  for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    if (!removed[n]) kept.push_back(std::move(graph.nodes[n]));
-  }
-  graph.nodes = std::move(kept);
+  DropRemoved(graph, removed);
   return Status::Ok();
 }
 

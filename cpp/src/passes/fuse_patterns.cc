@@ -34,15 +34,6 @@ int OtherInput(const Node& node, int known) {
   return -1;
 }
 
-// Rebuilds graph.nodes without the removed ones.
-void DropRemoved(Graph& graph, const std::vector<char>& removed) {
-  std::vector<Node> kept;
-  for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    if (!removed[n]) kept.push_back(std::move(graph.nodes[n]));
-  }
-  graph.nodes = std::move(kept);
-}
-
 bool Near(float value, float expected) { return std::fabs(value - expected) <= 1e-5f; }
 
 // The node that alone reads a tensor: what a pattern may swallow without changing other readers.

@@ -58,6 +58,8 @@ Status FuseMatMulBias(Graph& graph);
 // (float32, when the scalar does not broadcast x; exporters leave a scale of 1 in attention),
 // and a Cast to its input's own type into Identity.
 Status SimplifyArithmetic(Graph& graph);
+// Helper for passes: rebuilds graph.nodes without those whose `removed` flag is set.
+void DropRemoved(Graph& graph, const std::vector<char>& removed);
 // Drops tensors nothing refers to and renumbers the rest.
 void CompactTensors(Graph& graph);
 // Fills in the shapes of intermediate tensors (dims that depend on dynamic input dims stay
