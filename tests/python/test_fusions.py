@@ -343,6 +343,21 @@ def test_attention_becomes_one_node(tmp_path, scale_op, mask, k_from_transpose):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
+def test_attention_fusion_names_its_key_tensor_uniquely(tmp_path):
+    # A graph that already has a tensor named like the one the fusion adds ("<node>/key").
+    path = tmp_path / "attention.onnx"
+    _attention_model(path, "Div", True)
+    model = onnx.load(path)
+    model.graph.node[-1].name = "ctx"
+    model.graph.node.append(helper.make_node("Identity", ["q"], ["ctx/key"]))
+    model.graph.output.append(
+        helper.make_tensor_value_info("ctx/key", TensorProto.FLOAT, [1, 2, 20, 8])
+    )
+    onnx.save(model, path)
+    session = lwai.Session(lwai.convert(path))
+    assert "Attention" in [a.op for a in session.node_assignments()]
+
+
 def test_attention_whose_probabilities_are_read_stays_unfused(tmp_path):
     path = tmp_path / "attention.onnx"
     _attention_model(path, "Div", True, extra_reader=True)

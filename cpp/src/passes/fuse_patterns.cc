@@ -655,6 +655,9 @@ Status FuseAttention(Graph& graph) {
     transpose.attributes.push_back(std::move(perm_attribute));
     TensorDesc key;
     key.name = transpose.name;
+    for (int suffix = 1; graph.FindTensor(key.name) >= 0; ++suffix) {
+      key.name = transpose.name + "_" + std::to_string(suffix);  // tensor names are unique
+    }
     key.dtype = DataType::kFloat32;
     key.shape_known = true;
     key.shape = {ks[0], ks[1], ks[3], ks[2]};
