@@ -2,6 +2,8 @@
 // AVX-512 implementation lives in pointwise_conv_avx512.cc.
 #include "kernels/pointwise_conv.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -272,16 +274,27 @@ void PointwiseConv::RunPacked(const Packed& p, const float* input, int64_t pixel
   }
 }
 
+int64_t CoreL2Bytes() {
+  static const int64_t bytes = [] {
+    const long size = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    return size > 0 ? static_cast<int64_t>(size) : int64_t{1} << 20;
+  }();
+  return bytes;
+}
+
 bool PointwiseConvIsProfitable(int64_t pixels, int in_channels, int out_channels) {
   // Measured against XNNPACK's 1x1 convolution / fully connected operator on a Zen 4 core (one
   // thread, benchmarks/pointwise_bench.cc, weights hot in cache and evicted before each call):
   // with 1-4 rows the packed panels stream the weights once, 1.2-2.7x faster than XNNPACK
-  // with hot weights and up to 1.3x with cold ones; with <= 64 rows and >= 512 channels each
-  // way (weights >= 1 MiB, cold in a whole network) 1.0-1.2x faster cold, 0.95-1.0x hot. On
-  // the other (compute-bound) shapes both run at 0.85-1.05x of each other: keep XNNPACK.
+  // with hot weights and up to 1.3x with cold ones; with <= 64 rows and weights of at least
+  // the core's L2 cache (there 1 MiB, 512 x 512 channels), which are cold in a whole network,
+  // 1.0-1.2x faster cold, 0.95-1.0x hot. On the other (compute-bound) shapes both run at
+  // 0.85-1.05x of each other: keep XNNPACK. The L2 size comes from the OS, so the rule follows
+  // the machine's cache rather than Zen 4's.
   if (!HasAvx512() || pixels < 1 || in_channels < 1 || out_channels < 1) return false;
   if (pixels <= 4) return true;
-  return pixels <= 64 && in_channels >= 512 && out_channels >= 512;
+  const int64_t weight_bytes = int64_t{4} * in_channels * out_channels;
+  return pixels <= 64 && in_channels >= 256 && out_channels >= 256 && weight_bytes >= CoreL2Bytes();
 }
 
 }  // namespace lwai

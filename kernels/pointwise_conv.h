@@ -109,9 +109,12 @@ class PointwiseConv {
 };
 
 // Whether PointwiseConv is expected to beat XNNPACK's convolution / fully connected operator
-// for this shape (one pixel row per output position; measured on a Zen 4 core, see
-// pointwise_conv.cc). Without AVX-512 it answers false.
+// for this shape (one pixel row per output position): up to 4 rows, or up to 64 rows with
+// weights at least as large as a core's L2 cache (see pointwise_conv.cc for what was measured).
+// Without AVX-512 it answers false.
 bool PointwiseConvIsProfitable(int64_t pixels, int in_channels, int out_channels);
+// The per-core L2 cache size the rule uses (from the OS; 1 MiB where it does not say).
+int64_t CoreL2Bytes();
 
 namespace pointwise_internal {
 // Tests only: when true, Run uses the portable implementation even where AVX-512 exists.

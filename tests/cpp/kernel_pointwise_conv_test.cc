@@ -241,5 +241,16 @@ TEST(PointwiseConvProfitableTest, AnswersFalseWithoutAvx512OrForEmptyShapes) {
   }
 }
 
+TEST(PointwiseConvProfitableTest, FollowsThisMachinesL2Cache) {
+  if (!pointwise_internal::HasAvx512()) GTEST_SKIP() << "no AVX-512: XNNPACK always";
+  EXPECT_TRUE(PointwiseConvIsProfitable(1, 64, 64));  // a weight stream, whatever the size
+  // 49 rows (a 7x7 map): lwai's kernel once the weights outgrow the L2 cache.
+  const int64_t l2 = CoreL2Bytes();
+  const int square = static_cast<int>(std::sqrt(static_cast<double>(l2) / 4.0));
+  EXPECT_TRUE(PointwiseConvIsProfitable(49, 2 * square, 2 * square));
+  EXPECT_FALSE(PointwiseConvIsProfitable(49, square / 2, square / 2));
+  EXPECT_FALSE(PointwiseConvIsProfitable(1000, 2 * square, 2 * square));  // compute-bound
+}
+
 }  // namespace
 }  // namespace lwai::testing
