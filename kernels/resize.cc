@@ -493,4 +493,67 @@ Status EvalSpatialResize(KernelContext& ctx) {
   return Status::Ok();
 }
 
+Result<std::unique_ptr<NhwcResize>> NhwcResize::Prepare(KernelContext& ctx) {
+  const TensorView& x = ctx.input(0);
+  if (x.dtype != DataType::kFloat32 || x.shape.rank != 4) return std::unique_ptr<NhwcResize>();
+  ctx.shape_only_ = true;
+  LWAI_RETURN_IF_ERROR(kResizeKernel.prepare(ctx));
+  auto* s = static_cast<const ResizeState*>(ctx.state_owner_.get());
+  for (int d = 0; d < 4; ++d) {
+    const AxisTaps& axis = s->axes[d];
+    if ((d < 2 && !IsIdentity(axis)) || axis.taps > 2) return std::unique_ptr<NhwcResize>();
+    for (uint8_t outside : axis.outside) {
+      if (outside) return std::unique_ptr<NhwcResize>();
+    }
+  }
+  return std::unique_ptr<NhwcResize>(new NhwcResize(std::move(ctx.state_owner_)));
+}
+
+NhwcResize::~NhwcResize() = default;
+
+void NhwcResize::Run(const float* x, int64_t x_stride, float* y, int64_t y_stride,
+                     ThreadPool* pool) const {
+  const ResizeState& s = static_cast<const ResizeState&>(*state_);
+  const AxisTaps& rows = s.axes[2];
+  const AxisTaps& cols = s.axes[3];
+  const int64_t batch = s.in_shape[0], channels = s.in_shape[1];
+  if (batch * rows.out * cols.out * channels == 0) return;
+  const int64_t row_work = cols.out * channels * rows.taps * cols.taps;
+  const int64_t min_rows = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, row_work));
+  pool->ParallelFor(batch * rows.out, min_rows, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t n = r / rows.out, oy = r % rows.out;
+      const float* image = x + n * rows.in * cols.in * x_stride;
+      float* out_row = y + r * cols.out * y_stride;
+      const int64_t* iy = &rows.index[oy * rows.taps];
+      const double* wy = &rows.weight[oy * rows.taps];
+      for (int64_t ox = 0; ox < cols.out; ++ox) {
+        const int64_t* ix = &cols.index[ox * cols.taps];
+        const double* wx = &cols.weight[ox * cols.taps];
+        float* out = out_row + ox * y_stride;
+        if (rows.taps == 1 && cols.taps == 1 && wy[0] == 1.0 && wx[0] == 1.0) {
+          // Nearest sampling copies the pixel, NaN included.
+          std::memcpy(out, image + (iy[0] * cols.in + ix[0]) * x_stride, channels * sizeof(float));
+          continue;
+        }
+        // As EvalSpatialResize, per channel: columns, then rows, taps of weight 0 skipped (a NaN
+        // under a zero weight does not reach the output).
+        std::fill(out, out + channels, 0.0f);
+        for (int t = 0; t < rows.taps; ++t) {
+          if (wy[t] == 0.0) continue;
+          const float row_weight = static_cast<float>(wy[t]);
+          const float* in_row = image + iy[t] * cols.in * x_stride;
+          for (int64_t c = 0; c < channels; ++c) {
+            float v = 0.0f;
+            for (int u = 0; u < cols.taps; ++u) {
+              if (wx[u] != 0.0) v += static_cast<float>(wx[u]) * in_row[ix[u] * x_stride + c];
+            }
+            out[c] += row_weight * v;
+          }
+        }
+      }
+    }
+  });
+}
+
 }  // namespace lwai

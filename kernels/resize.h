@@ -4,14 +4,39 @@
 #ifndef LWAI_KERNELS_RESIZE_H_
 #define LWAI_KERNELS_RESIZE_H_
 
+#include <cstdint>
+#include <memory>
+
 #include "kernels/kernel_api.h"
+#include "lwai/status.h"
 
 namespace lwai {
+
+class ThreadPool;
 
 // After the reference Resize prepare on `ctx`: whether EvalSpatialResize applies.
 bool IsSpatialResize(const KernelContext& ctx);
 // Runs the resize of a node for which IsSpatialResize holds.
 Status EvalSpatialResize(KernelContext& ctx);
+
+// The same resize for backends that keep 4-D images in NHWC, with a pixel stride (channel slices
+// of a larger buffer). Owns its taps and is immutable after Prepare: Run may be called from any
+// thread.
+class NhwcResize {
+ public:
+  // Runs the reference Resize prepare on `ctx` (input shape, sizes or scales readable). Null
+  // (with Ok) when the node is not a resize of the two spatial axes of a rank-4 float tensor
+  // with at most two taps per axis; errors are the reference prepare's.
+  static Result<std::unique_ptr<NhwcResize>> Prepare(KernelContext& ctx);
+  ~NhwcResize();
+
+  // x: [N, H, W] pixels of C floats, `x_stride` floats apart; y likewise with the output's H, W.
+  void Run(const float* x, int64_t x_stride, float* y, int64_t y_stride, ThreadPool* pool) const;
+
+ private:
+  explicit NhwcResize(std::unique_ptr<OpState> state) : state_(std::move(state)) {}
+  std::unique_ptr<OpState> state_;
+};
 
 }  // namespace lwai
 

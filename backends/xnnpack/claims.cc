@@ -3,6 +3,7 @@
 #include "backends/xnnpack/claims.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 namespace lwai {
@@ -166,13 +167,19 @@ bool BroadcastConstant(const TensorDesc& constant, const TensorDesc& x) {
   return true;
 }
 
-// Two non-constant operands of one shape, or a 4-D tensor and a broadcast constant.
+// Two non-constant operands of one shape or both 4-D, or a 4-D tensor and a broadcast
+// constant. Two 4-D operands both run in NHWC, and numpy broadcasting commutes with permuting
+// both operands' axes alike, so XNNPACK's broadcasting over the NHWC dims gives the NCHW
+// result (squeeze-and-excitation gates [N, C, 1, 1], whatever the batch dims are known as).
 bool ClaimBinary(const TensorDesc* a, const TensorDesc* b) {
   if (a == nullptr || b == nullptr || a->dtype != DataType::kFloat32 ||
       b->dtype != DataType::kFloat32) {
     return false;
   }
-  if (!IsConstant(a) && !IsConstant(b) && SameDims(*a, *b)) return true;
+  if (!IsConstant(a) && !IsConstant(b) &&
+      (SameDims(*a, *b) || (IsFloatOfRank(a, 4) && IsFloatOfRank(b, 4)))) {
+    return true;
+  }
   return BroadcastConstant(*a, *b) || BroadcastConstant(*b, *a);
 }
 
@@ -182,26 +189,9 @@ bool ClaimAdd(const Graph& graph, const Node& node) {
          FusedActivationSupported(node);
 }
 
-// Mul of two same-shaped float tensors, or of a 4-D tensor by per-channel values [N, C, 1, 1]
-// (squeeze-and-excitation gates).
 bool ClaimMul(const Graph& graph, const Node& node) {
-  const TensorDesc* a = InputDesc(graph, node, 0);
-  const TensorDesc* b = InputDesc(graph, node, 1);
-  if (node.inputs.size() != 2 || a == nullptr || b == nullptr) return false;
-  if (ClaimBinary(a, b)) return true;
-  if (IsConstant(a) || IsConstant(b)) return false;
-  auto per_channel_of = [](const TensorDesc& gate, const TensorDesc& x) {
-    if (!IsFloatOfRank(&gate, 4) || !IsFloatOfRank(&x, 4)) return false;
-    if (!HasKnownValue(gate.shape[2], 1) || !HasKnownValue(gate.shape[3], 1)) return false;
-    for (int d = 0; d < 2; ++d) {
-      const Dim& g = gate.shape[d];
-      const Dim& v = x.shape[d];
-      const bool same = g.value >= 0 ? g.value == v.value : (!g.name.empty() && g.name == v.name);
-      if (!same) return false;
-    }
-    return true;
-  };
-  return per_channel_of(*a, *b) || per_channel_of(*b, *a);
+  return node.inputs.size() == 2 &&
+         ClaimBinary(InputDesc(graph, node, 0), InputDesc(graph, node, 1));
 }
 
 bool ClaimConcat(const Graph& graph, const Node& node) {
@@ -227,6 +217,67 @@ bool ClaimSpatialSqueeze(const Graph& graph, const Node& node) {
   if (y.shape[1].value != x->shape[1].value) return false;
   if (node.op == OpType::Flatten) return node.GetInt("axis", 1) == 1;
   return true;
+}
+
+// PRelu with a constant slope: one value, or one per channel.
+bool ClaimPRelu(const Graph& graph, const Node& node) {
+  const TensorDesc* x = InputDesc(graph, node, 0);
+  const TensorDesc* slope = InputDesc(graph, node, 1);
+  return node.inputs.size() == 2 && x != nullptr && slope != nullptr && IsFloatOfRank(x, 4) &&
+         BroadcastConstant(*slope, *x);
+}
+
+// Unary activations whose parameters XNNPACK's operators accept.
+bool ParametersFit(const Node& node) {
+  if (node.op == OpType::LeakyRelu) return std::isfinite(node.GetFloat("alpha", 0.01f));
+  if (node.op == OpType::Elu) {
+    const float alpha = node.GetFloat("alpha", 1.0f);
+    return std::isnormal(alpha) && alpha > 0.0f;
+  }
+  return true;
+}
+
+// The values of a constant of `count` elements of type T, or null.
+template <typename T>
+const T* ConstantValues(const TensorDesc* desc, int64_t count) {
+  if (!IsConstant(desc) || !desc->HasStaticShape() || desc->StaticShape().NumElements() != count ||
+      desc->constant.size != static_cast<size_t>(count) * sizeof(T)) {
+    return nullptr;
+  }
+  return reinterpret_cast<const T*>(desc->constant.data);
+}
+
+// Resize of the two spatial axes of a 4-D image (nearest, or linear without antialiasing), with
+// constant scales or sizes that keep the batch and channel axes: upsampling in FPNs, YOLO necks
+// and segmentation heads. Everything else stays with the other backends.
+bool ClaimResize(const Graph& graph, const Node& node) {
+  const TensorDesc* x = InputDesc(graph, node, 0);
+  if (!IsFloatOfRank(x, 4) || node.inputs.size() < 3) return false;
+  const TensorDesc* roi = InputDesc(graph, node, 1);
+  if (roi != nullptr && !IsConstant(roi)) return false;
+  const std::string mode = node.GetString("mode", "nearest");
+  if ((mode != "nearest" && mode != "linear") || node.GetInt("antialias", 0) != 0 ||
+      node.GetString("coordinate_transformation_mode", "half_pixel") == "tf_crop_and_resize" ||
+      !node.GetInts("axes").empty()) {
+    return false;
+  }
+  const TensorDesc* scales = InputDesc(graph, node, 2);
+  const TensorDesc* sizes = node.inputs.size() > 3 ? InputDesc(graph, node, 3) : nullptr;
+  const bool has_scales = scales != nullptr && scales->shape_known &&
+                          !(scales->HasStaticShape() && scales->StaticShape().NumElements() == 0);
+  if (has_scales) {
+    if (scales->dtype != DataType::kFloat32) return false;
+    const float* values = ConstantValues<float>(scales, 4);
+    return values != nullptr && values[0] == 1.0f && values[1] == 1.0f && values[2] > 0.0f &&
+           values[3] > 0.0f;
+  }
+  if (sizes == nullptr || sizes->dtype != DataType::kInt64 ||
+      node.GetString("keep_aspect_ratio_policy", "stretch") != "stretch") {
+    return false;
+  }
+  const int64_t* values = ConstantValues<int64_t>(sizes, 4);
+  return values != nullptr && values[0] == x->shape[0].value && values[1] == x->shape[1].value &&
+         values[2] > 0 && values[3] > 0;
 }
 
 bool ClaimSoftmax(const Graph& graph, const Node& node) {
@@ -283,7 +334,13 @@ bool ClaimsNode(const Graph& graph, const Node& node, int depth) {
     case OpType::Clip:
     case OpType::Sigmoid:
     case OpType::HardSwish:
-      return ClaimElementwiseUnary(graph, node) && FedByPartition(graph, node, depth);
+    case OpType::HardSigmoid:
+    case OpType::LeakyRelu:
+    case OpType::Elu:
+      return ClaimElementwiseUnary(graph, node) && ParametersFit(node) &&
+             FedByPartition(graph, node, depth);
+    case OpType::PRelu:
+      return ClaimPRelu(graph, node) && FedByPartition(graph, node, depth);
     case OpType::Swish:
       return node.GetFloat("alpha", 1.0f) == 1.0f && ClaimElementwiseUnary(graph, node) &&
              FedByPartition(graph, node, depth);
@@ -298,6 +355,8 @@ bool ClaimsNode(const Graph& graph, const Node& node, int depth) {
       return ClaimSpatialSqueeze(graph, node);
     case OpType::Softmax:
       return ClaimSoftmax(graph, node);
+    case OpType::Resize:
+      return ClaimResize(graph, node) && FedByPartition(graph, node, depth);
     default:
       return false;
   }

@@ -19,6 +19,7 @@
 #include "kernels/depthwise_conv.h"
 #include "kernels/kernel_choice.h"
 #include "kernels/pointwise_conv.h"
+#include "kernels/resize.h"
 #include "kernels/shared_packing.h"
 #include "kernels/spatial_common.h"
 #include "kernels/swish_rows.h"
@@ -410,11 +411,12 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
       const OpType op = writer >= 0 ? graph_.nodes[writer].op : OpType::Unknown;
       // Steps that write NHWC pixels with any pixel stride: convolutions, pooling, affine,
       // and the unary activations (XNNPACK's strided unary operators, lwai's SiLU loop).
-      const bool strided_writer = op == OpType::Conv || op == OpType::MaxPool ||
-                                  op == OpType::AveragePool || op == OpType::Concat ||
-                                  op == OpType::BatchNormalization || op == OpType::Swish ||
-                                  op == OpType::HardSwish || op == OpType::Relu ||
-                                  op == OpType::Clip || op == OpType::Sigmoid;
+      const bool strided_writer =
+          op == OpType::Conv || op == OpType::MaxPool || op == OpType::AveragePool ||
+          op == OpType::Concat || op == OpType::BatchNormalization || op == OpType::Swish ||
+          op == OpType::HardSwish || op == OpType::Relu || op == OpType::Clip ||
+          op == OpType::Sigmoid || op == OpType::HardSigmoid || op == OpType::LeakyRelu ||
+          op == OpType::Elu || op == OpType::PRelu;
       const bool once = std::count(node.inputs.begin(), node.inputs.end(), t) == 1;
       // A clamp absorbed into the writer reads the writer's own output tensor, not t.
       if (strided_writer && once && single_use_inside(t) && output_of_node_[writer] == t) {
@@ -589,9 +591,65 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
       SetKernelName(n, "lwai silu");
       return Status::Ok();
     }
+    case OpType::HardSigmoid: {
+      // max(0, min(1, alpha * x + beta)): lwai's loop, pixel by pixel in NHWC.
+      const float alpha = node.GetFloat("alpha", 0.2f);
+      const float beta = node.GetFloat("beta", 0.5f);
+      const bool nhwc = placement_[x].nhwc;
+      AddOwnStep(n, [this, x, y, nhwc, alpha, beta] {
+        const Shape& s = ShapeOf(x);
+        const int64_t pixels = nhwc ? s[0] * s[2] * s[3] : 1;
+        const int64_t channels = nhwc ? s[1] : s.NumElements();
+        const int64_t x_stride = nhwc ? Stride(x) : channels;
+        const int64_t y_stride = nhwc ? Stride(y) : channels;
+        const float* in = Address(x);
+        float* out = Address(y);
+        const int64_t min_pixels = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, channels));
+        pool_->ParallelFor(pixels, min_pixels, [&](int64_t begin, int64_t end) {
+          for (int64_t p = begin; p < end; ++p) {
+            const float* row_in = in + p * x_stride;
+            float* row_out = out + p * y_stride;
+            for (int64_t c = 0; c < channels; ++c) {
+              // fmax/fmin would drop NaN; the comparisons keep it, as the reference does.
+              const float v = alpha * row_in[c] + beta;
+              row_out[c] = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+            }
+          }
+        });
+      });
+      SetKernelName(n, "lwai hard sigmoid");
+      return Status::Ok();
+    }
+    case OpType::PRelu: {
+      const Shape& s = ShapeOf(x);
+      const bool nhwc = placement_[x].nhwc;
+      const size_t channels = nhwc ? s[1] : static_cast<size_t>(s.NumElements());
+      const TensorView& slope_view = (*views_)[node.inputs[1]];
+      if (!nhwc && slope_view.shape.NumElements() != 1) {
+        return Internal(node.Describe() + ": per-channel PRelu on a tensor not in NHWC");
+      }
+      // XNNPACK wants one slope per channel (it copies them); a single slope is repeated.
+      std::vector<float> slopes(channels, slope_view.Data<float>()[0]);
+      if (slope_view.shape.NumElements() != 1) {
+        std::copy(slope_view.Data<float>(), slope_view.Data<float>() + channels, slopes.begin());
+      }
+      xnn_operator_t op = nullptr;
+      const xnn_status status =
+          xnn_create_prelu_nc_f32(channels, nhwc ? Stride(x) : channels,
+                                  nhwc ? Stride(y) : channels, slopes.data(), 0, &op);
+      if (status != xnn_status_success) return XnnError(node, "prelu", status);
+      AddXnnStep(n, op, [this, op, x, y, nhwc] {
+        const Shape& s = ShapeOf(x);
+        return xnn_setup_prelu_nc_f32(op, nhwc ? s[0] * s[2] * s[3] : 1, Address(x), Address(y),
+                                      threadpool());
+      });
+      return Status::Ok();
+    }
     case OpType::Relu:
     case OpType::Clip:
     case OpType::HardSwish:
+    case OpType::LeakyRelu:
+    case OpType::Elu:
     case OpType::Sigmoid: {
       const Shape& s = ShapeOf(x);
       const bool nhwc = placement_[x].nhwc;
@@ -604,6 +662,14 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
       } else if (node.op == OpType::HardSwish) {
         status = xnn_create_hardswish_nc_f32(channels, nhwc ? Stride(x) : channels,
                                              nhwc ? Stride(y) : channels, 0, &op);
+      } else if (node.op == OpType::LeakyRelu) {
+        status = xnn_create_leaky_relu_nc_f32(channels, nhwc ? Stride(x) : channels,
+                                              nhwc ? Stride(y) : channels,
+                                              node.GetFloat("alpha", 0.01f), 0, &op);
+      } else if (node.op == OpType::Elu) {
+        status = xnn_create_elu_nc_f32(channels, nhwc ? Stride(x) : channels,
+                                       nhwc ? Stride(y) : channels, node.GetFloat("alpha", 1.0f), 0,
+                                       &op);
       } else {
         float lo = node.op == OpType::Relu ? 0.0f : -kInf;
         float hi = kInf;
@@ -627,8 +693,27 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
         if (kind == OpType::HardSwish) {
           return xnn_setup_hardswish_nc_f32(op, batch, Address(x), Address(y), threadpool());
         }
+        if (kind == OpType::LeakyRelu) {
+          return xnn_setup_leaky_relu_nc_f32(op, batch, Address(x), Address(y), threadpool());
+        }
+        if (kind == OpType::Elu) {
+          return xnn_setup_elu_nc_f32(op, batch, Address(x), Address(y), threadpool());
+        }
         return xnn_setup_clamp_nc_f32(op, batch, Address(x), Address(y), threadpool());
       });
+      return Status::Ok();
+    }
+    case OpType::Resize: {
+      KernelContext ctx(node, const_cast<TensorView*>(views_->data()), pool_);
+      LWAI_ASSIGN_OR_RETURN(std::unique_ptr<NhwcResize> resize, NhwcResize::Prepare(ctx));
+      if (resize == nullptr) {
+        return Internal(node.Describe() + ": claimed a Resize that is not a spatial resize");
+      }
+      std::shared_ptr<const NhwcResize> kernel(std::move(resize));
+      AddOwnStep(n, [this, kernel, x, y] {
+        kernel->Run(Address(x), Stride(x), Address(y), Stride(y), pool_);
+      });
+      SetKernelName(n, "lwai nhwc resize");
       return Status::Ok();
     }
     case OpType::Softmax: {

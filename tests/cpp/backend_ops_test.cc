@@ -430,6 +430,40 @@ std::vector<OpCase> Cases() {
                  const int gate = n.Op(OpType::Sigmoid, {n.Conv(pooled, 16, 16, {1, 1})});
                  n.Op(OpType::Mul, {x, gate});
                }});
+  c.push_back({"squeeze_excitation_hard_sigmoid_gate_first", kElementwiseTol, [](Net& n) {
+                 const int x = n.Conv(n.Input({2, 8, 6, 6}), 8, 16, {3, 3}, Pads({1, 1, 1, 1}));
+                 const int pooled = n.Op(OpType::GlobalAveragePool, {x});
+                 const int gate = n.Op(OpType::HardSigmoid, {n.Conv(pooled, 16, 16, {1, 1})},
+                                       {FloatAttr("alpha", 0.2f), FloatAttr("beta", 0.5f)});
+                 n.Op(OpType::Mul, {gate, x});
+               }});
+  c.push_back({"add_4d_broadcast_batch_and_rows", kElementwiseTol, [](Net& n) {
+                 const int x = n.Conv(n.Input({3, 4, 5, 7}), 4, 6, {1, 1});
+                 const int sum = n.Op(OpType::Add, {x, n.Input({1, 6, 1, 7})});
+                 n.Conv(sum, 6, 5, {1, 1});
+               }});
+  c.push_back({"conv_leaky_relu_conv", kConvTol, [](Net& n) {
+                 const int x = n.Conv(n.Input({2, 6, 8, 9}), 6, 10, {3, 3}, Pads({1, 1, 1, 1}));
+                 n.Conv(n.Op(OpType::LeakyRelu, {x}, {FloatAttr("alpha", 0.1f)}), 10, 4, {1, 1});
+               }});
+  c.push_back({"conv_elu", kConvTol, [](Net& n) {
+                 const int x = n.Conv(n.Input({1, 5, 8, 8}, -3.0f, 3.0f), 5, 9, {3, 3});
+                 n.Op(OpType::Elu, {x}, {FloatAttr("alpha", 0.7f)});
+               }});
+  c.push_back({"conv_prelu_per_channel", kConvTol, [](Net& n) {
+                 const int x = n.Conv(n.Input({2, 4, 7, 7}), 4, 12, {3, 3}, Pads({1, 1, 1, 1}));
+                 n.Op(OpType::PRelu, {x, n.Const({12, 1, 1}, -0.5f, 0.5f)});
+               }});
+  c.push_back({"conv_prelu_one_slope", kConvTol, [](Net& n) {
+                 const int x = n.Conv(n.Input({1, 4, 6, 6}), 4, 7, {1, 1});
+                 n.Op(OpType::PRelu, {x, n.Const({1}, 0.1f, 0.3f)});
+               }});
+  c.push_back({"conv_hard_sigmoid_concat", kConvTol, [](Net& n) {
+                 const int x = n.Input({1, 4, 6, 5});
+                 const int a = n.Op(OpType::HardSigmoid, {n.Conv(x, 4, 3, {1, 1})});
+                 const int b = n.Op(OpType::LeakyRelu, {n.Conv(x, 4, 5, {1, 1})});
+                 n.Op(OpType::Concat, {a, b}, {IntAttr("axis", 1)});
+               }});
   c.push_back({"conv_scale_shift_conv", kConvTol, [](Net& n) {
                  const int x = n.Conv(n.Input({1, 4, 7, 7}), 4, 6, {3, 3}, Pads({1, 1, 1, 1}));
                  const int scaled = n.Op(OpType::Mul, {n.Const({1}), x});
@@ -538,6 +572,32 @@ std::vector<OpCase> Cases() {
                  n.Op(OpType::Resize, {n.Input({2, 3, 7}), -1, n.FloatConst({3}, {1, 1, 2.5f})},
                       {StringAttr("coordinate_transformation_mode", "asymmetric"),
                        StringAttr("nearest_mode", "floor")});
+               }});
+  // Resizes between convolutions run inside an NHWC partition (FPN and YOLO upsampling).
+  c.push_back({"conv_resize_nearest_2x_add", kConvTol, [](Net& n) {
+                 const int x = n.Input({2, 4, 6, 5});
+                 const int small = n.Conv(x, 4, 6, {3, 3}, With(Pads({1, 1, 1, 1}), Strides(2)));
+                 const int up = n.Op(OpType::Resize, {small, -1, n.FloatConst({4}, {1, 1, 2, 2})},
+                                     {StringAttr("coordinate_transformation_mode", "asymmetric"),
+                                      StringAttr("nearest_mode", "floor")});
+                 const int lateral = n.Conv(n.Input({2, 4, 6, 6}), 4, 6, {1, 1});
+                 n.Conv(n.Op(OpType::Add, {up, lateral}), 6, 3, {1, 1});
+               }});
+  c.push_back({"conv_resize_linear_sizes_conv", kConvTol, [](Net& n) {
+                 const int x = n.Conv(n.Input({1, 3, 5, 8}), 3, 7, {1, 1});
+                 const int up = n.Op(OpType::Resize, {x, -1, -1, n.IntConst({4}, {1, 7, 13, 11})},
+                                     {StringAttr("mode", "linear")});
+                 n.Conv(up, 7, 2, {1, 1});
+               }});
+  c.push_back({"conv_resize_linear_align_corners_down_concat", kConvTol, [](Net& n) {
+                 const int x = n.Input({1, 4, 9, 10});
+                 const int down =
+                     n.Op(OpType::Resize,
+                          {n.Conv(x, 4, 5, {1, 1}), -1, -1, n.IntConst({4}, {1, 5, 4, 4})},
+                          {StringAttr("mode", "linear"),
+                           StringAttr("coordinate_transformation_mode", "align_corners")});
+                 const int side = n.Conv(x, 4, 3, {3, 3}, {IntsAttr("strides", {2, 2})});
+                 n.Op(OpType::Concat, {down, side}, {IntAttr("axis", 1)});
                }});
   c.push_back({"resize_cubic", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Resize, {n.Input({1, 2, 5, 5}), -1, n.FloatConst({4}, {1, 1, 2, 2})},

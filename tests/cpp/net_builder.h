@@ -24,14 +24,16 @@ class Net {
  public:
   explicit Net(uint32_t seed) : graph_(std::make_unique<Graph>()), rng_(seed) {}
 
-  // A graph input with values drawn uniformly from [lo, hi]; a negative dim is dynamic
-  // ("batch").
+  // A graph input with values drawn uniformly from [lo, hi]; dim -1 is dynamic and named
+  // "batch", any other negative dim is dynamic without a name (as exporters often leave them).
   int Input(std::vector<int64_t> dims, float lo = -1.0f, float hi = 1.0f) {
     TensorDesc t;
     t.name = "input" + std::to_string(graph_->inputs.size());
     t.dtype = DataType::kFloat32;
     t.shape_known = true;
-    for (int64_t d : dims) t.shape.push_back(d < 0 ? Dim{-1, "batch"} : Dim{d, ""});
+    for (int64_t d : dims) {
+      t.shape.push_back(d == -1 ? Dim{-1, "batch"} : Dim{d < 0 ? -1 : d, ""});
+    }
     const int index = graph_->AddTensor(std::move(t));
     graph_->inputs.push_back(index);
     ranges_.push_back({lo, hi});

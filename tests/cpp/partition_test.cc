@@ -142,3 +142,50 @@ TEST(Partitions, ActivationsWriteConcatSlicesInPlace) {
 
 }  // namespace
 }  // namespace lwai::testing
+
+namespace lwai::testing {
+namespace {
+
+// A squeeze-and-excitation block gated by HardSigmoid (MobileNetV3, PP-LCNet) on an input whose
+// batch dim has no name: the gate, the Mul and the convolutions around them all run in the
+// XNNPACK partition (a Mul left to another backend costs two layout transposes of the full
+// tensor), and results are the reference's.
+TEST(Partitions, HardSigmoidSqueezeExcitationStaysInThePartition) {
+  if (!HasBackend("xnnpack")) GTEST_SKIP() << "built without XNNPACK";
+  Net net(9);
+  const int x = net.Conv(net.Input({-2, 8, 6, 7}), 8, 16, {3, 3}, {IntsAttr("pads", {1, 1, 1, 1})});
+  const int pooled = net.Op(OpType::GlobalAveragePool, {x});
+  const int gate = net.Op(OpType::HardSigmoid, {net.Conv(pooled, 16, 16, {1, 1})});
+  net.Conv(net.Op(OpType::Mul, {x, gate}), 16, 8, {1, 1});
+  auto model = net.Build();
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  std::vector<float> input(2 * 8 * 6 * 7);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (float& v : input) v = dist(rng);
+  std::vector<std::vector<float>> outputs;
+  for (const char* backend : {"xnnpack", "reference"}) {
+    SessionOptions options;
+    options.backends = {backend};
+    auto session = Session::Create(*model, options);
+    ASSERT_TRUE(session.ok()) << session.status().ToString();
+    const Status status =
+        (*session)->Run({TensorRef{DataType::kFloat32, Shape({2, 8, 6, 7}), input.data()}});
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    if (std::string(backend) == "xnnpack") {
+      for (const auto& assignment : (*session)->node_assignments()) {
+        EXPECT_EQ(assignment.backend, "xnnpack");
+      }
+    }
+    const TensorRef out = (*session)->output(0);
+    const float* values = static_cast<const float*>(out.data);
+    outputs.emplace_back(values, values + out.shape.NumElements());
+  }
+  ASSERT_EQ(outputs[0].size(), outputs[1].size());
+  for (size_t i = 0; i < outputs[0].size(); ++i) {
+    EXPECT_NEAR(outputs[0][i], outputs[1][i], 1e-4) << i;
+  }
+}
+
+}  // namespace
+}  // namespace lwai::testing
