@@ -410,6 +410,123 @@ Status Eval(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Whether every output index of `axis` reads one input index with weight 1 (nearest).
+bool SingleUnitTaps(const AxisTaps& axis) {
+  if (axis.taps != 1) return false;
+  for (double w : axis.weight) {
+    if (w != 1.0) return false;
+  }
+  return true;
+}
+
+// One input row resampled along W: cols.out pixels of `channels` floats, written densely to
+// `out`. As the reference's passes, each value is 0 plus the products of its taps in order,
+// taps of weight 0 skipped (a NaN or infinity under a zero weight does not reach the output).
+void ResampleColumns(const AxisTaps& cols, const float* in_row, int64_t x_stride, int64_t channels,
+                     float* out) {
+  for (int64_t ox = 0; ox < cols.out; ++ox) {
+    const int64_t* ix = &cols.index[ox * cols.taps];
+    const double* wx = &cols.weight[ox * cols.taps];
+    float* dst = out + ox * channels;
+    const bool use0 = wx[0] != 0.0, use1 = cols.taps > 1 && wx[1] != 0.0;
+    const float w0 = static_cast<float>(wx[0]);
+    const float w1 = cols.taps > 1 ? static_cast<float>(wx[1]) : 0.0f;
+    const float* a = in_row + ix[0] * x_stride;
+    const float* b = in_row + (cols.taps > 1 ? ix[1] : ix[0]) * x_stride;
+    if (use0 && use1) {
+      for (int64_t c = 0; c < channels; ++c) {
+        float v = 0.0f;
+        v += w0 * a[c];
+        v += w1 * b[c];
+        dst[c] = v;
+      }
+    } else if (use0 || use1) {
+      const float w = use0 ? w0 : w1;
+      const float* src = use0 ? a : b;
+      for (int64_t c = 0; c < channels; ++c) {
+        float v = 0.0f;
+        v += w * src[c];
+        dst[c] = v;
+      }
+    } else {
+      std::fill(dst, dst + channels, 0.0f);
+    }
+  }
+}
+
+// Output rows [row_begin, row_end) of one image resized along H and W with at most two taps
+// per axis. The image is rows.in x cols.in pixels of `channels` floats, `x_stride` floats
+// apart; output pixels are `y_stride` floats apart. Each input row is resampled along W once
+// into `buffer` (2 * cols.out * channels floats) and output rows blend two of them.
+void ResampleImageRows(const AxisTaps& rows, const AxisTaps& cols, const float* x, int64_t x_stride,
+                       int64_t channels, int64_t row_begin, int64_t row_end, float* y,
+                       int64_t y_stride, float* buffer) {
+  const int64_t row_floats = cols.out * channels;
+  if (SingleUnitTaps(rows) && SingleUnitTaps(cols)) {
+    // Nearest: a gather of pixels, NaN included.
+    for (int64_t oy = row_begin; oy < row_end; ++oy) {
+      const float* in_row = x + rows.index[oy] * cols.in * x_stride;
+      float* out_row = y + oy * cols.out * y_stride;
+      for (int64_t ox = 0; ox < cols.out; ++ox) {
+        std::memcpy(out_row + ox * y_stride, in_row + cols.index[ox] * x_stride,
+                    channels * sizeof(float));
+      }
+    }
+    return;
+  }
+  float* slot[2] = {buffer, buffer + row_floats};
+  int64_t held[2] = {-1, -1};  // the input row each slot holds
+  int older = 0;               // the slot to refill next, unless it holds the row being kept
+  // Columns that map one to one are read in place.
+  const bool columns_in_place = x_stride == channels && IsIdentity(cols);
+  auto resampled = [&](int64_t iy, const float* keep) -> const float* {
+    if (columns_in_place) return x + iy * cols.in * x_stride;
+    for (int i = 0; i < 2; ++i) {
+      if (held[i] == iy) return slot[i];
+    }
+    const int i = slot[older] == keep ? older ^ 1 : older;
+    held[i] = iy;
+    older = i ^ 1;
+    ResampleColumns(cols, x + iy * cols.in * x_stride, x_stride, channels, slot[i]);
+    return slot[i];
+  };
+  for (int64_t oy = row_begin; oy < row_end; ++oy) {
+    const int64_t* iy = &rows.index[oy * rows.taps];
+    const double* wy = &rows.weight[oy * rows.taps];
+    const float w0 = static_cast<float>(wy[0]);
+    const float w1 = rows.taps > 1 ? static_cast<float>(wy[1]) : 0.0f;
+    const float* a = wy[0] != 0.0 ? resampled(iy[0], nullptr) : nullptr;
+    const float* b = rows.taps > 1 && wy[1] != 0.0 ? resampled(iy[1], a) : nullptr;
+    float* out_row = y + oy * cols.out * y_stride;
+    // Dense rows blend as one run of floats; channel slices of a wider tensor pixel by pixel.
+    const bool dense = y_stride == channels;
+    const int64_t pixels = dense ? 1 : cols.out;
+    const int64_t run = dense ? row_floats : channels;
+    for (int64_t px = 0; px < pixels; ++px) {
+      float* dst = out_row + px * y_stride;
+      const int64_t o = px * channels;
+      if (a != nullptr && b != nullptr) {
+        for (int64_t i = 0; i < run; ++i) {
+          float v = 0.0f;
+          v += w0 * a[o + i];
+          v += w1 * b[o + i];
+          dst[i] = v;
+        }
+      } else if (a != nullptr || b != nullptr) {
+        const float w = a != nullptr ? w0 : w1;
+        const float* src = (a != nullptr ? a : b) + o;
+        for (int64_t i = 0; i < run; ++i) {
+          float v = 0.0f;
+          v += w * src[i];
+          dst[i] = v;
+        }
+      } else {
+        std::fill(dst, dst + run, 0.0f);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 extern const KernelRegistration kResizeKernel = {OpType::Resize, Prepare, Eval};
@@ -440,54 +557,16 @@ Status EvalSpatialResize(KernelContext& ctx) {
   const float* x = ctx.input(0).Data<const float>();
   float* y = ctx.output(0).Data<float>();
   if (ctx.output(0).NumElements() == 0) return Status::Ok();
-  // Nearest sampling (one tap of weight 1 per axis) copies values, NaN included.
-  auto single_unit_taps = [](const AxisTaps& axis) {
-    if (axis.taps != 1) return false;
-    for (double w : axis.weight) {
-      if (w != 1.0) return false;
-    }
-    return true;
-  };
-  const bool nearest = single_unit_taps(rows) && single_unit_taps(cols);
+  // Two resampled rows per plane fit the prepare's scratch (2 * buffer_elements doubles, at
+  // least twice the output); a chunk of planes uses the buffer of its first plane.
+  float* buffers = static_cast<float*>(ctx.scratch());
   const int64_t plane_work = rows.out * cols.out * rows.taps * cols.taps;
   const int64_t min_chunk = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, plane_work));
   ctx.thread_pool()->ParallelFor(planes, min_chunk, [&](int64_t begin, int64_t end) {
+    float* buffer = buffers + begin * 2 * cols.out;
     for (int64_t p = begin; p < end; ++p) {
-      const float* in = x + p * rows.in * cols.in;
-      float* out = y + p * rows.out * cols.out;
-      for (int64_t oy = 0; oy < rows.out; ++oy) {
-        float* out_row = out + oy * cols.out;
-        const int64_t* iy = &rows.index[oy * rows.taps];
-        const double* wy = &rows.weight[oy * rows.taps];
-        if (nearest) {
-          // A gather; rows that repeat the previous source row are copies.
-          if (oy > 0 && iy[0] == rows.index[oy - 1]) {
-            std::memcpy(out_row, out_row - cols.out, cols.out * sizeof(float));
-            continue;
-          }
-          const float* in_row = in + iy[0] * cols.in;
-          for (int64_t ox = 0; ox < cols.out; ++ox) out_row[ox] = in_row[cols.index[ox]];
-          continue;
-        }
-        // As the reference's passes (columns, then rows): taps of weight 0 are skipped, so a
-        // NaN under a zero weight does not reach the output.
-        auto column = [&](const float* in_row, int64_t ox) {
-          const int64_t* ix = &cols.index[ox * cols.taps];
-          const double* wx = &cols.weight[ox * cols.taps];
-          float v = 0.0f;
-          for (int t = 0; t < cols.taps; ++t) {
-            if (wx[t] != 0.0) v += static_cast<float>(wx[t]) * in_row[ix[t]];
-          }
-          return v;
-        };
-        for (int64_t ox = 0; ox < cols.out; ++ox) {
-          float v = 0.0f;
-          for (int t = 0; t < rows.taps; ++t) {
-            if (wy[t] != 0.0) v += static_cast<float>(wy[t]) * column(in + iy[t] * cols.in, ox);
-          }
-          out_row[ox] = v;
-        }
-      }
+      ResampleImageRows(rows, cols, x + p * rows.in * cols.in, 1, 1, 0, rows.out,
+                        y + p * rows.out * cols.out, 1, buffer);
     }
   });
   return Status::Ok();
@@ -499,60 +578,115 @@ Result<std::unique_ptr<NhwcResize>> NhwcResize::Prepare(KernelContext& ctx) {
   ctx.shape_only_ = true;
   LWAI_RETURN_IF_ERROR(kResizeKernel.prepare(ctx));
   auto* s = static_cast<const ResizeState*>(ctx.state_owner_.get());
+  bool spatial = true;
   for (int d = 0; d < 4; ++d) {
     const AxisTaps& axis = s->axes[d];
-    if ((d < 2 && !IsIdentity(axis)) || axis.taps > 2) return std::unique_ptr<NhwcResize>();
     for (uint8_t outside : axis.outside) {
       if (outside) return std::unique_ptr<NhwcResize>();
     }
+    if ((d < 2 && !IsIdentity(axis)) || axis.taps > 2) spatial = false;
   }
-  return std::unique_ptr<NhwcResize>(new NhwcResize(std::move(ctx.state_owner_)));
+  auto resize = std::unique_ptr<NhwcResize>(new NhwcResize(std::move(ctx.state_owner_)));
+  resize->spatial_ = spatial;
+  return resize;
 }
 
 NhwcResize::~NhwcResize() = default;
 
-void NhwcResize::Run(const float* x, int64_t x_stride, float* y, int64_t y_stride,
+// Resizes that also resample N or C, or take more than two taps per axis (never produced by
+// the upsampling layers this class exists for, but valid ONNX): per output value, the
+// reference's separable passes (W, then H, C and N, in double, zero weights skipped) evaluated
+// as nested sums.
+void NhwcResize::RunGeneric(const float* x, int64_t x_stride, float* y, int64_t y_stride,
+                            ThreadPool* pool) const {
+  const ResizeState& s = static_cast<const ResizeState&>(*state_);
+  const AxisTaps& nb = s.axes[0];
+  const AxisTaps& ch = s.axes[1];
+  const AxisTaps& rows = s.axes[2];
+  const AxisTaps& cols = s.axes[3];
+  const int64_t out_pixels = nb.out * rows.out * cols.out;
+  const int64_t work = std::max<int64_t>(1, ch.out * nb.taps * ch.taps * rows.taps * cols.taps);
+  pool->ParallelFor(
+      out_pixels, std::max<int64_t>(1, 16384 / work), [&](int64_t begin, int64_t end) {
+        for (int64_t p = begin; p < end; ++p) {
+          const int64_t on = p / (rows.out * cols.out);
+          const int64_t oy = p / cols.out % rows.out;
+          const int64_t ox = p % cols.out;
+          float* out = y + p * y_stride;
+          for (int64_t oc = 0; oc < ch.out; ++oc) {
+            double by_n = 0.0;
+            for (int tn = 0; tn < nb.taps; ++tn) {
+              const double wn = nb.weight[on * nb.taps + tn];
+              if (wn == 0.0) continue;
+              double by_c = 0.0;
+              for (int tc = 0; tc < ch.taps; ++tc) {
+                const double wc = ch.weight[oc * ch.taps + tc];
+                if (wc == 0.0) continue;
+                const int64_t c = ch.index[oc * ch.taps + tc];
+                double by_y = 0.0;
+                for (int ty = 0; ty < rows.taps; ++ty) {
+                  const double wy = rows.weight[oy * rows.taps + ty];
+                  if (wy == 0.0) continue;
+                  const float* in_row = x + (nb.index[on * nb.taps + tn] * rows.in +
+                                             rows.index[oy * rows.taps + ty]) *
+                                                cols.in * x_stride;
+                  double by_x = 0.0;
+                  for (int tx = 0; tx < cols.taps; ++tx) {
+                    const double wx = cols.weight[ox * cols.taps + tx];
+                    if (wx != 0.0)
+                      by_x += wx * in_row[cols.index[ox * cols.taps + tx] * x_stride + c];
+                  }
+                  by_y += wy * by_x;
+                }
+                by_c += wc * by_y;
+              }
+              by_n += wn * by_c;
+            }
+            out[oc] = static_cast<float>(by_n);
+          }
+        }
+      });
+}
+
+size_t NhwcResize::ScratchBytes(int threads) const {
+  const ResizeState& s = static_cast<const ResizeState&>(*state_);
+  return static_cast<size_t>(std::max(1, threads)) * 2 * s.axes[3].out * s.in_shape[1] *
+         sizeof(float);
+}
+
+void NhwcResize::Run(const float* x, int64_t x_stride, float* y, int64_t y_stride, void* scratch,
                      ThreadPool* pool) const {
   const ResizeState& s = static_cast<const ResizeState&>(*state_);
   const AxisTaps& rows = s.axes[2];
   const AxisTaps& cols = s.axes[3];
   const int64_t batch = s.in_shape[0], channels = s.in_shape[1];
-  if (batch * rows.out * cols.out * channels == 0) return;
-  const int64_t row_work = cols.out * channels * rows.taps * cols.taps;
-  const int64_t min_rows = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, row_work));
-  pool->ParallelFor(batch * rows.out, min_rows, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const int64_t n = r / rows.out, oy = r % rows.out;
-      const float* image = x + n * rows.in * cols.in * x_stride;
-      float* out_row = y + r * cols.out * y_stride;
-      const int64_t* iy = &rows.index[oy * rows.taps];
-      const double* wy = &rows.weight[oy * rows.taps];
-      for (int64_t ox = 0; ox < cols.out; ++ox) {
-        const int64_t* ix = &cols.index[ox * cols.taps];
-        const double* wx = &cols.weight[ox * cols.taps];
-        float* out = out_row + ox * y_stride;
-        if (rows.taps == 1 && cols.taps == 1 && wy[0] == 1.0 && wx[0] == 1.0) {
-          // Nearest sampling copies the pixel, NaN included.
-          std::memcpy(out, image + (iy[0] * cols.in + ix[0]) * x_stride, channels * sizeof(float));
-          continue;
-        }
-        // As EvalSpatialResize, per channel: columns, then rows, taps of weight 0 skipped (a NaN
-        // under a zero weight does not reach the output).
-        std::fill(out, out + channels, 0.0f);
-        for (int t = 0; t < rows.taps; ++t) {
-          if (wy[t] == 0.0) continue;
-          const float row_weight = static_cast<float>(wy[t]);
-          const float* in_row = image + iy[t] * cols.in * x_stride;
-          for (int64_t c = 0; c < channels; ++c) {
-            float v = 0.0f;
-            for (int u = 0; u < cols.taps; ++u) {
-              if (wx[u] != 0.0) v += static_cast<float>(wx[u]) * in_row[ix[u] * x_stride + c];
-            }
-            out[c] += row_weight * v;
-          }
-        }
-      }
+  const int64_t total_rows = batch * rows.out;
+  if (total_rows * cols.out * channels == 0) return;
+  if (!spatial_) {
+    RunGeneric(x, x_stride, y, y_stride, pool);
+    return;
+  }
+  const int chunks =
+      static_cast<int>(std::min<int64_t>(pool != nullptr ? pool->num_threads() : 1, total_rows));
+  const int64_t per_chunk = (total_rows + chunks - 1) / chunks;
+  auto run_chunk = [&](int64_t chunk) {
+    float* buffer = static_cast<float*>(scratch) + chunk * 2 * cols.out * channels;
+    for (int64_t r = chunk * per_chunk; r < std::min(total_rows, (chunk + 1) * per_chunk);) {
+      // Rows of one image at a time.
+      const int64_t n = r / rows.out;
+      const int64_t end = std::min({total_rows, (chunk + 1) * per_chunk, (n + 1) * rows.out});
+      ResampleImageRows(rows, cols, x + n * rows.in * cols.in * x_stride, x_stride, channels,
+                        r - n * rows.out, end - n * rows.out,
+                        y + n * rows.out * cols.out * y_stride, y_stride, buffer);
+      r = end;
     }
+  };
+  if (pool == nullptr || chunks == 1) {
+    run_chunk(0);
+    return;
+  }
+  pool->ParallelFor(chunks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) run_chunk(c);
   });
 }
 

@@ -4,6 +4,7 @@
 #ifndef LWAI_KERNELS_RESIZE_H_
 #define LWAI_KERNELS_RESIZE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -25,17 +26,26 @@ Status EvalSpatialResize(KernelContext& ctx);
 class NhwcResize {
  public:
   // Runs the reference Resize prepare on `ctx` (input shape, sizes or scales readable). Null
-  // (with Ok) when the node is not a resize of the two spatial axes of a rank-4 float tensor
-  // with at most two taps per axis; errors are the reference prepare's.
+  // (with Ok) when the input is not a rank-4 float tensor or some output samples outside the
+  // input (tf_crop_and_resize); errors are the reference prepare's. Resizes of the two spatial
+  // axes with at most two taps per axis (nearest, linear) take the fast path; any other runs
+  // value by value.
   static Result<std::unique_ptr<NhwcResize>> Prepare(KernelContext& ctx);
   ~NhwcResize();
 
+  // Scratch bytes Run needs with `threads` threads (the pool's num_threads()).
+  size_t ScratchBytes(int threads) const;
   // x: [N, H, W] pixels of C floats, `x_stride` floats apart; y likewise with the output's H, W.
-  void Run(const float* x, int64_t x_stride, float* y, int64_t y_stride, ThreadPool* pool) const;
+  // `scratch`: ScratchBytes(pool ? pool->num_threads() : 1) bytes.
+  void Run(const float* x, int64_t x_stride, float* y, int64_t y_stride, void* scratch,
+           ThreadPool* pool) const;
 
  private:
   explicit NhwcResize(std::unique_ptr<OpState> state) : state_(std::move(state)) {}
+  void RunGeneric(const float* x, int64_t x_stride, float* y, int64_t y_stride,
+                  ThreadPool* pool) const;
   std::unique_ptr<OpState> state_;
+  bool spatial_ = true;
 };
 
 }  // namespace lwai

@@ -79,6 +79,13 @@ Status ComputeWindowGeometry(const KernelContext& ctx, const Shape& input,
         return ctx.InvalidModel("negative pads are not supported");
       }
       const int64_t span = in + g->pad_begin[i] + g->pad_end[i] - extent;
+      // In ceil mode a window larger than the padded input still gives one output when it
+      // starts inside it (ONNX's ceil((span) / s + 1); PyTorch's AvgPool2d(k) with k > input
+      // and ceil_mode, as EfficientNet poolers use): its part past the end is clipped.
+      if (ceil_mode && span < 0 && span + s > 0) {
+        g->output[i] = 1;
+        continue;
+      }
       if (span < 0) {
         return ctx.ShapeMismatch("window of extent " + std::to_string(extent) +
                                  " does not fit padded input size " +

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/common.h"
+#include "kernels/transpose_2d.h"
 #include "runtime/thread_pool.h"
 
 namespace lwai {
@@ -154,6 +155,33 @@ Status Eval(KernelContext& ctx) {
   const int64_t width = s.out_dims[last];
   DispatchByElementSize(DataTypeSize(x.dtype), [&](auto tag) {
     using T = decltype(tag);
+    if (sizeof(T) == 4 && s.rank >= 2 && s.in_strides[last] != 1 && s.in_strides[last - 1] == 1) {
+      // Planes that are plain matrix transposes of 4-byte elements: the register-tiled kernel.
+      const int64_t rows = s.out_dims[last - 1];
+      const int64_t plane = rows * width;
+      const int64_t planes = total / plane;
+      const T* in = x.Data<const T>();
+      T* out = y.Data<T>();
+      auto offset_of = [&](int64_t p) {
+        int64_t offset = 0;
+        for (int d = last - 2; d >= 0; --d) {
+          offset += (p % s.out_dims[d]) * s.in_strides[d];
+          p /= s.out_dims[d];
+        }
+        return offset;
+      };
+      if (planes == 1) {
+        Transpose2DBatch(in, 1, width, rows, s.in_strides[last], 0, out, width, 0,
+                         ctx.thread_pool());
+        return;
+      }
+      ctx.thread_pool()->ParallelFor(planes, 16384 / plane + 1, [&](int64_t begin, int64_t end) {
+        for (int64_t p = begin; p < end; ++p) {
+          Transpose2D(in + offset_of(p), width, rows, s.in_strides[last], out + p * plane, width);
+        }
+      });
+      return;
+    }
     if (s.rank >= 2 && s.in_strides[last] != 1 && s.out_dims[last - 1] >= 4 && width >= 4) {
       const int64_t plane = s.out_dims[last - 1] * width;
       ctx.thread_pool()->ParallelFor(

@@ -237,47 +237,19 @@ bool ParametersFit(const Node& node) {
   return true;
 }
 
-// The values of a constant of `count` elements of type T, or null.
-template <typename T>
-const T* ConstantValues(const TensorDesc* desc, int64_t count) {
-  if (!IsConstant(desc) || !desc->HasStaticShape() || desc->StaticShape().NumElements() != count ||
-      desc->constant.size != static_cast<size_t>(count) * sizeof(T)) {
-    return nullptr;
-  }
-  return reinterpret_cast<const T*>(desc->constant.data);
-}
-
-// Resize of the two spatial axes of a 4-D image (nearest, or linear without antialiasing), with
-// constant scales or sizes that keep the batch and channel axes: upsampling in FPNs, YOLO necks
-// and segmentation heads. Everything else stays with the other backends.
+// Resize of a 4-D image, nearest or linear without antialiasing: upsampling in FPNs, YOLO necks
+// and segmentation heads. Scales or sizes computed by the graph (folded once input shapes are
+// known) are read at prepare; resizes of the batch or channel axes, which no such layer makes,
+// still run (slowly) in NHWC.
 bool ClaimResize(const Graph& graph, const Node& node) {
   const TensorDesc* x = InputDesc(graph, node, 0);
   if (!IsFloatOfRank(x, 4) || node.inputs.size() < 3) return false;
   const TensorDesc* roi = InputDesc(graph, node, 1);
   if (roi != nullptr && !IsConstant(roi)) return false;
   const std::string mode = node.GetString("mode", "nearest");
-  if ((mode != "nearest" && mode != "linear") || node.GetInt("antialias", 0) != 0 ||
-      node.GetString("coordinate_transformation_mode", "half_pixel") == "tf_crop_and_resize" ||
-      !node.GetInts("axes").empty()) {
-    return false;
-  }
-  const TensorDesc* scales = InputDesc(graph, node, 2);
-  const TensorDesc* sizes = node.inputs.size() > 3 ? InputDesc(graph, node, 3) : nullptr;
-  const bool has_scales = scales != nullptr && scales->shape_known &&
-                          !(scales->HasStaticShape() && scales->StaticShape().NumElements() == 0);
-  if (has_scales) {
-    if (scales->dtype != DataType::kFloat32) return false;
-    const float* values = ConstantValues<float>(scales, 4);
-    return values != nullptr && values[0] == 1.0f && values[1] == 1.0f && values[2] > 0.0f &&
-           values[3] > 0.0f;
-  }
-  if (sizes == nullptr || sizes->dtype != DataType::kInt64 ||
-      node.GetString("keep_aspect_ratio_policy", "stretch") != "stretch") {
-    return false;
-  }
-  const int64_t* values = ConstantValues<int64_t>(sizes, 4);
-  return values != nullptr && values[0] == x->shape[0].value && values[1] == x->shape[1].value &&
-         values[2] > 0 && values[3] > 0;
+  return (mode == "nearest" || mode == "linear") && node.GetInt("antialias", 0) == 0 &&
+         node.GetString("coordinate_transformation_mode", "half_pixel") != "tf_crop_and_resize" &&
+         node.GetInts("axes").empty();
 }
 
 bool ClaimSoftmax(const Graph& graph, const Node& node) {
@@ -309,6 +281,20 @@ bool FedByPartition(const Graph& graph, const Node& node, int depth) {
       }
       if (ClaimsNode(graph, producer, depth - 1)) return true;
       break;
+    }
+  }
+  return false;
+}
+
+// Whether some reader of the node's first output is a node this backend claims (followed up to
+// `depth` steps).
+bool ReadByPartition(const Graph& graph, const Node& node, int depth) {
+  if (depth <= 0) return false;
+  const int t = node.outputs[0];
+  for (const Node& reader : graph.nodes) {
+    if (std::find(reader.inputs.begin(), reader.inputs.end(), t) != reader.inputs.end() &&
+        ClaimsNode(graph, reader, depth - 1)) {
+      return true;
     }
   }
   return false;
@@ -356,7 +342,10 @@ bool ClaimsNode(const Graph& graph, const Node& node, int depth) {
     case OpType::Softmax:
       return ClaimSoftmax(graph, node);
     case OpType::Resize:
-      return ClaimResize(graph, node) && FedByPartition(graph, node, depth);
+      // An upsampling resize whose input comes from elsewhere still pays: the partition then
+      // converts its (smaller) input to NHWC rather than its output.
+      return ClaimResize(graph, node) &&
+             (FedByPartition(graph, node, depth) || ReadByPartition(graph, node, depth));
     default:
       return false;
   }

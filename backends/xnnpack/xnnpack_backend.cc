@@ -23,6 +23,7 @@
 #include "kernels/shared_packing.h"
 #include "kernels/spatial_common.h"
 #include "kernels/swish_rows.h"
+#include "kernels/transpose_2d.h"
 #include "kernels/winograd.h"
 #include "runtime/thread_pool.h"
 
@@ -68,34 +69,14 @@ Status XnnError(const Node& node, const char* call, xnn_status status) {
 
 void TransposeNchwToNhwc(const float* src, float* dst, int64_t batch, int64_t channels,
                          int64_t pixels, ThreadPool* pool) {
-  constexpr int64_t kBlock = 64;  // pixels per block: one cache line of each channel plane
-  const int64_t blocks = (pixels + kBlock - 1) / kBlock;
-  pool->ParallelFor(batch * blocks, 8, [&](int64_t begin, int64_t end) {
-    for (int64_t job = begin; job < end; ++job) {
-      const int64_t n = job / blocks;
-      const int64_t p0 = (job - n * blocks) * kBlock;
-      const int64_t count = std::min(kBlock, pixels - p0);
-      const float* in = src + n * channels * pixels + p0;
-      float* out = dst + (n * pixels + p0) * channels;
-      for (int64_t c = 0; c < channels; ++c) {
-        const float* plane = in + c * pixels;
-        for (int64_t p = 0; p < count; ++p) out[p * channels + c] = plane[p];
-      }
-    }
-  });
+  Transpose2DBatch(src, batch, channels, pixels, pixels, channels * pixels, dst, channels,
+                   pixels * channels, pool);
 }
 
 void TransposeNhwcToNchw(const float* src, float* dst, int64_t batch, int64_t channels,
                          int64_t pixels, ThreadPool* pool) {
-  pool->ParallelFor(batch * channels, 4, [&](int64_t begin, int64_t end) {
-    for (int64_t nc = begin; nc < end; ++nc) {
-      const int64_t n = nc / channels;
-      const int64_t c = nc - n * channels;
-      const float* in = src + n * pixels * channels + c;
-      float* out = dst + nc * pixels;
-      for (int64_t p = 0; p < pixels; ++p) out[p] = in[p * channels];
-    }
-  });
+  Transpose2DBatch(src, batch, pixels, channels, channels, pixels * channels, dst, pixels,
+                   channels * pixels, pool);
 }
 
 class XnnpackPartition : public CompiledPartition {
@@ -410,13 +391,13 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
       const int writer = producer[t];
       const OpType op = writer >= 0 ? graph_.nodes[writer].op : OpType::Unknown;
       // Steps that write NHWC pixels with any pixel stride: convolutions, pooling, affine,
-      // and the unary activations (XNNPACK's strided unary operators, lwai's SiLU loop).
+      // resizes and the unary activations (XNNPACK's strided unary operators, lwai's loops).
       const bool strided_writer =
           op == OpType::Conv || op == OpType::MaxPool || op == OpType::AveragePool ||
           op == OpType::Concat || op == OpType::BatchNormalization || op == OpType::Swish ||
           op == OpType::HardSwish || op == OpType::Relu || op == OpType::Clip ||
           op == OpType::Sigmoid || op == OpType::HardSigmoid || op == OpType::LeakyRelu ||
-          op == OpType::Elu || op == OpType::PRelu;
+          op == OpType::Elu || op == OpType::PRelu || op == OpType::Resize;
       const bool once = std::count(node.inputs.begin(), node.inputs.end(), t) == 1;
       // A clamp absorbed into the writer reads the writer's own output tensor, not t.
       if (strided_writer && once && single_use_inside(t) && output_of_node_[writer] == t) {
@@ -710,8 +691,9 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
         return Internal(node.Describe() + ": claimed a Resize that is not a spatial resize");
       }
       std::shared_ptr<const NhwcResize> kernel(std::move(resize));
-      AddOwnStep(n, [this, kernel, x, y] {
-        kernel->Run(Address(x), Stride(x), Address(y), Stride(y), pool_);
+      node_scratch_[n] = AddBuffer(kernel->ScratchBytes(pool_->num_threads()), n, n);
+      AddOwnStep(n, [this, n, kernel, x, y] {
+        kernel->Run(Address(x), Stride(x), Address(y), Stride(y), NodeScratch(n), pool_);
       });
       SetKernelName(n, "lwai nhwc resize");
       return Status::Ok();

@@ -599,6 +599,17 @@ std::vector<OpCase> Cases() {
                  const int side = n.Conv(x, 4, 3, {3, 3}, {IntsAttr("strides", {2, 2})});
                  n.Op(OpType::Concat, {down, side}, {IntAttr("axis", 1)});
                }});
+  c.push_back({"conv_resize_channels_and_rows_linear", kConvTol, [](Net& n) {
+                 // Resamples the channel axis too: the partition's value-by-value path.
+                 const int x = n.Conv(n.Input({2, 3, 5, 6}), 3, 4, {1, 1});
+                 const int up = n.Op(OpType::Resize, {x, -1, n.FloatConst({4}, {1, 1.5f, 2, 1})},
+                                     {StringAttr("mode", "linear")});
+                 n.Conv(up, 6, 2, {1, 1});
+               }});
+  c.push_back({"conv_resize_batch_nearest", kConvTol, [](Net& n) {
+                 const int x = n.Conv(n.Input({1, 3, 4, 4}), 3, 5, {1, 1});
+                 n.Op(OpType::Resize, {x, -1, n.FloatConst({4}, {2, 1, 0.5f, 2})});
+               }});
   c.push_back({"resize_cubic", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Resize, {n.Input({1, 2, 5, 5}), -1, n.FloatConst({4}, {1, 1, 2, 2})},
                       {StringAttr("mode", "cubic")});

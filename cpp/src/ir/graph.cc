@@ -162,6 +162,12 @@ void Node::SetString(const std::string& attr_name, const std::string& value) {
   a.s = value;
 }
 
+void Node::SetInts(const std::string& attr_name, std::vector<int64_t> values) {
+  Attribute& a = UpsertAttribute(attributes, attr_name);
+  a.type = AttributeType::kInts;
+  a.ints = std::move(values);
+}
+
 std::string Node::Describe() const {
   const char* op_name = OpTypeName(op);
   return "node '" + name + "' (" + (op_name ? op_name : "?") + ")";

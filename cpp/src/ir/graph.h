@@ -98,6 +98,7 @@ struct Node {
   void SetInt(const std::string& attr_name, int64_t value);
   void SetFloat(const std::string& attr_name, float value);
   void SetString(const std::string& attr_name, const std::string& value);
+  void SetInts(const std::string& attr_name, std::vector<int64_t> values);
   // "node 'conv1' (Conv)": the prefix of every error message about a node.
   std::string Describe() const;
 };

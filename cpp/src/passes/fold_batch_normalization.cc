@@ -1,4 +1,8 @@
+// Folds into a Conv (or Gemm) what precedes or follows it: BatchNormalization, per-channel and
+// scalar affine constants, zero padding.
 #include <cmath>
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "passes/passes.h"
@@ -313,6 +317,86 @@ Status FoldAffineIntoConv(Graph& graph) {
       graph.nodes[n].inputs[0] = input;
       for (int i : chain) removed[i] = 1;
     }
+  }
+  DropRemoved(graph, removed);
+  return Status::Ok();
+}
+
+namespace {
+
+// The pads of a constant-mode Pad by zero over the spatial axes only (N and C unpadded, none
+// negative): [begin..., end...] of the spatial axes, or empty when it is not one.
+std::vector<int64_t> ZeroSpatialPads(const Graph& graph, const Node& pad) {
+  if (pad.op != OpType::Pad || pad.inputs.size() < 2 || pad.inputs[0] < 0 || pad.inputs[1] < 0 ||
+      pad.outputs.size() != 1 || pad.GetString("mode", "constant") != "constant") {
+    return {};
+  }
+  if (pad.inputs.size() > 3 && pad.inputs[3] >= 0) return {};  // axes
+  const TensorDesc& x = graph.tensors[pad.inputs[0]];
+  const TensorDesc& pads = graph.tensors[pad.inputs[1]];
+  if (!x.shape_known || x.shape.size() < 3 || !pads.is_constant() ||
+      pads.dtype != DataType::kInt64 || !pads.HasStaticShape()) {
+    return {};
+  }
+  const size_t rank = x.shape.size();
+  if (pads.StaticShape().NumElements() != static_cast<int64_t>(2 * rank) ||
+      pads.constant.size != 2 * rank * sizeof(int64_t)) {
+    return {};
+  }
+  if (pad.inputs.size() > 2 && pad.inputs[2] >= 0) {
+    const TensorDesc& value = graph.tensors[pad.inputs[2]];
+    if (!value.is_constant() || value.dtype != x.dtype || value.dtype != DataType::kFloat32 ||
+        value.constant.size != sizeof(float)) {
+      return {};
+    }
+    float v;
+    std::memcpy(&v, value.constant.data, sizeof(v));
+    if (v != 0.0f) return {};
+  }
+  std::vector<int64_t> values(2 * rank);
+  std::memcpy(values.data(), pads.constant.data, values.size() * sizeof(int64_t));
+  std::vector<int64_t> spatial;
+  for (size_t half = 0; half < 2; ++half) {
+    for (size_t d = 0; d < rank; ++d) {
+      const int64_t v = values[half * rank + d];
+      if (v < 0 || v > (int64_t{1} << 30) || (d < 2 && v != 0)) return {};
+      if (d >= 2) spatial.push_back(v);
+    }
+  }
+  return spatial;
+}
+
+}  // namespace
+
+Status FoldPadIntoConv(Graph& graph) {
+  const std::vector<int> use_counts = graph.UseCounts();
+  const std::vector<int> producers = graph.Producers();
+  std::vector<char> is_output(graph.tensors.size(), 0);
+  for (int t : graph.outputs) is_output[t] = 1;
+  std::vector<char> removed(graph.nodes.size(), 0);
+  for (Node& conv : graph.nodes) {
+    if (conv.op != OpType::Conv || conv.inputs.empty() || conv.inputs[0] < 0) continue;
+    const int padded = conv.inputs[0];
+    const int p = producers[padded];
+    if (p < 0 || removed[p] || use_counts[padded] != 1 || is_output[padded]) continue;
+    const std::string auto_pad = conv.GetString("auto_pad", "NOTSET");
+    if (auto_pad != "NOTSET" && auto_pad != "VALID" && !auto_pad.empty()) continue;
+    const std::vector<int64_t> extra = ZeroSpatialPads(graph, graph.nodes[p]);
+    if (extra.empty()) continue;
+    const size_t spatial = extra.size() / 2;
+    std::vector<int64_t> pads = auto_pad == "VALID" ? std::vector<int64_t>() : conv.GetInts("pads");
+    if (pads.empty()) pads.assign(2 * spatial, 0);
+    if (pads.size() != extra.size()) continue;
+    bool fits = true;
+    for (size_t i = 0; i < pads.size(); ++i) {
+      pads[i] += extra[i];
+      fits = fits && pads[i] <= (int64_t{1} << 30);
+    }
+    if (!fits) continue;
+    conv.SetInts("pads", std::move(pads));
+    conv.SetString("auto_pad", "NOTSET");
+    conv.inputs[0] = graph.nodes[p].inputs[0];
+    removed[p] = 1;
   }
   DropRemoved(graph, removed);
   return Status::Ok();

@@ -26,6 +26,9 @@ Status FoldBatchNormalization(Graph& graph);
 // and Mul/Add by scalars before a Conv without padding into its weights and bias (exporters
 // spell learnable affine layers and rescalings that way).
 Status FoldAffineIntoConv(Graph& graph);
+// Folds a zero constant Pad of the spatial axes into the Conv that is its only reader (exporters
+// of TensorFlow's SAME padding and Hugging Face's tf_padding write one before each Conv).
+Status FoldPadIntoConv(Graph& graph);
 // Fuses Relu and constant-bound Clip into the preceding Conv, Gemm or float32 MatMul.
 Status FuseActivations(Graph& graph);
 // Rewrites a subgraph in place (OptimizeGraph's steps for subgraphs).

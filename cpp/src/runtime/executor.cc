@@ -1,6 +1,7 @@
 #include "runtime/executor.h"
 
 #include <algorithm>
+#include <functional>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -150,14 +151,53 @@ Status Executor::ClusterPartitions() {
     after.clear();
     return Status::Ok();
   };
-  for (int n = 0; n < num_nodes; ++n) {
+  // A claimed node fed only from outside partitions (an upsampling Resize of a decoder head)
+  // joins the partition of its readers: it is visited just before the first of them instead of
+  // at its place in the graph's order, where it would open (or join) an unrelated partition.
+  std::vector<std::vector<int>> sunk_before(num_nodes);
+  std::vector<char> sunk(num_nodes, 0);
+  {
+    std::vector<int> first_reader(num_nodes, -1);
+    std::vector<char> read_outside(num_nodes, 0);  // by an unclaimed node or as graph output
+    for (int n = num_nodes - 1; n >= 0; --n) {
+      for (int t : graph_.nodes[n].inputs) {
+        const int p = t >= 0 ? producers[t] : -1;
+        if (p < 0) continue;
+        first_reader[p] = n;
+        if (!claimed_for_partition_[n] || backends_of_node_[n] != backends_of_node_[p]) {
+          read_outside[p] = 1;
+        }
+      }
+    }
+    for (int t : graph_.outputs) {
+      if (producers[t] >= 0) read_outside[producers[t]] = 1;
+    }
+    for (int n = 0; n < num_nodes; ++n) {
+      if (!claimed_for_partition_[n] || read_outside[n] || first_reader[n] < 0) continue;
+      bool fed_by_partition = false;
+      for (int t : graph_.nodes[n].inputs) {
+        const int p = t >= 0 ? producers[t] : -1;
+        fed_by_partition = fed_by_partition || (p >= 0 && claimed_for_partition_[p]);
+      }
+      if (fed_by_partition) continue;
+      sunk[n] = 1;
+      sunk_before[first_reader[n]].push_back(n);
+    }
+  }
+  std::function<Status(int)> visit = [&](int n) -> Status {
+    // Sunk nodes and their reader start a new partition unless all of them can join the open
+    // one.
+    bool group_joins = !reads_from(n, must_follow);
+    for (int s : sunk_before[n]) group_joins = group_joins && !reads_from(s, must_follow);
+    if (!sunk_before[n].empty() && !group_joins) LWAI_RETURN_IF_ERROR(close());
+    for (int s : sunk_before[n]) LWAI_RETURN_IF_ERROR(visit(s));
     if (claimed_for_partition_[n]) {
       const bool joins = !open.empty() && backends_of_node_[n] == backends_of_node_[open[0]] &&
                          !reads_from(n, must_follow);
       if (!joins) LWAI_RETURN_IF_ERROR(close());
       open.push_back(n);
       in_open[n] = 1;
-      continue;
+      return Status::Ok();
     }
     if (open.empty()) {
       order_.push_back(n);
@@ -167,6 +207,10 @@ Status Executor::ClusterPartitions() {
     } else {
       before.push_back(n);
     }
+    return Status::Ok();
+  };
+  for (int n = 0; n < num_nodes; ++n) {
+    if (!sunk[n]) LWAI_RETURN_IF_ERROR(visit(n));
   }
   LWAI_RETURN_IF_ERROR(close());
   position_.assign(num_nodes, 0);
