@@ -27,24 +27,49 @@ void Normalize(const BatchNormState& s, KernelContext& ctx) {
   const T* mean = ctx.input(3).Data<const T>();
   const T* var = ctx.input(4).Data<const T>();
   T* y = ctx.output(0).Data<T>();
-  const bool precomputed = !s.scale.empty();
+  // Per channel y = x * a + b, a and b in the scratch (computed in T, as prepare does).
+  T* a = static_cast<T*>(ctx.scratch());
+  T* b = a + s.channels;
   const T epsilon = static_cast<T>(s.epsilon);
-  const int64_t planes = ctx.input(0).shape[0] * s.channels;
-  const int64_t min_planes = s.spatial >= 4096 ? 1 : 4096 / (s.spatial + 1) + 1;
-  ctx.thread_pool()->ParallelFor(planes, min_planes, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) {
-      const int64_t c = p % s.channels;
-      T a, b;
-      if (precomputed) {
-        a = static_cast<T>(s.scale[c]);
-        b = static_cast<T>(s.shift[c]);
-      } else {
-        a = gamma[c] / std::sqrt(var[c] + epsilon);
-        b = beta[c] - mean[c] * a;
+  for (int64_t c = 0; c < s.channels; ++c) {
+    if (!s.scale.empty()) {
+      a[c] = static_cast<T>(s.scale[c]);
+      b[c] = static_cast<T>(s.shift[c]);
+    } else {
+      a[c] = gamma[c] / std::sqrt(var[c] + epsilon);
+      b[c] = beta[c] - mean[c] * a[c];
+    }
+  }
+  const int64_t batch = ctx.input(0).shape[0];
+  if (s.spatial >= 16) {
+    // Planes of one channel.
+    const int64_t planes = batch * s.channels;
+    const int64_t min_planes = s.spatial >= 4096 ? 1 : 4096 / (s.spatial + 1) + 1;
+    ctx.thread_pool()->ParallelFor(planes, min_planes, [&](int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p) {
+        const int64_t c = p % s.channels;
+        const T* in = x + p * s.spatial;
+        T* out = y + p * s.spatial;
+        for (int64_t i = 0; i < s.spatial; ++i) out[i] = in[i] * a[c] + b[c];
       }
-      const T* in = x + p * s.spatial;
-      T* out = y + p * s.spatial;
-      for (int64_t i = 0; i < s.spatial; ++i) out[i] = in[i] * a + b;
+    });
+    return;
+  }
+  // Few values per channel ([N, C] after a linear layer, as LeViT normalizes): whole rows.
+  const int64_t row = s.channels * s.spatial;
+  ctx.thread_pool()->ParallelFor(batch, 4096 / (row + 1) + 1, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) {
+      const T* in = x + n * row;
+      T* out = y + n * row;
+      if (s.spatial == 1) {
+        for (int64_t c = 0; c < s.channels; ++c) out[c] = in[c] * a[c] + b[c];
+        continue;
+      }
+      for (int64_t c = 0; c < s.channels; ++c) {
+        for (int64_t i = 0; i < s.spatial; ++i) {
+          out[c * s.spatial + i] = in[c * s.spatial + i] * a[c] + b[c];
+        }
+      }
     }
   });
 }
@@ -102,6 +127,9 @@ Status Prepare(KernelContext& ctx) {
   }
   ctx.output(0).dtype = dtype;
   ctx.output(0).shape = x;
+  if (!ctx.shape_only()) {
+    ctx.RequestScratch(2 * static_cast<size_t>(s.channels) * DataTypeSize(dtype));
+  }
   ctx.SetState(std::move(state));
   return Status::Ok();
 }

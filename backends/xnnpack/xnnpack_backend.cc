@@ -377,7 +377,8 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
     const TensorView& view = views[t];
     Placement& p = placement_[t];
     p.root = t;
-    p.nhwc = view.shape.rank == 4 && view.dtype == DataType::kFloat32 && view.data == nullptr;
+    p.nhwc = view.shape.rank == 4 && view.dtype == DataType::kFloat32 &&
+             !graph_.tensors[t].is_constant();
     p.pixel_stride = p.nhwc ? view.shape[1] : 0;
   }
 

@@ -189,3 +189,35 @@ TEST(Partitions, HardSigmoidSqueezeExcitationStaysInThePartition) {
 
 }  // namespace
 }  // namespace lwai::testing
+
+namespace lwai::testing {
+namespace {
+
+// A claimed Conv whose input is a constant is evaluated once at prepare (with a full prepare,
+// scratch included); the partition then starts at the Add that reads it, takes the folded value
+// as an input in NHWC, and runs (it used to be skipped, leaving stale arena bytes as output).
+TEST(Partitions, NodesFoldedAtPrepareBecomePartitionInputs) {
+  if (!HasBackend("xnnpack")) GTEST_SKIP() << "built without XNNPACK";
+  Net net(12);
+  const int x = net.Input({1, 6, 9, 8});
+  const int folded =
+      net.Conv(net.Const({1, 4, 9, 8}), 4, 6, {3, 3}, {IntsAttr("pads", {1, 1, 1, 1})});
+  const int sum = net.Op(OpType::Add, {folded, x});
+  net.Output(net.Op(OpType::Relu, {net.Op(OpType::Relu, {folded})}));
+  net.Output(net.Conv(sum, 6, 3, {1, 1}));
+  auto model = net.Build();
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  int partitions = 0, unused = 0;
+  const auto got = RunWith(*model, {"xnnpack"}, &partitions);
+  const auto want = RunWith(*model, {"reference"}, &unused);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t o = 0; o < got.size(); ++o) {
+    ASSERT_EQ(got[o].size(), want[o].size());
+    for (size_t i = 0; i < got[o].size(); ++i) {
+      EXPECT_NEAR(got[o][i], want[o][i], 1e-4) << "output " << o << " element " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lwai::testing

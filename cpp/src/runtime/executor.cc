@@ -112,6 +112,7 @@ Status Executor::AssignBackends() {
   claimed_for_partition_ = in_partition;
   LWAI_RETURN_IF_ERROR(ClusterPartitions());
   deferred_.assign(num_nodes, 0);
+  folded_.assign(num_nodes, 0);
   return BuildPartitions();
 }
 
@@ -223,10 +224,12 @@ Status Executor::BuildPartitions() {
   partition_of_node_.assign(graph_.nodes.size(), -1);
   for (const std::vector<int>& run : claimed_runs_) {
     // The run minus the dynamic region is convex too: the dynamic region is closed under
-    // successors, so a path between two static nodes never passes through it.
+    // successors, so a path between two static nodes never passes through it. So is the run
+    // minus the nodes evaluated at prepare (closed under predecessors); their values are the
+    // partition's inputs.
     Partition partition;
     for (int n : run) {
-      if (!deferred_[n]) partition.nodes.push_back(n);
+      if (!deferred_[n] && !folded_[n]) partition.nodes.push_back(n);
     }
     if (partition.nodes.empty()) continue;
     for (auto& [nodes, compiled] : compiled_) {
@@ -460,7 +463,14 @@ Status Executor::PrepareNodes() {
           node.Describe() + ": output '" + graph_.tensors[node.outputs[o]].name + "'"));
     }
     if (!inputs_known) continue;
-    // Every input is known now: evaluate once here (shape arithmetic, constant subgraphs).
+    // Every input is known now: evaluate once here (shape arithmetic, constant subgraphs). A
+    // node claimed for a partition was prepared for its shapes only; evaluating it needs the
+    // full prepare (scratch, packed weights).
+    if (ctx.shape_only_) {
+      ctx.shape_only_ = false;
+      ctx.scratch_bytes_ = 0;
+      LWAI_RETURN_IF_ERROR(kernels_[n]->prepare(ctx));
+    }
     for (int o = 0; o < ctx.num_outputs(); ++o) {
       if (ctx.has_output(o)) evaluated_bytes += ctx.output(o).ByteSize();
     }
