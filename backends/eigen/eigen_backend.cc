@@ -41,6 +41,8 @@ constexpr EigenKernel kEigenKernels[] = {
     {OpType::AveragePool, eigen::PreparePool, eigen::EvalPool},
     {OpType::Resize, eigen::PrepareResize, eigen::EvalResize},
     {OpType::LayerNormalization, eigen::PrepareLayerNormalization, eigen::EvalLayerNormalization},
+    {OpType::InstanceNormalization, eigen::PrepareInstanceNormalization,
+     eigen::EvalInstanceNormalization},
     {OpType::Add, eigen::PrepareBinary, eigen::EvalBinary},
     {OpType::Sub, eigen::PrepareBinary, eigen::EvalBinary},
     {OpType::Mul, eigen::PrepareBinary, eigen::EvalBinary},
@@ -137,6 +139,9 @@ class EigenBackend : public Backend {
       case OpType::MaxPool:
       case OpType::AveragePool:
         return eigen::ClaimsPool(graph, node) ? kernel : nullptr;
+      case OpType::InstanceNormalization:
+        if (node.inputs.size() != 3 || !FloatInputs(graph, node, 0, 2)) return nullptr;
+        return kernel;
       case OpType::LayerNormalization:
         if (node.inputs.size() < 2 || node.inputs.size() > 3 || !FloatInputs(graph, node, 0, 2)) {
           return nullptr;

@@ -11,6 +11,7 @@
 #include "kernels/conv_common.h"
 #include "kernels/pointwise_conv.h"
 #include "kernels/shared_packing.h"
+#include "kernels/transpose_2d.h"
 #include "runtime/thread_pool.h"
 
 namespace lwai {
@@ -28,20 +29,6 @@ struct ConvState : OpState {
   int64_t rows_floats = 0;
   int64_t output_floats = 0;
 };
-
-// dst[j][i] = src[i][j] for src of rows x cols.
-void Transpose(const float* src, int64_t rows, int64_t cols, float* dst, int64_t dst_stride) {
-  constexpr int64_t kBlock = 32;
-  for (int64_t i0 = 0; i0 < rows; i0 += kBlock) {
-    const int64_t i1 = std::min(rows, i0 + kBlock);
-    for (int64_t j0 = 0; j0 < cols; j0 += kBlock) {
-      const int64_t j1 = std::min(cols, j0 + kBlock);
-      for (int64_t i = i0; i < i1; ++i) {
-        for (int64_t j = j0; j < j1; ++j) dst[j * dst_stride + i] = src[i * cols + j];
-      }
-    }
-  }
-}
 
 }  // namespace
 
@@ -120,13 +107,15 @@ Status EvalConv(KernelContext& ctx) {
     for (int64_t g = 0; g < shape.groups; ++g) {
       const float* image = x + (n * shape.in_channels + g * in_per_group) * shape.in_size;
       Im2ColNd(shape.geometry, image, in_per_group, col);
-      Transpose(col, col_rows, shape.out_size, rows, col_rows);
+      Transpose2DBatch(col, 1, col_rows, shape.out_size, shape.out_size, 0, rows, col_rows, 0,
+                       ctx.thread_pool());
       s.groups[g]->Run(rows, shape.out_size, static_cast<int>(col_rows),
                        per_position + g * out_per_group, static_cast<int>(shape.out_channels),
                        s.activation.min, s.activation.max, pointwise_scratch, ctx.thread_pool());
     }
-    Transpose(per_position, shape.out_size, shape.out_channels,
-              y + n * shape.out_channels * shape.out_size, shape.out_size);
+    Transpose2DBatch(per_position, 1, shape.out_size, shape.out_channels, shape.out_channels, 0,
+                     y + n * shape.out_channels * shape.out_size, shape.out_size, 0,
+                     ctx.thread_pool());
   }
   return Status::Ok();
 }

@@ -46,6 +46,8 @@ Status PrepareSoftmax(KernelContext& ctx);
 Status EvalSoftmax(KernelContext& ctx);
 Status PrepareLayerNormalization(KernelContext& ctx);
 Status EvalLayerNormalization(KernelContext& ctx);
+Status PrepareInstanceNormalization(KernelContext& ctx);
+Status EvalInstanceNormalization(KernelContext& ctx);
 
 // Resize of float32 images along their last two axes (nearest, linear), threaded by plane;
 // the reference kernel otherwise.

@@ -159,5 +159,57 @@ Status EvalLayerNormalization(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// InstanceNormalization: rows are the (n, c) planes; scale and bias are per channel.
+Status PrepareInstanceNormalization(KernelContext& ctx) {
+  LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
+  auto state = std::make_unique<RowsState>();
+  state->reference = std::move(ctx.state_owner_);
+  const TensorView& x = ctx.input(0);
+  if (x.dtype == DataType::kFloat32 && x.shape.rank >= 2 && x.shape[1] > 0) {
+    state->cols = 1;
+    for (int d = 2; d < x.shape.rank; ++d) state->cols *= x.shape[d];
+    state->rows = x.shape[0] * x.shape[1];
+    state->inner = x.shape[1];  // channels, to find a row's scale and bias
+    state->epsilon = ctx.node().GetFloat("epsilon", 1e-5f);
+    state->reference.reset();
+  }
+  ctx.SetState(std::move(state));
+  return Status::Ok();
+}
+
+Status EvalInstanceNormalization(KernelContext& ctx) {
+  const auto& s = *ctx.state<RowsState>();
+  if (s.reference != nullptr) return EvalReference(ctx, s.reference.get());
+  if (s.cols == 0) return Status::Ok();
+  const float* scale = ctx.input(1).Data<const float>();
+  const float* bias = ctx.input(2).Data<const float>();
+  const float* x = ctx.input(0).Data<const float>();
+  float* y = ctx.output(0).Data<float>();
+  const int64_t cols = s.cols, channels = s.inner;
+  const float epsilon = s.epsilon;
+  ctx.thread_pool()->ParallelFor(s.rows, RowsPerChunk(cols), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const ConstRow in(x + r * cols, cols);
+      Row out(y + r * cols, cols);
+      // Float sums of 1024 values, added in double: planes of audio frames and whole images
+      // hold 10^5-10^6 values.
+      double sum = 0.0;
+      for (int64_t i = 0; i < cols; i += 1024) {
+        sum += ConstRow(x + r * cols + i, std::min<int64_t>(1024, cols - i)).sum();
+      }
+      const double mean = sum / static_cast<double>(cols);
+      out = in - static_cast<float>(mean);
+      double squares = 0.0;
+      for (int64_t i = 0; i < cols; i += 1024) {
+        squares += ConstRow(y + r * cols + i, std::min<int64_t>(1024, cols - i)).square().sum();
+      }
+      const double variance = squares / static_cast<double>(cols);
+      const float a = scale[r % channels] / static_cast<float>(std::sqrt(variance + epsilon));
+      out = out * a + bias[r % channels];
+    }
+  });
+  return Status::Ok();
+}
+
 }  // namespace eigen
 }  // namespace lwai

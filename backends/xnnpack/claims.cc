@@ -334,6 +334,11 @@ bool ClaimsNode(const Graph& graph, const Node& node, int depth) {
       return ClaimMul(graph, node) && FedByPartition(graph, node, depth);
     case OpType::Add:
       return ClaimAdd(graph, node) && FedByPartition(graph, node, depth);
+    case OpType::Sub:
+    case OpType::Div:
+      return node.inputs.size() == 2 &&
+             ClaimBinary(InputDesc(graph, node, 0), InputDesc(graph, node, 1)) &&
+             node.GetString("activation", "").empty() && FedByPartition(graph, node, depth);
     case OpType::Concat:
       return ClaimConcat(graph, node);
     case OpType::Flatten:

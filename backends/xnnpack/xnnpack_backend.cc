@@ -526,14 +526,32 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
       return Status::Ok();
     }
     case OpType::Add:
-    case OpType::Mul: {
-      // Both broadcast (numpy rules) over the operands' XNNPACK dims; same setup signature.
-      const bool add = node.op == OpType::Add;
+    case OpType::Sub:
+    case OpType::Mul:
+    case OpType::Div: {
+      // All broadcast (numpy rules) over the operands' XNNPACK dims; same setup signature.
       xnn_operator_t op = nullptr;
-      const xnn_status status = add ? xnn_create_add_nd_f32(clamp.min, clamp.max, 0, &op)
-                                    : xnn_create_multiply_nd_f32(clamp.min, clamp.max, 0, &op);
-      if (status != xnn_status_success) return XnnError(node, add ? "add" : "multiply", status);
-      const auto setup = add ? xnn_setup_add_nd_f32 : xnn_setup_multiply_nd_f32;
+      xnn_status status = xnn_status_unsupported_parameter;
+      decltype(&xnn_setup_add_nd_f32) setup = nullptr;
+      switch (node.op) {
+        case OpType::Add:
+          status = xnn_create_add_nd_f32(clamp.min, clamp.max, 0, &op);
+          setup = xnn_setup_add_nd_f32;
+          break;
+        case OpType::Sub:
+          status = xnn_create_subtract_nd_f32(clamp.min, clamp.max, 0, &op);
+          setup = xnn_setup_subtract_nd_f32;
+          break;
+        case OpType::Mul:
+          status = xnn_create_multiply_nd_f32(clamp.min, clamp.max, 0, &op);
+          setup = xnn_setup_multiply_nd_f32;
+          break;
+        default:
+          status = xnn_create_divide_nd_f32(clamp.min, clamp.max, 0, &op);
+          setup = xnn_setup_divide_nd_f32;
+          break;
+      }
+      if (status != xnn_status_success) return XnnError(node, "binary elementwise", status);
       const int a = node.inputs[0];
       const int b = node.inputs[1];
       AddXnnStep(n, op, [this, op, setup, a, b, y] {

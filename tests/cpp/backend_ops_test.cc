@@ -464,6 +464,26 @@ std::vector<OpCase> Cases() {
                  const int b = n.Op(OpType::LeakyRelu, {n.Conv(x, 4, 5, {1, 1})});
                  n.Op(OpType::Concat, {a, b}, {IntAttr("axis", 1)});
                }});
+  c.push_back({"conv_sub_pool_div_per_channel", kConvTol, [](Net& n) {
+                 // PoolFormer's token mixer (pool(x) - x) and a division by per-channel values.
+                 const int x = n.Conv(n.Input({2, 3, 8, 8}), 3, 6, {1, 1});
+                 const int pooled =
+                     n.Op(OpType::AveragePool, {x},
+                          {IntsAttr("kernel_shape", {3, 3}), IntsAttr("pads", {1, 1, 1, 1}),
+                           IntAttr("count_include_pad", 0)});
+                 const int mixed = n.Op(OpType::Sub, {pooled, x});
+                 const int scaled = n.Op(OpType::Div, {mixed, n.Const({6, 1, 1}, 0.5f, 2.0f)});
+                 n.Conv(n.Op(OpType::Sub, {n.Const({1}), scaled}), 6, 2, {1, 1});
+               }});
+  c.push_back({"instance_norm_planes", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::InstanceNormalization,
+                      {n.Input({2, 3, 5, 7}, -2.0f, 3.0f), n.Const({3}), n.Const({3})},
+                      {FloatAttr("epsilon", 1e-3f)});
+               }});
+  c.push_back(
+      {"instance_norm_audio_frames", kElementwiseTol, [](Net& n) {
+         n.Op(OpType::InstanceNormalization, {n.Input({1, 8, 3000}), n.Const({8}), n.Const({8})});
+       }});
   c.push_back({"conv_scale_shift_conv", kConvTol, [](Net& n) {
                  const int x = n.Conv(n.Input({1, 4, 7, 7}), 4, 6, {3, 3}, Pads({1, 1, 1, 1}));
                  const int scaled = n.Op(OpType::Mul, {n.Const({1}), x});

@@ -186,13 +186,14 @@ static Status OptimizeUnguarded(Graph& graph) {
   LWAI_RETURN_IF_ERROR(FoldBatchNormalization(graph));
   // Fusions check operand shapes (a LayerNorm's channel count): infer them first.
   LWAI_RETURN_IF_ERROR(InferShapes(graph));
-  LWAI_RETURN_IF_ERROR(FoldAffineIntoConv(graph));
-  LWAI_RETURN_IF_ERROR(FoldPadIntoConv(graph));
   LWAI_RETURN_IF_ERROR(FuseLayerNorm(graph));
   LWAI_RETURN_IF_ERROR(FuseHardSwish(graph));
   LWAI_RETURN_IF_ERROR(FuseGelu(graph));
   LWAI_RETURN_IF_ERROR(FuseSwish(graph));
   LWAI_RETURN_IF_ERROR(FuseMish(graph));
+  // After the activation fusions: a GELU's final scale by 0.5 must not fold into the next Conv.
+  LWAI_RETURN_IF_ERROR(FoldAffineIntoConv(graph));
+  LWAI_RETURN_IF_ERROR(FoldPadIntoConv(graph));
   LWAI_RETURN_IF_ERROR(SimplifyArithmetic(graph));
   LWAI_RETURN_IF_ERROR(EliminateDeadNodes(graph));  // bypasses the Identity nodes made above
   LWAI_RETURN_IF_ERROR(FuseAttention(graph));
