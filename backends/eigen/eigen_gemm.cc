@@ -117,6 +117,9 @@ TileFn SelectTileFn(bool trans_a, bool trans_b) {
 struct GemmState : OpState {
   Product product;
   bool use_c = false;
+  // A linear layer (constant B, C absent or a constant row, alpha and beta 1, A not
+  // transposed): B and C packed once into lwai's pointwise GEMM, as MatMul's weights are.
+  std::shared_ptr<const PointwiseConv> packed_b;
 };
 
 struct MatMulState : OpState {
@@ -199,6 +202,30 @@ Status PrepareGemm(KernelContext& ctx) {
   }
   LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &p.activation));
   p.tiling = ChooseTiling(p.m, p.n, p.k);
+  const TensorView& b_view = ctx.input(1);
+  const bool row_c = !ctx.has_input(2) || p.beta == 0.0f ||
+                     (p.beta == 1.0f && ctx.input(2).data != nullptr &&
+                      ctx.input(2).NumElements() == p.n && p.c_col_stride == 1);
+  if (!p.trans_a && p.alpha == 1.0f && row_c && b_view.data != nullptr && p.m > 0 &&
+      p.k <= (1 << 20) && p.n <= (1 << 20)) {
+    const float* weights = b_view.Data<const float>();
+    const float* bias = state->use_c ? ctx.input(2).Data<const float>() : nullptr;
+    PackingKey key("pointwise");
+    key.Constant(weights, ctx.IsModelConstant(1))
+        .Constant(bias, ctx.IsModelConstant(2))
+        .Param(p.trans_b ? 0 : 1)
+        .Param(p.k)
+        .Param(p.n);
+    Result<std::shared_ptr<const PointwiseConv>> packed = SharedPacking<PointwiseConv>(key, [&] {
+      return PointwiseConv::Create(weights, /*weights_transposed=*/!p.trans_b, bias,
+                                   static_cast<int>(p.k), static_cast<int>(p.n));
+    });
+    if (packed.ok()) {
+      state->packed_b = std::move(packed).value();
+      ctx.RequestScratch(state->packed_b->ScratchBytes(p.m, ctx.thread_pool()->num_threads()));
+      ctx.ReleaseConstantInput(1);
+    }
+  }
   ctx.SetState(std::move(state));
   return Status::Ok();
 }
@@ -206,6 +233,12 @@ Status PrepareGemm(KernelContext& ctx) {
 Status EvalGemm(KernelContext& ctx) {
   const GemmState& s = *ctx.state<GemmState>();
   const Product& p = s.product;
+  if (s.packed_b != nullptr) {
+    s.packed_b->Run(ctx.input(0).Data<const float>(), p.m, static_cast<int>(p.k),
+                    ctx.output(0).Data<float>(), static_cast<int>(p.n), p.activation.min,
+                    p.activation.max, ctx.scratch(), ctx.thread_pool());
+    return Status::Ok();
+  }
   const float* a = ctx.input(0).Data<const float>();
   const float* b = ctx.input(1).Data<const float>();
   const float* c = s.use_c ? ctx.input(2).Data<const float>() : nullptr;

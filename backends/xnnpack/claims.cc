@@ -286,6 +286,19 @@ bool FedByPartition(const Graph& graph, const Node& node, int depth) {
   return false;
 }
 
+// Whether the node's first input comes from a node this backend claims (followed up to `depth`
+// steps).
+bool ProducerClaimed(const Graph& graph, const Node& node, int depth) {
+  if (depth <= 0 || node.inputs.empty() || node.inputs[0] < 0) return false;
+  for (const Node& producer : graph.nodes) {
+    if (std::find(producer.outputs.begin(), producer.outputs.end(), node.inputs[0]) !=
+        producer.outputs.end()) {
+      return ClaimsNode(graph, producer, depth - 1);
+    }
+  }
+  return false;
+}
+
 // Whether some reader of the node's first output is a node this backend claims (followed up to
 // `depth` steps).
 bool ReadByPartition(const Graph& graph, const Node& node, int depth) {
@@ -315,7 +328,9 @@ bool ClaimsNode(const Graph& graph, const Node& node, int depth) {
     case OpType::BatchNormalization:
       return ClaimBatchNormalization(graph, node);
     case OpType::Gemm:
-      return ClaimGemm(graph, node);
+      // A classifier after pooling joins its partition; a transformer's or an MLP's linear
+      // layers run on the Eigen backend's packed GEMM, faster than XNNPACK's on many rows.
+      return ClaimGemm(graph, node) && ProducerClaimed(graph, node, depth);
     case OpType::Relu:
     case OpType::Clip:
     case OpType::Sigmoid:
