@@ -3,7 +3,7 @@
 Trained models from PyPI wheels (scripts/fetch_real_models.py: PP-OCR det/cls/rec, silero-vad)
 and architectures exported from their own libraries with random weights
 (scripts/export_arch_models.py: YOLOv8n, BERT-base, MiniLM-L6, ViT-Ti/16, Whisper-tiny's
-encoder), each (framework, model, threads) in a fresh process, interleaved, medians over all
+encoder, Hugging Face's MobileNetV2, SegFormer-B0, LeViT-128S, PoolFormer-S12 and wav2vec2), each (framework, model, threads) in a fresh process, interleaved, medians over all
 rounds, as compare.py does for the seed networks. silero-vad runs a stream of 512-sample chunks
 (16 kHz, the state fed back): its latency is per chunk. lwai's own profiler then runs each
 model once more and reports where lwai's time goes (operator, backend, share on the portable
@@ -57,6 +57,11 @@ MODELS = {
     "minilm_l6": ("MiniLM-L6-H384 encoder, random weights", "sequence 128"),
     "vit_tiny": ("ViT-Ti/16 classifier, random weights", "1x3x224x224"),
     "whisper_tiny_encoder": ("Whisper-tiny encoder, random weights", "80x3000 mel"),
+    "hf_mobilenet_v2": ("Hugging Face MobileNetV2 (tf padding), random weights", "1x3x224x224"),
+    "segformer_b0": ("SegFormer-B0 segmenter, random weights", "1x3x512x512"),
+    "levit_128s": ("LeViT-128S, random weights", "1x3x224x224"),
+    "poolformer_s12": ("PoolFormer-S12, random weights", "1x3x224x224"),
+    "wav2vec2_base": ("wav2vec2-base (4 layers), random weights", "1 s of 16 kHz audio"),
 }
 STREAMS = {"silero_vad": SILERO_STREAM, "silero_vad_ifless": SILERO_STREAM}
 

@@ -13,6 +13,17 @@ and most published ONNX files use), into .cache/models/. Idempotent; `make arch-
                         layers, 3 heads), pixel_values [1,3,224,224] -> logits [1,1000]
   whisper_tiny_encoder  transformers WhisperModel's encoder at whisper-tiny sizes (384, 4
                         layers, 6 heads), input_features [1,80,3000] -> [1,1500,384]
+  hf_mobilenet_v2       transformers MobileNetV2Model (tf_padding: Pad before strided convs),
+                        pixel_values [1,3,H,W] (benchmarked at 224) -> [1,1280,H/32,W/32]
+  segformer_b0          transformers SegformerForSemanticSegmentation, B0 sizes, 19 classes,
+                        pixel_values [1,3,H,W] (benchmarked at 512) -> logits [1,19,H/4,W/4]
+  levit_128s            transformers LevitModel, LeViT-128S, [1,3,224,224] -> [1,16,384]
+  poolformer_s12        transformers PoolFormerModel, S12, [1,3,H,W] (224) -> [1,512,H/32,W/32]
+  wav2vec2_base         transformers Wav2Vec2Model, base sizes with 4 of its 12 transformer
+                        layers, input_values [1,samples] (16000) -> [1,frames,768]
+
+The convolutional Hugging Face models get He-normal weights (their default init lets the
+signal vanish over depth; the parity tests need one).
 
 Needs torch, ultralytics and transformers (scripts/install_model_deps.sh); downloads nothing:
 ultralytics and Hugging Face are put offline before they are imported. Each export is checked
@@ -44,8 +55,24 @@ BENCH_INPUTS = {
     "minilm_l6": TOKENS,
     "vit_tiny": {"pixel_values": (1, 3, 224, 224)},
     "whisper_tiny_encoder": {"input_features": (1, 80, 3000)},
+    "hf_mobilenet_v2": {"pixel_values": (1, 3, 224, 224)},
+    "segformer_b0": {"pixel_values": (1, 3, 512, 512)},
+    "levit_128s": {"pixel_values": (1, 3, 224, 224)},
+    "poolformer_s12": {"pixel_values": (1, 3, 224, 224)},
+    "wav2vec2_base": {"input_values": (1, 16000)},
 }
-NAMES = ("yolov8n", "bert_base", "minilm_l6", "vit_tiny", "whisper_tiny_encoder")
+NAMES = (
+    "yolov8n",
+    "bert_base",
+    "minilm_l6",
+    "vit_tiny",
+    "whisper_tiny_encoder",
+    "hf_mobilenet_v2",
+    "segformer_b0",
+    "levit_128s",
+    "poolformer_s12",
+    "wav2vec2_base",
+)
 VOCAB_SIZE = 30522  # BERT's WordPiece vocabulary
 
 
@@ -217,12 +244,81 @@ def _whisper_tiny_encoder():
     return Encoder(), ["input_features"], ["last_hidden_state"], None
 
 
+def _keep_signal(module, gain: float = 2.0) -> None:
+    """He-normal convolution and linear weights, zero biases: Hugging Face's default init
+    (normal, std 0.02) lets activations die out over deep CNNs, and a parity test needs a real
+    signal at the output."""
+    import torch
+
+    for m in module.modules():
+        if isinstance(m, torch.nn.Conv1d | torch.nn.Conv2d | torch.nn.Linear):
+            fan_in = m.weight[0].numel()
+            torch.nn.init.normal_(m.weight, 0.0, (gain / fan_in) ** 0.5)
+            if m.bias is not None:
+                torch.nn.init.zeros_(m.bias)
+
+
+def _hf_vision(model_name: str, config_name: str, dynamic_hw: bool, gain: float = 2.0, **config):
+    """A transformers vision backbone: pixel_values [1, 3, H, W] -> its first output."""
+    import torch
+    import transformers
+
+    cfg = getattr(transformers, config_name)(**config)
+    backbone = getattr(transformers, model_name)(cfg).eval()
+    _keep_signal(backbone, gain)
+
+    class Backbone(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = backbone
+
+        def forward(self, pixel_values):
+            return self.backbone(pixel_values=pixel_values, return_dict=False)[0]
+
+    dynamic = {"pixel_values": {2: "height", 3: "width"}, "output": {2: "h", 3: "w"}}
+    return Backbone(), ["pixel_values"], ["output"], dynamic if dynamic_hw else None
+
+
+def _wav2vec2_base():
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    # wav2vec2-base's convolutional feature encoder and sizes, 4 of its 12 transformer layers.
+    model = Wav2Vec2Model(Wav2Vec2Config(num_hidden_layers=4)).eval()
+
+    class Encoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_values):
+            return self.model(input_values=input_values, return_dict=False)[0]
+
+    dynamic = {"input_values": {1: "samples"}, "last_hidden_state": {1: "frames"}}
+    return Encoder(), ["input_values"], ["last_hidden_state"], dynamic
+
+
 BUILDERS = {
     "yolov8n": _yolov8n,
     "bert_base": lambda: _bert(768, 12, 12),
     "minilm_l6": lambda: _bert(384, 6, 12),
     "vit_tiny": _vit_tiny,
     "whisper_tiny_encoder": _whisper_tiny_encoder,
+    # Hugging Face MobileNetV2 (tf_padding: a Pad before each strided convolution).
+    "hf_mobilenet_v2": lambda: _hf_vision(
+        "MobileNetV2Model", "MobileNetV2Config", True, image_size=224
+    ),
+    # SegFormer-B0: attention with reduced keys, an all-MLP decoder upsampling four scales.
+    "segformer_b0": lambda: _hf_vision(
+        "SegformerForSemanticSegmentation", "SegformerConfig", True, num_labels=19
+    ),
+    # LeViT-128S: convolution stem, attention with biases, BatchNorm on linear layers.
+    # (gain 1: with He-normal weights its attention saturates and ONNX Runtime's float
+    # rounding differs from PyTorch's by a tenth of the range)
+    "levit_128s": lambda: _hf_vision("LevitModel", "LevitConfig", False, gain=1.0),
+    # PoolFormer-S12: pooling token mixers, GroupNorm(1) as InstanceNormalization.
+    "poolformer_s12": lambda: _hf_vision("PoolFormerModel", "PoolFormerConfig", True),
+    "wav2vec2_base": _wav2vec2_base,
 }
 
 

@@ -1,7 +1,8 @@
 """Architectures people deploy, exported from their own libraries with random weights by
 scripts/export_arch_models.py (`make arch-models`), against onnxruntime at small inputs:
 YOLOv8n at 160x160 and the BERTs at sequence 16 (their dims are dynamic), ViT-Ti at 224x224 and
-Whisper-tiny's encoder at 80x3000 (fixed)."""
+Whisper-tiny's encoder at 80x3000 (fixed), the Hugging Face CNNs at 64-128 pixels, LeViT at 224,
+wav2vec2 on a quarter second of audio."""
 
 import subprocess
 import sys
@@ -26,6 +27,11 @@ SMALL_SHAPES = {
     "minilm_l6": tokens(16),
     "vit_tiny": None,
     "whisper_tiny_encoder": None,
+    "hf_mobilenet_v2": {"pixel_values": (1, 3, 96, 96)},
+    "segformer_b0": {"pixel_values": (1, 3, 128, 96)},
+    "levit_128s": None,
+    "poolformer_s12": {"pixel_values": (1, 3, 64, 64)},
+    "wav2vec2_base": {"input_values": (1, 4000)},
 }
 
 
