@@ -3,8 +3,9 @@
 Trained models from PyPI wheels (scripts/fetch_real_models.py: PP-OCR det/cls/rec, silero-vad)
 and architectures exported from their own libraries with random weights
 (scripts/export_arch_models.py: YOLOv8n, BERT-base, MiniLM-L6, ViT-Ti/16, Whisper-tiny's
-encoder, Hugging Face's MobileNetV2, SegFormer-B0, LeViT-128S, PoolFormer-S12 and wav2vec2), each (framework, model, threads) in a fresh process, interleaved, medians over all
-rounds, as compare.py does for the seed networks. silero-vad runs a stream of 512-sample chunks
+encoder, Hugging Face's MobileNetV2, SegFormer-B0, LeViT-128S, PoolFormer-S12 and wav2vec2),
+each (framework, model, threads) in a fresh process, interleaved, medians over all rounds, as
+compare.py does for the seed networks. silero-vad runs a stream of 512-sample chunks
 (16 kHz, the state fed back): its latency is per chunk. lwai's own profiler then runs each
 model once more and reports where lwai's time goes (operator, backend, share on the portable
 reference kernels).
