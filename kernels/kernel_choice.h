@@ -4,7 +4,9 @@
 // depending on map size, stride and channel count), a rule measured once on one CPU would be
 // wrong on the next. Instead the first session that meets a shape runs both a few times and
 // keeps the faster; the answer is cached for the process under the caller's key (which must
-// name the shape, the thread count and whatever else changes the timing).
+// name the shape and whatever else changes the timing). Callers leave the thread count out of
+// the key, so that one layer gets the same kernel in every session of the process and results
+// do not depend on the thread count (the two kernels round differently).
 //
 // Thread safety: may be called from any thread; concurrent calls with one key may both time
 // the kernels, and either answer is then kept.

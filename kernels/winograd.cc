@@ -395,21 +395,20 @@ void Winograd3x3::Run(const float* input, int batch, int height, int width, int 
   }
 }
 
-bool WinogradIsProfitable(int in_channels, int out_channels, int out_height, int out_width) {
-  // Measured against XNNPACK's direct convolution on a Zen 4 core (one thread): Winograd
-  // is 1.2-3x faster from 16 input channels (8 with 32+ output channels) and 6x6 outputs
-  // on; with 3 input channels or 2x2 outputs it is 1.3-7x slower. The portable code is not
-  // fast enough to compete.
-  if (Avx512Impl() == nullptr || out_height < 1 || out_width < 1) return false;
-  if (out_channels < 8 || in_channels < 8 || (in_channels < 16 && out_channels < 32)) {
-    return false;
-  }
+WinogradChoice ChooseWinograd(int in_channels, int out_channels, int out_height, int out_width) {
+  if (Avx512Impl() == nullptr || out_height < 1 || out_width < 1) return WinogradChoice::kNo;
   // Tile utilization: the fraction of the computed 4x4 tiles' outputs that are real.
   const int64_t tiles_h = (out_height + kTile - 1) / kTile;
   const int64_t tiles_w = (out_width + kTile - 1) / kTile;
-  const double utilization =
-      static_cast<double>(out_height) * out_width / (16.0 * tiles_h * tiles_w);
-  return static_cast<int64_t>(out_height) * out_width >= 36 && utilization >= 0.5;
+  const int64_t pixels = static_cast<int64_t>(out_height) * out_width;
+  const double utilization = static_cast<double>(pixels) / (16.0 * tiles_h * tiles_w);
+  if (in_channels < 4 || out_channels < 4 || pixels < 16 || utilization < 0.4) {
+    return WinogradChoice::kNo;
+  }
+  if (in_channels >= 32 && out_channels >= 32 && pixels >= 36 && utilization >= 0.7) {
+    return WinogradChoice::kYes;
+  }
+  return WinogradChoice::kMeasure;
 }
 
 }  // namespace lwai

@@ -86,10 +86,16 @@ class Winograd3x3 {
   Packed packed_;
 };
 
-// Whether the Winograd path is expected to beat direct convolution for a 3x3 stride-1 layer
-// with these channel counts and output size (measured on AVX-512 machines; without AVX-512
-// it answers false).
-bool WinogradIsProfitable(int in_channels, int out_channels, int out_height, int out_width);
+// Whether to run a 3x3 stride-1 layer with these channel counts and output size on the
+// Winograd path rather than a direct convolution, from a model of their costs: F(4,3)
+// multiplies 4x less than a direct convolution but transforms each tile's inputs and outputs,
+// work that grows with the channel counts while the products grow with their product, and
+// tiles that overhang the map compute outputs that are thrown away. So layers 32 channels wide
+// each way on maps that fill their tiles win on any CPU with AVX-512 FMA (kYes), thin, tiny or
+// poorly tiled ones lose (kNo), and in between the answer depends on the CPU (kMeasure: time
+// both). Without AVX-512 the portable path cannot compete: kNo.
+enum class WinogradChoice { kNo, kYes, kMeasure };
+WinogradChoice ChooseWinograd(int in_channels, int out_channels, int out_height, int out_width);
 
 }  // namespace lwai
 

@@ -79,6 +79,27 @@ void TransposeNhwcToNchw(const float* src, float* dst, int64_t batch, int64_t ch
                    channels * pixels, pool);
 }
 
+// An XNNPACK convolution from ONNX weights [O][I/g][kh][kw] (bias may be null).
+xnn_status CreateXnnConvolution(const WindowGeometry& g, int64_t kh, int64_t kw, int64_t groups,
+                                int64_t in_per_group, int64_t out_channels, int64_t x_stride,
+                                int64_t y_stride, const float* weights, const float* bias,
+                                float act_min, float act_max, xnn_operator_t* created) {
+  // To XNNPACK's [O][kh][kw][I/g] (groups are consecutive runs of O).
+  std::vector<float> packed(static_cast<size_t>(out_channels * in_per_group * kh * kw));
+  for (int64_t o = 0; o < out_channels; ++o) {
+    for (int64_t i = 0; i < in_per_group; ++i) {
+      for (int64_t k = 0; k < kh * kw; ++k) {
+        packed[(o * kh * kw + k) * in_per_group + i] =
+            weights[(o * in_per_group + i) * kh * kw + k];
+      }
+    }
+  }
+  return xnn_create_convolution2d_nhwc_f32(
+      g.pad_begin[0], g.pad_end[1], g.pad_end[0], g.pad_begin[1], kh, kw, g.strides[0],
+      g.strides[1], g.dilations[0], g.dilations[1], groups, in_per_group, out_channels / groups,
+      x_stride, y_stride, packed.data(), bias, act_min, act_max, 0, created);
+}
+
 class XnnpackPartition : public CompiledPartition {
  public:
   XnnpackPartition(const Graph& graph, std::vector<int> nodes, ThreadPool* pool)
@@ -128,6 +149,9 @@ class XnnpackPartition : public CompiledPartition {
   Status AddNodeSteps(int n, const Node& node, const FusedActivation& clamp);
   Status AddConv(int n, const Node& node, FusedActivation act);
   Status AddConvTranspose(int n, const Node& node);
+  // Times lwai's Winograd kernel against XNNPACK's convolution on this layer's shape (once per
+  // process and shape, kernel_choice.h): whether Winograd is faster here.
+  Result<bool> WinogradWinsHere(const Node& node, const WindowGeometry& g, FusedActivation act);
   Status AddPool(int n, const Node& node);
   Status AddBatchNormalization(int n, const Node& node, FusedActivation act);
   Status AddGemm(int n, const Node& node, FusedActivation act);
@@ -761,9 +785,16 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
 
   const bool winograd_shape = groups == 1 && kh == 3 && kw == 3 && g.strides[0] == 1 &&
                               g.strides[1] == 1 && g.dilations[0] == 1 && g.dilations[1] == 1;
-  if (winograd_shape &&
-      WinogradIsProfitable(static_cast<int>(in_per_group), static_cast<int>(out_channels),
-                           static_cast<int>(g.output[0]), static_cast<int>(g.output[1]))) {
+  const WinogradChoice choice =
+      winograd_shape
+          ? ChooseWinograd(static_cast<int>(in_per_group), static_cast<int>(out_channels),
+                           static_cast<int>(g.output[0]), static_cast<int>(g.output[1]))
+          : WinogradChoice::kNo;
+  bool use_winograd = choice == WinogradChoice::kYes;
+  if (choice == WinogradChoice::kMeasure) {
+    LWAI_ASSIGN_OR_RETURN(use_winograd, WinogradWinsHere(node, g, act));
+  }
+  if (use_winograd) {
     PackingKey key("winograd3x3");
     key.Constant(w.data, IsModelConstant(node.inputs[1]))
         .Constant(bias, IsModelConstant(node.inputs.size() > 2 ? node.inputs[2] : -1))
@@ -816,22 +847,9 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
   LWAI_ASSIGN_OR_RETURN(
       XnnOperator op,
       CachedOperator(n, node, std::move(key), "convolution", [&](xnn_operator_t* created) {
-        // ONNX [O][I/g][kh][kw] to XNNPACK [O][kh][kw][I/g] (groups are consecutive runs of O).
-        std::vector<float> packed(static_cast<size_t>(w.NumElements()));
-        const float* src = w.Data<float>();
-        for (int64_t o = 0; o < out_channels; ++o) {
-          for (int64_t i = 0; i < in_per_group; ++i) {
-            for (int64_t k = 0; k < kh * kw; ++k) {
-              packed[(o * kh * kw + k) * in_per_group + i] =
-                  src[(o * in_per_group + i) * kh * kw + k];
-            }
-          }
-        }
-        const xnn_status status = xnn_create_convolution2d_nhwc_f32(
-            g.pad_begin[0], g.pad_end[1], g.pad_end[0], g.pad_begin[1], kh, kw, g.strides[0],
-            g.strides[1], g.dilations[0], g.dilations[1], groups, in_per_group,
-            out_channels / groups, Stride(x), Stride(y), packed.data(), bias, act.min, act.max, 0,
-            created);
+        const xnn_status status =
+            CreateXnnConvolution(g, kh, kw, groups, in_per_group, out_channels, Stride(x),
+                                 Stride(y), w.Data<float>(), bias, act.min, act.max, created);
         ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
         return status;
       }));
@@ -847,6 +865,78 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
   });
   SetKernelName(n, groups > 1 && in_per_group == 1 ? "depthwise" : "");
   return Status::Ok();
+}
+
+Result<bool> XnnpackPartition::WinogradWinsHere(const Node& node, const WindowGeometry& g,
+                                                FusedActivation act) {
+  const Shape& s = ShapeOf(node.inputs[0]);
+  const TensorView& w = (*views_)[node.inputs[1]];
+  const int in_channels = static_cast<int>(w.shape[1]);
+  const int out_channels = static_cast<int>(w.shape[0]);
+  const int height = static_cast<int>(s[2]), width = static_cast<int>(s[3]);
+  const int pads[4] = {static_cast<int>(g.pad_begin[0]), static_cast<int>(g.pad_begin[1]),
+                       static_cast<int>(g.pad_end[0]), static_cast<int>(g.pad_end[1])};
+  // Timed on one image (the ratio does not depend on the batch, and a new batch size then
+  // re-prepares without timing), once per process whatever the thread count, so that results
+  // do not depend on it. Layers too big to time cheaply (this range holds thin
+  // layers, so rarely) keep the answer measured on Zen 4: Winograd from 16 input channels.
+  const int64_t image = int64_t{1} * height * width * in_channels;
+  const int64_t out_image = g.output[0] * g.output[1] * out_channels;
+  const int64_t work = int64_t{9} * g.output[0] * g.output[1] * in_channels * out_channels;
+  if (work > (int64_t{1} << 27) || image > (int64_t{1} << 24) || out_image > (int64_t{1} << 24)) {
+    return in_channels >= 16;
+  }
+  const std::vector<int64_t> key = {
+      height,  width,   in_channels, out_channels,       pads[0],
+      pads[1], pads[2], pads[3],     FloatBits(act.min), FloatBits(act.max)};
+  // Probes with constant weights and inputs, allocated only when the timing runs: the time
+  // does not depend on the values.
+  std::vector<float> weights, probe_in, probe_out;
+  std::unique_ptr<Winograd3x3> winograd;
+  std::shared_ptr<void> scratch;
+  XnnOperator direct;
+  bool failed = false;
+  auto buffers = [&] {
+    if (!probe_in.empty()) return;
+    weights.assign(static_cast<size_t>(9) * in_channels * out_channels, 0.01f);
+    probe_in.assign(static_cast<size_t>(image), 0.5f);
+    probe_out.assign(static_cast<size_t>(out_image), 0.0f);
+  };
+  const int choice = ChooseFasterKernel(
+      "winograd3x3", key,
+      [&] {
+        buffers();
+        if (winograd == nullptr && !failed) {
+          auto created = Winograd3x3::Create(weights.data(), nullptr, in_channels, out_channels);
+          failed = !created.ok();
+          if (failed) return;
+          winograd = std::move(created).value();
+          scratch = AllocateAligned(winograd->ScratchBytes(1, height, width, pads[0], pads[1],
+                                                           pads[2], pads[3], pool_->num_threads()));
+          failed = scratch == nullptr;
+        }
+        if (failed) return;
+        winograd->Run(probe_in.data(), 1, height, width, in_channels, pads[0], pads[1], pads[2],
+                      pads[3], probe_out.data(), out_channels, act.min, act.max, scratch.get(),
+                      pool_);
+      },
+      [&] {
+        buffers();
+        if (!direct && !failed) {
+          xnn_operator_t op = nullptr;
+          failed = CreateXnnConvolution(g, 3, 3, 1, in_channels, out_channels, in_channels,
+                                        out_channels, weights.data(), nullptr, act.min, act.max,
+                                        &op) != xnn_status_success;
+          direct = XnnOperator(op, XnnOperatorDeleter());
+          failed = failed || xnn_setup_convolution2d_nhwc_f32(op, 1, height, width, probe_in.data(),
+                                                              probe_out.data(),
+                                                              threadpool()) != xnn_status_success;
+        }
+        if (!failed) xnn_run_operator(direct.get(), threadpool());
+      });
+  // A probe that could not run (out of memory) decides nothing: keep the rule.
+  if (failed) return in_channels >= 16;
+  return choice == 0;
 }
 
 Result<bool> XnnpackPartition::TryAddDepthwise(int n, const Node& node, const WindowGeometry& g,
@@ -895,12 +985,14 @@ Result<bool> XnnpackPartition::TryAddDepthwise(int n, const Node& node, const Wi
       std::shared_ptr<const DepthwiseConv> kernel, CachedPacking<DepthwiseConv>(n, key, [&] {
         return DepthwiseConv::Create(w.Data<float>(), bias, channels, dg.kernel_h, dg.kernel_w);
       }));
-  // Time both kernels on this shape (once per process) with scratch buffers.
+  // Time both kernels on this shape (once per process) with scratch buffers. The thread count
+  // is not part of the key: whatever sessions a process runs, a layer gets the same kernel, so
+  // results do not depend on the thread count.
   const int in_stride = static_cast<int>(Stride(x)), out_stride = static_cast<int>(Stride(y));
-  const std::vector<int64_t> shape_key = {
-      dg.batch,     dg.height,    dg.width,      channels,      dg.kernel_h,         dg.kernel_w,
-      dg.stride_h,  dg.stride_w,  dg.dilation_h, dg.dilation_w, dg.pad_top,          dg.pad_left,
-      g.pad_end[0], g.pad_end[1], in_stride,     out_stride,    pool_->num_threads()};
+  const std::vector<int64_t> shape_key = {dg.batch,      dg.height,     dg.width,    channels,
+                                          dg.kernel_h,   dg.kernel_w,   dg.stride_h, dg.stride_w,
+                                          dg.dilation_h, dg.dilation_w, dg.pad_top,  dg.pad_left,
+                                          g.pad_end[0],  g.pad_end[1],  in_stride,   out_stride};
   std::vector<float> probe_in(static_cast<size_t>(dg.batch) * dg.height * dg.width * in_stride,
                               0.5f);
   std::vector<float> probe_out(static_cast<size_t>(dg.batch) * dg.out_height * dg.out_width *

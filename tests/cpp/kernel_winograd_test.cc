@@ -280,16 +280,17 @@ TEST(WinogradCreate, ScratchGrowsWithThreadsAndSize) {
   EXPECT_EQ((*conv)->ScratchBytes(1, 8, 8, 1, 1, 1, 1, 1) % 64, 0u);
 }
 
-TEST(WinogradProfitability, PrefersLargeLayers) {
+TEST(WinogradChoice, WideLayersWinThinOnesLoseTheRestAreMeasured) {
   if (winograd_internal::Avx512Impl() != nullptr) {
-    EXPECT_TRUE(WinogradIsProfitable(64, 64, 56, 56));
-    EXPECT_TRUE(WinogradIsProfitable(128, 128, 28, 28));
-    EXPECT_TRUE(WinogradIsProfitable(512, 512, 7, 7));
-    EXPECT_TRUE(WinogradIsProfitable(16, 64, 55, 55));
+    EXPECT_EQ(ChooseWinograd(64, 64, 56, 56), WinogradChoice::kYes);
+    EXPECT_EQ(ChooseWinograd(128, 128, 28, 28), WinogradChoice::kYes);
+    EXPECT_EQ(ChooseWinograd(512, 512, 7, 7), WinogradChoice::kYes);
+    EXPECT_EQ(ChooseWinograd(16, 64, 55, 55), WinogradChoice::kMeasure);
+    EXPECT_EQ(ChooseWinograd(64, 64, 6, 6), WinogradChoice::kMeasure);  // 36 of 64 outputs
   }
-  EXPECT_FALSE(WinogradIsProfitable(64, 64, 5, 5));  // 2x2 tiles for 25 outputs
-  EXPECT_FALSE(WinogradIsProfitable(3, 8, 2, 2));
-  EXPECT_FALSE(WinogradIsProfitable(1, 1, 224, 224));
+  EXPECT_EQ(ChooseWinograd(64, 64, 5, 5), WinogradChoice::kNo);  // 2x2 tiles for 25 outputs
+  EXPECT_EQ(ChooseWinograd(3, 8, 2, 2), WinogradChoice::kNo);
+  EXPECT_EQ(ChooseWinograd(1, 1, 224, 224), WinogradChoice::kNo);
 }
 
 }  // namespace
