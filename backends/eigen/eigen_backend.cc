@@ -43,6 +43,7 @@ constexpr EigenKernel kEigenKernels[] = {
     {OpType::LayerNormalization, eigen::PrepareLayerNormalization, eigen::EvalLayerNormalization},
     {OpType::InstanceNormalization, eigen::PrepareInstanceNormalization,
      eigen::EvalInstanceNormalization},
+    {OpType::GroupNormalization, eigen::PrepareGroupNormalization, eigen::EvalGroupNormalization},
     {OpType::Add, eigen::PrepareBinary, eigen::EvalBinary},
     {OpType::Sub, eigen::PrepareBinary, eigen::EvalBinary},
     {OpType::Mul, eigen::PrepareBinary, eigen::EvalBinary},
@@ -140,6 +141,7 @@ class EigenBackend : public Backend {
       case OpType::AveragePool:
         return eigen::ClaimsPool(graph, node) ? kernel : nullptr;
       case OpType::InstanceNormalization:
+      case OpType::GroupNormalization:
         if (node.inputs.size() != 3 || !FloatInputs(graph, node, 0, 2)) return nullptr;
         return kernel;
       case OpType::LayerNormalization:

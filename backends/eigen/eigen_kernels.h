@@ -48,6 +48,8 @@ Status PrepareLayerNormalization(KernelContext& ctx);
 Status EvalLayerNormalization(KernelContext& ctx);
 Status PrepareInstanceNormalization(KernelContext& ctx);
 Status EvalInstanceNormalization(KernelContext& ctx);
+Status PrepareGroupNormalization(KernelContext& ctx);
+Status EvalGroupNormalization(KernelContext& ctx);
 
 // Resize of float32 images along their last two axes (nearest, linear), threaded by plane;
 // the reference kernel otherwise.

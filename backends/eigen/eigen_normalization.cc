@@ -8,6 +8,7 @@
 
 #include "backends/eigen/eigen_config.h"
 #include "backends/eigen/eigen_kernels.h"
+#include "kernels/group_norm.h"
 #include "runtime/thread_pool.h"
 
 namespace lwai {
@@ -208,6 +209,42 @@ Status EvalInstanceNormalization(KernelContext& ctx) {
       out = out * a + bias[r % channels];
     }
   });
+  return Status::Ok();
+}
+
+// GroupNormalization (ONNX 21, float32, per-channel scale and bias): kernels/group_norm.h.
+struct GroupNormState : OpState {
+  std::unique_ptr<OpState> reference;  // set when the reference kernel runs
+  GroupNormShape shape;
+};
+
+Status PrepareGroupNormalization(KernelContext& ctx) {
+  LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
+  auto state = std::make_unique<GroupNormState>();
+  state->reference = std::move(ctx.state_owner_);
+  const TensorView& x = ctx.input(0);
+  if (x.dtype == DataType::kFloat32 && x.shape.rank >= 2 &&
+      ctx.node().GetInt("stash_type", 1) == 1) {
+    GroupNormShape& g = state->shape;
+    g.batch = x.shape[0];
+    g.channels = x.shape[1];
+    g.groups = ctx.node().GetInt("num_groups", 1);  // the reference checked it divides C
+    g.pixels = 1;
+    for (int d = 2; d < x.shape.rank; ++d) g.pixels *= x.shape[d];
+    g.epsilon = ctx.node().GetFloat("epsilon", 1e-5f);
+    if (!ctx.shape_only()) ctx.RequestScratch(GroupNormScratchBytes(g, false));
+    state->reference.reset();
+  }
+  ctx.SetState(std::move(state));
+  return Status::Ok();
+}
+
+Status EvalGroupNormalization(KernelContext& ctx) {
+  const auto& s = *ctx.state<GroupNormState>();
+  if (s.reference != nullptr) return EvalReference(ctx, s.reference.get());
+  GroupNormNchw(s.shape, ctx.input(0).Data<const float>(), ctx.input(1).Data<const float>(),
+                ctx.input(2).Data<const float>(), ctx.output(0).Data<float>(), ctx.scratch(),
+                ctx.thread_pool());
   return Status::Ok();
 }
 

@@ -361,6 +361,25 @@ bool ClaimsNode(const Graph& graph, const Node& node, int depth) {
       return ClaimSpatialSqueeze(graph, node);
     case OpType::Softmax:
       return ClaimSoftmax(graph, node);
+    case OpType::GroupNormalization: {
+      // Constant per-channel scale and bias (ONNX 21) on a 4-D image: normalized in NHWC.
+      const TensorDesc* x = InputDesc(graph, node, 0);
+      const TensorDesc* scale = InputDesc(graph, node, 1);
+      const TensorDesc* bias = InputDesc(graph, node, 2);
+      if (!IsFloatOfRank(x, 4) || node.inputs.size() != 3 || !IsConstant(scale) ||
+          !IsConstant(bias) || node.GetInt("stash_type", 1) != 1) {
+        return false;
+      }
+      const int64_t channels = x->shape[1].value, groups = node.GetInt("num_groups", 0);
+      if (channels <= 0 || groups <= 0 || channels % groups != 0) return false;
+      for (const TensorDesc* p : {scale, bias}) {
+        if (p->dtype != DataType::kFloat32 || !p->HasStaticShape() ||
+            p->StaticShape().NumElements() != channels || p->StaticShape().rank != 1) {
+          return false;
+        }
+      }
+      return FedByPartition(graph, node, depth);
+    }
     case OpType::Resize:
       // An upsampling resize whose input comes from elsewhere still pays: the partition then
       // converts its (smaller) input to NHWC rather than its output.

@@ -17,6 +17,7 @@
 #include "kernels/common.h"
 #include "kernels/conv_common.h"
 #include "kernels/depthwise_conv.h"
+#include "kernels/group_norm.h"
 #include "kernels/kernel_choice.h"
 #include "kernels/pointwise_conv.h"
 #include "kernels/resize.h"
@@ -422,7 +423,8 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
           op == OpType::Concat || op == OpType::BatchNormalization || op == OpType::Swish ||
           op == OpType::HardSwish || op == OpType::Relu || op == OpType::Clip ||
           op == OpType::Sigmoid || op == OpType::HardSigmoid || op == OpType::LeakyRelu ||
-          op == OpType::Elu || op == OpType::PRelu || op == OpType::Resize;
+          op == OpType::Elu || op == OpType::PRelu || op == OpType::Resize ||
+          op == OpType::GroupNormalization;
       const bool once = std::count(node.inputs.begin(), node.inputs.end(), t) == 1;
       // A clamp absorbed into the writer reads the writer's own output tensor, not t.
       if (strided_writer && once && single_use_inside(t) && output_of_node_[writer] == t) {
@@ -725,6 +727,24 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
         }
         return xnn_setup_clamp_nc_f32(op, batch, Address(x), Address(y), threadpool());
       });
+      return Status::Ok();
+    }
+    case OpType::GroupNormalization: {
+      const Shape& s = ShapeOf(x);
+      GroupNormShape shape;
+      shape.batch = s[0];
+      shape.channels = s[1];
+      shape.groups = node.GetInt("num_groups", 1);
+      shape.pixels = s[2] * s[3];
+      shape.epsilon = node.GetFloat("epsilon", 1e-5f);
+      const float* scale = (*views_)[node.inputs[1]].Data<float>();
+      const float* bias = (*views_)[node.inputs[2]].Data<float>();
+      node_scratch_[n] = AddBuffer(GroupNormScratchBytes(shape, true), n, n);
+      AddOwnStep(n, [this, n, shape, scale, bias, x, y] {
+        GroupNormNhwc(shape, Address(x), Stride(x), scale, bias, Address(y), Stride(y),
+                      NodeScratch(n), pool_);
+      });
+      SetKernelName(n, "lwai group norm");
       return Status::Ok();
     }
     case OpType::Resize: {

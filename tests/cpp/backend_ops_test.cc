@@ -475,6 +475,29 @@ std::vector<OpCase> Cases() {
                  const int scaled = n.Op(OpType::Div, {mixed, n.Const({6, 1, 1}, 0.5f, 2.0f)});
                  n.Conv(n.Op(OpType::Sub, {n.Const({1}), scaled}), 6, 2, {1, 1});
                }});
+  c.push_back({"group_norm_4_groups", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::GroupNormalization,
+                      {n.Input({2, 8, 5, 7}, -2.0f, 3.0f), n.Const({8}), n.Const({8})},
+                      {IntAttr("num_groups", 4), FloatAttr("epsilon", 1e-3f)});
+               }});
+  c.push_back({"group_norm_one_group_audio", kElementwiseTol, [](Net& n) {
+                 n.Op(OpType::GroupNormalization,
+                      {n.Input({1, 6, 5000}), n.Const({6}), n.Const({6})},
+                      {IntAttr("num_groups", 1)});
+               }});
+  c.push_back({"conv_group_norm_conv", kConvTol, [](Net& n) {
+                 const int x = n.Conv(n.Input({2, 3, 9, 10}), 3, 12, {3, 3}, Pads({1, 1, 1, 1}));
+                 const int norm =
+                     n.Op(OpType::GroupNormalization, {x, n.Const({12}), n.Const({12})},
+                          {IntAttr("num_groups", 3)});
+                 n.Conv(norm, 12, 4, {1, 1});
+               }});
+  c.push_back({"conv_group_norm_large_map", kConvTol, [](Net& n) {
+                 // Several chunks per image in NHWC (16384 values per partial sum).
+                 const int x = n.Conv(n.Input({1, 2, 60, 70}), 2, 8, {1, 1});
+                 n.Op(OpType::GroupNormalization, {x, n.Const({8}), n.Const({8})},
+                      {IntAttr("num_groups", 2)});
+               }});
   c.push_back({"instance_norm_planes", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::InstanceNormalization,
                       {n.Input({2, 3, 5, 7}, -2.0f, 3.0f), n.Const({3}), n.Const({3})},

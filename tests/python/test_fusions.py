@@ -571,3 +571,44 @@ def test_mean_over_two_axes_is_not_a_layer_norm(tmp_path):
     (got,) = lwai.Session(model).run({"x": x})
     (want,) = ort_run(path, {"x": x})
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_group_norm_as_pytorch_exports_it_becomes_one_node(tmp_path):
+    """torch.nn.GroupNorm at opset < 18: Reshape to [N, G, -1], InstanceNormalization with
+    ones and zeros, Reshape back to Shape(x), then Mul and Add per channel (PoolFormer, GN
+    detection heads, diffusion U-Nets)."""
+    rng = np.random.default_rng(7)
+    channels, groups = 12, 3
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 0.5, (channels, 3, 3, 3)).astype(np.float32), "w"),
+        numpy_helper.from_array(np.array([0, groups, -1], np.int64), "rows"),
+        numpy_helper.from_array(np.ones(groups, np.float32), "ones"),
+        numpy_helper.from_array(np.zeros(groups, np.float32), "zeros"),
+        numpy_helper.from_array(rng.normal(1, 0.2, (channels, 1, 1)).astype(np.float32), "gamma"),
+        numpy_helper.from_array(rng.normal(0, 0.2, (channels, 1, 1)).astype(np.float32), "beta"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Reshape", ["c", "rows"], ["r"]),
+        helper.make_node("InstanceNormalization", ["r", "ones", "zeros"], ["n"], epsilon=1e-5),
+        helper.make_node("Shape", ["c"], ["shape"]),
+        helper.make_node("Reshape", ["n", "shape"], ["back"]),
+        helper.make_node("Mul", ["back", "gamma"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "beta"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10, 9])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, channels, 10, 9])],
+        inits,
+    )
+    path = tmp_path / "group_norm.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    session = lwai.Session(lwai.convert(path))
+    ops = [a.op for a in session.node_assignments() if not a.folded]
+    assert ops == ["Conv", "GroupNormalization"]
+    x = rng.normal(0, 2, (1, 3, 10, 9)).astype(np.float32)
+    (got,) = session.run({"x": x})
+    (want,) = ort_run(path, {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

@@ -482,6 +482,146 @@ Status FuseLayerNorm(Graph& graph) {
   return Status::Ok();
 }
 
+namespace {
+
+// Whether two dims are known to be equal: the same value, or dynamic with the same name.
+bool SameDim(const Dim& a, const Dim& b) {
+  if (a.value >= 0 || b.value >= 0) return a.value == b.value;
+  return !a.name.empty() && a.name == b.name;
+}
+
+// The float values of a constant of `count` values, or empty.
+std::vector<float> FloatValues(const Graph& graph, int tensor, int64_t count) {
+  if (tensor < 0) return {};
+  const TensorDesc& t = graph.tensors[tensor];
+  if (!t.is_constant() || t.dtype != DataType::kFloat32 ||
+      t.constant.size != static_cast<size_t>(count) * sizeof(float)) {
+    return {};
+  }
+  std::vector<float> values(static_cast<size_t>(count));
+  std::memcpy(values.data(), t.constant.data, t.constant.size);
+  return values;
+}
+
+// Values of a per-channel constant for a rank-`rank` tensor of `channels` channels ([C, 1, 1],
+// [1, C, 1, 1]: numpy broadcasting puts C third from last), or empty.
+std::vector<float> PerChannelValues(const Graph& graph, int tensor, int64_t channels, int rank) {
+  if (tensor < 0) return {};
+  const TensorDesc& t = graph.tensors[tensor];
+  const int t_rank = static_cast<int>(t.shape.size());
+  if (!t.shape_known || t_rank < rank - 1 || t_rank > rank) return {};
+  for (int d = 0; d < t_rank; ++d) {
+    const int64_t want = d == t_rank - (rank - 1) ? channels : 1;
+    if (t.shape[d].value != want) return {};
+  }
+  return FloatValues(graph, tensor, channels);
+}
+
+}  // namespace
+
+// GroupNorm as PyTorch exports it: Reshape [N, C, ...] to [N, G, -1], InstanceNormalization of
+// the G rows, Reshape back, then [* gamma] [+ beta] per channel. Becomes one
+// GroupNormalization (ONNX 21: scale and bias per channel), which the fast backends run, and
+// which keeps an NHWC partition whole (PoolFormer, detection heads with GN, diffusion U-Nets).
+Status FuseGroupNorm(Graph& graph) {
+  const SoleReaders readers(graph);
+  const std::vector<int> producers = graph.Producers();
+  std::vector<char> removed(graph.nodes.size(), 0);
+  auto next_of = [&](int node, OpType op) {
+    const int next = readers.Next(node);
+    return next >= 0 && !removed[next] && graph.nodes[next].op == op ? next : -1;
+  };
+  for (size_t r = 0; r < graph.nodes.size(); ++r) {
+    const Node& reshape = graph.nodes[r];
+    if (removed[r] || reshape.op != OpType::Reshape || reshape.inputs.empty()) continue;
+    const int x = reshape.inputs[0];
+    const TensorDesc& xd = graph.tensors[x];
+    const TensorDesc& rows = graph.tensors[reshape.outputs[0]];
+    if (xd.dtype != DataType::kFloat32 || !xd.shape_known || xd.shape.size() < 3 ||
+        !rows.shape_known || rows.shape.size() != 3) {
+      continue;
+    }
+    const int rank = static_cast<int>(xd.shape.size());
+    const int64_t channels = xd.shape[1].value, groups = rows.shape[1].value;
+    if (channels <= 0 || groups <= 0 || channels % groups != 0) continue;
+    if (!SameDim(xd.shape[0], rows.shape[0])) continue;
+    const int norm = next_of(static_cast<int>(r), OpType::InstanceNormalization);
+    if (norm < 0 || graph.nodes[norm].inputs.size() != 3) continue;
+    const std::vector<float> norm_scale = FloatValues(graph, graph.nodes[norm].inputs[1], groups);
+    const std::vector<float> norm_bias = FloatValues(graph, graph.nodes[norm].inputs[2], groups);
+    if (norm_scale.empty() || norm_bias.empty()) continue;
+    const int back = next_of(norm, OpType::Reshape);
+    if (back < 0 || graph.nodes[back].inputs.size() < 2) continue;
+    // Back to x's shape: known equal dims, or the shape exporters take from Shape(x).
+    const TensorDesc& yd = graph.tensors[graph.nodes[back].outputs[0]];
+    bool same = yd.shape_known && yd.shape.size() == xd.shape.size();
+    for (int d = 0; same && d < rank; ++d) same = SameDim(yd.shape[d], xd.shape[d]);
+    const int shape_tensor = graph.nodes[back].inputs[1];
+    const int shape_of = shape_tensor >= 0 ? producers[shape_tensor] : -1;
+    same = same || (shape_of >= 0 && graph.nodes[shape_of].op == OpType::Shape &&
+                    graph.nodes[shape_of].inputs == std::vector<int>{x} &&
+                    graph.nodes[shape_of].attributes.empty());
+    if (!same) continue;
+    // Per channel: scale_c = s[g(c)] * gamma_c, bias_c = b[g(c)] * gamma_c + beta_c.
+    std::vector<float> scale(static_cast<size_t>(channels)), bias(scale.size());
+    const int64_t per_group = channels / groups;
+    for (int64_t c = 0; c < channels; ++c) {
+      scale[c] = norm_scale[c / per_group];
+      bias[c] = norm_bias[c / per_group];
+    }
+    std::vector<int> fused_nodes = {static_cast<int>(r), norm, back};
+    int last = back;
+    const int mul = next_of(back, OpType::Mul);
+    if (mul >= 0) {
+      const std::vector<float> gamma = PerChannelValues(
+          graph, OtherInput(graph.nodes[mul], graph.nodes[back].outputs[0]), channels, rank);
+      if (!gamma.empty()) {
+        for (int64_t c = 0; c < channels; ++c) {
+          scale[c] *= gamma[c];
+          bias[c] *= gamma[c];
+        }
+        last = mul;
+        fused_nodes.push_back(mul);
+        const int add = next_of(mul, OpType::Add);
+        const std::vector<float> beta =
+            add >= 0
+                ? PerChannelValues(graph, OtherInput(graph.nodes[add], graph.nodes[mul].outputs[0]),
+                                   channels, rank)
+                : std::vector<float>();
+        if (!beta.empty()) {
+          for (int64_t c = 0; c < channels; ++c) bias[c] += beta[c];
+          last = add;
+          fused_nodes.push_back(add);
+        }
+      }
+    }
+    const std::string& name = graph.nodes[last].name;
+    auto add_constant = [&](const std::string& suffix, const std::vector<float>& values) {
+      TensorDesc desc;
+      desc.name = name + suffix;
+      desc.dtype = DataType::kFloat32;
+      desc.shape_known = true;
+      desc.shape = {Dim{channels, ""}};
+      desc.constant = ConstantData::Copy(values.data(), values.size() * sizeof(float));
+      return graph.AddTensor(std::move(desc));
+    };
+    Node fused;
+    fused.name = name;
+    fused.op = OpType::GroupNormalization;
+    fused.inputs = {x, add_constant(".group_norm_scale", scale),
+                    add_constant(".group_norm_bias", bias)};
+    fused.outputs = {graph.nodes[last].outputs[0]};
+    fused.SetInt("num_groups", groups);
+    fused.SetFloat("epsilon", graph.nodes[norm].GetFloat("epsilon", 1e-5f));
+    for (int n : fused_nodes) {
+      if (n != last) removed[n] = 1;
+    }
+    graph.nodes[last] = std::move(fused);
+  }
+  DropRemoved(graph, removed);
+  return Status::Ok();
+}
+
 // SiLU as exporters spell it, x * Sigmoid(x), becomes Swish(x) (alpha 1): one pass over the
 // data instead of two, and no sigmoid tensor in memory.
 Status FuseSwish(Graph& graph) {
@@ -517,12 +657,6 @@ Status FuseSwish(Graph& graph) {
 // fast, instead of a general pow per element. (0.5 is left alone: pow(-inf, 0.5) is +inf where
 // sqrt gives NaN.)
 namespace {
-
-// Whether two dims are known to be equal: the same value, or dynamic with the same name.
-bool SameDim(const Dim& a, const Dim& b) {
-  if (a.value >= 0 || b.value >= 0) return a.value == b.value;
-  return !a.name.empty() && a.name == b.name;
-}
 
 // A float32 tensor of rank 4 with known rank.
 bool IsRank4Float(const Graph& graph, int tensor) {

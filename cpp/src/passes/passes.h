@@ -48,6 +48,9 @@ Status FuseSwish(Graph& graph);
 // Rewrites layer normalization spelled out over the last axis (ReduceMean, Sub, Pow or Mul,
 // ReduceMean, Add epsilon, Sqrt, Div, optional constant Mul and Add) into LayerNormalization.
 Status FuseLayerNorm(Graph& graph);
+// Rewrites GroupNorm as PyTorch exports it (Reshape to [N, G, -1], InstanceNormalization,
+// Reshape back, optional per-channel Mul and Add) into GroupNormalization (ONNX 21).
+Status FuseGroupNorm(Graph& graph);
 // Rewrites x * Tanh(Softplus(x)) (Softplus also as Log(Exp(x) + 1)) into Mish(x).
 Status FuseMish(Graph& graph);
 // Rewrites attention spelled out of nodes, MatMul(Q, K^T) [* or / scalar] [+ mask] -> Softmax
