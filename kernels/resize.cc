@@ -419,6 +419,29 @@ bool SingleUnitTaps(const AxisTaps& axis) {
   return true;
 }
 
+// dst = 0 + wa * a + wb * b over n values, a null source skipped (its weight was 0: a NaN or
+// infinity under it must not reach the output), in the reference's order of operations.
+void Blend(const float* a, float wa, const float* b, float wb, int64_t n, float* dst) {
+  if (a != nullptr && b != nullptr) {
+    for (int64_t i = 0; i < n; ++i) {
+      float v = 0.0f;
+      v += wa * a[i];
+      v += wb * b[i];
+      dst[i] = v;
+    }
+  } else if (a != nullptr || b != nullptr) {
+    const float w = a != nullptr ? wa : wb;
+    const float* src = a != nullptr ? a : b;
+    for (int64_t i = 0; i < n; ++i) {
+      float v = 0.0f;
+      v += w * src[i];
+      dst[i] = v;
+    }
+  } else {
+    std::fill(dst, dst + n, 0.0f);
+  }
+}
+
 // One input row resampled along W: cols.out pixels of `channels` floats, written densely to
 // `out`. As the reference's passes, each value is 0 plus the products of its taps in order,
 // taps of weight 0 skipped (a NaN or infinity under a zero weight does not reach the output).
@@ -427,30 +450,11 @@ void ResampleColumns(const AxisTaps& cols, const float* in_row, int64_t x_stride
   for (int64_t ox = 0; ox < cols.out; ++ox) {
     const int64_t* ix = &cols.index[ox * cols.taps];
     const double* wx = &cols.weight[ox * cols.taps];
-    float* dst = out + ox * channels;
     const bool use0 = wx[0] != 0.0, use1 = cols.taps > 1 && wx[1] != 0.0;
-    const float w0 = static_cast<float>(wx[0]);
-    const float w1 = cols.taps > 1 ? static_cast<float>(wx[1]) : 0.0f;
     const float* a = in_row + ix[0] * x_stride;
     const float* b = in_row + (cols.taps > 1 ? ix[1] : ix[0]) * x_stride;
-    if (use0 && use1) {
-      for (int64_t c = 0; c < channels; ++c) {
-        float v = 0.0f;
-        v += w0 * a[c];
-        v += w1 * b[c];
-        dst[c] = v;
-      }
-    } else if (use0 || use1) {
-      const float w = use0 ? w0 : w1;
-      const float* src = use0 ? a : b;
-      for (int64_t c = 0; c < channels; ++c) {
-        float v = 0.0f;
-        v += w * src[c];
-        dst[c] = v;
-      }
-    } else {
-      std::fill(dst, dst + channels, 0.0f);
-    }
+    Blend(use0 ? a : nullptr, static_cast<float>(wx[0]), use1 ? b : nullptr,
+          cols.taps > 1 ? static_cast<float>(wx[1]) : 0.0f, channels, out + ox * channels);
   }
 }
 
@@ -503,26 +507,9 @@ void ResampleImageRows(const AxisTaps& rows, const AxisTaps& cols, const float* 
     const int64_t pixels = dense ? 1 : cols.out;
     const int64_t run = dense ? row_floats : channels;
     for (int64_t px = 0; px < pixels; ++px) {
-      float* dst = out_row + px * y_stride;
       const int64_t o = px * channels;
-      if (a != nullptr && b != nullptr) {
-        for (int64_t i = 0; i < run; ++i) {
-          float v = 0.0f;
-          v += w0 * a[o + i];
-          v += w1 * b[o + i];
-          dst[i] = v;
-        }
-      } else if (a != nullptr || b != nullptr) {
-        const float w = a != nullptr ? w0 : w1;
-        const float* src = (a != nullptr ? a : b) + o;
-        for (int64_t i = 0; i < run; ++i) {
-          float v = 0.0f;
-          v += w * src[i];
-          dst[i] = v;
-        }
-      } else {
-        std::fill(dst, dst + run, 0.0f);
-      }
+      Blend(a != nullptr ? a + o : nullptr, w0, b != nullptr ? b + o : nullptr, w1, run,
+            out_row + px * y_stride);
     }
   }
 }

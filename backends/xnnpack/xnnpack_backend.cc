@@ -148,6 +148,10 @@ class XnnpackPartition : public CompiledPartition {
   }
 
   Status AddNodeSteps(int n, const Node& node, const FusedActivation& clamp);
+  // An own step applying `rows(in, out, count)` to all of x's values: pixel by pixel in NHWC
+  // (channel slices of a Concat allowed), else in runs of the flat tensor.
+  void AddRowsStep(int n, int x, int y,
+                   std::function<void(const float* in, float* out, int64_t count)> rows);
   Status AddConv(int n, const Node& node, FusedActivation act);
   Status AddConvTranspose(int n, const Node& node);
   // Times lwai's Winograd kernel against XNNPACK's convolution on this layer's shape (once per
@@ -518,6 +522,28 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
   return Status::Ok();
 }
 
+void XnnpackPartition::AddRowsStep(
+    int n, int x, int y, std::function<void(const float* in, float* out, int64_t count)> rows) {
+  const bool nhwc = placement_[x].nhwc;
+  AddOwnStep(n, [this, x, y, nhwc, rows = std::move(rows)] {
+    const Shape& s = ShapeOf(x);
+    const float* in = Address(x);
+    float* out = Address(y);
+    if (!nhwc) {
+      pool_->ParallelFor(s.NumElements(), 16384, [&](int64_t begin, int64_t end) {
+        rows(in + begin, out + begin, end - begin);
+      });
+      return;
+    }
+    const int64_t pixels = s[0] * s[2] * s[3], channels = s[1];
+    const int64_t x_stride = Stride(x), y_stride = Stride(y);
+    const int64_t min_pixels = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, channels));
+    pool_->ParallelFor(pixels, min_pixels, [&](int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p) rows(in + p * x_stride, out + p * y_stride, channels);
+    });
+  });
+}
+
 Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActivation& bounds) {
   // Unbounded ends are infinite for XNNPACK, so that infinities pass through unclamped.
   FusedActivation clamp = bounds;
@@ -590,58 +616,22 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
       });
       return Status::Ok();
     }
-    case OpType::Swish: {
-      // SiLU: lwai's own vectorized loop, pixel by pixel in NHWC (channel slices allowed).
-      const bool nhwc = placement_[x].nhwc;
-      AddOwnStep(n, [this, x, y, nhwc] {
-        const Shape& s = ShapeOf(x);
-        const int64_t pixels = nhwc ? s[0] * s[2] * s[3] : 1;
-        const int64_t channels = nhwc ? s[1] : s.NumElements();
-        const int64_t x_stride = nhwc ? Stride(x) : channels;
-        const int64_t y_stride = nhwc ? Stride(y) : channels;
-        const float* in = Address(x);
-        float* out = Address(y);
-        if (!nhwc) {
-          pool_->ParallelFor(channels, 16384, [&](int64_t begin, int64_t end) {
-            SiluRange(in + begin, out + begin, end - begin);
-          });
-          return;
-        }
-        const int64_t min_pixels = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, channels));
-        pool_->ParallelFor(pixels, min_pixels, [&](int64_t begin, int64_t end) {
-          for (int64_t p = begin; p < end; ++p) {
-            SiluRange(in + p * x_stride, out + p * y_stride, channels);
-          }
-        });
-      });
+    case OpType::Swish:
+      // SiLU: lwai's own vectorized loop.
+      AddRowsStep(n, x, y,
+                  [](const float* in, float* out, int64_t count) { SiluRange(in, out, count); });
       SetKernelName(n, "lwai silu");
       return Status::Ok();
-    }
     case OpType::HardSigmoid: {
-      // max(0, min(1, alpha * x + beta)): lwai's loop, pixel by pixel in NHWC.
+      // max(0, min(1, alpha * x + beta)); the comparisons keep NaN, as the reference does
+      // (fmax/fmin would drop it).
       const float alpha = node.GetFloat("alpha", 0.2f);
       const float beta = node.GetFloat("beta", 0.5f);
-      const bool nhwc = placement_[x].nhwc;
-      AddOwnStep(n, [this, x, y, nhwc, alpha, beta] {
-        const Shape& s = ShapeOf(x);
-        const int64_t pixels = nhwc ? s[0] * s[2] * s[3] : 1;
-        const int64_t channels = nhwc ? s[1] : s.NumElements();
-        const int64_t x_stride = nhwc ? Stride(x) : channels;
-        const int64_t y_stride = nhwc ? Stride(y) : channels;
-        const float* in = Address(x);
-        float* out = Address(y);
-        const int64_t min_pixels = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, channels));
-        pool_->ParallelFor(pixels, min_pixels, [&](int64_t begin, int64_t end) {
-          for (int64_t p = begin; p < end; ++p) {
-            const float* row_in = in + p * x_stride;
-            float* row_out = out + p * y_stride;
-            for (int64_t c = 0; c < channels; ++c) {
-              // fmax/fmin would drop NaN; the comparisons keep it, as the reference does.
-              const float v = alpha * row_in[c] + beta;
-              row_out[c] = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
-            }
-          }
-        });
+      AddRowsStep(n, x, y, [alpha, beta](const float* in, float* out, int64_t count) {
+        for (int64_t c = 0; c < count; ++c) {
+          const float v = alpha * in[c] + beta;
+          out[c] = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+        }
       });
       SetKernelName(n, "lwai hard sigmoid");
       return Status::Ok();

@@ -1,10 +1,10 @@
 #include "runtime/executor.h"
 
 #include <algorithm>
-#include <functional>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 
 #include "runtime/control_flow.h"
 #include "runtime/evaluate.h"
