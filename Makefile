@@ -97,11 +97,13 @@ test-sanitize: test-asan test-python-asan test-tsan test-runner-asan
 # libFuzzer on the .lwai and JSON loaders and the ONNX importer. `make fuzz` runs each for
 # FUZZ_SECONDS (new corpus entries go to .cache/fuzz, crashes to .cache/fuzz/artifacts).
 # `make test` runs a fixed number of inputs per fuzzer (one to ten minutes each here, by where
-# the mutations lead) with a fixed seed, starting from the committed corpus only. libFuzzer's
+# the mutations lead: seed 1 of the load fuzzer now drifts to Scan loops of 10^5-10^6 steps, 150
+# inputs/s under ASan, hence 120,000 inputs) with a fixed seed, starting from the committed corpus
+# only. Longer campaigns with other seeds run by hand (`make fuzz`, or -seed=N). libFuzzer's
 # route still depends on the binary (a clone at another path may differ), so check new code at
 # CI's path too.
 FUZZ_SECONDS ?= 1800
-FUZZ_SMOKE_RUNS ?= 200000
+FUZZ_SMOKE_RUNS ?= 120000
 FUZZ_SMOKE_JSON_RUNS ?= 30000
 FUZZ_SMOKE_ONNX_RUNS ?= 4000
 FUZZ_DIR = .cache/fuzz
