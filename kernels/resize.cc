@@ -410,6 +410,25 @@ Status Eval(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Whether some output samples outside the input (tf_crop_and_resize's extrapolation).
+bool SamplesOutside(const ResizeState& s) {
+  for (const AxisTaps& axis : s.axes) {
+    for (uint8_t outside : axis.outside) {
+      if (outside) return true;
+    }
+  }
+  return false;
+}
+
+// Whether only the last two axes change, with at most two taps per axis (the fast paths).
+bool ResizesLastTwoAxes(const ResizeState& s) {
+  const int rank = s.in_shape.rank;
+  for (int d = 0; d < rank; ++d) {
+    if ((d < rank - 2 && !IsIdentity(s.axes[d])) || s.axes[d].taps > 2) return false;
+  }
+  return true;
+}
+
 // Whether every output index of `axis` reads one input index with weight 1 (nearest).
 bool SingleUnitTaps(const AxisTaps& axis) {
   if (axis.taps != 1) return false;
@@ -520,19 +539,8 @@ extern const KernelRegistration kResizeKernel = {OpType::Resize, Prepare, Eval};
 
 bool IsSpatialResize(const KernelContext& ctx) {
   const auto* s = ctx.state<ResizeState>();
-  if (s == nullptr || s->in_shape.rank < 3 || ctx.input(0).dtype != DataType::kFloat32) {
-    return false;
-  }
-  const int rank = s->in_shape.rank;
-  for (int d = 0; d < rank; ++d) {
-    const AxisTaps& axis = s->axes[d];
-    if (d < rank - 2 && !IsIdentity(axis)) return false;
-    if (axis.taps > 2) return false;
-    for (uint8_t outside : axis.outside) {
-      if (outside) return false;
-    }
-  }
-  return true;
+  return s != nullptr && s->in_shape.rank >= 3 && ctx.input(0).dtype == DataType::kFloat32 &&
+         !SamplesOutside(*s) && ResizesLastTwoAxes(*s);
 }
 
 Status EvalSpatialResize(KernelContext& ctx) {
@@ -564,15 +572,9 @@ Result<std::unique_ptr<NhwcResize>> NhwcResize::Prepare(KernelContext& ctx) {
   if (x.dtype != DataType::kFloat32 || x.shape.rank != 4) return std::unique_ptr<NhwcResize>();
   ctx.shape_only_ = true;
   LWAI_RETURN_IF_ERROR(kResizeKernel.prepare(ctx));
-  auto* s = static_cast<const ResizeState*>(ctx.state_owner_.get());
-  bool spatial = true;
-  for (int d = 0; d < 4; ++d) {
-    const AxisTaps& axis = s->axes[d];
-    for (uint8_t outside : axis.outside) {
-      if (outside) return std::unique_ptr<NhwcResize>();
-    }
-    if ((d < 2 && !IsIdentity(axis)) || axis.taps > 2) spatial = false;
-  }
+  const auto& s = static_cast<const ResizeState&>(*ctx.state_owner_);
+  if (SamplesOutside(s)) return std::unique_ptr<NhwcResize>();
+  const bool spatial = ResizesLastTwoAxes(s);
   auto resize = std::unique_ptr<NhwcResize>(new NhwcResize(std::move(ctx.state_owner_)));
   resize->spatial_ = spatial;
   return resize;

@@ -110,6 +110,16 @@ void TransposeRows(const TransposeState& s, const T* in, T* out, int64_t begin, 
   }
 }
 
+// Input offset of output plane `plane` (a plane: the last two coalesced output dimensions).
+int64_t PlaneOffset(const TransposeState& s, int64_t plane) {
+  int64_t offset = 0;
+  for (int d = s.rank - 3; d >= 0; --d) {
+    offset += (plane % s.out_dims[d]) * s.in_strides[d];
+    plane /= s.out_dims[d];
+  }
+  return offset;
+}
+
 // The last two (coalesced) output dimensions form planes of `rows` x `width` elements read with
 // strides (row_step, col_step), col_step > 1: copied in square tiles so that the strided reads
 // of one tile reuse the cache lines they load. Writes planes [begin, end).
@@ -120,12 +130,7 @@ void TransposePlanes(const TransposeState& s, const T* in, T* out, int64_t begin
   const int64_t rows = s.out_dims[last - 1], width = s.out_dims[last];
   const int64_t row_step = s.in_strides[last - 1], col_step = s.in_strides[last];
   for (int64_t plane = begin; plane < end; ++plane) {
-    int64_t offset = 0;
-    for (int64_t d = last - 2, p = plane; d >= 0; --d) {
-      offset += (p % s.out_dims[d]) * s.in_strides[d];
-      p /= s.out_dims[d];
-    }
-    const T* src = in + offset;
+    const T* src = in + PlaneOffset(s, plane);
     T* dst = out + plane * rows * width;
     for (int64_t r0 = 0; r0 < rows; r0 += kTile) {
       const int64_t r1 = std::min(rows, r0 + kTile);
@@ -162,14 +167,6 @@ Status Eval(KernelContext& ctx) {
       const int64_t planes = total / plane;
       const T* in = x.Data<const T>();
       T* out = y.Data<T>();
-      auto offset_of = [&](int64_t p) {
-        int64_t offset = 0;
-        for (int d = last - 2; d >= 0; --d) {
-          offset += (p % s.out_dims[d]) * s.in_strides[d];
-          p /= s.out_dims[d];
-        }
-        return offset;
-      };
       if (planes == 1) {
         Transpose2DBatch(in, 1, width, rows, s.in_strides[last], 0, out, width, 0,
                          ctx.thread_pool());
@@ -177,7 +174,8 @@ Status Eval(KernelContext& ctx) {
       }
       ctx.thread_pool()->ParallelFor(planes, 16384 / plane + 1, [&](int64_t begin, int64_t end) {
         for (int64_t p = begin; p < end; ++p) {
-          Transpose2D(in + offset_of(p), width, rows, s.in_strides[last], out + p * plane, width);
+          Transpose2D(in + PlaneOffset(s, p), width, rows, s.in_strides[last], out + p * plane,
+                      width);
         }
       });
       return;

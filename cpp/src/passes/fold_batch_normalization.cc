@@ -129,11 +129,7 @@ Status FoldBatchNormalization(Graph& graph) {
 }  // namespace lwai
 
 namespace lwai {
-namespace {
 
-// Values of a constant float32 operand that broadcasts over an [N, C, ...] tensor of rank
-// `rank` as one value per channel or one value for all: every dim 1 except the one that lines
-// up with axis 1, which may be `channels`. Fills `values` with one value per channel.
 bool PerChannelConstant(const Graph& graph, int t, int64_t channels, int rank,
                         std::vector<float>* values) {
   if (t < 0) return false;
@@ -152,6 +148,8 @@ bool PerChannelConstant(const Graph& graph, int t, int64_t channels, int rank,
   if (count == channels && channels > 1) values->assign(data, data + channels);
   return true;
 }
+
+namespace {
 
 // The scalar of a constant float32 tensor with one element and rank <= `rank`, or false.
 bool ScalarConstant(const Graph& graph, int t, int rank, float* value) {

@@ -503,20 +503,6 @@ std::vector<float> FloatValues(const Graph& graph, int tensor, int64_t count) {
   return values;
 }
 
-// Values of a per-channel constant for a rank-`rank` tensor of `channels` channels ([C, 1, 1],
-// [1, C, 1, 1]: numpy broadcasting puts C third from last), or empty.
-std::vector<float> PerChannelValues(const Graph& graph, int tensor, int64_t channels, int rank) {
-  if (tensor < 0) return {};
-  const TensorDesc& t = graph.tensors[tensor];
-  const int t_rank = static_cast<int>(t.shape.size());
-  if (!t.shape_known || t_rank < rank - 1 || t_rank > rank) return {};
-  for (int d = 0; d < t_rank; ++d) {
-    const int64_t want = d == t_rank - (rank - 1) ? channels : 1;
-    if (t.shape[d].value != want) return {};
-  }
-  return FloatValues(graph, tensor, channels);
-}
-
 }  // namespace
 
 // GroupNorm as PyTorch exports it: Reshape [N, C, ...] to [N, G, -1], InstanceNormalization of
@@ -572,27 +558,23 @@ Status FuseGroupNorm(Graph& graph) {
     std::vector<int> fused_nodes = {static_cast<int>(r), norm, back};
     int last = back;
     const int mul = next_of(back, OpType::Mul);
-    if (mul >= 0) {
-      const std::vector<float> gamma = PerChannelValues(
-          graph, OtherInput(graph.nodes[mul], graph.nodes[back].outputs[0]), channels, rank);
-      if (!gamma.empty()) {
-        for (int64_t c = 0; c < channels; ++c) {
-          scale[c] *= gamma[c];
-          bias[c] *= gamma[c];
-        }
-        last = mul;
-        fused_nodes.push_back(mul);
-        const int add = next_of(mul, OpType::Add);
-        const std::vector<float> beta =
-            add >= 0
-                ? PerChannelValues(graph, OtherInput(graph.nodes[add], graph.nodes[mul].outputs[0]),
-                                   channels, rank)
-                : std::vector<float>();
-        if (!beta.empty()) {
-          for (int64_t c = 0; c < channels; ++c) bias[c] += beta[c];
-          last = add;
-          fused_nodes.push_back(add);
-        }
+    std::vector<float> gamma, beta;
+    if (mul >= 0 &&
+        PerChannelConstant(graph, OtherInput(graph.nodes[mul], graph.nodes[back].outputs[0]),
+                           channels, rank, &gamma)) {
+      for (int64_t c = 0; c < channels; ++c) {
+        scale[c] *= gamma[c];
+        bias[c] *= gamma[c];
+      }
+      last = mul;
+      fused_nodes.push_back(mul);
+      const int add = next_of(mul, OpType::Add);
+      if (add >= 0 &&
+          PerChannelConstant(graph, OtherInput(graph.nodes[add], graph.nodes[mul].outputs[0]),
+                             channels, rank, &beta)) {
+        for (int64_t c = 0; c < channels; ++c) bias[c] += beta[c];
+        last = add;
+        fused_nodes.push_back(add);
       }
     }
     const std::string& name = graph.nodes[last].name;

@@ -66,6 +66,12 @@ Status FuseMatMulBias(Graph& graph);
 Status SimplifyArithmetic(Graph& graph);
 // Helper for passes: rebuilds graph.nodes without those whose `removed` flag is set.
 void DropRemoved(Graph& graph, const std::vector<char>& removed);
+// Helper for passes: the values of a constant float32 operand that broadcasts over an
+// [N, C, ...] tensor of rank `rank` as one value per channel or one value for all (every dim 1
+// except the one that lines up with axis 1, which may be `channels`), one per channel in
+// `values`; false for anything else.
+bool PerChannelConstant(const Graph& graph, int t, int64_t channels, int rank,
+                        std::vector<float>* values);
 // Drops tensors nothing refers to and renumbers the rest.
 void CompactTensors(Graph& graph);
 // Fills in the shapes of intermediate tensors (dims that depend on dynamic input dims stay
