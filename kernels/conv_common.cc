@@ -1,5 +1,7 @@
 #include "kernels/conv_common.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <type_traits>
@@ -300,6 +302,19 @@ template void SimpleGemm<double>(int64_t, int64_t, int64_t, const double*, int64
                                  const double*, int64_t, double*, int64_t);
 template void SimpleGemm<int32_t>(int64_t, int64_t, int64_t, const int32_t*, int64_t, bool,
                                   const int32_t*, int64_t, int32_t*, int64_t);
+
+void NarrowByFusedActivation(const FusedActivation& act, float y_scale, int32_t y_zero_point,
+                             int32_t* lo, int32_t* hi) {
+  auto quantize = [&](float v) {
+    return std::nearbyint(static_cast<double>(v / y_scale)) + static_cast<double>(y_zero_point);
+  };
+  if (std::isfinite(act.min) && std::isfinite(quantize(act.min))) {
+    *lo = static_cast<int32_t>(std::min<double>(*hi, std::max<double>(*lo, quantize(act.min))));
+  }
+  if (std::isfinite(act.max) && std::isfinite(quantize(act.max))) {
+    *hi = static_cast<int32_t>(std::max<double>(*lo, std::min<double>(*hi, quantize(act.max))));
+  }
+}
 
 int32_t ZeroPointAt(const KernelContext& ctx, int index, int64_t i) {
   if (index < 0 || !ctx.has_input(index)) return 0;

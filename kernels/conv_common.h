@@ -13,6 +13,8 @@
 
 namespace lwai {
 
+struct FusedActivation;  // kernels/common.h
+
 inline int64_t ProductOf(const int64_t* values, int count) {
   int64_t p = 1;
   for (int i = 0; i < count; ++i) p *= values[i];
@@ -78,6 +80,13 @@ Status PrepareIntegerConv(KernelContext& ctx, int x_index, int w_index, int x_zp
 // Writes N x M x out_size int32 accumulators (without bias) to `out`.
 void RunIntegerConv(const KernelContext& ctx, const IntegerConvPlan& plan, int x_index, int w_index,
                     int x_zp_index, int w_zp_index, void* scratch, int32_t* out);
+
+// Narrows [*lo, *hi], the range of a quantized output, by a fused activation given in real values
+// (lwai's `activation` attribute on QLinearConv): to Q(act.min) and Q(act.max), where
+// Q(v) = round_half_even(v / y_scale) + y_zero_point. Exact, since Q is monotonic: clamping
+// before quantizing equals clamping after. Infinite bounds leave the range as it is.
+void NarrowByFusedActivation(const FusedActivation& act, float y_scale, int32_t y_zero_point,
+                             int32_t* lo, int32_t* hi);
 
 // The zero-point value of an optional int8/uint8 (or int32) tensor at element i (0 if absent).
 int32_t ZeroPointAt(const KernelContext& ctx, int index, int64_t i);

@@ -1,5 +1,7 @@
 // QLinearConv (ONNX opset 10): N-d, uint8/int8, per-tensor or per-output-channel weight scale
 // and zero point, optional int32 bias; requantizes with round half to even and saturation.
+// lwai extension: a fused `activation` (Relu or Clip with activation_min/max, in real values)
+// clamps the quantized output to the activation's quantized bounds.
 #include <cmath>
 #include <memory>
 #include <string>
@@ -7,6 +9,7 @@
 
 #include "kernels/common.h"
 #include "kernels/conv_common.h"
+#include "kernels/int8_gemm.h"
 
 namespace lwai {
 namespace {
@@ -16,6 +19,7 @@ enum Input { kX, kXScale, kXZeroPoint, kW, kWScale, kWZeroPoint, kYScale, kYZero
 struct QLinearConvState : OpState {
   IntegerConvPlan plan;
   DataType y_type = DataType::kUInt8;
+  FusedActivation activation;
   size_t acc_offset = 0;
 };
 
@@ -60,6 +64,7 @@ Status Prepare(KernelContext& ctx) {
                                std::to_string(c.out_channels) + " elements");
     }
   }
+  LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &s.activation));
   ctx.output(0).dtype = s.y_type;
   s.acc_offset = s.plan.scratch_bytes;
   const size_t acc_bytes =
@@ -69,6 +74,8 @@ Status Prepare(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// As ONNX Runtime does (and lwai's int8 backend, through the same function): the multiplier
+// x_scale * w_scale / y_scale and the product with the sum in float.
 template <typename Y>
 void Requantize(const KernelContext& ctx, const QLinearConvState& s, const int32_t* acc, Y* y) {
   const ConvShape& c = s.plan.shape;
@@ -77,19 +84,19 @@ void Requantize(const KernelContext& ctx, const QLinearConvState& s, const int32
   const TensorView& w_scale = ctx.input(kWScale);
   const int32_t y_zp = ZeroPointAt(ctx, kYZeroPoint, 0);
   const int32_t* bias = ctx.has_input(kBias) ? ctx.input(kBias).Data<const int32_t>() : nullptr;
-  const double lo = std::is_signed<Y>::value ? -128.0 : 0.0;
-  const double hi = std::is_signed<Y>::value ? 127.0 : 255.0;
+  int32_t lo = std::is_signed<Y>::value ? -128 : 0;
+  int32_t hi = std::is_signed<Y>::value ? 127 : 255;
+  NarrowByFusedActivation(s.activation, y_scale, y_zp, &lo, &hi);
+  const float lo_f = static_cast<float>(lo - y_zp), hi_f = static_cast<float>(hi - y_zp);
   for (int64_t n = 0; n < c.batch; ++n) {
     for (int64_t oc = 0; oc < c.out_channels; ++oc) {
       const float ws = w_scale.Data<const float>()[w_scale.NumElements() == 1 ? 0 : oc];
-      const double multiplier = static_cast<double>(x_scale * ws / y_scale);
+      const float multiplier = x_scale * ws / y_scale;
       const int32_t b = bias ? bias[oc] : 0;
       const int64_t offset = (n * c.out_channels + oc) * c.out_size;
       for (int64_t i = 0; i < c.out_size; ++i) {
-        double v = static_cast<double>(acc[offset + i] + b) * multiplier + y_zp;
-        v = v < lo ? lo : (v > hi ? hi : v);
-        // Default rounding: half to even. NaN (a zero or non-finite scale) gives 0.
-        y[offset + i] = SaturatingCast<Y>(std::nearbyint(v));
+        y[offset + i] =
+            static_cast<Y>(Int8Requantize(acc[offset + i], b, multiplier, lo_f, hi_f, y_zp));
       }
     }
   }

@@ -33,6 +33,9 @@ constexpr double kElementwiseTol = 1e-5;
 constexpr double kPoolTol = 1e-5;
 constexpr double kConvTol = 1e-4;  // also Winograd 3x3
 constexpr double kGemmTol = 1e-4;
+// Quantized kernels compute the same integers as the reference: only float rounding of the
+// dequantized output may differ.
+constexpr double kQuantizedTol = 1e-6;
 
 struct OpCase {
   std::string name;
@@ -193,6 +196,40 @@ std::vector<OpCase> Cases() {
                  const int y = n.Conv(n.Input({1, 4, 8, 8}), 4, 6, {3, 3});
                  n.Op(OpType::BatchNormalization, {y, n.Const({6}, 0.5f, 1.5f), n.Const({6}),
                                                    n.Const({6}), n.Const({6}, 0.5f, 2.0f)});
+               }});
+  // Quantized convolutions (float in and out through QuantizeLinear / DequantizeLinear).
+  constexpr DataType kU8 = DataType::kUInt8, kS8 = DataType::kInt8;
+  c.push_back({"qconv3x3_u8_per_channel_pad1", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 8, 13, 11}, -2.0f, 2.0f), 8, 24, {3, 3}, kU8, kU8, true,
+                         Pads({1, 1, 1, 1}));
+               }});
+  c.push_back({"qconv1x1_s8_to_u8_batch2_long_rows", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({2, 37, 9, 9}, -2.0f, 2.0f), 37, 19, {1, 1}, kS8, kU8, true);
+               }});
+  c.push_back({"qconv1x1_u8_to_s8_per_tensor_stride2", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 16, 10, 10}, -2.0f, 2.0f), 16, 40, {1, 1}, kU8, kS8, false,
+                         Strides(2));
+               }});
+  c.push_back({"qconv7x7_stride2_pad3_stem_relu", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 3, 32, 30}, -2.0f, 2.0f), 3, 16, {7, 7}, kU8, kU8, true,
+                         With(With(Pads({3, 3, 3, 3}), Strides(2)), Relu()));
+               }});
+  c.push_back({"qconv3x5_asymmetric_dilation_clip", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 5, 14, 12}, -2.0f, 2.0f), 5, 9, {3, 5}, kS8, kS8, true,
+                         With(With(Pads({1, 2, 0, 1}), {IntsAttr("dilations", {2, 1})}),
+                              Clip(-0.5f, 1.0f)));
+               }});
+  c.push_back({"qdepthwise3x3_u8_pad1", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 16, 12, 12}, -2.0f, 2.0f), 16, 16, {3, 3}, kU8, kU8, true,
+                         Pads({1, 1, 1, 1}), 16);
+               }});
+  c.push_back({"qdepthwise5x5_s8_stride2_batch2", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({2, 8, 15, 13}, -2.0f, 2.0f), 8, 8, {5, 5}, kS8, kU8, true,
+                         With(Pads({2, 2, 2, 2}), Strides(2)), 8);
+               }});
+  c.push_back({"qconv_group2_falls_back", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 8, 9, 9}, -2.0f, 2.0f), 8, 12, {3, 3}, kU8, kU8, true,
+                         Pads({1, 1, 1, 1}), 2);
                }});
   // Pooling.
   c.push_back(
@@ -942,7 +979,10 @@ TEST_P(BackendOps, ThreadCountKeepsResults) {
   const int b = net.Conv(r, 32, 32, {3, 3}, Pads({1, 1, 1, 1}));
   const int c = net.Conv(x, 8, 32, {1, 1});
   const int s = net.Op(OpType::Add, {b, c});
-  const int p = net.Op(OpType::GlobalAveragePool, {s});
+  // A quantized branch from the input, so that it computes the same integers on every backend.
+  const int q =
+      net.QConv(x, 8, 32, {3, 3}, DataType::kUInt8, DataType::kUInt8, true, Pads({1, 1, 1, 1}));
+  const int p = net.Op(OpType::GlobalAveragePool, {net.Op(OpType::Add, {s, q})});
   const int f = net.Op(OpType::Flatten, {p}, {IntAttr("axis", 1)});
   net.Op(OpType::Gemm, {f, net.Const({100, 32}), net.Const({100})}, {IntAttr("transB", 1)});
   const auto ranges = net.ranges();

@@ -63,6 +63,58 @@ class Net {
     return AddConstant(DataType::kInt64, dims, values.data(), values.size() * sizeof(int64_t));
   }
 
+  // An int8, uint8 or int32 constant holding `values`.
+  int TypedConst(DataType dtype, std::vector<int64_t> dims, const std::vector<int32_t>& values) {
+    if (dtype == DataType::kInt32) {
+      return AddConstant(dtype, dims, values.data(), values.size() * sizeof(int32_t));
+    }
+    std::vector<uint8_t> bytes(values.size());
+    for (size_t i = 0; i < values.size(); ++i) bytes[i] = static_cast<uint8_t>(values[i] & 0xFF);
+    return AddConstant(dtype, dims, bytes.data(), bytes.size());
+  }
+
+  // Random int8 values in [lo, hi] (as int32 for TypedConst).
+  std::vector<int32_t> RandomInts(int64_t count, int lo, int hi) {
+    std::uniform_int_distribution<int> dist(lo, hi);
+    std::vector<int32_t> values(static_cast<size_t>(count));
+    for (int32_t& v : values) v = dist(rng_);
+    return values;
+  }
+
+  // QuantizeLinear(x) -> QLinearConv (random int8 weights, per output channel scales when
+  // `per_channel`, random int32 bias) -> DequantizeLinear: a quantized convolution seen from
+  // float inputs and outputs. x and y are `x_type` / `y_type` (uint8 or int8) with nonzero
+  // zero points.
+  int QConv(int x, int64_t in_channels, int64_t out_channels, std::vector<int64_t> kernel,
+            DataType x_type, DataType y_type, bool per_channel, Attrs attrs = {},
+            int64_t group = 1) {
+    const bool x_signed = x_type == DataType::kInt8, y_signed = y_type == DataType::kInt8;
+    const int x_scale = Scalar(0.02f), y_scale = Scalar(0.05f);
+    const int x_zp = TypedConst(x_type, {}, {x_signed ? -5 : 120});
+    const int y_zp = TypedConst(y_type, {}, {y_signed ? 3 : 130});
+    const int xq = Op(OpType::QuantizeLinear, {x, x_scale, x_zp});
+    std::vector<int64_t> w_dims = {out_channels, in_channels / group};
+    int64_t taps = 1;
+    for (int64_t k : kernel) {
+      w_dims.push_back(k);
+      taps *= k;
+    }
+    const int w = TypedConst(DataType::kInt8, w_dims,
+                             RandomInts(out_channels * in_channels / group * taps, -127, 127));
+    std::vector<float> scales(per_channel ? out_channels : 1);
+    std::uniform_real_distribution<float> dist(0.5f, 2.0f);
+    for (float& v : scales) v = dist(rng_) / (127.0f * std::sqrt(static_cast<float>(taps)));
+    const int w_scale = FloatConst({static_cast<int64_t>(scales.size())}, scales);
+    const int bias =
+        TypedConst(DataType::kInt32, {out_channels}, RandomInts(out_channels, -2000, 2000));
+    if (group != 1) attrs.push_back(IntAttr("group", group));
+    attrs.push_back(IntsAttr("kernel_shape", kernel));
+    const int w_zp = TypedConst(DataType::kInt8, {}, {0});
+    const int yq =
+        Op(OpType::QLinearConv, {xq, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, bias}, attrs);
+    return Op(OpType::DequantizeLinear, {yq, y_scale, y_zp});
+  }
+
   // Adds a node reading `inputs` (-1: omitted) and returns its (single) output tensor.
   int Op(OpType op, std::vector<int> inputs, Attrs attrs = {}) {
     TensorDesc t;

@@ -24,7 +24,7 @@ bool IsLimitError(const Status& status) {
 }
 }  // namespace
 
-Status FoldConstants(Graph& graph) {
+Status FoldConstants(Graph& graph, bool keep_quantized_weights) {
   const ExecutionLimits limits = ConversionLimits();
   ThreadPool pool(1);
   std::vector<TensorView> views(graph.tensors.size());
@@ -36,7 +36,8 @@ Status FoldConstants(Graph& graph) {
   }
   std::vector<Node> kept;
   for (Node& node : graph.nodes) {
-    bool foldable = FindReferenceKernel(node.op) != nullptr;
+    bool foldable = FindReferenceKernel(node.op) != nullptr &&
+                    !(keep_quantized_weights && node.op == OpType::DequantizeLinear);
     for (int t : node.inputs) {
       if (t < 0) continue;
       const bool known = node.op == OpType::Shape ? graph.tensors[t].HasStaticShape()

@@ -16,8 +16,13 @@ ExecutionLimits ConversionLimits();
 
 // Evaluates nodes whose inputs are all constants (and Shape of statically shaped tensors) with
 // the reference kernels and replaces their outputs by constants. Nodes whose evaluation passes
-// ConversionLimits() stay as they are.
-Status FoldConstants(Graph& graph);
+// ConversionLimits() stay as they are. With `keep_quantized_weights`, DequantizeLinear stays too,
+// so that the quantized fusions below see weights in their quantized form.
+Status FoldConstants(Graph& graph, bool keep_quantized_weights = false);
+// Rewrites DequantizeLinear(x) -> Conv(., DequantizeLinear(w) [, bias]) [-> Relu | Clip] ->
+// QuantizeLinear (per-tensor activations, weights per tensor or per output channel) into
+// QLinearConv with an int32 bias and the activation fused (lwai's `activation` attribute).
+Status FuseQuantizedConv(Graph& graph);
 // Bypasses Identity and inference Dropout, then removes nodes whose outputs nobody reads.
 Status EliminateDeadNodes(Graph& graph);
 // Folds BatchNormalization into a preceding Conv or Gemm with constant weights.

@@ -12,6 +12,7 @@
 #ifdef LWAI_WITH_EIGEN
 #include "backends/eigen/eigen_backend.h"
 #endif
+#include "backends/int8/int8_backend.h"
 
 namespace lwai {
 namespace {
@@ -33,6 +34,7 @@ std::vector<std::string> AvailableBackends() {
 #ifdef LWAI_WITH_XNNPACK
   names.push_back("xnnpack");
 #endif
+  names.push_back("int8");
 #ifdef LWAI_WITH_EIGEN
   names.push_back("eigen");
 #endif
@@ -46,6 +48,7 @@ Result<std::unique_ptr<Backend>> CreateBackend(const std::string& name_or_path) 
 #ifdef LWAI_WITH_XNNPACK
   if (name_or_path == "xnnpack") return CreateXnnpackBackend();
 #endif
+  if (name_or_path == "int8") return CreateInt8Backend();
 #ifdef LWAI_WITH_EIGEN
   if (name_or_path == "eigen") return CreateEigenBackend();
 #endif

@@ -1,0 +1,477 @@
+#include "backends/int8/int8_backend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/common.h"
+#include "kernels/conv_common.h"
+#include "kernels/int8_gemm.h"
+#include "kernels/shared_packing.h"
+#include "runtime/thread_pool.h"
+
+namespace lwai {
+namespace {
+
+// Each registration's user_data is the reference registration it wraps.
+const KernelRegistration& ReferenceOf(const KernelContext& ctx) {
+  return *static_cast<const KernelRegistration*>(ctx.registration()->user_data);
+}
+
+// A kernel state that either runs the fast path or keeps the reference prepare's state.
+struct WrappedState : OpState {
+  std::unique_ptr<OpState> reference;  // set when the reference kernel runs
+};
+
+Status EvalReference(KernelContext& ctx, const WrappedState& s) {
+  const OpState* own = ctx.state_;
+  ctx.state_ = s.reference.get();
+  const Status status = ReferenceOf(ctx).eval(ctx);
+  ctx.state_ = own;
+  return status;
+}
+
+bool IsByte(DataType t) { return t == DataType::kUInt8 || t == DataType::kInt8; }
+
+// A known scalar (one element) float32 scale that is positive and finite.
+bool ScalarScale(const TensorView& t, float* value) {
+  if (t.dtype != DataType::kFloat32 || t.data == nullptr || t.NumElements() != 1) return false;
+  *value = t.Data<const float>()[0];
+  return std::isfinite(*value) && *value > 0.0f;
+}
+
+// A known scalar zero point of `type` (absent: 0).
+bool ScalarZeroPoint(const KernelContext& ctx, int index, DataType type, int32_t* value) {
+  *value = 0;
+  if (!ctx.has_input(index)) return true;
+  const TensorView& t = ctx.input(index);
+  if (t.dtype != type || t.data == nullptr || t.NumElements() != 1) return false;
+  *value = type == DataType::kInt8 ? t.Data<const int8_t>()[0] : t.Data<const uint8_t>()[0];
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// QLinearConv
+
+enum ConvInput { kX, kXScale, kXZeroPoint, kW, kWScale, kWZeroPoint, kYScale, kYZeroPoint, kBias };
+
+struct QConvState : WrappedState {
+  ConvShape shape;
+  bool x_signed = false;
+  bool depthwise = false;
+  bool pointwise = false;    // 1x1, stride 1, no padding: the input planes are B as they are
+  uint8_t x_pad = 0;         // x's zero point as a byte of x: the padding value
+  int32_t x_zero_point = 0;  // in x's own type
+  std::shared_ptr<const Int8GemmWeights> weights;  // group 1
+  std::vector<int8_t> depthwise_weights;           // [C][kernel_size]
+  std::vector<int32_t> row_offset;
+  std::vector<float> row_scale;
+  Int8Requantization rq;
+  size_t col_bytes = 0;  // im2col rows of one image (0 when pointwise)
+};
+
+Status PrepareQLinearConv(KernelContext& ctx) {
+  LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
+  if (ctx.shape_only()) return Status::Ok();
+  auto state = std::make_unique<QConvState>();
+  QConvState& s = *state;
+  s.reference = std::move(ctx.state_owner_);
+  auto fall_back = [&] {
+    ctx.SetState(std::move(state));
+    return Status::Ok();
+  };
+  const TensorView& x = ctx.input(kX);
+  const TensorView& w = ctx.input(kW);
+  const TensorView& w_scale = ctx.input(kWScale);
+  float x_scale = 0, y_scale = 0;
+  int32_t y_zero_point = 0;
+  const DataType y_type = ctx.output(0).dtype;
+  if (!IsByte(x.dtype) || w.dtype != DataType::kInt8 || w.data == nullptr || x.shape.rank != 4 ||
+      !ScalarScale(ctx.input(kXScale), &x_scale) || !ScalarScale(ctx.input(kYScale), &y_scale) ||
+      !ScalarZeroPoint(ctx, kXZeroPoint, x.dtype, &s.x_zero_point) ||
+      !ScalarZeroPoint(ctx, kYZeroPoint, y_type, &y_zero_point) ||
+      w_scale.dtype != DataType::kFloat32 || w_scale.data == nullptr ||
+      (ctx.has_input(kBias) && ctx.input(kBias).data == nullptr)) {
+    return fall_back();
+  }
+  if (ctx.has_input(kWZeroPoint)) {
+    const TensorView& wz = ctx.input(kWZeroPoint);
+    if (wz.data == nullptr || wz.dtype != DataType::kInt8) return fall_back();
+    for (int64_t i = 0; i < wz.NumElements(); ++i) {
+      if (wz.Data<const int8_t>()[i] != 0) return fall_back();
+    }
+  }
+  LWAI_RETURN_IF_ERROR(PrepareConvShape(ctx, kX, kW, &s.shape));
+  const ConvShape& c = s.shape;
+  const int64_t depth = c.ColRows();
+  s.depthwise = c.groups > 1 && c.groups == c.in_channels && c.groups == c.out_channels;
+  if ((c.groups != 1 && !s.depthwise) || depth > 65536 || c.out_size <= 0) return fall_back();
+  FusedActivation activation;
+  LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &activation));
+
+  s.x_signed = x.dtype == DataType::kInt8;
+  s.x_pad = static_cast<uint8_t>(s.x_zero_point & 0xFF);
+  const float* w_scales = w_scale.Data<const float>();
+  const int64_t num_w_scales = w_scale.NumElements();
+  const int32_t* bias = ctx.has_input(kBias) ? ctx.input(kBias).Data<const int32_t>() : nullptr;
+  s.row_offset.resize(static_cast<size_t>(c.out_channels));
+  s.row_scale.resize(static_cast<size_t>(c.out_channels));
+  if (s.depthwise) {
+    const int8_t* wd = w.Data<const int8_t>();
+    s.depthwise_weights.assign(wd, wd + c.out_channels * c.kernel_size);
+  } else {
+    PackingKey key("int8gemm");
+    key.Constant(w.data, ctx.IsModelConstant(kW)).Param(c.out_channels).Param(depth);
+    LWAI_ASSIGN_OR_RETURN(s.weights, SharedPacking<Int8GemmWeights>(key, [&] {
+                            return Int8GemmWeights::Create(w.Data<const int8_t>(), c.out_channels,
+                                                           depth);
+                          }));
+  }
+  // The GEMM sees uint8 inputs: an int8 x is shifted by 128, and so is its zero point.
+  const int32_t x_zero_unsigned = s.x_signed ? s.x_zero_point + 128 : s.x_zero_point;
+  for (int64_t m = 0; m < c.out_channels; ++m) {
+    const float ws = w_scales[num_w_scales == 1 ? 0 : m];
+    s.row_scale[m] = x_scale * ws / y_scale;
+    const int32_t b = bias ? bias[m] : 0;
+    // Depthwise sums subtract the zero point from each input value themselves.
+    s.row_offset[m] =
+        s.depthwise ? b
+                    : static_cast<int32_t>(static_cast<uint32_t>(b) -
+                                           static_cast<uint32_t>(x_zero_unsigned) *
+                                               static_cast<uint32_t>(s.weights->row_sums()[m]));
+  }
+  s.rq.row_offset = s.row_offset.data();
+  s.rq.row_scale = s.row_scale.data();
+  s.rq.y_zero_point = y_zero_point;
+  s.rq.y_signed = y_type == DataType::kInt8;
+  s.rq.y_min = s.rq.y_signed ? -128 : 0;
+  s.rq.y_max = s.rq.y_signed ? 127 : 255;
+  NarrowByFusedActivation(activation, y_scale, y_zero_point, &s.rq.y_min, &s.rq.y_max);
+
+  const WindowGeometry& g = c.geometry;
+  s.pointwise = c.kernel_size == 1 && g.strides[0] == 1 && g.strides[1] == 1 &&
+                g.pad_begin[0] == 0 && g.pad_begin[1] == 0 && g.pad_end[0] == 0 &&
+                g.pad_end[1] == 0;
+  size_t scratch = 0;
+  if (s.depthwise) {
+    // One int32 accumulator row per thread.
+    scratch = sizeof(int32_t) * static_cast<size_t>(g.output[1] + 16) *
+              static_cast<size_t>(ctx.thread_pool()->num_threads());
+  } else {
+    s.col_bytes = s.pointwise ? 0 : static_cast<size_t>(depth * c.out_size + 64) / 64 * 64;
+    scratch = s.col_bytes + Int8GemmScratchBytes(depth, c.out_size);
+  }
+  ctx.RequestScratch(scratch);
+  ctx.ReleaseConstantInput(kW);
+  s.reference.reset();
+  ctx.SetState(std::move(state));
+  return Status::Ok();
+}
+
+// im2col of one uint8/int8 image into depth x out_size bytes, padding with x's zero point.
+void Im2ColBytes(const QConvState& s, const uint8_t* image, uint8_t* col, ThreadPool* pool) {
+  const ConvShape& c = s.shape;
+  const WindowGeometry& g = c.geometry;
+  const int64_t ih = g.input[0], iw = g.input[1], oh = g.output[0], ow = g.output[1];
+  const int64_t kh = g.kernel[0], kw = g.kernel[1];
+  pool->ParallelFor(c.ColRows(), 4, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t channel = row / (kh * kw), ky = row / kw % kh, kx = row % kw;
+      const uint8_t* plane = image + channel * ih * iw;
+      uint8_t* out = col + row * oh * ow;
+      for (int64_t oy = 0; oy < oh; ++oy, out += ow) {
+        const int64_t iy = oy * g.strides[0] - g.pad_begin[0] + ky * g.dilations[0];
+        if (iy < 0 || iy >= ih) {
+          std::memset(out, s.x_pad, static_cast<size_t>(ow));
+          continue;
+        }
+        const uint8_t* in = plane + iy * iw;
+        const int64_t shift = kx * g.dilations[1] - g.pad_begin[1];
+        const int64_t stride = g.strides[1];
+        // Outputs whose input column lies inside the row: [first, last).
+        const int64_t first =
+            std::min<int64_t>(ow, shift >= 0 ? 0 : (-shift + stride - 1) / stride);
+        const int64_t last = std::max<int64_t>(
+            first, std::min<int64_t>(ow, iw - shift <= 0 ? 0 : (iw - shift + stride - 1) / stride));
+        std::memset(out, s.x_pad, static_cast<size_t>(first));
+        if (stride == 1) {
+          std::memcpy(out + first, in + first + shift, static_cast<size_t>(last - first));
+        } else {
+          for (int64_t ox = first; ox < last; ++ox) out[ox] = in[ox * stride + shift];
+        }
+        std::memset(out + last, s.x_pad, static_cast<size_t>(ow - last));
+      }
+    }
+  });
+}
+
+template <typename X>
+void DepthwisePlanes(const QConvState& s, const X* x, uint8_t* y, int32_t* acc_rows,
+                     ThreadPool* pool) {
+  const ConvShape& c = s.shape;
+  const WindowGeometry& g = c.geometry;
+  const int64_t ih = g.input[0], iw = g.input[1], oh = g.output[0], ow = g.output[1];
+  const int64_t kh = g.kernel[0], kw = g.kernel[1];
+  const int64_t sy = g.strides[0], sx = g.strides[1];
+  const int32_t zx = s.x_zero_point;
+  const float lo = static_cast<float>(s.rq.y_min - s.rq.y_zero_point);
+  const float hi = static_cast<float>(s.rq.y_max - s.rq.y_zero_point);
+  const int threads = pool->num_threads();
+  const int64_t planes = c.batch * c.out_channels;
+  // One task per thread, each with its own accumulator row.
+  pool->ParallelFor(threads, 1, [&](int64_t task_begin, int64_t task_end) {
+    for (int64_t task = task_begin; task < task_end; ++task) {
+      int32_t* acc = acc_rows + task * (ow + 16);
+      const int64_t begin = planes * task / threads, end = planes * (task + 1) / threads;
+      for (int64_t plane = begin; plane < end; ++plane) {
+        const int64_t channel = plane % c.out_channels;
+        const X* in = x + plane * ih * iw;
+        uint8_t* out = y + plane * oh * ow;
+        const int8_t* taps = s.depthwise_weights.data() + channel * kh * kw;
+        const int32_t offset = s.row_offset[channel];
+        const float scale = s.row_scale[channel];
+        for (int64_t oy = 0; oy < oh; ++oy) {
+          std::fill(acc, acc + ow, 0);
+          for (int64_t ky = 0; ky < kh; ++ky) {
+            const int64_t iy = oy * sy - g.pad_begin[0] + ky * g.dilations[0];
+            if (iy < 0 || iy >= ih) continue;  // padding holds the zero point: adds nothing
+            const X* row = in + iy * iw;
+            for (int64_t kx = 0; kx < kw; ++kx) {
+              const int32_t tap = taps[ky * kw + kx];
+              const int64_t shift = kx * g.dilations[1] - g.pad_begin[1];
+              const int64_t first = std::min<int64_t>(ow, shift >= 0 ? 0 : (-shift + sx - 1) / sx);
+              const int64_t last = std::max<int64_t>(
+                  first, std::min<int64_t>(ow, iw - shift <= 0 ? 0 : (iw - shift + sx - 1) / sx));
+              if (sx == 1) {
+                const X* r = row + shift;
+                for (int64_t ox = first; ox < last; ++ox) acc[ox] += tap * (r[ox] - zx);
+              } else {
+                for (int64_t ox = first; ox < last; ++ox) {
+                  acc[ox] += tap * (row[ox * sx + shift] - zx);
+                }
+              }
+            }
+          }
+          uint8_t* out_row = out + oy * ow;
+          for (int64_t ox = 0; ox < ow; ++ox) {
+            out_row[ox] = static_cast<uint8_t>(
+                Int8Requantize(acc[ox], offset, scale, lo, hi, s.rq.y_zero_point) & 0xFF);
+          }
+        }
+      }
+    }
+  });
+}
+
+Status EvalQLinearConv(KernelContext& ctx) {
+  const QConvState& s = *ctx.state<QConvState>();
+  if (s.reference) return EvalReference(ctx, s);
+  const ConvShape& c = s.shape;
+  const uint8_t* x = static_cast<const uint8_t*>(ctx.input(kX).data);
+  uint8_t* y = static_cast<uint8_t*>(ctx.output(0).data);
+  ThreadPool* pool = ctx.thread_pool();
+  if (s.depthwise) {
+    int32_t* acc = static_cast<int32_t*>(ctx.scratch());
+    if (s.x_signed) {
+      DepthwisePlanes(s, reinterpret_cast<const int8_t*>(x), y, acc, pool);
+    } else {
+      DepthwisePlanes(s, x, y, acc, pool);
+    }
+    return Status::Ok();
+  }
+  uint8_t* col = static_cast<uint8_t*>(ctx.scratch());
+  void* gemm_scratch = col + s.col_bytes;
+  const uint8_t flip = s.x_signed ? 0x80 : 0;
+  for (int64_t n = 0; n < c.batch; ++n) {
+    const uint8_t* image = x + n * c.in_channels * c.in_size;
+    const uint8_t* b = image;
+    if (!s.pointwise) {
+      Im2ColBytes(s, image, col, pool);
+      b = col;
+    }
+    Int8Gemm(*s.weights, b, c.out_size, flip, c.out_size, s.rq, y + n * c.out_channels * c.out_size,
+             c.out_size, gemm_scratch, pool);
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// QuantizeLinear and DequantizeLinear with one float32 scale and zero point.
+
+struct QuantizeState : WrappedState {
+  float scale = 1;
+  int32_t zero_point = 0;
+  bool is_signed = false;
+};
+
+// Per-tensor parameters of QuantizeLinear (y = Q(x)) or DequantizeLinear (x = Q^-1(y)), with the
+// 8-bit side's dtype `byte_type`.
+bool PerTensorParameters(const KernelContext& ctx, DataType byte_type, QuantizeState* s) {
+  if (!IsByte(byte_type) || ctx.node().GetInt("block_size", 0) != 0) return false;
+  const TensorView& scale = ctx.input(1);
+  if (scale.dtype != DataType::kFloat32 || scale.data == nullptr || scale.NumElements() != 1) {
+    return false;
+  }
+  s->scale = scale.Data<const float>()[0];
+  s->is_signed = byte_type == DataType::kInt8;
+  return ScalarZeroPoint(ctx, 2, byte_type, &s->zero_point);
+}
+
+Status PrepareQuantize(KernelContext& ctx) {
+  LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
+  if (ctx.shape_only()) return Status::Ok();
+  auto state = std::make_unique<QuantizeState>();
+  state->reference = std::move(ctx.state_owner_);
+  const bool fast = ctx.input(0).dtype == DataType::kFloat32 &&
+                    PerTensorParameters(ctx, ctx.output(0).dtype, state.get());
+  if (fast) state->reference.reset();
+  ctx.SetState(std::move(state));
+  return Status::Ok();
+}
+
+// As the reference: x / scale in float, rounded half to even, plus the zero point, saturated;
+// NaN gives 0.
+template <typename Q>
+void QuantizeRange(const float* x, Q* y, int64_t count, float scale, int32_t zero_point) {
+  const float lo = static_cast<float>(std::numeric_limits<Q>::lowest() - zero_point);
+  const float hi = static_cast<float>(std::numeric_limits<Q>::max() - zero_point);
+  for (int64_t i = 0; i < count; ++i) {
+    float v = x[i] / scale;
+    const bool nan = v != v;
+    v = v > lo ? v : lo;
+    v = v < hi ? v : hi;
+    const int32_t q = static_cast<int32_t>(std::nearbyint(v)) + zero_point;
+    y[i] = nan ? Q(0) : static_cast<Q>(q);
+  }
+}
+
+Status EvalQuantize(KernelContext& ctx) {
+  const QuantizeState& s = *ctx.state<QuantizeState>();
+  if (s.reference) return EvalReference(ctx, s);
+  const float* x = ctx.input(0).Data<const float>();
+  void* y = ctx.output(0).data;
+  ctx.thread_pool()->ParallelFor(ctx.input(0).NumElements(), 16384, [&](int64_t b, int64_t e) {
+    if (s.is_signed) {
+      QuantizeRange(x + b, static_cast<int8_t*>(y) + b, e - b, s.scale, s.zero_point);
+    } else {
+      QuantizeRange(x + b, static_cast<uint8_t*>(y) + b, e - b, s.scale, s.zero_point);
+    }
+  });
+  return Status::Ok();
+}
+
+Status PrepareDequantize(KernelContext& ctx) {
+  LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
+  if (ctx.shape_only()) return Status::Ok();
+  auto state = std::make_unique<QuantizeState>();
+  state->reference = std::move(ctx.state_owner_);
+  const bool fast = ctx.output(0).dtype == DataType::kFloat32 &&
+                    PerTensorParameters(ctx, ctx.input(0).dtype, state.get());
+  if (fast) state->reference.reset();
+  ctx.SetState(std::move(state));
+  return Status::Ok();
+}
+
+template <typename Q>
+void DequantizeRange(const Q* x, float* y, int64_t count, float scale, int32_t zero_point) {
+  for (int64_t i = 0; i < count; ++i) {
+    y[i] = static_cast<float>(static_cast<int32_t>(x[i]) - zero_point) * scale;
+  }
+}
+
+Status EvalDequantize(KernelContext& ctx) {
+  const QuantizeState& s = *ctx.state<QuantizeState>();
+  if (s.reference) return EvalReference(ctx, s);
+  const void* x = ctx.input(0).data;
+  float* y = ctx.output(0).Data<float>();
+  ctx.thread_pool()->ParallelFor(ctx.input(0).NumElements(), 16384, [&](int64_t b, int64_t e) {
+    if (s.is_signed) {
+      DequantizeRange(static_cast<const int8_t*>(x) + b, y + b, e - b, s.scale, s.zero_point);
+    } else {
+      DequantizeRange(static_cast<const uint8_t*>(x) + b, y + b, e - b, s.scale, s.zero_point);
+    }
+  });
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct Int8Kernel {
+  OpType op;
+  Status (*prepare)(KernelContext& ctx);
+  Status (*eval)(KernelContext& ctx);
+};
+
+constexpr Int8Kernel kInt8Kernels[] = {
+    {OpType::QLinearConv, PrepareQLinearConv, EvalQLinearConv},
+    {OpType::QuantizeLinear, PrepareQuantize, EvalQuantize},
+    {OpType::DequantizeLinear, PrepareDequantize, EvalDequantize},
+};
+constexpr int kNumInt8Kernels = sizeof(kInt8Kernels) / sizeof(kInt8Kernels[0]);
+
+struct Registrations {
+  KernelRegistration entries[kNumInt8Kernels];
+  Registrations() {
+    for (int i = 0; i < kNumInt8Kernels; ++i) {
+      const Int8Kernel& k = kInt8Kernels[i];
+      entries[i] = KernelRegistration{k.op, k.prepare, k.eval, FindReferenceKernel(k.op)};
+    }
+  }
+  const KernelRegistration* Find(OpType op) const {
+    for (const KernelRegistration& r : entries) {
+      if (r.op == op && r.user_data != nullptr) return &r;
+    }
+    return nullptr;
+  }
+};
+
+const Registrations& GetRegistrations() {
+  static const Registrations* registrations = new Registrations();
+  return *registrations;
+}
+
+DataType DtypeOf(const Graph& graph, const Node& node, int i) {
+  if (i >= static_cast<int>(node.inputs.size()) || node.inputs[i] < 0) {
+    return DataType::kUndefined;
+  }
+  return graph.tensors[node.inputs[i]].dtype;
+}
+
+class Int8Backend : public Backend {
+ public:
+  const char* name() const override { return "int8"; }
+
+  const KernelRegistration* Claim(const Graph& graph, const Node& node) const override {
+    const KernelRegistration* kernel = GetRegistrations().Find(node.op);
+    if (kernel == nullptr || node.outputs.empty()) return nullptr;
+    switch (node.op) {
+      case OpType::QLinearConv:
+        // Weights packed at prepare: int8 constants.
+        if (node.inputs.size() < 8 || node.inputs[kW] < 0 ||
+            !graph.tensors[node.inputs[kW]].is_constant() ||
+            DtypeOf(graph, node, kW) != DataType::kInt8 || !IsByte(DtypeOf(graph, node, kX))) {
+          return nullptr;
+        }
+        return kernel;
+      case OpType::QuantizeLinear:
+        return DtypeOf(graph, node, 0) == DataType::kFloat32 ? kernel : nullptr;
+      case OpType::DequantizeLinear:
+        return IsByte(DtypeOf(graph, node, 0)) ? kernel : nullptr;
+      default:
+        return nullptr;
+    }
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> CreateInt8Backend() {
+  GetRegistrations();
+  return std::unique_ptr<Backend>(new Int8Backend());
+}
+
+}  // namespace lwai

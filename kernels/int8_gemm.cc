@@ -1,0 +1,257 @@
+#include "kernels/int8_gemm.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "runtime/thread_pool.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 warns about _mm512_undefined_ps() inside _mm512_min_ps/_mm512_max_ps.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#define LWAI_INT8_X86 1
+#define LWAI_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#endif
+
+namespace lwai {
+namespace {
+
+constexpr int kRows = Int8GemmWeights::kRowBlock;
+constexpr int kColumns = 32;                       // columns per packed panel
+constexpr int64_t kPanelQuadBytes = kColumns * 4;  // one depth quad of a panel
+// Panels computed against one weight block before moving to the next: their bytes stay in L2.
+constexpr int64_t kChunkBytes = 256 * 1024;
+
+struct Tile {
+  const int8_t* weights;  // one packed block of kRows rows
+  const uint8_t* panel;   // one packed panel of kColumns columns
+  int64_t quads;
+  int rows, columns;  // valid rows and columns of the tile
+  int64_t row0;       // first output row (for the requantization arrays)
+  uint8_t* y;         // output element (row0, first column), as bytes
+  int64_t ldy;
+};
+
+void PortableTile(const Tile& t, const Int8Requantization& rq) {
+  int32_t acc[kRows][kColumns] = {};
+  for (int64_t q = 0; q < t.quads; ++q) {
+    const int8_t* w = t.weights + q * kRows * 4;
+    const uint8_t* b = t.panel + q * kPanelQuadBytes;
+    for (int r = 0; r < kRows; ++r) {
+      for (int c = 0; c < kColumns; ++c) {
+        acc[r][c] += w[r * 4] * b[c * 4] + w[r * 4 + 1] * b[c * 4 + 1] +
+                     w[r * 4 + 2] * b[c * 4 + 2] + w[r * 4 + 3] * b[c * 4 + 3];
+      }
+    }
+  }
+  const float lo = static_cast<float>(rq.y_min - rq.y_zero_point);
+  const float hi = static_cast<float>(rq.y_max - rq.y_zero_point);
+  for (int r = 0; r < t.rows; ++r) {
+    const int32_t offset = rq.row_offset[t.row0 + r];
+    const float scale = rq.row_scale[t.row0 + r];
+    uint8_t* out = t.y + r * t.ldy;
+    for (int c = 0; c < t.columns; ++c) {
+      const int32_t v = Int8Requantize(acc[r][c], offset, scale, lo, hi, rq.y_zero_point);
+      out[c] = static_cast<uint8_t>(v & 0xFF);  // two's complement byte for int8 outputs
+    }
+  }
+}
+
+#ifdef LWAI_INT8_X86
+template <int kVectors>
+LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
+  __m512i acc[kRows][kVectors];
+  for (int r = 0; r < kRows; ++r) {
+    for (int v = 0; v < kVectors; ++v) acc[r][v] = _mm512_setzero_si512();
+  }
+  const int32_t* w = reinterpret_cast<const int32_t*>(t.weights);
+  const uint8_t* b = t.panel;
+  for (int64_t q = 0; q < t.quads; ++q, w += kRows, b += kPanelQuadBytes) {
+    __m512i bv[kVectors];
+    for (int v = 0; v < kVectors; ++v) bv[v] = _mm512_loadu_si512(b + 64 * v);
+#pragma GCC unroll 8
+    for (int r = 0; r < kRows; ++r) {
+      const __m512i wr = _mm512_set1_epi32(w[r]);
+      for (int v = 0; v < kVectors; ++v) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], bv[v], wr);
+    }
+  }
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(rq.y_min - rq.y_zero_point));
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(rq.y_max - rq.y_zero_point));
+  const __m512i zero_point = _mm512_set1_epi32(rq.y_zero_point);
+  for (int r = 0; r < t.rows; ++r) {
+    const __m512i offset = _mm512_set1_epi32(rq.row_offset[t.row0 + r]);
+    const __m512 scale = _mm512_set1_ps(rq.row_scale[t.row0 + r]);
+    for (int v = 0; v < kVectors; ++v) {
+      const int lanes = std::min(16, t.columns - 16 * v);
+      if (lanes <= 0) break;
+      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][v], offset)), scale);
+      f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
+      const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), zero_point);
+      const __mmask16 mask = static_cast<__mmask16>(lanes == 16 ? 0xFFFF : (1u << lanes) - 1u);
+      _mm_mask_storeu_epi8(t.y + r * t.ldy + 16 * v, mask, _mm512_cvtepi32_epi8(q));
+    }
+  }
+}
+
+LWAI_VNNI void VnniTileAny(const Tile& t, const Int8Requantization& rq) {
+  if (t.columns > 16) {
+    VnniTile<2>(t, rq);
+  } else {
+    VnniTile<1>(t, rq);
+  }
+}
+
+bool CpuHasVnni() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") &&
+                          __builtin_cpu_supports("avx512vnni");
+  return has;
+}
+#else
+bool CpuHasVnni() { return false; }
+#endif
+
+std::atomic<bool> g_force_portable{false};
+
+using TileFn = void (*)(const Tile&, const Int8Requantization&);
+
+TileFn SelectTile() {
+#ifdef LWAI_INT8_X86
+  if (CpuHasVnni() && !g_force_portable.load(std::memory_order_relaxed)) return VnniTileAny;
+#endif
+  return PortableTile;
+}
+
+// Packs columns [column0, column0 + 32) of B (zero past `columns`, and past the depth) into one
+// panel: panel[q][c][i] = B[4q + i][column0 + c] ^ b_xor.
+void PackPanel(const uint8_t* b, int64_t ldb, uint8_t b_xor, int64_t depth, int64_t columns,
+               int64_t column0, uint8_t* panel) {
+  const int64_t quads = (depth + 3) / 4;
+  const int64_t width = std::min<int64_t>(kColumns, columns - column0);
+  for (int64_t q = 0; q < quads; ++q) {
+    uint8_t* out = panel + q * kPanelQuadBytes;
+    const uint8_t* rows[4];
+    for (int i = 0; i < 4; ++i)
+      rows[i] = 4 * q + i < depth ? b + (4 * q + i) * ldb + column0 : nullptr;
+#if defined(__SSE2__)
+    if (width == kColumns && rows[3] != nullptr) {
+      const __m128i flip = _mm_set1_epi8(static_cast<char>(b_xor));
+      for (int half = 0; half < 2; ++half) {
+        __m128i r[4];
+        for (int i = 0; i < 4; ++i) {
+          r[i] = _mm_xor_si128(
+              _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[i] + 16 * half)), flip);
+        }
+        const __m128i p01lo = _mm_unpacklo_epi8(r[0], r[1]), p01hi = _mm_unpackhi_epi8(r[0], r[1]);
+        const __m128i p23lo = _mm_unpacklo_epi8(r[2], r[3]), p23hi = _mm_unpackhi_epi8(r[2], r[3]);
+        __m128i* dst = reinterpret_cast<__m128i*>(out + 64 * half);
+        _mm_storeu_si128(dst + 0, _mm_unpacklo_epi16(p01lo, p23lo));
+        _mm_storeu_si128(dst + 1, _mm_unpackhi_epi16(p01lo, p23lo));
+        _mm_storeu_si128(dst + 2, _mm_unpacklo_epi16(p01hi, p23hi));
+        _mm_storeu_si128(dst + 3, _mm_unpackhi_epi16(p01hi, p23hi));
+      }
+      continue;
+    }
+#endif
+    for (int64_t c = 0; c < kColumns; ++c) {
+      for (int i = 0; i < 4; ++i) {
+        out[c * 4 + i] = rows[i] != nullptr && c < width ? rows[i][c] ^ b_xor : 0;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+namespace int8_gemm_internal {
+void SetForcePortableForTesting(bool force) { g_force_portable.store(force); }
+bool HasVnni() { return CpuHasVnni(); }
+}  // namespace int8_gemm_internal
+
+Result<std::unique_ptr<Int8GemmWeights>> Int8GemmWeights::Create(const int8_t* weights,
+                                                                 int64_t rows, int64_t depth) {
+  if (weights == nullptr || rows < 1 || depth < 1 || rows > (1 << 20) || depth > (1 << 20) ||
+      rows * depth > (int64_t{1} << 30)) {
+    return InvalidArgument(
+        "Int8GemmWeights: rows and depth must be in [1, 1048576] with at most "
+        "2^30 weights, got " +
+        std::to_string(rows) + " x " + std::to_string(depth));
+  }
+  std::unique_ptr<Int8GemmWeights> w(new Int8GemmWeights());
+  w->rows_ = rows;
+  w->depth_ = depth;
+  const int64_t blocks = (rows + kRows - 1) / kRows;
+  const int64_t quads = w->depth_quads();
+  w->packed_.assign(static_cast<size_t>(blocks * quads * kRows * 4), 0);
+  w->row_sums_.assign(static_cast<size_t>(rows), 0);
+  for (int64_t m = 0; m < rows; ++m) {
+    int8_t* block = w->packed_.data() + (m / kRows) * quads * kRows * 4;
+    const int64_t r = m % kRows;
+    int32_t sum = 0;
+    for (int64_t k = 0; k < depth; ++k) {
+      const int8_t v = weights[m * depth + k];
+      block[(k / 4) * kRows * 4 + r * 4 + k % 4] = v;
+      sum += v;
+    }
+    w->row_sums_[m] = sum;
+  }
+  return w;
+}
+
+size_t Int8GemmScratchBytes(int64_t depth, int64_t columns) {
+  const int64_t panels = (columns + kColumns - 1) / kColumns;
+  return static_cast<size_t>(panels * ((depth + 3) / 4) * kPanelQuadBytes) + 64;
+}
+
+void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b_xor,
+              int64_t columns, const Int8Requantization& rq, void* y, int64_t ldy, void* scratch,
+              ThreadPool* pool) {
+  const int64_t quads = w.depth_quads();
+  const int64_t panel_bytes = quads * kPanelQuadBytes;
+  const int64_t panels = (columns + kColumns - 1) / kColumns;
+  uint8_t* packed = static_cast<uint8_t*>(scratch);
+  auto pack = [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      PackPanel(b, ldb, b_xor, w.depth(), columns, p * kColumns, packed + p * panel_bytes);
+    }
+  };
+  const int64_t blocks = (w.rows() + kRows - 1) / kRows;
+  const int64_t panels_per_chunk = std::max<int64_t>(1, kChunkBytes / panel_bytes);
+  const int64_t chunks = (panels + panels_per_chunk - 1) / panels_per_chunk;
+  const TileFn tile_fn = SelectTile();
+  // Work items: (chunk of panels, block of rows), rows fastest, so a thread's range reuses its
+  // chunk's panels from L2 across row blocks.
+  auto compute = [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t chunk = item / blocks, block = item % blocks;
+      const int64_t first = chunk * panels_per_chunk;
+      const int64_t last = std::min(panels, first + panels_per_chunk);
+      Tile t;
+      t.weights = w.block(block);
+      t.quads = quads;
+      t.rows = static_cast<int>(std::min<int64_t>(kRows, w.rows() - block * kRows));
+      t.row0 = block * kRows;
+      t.ldy = ldy;
+      for (int64_t p = first; p < last; ++p) {
+        t.panel = packed + p * panel_bytes;
+        t.columns = static_cast<int>(std::min<int64_t>(kColumns, columns - p * kColumns));
+        t.y = static_cast<uint8_t*>(y) + t.row0 * ldy + p * kColumns;
+        tile_fn(t, rq);
+      }
+    }
+  };
+  if (pool == nullptr) {
+    pack(0, panels);
+    compute(0, chunks * blocks);
+    return;
+  }
+  pool->ParallelFor(panels, 1, pack);
+  pool->ParallelFor(chunks * blocks, 1, compute);
+}
+
+}  // namespace lwai

@@ -1,0 +1,110 @@
+// Int8 matrix products with fused requantization, the core of lwai's quantized convolutions:
+//   Y[m][n] = requantize(sum_k W[m][k] * B[k][n])
+// with W int8 (the weights, packed once) and B uint8 (the input image's im2col rows, or its
+// channel planes for 1x1 convolutions), Y int8 or uint8. Inputs whose type is int8 are made
+// uint8 by adding 128 (flipping the sign bit while packing); the requantization's per-row
+// offset carries the zero-point corrections, so the integer sums are exact.
+//
+// Layout: W is packed into blocks of 8 rows, each stored as [depth / 4][8 rows][4 values]; B is
+// packed per run into panels of 32 columns, [depth / 4][32 columns][4 values]. One step of the
+// micro-kernel multiplies 4 depth values of 8 rows by those of 32 columns: on CPUs with
+// AVX-512 VNNI that is 16 `vpdpbusd` instructions (64 multiply-adds each) on 16 accumulators,
+// with the weights broadcast from memory; a portable implementation computes the same sums
+// elsewhere. The requantization (offset, scale, round half to even, zero point, clamp) runs on
+// the accumulators before they leave the registers.
+//
+// Threads split the work by output rows and column panels, never along the depth, so results
+// do not depend on the thread count; they are the same on both implementations (float rounding
+// of the scale is identical).
+#ifndef LWAI_KERNELS_INT8_GEMM_H_
+#define LWAI_KERNELS_INT8_GEMM_H_
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "lwai/status.h"
+
+namespace lwai {
+
+class ThreadPool;
+
+// How the int32 sums of one output row m become 8-bit values:
+//   y = clamp(round_half_even(float(sum + row_offset[m]) * row_scale[m]) + y_zero_point,
+//             y_min, y_max)
+// The pointers are borrowed: they must outlive every Int8Gemm call that uses them.
+struct Int8Requantization {
+  const int32_t* row_offset = nullptr;  // rows values
+  const float* row_scale = nullptr;     // rows values
+  int32_t y_zero_point = 0;
+  int32_t y_min = 0, y_max = 255;  // within the output type's range
+  bool y_signed = false;           // int8 output (else uint8)
+};
+
+// One value of that requantization, as every int8 kernel computes it: the clamp runs in float
+// before rounding (the bounds are integers, so this equals clamping after rounding) and sends NaN
+// to the lower bound, as the AVX-512 max instruction does; the sum wraps like SIMD additions.
+// `lo` and `hi` are y_min - y_zero_point and y_max - y_zero_point.
+inline int32_t Int8Requantize(int32_t sum, int32_t offset, float scale, float lo, float hi,
+                              int32_t y_zero_point) {
+  const int32_t shifted =
+      static_cast<int32_t>(static_cast<uint32_t>(sum) + static_cast<uint32_t>(offset));
+  float v = static_cast<float>(shifted) * scale;
+  v = v > lo ? v : lo;
+  v = v < hi ? v : hi;
+  return static_cast<int32_t>(std::nearbyint(v)) + y_zero_point;
+}
+
+// W (rows x depth, int8, row-major) packed for the micro-kernel. Immutable after Create, so one
+// packing can be shared by any number of threads and sessions.
+class Int8GemmWeights {
+ public:
+  static constexpr int kRowBlock = 8;
+
+  // Fails with InvalidArgument when rows or depth is outside [1, 1 << 20] or rows * depth
+  // exceeds 1 << 30. `weights` is only read during the call.
+  static Result<std::unique_ptr<Int8GemmWeights>> Create(const int8_t* weights, int64_t rows,
+                                                         int64_t depth);
+
+  int64_t rows() const { return rows_; }
+  int64_t depth() const { return depth_; }
+  // Groups of 4 depth values (the last one zero-padded).
+  int64_t depth_quads() const { return (depth_ + 3) / 4; }
+  // sum_k W[m][k] for each row: what a zero point z of B contributes is z times this.
+  const int32_t* row_sums() const { return row_sums_.data(); }
+  const int8_t* block(int64_t b) const {
+    return packed_.data() + b * depth_quads() * kRowBlock * 4;
+  }
+
+ private:
+  Int8GemmWeights() = default;
+  int64_t rows_ = 0, depth_ = 0;
+  std::vector<int8_t> packed_;
+  std::vector<int32_t> row_sums_;
+};
+
+// Scratch bytes Int8Gemm needs for `columns` columns (the packed B panels).
+size_t Int8GemmScratchBytes(int64_t depth, int64_t columns);
+
+// Y (w.rows() x columns, rows `ldy` elements apart, int8 or uint8 as `rq.y_signed` says) =
+// requantize(W * B), where B is w.depth() rows of `columns` bytes, rows `ldb` bytes apart, each
+// byte XORed with `b_xor` on the way in (0x80 turns int8 values into uint8 + 128, 0 keeps
+// uint8). `scratch` has Int8GemmScratchBytes bytes, 64-byte aligned. `pool` may be null.
+// Preconditions (the caller's): columns >= 1, depth <= 65536 (int32 sums cannot overflow),
+// Y does not overlap B.
+void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b_xor,
+              int64_t columns, const Int8Requantization& rq, void* y, int64_t ldy, void* scratch,
+              ThreadPool* pool);
+
+namespace int8_gemm_internal {
+// Tests only: when true, Int8Gemm uses the portable implementation even where VNNI exists.
+void SetForcePortableForTesting(bool force);
+// Whether this CPU runs the AVX-512 VNNI implementation.
+bool HasVnni();
+}  // namespace int8_gemm_internal
+
+}  // namespace lwai
+
+#endif  // LWAI_KERNELS_INT8_GEMM_H_
