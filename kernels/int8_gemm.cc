@@ -98,6 +98,24 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
   }
 }
 
+LWAI_VNNI void VnniRequantizeRow(const int32_t* sum, int64_t count, int32_t offset_value,
+                                 float scale_value, const Int8Requantization& rq, uint8_t* out) {
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(rq.y_min - rq.y_zero_point));
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(rq.y_max - rq.y_zero_point));
+  const __m512i zero_point = _mm512_set1_epi32(rq.y_zero_point);
+  const __m512i offset = _mm512_set1_epi32(offset_value);
+  const __m512 scale = _mm512_set1_ps(scale_value);
+  for (int64_t i = 0; i < count; i += 16) {
+    const int64_t lanes = std::min<int64_t>(16, count - i);
+    const __mmask16 mask = static_cast<__mmask16>(lanes == 16 ? 0xFFFF : (1u << lanes) - 1u);
+    const __m512i v = _mm512_maskz_loadu_epi32(mask, sum + i);
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(v, offset)), scale);
+    f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
+    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), zero_point);
+    _mm_mask_storeu_epi8(out + i, mask, _mm512_cvtepi32_epi8(q));
+  }
+}
+
 LWAI_VNNI void VnniTileAny(const Tile& t, const Int8Requantization& rq) {
   if (t.columns > 16) {
     VnniTile<2>(t, rq);
@@ -201,6 +219,22 @@ Result<std::unique_ptr<Int8GemmWeights>> Int8GemmWeights::Create(const int8_t* w
     w->row_sums_[m] = sum;
   }
   return w;
+}
+
+void Int8RequantizeRow(const int32_t* sum, int64_t count, int32_t offset, float scale,
+                       const Int8Requantization& rq, uint8_t* out) {
+#ifdef LWAI_INT8_X86
+  if (CpuHasVnni() && !g_force_portable.load(std::memory_order_relaxed)) {
+    VnniRequantizeRow(sum, count, offset, scale, rq, out);
+    return;
+  }
+#endif
+  const float lo = static_cast<float>(rq.y_min - rq.y_zero_point);
+  const float hi = static_cast<float>(rq.y_max - rq.y_zero_point);
+  for (int64_t i = 0; i < count; ++i) {
+    out[i] =
+        static_cast<uint8_t>(Int8Requantize(sum[i], offset, scale, lo, hi, rq.y_zero_point) & 0xFF);
+  }
 }
 
 size_t Int8GemmScratchBytes(int64_t depth, int64_t columns) {

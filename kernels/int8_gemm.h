@@ -98,6 +98,11 @@ void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b
               int64_t columns, const Int8Requantization& rq, void* y, int64_t ldy, void* scratch,
               ThreadPool* pool);
 
+// out[i] = Int8Requantize(sum[i], offset, scale, ...) for `count` sums, with rq's zero point and
+// bounds, stored as bytes (int8 or uint8 as rq.y_signed says). Vectorized where the CPU allows.
+void Int8RequantizeRow(const int32_t* sum, int64_t count, int32_t offset, float scale,
+                       const Int8Requantization& rq, uint8_t* out);
+
 namespace int8_gemm_internal {
 // Tests only: when true, Int8Gemm uses the portable implementation even where VNNI exists.
 void SetForcePortableForTesting(bool force);

@@ -1,5 +1,9 @@
 #include "backends/int8/int8_backend.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -57,6 +61,9 @@ bool ScalarZeroPoint(const KernelContext& ctx, int index, DataType type, int32_t
 // ---------------------------------------------------------------------------------------------
 // QLinearConv
 
+// Values a 1x1 depthwise convolution accumulates before requantizing them.
+constexpr int64_t kDepthwiseRun = 512;
+
 enum ConvInput { kX, kXScale, kXZeroPoint, kW, kWScale, kWZeroPoint, kYScale, kYZeroPoint, kBias };
 
 struct QConvState : WrappedState {
@@ -71,7 +78,10 @@ struct QConvState : WrappedState {
   std::vector<int32_t> row_offset;
   std::vector<float> row_scale;
   Int8Requantization rq;
-  size_t col_bytes = 0;  // im2col rows of one image (0 when pointwise)
+  size_t col_bytes = 0;     // im2col rows of one image (0 when pointwise)
+  size_t padded_bytes = 0;  // the padded image (0 when pointwise)
+  int64_t padded_height = 0, padded_width = 0;
+  int64_t depthwise_row = 0;  // int32 accumulators per thread
 };
 
 Status PrepareQLinearConv(KernelContext& ctx) {
@@ -159,11 +169,29 @@ Status PrepareQLinearConv(KernelContext& ctx) {
   size_t scratch = 0;
   if (s.depthwise) {
     // One int32 accumulator row per thread.
-    scratch = sizeof(int32_t) * static_cast<size_t>(g.output[1] + 16) *
+    s.depthwise_row = std::max<int64_t>(g.output[1], kDepthwiseRun) + 16;
+    scratch = sizeof(int32_t) * static_cast<size_t>(s.depthwise_row) *
               static_cast<size_t>(ctx.thread_pool()->num_threads());
   } else {
-    s.col_bytes = s.pointwise ? 0 : static_cast<size_t>(depth * c.out_size + 64) / 64 * 64;
-    scratch = s.col_bytes + Int8GemmScratchBytes(depth, c.out_size);
+    if (!s.pointwise) {
+      // Rows and columns of the padded image that the windows reach (at least the image).
+      s.padded_height =
+          std::max(g.pad_begin[0] + g.input[0],
+                   (g.output[0] - 1) * g.strides[0] + (g.kernel[0] - 1) * g.dilations[0] + 1);
+      s.padded_width =
+          std::max(g.pad_begin[1] + g.input[1],
+                   (g.output[1] - 1) * g.strides[1] + (g.kernel[1] - 1) * g.dilations[1] + 1);
+      int64_t padded = 0, col = 0;
+      const int64_t dims[] = {c.in_channels, s.padded_height, s.padded_width};
+      if (!CheckedProduct(dims, 3, &padded) || !CheckedMul(depth, c.out_size, &col) ||
+          padded > (int64_t{1} << 40) || col > (int64_t{1} << 40)) {
+        return ctx.ShapeMismatch("quantized convolution too large");
+      }
+      // 64 bytes of slack after each: row copies run up to 31 bytes past their ends.
+      s.padded_bytes = static_cast<size_t>(padded + 64 + 63) / 64 * 64;
+      s.col_bytes = static_cast<size_t>(col + 64 + 63) / 64 * 64;
+    }
+    scratch = s.padded_bytes + s.col_bytes + Int8GemmScratchBytes(depth, c.out_size);
   }
   ctx.RequestScratch(scratch);
   ctx.ReleaseConstantInput(kW);
@@ -172,38 +200,74 @@ Status PrepareQLinearConv(KernelContext& ctx) {
   return Status::Ok();
 }
 
-// im2col of one uint8/int8 image into depth x out_size bytes, padding with x's zero point.
-void Im2ColBytes(const QConvState& s, const uint8_t* image, uint8_t* col, ThreadPool* pool) {
+// Copies one image into a buffer padded with x's zero point on every side the windows reach
+// (padded_height x padded_width per channel), XORing each byte with `flip`.
+void PadImage(const QConvState& s, const uint8_t* image, uint8_t flip, uint8_t* padded,
+              ThreadPool* pool) {
   const ConvShape& c = s.shape;
   const WindowGeometry& g = c.geometry;
-  const int64_t ih = g.input[0], iw = g.input[1], oh = g.output[0], ow = g.output[1];
+  const int64_t ih = g.input[0], iw = g.input[1], ph = s.padded_height, pw = s.padded_width;
+  const int64_t top = g.pad_begin[0], left = g.pad_begin[1];
+  const uint8_t pad = s.x_pad ^ flip;
+  pool->ParallelFor(c.in_channels, 4, [&](int64_t begin, int64_t end) {
+    for (int64_t ch = begin; ch < end; ++ch) {
+      uint8_t* out = padded + ch * ph * pw;
+      const uint8_t* in = image + ch * ih * iw;
+      std::memset(out, pad, static_cast<size_t>(top * pw));
+      for (int64_t y = 0; y < ih; ++y) {
+        uint8_t* row = out + (top + y) * pw;
+        std::memset(row, pad, static_cast<size_t>(left));
+        for (int64_t x = 0; x < iw; ++x) row[left + x] = in[y * iw + x] ^ flip;
+        std::memset(row + left + iw, pad, static_cast<size_t>(pw - left - iw));
+      }
+      std::memset(out + (top + ih) * pw, pad, static_cast<size_t>((ph - top - ih) * pw));
+    }
+  });
+}
+
+// out[i] = in[2 i] for i < count. Reads up to 31 bytes past in[2 (count - 1)]; unless `exact`,
+// also writes up to 15 bytes past out[count - 1].
+void CopyEvenBytes(const uint8_t* in, int64_t count, bool exact, uint8_t* out) {
+  int64_t i = 0;
+#if defined(__SSE2__)
+  const __m128i low_bytes = _mm_set1_epi16(0x00FF);
+  for (; exact ? i + 16 <= count : i < count; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 2 * i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 2 * i + 16));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm_packus_epi16(_mm_and_si128(a, low_bytes), _mm_and_si128(b, low_bytes)));
+  }
+#endif
+  for (; i < count; ++i) out[i] = in[2 * i];
+}
+
+// im2col of a padded image into depth x out_size bytes. Output rows are copied 16 bytes at a
+// time: a copy may run up to 15 bytes past its row, into the next row's place (written after it
+// by the same thread), except the last row of each im2col row, which is copied exactly.
+void Im2ColPadded(const QConvState& s, const uint8_t* padded, uint8_t* col, ThreadPool* pool) {
+  const ConvShape& c = s.shape;
+  const WindowGeometry& g = c.geometry;
+  const int64_t oh = g.output[0], ow = g.output[1], pw = s.padded_width;
   const int64_t kh = g.kernel[0], kw = g.kernel[1];
+  const int64_t sy = g.strides[0], sx = g.strides[1];
   pool->ParallelFor(c.ColRows(), 4, [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
       const int64_t channel = row / (kh * kw), ky = row / kw % kh, kx = row % kw;
-      const uint8_t* plane = image + channel * ih * iw;
+      const uint8_t* src =
+          padded + channel * s.padded_height * pw + ky * g.dilations[0] * pw + kx * g.dilations[1];
       uint8_t* out = col + row * oh * ow;
       for (int64_t oy = 0; oy < oh; ++oy, out += ow) {
-        const int64_t iy = oy * g.strides[0] - g.pad_begin[0] + ky * g.dilations[0];
-        if (iy < 0 || iy >= ih) {
-          std::memset(out, s.x_pad, static_cast<size_t>(ow));
-          continue;
-        }
-        const uint8_t* in = plane + iy * iw;
-        const int64_t shift = kx * g.dilations[1] - g.pad_begin[1];
-        const int64_t stride = g.strides[1];
-        // Outputs whose input column lies inside the row: [first, last).
-        const int64_t first =
-            std::min<int64_t>(ow, shift >= 0 ? 0 : (-shift + stride - 1) / stride);
-        const int64_t last = std::max<int64_t>(
-            first, std::min<int64_t>(ow, iw - shift <= 0 ? 0 : (iw - shift + stride - 1) / stride));
-        std::memset(out, s.x_pad, static_cast<size_t>(first));
-        if (stride == 1) {
-          std::memcpy(out + first, in + first + shift, static_cast<size_t>(last - first));
+        const uint8_t* in = src + oy * sy * pw;
+        const bool last = oy == oh - 1;
+        if (sx == 1 && last) {
+          std::memcpy(out, in, static_cast<size_t>(ow));
+        } else if (sx == 1) {
+          for (int64_t x = 0; x < ow; x += 16) std::memcpy(out + x, in + x, 16);
+        } else if (sx == 2) {
+          CopyEvenBytes(in, ow, last, out);
         } else {
-          for (int64_t ox = first; ox < last; ++ox) out[ox] = in[ox * stride + shift];
+          for (int64_t ox = 0; ox < ow; ++ox) out[ox] = in[ox * sx];
         }
-        std::memset(out + last, s.x_pad, static_cast<size_t>(ow - last));
       }
     }
   });
@@ -218,14 +282,32 @@ void DepthwisePlanes(const QConvState& s, const X* x, uint8_t* y, int32_t* acc_r
   const int64_t kh = g.kernel[0], kw = g.kernel[1];
   const int64_t sy = g.strides[0], sx = g.strides[1];
   const int32_t zx = s.x_zero_point;
-  const float lo = static_cast<float>(s.rq.y_min - s.rq.y_zero_point);
-  const float hi = static_cast<float>(s.rq.y_max - s.rq.y_zero_point);
   const int threads = pool->num_threads();
   const int64_t planes = c.batch * c.out_channels;
+  if (s.pointwise) {  // a per-channel affine map (a BatchNormalization): runs of the plane
+    pool->ParallelFor(threads, 1, [&](int64_t task_begin, int64_t task_end) {
+      for (int64_t task = task_begin; task < task_end; ++task) {
+        int32_t* acc = acc_rows + task * s.depthwise_row;
+        const int64_t begin = planes * task / threads, end = planes * (task + 1) / threads;
+        for (int64_t plane = begin; plane < end; ++plane) {
+          const int64_t channel = plane % c.out_channels;
+          const int32_t tap = s.depthwise_weights[channel];
+          const X* in = x + plane * c.in_size;
+          uint8_t* out = y + plane * c.out_size;
+          for (int64_t i0 = 0; i0 < c.out_size; i0 += kDepthwiseRun) {
+            const int64_t n = std::min<int64_t>(kDepthwiseRun, c.out_size - i0);
+            for (int64_t i = 0; i < n; ++i) acc[i] = tap * (in[i0 + i] - zx);
+            Int8RequantizeRow(acc, n, s.row_offset[channel], s.row_scale[channel], s.rq, out + i0);
+          }
+        }
+      }
+    });
+    return;
+  }
   // One task per thread, each with its own accumulator row.
   pool->ParallelFor(threads, 1, [&](int64_t task_begin, int64_t task_end) {
     for (int64_t task = task_begin; task < task_end; ++task) {
-      int32_t* acc = acc_rows + task * (ow + 16);
+      int32_t* acc = acc_rows + task * s.depthwise_row;
       const int64_t begin = planes * task / threads, end = planes * (task + 1) / threads;
       for (int64_t plane = begin; plane < end; ++plane) {
         const int64_t channel = plane % c.out_channels;
@@ -256,11 +338,7 @@ void DepthwisePlanes(const QConvState& s, const X* x, uint8_t* y, int32_t* acc_r
               }
             }
           }
-          uint8_t* out_row = out + oy * ow;
-          for (int64_t ox = 0; ox < ow; ++ox) {
-            out_row[ox] = static_cast<uint8_t>(
-                Int8Requantize(acc[ox], offset, scale, lo, hi, s.rq.y_zero_point) & 0xFF);
-          }
+          Int8RequantizeRow(acc, ow, offset, scale, s.rq, out + oy * ow);
         }
       }
     }
@@ -283,18 +361,22 @@ Status EvalQLinearConv(KernelContext& ctx) {
     }
     return Status::Ok();
   }
-  uint8_t* col = static_cast<uint8_t*>(ctx.scratch());
+  uint8_t* padded = static_cast<uint8_t*>(ctx.scratch());
+  uint8_t* col = padded + s.padded_bytes;
   void* gemm_scratch = col + s.col_bytes;
   const uint8_t flip = s.x_signed ? 0x80 : 0;
   for (int64_t n = 0; n < c.batch; ++n) {
     const uint8_t* image = x + n * c.in_channels * c.in_size;
     const uint8_t* b = image;
+    uint8_t b_flip = flip;
     if (!s.pointwise) {
-      Im2ColBytes(s, image, col, pool);
+      PadImage(s, image, flip, padded, pool);
+      Im2ColPadded(s, padded, col, pool);
       b = col;
+      b_flip = 0;
     }
-    Int8Gemm(*s.weights, b, c.out_size, flip, c.out_size, s.rq, y + n * c.out_channels * c.out_size,
-             c.out_size, gemm_scratch, pool);
+    Int8Gemm(*s.weights, b, c.out_size, b_flip, c.out_size, s.rq,
+             y + n * c.out_channels * c.out_size, c.out_size, gemm_scratch, pool);
   }
   return Status::Ok();
 }

@@ -183,6 +183,61 @@ struct Readers {
   std::vector<int> reader, count;
 };
 
+// What follows a float operator whose output is requantized: [Relu | Clip] -> QuantizeLinear,
+// each the only reader of the one before.
+struct OutputChain {
+  int activation_node = -1;
+  std::string activation;
+  float act_min = -std::numeric_limits<float>::infinity();
+  float act_max = std::numeric_limits<float>::infinity();
+  int quantize_node = -1;
+  PerTensorQuantization yq;
+};
+
+bool MatchOutputChain(const Graph& graph, const Readers& readers, int tensor, OutputChain* chain) {
+  int next = readers.Only(tensor);
+  if (next >= 0 && graph.nodes[next].op == OpType::Relu) {
+    chain->activation_node = next;
+    chain->activation = "Relu";
+  } else if (next >= 0 && graph.nodes[next].op == OpType::Clip) {
+    const Node& clip = graph.nodes[next];
+    const bool has_lo = clip.inputs.size() > 1 && clip.inputs[1] >= 0;
+    const bool has_hi = clip.inputs.size() > 2 && clip.inputs[2] >= 0;
+    const float* lo = has_lo ? FloatConstant(graph, clip.inputs[1], 1) : nullptr;
+    const float* hi = has_hi ? FloatConstant(graph, clip.inputs[2], 1) : nullptr;
+    if ((has_lo && lo == nullptr) || (has_hi && hi == nullptr)) return false;
+    if (lo) chain->act_min = *lo;
+    if (hi) chain->act_max = *hi;
+    chain->activation_node = next;
+    chain->activation = "Clip";
+  }
+  if (chain->activation_node >= 0) {
+    next = readers.Only(graph.nodes[chain->activation_node].outputs[0]);
+  }
+  if (next < 0 || !PerTensor(graph, graph.nodes[next], OpType::QuantizeLinear, &chain->yq)) {
+    return false;
+  }
+  chain->quantize_node = next;
+  return true;
+}
+
+// Replaces `op` (and the chain after it) by `fused`, which writes the QuantizeLinear's output in
+// its place (so the order stays topological when fused reads only what op read).
+void ReplaceWithFused(Graph& graph, int op, const OutputChain& chain, Node fused,
+                      std::vector<char>* removed) {
+  if (!chain.activation.empty()) {
+    fused.SetString("activation", chain.activation);
+    if (chain.activation == "Clip") {
+      fused.SetFloat("activation_min", chain.act_min);
+      fused.SetFloat("activation_max", chain.act_max);
+    }
+  }
+  fused.outputs = {graph.nodes[chain.quantize_node].outputs[0]};
+  (*removed)[op] = 1;
+  if (chain.activation_node >= 0) (*removed)[chain.activation_node] = 1;
+  graph.nodes[chain.quantize_node] = std::move(fused);
+}
+
 }  // namespace
 
 Status FuseQuantizedConv(Graph& graph) {
@@ -197,35 +252,14 @@ Status FuseQuantizedConv(Graph& graph) {
       continue;
     }
     const int px = producers[conv.inputs[0]], pw = producers[conv.inputs[1]];
-    PerTensorQuantization xq, yq;
+    PerTensorQuantization xq;
     int64_t out_channels = 0;
+    OutputChain chain;
     if (px < 0 || pw < 0 || !PerTensor(graph, graph.nodes[px], OpType::DequantizeLinear, &xq) ||
-        !ConvWeights(graph, graph.nodes[pw], &out_channels)) {
+        !ConvWeights(graph, graph.nodes[pw], &out_channels) ||
+        !MatchOutputChain(graph, readers, conv.outputs[0], &chain)) {
       continue;
     }
-    // Conv [-> Relu | Clip] -> QuantizeLinear, each the only reader of the one before.
-    int next = readers.Only(conv.outputs[0]);
-    int activation_node = -1;
-    std::string activation;
-    float act_min = -std::numeric_limits<float>::infinity();
-    float act_max = std::numeric_limits<float>::infinity();
-    if (next >= 0 && graph.nodes[next].op == OpType::Relu) {
-      activation_node = next;
-      activation = "Relu";
-    } else if (next >= 0 && graph.nodes[next].op == OpType::Clip) {
-      const Node& clip = graph.nodes[next];
-      const float* lo = clip.inputs.size() > 1 ? FloatConstant(graph, clip.inputs[1], 1) : nullptr;
-      const float* hi = clip.inputs.size() > 2 ? FloatConstant(graph, clip.inputs[2], 1) : nullptr;
-      const bool lo_ok = clip.inputs.size() <= 1 || clip.inputs[1] < 0 || lo != nullptr;
-      const bool hi_ok = clip.inputs.size() <= 2 || clip.inputs[2] < 0 || hi != nullptr;
-      if (!lo_ok || !hi_ok) continue;
-      if (lo) act_min = *lo;
-      if (hi) act_max = *hi;
-      activation_node = next;
-      activation = "Clip";
-    }
-    if (activation_node >= 0) next = readers.Only(graph.nodes[activation_node].outputs[0]);
-    if (next < 0 || !PerTensor(graph, graph.nodes[next], OpType::QuantizeLinear, &yq)) continue;
     const Node& dq_w = graph.nodes[pw];
     const int64_t w_scales = FloatConstant(graph, dq_w.inputs[1], 1) != nullptr ? 1 : out_channels;
     const float* w_scale = FloatConstant(graph, dq_w.inputs[1], w_scales);
@@ -234,36 +268,100 @@ Status FuseQuantizedConv(Graph& graph) {
         QuantizedBias(graph, producers, conv.inputs.size() > 2 ? conv.inputs[2] : -1, out_channels,
                       x_scale, w_scale, w_scales, conv.name + "_bias_quantized");
     if (bias == -1) continue;
-
-    const Node& dq_x = graph.nodes[px];
-    const Node& q_y = graph.nodes[next];
     const int w_q = dq_w.inputs[0];
-    const int x_zp = ZeroPointOrZero(graph, xq.zero_point, xq.type, conv.name + "_x_zero_point");
-    const int w_zp = ZeroPointOrZero(graph, dq_w.inputs.size() > 2 ? dq_w.inputs[2] : -1,
-                                     graph.tensors[w_q].dtype, conv.name + "_w_zero_point");
-    const int y_zp = ZeroPointOrZero(graph, yq.zero_point, yq.type, conv.name + "_y_zero_point");
     Node fused;
     fused.name = conv.name;
     fused.op = OpType::QLinearConv;
-    fused.inputs = {dq_x.inputs[0], xq.scale, x_zp, w_q, dq_w.inputs[1], w_zp, yq.scale, y_zp};
+    fused.inputs = {
+        graph.nodes[px].inputs[0],
+        xq.scale,
+        ZeroPointOrZero(graph, xq.zero_point, xq.type, conv.name + "_x_zero_point"),
+        w_q,
+        dq_w.inputs[1],
+        ZeroPointOrZero(graph, dq_w.inputs.size() > 2 ? dq_w.inputs[2] : -1,
+                        graph.tensors[w_q].dtype, conv.name + "_w_zero_point"),
+        chain.yq.scale,
+        ZeroPointOrZero(graph, chain.yq.zero_point, chain.yq.type, conv.name + "_y_zero_point")};
     if (bias >= 0) fused.inputs.push_back(bias);
-    fused.outputs = {q_y.outputs[0]};
     for (const Attribute& a : conv.attributes) {
       if (a.name != "activation" && a.name != "activation_min" && a.name != "activation_max") {
         fused.attributes.push_back(a);
       }
     }
-    if (!activation.empty()) {
-      fused.SetString("activation", activation);
-      if (activation == "Clip") {
-        fused.SetFloat("activation_min", act_min);
-        fused.SetFloat("activation_max", act_max);
-      }
+    ReplaceWithFused(graph, static_cast<int>(c), chain, std::move(fused), &removed);
+  }
+  DropRemoved(graph, removed);
+  return graph.SortTopologically();
+}
+
+Status FuseQuantizedBatchNorm(Graph& graph) {
+  const std::vector<int> producers = graph.Producers();
+  const Readers readers(graph);
+  std::vector<char> removed(graph.nodes.size(), 0);
+  const size_t original_nodes = graph.nodes.size();
+  for (size_t b = 0; b < original_nodes; ++b) {
+    const Node& bn = graph.nodes[b];
+    if (bn.op != OpType::BatchNormalization || bn.inputs.size() != 5 || bn.inputs[0] < 0 ||
+        bn.outputs.empty() || bn.outputs[0] < 0 || bn.GetInt("training_mode", 0) != 0) {
+      continue;
     }
-    // QuantizeLinear's output keeps its name and position; the float nodes go.
-    removed[c] = 1;
-    if (activation_node >= 0) removed[activation_node] = 1;
-    graph.nodes[next] = std::move(fused);
+    bool extra_outputs = false;
+    for (size_t o = 1; o < bn.outputs.size(); ++o) extra_outputs |= bn.outputs[o] >= 0;
+    const TensorDesc& x = graph.tensors[bn.inputs[0]];
+    if (extra_outputs || !x.shape_known || x.shape.size() != 4 || x.shape[1].value <= 0) continue;
+    const int64_t channels = x.shape[1].value;
+    const float* gamma = FloatConstant(graph, bn.inputs[1], channels);
+    const float* beta = FloatConstant(graph, bn.inputs[2], channels);
+    const float* mean = FloatConstant(graph, bn.inputs[3], channels);
+    const float* var = FloatConstant(graph, bn.inputs[4], channels);
+    const int px = producers[bn.inputs[0]];
+    PerTensorQuantization xq;
+    OutputChain chain;
+    if (!gamma || !beta || !mean || !var || px < 0 ||
+        !PerTensor(graph, graph.nodes[px], OpType::DequantizeLinear, &xq) ||
+        !MatchOutputChain(graph, readers, bn.outputs[0], &chain)) {
+      continue;
+    }
+    // y = a x + c per channel, as a depthwise 1x1 convolution whose int8 weight +-127 represents
+    // a exactly with a per-channel scale |a| / 127, and c as an int32 bias in its units.
+    const float x_scale = *FloatConstant(graph, xq.scale, 1);
+    const float epsilon = bn.GetFloat("epsilon", 1e-5f);
+    std::vector<int8_t> weights(static_cast<size_t>(channels));
+    std::vector<float> w_scale(static_cast<size_t>(channels));
+    std::vector<int32_t> bias(static_cast<size_t>(channels));
+    bool representable = true;
+    for (int64_t ch = 0; ch < channels && representable; ++ch) {
+      const float a = gamma[ch] / std::sqrt(var[ch] + epsilon);
+      const double offset = static_cast<double>(beta[ch]) - static_cast<double>(mean[ch]) * a;
+      weights[ch] = a > 0 ? 127 : (a < 0 ? -127 : 0);
+      w_scale[ch] = a != 0 ? std::fabs(a) / 127.0f : 1.0f;
+      const double q = std::nearbyint(offset / (static_cast<double>(x_scale) * w_scale[ch]));
+      representable = std::isfinite(a) && w_scale[ch] > 0 && std::isfinite(w_scale[ch]) &&
+                      std::isfinite(q) && std::fabs(q) < 2147483647.0;
+      bias[ch] = representable ? static_cast<int32_t>(q) : 0;
+    }
+    if (!representable) continue;
+    const std::string& name = bn.name;
+    Node fused;
+    fused.name = name;
+    fused.op = OpType::QLinearConv;
+    const uint8_t zero = 0;
+    fused.inputs = {
+        graph.nodes[px].inputs[0],
+        xq.scale,
+        ZeroPointOrZero(graph, xq.zero_point, xq.type, name + "_x_zero_point"),
+        AddConstant(graph, name + "_weights_quantized", DataType::kInt8, {channels, 1, 1, 1},
+                    weights.data(), weights.size()),
+        AddConstant(graph, name + "_weights_scale", DataType::kFloat32, {channels}, w_scale.data(),
+                    w_scale.size() * sizeof(float)),
+        AddConstant(graph, name + "_w_zero_point", DataType::kInt8, {}, &zero, 1),
+        chain.yq.scale,
+        ZeroPointOrZero(graph, chain.yq.zero_point, chain.yq.type, name + "_y_zero_point"),
+        AddConstant(graph, name + "_bias_quantized", DataType::kInt32, {channels}, bias.data(),
+                    bias.size() * sizeof(int32_t))};
+    fused.SetInt("group", channels);
+    fused.SetInts("kernel_shape", {1, 1});
+    ReplaceWithFused(graph, static_cast<int>(b), chain, std::move(fused), &removed);
   }
   DropRemoved(graph, removed);
   return graph.SortTopologically();

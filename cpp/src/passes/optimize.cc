@@ -190,6 +190,7 @@ static Status OptimizeUnguarded(Graph& graph) {
   LWAI_RETURN_IF_ERROR(FoldBatchNormalization(graph));
   // Fusions check operand shapes (a LayerNorm's channel count): infer them first.
   LWAI_RETURN_IF_ERROR(InferShapes(graph));
+  LWAI_RETURN_IF_ERROR(FuseQuantizedBatchNorm(graph));
   LWAI_RETURN_IF_ERROR(FuseLayerNorm(graph));
   LWAI_RETURN_IF_ERROR(FuseGroupNorm(graph));
   LWAI_RETURN_IF_ERROR(FuseHardSwish(graph));

@@ -23,6 +23,10 @@ Status FoldConstants(Graph& graph, bool keep_quantized_weights = false);
 // QuantizeLinear (per-tensor activations, weights per tensor or per output channel) into
 // QLinearConv with an int32 bias and the activation fused (lwai's `activation` attribute).
 Status FuseQuantizedConv(Graph& graph);
+// Rewrites DequantizeLinear(x) -> BatchNormalization (constant parameters, 4-D x) [-> Relu |
+// Clip] -> QuantizeLinear into a depthwise 1x1 QLinearConv: each channel's factor is an int8
+// weight of +-127 with scale |factor| / 127 (exact), its offset an int32 bias.
+Status FuseQuantizedBatchNorm(Graph& graph);
 // Bypasses Identity and inference Dropout, then removes nodes whose outputs nobody reads.
 Status EliminateDeadNodes(Graph& graph);
 // Folds BatchNormalization into a preceding Conv or Gemm with constant weights.
