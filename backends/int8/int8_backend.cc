@@ -14,6 +14,7 @@
 
 #include "kernels/common.h"
 #include "kernels/conv_common.h"
+#include "kernels/int8_elementwise.h"
 #include "kernels/int8_gemm.h"
 #include "kernels/shared_packing.h"
 #include "runtime/thread_pool.h"
@@ -26,9 +27,11 @@ const KernelRegistration& ReferenceOf(const KernelContext& ctx) {
   return *static_cast<const KernelRegistration*>(ctx.registration()->user_data);
 }
 
-// A kernel state that either runs the fast path or keeps the reference prepare's state.
+// A kernel state that either runs the fast path or keeps the reference prepare's state (which
+// may be null) to run the reference kernel.
 struct WrappedState : OpState {
-  std::unique_ptr<OpState> reference;  // set when the reference kernel runs
+  bool fast = false;
+  std::unique_ptr<OpState> reference;
 };
 
 Status EvalReference(KernelContext& ctx, const WrappedState& s) {
@@ -196,6 +199,7 @@ Status PrepareQLinearConv(KernelContext& ctx) {
   ctx.RequestScratch(scratch);
   ctx.ReleaseConstantInput(kW);
   s.reference.reset();
+  s.fast = true;
   ctx.SetState(std::move(state));
   return Status::Ok();
 }
@@ -347,7 +351,7 @@ void DepthwisePlanes(const QConvState& s, const X* x, uint8_t* y, int32_t* acc_r
 
 Status EvalQLinearConv(KernelContext& ctx) {
   const QConvState& s = *ctx.state<QConvState>();
-  if (s.reference) return EvalReference(ctx, s);
+  if (!s.fast) return EvalReference(ctx, s);
   const ConvShape& c = s.shape;
   const uint8_t* x = static_cast<const uint8_t*>(ctx.input(kX).data);
   uint8_t* y = static_cast<uint8_t*>(ctx.output(0).data);
@@ -411,6 +415,7 @@ Status PrepareQuantize(KernelContext& ctx) {
   const bool fast = ctx.input(0).dtype == DataType::kFloat32 &&
                     PerTensorParameters(ctx, ctx.output(0).dtype, state.get());
   if (fast) state->reference.reset();
+  state->fast = fast;
   ctx.SetState(std::move(state));
   return Status::Ok();
 }
@@ -433,7 +438,7 @@ void QuantizeRange(const float* x, Q* y, int64_t count, float scale, int32_t zer
 
 Status EvalQuantize(KernelContext& ctx) {
   const QuantizeState& s = *ctx.state<QuantizeState>();
-  if (s.reference) return EvalReference(ctx, s);
+  if (!s.fast) return EvalReference(ctx, s);
   const float* x = ctx.input(0).Data<const float>();
   void* y = ctx.output(0).data;
   ctx.thread_pool()->ParallelFor(ctx.input(0).NumElements(), 16384, [&](int64_t b, int64_t e) {
@@ -454,6 +459,7 @@ Status PrepareDequantize(KernelContext& ctx) {
   const bool fast = ctx.output(0).dtype == DataType::kFloat32 &&
                     PerTensorParameters(ctx, ctx.input(0).dtype, state.get());
   if (fast) state->reference.reset();
+  state->fast = fast;
   ctx.SetState(std::move(state));
   return Status::Ok();
 }
@@ -467,7 +473,7 @@ void DequantizeRange(const Q* x, float* y, int64_t count, float scale, int32_t z
 
 Status EvalDequantize(KernelContext& ctx) {
   const QuantizeState& s = *ctx.state<QuantizeState>();
-  if (s.reference) return EvalReference(ctx, s);
+  if (!s.fast) return EvalReference(ctx, s);
   const void* x = ctx.input(0).data;
   float* y = ctx.output(0).Data<float>();
   ctx.thread_pool()->ParallelFor(ctx.input(0).NumElements(), 16384, [&](int64_t b, int64_t e) {
@@ -475,6 +481,98 @@ Status EvalDequantize(KernelContext& ctx) {
       DequantizeRange(static_cast<const int8_t*>(x) + b, y + b, e - b, s.scale, s.zero_point);
     } else {
       DequantizeRange(static_cast<const uint8_t*>(x) + b, y + b, e - b, s.scale, s.zero_point);
+    }
+  });
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// QLinearAdd and QLinearMul with known scales and zero points, where B (or A) is the same shape
+// as the output, one value, or one value per plane of the output's trailing dims
+// (squeeze-and-excitation gates).
+
+struct QBinaryState : WrappedState {
+  QLinearBinaryParams params;
+  bool is_signed = false;
+  bool swapped = false;                // A is the broadcast operand: run as B op A
+  int64_t planes = 1, plane_size = 0;  // the broadcast operand has one value per plane
+  bool full = false;                   // both operands have the output's shape
+};
+
+// The output is `planes` runs of `plane_size` values, and `small` has one value per run.
+bool PlaneBroadcast(const Shape& small, const Shape& out, int64_t* planes, int64_t* plane_size) {
+  if (small.rank != out.rank) {
+    if (small.NumElements() != 1) return false;
+    *planes = 1;
+    *plane_size = out.NumElements();
+    return true;
+  }
+  int split = out.rank;
+  while (split > 0 && small[split - 1] == 1) --split;
+  for (int d = 0; d < split; ++d) {
+    if (small[d] != out[d]) return false;
+  }
+  *planes = 1;
+  *plane_size = 1;
+  for (int d = 0; d < split; ++d) *planes *= out[d];
+  for (int d = split; d < out.rank; ++d) *plane_size *= out[d];
+  return true;
+}
+
+Status PrepareQBinary(KernelContext& ctx) {
+  LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
+  if (ctx.shape_only()) return Status::Ok();
+  auto state = std::make_unique<QBinaryState>();
+  QBinaryState& s = *state;
+  s.reference = std::move(ctx.state_owner_);
+  bool known = true;
+  for (int i = 1; i < 8; ++i) known = known && (i == 3 || !ctx.has_input(i) || ctx.input(i).data);
+  const Shape& out = ctx.output(0).shape;
+  const Shape& a = ctx.input(0).shape;
+  const Shape& b = ctx.input(3).shape;
+  if (known) {
+    if (a == out && b == out) {
+      s.full = true;
+    } else if (a == out && PlaneBroadcast(b, out, &s.planes, &s.plane_size)) {
+    } else if (b == out && PlaneBroadcast(a, out, &s.planes, &s.plane_size)) {
+      s.swapped = true;
+    } else {
+      known = false;
+    }
+  }
+  if (known) {
+    s.params = ReadQLinearBinaryParams(ctx);
+    if (s.swapped) {
+      std::swap(s.params.a_ratio, s.params.b_ratio);
+      std::swap(s.params.a_zero_point, s.params.b_zero_point);
+      if (s.params.multiply) s.params.a_ratio = s.params.b_ratio;
+    }
+    s.is_signed = ctx.output(0).dtype == DataType::kInt8;
+    s.reference.reset();
+    s.fast = true;
+  }
+  ctx.SetState(std::move(state));
+  return Status::Ok();
+}
+
+Status EvalQBinary(KernelContext& ctx) {
+  const QBinaryState& s = *ctx.state<QBinaryState>();
+  if (!s.fast) return EvalReference(ctx, s);
+  const uint8_t* a = static_cast<const uint8_t*>(ctx.input(s.swapped ? 3 : 0).data);
+  const uint8_t* b = static_cast<const uint8_t*>(ctx.input(s.swapped ? 0 : 3).data);
+  uint8_t* c = static_cast<uint8_t*>(ctx.output(0).data);
+  ThreadPool* pool = ctx.thread_pool();
+  if (s.full) {
+    pool->ParallelFor(ctx.output(0).NumElements(), 16384, [&](int64_t begin, int64_t end) {
+      QLinearBinaryRow(s.params, s.is_signed, a + begin, b + begin, 1, end - begin, c + begin);
+    });
+    return Status::Ok();
+  }
+  const int64_t min_planes = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, s.plane_size));
+  pool->ParallelFor(s.planes, min_planes, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      QLinearBinaryRow(s.params, s.is_signed, a + p * s.plane_size, b + p, 0, s.plane_size,
+                       c + p * s.plane_size);
     }
   });
   return Status::Ok();
@@ -492,6 +590,8 @@ constexpr Int8Kernel kInt8Kernels[] = {
     {OpType::QLinearConv, PrepareQLinearConv, EvalQLinearConv},
     {OpType::QuantizeLinear, PrepareQuantize, EvalQuantize},
     {OpType::DequantizeLinear, PrepareDequantize, EvalDequantize},
+    {OpType::QLinearAdd, PrepareQBinary, EvalQBinary},
+    {OpType::QLinearMul, PrepareQBinary, EvalQBinary},
 };
 constexpr int kNumInt8Kernels = sizeof(kInt8Kernels) / sizeof(kInt8Kernels[0]);
 
@@ -542,6 +642,9 @@ class Int8Backend : public Backend {
       case OpType::QuantizeLinear:
         return DtypeOf(graph, node, 0) == DataType::kFloat32 ? kernel : nullptr;
       case OpType::DequantizeLinear:
+        return IsByte(DtypeOf(graph, node, 0)) ? kernel : nullptr;
+      case OpType::QLinearAdd:
+      case OpType::QLinearMul:
         return IsByte(DtypeOf(graph, node, 0)) ? kernel : nullptr;
       default:
         return nullptr;

@@ -227,6 +227,22 @@ std::vector<OpCase> Cases() {
                  n.QConv(n.Input({2, 8, 15, 13}, -2.0f, 2.0f), 8, 8, {5, 5}, kS8, kU8, true,
                          With(Pads({2, 2, 2, 2}), Strides(2)), 8);
                }});
+  c.push_back({"qadd_u8_same_shape", kQuantizedTol, [=](Net& n) {
+                 n.QBinary(OpType::QLinearAdd, n.Input({2, 8, 9, 7}, -2.0f, 2.0f),
+                           n.Input({2, 8, 9, 7}, -3.0f, 3.0f), kU8);
+               }});
+  c.push_back({"qadd_s8_scalar_first", kQuantizedTol, [=](Net& n) {
+                 n.QBinary(OpType::QLinearAdd, n.Input({1}, -2.0f, 2.0f),
+                           n.Input({3, 5, 17}, -3.0f, 3.0f), kS8);
+               }});
+  c.push_back({"qmul_u8_per_channel_gate", kQuantizedTol, [=](Net& n) {
+                 n.QBinary(OpType::QLinearMul, n.Input({1, 16, 10, 10}, -2.0f, 2.0f),
+                           n.Input({1, 16, 1, 1}, 0.0f, 1.0f), kU8);
+               }});
+  c.push_back({"qmul_s8_general_broadcast_falls_back", kQuantizedTol, [=](Net& n) {
+                 n.QBinary(OpType::QLinearMul, n.Input({4, 1, 6}, -2.0f, 2.0f),
+                           n.Input({1, 5, 6}, -2.0f, 2.0f), kS8);
+               }});
   c.push_back({"qconv_group2_falls_back", kQuantizedTol, [=](Net& n) {
                  n.QConv(n.Input({1, 8, 9, 9}, -2.0f, 2.0f), 8, 12, {3, 3}, kU8, kU8, true,
                          Pads({1, 1, 1, 1}), 2);

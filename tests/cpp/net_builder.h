@@ -115,6 +115,20 @@ class Net {
     return Op(OpType::DequantizeLinear, {yq, y_scale, y_zp});
   }
 
+  // QuantizeLinear(a), QuantizeLinear(b) -> QLinearAdd or QLinearMul (`op`) -> DequantizeLinear,
+  // all of `type`, with distinct scales and nonzero zero points.
+  int QBinary(OpType op, int a, int b, DataType type) {
+    const bool s = type == DataType::kInt8;
+    const int a_scale = Scalar(0.02f), b_scale = Scalar(0.03f), c_scale = Scalar(0.04f);
+    const int a_zp = TypedConst(type, {}, {s ? -7 : 121});
+    const int b_zp = TypedConst(type, {}, {s ? 5 : 133});
+    const int c_zp = TypedConst(type, {}, {s ? 2 : 128});
+    const int aq = Op(OpType::QuantizeLinear, {a, a_scale, a_zp});
+    const int bq = Op(OpType::QuantizeLinear, {b, b_scale, b_zp});
+    const int cq = Op(op, {aq, a_scale, a_zp, bq, b_scale, b_zp, c_scale, c_zp});
+    return Op(OpType::DequantizeLinear, {cq, c_scale, c_zp});
+  }
+
   // Adds a node reading `inputs` (-1: omitted) and returns its (single) output tensor.
   int Op(OpType op, std::vector<int> inputs, Attrs attrs = {}) {
     TensorDesc t;

@@ -294,6 +294,45 @@ Status FuseQuantizedConv(Graph& graph) {
   return graph.SortTopologically();
 }
 
+Status FuseQuantizedBinary(Graph& graph) {
+  const std::vector<int> producers = graph.Producers();
+  const Readers readers(graph);
+  std::vector<char> removed(graph.nodes.size(), 0);
+  const size_t original_nodes = graph.nodes.size();
+  for (size_t n = 0; n < original_nodes; ++n) {
+    const Node& node = graph.nodes[n];
+    if ((node.op != OpType::Add && node.op != OpType::Mul) || node.inputs.size() != 2 ||
+        node.inputs[0] < 0 || node.inputs[1] < 0 || node.outputs.size() != 1) {
+      continue;
+    }
+    const int pa = producers[node.inputs[0]], pb = producers[node.inputs[1]];
+    PerTensorQuantization aq, bq;
+    OutputChain chain;
+    if (pa < 0 || pb < 0 || !PerTensor(graph, graph.nodes[pa], OpType::DequantizeLinear, &aq) ||
+        !PerTensor(graph, graph.nodes[pb], OpType::DequantizeLinear, &bq) ||
+        !MatchOutputChain(graph, readers, node.outputs[0], &chain) || !chain.activation.empty() ||
+        aq.type != bq.type || aq.type != chain.yq.type) {
+      continue;
+    }
+    const std::string& name = node.name;
+    Node fused;
+    fused.name = name;
+    fused.op = node.op == OpType::Add ? OpType::QLinearAdd : OpType::QLinearMul;
+    fused.inputs = {
+        graph.nodes[pa].inputs[0],
+        aq.scale,
+        ZeroPointOrZero(graph, aq.zero_point, aq.type, name + "_a_zero_point"),
+        graph.nodes[pb].inputs[0],
+        bq.scale,
+        ZeroPointOrZero(graph, bq.zero_point, bq.type, name + "_b_zero_point"),
+        chain.yq.scale,
+        ZeroPointOrZero(graph, chain.yq.zero_point, chain.yq.type, name + "_c_zero_point")};
+    ReplaceWithFused(graph, static_cast<int>(n), chain, std::move(fused), &removed);
+  }
+  DropRemoved(graph, removed);
+  return graph.SortTopologically();
+}
+
 Status FuseQuantizedBatchNorm(Graph& graph) {
   const std::vector<int> producers = graph.Producers();
   const Readers readers(graph);

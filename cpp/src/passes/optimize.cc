@@ -182,6 +182,7 @@ Status OptimizeGraph(Graph& graph) {
 static Status OptimizeUnguarded(Graph& graph) {
   LWAI_RETURN_IF_ERROR(FoldConstants(graph, /*keep_quantized_weights=*/true));
   LWAI_RETURN_IF_ERROR(FuseQuantizedConv(graph));
+  LWAI_RETURN_IF_ERROR(FuseQuantizedBinary(graph));
   // Quantized weights no fusion took (a float BatchNormalization's parameters) become float
   // constants, which the float backends need to claim their readers.
   LWAI_RETURN_IF_ERROR(FoldConstants(graph));

@@ -27,6 +27,9 @@ Status FuseQuantizedConv(Graph& graph);
 // Clip] -> QuantizeLinear into a depthwise 1x1 QLinearConv: each channel's factor is an int8
 // weight of +-127 with scale |factor| / 127 (exact), its offset an int32 bias.
 Status FuseQuantizedBatchNorm(Graph& graph);
+// Rewrites DequantizeLinear(a) + or * DequantizeLinear(b) -> QuantizeLinear (per-tensor, one
+// 8-bit type) into QLinearAdd or QLinearMul.
+Status FuseQuantizedBinary(Graph& graph);
 // Bypasses Identity and inference Dropout, then removes nodes whose outputs nobody reads.
 Status EliminateDeadNodes(Graph& graph);
 // Folds BatchNormalization into a preceding Conv or Gemm with constant weights.

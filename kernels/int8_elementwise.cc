@@ -1,0 +1,93 @@
+#include "kernels/int8_elementwise.h"
+
+#include <algorithm>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 warns about _mm512_undefined_ps() inside _mm512_min_ps/_mm512_max_ps.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#define LWAI_INT8_ELEMENTWISE_X86 1
+#define LWAI_AVX512BW __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+#endif
+
+namespace lwai {
+namespace {
+
+template <bool kSigned>
+int32_t Load(const uint8_t* p) {
+  return kSigned ? static_cast<int32_t>(static_cast<int8_t>(*p)) : static_cast<int32_t>(*p);
+}
+
+template <bool kSigned>
+void PortableRow(const QLinearBinaryParams& p, const uint8_t* a, const uint8_t* b, int b_step,
+                 int64_t count, uint8_t* c) {
+  for (int64_t i = 0; i < count; ++i) {
+    const int32_t v = QLinearBinaryValue(p, Load<kSigned>(a + i), Load<kSigned>(b + i * b_step));
+    c[i] = static_cast<uint8_t>(v & 0xFF);
+  }
+}
+
+#ifdef LWAI_INT8_ELEMENTWISE_X86
+bool CpuHasAvx512Bw() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
+  return has;
+}
+
+template <bool kSigned>
+LWAI_AVX512BW __m512i Widen(__mmask16 mask, const uint8_t* p) {
+  const __m128i bytes = _mm_maskz_loadu_epi8(mask, p);
+  return kSigned ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
+}
+
+template <bool kSigned>
+LWAI_AVX512BW void Avx512Row(const QLinearBinaryParams& p, const uint8_t* a, const uint8_t* b,
+                             int b_step, int64_t count, uint8_t* c) {
+  const __m512i za = _mm512_set1_epi32(p.a_zero_point), zb = _mm512_set1_epi32(p.b_zero_point);
+  const __m512i zc = _mm512_set1_epi32(p.c_zero_point);
+  const __m512 ra = _mm512_set1_ps(p.a_ratio), rb = _mm512_set1_ps(p.b_ratio);
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(p.c_min - p.c_zero_point));
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(p.c_max - p.c_zero_point));
+  const __m512i b_broadcast = _mm512_set1_epi32(Load<kSigned>(b));
+  for (int64_t i = 0; i < count; i += 16) {
+    const int64_t lanes = std::min<int64_t>(16, count - i);
+    const __mmask16 mask = static_cast<__mmask16>(lanes == 16 ? 0xFFFF : (1u << lanes) - 1u);
+    const __m512i av = _mm512_sub_epi32(Widen<kSigned>(mask, a + i), za);
+    const __m512i bv = _mm512_sub_epi32(b_step ? Widen<kSigned>(mask, b + i) : b_broadcast, zb);
+    __m512 v;
+    if (p.multiply) {
+      v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_mullo_epi32(av, bv)), ra);
+    } else {
+      v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(av), ra, _mm512_mul_ps(_mm512_cvtepi32_ps(bv), rb));
+    }
+    v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zc);
+    _mm_mask_storeu_epi8(c + i, mask, _mm512_cvtepi32_epi8(q));
+  }
+}
+#endif
+
+}  // namespace
+
+void QLinearBinaryRow(const QLinearBinaryParams& p, bool is_signed, const uint8_t* a,
+                      const uint8_t* b, int b_step, int64_t count, uint8_t* c) {
+#ifdef LWAI_INT8_ELEMENTWISE_X86
+  if (CpuHasAvx512Bw()) {
+    if (is_signed) {
+      Avx512Row<true>(p, a, b, b_step, count, c);
+    } else {
+      Avx512Row<false>(p, a, b, b_step, count, c);
+    }
+    return;
+  }
+#endif
+  if (is_signed) {
+    PortableRow<true>(p, a, b, b_step, count, c);
+  } else {
+    PortableRow<false>(p, a, b, b_step, count, c);
+  }
+}
+
+}  // namespace lwai
