@@ -74,6 +74,24 @@ _ANY_DTYPE_OPS = {
 }
 # ONNX operators that become something else than the lwai operator of the same name.
 _IMPORTER_HANDLED = {"Constant", "Upsample", "Scatter"}
+# Operators of ONNX Runtime's com.microsoft domain that lwai runs (its quantization tools write
+# them); each is an lwai operator of the same name with that domain's semantics.
+_MICROSOFT_OPS = {
+    "QLinearAdd",
+    "QLinearMul",
+    # Written as their definitions in standard operators (_Converter.microsoft_node), which the
+    # quantized fusions then turn into int8 kernels where they can.
+    "QLinearSigmoid",
+    "QLinearLeakyRelu",
+    "QLinearSoftmax",
+    "QLinearGlobalAveragePool",
+    "QLinearAveragePool",
+    "QLinearConcat",
+    "QGemm",
+    "MatMulIntegerToFloat",
+    "DynamicQuantizeMatMul",
+}
+_MICROSOFT_NATIVE = {"QLinearAdd", "QLinearMul"}
 # Attributes that later opsets turned into inputs: op -> (first opset with inputs, names).
 _ATTRIBUTES_TO_INPUTS = {
     "Clip": (11, ("min", "max")),
@@ -203,10 +221,19 @@ def find_unsupported(model) -> list[str]:
 def _find_unsupported_in(onnx, graph, opset, supported, prefix, problems) -> None:
     for index, node in enumerate(graph.node):
         where = f"{prefix}node '{node.name or f'#{index}'}' ({node.op_type}, opset {opset}"
-        if node.domain not in ("", "ai.onnx"):
+        if node.domain in ("", "ai.onnx") and node.op_type in _MICROSOFT_OPS:
+            problems.append(f"{where}): {node.op_type} is an operator of domain 'com.microsoft'")
+            continue
+        if node.domain == "com.microsoft" and node.op_type not in _MICROSOFT_OPS:
+            problems.append(
+                f"{where}, domain 'com.microsoft'): operator not supported (from that domain lwai "
+                f"runs {', '.join(sorted(_MICROSOFT_OPS))})"
+            )
+            continue
+        if node.domain not in ("", "ai.onnx", "com.microsoft"):
             problems.append(f"{where}, domain '{node.domain}'): custom domains are not supported")
             continue
-        if node.op_type not in supported:
+        if node.op_type not in supported and node.domain != "com.microsoft":
             problems.append(f"{where}): operator not supported")
             continue
         if node.op_type == "Scan" and opset < 9:
@@ -328,6 +355,9 @@ class _Converter:
         op = node.op_type
         if op == "Scatter":  # deprecated (opset 9-10), the same as ScatterElements
             op = "ScatterElements"
+        if node.domain == "com.microsoft" and op not in _MICROSOFT_NATIVE:
+            self.microsoft_node(name, op, inputs, outputs, attrs)
+            return
         if op in ("If", "Loop", "Scan"):
             inputs += self.convert_subgraphs(node, attrs)
         if op == "Constant":
@@ -481,6 +511,127 @@ class _Converter:
         while inputs and inputs[-1] == "":
             inputs.pop()
         return inputs
+
+    def microsoft_node(self, name: str, op: str, inputs: list[str], outputs: list[str], attrs):
+        """A com.microsoft quantized operator written as its definition: DequantizeLinear of the
+        inputs, the float operator, QuantizeLinear of the result (the integer products of
+        QGemm, MatMulIntegerToFloat and DynamicQuantizeMatMul as MatMulInteger and a scale)."""
+        inputs = inputs + [""] * (9 - len(inputs)) if op != "QLinearConcat" else inputs
+
+        def temp(what: str) -> str:
+            return self.fresh_name(f"{name}/{what}")
+
+        def dequantize(x: str, scale: str, zero_point: str, axis: int | None = None) -> str:
+            y = temp("dequantized")
+            self.node(
+                f"{y}/DequantizeLinear",
+                "DequantizeLinear",
+                [x, scale, zero_point],
+                [y],
+                {} if axis is None else {"axis": axis},
+            )
+            return y
+
+        def quantize(x: str, scale: str, zero_point: str, y: str) -> None:
+            self.node(f"{name}/QuantizeLinear", "QuantizeLinear", [x, scale, zero_point], [y], {})
+
+        def channels_first(x: str, attrs: dict, rank: int | None) -> tuple[str, list[int] | None]:
+            if not attrs.pop("channels_last", 0):
+                return x, None
+            if rank is None:
+                raise _lwai.UnsupportedOperatorError(
+                    f"node '{name}' ({op}): channels_last needs the input's rank"
+                )
+            perm = [0, rank - 1, *range(1, rank - 1)]
+            y = temp("channels_first")
+            self.node(f"{y}/Transpose", "Transpose", [x], [y], {"perm": perm})
+            return y, [0, *range(2, rank), 1]
+
+        def rank_of(x: str) -> int | None:
+            for info in [*self.model.graph.input, *self.model.graph.value_info]:
+                if info.name == x and info.type.tensor_type.HasField("shape"):
+                    return len(info.type.tensor_type.shape.dim)
+            return None
+
+        if op in ("QLinearSigmoid", "QLinearLeakyRelu", "QLinearSoftmax"):
+            x = dequantize(inputs[0], inputs[1], inputs[2])
+            y = temp("float")
+            if op == "QLinearSoftmax":
+                if attrs.get("opset", 13) < 13:
+                    self.legacy_softmax(name, attrs.get("axis", 1), x, y)
+                else:
+                    self.node(name, "Softmax", [x], [y], {"axis": attrs.get("axis", -1)})
+            elif op == "QLinearSigmoid":
+                self.node(name, "Sigmoid", [x], [y], {})
+            else:
+                self.node(name, "LeakyRelu", [x], [y], {"alpha": attrs.get("alpha", 0.01)})
+            quantize(y, inputs[3], inputs[4], outputs[0])
+        elif op in ("QLinearGlobalAveragePool", "QLinearAveragePool"):
+            x = dequantize(inputs[0], inputs[1], inputs[2])
+            x, back = channels_first(x, attrs, rank_of(inputs[0]))
+            pooled = temp("pooled")
+            self.node(name, op[len("QLinear") :], [x], [pooled], attrs)
+            if back is not None:
+                restored = temp("channels_last")
+                self.node(
+                    f"{restored}/Transpose", "Transpose", [pooled], [restored], {"perm": back}
+                )
+                pooled = restored
+            quantize(pooled, inputs[3], inputs[4], outputs[0])
+        elif op == "QLinearConcat":
+            parts = [
+                dequantize(inputs[i], inputs[i + 1], inputs[i + 2])
+                for i in range(2, len(inputs) - 2, 3)
+            ]
+            y = temp("float")
+            self.node(name, "Concat", parts, [y], {"axis": attrs.get("axis", 1)})
+            quantize(y, inputs[0], inputs[1], outputs[0])
+        elif op == "QGemm":
+            a = dequantize(inputs[0], inputs[1], inputs[2])
+            # b_scale per column of the product: axis 1 of B [K, N], axis 0 of B^T [N, K].
+            b = dequantize(inputs[3], inputs[4], inputs[5], axis=0 if attrs.get("transB", 0) else 1)
+            gemm_inputs = [a, b]
+            if inputs[6]:
+                unit = temp("bias_scale")
+                self.node(f"{unit}/Mul", "Mul", [inputs[1], inputs[4]], [unit], {})
+                gemm_inputs.append(dequantize(inputs[6], unit, "", axis=0))
+            gemm_attrs = {k: attrs[k] for k in ("alpha", "transA", "transB") if k in attrs}
+            if inputs[7]:
+                y = temp("float")
+                self.node(name, "Gemm", gemm_inputs, [y], gemm_attrs)
+                quantize(y, inputs[7], inputs[8], outputs[0])
+            else:
+                self.node(name, "Gemm", gemm_inputs, [outputs[0]], gemm_attrs)
+        else:  # MatMulIntegerToFloat, DynamicQuantizeMatMul
+            if op == "DynamicQuantizeMatMul":
+                a, a_scale, a_zero_point = temp("a"), temp("a_scale"), temp("a_zero_point")
+                self.node(
+                    f"{name}/DynamicQuantizeLinear",
+                    "DynamicQuantizeLinear",
+                    [inputs[0]],
+                    [a, a_scale, a_zero_point],
+                    {},
+                )
+                b, b_scale, b_zero_point, bias = inputs[1], inputs[2], inputs[3], inputs[4]
+            else:
+                a, b, a_scale, b_scale = inputs[0], inputs[1], inputs[2], inputs[3]
+                a_zero_point, b_zero_point, bias = inputs[4], inputs[5], inputs[6]
+            product, as_float, scale = temp("product"), temp("product_float"), temp("scale")
+            self.node(
+                f"{name}/MatMulInteger",
+                "MatMulInteger",
+                [a, b, a_zero_point, b_zero_point],
+                [product],
+                {},
+            )
+            self.node(f"{name}/Cast", "Cast", [product], [as_float], {"to": 1})
+            self.node(f"{scale}/Mul", "Mul", [a_scale, b_scale], [scale], {})
+            if bias:
+                scaled = temp("scaled")
+                self.node(name, "Mul", [as_float, scale], [scaled], {})
+                self.node(f"{name}/bias", "Add", [scaled, bias], [outputs[0]], {})
+            else:
+                self.node(name, "Mul", [as_float, scale], [outputs[0]], {})
 
     def legacy_softmax(self, name: str, axis: int, x: str, y: str, op: str = "Softmax"):
         """Opset < 13 Softmax (LogSoftmax, Hardmax) coerces the input to 2-D at `axis`: Flatten,

@@ -1,0 +1,256 @@
+"""Pre-quantized ONNX models run in lwai as in ONNX Runtime: single quantized operators (QLinearConv
+exactly, the com.microsoft operators within one quantization step), and whole networks that
+onnxruntime.quantization writes in QDQ and QOperator form, which become int8 kernels (the QDQ
+pairs folded, the weights kept int8)."""
+
+import numpy as np
+import onnx
+import pytest
+from conftest import ort_run
+from onnx import TensorProto as T
+from onnx import helper as h
+
+import lwai
+
+RNG = np.random.default_rng(7)
+
+
+def run_lwai(model, feed, **session_args):
+    outputs = lwai.Session(lwai.convert(model), **session_args).run(feed)
+    return list(outputs.values()) if isinstance(outputs, dict) else outputs
+
+
+def byte_array(np_type, shape):
+    info = np.iinfo(np_type)
+    return RNG.integers(info.min, info.max + 1, size=shape).astype(np_type)
+
+
+def scalar(name, tensor_type, value):
+    return h.make_tensor(name, tensor_type, [], [value])
+
+
+def make_model(nodes, inputs, output_type, inits, ms_domain=False):
+    graph = h.make_graph(
+        nodes, "q", inputs, [h.make_tensor_value_info("y", output_type, None)], inits
+    )
+    opsets = [h.make_opsetid("", 17)]
+    if ms_domain:
+        opsets.append(h.make_opsetid("com.microsoft", 1))
+    return h.make_model(graph, opset_imports=opsets)
+
+
+@pytest.mark.parametrize(
+    "x_type,per_channel,kernel,stride,group,channels",
+    [
+        (T.UINT8, True, 3, 1, 1, (16, 32)),
+        (T.INT8, True, 3, 2, 1, (16, 32)),
+        (T.UINT8, False, 1, 1, 1, (64, 48)),
+        (T.UINT8, True, 7, 2, 1, (3, 16)),
+        (T.UINT8, True, 3, 1, 16, (16, 16)),
+        (T.INT8, True, 5, 2, 8, (8, 8)),
+    ],
+)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_qlinearconv_matches_onnxruntime_exactly(
+    x_type, per_channel, kernel, stride, group, channels, threads
+):
+    cin, cout = channels
+    np_type = np.uint8 if x_type == T.UINT8 else np.int8
+    x = byte_array(np_type, (2, cin, 17, 15))
+    w = RNG.integers(-127, 128, size=(cout, cin // group, kernel, kernel)).astype(np.int8)
+    w_scale = (RNG.uniform(0.5, 2, cout if per_channel else 1) / 127 / kernel).astype(np.float32)
+    bias = RNG.integers(-3000, 3000, cout).astype(np.int32)
+    inits = [
+        scalar("xs", T.FLOAT, 0.02),
+        scalar("xz", x_type, 7),
+        onnx.numpy_helper.from_array(w, "w"),
+        onnx.numpy_helper.from_array(w_scale, "ws"),
+        onnx.numpy_helper.from_array(np.zeros(w_scale.shape, np.int8), "wz"),
+        scalar("ys", T.FLOAT, 0.037),
+        scalar("yz", x_type, 3),
+        onnx.numpy_helper.from_array(bias, "b"),
+    ]
+    node = h.make_node(
+        "QLinearConv",
+        ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"],
+        ["y"],
+        pads=[kernel // 2] * 4,
+        strides=[stride] * 2,
+        group=group,
+    )
+    model = make_model([node], [h.make_tensor_value_info("x", x_type, x.shape)], x_type, inits)
+    expected = ort_run(model, {"x": x})[0]
+    got = run_lwai(model, {"x": x}, threads=threads)[0]
+    np.testing.assert_array_equal(got, expected)
+
+
+def ms_unary_model(op, x_type, shape, **attrs):
+    inits = [
+        scalar("xs", T.FLOAT, 0.05),
+        scalar("xz", x_type, 9),
+        scalar("ys", T.FLOAT, 0.011),
+        scalar("yz", x_type, 4),
+    ]
+    node = h.make_node(op, ["x", "xs", "xz", "ys", "yz"], ["y"], domain="com.microsoft", **attrs)
+    inputs = [h.make_tensor_value_info("x", x_type, shape)]
+    return make_model([node], inputs, x_type, inits, ms_domain=True)
+
+
+@pytest.mark.parametrize("x_type", [T.UINT8, T.INT8])
+@pytest.mark.parametrize(
+    "op,shape,attrs",
+    [
+        ("QLinearSigmoid", (2, 3, 5), {}),
+        ("QLinearLeakyRelu", (2, 3, 5), {"alpha": 0.1}),
+        ("QLinearSoftmax", (3, 10), {"axis": -1, "opset": 13}),
+        ("QLinearSoftmax", (2, 3, 4), {"axis": 1, "opset": 12}),
+        ("QLinearGlobalAveragePool", (2, 6, 5, 7), {"channels_last": 0}),
+        ("QLinearGlobalAveragePool", (2, 5, 7, 6), {"channels_last": 1}),
+        ("QLinearAveragePool", (1, 4, 9, 9), {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}),
+    ],
+)
+def test_microsoft_unary_operators_match_onnxruntime(x_type, op, shape, attrs):
+    model = ms_unary_model(op, x_type, shape, **attrs)
+    x = byte_array(np.uint8 if x_type == T.UINT8 else np.int8, shape)
+    expected = ort_run(model, {"x": x})[0]
+    got = run_lwai(model, {"x": x})[0]
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    # ONNX Runtime evaluates some of these through lookup tables or fixed-point paths: the
+    # results may round to the neighbouring step.
+    assert np.abs(got.astype(np.int32) - expected.astype(np.int32)).max() <= 1
+
+
+@pytest.mark.parametrize("op", ["QLinearAdd", "QLinearMul"])
+@pytest.mark.parametrize("x_type", [T.UINT8, T.INT8])
+@pytest.mark.parametrize("b_shape", [(2, 8, 5, 5), (1,), (2, 8, 1, 1)])
+def test_qlinear_add_and_mul_match_onnxruntime(op, x_type, b_shape):
+    np_type = np.uint8 if x_type == T.UINT8 else np.int8
+    inits = [
+        scalar("as", T.FLOAT, 0.03),
+        scalar("az", x_type, 11),
+        scalar("bs", T.FLOAT, 0.05),
+        scalar("bz", x_type, -4 if x_type == T.INT8 else 140),
+        scalar("cs", T.FLOAT, 0.06),
+        scalar("cz", x_type, 2),
+    ]
+    node = h.make_node(
+        op, ["a", "as", "az", "b", "bs", "bz", "cs", "cz"], ["y"], domain="com.microsoft"
+    )
+    inputs = [
+        h.make_tensor_value_info("a", x_type, (2, 8, 5, 5)),
+        h.make_tensor_value_info("b", x_type, b_shape),
+    ]
+    model = make_model([node], inputs, x_type, inits, ms_domain=True)
+    feed = {"a": byte_array(np_type, (2, 8, 5, 5)), "b": byte_array(np_type, b_shape)}
+    expected = ort_run(model, feed)[0]
+    got = run_lwai(model, feed)[0]
+    assert np.abs(got.astype(np.int32) - expected.astype(np.int32)).max() <= 1
+
+
+def test_microsoft_matrix_operators_match_onnxruntime():
+    a = byte_array(np.uint8, (5, 12))
+    b = RNG.integers(-127, 128, size=(12, 7)).astype(np.int8)
+    b_scale = RNG.uniform(0.001, 0.01, 7).astype(np.float32)
+    bias_f = RNG.normal(size=7).astype(np.float32)
+    inits = [
+        scalar("as", T.FLOAT, 0.02),
+        scalar("az", T.UINT8, 100),
+        onnx.numpy_helper.from_array(b, "b"),
+        onnx.numpy_helper.from_array(b_scale, "bs"),
+        onnx.numpy_helper.from_array(np.zeros(7, np.int8), "bz"),
+        onnx.numpy_helper.from_array(RNG.integers(-500, 500, 7).astype(np.int32), "c"),
+        scalar("ys", T.FLOAT, 0.05),
+        scalar("yz", T.UINT8, 128),
+        onnx.numpy_helper.from_array(bias_f, "bias"),
+    ]
+    inputs = [h.make_tensor_value_info("a", T.UINT8, a.shape)]
+    qgemm = h.make_node(
+        "QGemm",
+        ["a", "as", "az", "b", "bs", "bz", "c", "ys", "yz"],
+        ["y"],
+        domain="com.microsoft",
+        alpha=0.75,
+    )
+    model = make_model([qgemm], inputs, T.UINT8, inits, ms_domain=True)
+    got, expected = run_lwai(model, {"a": a})[0], ort_run(model, {"a": a})[0]
+    assert np.abs(got.astype(np.int32) - expected.astype(np.int32)).max() <= 1
+
+    to_float = h.make_node(
+        "MatMulIntegerToFloat",
+        ["a", "b", "as", "bs", "az", "bz", "bias"],
+        ["y"],
+        domain="com.microsoft",
+    )
+    model = make_model([to_float], inputs, T.FLOAT, inits, ms_domain=True)
+    got, expected = run_lwai(model, {"a": a})[0], ort_run(model, {"a": a})[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+    x = RNG.normal(size=(5, 12)).astype(np.float32)
+    dynamic = h.make_node(
+        "DynamicQuantizeMatMul", ["x", "b", "bs", "bz", "bias"], ["y"], domain="com.microsoft"
+    )
+    model = make_model(
+        [dynamic], [h.make_tensor_value_info("x", T.FLOAT, x.shape)], T.FLOAT, inits, True
+    )
+    got, expected = run_lwai(model, {"x": x})[0], ort_run(model, {"x": x})[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_unknown_microsoft_operator_is_named(tmp_path):
+    node = h.make_node("QAttention", ["x"], ["y"], domain="com.microsoft")
+    model = make_model(
+        [node], [h.make_tensor_value_info("x", T.FLOAT, (1,))], T.FLOAT, [], ms_domain=True
+    )
+    with pytest.raises(lwai.UnsupportedOperatorError, match="QAttention.*com.microsoft"):
+        lwai.convert(model)
+
+
+# --- Whole networks quantized by onnxruntime.quantization.
+
+
+def quantized_digits(tmp_path, digits_onnx, quant_format, activation_type):
+    from onnxruntime.quantization import CalibrationDataReader, QuantType, quantize_static
+
+    from digits_data import load_split
+
+    x_train, _, x_test, y_test = load_split()
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{"input": x_train[i : i + 32]} for i in range(0, 256, 32)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    out = tmp_path / "digits_int8.onnx"
+    quantize_static(
+        str(digits_onnx),
+        str(out),
+        Reader(),
+        quant_format=quant_format,
+        per_channel=True,
+        activation_type=activation_type,
+        weight_type=QuantType.QInt8,
+    )
+    return out, x_test, y_test
+
+
+@pytest.mark.parametrize(
+    "form,activation", [("QDQ", "QUInt8"), ("QDQ", "QInt8"), ("QOperator", "QUInt8")]
+)
+def test_onnxruntime_quantized_digits_runs_as_int8(tmp_path, digits_onnx, form, activation):
+    from onnxruntime.quantization import QuantFormat, QuantType
+
+    path, x_test, y_test = quantized_digits(
+        tmp_path, digits_onnx, getattr(QuantFormat, form), getattr(QuantType, activation)
+    )
+    model = lwai.convert(str(path))
+    ops = [node["op"] for node in model.nodes]
+    assert "QLinearConv" in ops and "Conv" not in ops, ops
+    expected = ort_run(str(path), {"input": x_test})[0]
+    got = lwai.Session(model).run({"input": x_test})
+    got = list(got.values())[0] if isinstance(got, dict) else got[0]
+    # The same predictions, and probabilities within a few quantization steps of the output.
+    assert (got.argmax(1) == expected.argmax(1)).mean() >= 0.995
+    assert np.abs(got - expected).max() <= 0.05
+    assert (got.argmax(1) == y_test).mean() >= 0.9
