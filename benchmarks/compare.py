@@ -162,7 +162,13 @@ def _load_litert(spec: dict, feed: dict):
     return run, version("ai-edge-litert")
 
 
-LOADERS = {"lwai": _load_lwai, "ort": _load_ort, "openvino": _load_openvino, "litert": _load_litert}
+LOADERS = {
+    "lwai": _load_lwai,
+    "lwai_fp32": _load_lwai,  # int8_models.py: the float model beside the quantized one
+    "ort": _load_ort,
+    "openvino": _load_openvino,
+    "litert": _load_litert,
+}
 
 
 def _feed(spec: dict) -> dict:
@@ -559,6 +565,8 @@ def _ms(value: float | None) -> str:
 
 ONNX_PEERS = ("ort", "openvino")  # run the same ONNX files as lwai
 REAL_MODELS_HEADING = "# Real models"  # benchmarks/real_models.py's section of RESULTS.md
+INT8_HEADING = "# Int8"  # benchmarks/int8_models.py's section of RESULTS.md
+SECTION_HEADINGS = (REAL_MODELS_HEADING, INT8_HEADING)
 
 
 def _median_cell(s: dict, reason: str | None = None) -> str:
@@ -667,15 +675,30 @@ def method_lines(machine: dict) -> list[str]:
 
 def write_sections(path: pathlib.Path, main: list[str] | None, real_models: list[str] | None):
     """Writes RESULTS.md: compare.py's report (main) and real_models.py's section, each
-    replacing its own part and keeping the other's (None = keep what the file has)."""
-    old = path.read_text() if path.exists() else ""
-    old_main, sep, old_real = old.partition("\n" + REAL_MODELS_HEADING + "\n")
-    text = "\n".join(main) if main is not None else old_main.rstrip("\n") + "\n"
+    replacing its own part and keeping the others (None = keep what the file has)."""
+    if main is not None:
+        write_section(path, None, main)
     if real_models is not None:
-        text = text.rstrip("\n") + "\n\n" + "\n".join(real_models)
-    elif sep:
-        text = text.rstrip("\n") + "\n" + sep + old_real
-    path.write_text(text)
+        write_section(path, REAL_MODELS_HEADING, real_models)
+
+
+def write_section(path: pathlib.Path, heading: str | None, lines: list[str]) -> None:
+    """Replaces one part of RESULTS.md: compare.py's report (heading None, the file's start) or
+    the section that starts with the line `heading` (one of SECTION_HEADINGS), keeping the
+    others in SECTION_HEADINGS order."""
+    old = path.read_text() if path.exists() else ""
+    parts: dict[str | None, str] = {}
+    current: str | None = None
+    chunk: list[str] = []
+    for line in old.splitlines():
+        if line in SECTION_HEADINGS:
+            parts[current] = "\n".join(chunk).strip("\n")
+            current, chunk = line, []
+        chunk.append(line)
+    parts[current] = "\n".join(chunk).strip("\n")
+    parts[heading] = "\n".join(lines).strip("\n")
+    order = [None, *SECTION_HEADINGS]
+    path.write_text("\n\n".join(parts[h] for h in order if parts.get(h)) + "\n")
 
 
 def write_report(path, chart_name, command, machine, peak, summary, info, reasons) -> None:

@@ -116,6 +116,29 @@ LWAI_VNNI void VnniRequantizeRow(const int32_t* sum, int64_t count, int32_t offs
   }
 }
 
+// Loads 16 inputs of a stride-2 row: the even floats of p[0, 32).
+template <int kStride>
+LWAI_VNNI __m512 LoadStrided(const float* p, __mmask16 mask) {
+  if (kStride == 1) return _mm512_maskz_loadu_ps(mask, p);
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_loadu_ps(p + 16));
+}
+
+template <int kStride>
+LWAI_VNNI void DepthwiseSumsRowAvx512(const float* const* rows, const float* taps, int num_taps,
+                                      int64_t count, int32_t* sums) {
+  for (int64_t o = 0; o < count; o += 16) {
+    const int64_t lanes = std::min<int64_t>(16, count - o);
+    const __mmask16 mask = static_cast<__mmask16>(lanes == 16 ? 0xFFFF : (1u << lanes) - 1u);
+    __m512 a = _mm512_setzero_ps();
+    for (int t = 0; t < num_taps; ++t) {
+      a = _mm512_fmadd_ps(_mm512_set1_ps(taps[t]),
+                          LoadStrided<kStride>(rows[t] + o * kStride, mask), a);
+    }
+    _mm512_mask_storeu_epi32(sums + o, mask, _mm512_cvttps_epi32(a));
+  }
+}
+
 LWAI_VNNI void VnniTileAny(const Tile& t, const Int8Requantization& rq) {
   if (t.columns > 16) {
     VnniTile<2>(t, rq);
@@ -234,6 +257,21 @@ void Int8RequantizeRow(const int32_t* sum, int64_t count, int32_t offset, float 
   for (int64_t i = 0; i < count; ++i) {
     out[i] =
         static_cast<uint8_t>(Int8Requantize(sum[i], offset, scale, lo, hi, rq.y_zero_point) & 0xFF);
+  }
+}
+
+void DepthwiseSumsRow(const float* const* rows, const float* taps, int num_taps, int64_t stride,
+                      int64_t count, int32_t* sums) {
+#ifdef LWAI_INT8_X86
+  if (CpuHasVnni() && !g_force_portable.load(std::memory_order_relaxed)) {
+    if (stride == 1) return DepthwiseSumsRowAvx512<1>(rows, taps, num_taps, count, sums);
+    if (stride == 2) return DepthwiseSumsRowAvx512<2>(rows, taps, num_taps, count, sums);
+  }
+#endif
+  for (int64_t o = 0; o < count; ++o) {
+    float a = 0.0f;
+    for (int t = 0; t < num_taps; ++t) a += taps[t] * rows[t][o * stride];
+    sums[o] = static_cast<int32_t>(a);
   }
 }
 

@@ -103,6 +103,15 @@ void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b
 void Int8RequantizeRow(const int32_t* sum, int64_t count, int32_t offset, float scale,
                        const Int8Requantization& rq, uint8_t* out);
 
+// Depthwise window sums of one output row: sums[o] = sum_t taps[t] * rows[t][o * stride] for
+// o < count, in float, which is exact for the values the int8 depthwise convolution feeds it
+// (sums of integers below 2^24 in magnitude), converted to int32. rows[t] points at tap t's
+// input for this row's first output; the vector path may read up to 31 floats past the last
+// one used, which the caller's buffer must hold. Vectorized where the CPU has AVX-512 (strides 1
+// and 2).
+void DepthwiseSumsRow(const float* const* rows, const float* taps, int num_taps, int64_t stride,
+                      int64_t count, int32_t* sums);
+
 namespace int8_gemm_internal {
 // Tests only: when true, Int8Gemm uses the portable implementation even where VNNI exists.
 void SetForcePortableForTesting(bool force);

@@ -64,6 +64,8 @@ bool ScalarZeroPoint(const KernelContext& ctx, int index, DataType type, int32_t
 // ---------------------------------------------------------------------------------------------
 // QLinearConv
 
+int64_t RoundUp16(int64_t n) { return (n + 15) / 16 * 16; }
+
 // Values a 1x1 depthwise convolution accumulates before requantizing them.
 constexpr int64_t kDepthwiseRun = 512;
 
@@ -78,13 +80,15 @@ struct QConvState : WrappedState {
   int32_t x_zero_point = 0;  // in x's own type
   std::shared_ptr<const Int8GemmWeights> weights;  // group 1
   std::vector<int8_t> depthwise_weights;           // [C][kernel_size]
+  std::vector<float> depthwise_taps;               // the same as floats
+  std::vector<int64_t> tap_offset;  // depthwise: each tap's first input in the padded plane
   std::vector<int32_t> row_offset;
   std::vector<float> row_scale;
   Int8Requantization rq;
   size_t col_bytes = 0;     // im2col rows of one image (0 when pointwise)
   size_t padded_bytes = 0;  // the padded image (0 when pointwise)
   int64_t padded_height = 0, padded_width = 0;
-  int64_t depthwise_row = 0;  // int32 accumulators per thread
+  int64_t depthwise_row = 0;  // 4-byte scratch values per thread
 };
 
 Status PrepareQLinearConv(KernelContext& ctx) {
@@ -122,7 +126,11 @@ Status PrepareQLinearConv(KernelContext& ctx) {
   const ConvShape& c = s.shape;
   const int64_t depth = c.ColRows();
   s.depthwise = c.groups > 1 && c.groups == c.in_channels && c.groups == c.out_channels;
-  if ((c.groups != 1 && !s.depthwise) || depth > 65536 || c.out_size <= 0) return fall_back();
+  // Depthwise sums are exact in float up to 512 taps.
+  if ((c.groups != 1 && !s.depthwise) || depth > 65536 || c.out_size <= 0 ||
+      (s.depthwise && c.kernel_size > 512)) {
+    return fall_back();
+  }
   FusedActivation activation;
   LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &activation));
 
@@ -169,21 +177,38 @@ Status PrepareQLinearConv(KernelContext& ctx) {
   s.pointwise = c.kernel_size == 1 && g.strides[0] == 1 && g.strides[1] == 1 &&
                 g.pad_begin[0] == 0 && g.pad_begin[1] == 0 && g.pad_end[0] == 0 &&
                 g.pad_end[1] == 0;
+  // Rows and columns of the padded image that the windows reach (at least the image).
+  s.padded_height =
+      std::max(g.pad_begin[0] + g.input[0],
+               (g.output[0] - 1) * g.strides[0] + (g.kernel[0] - 1) * g.dilations[0] + 1);
+  s.padded_width =
+      std::max(g.pad_begin[1] + g.input[1],
+               (g.output[1] - 1) * g.strides[1] + (g.kernel[1] - 1) * g.dilations[1] + 1);
   size_t scratch = 0;
   if (s.depthwise) {
-    // One int32 accumulator row per thread.
-    s.depthwise_row = std::max<int64_t>(g.output[1], kDepthwiseRun) + 16;
+    // Per thread: accumulators for a run of a 1x1 plane, or the padded float plane (one per
+    // column phase), a row of float sums and their int32 copies.
+    int64_t per_thread = kDepthwiseRun + 16;
+    if (!s.pointwise) {
+      int64_t plane = 0;
+      if (!CheckedMul(s.padded_height, s.padded_width, &plane) || plane > (int64_t{1} << 32)) {
+        return ctx.ShapeMismatch("quantized depthwise convolution too large");
+      }
+      // The plane (with 32 floats of slack for vector reads), the sums, the tap row pointers.
+      per_thread = RoundUp16(plane + 32) + RoundUp16(g.output[1] + 16) + 2 * c.kernel_size;
+      s.depthwise_taps.assign(s.depthwise_weights.begin(), s.depthwise_weights.end());
+      s.tap_offset.clear();
+      for (int64_t ky = 0; ky < g.kernel[0]; ++ky) {
+        for (int64_t kx = 0; kx < g.kernel[1]; ++kx) {
+          s.tap_offset.push_back(ky * g.dilations[0] * s.padded_width + kx * g.dilations[1]);
+        }
+      }
+    }
+    s.depthwise_row = (per_thread + 15) / 16 * 16;
     scratch = sizeof(int32_t) * static_cast<size_t>(s.depthwise_row) *
               static_cast<size_t>(ctx.thread_pool()->num_threads());
   } else {
     if (!s.pointwise) {
-      // Rows and columns of the padded image that the windows reach (at least the image).
-      s.padded_height =
-          std::max(g.pad_begin[0] + g.input[0],
-                   (g.output[0] - 1) * g.strides[0] + (g.kernel[0] - 1) * g.dilations[0] + 1);
-      s.padded_width =
-          std::max(g.pad_begin[1] + g.input[1],
-                   (g.output[1] - 1) * g.strides[1] + (g.kernel[1] - 1) * g.dilations[1] + 1);
       int64_t padded = 0, col = 0;
       const int64_t dims[] = {c.in_channels, s.padded_height, s.padded_width};
       if (!CheckedProduct(dims, 3, &padded) || !CheckedMul(depth, c.out_size, &col) ||
@@ -246,8 +271,8 @@ void CopyEvenBytes(const uint8_t* in, int64_t count, bool exact, uint8_t* out) {
 }
 
 // im2col of a padded image into depth x out_size bytes. Output rows are copied 16 bytes at a
-// time: a copy may run up to 15 bytes past its row, into the next row's place (written after it
-// by the same thread), except the last row of each im2col row, which is copied exactly.
+// time: a copy may run up to 15 bytes past its row, into the places of the next rows of the same
+// im2col row (written after it by the same thread); rows near the end are copied exactly.
 void Im2ColPadded(const QConvState& s, const uint8_t* padded, uint8_t* col, ThreadPool* pool) {
   const ConvShape& c = s.shape;
   const WindowGeometry& g = c.geometry;
@@ -262,13 +287,14 @@ void Im2ColPadded(const QConvState& s, const uint8_t* padded, uint8_t* col, Thre
       uint8_t* out = col + row * oh * ow;
       for (int64_t oy = 0; oy < oh; ++oy, out += ow) {
         const uint8_t* in = src + oy * sy * pw;
-        const bool last = oy == oh - 1;
-        if (sx == 1 && last) {
+        // Overrunning copies stay inside this im2col row, which no other thread writes.
+        const bool exact = (oh - 1 - oy) * ow < 16;
+        if (sx == 1 && exact) {
           std::memcpy(out, in, static_cast<size_t>(ow));
         } else if (sx == 1) {
           for (int64_t x = 0; x < ow; x += 16) std::memcpy(out + x, in + x, 16);
         } else if (sx == 2) {
-          CopyEvenBytes(in, ow, last, out);
+          CopyEvenBytes(in, ow, exact, out);
         } else {
           for (int64_t ox = 0; ox < ow; ++ox) out[ox] = in[ox * sx];
         }
@@ -308,41 +334,38 @@ void DepthwisePlanes(const QConvState& s, const X* x, uint8_t* y, int32_t* acc_r
     });
     return;
   }
-  // One task per thread, each with its own accumulator row.
+  // Windows: each plane is copied as floats x - zero point into a zero-padded plane, and each
+  // output row sums its taps' input runs (strided by the convolution's stride); the products
+  // and their sums are exact in float (at most 512 taps of 255 * 128), so the int32 sums are too.
+  const int64_t ph = s.padded_height, pw = s.padded_width;
+  const int64_t top = g.pad_begin[0], left = g.pad_begin[1];
   pool->ParallelFor(threads, 1, [&](int64_t task_begin, int64_t task_end) {
     for (int64_t task = task_begin; task < task_end; ++task) {
-      int32_t* acc = acc_rows + task * s.depthwise_row;
+      float* padded = reinterpret_cast<float*>(acc_rows + task * s.depthwise_row);
+      int32_t* sums = reinterpret_cast<int32_t*>(padded + RoundUp16(ph * pw + 32));
+      const float** rows = reinterpret_cast<const float**>(sums + RoundUp16(ow + 16));
       const int64_t begin = planes * task / threads, end = planes * (task + 1) / threads;
       for (int64_t plane = begin; plane < end; ++plane) {
         const int64_t channel = plane % c.out_channels;
         const X* in = x + plane * ih * iw;
+        std::fill(padded, padded + top * pw, 0.0f);
+        for (int64_t iy = 0; iy < ih; ++iy) {
+          float* dst = padded + (top + iy) * pw;
+          const X* src = in + iy * iw;
+          std::fill(dst, dst + left, 0.0f);
+          for (int64_t ix = 0; ix < iw; ++ix) dst[left + ix] = static_cast<float>(src[ix] - zx);
+          std::fill(dst + left + iw, dst + pw, 0.0f);
+        }
+        std::fill(padded + (top + ih) * pw, padded + ph * pw + 32, 0.0f);
+        const float* taps = s.depthwise_taps.data() + channel * kh * kw;
         uint8_t* out = y + plane * oh * ow;
-        const int8_t* taps = s.depthwise_weights.data() + channel * kh * kw;
-        const int32_t offset = s.row_offset[channel];
-        const float scale = s.row_scale[channel];
         for (int64_t oy = 0; oy < oh; ++oy) {
-          std::fill(acc, acc + ow, 0);
-          for (int64_t ky = 0; ky < kh; ++ky) {
-            const int64_t iy = oy * sy - g.pad_begin[0] + ky * g.dilations[0];
-            if (iy < 0 || iy >= ih) continue;  // padding holds the zero point: adds nothing
-            const X* row = in + iy * iw;
-            for (int64_t kx = 0; kx < kw; ++kx) {
-              const int32_t tap = taps[ky * kw + kx];
-              const int64_t shift = kx * g.dilations[1] - g.pad_begin[1];
-              const int64_t first = std::min<int64_t>(ow, shift >= 0 ? 0 : (-shift + sx - 1) / sx);
-              const int64_t last = std::max<int64_t>(
-                  first, std::min<int64_t>(ow, iw - shift <= 0 ? 0 : (iw - shift + sx - 1) / sx));
-              if (sx == 1) {
-                const X* r = row + shift;
-                for (int64_t ox = first; ox < last; ++ox) acc[ox] += tap * (r[ox] - zx);
-              } else {
-                for (int64_t ox = first; ox < last; ++ox) {
-                  acc[ox] += tap * (row[ox * sx + shift] - zx);
-                }
-              }
-            }
+          for (int64_t t = 0; t < kh * kw; ++t) {
+            rows[t] = padded + s.tap_offset[t] + oy * sy * pw;
           }
-          Int8RequantizeRow(acc, ow, offset, scale, s.rq, out + oy * ow);
+          DepthwiseSumsRow(rows, taps, static_cast<int>(kh * kw), sx, ow, sums);
+          Int8RequantizeRow(sums, ow, s.row_offset[channel], s.row_scale[channel], s.rq,
+                            out + oy * ow);
         }
       }
     }
