@@ -11,6 +11,7 @@
 #include "lwai/model.h"
 #include "lwai/session.h"
 #include "passes/passes.h"
+#include "passes/quantize.h"
 #include "runtime/backend.h"
 #include "runtime/control_flow.h"
 
@@ -215,6 +216,31 @@ Attribute ToAttribute(const std::string& name, const py::handle& value) {
 }
 
 // Builds a Graph from converter calls; finish() validates, optimizes and returns a Model.
+QuantizationOptions ParseQuantizationOptions(const py::dict& options) {
+  QuantizationOptions parsed;
+  for (const auto& [key, value] : options) {
+    const std::string name = py::str(key);
+    if (name == "activations_signed") {
+      parsed.activations_signed = value.cast<bool>();
+    } else if (name == "per_channel") {
+      parsed.per_channel = value.cast<bool>();
+    } else if (name == "exclude_nodes") {
+      parsed.exclude_nodes = value.cast<std::vector<std::string>>();
+    } else if (name == "exclude_ops") {
+      for (const std::string& op : value.cast<std::vector<std::string>>()) {
+        OpType parsed_op;
+        if (!ParseOpType(op, &parsed_op)) {
+          ThrowIfError(InvalidArgument("exclude_ops: unknown operator '" + op + "'"));
+        }
+        parsed.exclude_ops.push_back(parsed_op);
+      }
+    } else {
+      ThrowIfError(InvalidArgument("unknown quantization option '" + name + "'"));
+    }
+  }
+  return parsed;
+}
+
 class GraphBuilder {
  public:
   int AddTensor(const std::string& name, int dtype, const py::object& shape,
@@ -601,6 +627,53 @@ PYBIND11_MODULE(_lwai, m) {
         std::map<std::string, std::string> d(m.info().metadata.begin(), m.info().metadata.end());
         return d;
       });
+
+  // Quantization (python/lwai/quantize.py drives these).
+  m.def("quantization_targets", [](const std::shared_ptr<Model>& model, const py::dict& options) {
+    const QuantizationOptions parsed = ParseQuantizationOptions(options);
+    std::vector<std::string> names;
+    for (int t : QuantizationTargets(model->graph(), parsed)) {
+      names.push_back(model->graph().tensors[t].name);
+    }
+    return names;
+  });
+  m.def(
+      "with_outputs",
+      [](const std::shared_ptr<Model>& model, const std::vector<std::string>& names) {
+        auto graph = std::make_unique<Graph>(model->graph());
+        for (const std::string& name : names) {
+          const int t = graph->FindTensor(name);
+          if (t < 0) ThrowIfError(NotFound("no tensor named '" + name + "'"));
+          if (std::find(graph->outputs.begin(), graph->outputs.end(), t) == graph->outputs.end()) {
+            graph->outputs.push_back(t);
+          }
+        }
+        return std::make_shared<Model>(std::move(graph), std::make_unique<ModelInfo>(model->info()),
+                                       std::shared_ptr<const void>(model));
+      },
+      "A copy of the model that also returns the named tensors (for calibration).");
+  m.def("quantize_model",
+        [](const std::shared_ptr<Model>& model,
+           const std::map<std::string, std::pair<float, float>>& ranges, const py::dict& options) {
+          const QuantizationOptions parsed = ParseQuantizationOptions(options);
+          auto graph = std::make_unique<Graph>(model->graph());
+          std::vector<TensorRange> list;
+          for (const auto& [name, range] : ranges) {
+            const int t = graph->FindTensor(name);
+            if (t < 0)
+              ThrowIfError(NotFound("calibration range for unknown tensor '" + name + "'"));
+            list.push_back(TensorRange{t, range.first, range.second});
+          }
+          {
+            py::gil_scoped_release release;
+            ThrowIfError(InsertQuantization(*graph, list, parsed));
+            ThrowIfError(OptimizeGraph(*graph));
+          }
+          auto info = std::make_unique<ModelInfo>(model->info());
+          info->optimized = true;
+          return std::make_shared<Model>(std::move(graph), std::move(info),
+                                         std::shared_ptr<const void>(model));
+        });
 
   py::class_<GraphBuilder>(m, "GraphBuilder")
       .def(py::init<>())

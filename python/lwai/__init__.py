@@ -5,6 +5,7 @@ model = lwai.convert("model.onnx")      # ONNX -> lwai.Model (optimized)
 model.save("model.lwai")
 session = lwai.Session("model.lwai", threads=2)
 probabilities, = session.run({"input": x})
+int8 = lwai.quantize(model, calibration=images)   # static int8 quantization
 print(session.profile({"input": x}).table(top=10))
 """
 
@@ -26,6 +27,7 @@ from lwai._lwai import (
 from lwai.model import Model, TensorInfo, load
 from lwai.onnx_import import convert
 from lwai.profile import NodeProfile, OpProfile, Profile
+from lwai.quantize import quantize
 from lwai.session import NodeAssignment, Session, available_backends, example_plugin_path
 
 __version__ = "0.1.0"
@@ -55,5 +57,6 @@ __all__ = [
     "convert",
     "example_plugin_path",
     "load",
+    "quantize",
     "supported_ops",
 ]

@@ -135,6 +135,29 @@ def cmd_convert(args) -> None:
     print(f"wrote {output}: {len(model.nodes)} nodes, {size} parameters")
 
 
+def cmd_quantize(args) -> None:
+    model = lwai.quantize(
+        args.input,
+        args.calib,
+        method=args.method,
+        percentile=args.percentile,
+        activation_type=args.activation_type,
+        per_channel=not args.per_tensor,
+        exclude_nodes=args.exclude_node,
+        exclude_ops=args.exclude_op,
+        batch_size=args.batch_size,
+        threads=args.threads,
+    )
+    output = args.output or os.path.splitext(args.input)[0] + "_int8.lwai"
+    model.save(output)
+    counts = model.op_histogram()
+    int8_ops = sum(n for op, n in counts.items() if op.startswith("QLinear"))
+    print(
+        f"wrote {output}: {len(model.nodes)} nodes ({int8_ops} int8 operators), "
+        f"{_format_bytes(model.parameter_bytes)} parameters"
+    )
+
+
 def cmd_info(args) -> None:
     model = lwai.load(args.model)
     session = lwai.Session(model)
@@ -247,6 +270,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="output path (.lwai, or .json)")
     p.add_argument("--no-optimize", action="store_true", help="skip graph optimizations")
     p.set_defaults(fn=cmd_convert)
+
+    p = sub.add_parser(
+        "quantize", help="static int8 quantization of an ONNX or .lwai model from calibration data"
+    )
+    p.add_argument("input", help="float model (.onnx or .lwai)")
+    p.add_argument("-o", "--output", help="output path (default: INPUT_int8.lwai)")
+    p.add_argument(
+        "--calib",
+        required=True,
+        metavar="DIR_OR_NPZ",
+        help="calibration inputs: a folder of .npy/.npz files or one .npz file",
+    )
+    p.add_argument("--method", choices=("minmax", "percentile", "entropy"), default="minmax")
+    p.add_argument("--percentile", type=float, default=99.999, help="for --method percentile")
+    p.add_argument("--activation-type", choices=("uint8", "int8"), default="uint8")
+    p.add_argument("--per-tensor", action="store_true", help="one weight scale per tensor")
+    p.add_argument("--exclude-node", action="append", default=[], metavar="NAME")
+    p.add_argument("--exclude-op", action="append", default=[], metavar="OP")
+    p.add_argument("--batch-size", type=_int_at_least(1), default=32)
+    p.add_argument("--threads", type=_int_at_least(1), default=1)
+    p.set_defaults(fn=cmd_quantize)
 
     p = sub.add_parser("info", help="inputs, outputs, operators, sizes")
     p.add_argument("model")

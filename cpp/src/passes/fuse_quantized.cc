@@ -260,6 +260,8 @@ Status FuseQuantizedConv(Graph& graph) {
         !MatchOutputChain(graph, readers, conv.outputs[0], &chain)) {
       continue;
     }
+    // QLinearConv takes one clamp: a Conv with its own fused activation and one after it stays.
+    if (conv.FindAttribute("activation") != nullptr && !chain.activation.empty()) continue;
     const Node& dq_w = graph.nodes[pw];
     const int64_t w_scales = FloatConstant(graph, dq_w.inputs[1], 1) != nullptr ? 1 : out_channels;
     const float* w_scale = FloatConstant(graph, dq_w.inputs[1], w_scales);
@@ -283,11 +285,7 @@ Status FuseQuantizedConv(Graph& graph) {
         chain.yq.scale,
         ZeroPointOrZero(graph, chain.yq.zero_point, chain.yq.type, conv.name + "_y_zero_point")};
     if (bias >= 0) fused.inputs.push_back(bias);
-    for (const Attribute& a : conv.attributes) {
-      if (a.name != "activation" && a.name != "activation_min" && a.name != "activation_max") {
-        fused.attributes.push_back(a);
-      }
-    }
+    fused.attributes = conv.attributes;  // its own fused activation (an optimized float model)
     ReplaceWithFused(graph, static_cast<int>(c), chain, std::move(fused), &removed);
   }
   DropRemoved(graph, removed);

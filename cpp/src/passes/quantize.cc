@@ -1,0 +1,268 @@
+// Static int8 quantization of a float graph: QuantizeLinear/DequantizeLinear pairs around the
+// nodes that have int8 kernels, from calibrated ranges, with int8 weights. The optimizer's
+// quantized fusions then turn each pair-wrapped node into its int8 operator.
+#include "passes/quantize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "passes/passes.h"
+
+namespace lwai {
+namespace {
+
+bool IsFloatActivation(const Graph& graph, int t) {
+  return t >= 0 && graph.tensors[t].dtype == DataType::kFloat32 && !graph.tensors[t].is_constant();
+}
+
+bool HasRank(const Graph& graph, int t, size_t rank) {
+  const TensorDesc& d = graph.tensors[t];
+  return d.shape_known && d.shape.size() == rank;
+}
+
+const float* FloatConstantData(const Graph& graph, int t) {
+  if (t < 0 || !graph.tensors[t].is_constant() || graph.tensors[t].dtype != DataType::kFloat32) {
+    return nullptr;
+  }
+  return reinterpret_cast<const float*>(graph.tensors[t].constant.data);
+}
+
+bool Excluded(const Node& node, const QuantizationOptions& options) {
+  return std::find(options.exclude_nodes.begin(), options.exclude_nodes.end(), node.name) !=
+             options.exclude_nodes.end() ||
+         std::find(options.exclude_ops.begin(), options.exclude_ops.end(), node.op) !=
+             options.exclude_ops.end();
+}
+
+// The node's activation inputs that get quantized, or empty when the node stays float.
+std::vector<int> QuantizedInputs(const Graph& graph, const Node& node) {
+  switch (node.op) {
+    case OpType::Conv: {
+      if (node.inputs.size() < 2 || node.outputs.size() != 1) return {};
+      const int x = node.inputs[0], w = node.inputs[1];
+      const int b = node.inputs.size() > 2 ? node.inputs[2] : -1;
+      if (!IsFloatActivation(graph, x) || !HasRank(graph, x, 4) || !FloatConstantData(graph, w) ||
+          !graph.tensors[w].HasStaticShape() || graph.tensors[w].shape.size() != 4 ||
+          (b >= 0 && !FloatConstantData(graph, b))) {
+        return {};
+      }
+      const std::string act = node.GetString("activation", "");
+      if (!act.empty() && act != "Relu" && act != "Clip") return {};
+      return {x};
+    }
+    case OpType::Add:
+    case OpType::Mul:
+      if (node.inputs.size() != 2 || !IsFloatActivation(graph, node.inputs[0]) ||
+          !IsFloatActivation(graph, node.inputs[1]) || !HasRank(graph, node.inputs[0], 4) ||
+          !HasRank(graph, node.inputs[1], 4)) {
+        return {};
+      }
+      return {node.inputs[0], node.inputs[1]};
+    case OpType::BatchNormalization: {
+      if (node.inputs.size() != 5 || node.outputs.empty() || node.GetInt("training_mode", 0)) {
+        return {};
+      }
+      for (size_t o = 1; o < node.outputs.size(); ++o) {
+        if (node.outputs[o] >= 0) return {};
+      }
+      for (int i = 1; i < 5; ++i) {
+        if (!FloatConstantData(graph, node.inputs[i])) return {};
+      }
+      if (!IsFloatActivation(graph, node.inputs[0]) || !HasRank(graph, node.inputs[0], 4)) {
+        return {};
+      }
+      return {node.inputs[0]};
+    }
+    default:
+      return {};
+  }
+}
+
+// Scale and zero point for values in [lo, hi] (widened to hold 0, as zero padding needs).
+void ActivationParameters(float lo, float hi, bool is_signed, float* scale, int32_t* zero_point) {
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
+  *scale = (hi - lo) / 255.0f;
+  if (!(*scale > 0.0f) || !std::isfinite(*scale)) *scale = 1.0f;
+  const double qmin = is_signed ? -128.0 : 0.0;
+  const double z = std::nearbyint(qmin - static_cast<double>(lo) / *scale);
+  *zero_point = static_cast<int32_t>(std::min(qmin + 255.0, std::max(qmin, z)));
+}
+
+int AddConstantTensor(Graph& graph, const std::string& name, DataType dtype,
+                      const std::vector<int64_t>& dims, const void* bytes, size_t size) {
+  TensorDesc desc;
+  desc.name = name;
+  desc.dtype = dtype;
+  desc.shape_known = true;
+  for (int64_t d : dims) desc.shape.push_back(Dim{d, ""});
+  desc.constant = ConstantData::Copy(bytes, size);
+  return graph.AddTensor(std::move(desc));
+}
+
+int AddActivationTensor(Graph& graph, const std::string& name, const TensorDesc& like,
+                        DataType dtype) {
+  TensorDesc desc;
+  desc.name = name;
+  desc.dtype = dtype;
+  desc.shape_known = like.shape_known;
+  desc.shape = like.shape;
+  return graph.AddTensor(std::move(desc));
+}
+
+}  // namespace
+
+std::vector<int> QuantizationTargets(const Graph& graph, const QuantizationOptions& options) {
+  std::vector<char> target(graph.tensors.size(), 0);
+  for (const Node& node : graph.nodes) {
+    if (Excluded(node, options)) continue;
+    const std::vector<int> inputs = QuantizedInputs(graph, node);
+    if (inputs.empty()) continue;
+    for (int t : inputs) target[t] = 1;
+    target[node.outputs[0]] = 1;
+  }
+  std::vector<int> out;
+  for (size_t t = 0; t < target.size(); ++t) {
+    if (target[t]) out.push_back(static_cast<int>(t));
+  }
+  return out;
+}
+
+Status InsertQuantization(Graph& graph, const std::vector<TensorRange>& ranges,
+                          const QuantizationOptions& options) {
+  const std::vector<int> targets = QuantizationTargets(graph, options);
+  std::vector<const TensorRange*> range_of(graph.tensors.size(), nullptr);
+  for (const TensorRange& r : ranges) {
+    if (r.tensor < 0 || r.tensor >= static_cast<int>(graph.tensors.size())) {
+      return InvalidArgument("quantization range for tensor index " + std::to_string(r.tensor) +
+                             " outside the graph");
+    }
+    if (!std::isfinite(r.min) || !std::isfinite(r.max) || r.min > r.max) {
+      return InvalidArgument("tensor '" + graph.tensors[r.tensor].name + "': range [" +
+                             std::to_string(r.min) + ", " + std::to_string(r.max) +
+                             "] is not a finite interval (NaN or infinite calibration values?)");
+    }
+    range_of[r.tensor] = &r;
+  }
+  for (int t : targets) {
+    if (range_of[t] == nullptr) {
+      return InvalidArgument("no calibration range for tensor '" + graph.tensors[t].name + "'");
+    }
+  }
+  const DataType qtype = options.activations_signed ? DataType::kInt8 : DataType::kUInt8;
+  // Per target tensor: its dequantized stand-in, made once and read by every quantized node.
+  std::vector<int> dequantized(graph.tensors.size(), -1);
+  std::vector<Node> before;  // Q/DQ pairs of graph inputs and constants, placed first
+  std::vector<Node> nodes;
+  // Q/DQ of target t. A graph input keeps its tensor and quantized readers read the new
+  // dequantized one; a node output is renamed (its producer writes a new float tensor, which the
+  // pair requantizes into t), so every reader and graph output sees the quantized values.
+  auto make_pair = [&](int t, bool renamed_producer, std::vector<Node>* out) -> int {
+    float scale = 1.0f;
+    int32_t zp = 0;
+    ActivationParameters(range_of[t]->min, range_of[t]->max, options.activations_signed, &scale,
+                         &zp);
+    const std::string name = graph.tensors[t].name;
+    const uint8_t zp_byte = static_cast<uint8_t>(zp & 0xFF);
+    const int scale_t =
+        AddConstantTensor(graph, name + "_scale", DataType::kFloat32, {}, &scale, sizeof(float));
+    const int zp_t = AddConstantTensor(graph, name + "_zero_point", qtype, {}, &zp_byte, 1);
+    const int q = AddActivationTensor(graph, name + "_quantized", graph.tensors[t], qtype);
+    int source = t, dq = t;
+    if (renamed_producer) {
+      source = AddActivationTensor(graph, name + "_float", graph.tensors[t], DataType::kFloat32);
+    } else {
+      dq = AddActivationTensor(graph, name + "_dequantized", graph.tensors[t], DataType::kFloat32);
+    }
+    Node quantize;
+    quantize.name = name + "_QuantizeLinear";
+    quantize.op = OpType::QuantizeLinear;
+    quantize.inputs = {source, scale_t, zp_t};
+    quantize.outputs = {q};
+    Node dequantize;
+    dequantize.name = name + "_DequantizeLinear";
+    dequantize.op = OpType::DequantizeLinear;
+    dequantize.inputs = {q, scale_t, zp_t};
+    dequantize.outputs = {dq};
+    out->push_back(std::move(quantize));
+    out->push_back(std::move(dequantize));
+    dequantized[t] = dq;
+    return source;
+  };
+  std::vector<char> is_target(graph.tensors.size(), 0);
+  for (int t : targets) is_target[t] = 1;
+  for (int t : graph.inputs) {
+    if (is_target[t]) make_pair(t, false, &before);
+  }
+  const std::vector<Node> original = graph.nodes;
+  for (const Node& source : original) {
+    Node node = source;
+    const bool quantized = !Excluded(node, options) && !QuantizedInputs(graph, node).empty();
+    if (quantized) {
+      for (int t : QuantizedInputs(graph, node)) {
+        for (int& input : node.inputs) {
+          if (input == t) input = dequantized[t];
+        }
+      }
+      if (node.op == OpType::Conv) {
+        // Weights: int8 per output channel (symmetric), dequantized for the float Conv that the
+        // fusion turns into QLinearConv.
+        const int w = source.inputs[1];
+        const TensorDesc& wd = graph.tensors[w];
+        const int64_t m = wd.shape[0].value;
+        const int64_t per = wd.StaticShape().NumElements() / std::max<int64_t>(1, m);
+        const float* values = FloatConstantData(graph, w);
+        const int64_t channels = options.per_channel ? m : 1;
+        std::vector<float> scales(static_cast<size_t>(channels), 0.0f);
+        for (int64_t o = 0; o < m; ++o) {
+          float& s = scales[options.per_channel ? o : 0];
+          for (int64_t i = 0; i < per; ++i) s = std::max(s, std::fabs(values[o * per + i]));
+        }
+        for (float& s : scales) s = s > 0.0f && std::isfinite(s) ? s / 127.0f : 1.0f;
+        std::vector<int8_t> q(static_cast<size_t>(m * per));
+        for (int64_t o = 0; o < m; ++o) {
+          const float s = scales[options.per_channel ? o : 0];
+          for (int64_t i = 0; i < per; ++i) {
+            const float v = std::nearbyint(values[o * per + i] / s);
+            q[o * per + i] = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, v)));
+          }
+        }
+        std::vector<int64_t> dims;
+        for (const Dim& d : wd.shape) dims.push_back(d.value);
+        const std::string wname = wd.name;
+        const int wq = AddConstantTensor(graph, wname + "_quantized", DataType::kInt8, dims,
+                                         q.data(), q.size());
+        const int ws = AddConstantTensor(graph, wname + "_scale", DataType::kFloat32, {channels},
+                                         scales.data(), scales.size() * sizeof(float));
+        const std::vector<int8_t> zeros(static_cast<size_t>(channels), 0);
+        const int wz = AddConstantTensor(graph, wname + "_zero_point", DataType::kInt8, {channels},
+                                         zeros.data(), zeros.size());
+        const int wf = AddActivationTensor(graph, wname + "_dequantized", graph.tensors[w],
+                                           DataType::kFloat32);
+        Node dq;
+        dq.name = wname + "_DequantizeLinear";
+        dq.op = OpType::DequantizeLinear;
+        dq.inputs = {wq, ws, wz};
+        dq.outputs = {wf};
+        dq.SetInt("axis", 0);
+        nodes.push_back(std::move(dq));
+        node.inputs[1] = wf;
+      }
+    }
+    // Each target's pair comes right after its producer (graph inputs' first), so readers,
+    // visited later, read the requantized value.
+    std::vector<Node> pairs;
+    for (int& y : node.outputs) {
+      if (y >= 0 && is_target[y] && dequantized[y] < 0) y = make_pair(y, true, &pairs);
+    }
+    nodes.push_back(std::move(node));
+    for (Node& pair : pairs) nodes.push_back(std::move(pair));
+  }
+  before.insert(before.end(), nodes.begin(), nodes.end());
+  graph.nodes = std::move(before);
+  return graph.SortTopologically();
+}
+
+}  // namespace lwai

@@ -1,0 +1,43 @@
+// Static post-training quantization of a float graph (the graph side of lwai.quantize).
+//
+// QuantizationTargets names the float activations whose ranges calibration must measure: the
+// activation inputs and outputs of the nodes that have int8 kernels (Conv, Add, Mul,
+// BatchNormalization). InsertQuantization then wraps those nodes in QuantizeLinear /
+// DequantizeLinear pairs with per-tensor parameters from the ranges (uint8 or int8, the range
+// widened to hold 0) and replaces Conv weights by int8 ones (symmetric, per output channel or
+// per tensor) behind a DequantizeLinear; OptimizeGraph afterwards folds each wrapped node into
+// its int8 operator (passes.h's quantized fusions). Not thread-safe; errors name the tensor.
+#ifndef LWAI_PASSES_QUANTIZE_H_
+#define LWAI_PASSES_QUANTIZE_H_
+
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace lwai {
+
+struct QuantizationOptions {
+  bool activations_signed = false;  // int8 activations (else uint8)
+  bool per_channel = true;          // Conv weight scales per output channel (else per tensor)
+  std::vector<std::string> exclude_nodes;  // nodes kept in float, by name
+  std::vector<OpType> exclude_ops;         // operators kept in float
+};
+
+// A calibrated range of graph tensor `tensor`.
+struct TensorRange {
+  int tensor = -1;
+  float min = 0, max = 0;
+};
+
+// The tensors (indices, in index order) whose ranges InsertQuantization needs.
+std::vector<int> QuantizationTargets(const Graph& graph, const QuantizationOptions& options);
+
+// Rewrites `graph` as described above. Every target needs a finite range (InvalidArgument
+// naming the tensor otherwise).
+Status InsertQuantization(Graph& graph, const std::vector<TensorRange>& ranges,
+                          const QuantizationOptions& options);
+
+}  // namespace lwai
+
+#endif  // LWAI_PASSES_QUANTIZE_H_

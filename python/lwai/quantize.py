@@ -1,0 +1,289 @@
+"""Static int8 post-training quantization: lwai.quantize and `lwai quantize`.
+
+    int8 = lwai.quantize("model.onnx", calibration=images)   # numpy array, feeds, or a folder
+    int8.save("model_int8.lwai")
+
+The float model runs on the calibration data, which is streamed (one feed at a time, never all
+in memory); every activation that an int8 kernel will read or write gets a range (min-max,
+percentile or entropy), and the graph is rewritten with int8 weights (per output channel) and
+QuantizeLinear/DequantizeLinear pairs that lwai's optimizer folds into int8 operators.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from lwai import _lwai
+from lwai.model import Model, load
+from lwai.session import Session
+
+METHODS = ("minmax", "percentile", "entropy")
+_HISTOGRAM_BINS = 2048
+_QUANTIZED_BINS = 128
+
+
+def quantize(
+    model,
+    calibration,
+    *,
+    method: str = "minmax",
+    percentile: float = 99.999,
+    activation_type: str = "uint8",
+    per_channel: bool = True,
+    exclude_nodes: Sequence[str] = (),
+    exclude_ops: Sequence[str] = (),
+    batch_size: int = 32,
+    threads: int = 1,
+    progress: bool = True,
+) -> Model:
+    """Quantizes a float model to int8 and returns the new lwai.Model.
+
+    model: an lwai.Model, a path to a .lwai or .onnx file, or an onnx.ModelProto.
+    calibration: representative inputs, streamed: a numpy array (samples along axis 0, for a
+      one-input model), a mapping of input names to arrays (one feed), an iterable of feeds
+      (mappings, arrays or lists of arrays in input order), or a folder of .npy/.npz files (or
+      one .npz file: arrays of all inputs by name, or one array per feed).
+    method: "minmax" (the observed range), "percentile" (the `percentile`-th and
+      (100 - `percentile`)-th percentiles, averaged over batches) or "entropy" (the clipping
+      threshold minimizing the KL divergence of the 8-bit histogram, as TensorRT does).
+    activation_type: "uint8" or "int8" (activations per tensor, asymmetric).
+    per_channel: int8 weight scales per output channel (else per tensor).
+    exclude_nodes, exclude_ops: nodes (by name) and operators kept in float.
+    batch_size: samples per feed when `calibration` is one array with a dynamic batch dim.
+
+    Raises InvalidArgumentError for empty calibration data, inputs of the wrong name, shape or
+    dtype, non-finite values, and a model with nothing to quantize.
+    """
+    if method not in METHODS:
+        raise _lwai.InvalidArgumentError(
+            f"quantize: method must be one of {', '.join(METHODS)}, got {method!r}"
+        )
+    if activation_type not in ("uint8", "int8"):
+        raise _lwai.InvalidArgumentError(
+            f"quantize: activation_type must be 'uint8' or 'int8', got {activation_type!r}"
+        )
+    if method == "percentile" and not 50.0 < percentile <= 100.0:
+        raise _lwai.InvalidArgumentError(
+            f"quantize: percentile must be in (50, 100], got {percentile}"
+        )
+    float_model = _as_model(model)
+    options = {
+        "activations_signed": activation_type == "int8",
+        "per_channel": bool(per_channel),
+        "exclude_nodes": [str(n) for n in exclude_nodes],
+        "exclude_ops": [str(o) for o in exclude_ops],
+    }
+    targets = _lwai.quantization_targets(float_model._native, options)
+    if not targets:
+        raise _lwai.InvalidArgumentError(
+            "quantize: the model has nothing lwai quantizes (Conv, Add, Mul or "
+            "BatchNormalization on float 4-D activations), or all of it is excluded"
+        )
+    calibrating = Model(_lwai.with_outputs(float_model._native, targets))
+    session = Session(calibrating, threads=threads)
+    positions = {o.name: i for i, o in enumerate(calibrating.outputs)}
+    observers = {name: _Observer(method, percentile) for name in targets}
+    feeds = _feeds(calibration, float_model, batch_size)
+    count = 0
+    for feed in _progress(feeds, progress):
+        outputs = session.run(feed)
+        for name, observer in observers.items():
+            values = outputs[positions[name]]
+            if values.size and not np.isfinite(values).all():
+                raise _lwai.InvalidArgumentError(
+                    f"quantize: tensor '{name}' has non-finite values on calibration feed "
+                    f"{count} (NaN or infinity in the inputs?)"
+                )
+            observer.add(values)
+        count += 1
+    if count == 0:
+        raise _lwai.InvalidArgumentError("quantize: the calibration data is empty")
+    ranges = {name: observer.range() for name, observer in observers.items()}
+    return Model(_lwai.quantize_model(float_model._native, ranges, options))
+
+
+def _as_model(model) -> Model:
+    if isinstance(model, Model):
+        return model
+    if isinstance(model, str | os.PathLike):
+        path = pathlib.Path(model)
+        if path.suffix.lower() == ".onnx":
+            from lwai.onnx_import import convert
+
+            return convert(str(path))
+        return load(path)
+    if type(model).__name__ == "ModelProto":
+        from lwai.onnx_import import convert
+
+        return convert(model)
+    raise _lwai.InvalidArgumentError(
+        f"quantize: model must be an lwai.Model, a .lwai/.onnx path or an onnx.ModelProto, "
+        f"got {type(model).__name__}"
+    )
+
+
+def _feeds(calibration, model: Model, batch_size: int) -> Iterator:
+    """Yields feeds (dicts, arrays or lists) from any form `calibration` may take."""
+    inputs = model.inputs
+    if isinstance(calibration, str | os.PathLike):
+        yield from _files(pathlib.Path(calibration), [i.name for i in inputs])
+        return
+    if isinstance(calibration, np.ndarray):
+        if len(inputs) != 1:
+            raise _lwai.InvalidArgumentError(
+                f"quantize: one array calibrates a one-input model; this one has "
+                f"{len(inputs)} inputs ({', '.join(i.name for i in inputs)}): pass feeds"
+            )
+        yield from _batches(calibration, inputs[0], batch_size)
+        return
+    if isinstance(calibration, Mapping):
+        yield dict(calibration)
+        return
+    if isinstance(calibration, Iterable):
+        yield from calibration
+        return
+    raise _lwai.InvalidArgumentError(
+        f"quantize: calibration must be an array, a mapping of input arrays, an iterable of "
+        f"feeds or a folder of .npy/.npz files, got {type(calibration).__name__}"
+    )
+
+
+def _batches(array: np.ndarray, info, batch_size: int) -> Iterator[np.ndarray]:
+    """Splits samples along axis 0 into the feeds the input takes: its static batch size, or
+    up to batch_size samples when the batch dim is dynamic. An array of exactly the input's
+    rank and static shape is one feed."""
+    shape = info.shape
+    if array.ndim != len(shape):
+        raise _lwai.InvalidArgumentError(
+            f"quantize: calibration array of shape {array.shape} does not match input "
+            f"'{info.name}' of shape {list(shape)}"
+        )
+    batch = shape[0] if isinstance(shape[0], int) and shape[0] > 0 else batch_size
+    if len(array) == 0:
+        return
+    for start in range(0, len(array), batch):
+        chunk = array[start : start + batch]
+        if isinstance(shape[0], int) and shape[0] > 0 and len(chunk) != shape[0]:
+            break  # a last partial batch of a static-batch model
+        yield chunk
+
+
+def _files(path: pathlib.Path, names: list[str]) -> Iterator:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".npy", ".npz"))
+    elif path.exists():
+        files = [path]
+    else:
+        raise _lwai.ModelNotFoundError(f"quantize: calibration path '{path}' does not exist")
+    for file in files:
+        if file.suffix == ".npy":
+            yield np.load(file)
+            continue
+        with np.load(file) as data:
+            if set(names) <= set(data.files):
+                yield {name: data[name] for name in names}
+            else:
+                for key in data.files:  # one feed per array (a one-input model)
+                    yield data[key]
+
+
+def _progress(feeds: Iterator, enabled: bool) -> Iterator:
+    if not enabled:
+        return feeds
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return feeds
+    return tqdm(feeds, desc="calibrating", unit="batch", leave=False)
+
+
+class _Observer:
+    """Collects what a range method needs of one tensor across calibration feeds."""
+
+    def __init__(self, method: str, percentile: float):
+        self.method = method
+        self.percentile = percentile
+        self.min = np.inf
+        self.max = -np.inf
+        self.percentile_sums = np.zeros(2)
+        self.batches = 0
+        self.histogram = None  # of |x| over [0, self.edge]
+        self.edge = 0.0
+
+    def add(self, values: np.ndarray) -> None:
+        flat = values.reshape(-1).astype(np.float32, copy=False)
+        if flat.size == 0:
+            return
+        self.min = min(self.min, float(flat.min()))
+        self.max = max(self.max, float(flat.max()))
+        self.batches += 1
+        if self.method == "percentile":
+            lo, hi = np.percentile(flat, [100.0 - self.percentile, self.percentile])
+            self.percentile_sums += (lo, hi)
+        elif self.method == "entropy":
+            self._add_histogram(np.abs(flat))
+
+    def _add_histogram(self, magnitudes: np.ndarray) -> None:
+        top = float(magnitudes.max())
+        if self.histogram is None:
+            self.edge = top if top > 0 else 1.0
+            self.histogram = np.zeros(_HISTOGRAM_BINS)
+        elif top > self.edge:
+            # Re-bin what was collected onto the wider range (each old bin into the new bin
+            # holding its centre).
+            centres = (np.arange(_HISTOGRAM_BINS) + 0.5) * (self.edge / _HISTOGRAM_BINS)
+            new_bins = np.minimum(
+                (centres / top * _HISTOGRAM_BINS).astype(int), _HISTOGRAM_BINS - 1
+            )
+            rebinned = np.zeros(_HISTOGRAM_BINS)
+            np.add.at(rebinned, new_bins, self.histogram)
+            self.histogram, self.edge = rebinned, top
+        counts, _ = np.histogram(magnitudes, bins=_HISTOGRAM_BINS, range=(0.0, self.edge))
+        self.histogram += counts
+
+    def range(self) -> tuple[float, float]:
+        if self.method == "percentile":
+            lo, hi = self.percentile_sums / self.batches
+            return float(max(lo, self.min)), float(min(hi, self.max))
+        if self.method == "entropy":
+            threshold = _entropy_threshold(self.histogram, self.edge)
+            lo = 0.0 if self.min >= 0 else max(self.min, -threshold)
+            return float(lo), float(min(self.max, threshold))
+        return float(self.min), float(self.max)
+
+
+def _entropy_threshold(histogram: np.ndarray, edge: float) -> float:
+    """The clipping threshold of |x| whose 128-level quantization loses the least information
+    (smallest KL divergence between the clipped distribution and its quantized version)."""
+    total = histogram.sum()
+    if total == 0:
+        return edge
+    best_kl, best_bins = np.inf, _HISTOGRAM_BINS
+    for bins in range(_QUANTIZED_BINS, _HISTOGRAM_BINS + 1, 16):
+        reference = histogram[:bins].copy()
+        reference[-1] += histogram[bins:].sum()  # clipped values land in the last bin
+        # Quantize the first `bins` bins into 128 levels, spreading each level's count evenly
+        # over its nonzero source bins.
+        groups = np.array_split(np.arange(bins), _QUANTIZED_BINS)
+        candidate = np.zeros(bins)
+        source = histogram[:bins]
+        for group in groups:
+            nonzero = source[group] > 0
+            if nonzero.any():
+                candidate[group[nonzero]] = source[group].sum() / nonzero.sum()
+        p = reference / reference.sum()
+        q_total = candidate.sum()
+        if q_total == 0:
+            continue
+        q = candidate / q_total
+        mask = p > 0
+        if (q[mask] == 0).any():
+            continue
+        kl = float(np.sum(p[mask] * np.log(p[mask] / q[mask])))
+        if kl < best_kl:
+            best_kl, best_bins = kl, bins
+    return edge * best_bins / _HISTOGRAM_BINS

@@ -1,0 +1,151 @@
+"""lwai.quantize and `lwai quantize`: static int8 quantization of the trained digits CNN keeps its
+accuracy, takes calibration data in every documented form, and rejects bad input clearly."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from onnx import TensorProto as T
+from onnx import helper as h
+
+import lwai
+from digits_data import load_split
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x_train, _, x_test, y_test = load_split()
+    return x_train[:256], x_test, y_test
+
+
+def accuracy(model, x, y):
+    return float((lwai.Session(model).run({"input": x})[0].argmax(1) == y).mean())
+
+
+def ops(model):
+    return [node["op"] for node in model.nodes]
+
+
+def test_int8_digits_keeps_float_accuracy(digits_onnx, digits):
+    calibration, x_test, y_test = digits
+    float_model = lwai.convert(str(digits_onnx))
+    int8 = lwai.quantize(float_model, calibration, progress=False)
+    assert ops(int8).count("QLinearConv") == 2 and "Conv" not in ops(int8)
+    assert int8.parameter_bytes < float_model.parameter_bytes
+    float_accuracy, int8_accuracy = (
+        accuracy(float_model, x_test, y_test),
+        accuracy(int8, x_test, y_test),
+    )
+    assert int8_accuracy >= float_accuracy - 0.005, (float_accuracy, int8_accuracy)
+
+
+@pytest.mark.parametrize("method", ["percentile", "entropy"])
+@pytest.mark.parametrize("activation_type", ["uint8", "int8"])
+def test_range_methods_and_activation_types(digits_onnx, digits, method, activation_type):
+    calibration, x_test, y_test = digits
+    int8 = lwai.quantize(
+        str(digits_onnx),
+        calibration,
+        method=method,
+        activation_type=activation_type,
+        progress=False,
+    )
+    assert "QLinearConv" in ops(int8)
+    assert accuracy(int8, x_test, y_test) >= 0.9
+
+
+def test_calibration_forms_give_the_same_model(digits_onnx, digits, tmp_path):
+    calibration, x_test, _ = digits
+    batches = [calibration[i : i + 32] for i in range(0, len(calibration), 32)]
+    for i, batch in enumerate(batches):
+        np.save(tmp_path / f"batch{i:02d}.npy", batch)
+    np.savez(tmp_path / "all.npz", input=calibration)
+    results = []
+    for source in (
+        calibration,  # one array, split into batches of 32
+        iter({"input": b} for b in batches),  # a generator of feeds
+        batches,  # a list of arrays
+        tmp_path,  # a folder of .npy files
+    ):
+        model = lwai.quantize(str(digits_onnx), source, progress=False)
+        results.append(lwai.Session(model).run({"input": x_test})[0])
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])
+    # The .npz form is one feed of all samples: the same min-max ranges.
+    model = lwai.quantize(str(digits_onnx), tmp_path / "all.npz", progress=False)
+    np.testing.assert_array_equal(lwai.Session(model).run({"input": x_test})[0], results[0])
+
+
+def test_excluded_nodes_stay_float(digits_onnx, digits):
+    calibration, _, _ = digits
+    float_model = lwai.convert(str(digits_onnx))
+    first_conv = next(n["name"] for n in float_model.nodes if n["op"] == "Conv")
+    int8 = lwai.quantize(float_model, calibration, exclude_nodes=[first_conv], progress=False)
+    assert ops(int8).count("QLinearConv") == 1 and ops(int8).count("Conv") == 1
+    with pytest.raises(lwai.InvalidArgumentError, match="nothing lwai quantizes"):
+        lwai.quantize(float_model, calibration, exclude_ops=["Conv"], progress=False)
+
+
+def test_bad_calibration_data_is_named(digits_onnx, digits):
+    calibration, _, _ = digits
+    model = lwai.convert(str(digits_onnx))
+    with pytest.raises(lwai.InvalidArgumentError, match="empty"):
+        lwai.quantize(model, [], progress=False)
+    with pytest.raises(lwai.InvalidArgumentError, match="input 'input'"):
+        lwai.quantize(model, np.zeros((4, 8, 8), np.float32), progress=False)
+    with pytest.raises(lwai.LwaiError, match="input"):
+        lwai.quantize(model, [np.zeros((4, 1, 9, 8), np.float32)], progress=False)
+    with pytest.raises(lwai.LwaiError, match="dtype|float32"):
+        lwai.quantize(model, [np.zeros((4, 1, 8, 8), np.int32)], progress=False)
+    poisoned = calibration[:8].copy()
+    poisoned[3, 0, 2, 2] = np.nan
+    with pytest.raises(lwai.InvalidArgumentError, match="non-finite"):
+        lwai.quantize(model, poisoned, progress=False)
+    with pytest.raises(lwai.InvalidArgumentError, match="method"):
+        lwai.quantize(model, calibration, method="kl", progress=False)
+
+
+def test_model_without_quantizable_nodes_is_rejected():
+    graph = h.make_graph(
+        [h.make_node("Softmax", ["x"], ["y"])],
+        "g",
+        [h.make_tensor_value_info("x", T.FLOAT, [2, 5])],
+        [h.make_tensor_value_info("y", T.FLOAT, [2, 5])],
+    )
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
+    with pytest.raises(lwai.InvalidArgumentError, match="nothing lwai quantizes"):
+        lwai.quantize(model, np.zeros((2, 5), np.float32), progress=False)
+
+
+def test_cli_quantize(digits_onnx, digits, tmp_path):
+    calibration, x_test, y_test = digits
+    np.savez(tmp_path / "calib.npz", input=calibration)
+    out = tmp_path / "digits_int8.lwai"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lwai",
+            "quantize",
+            str(digits_onnx),
+            "--calib",
+            str(tmp_path / "calib.npz"),
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2 int8 operators" in done.stdout
+    assert accuracy(lwai.load(out), x_test, y_test) >= 0.97
+    done = subprocess.run(
+        [sys.executable, "-m", "lwai", "quantize", str(digits_onnx), "--calib", "/nonexistent"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "does not exist" in done.stderr
