@@ -602,6 +602,136 @@ Status EvalQBinary(KernelContext& ctx) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// QGemm with int8 constant weights (zero points 0), alpha 1 and a quantized output: the same int8
+// GEMM with the weights as its rows, A^T as its columns and Y^T as its output.
+
+enum QGemmInput {
+  kGA,
+  kGAScale,
+  kGAZeroPoint,
+  kGB,
+  kGBScale,
+  kGBZeroPoint,
+  kGC,
+  kGYScale,
+  kGYZeroPoint
+};
+
+struct QGemmFastState : WrappedState {
+  std::shared_ptr<const Int8GemmWeights> weights;
+  std::vector<int32_t> row_offset;
+  std::vector<float> row_scale;
+  Int8Requantization rq;
+  int64_t m = 0, n = 0, k = 0;
+  bool a_signed = false;
+  size_t columns_bytes = 0;  // A^T when m > 1
+};
+
+Status PrepareQGemm(KernelContext& ctx) {
+  LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
+  if (ctx.shape_only()) return Status::Ok();
+  auto state = std::make_unique<QGemmFastState>();
+  QGemmFastState& s = *state;
+  s.reference = std::move(ctx.state_owner_);
+  auto fall_back = [&] {
+    ctx.SetState(std::move(state));
+    return Status::Ok();
+  };
+  const TensorView& a = ctx.input(kGA);
+  const TensorView& b = ctx.input(kGB);
+  const TensorView& b_scale = ctx.input(kGBScale);
+  float a_scale = 0, y_scale = 0;
+  int32_t a_zp = 0, y_zp = 0;
+  const DataType y_type = ctx.output(0).dtype;
+  const bool trans_b = ctx.node().GetInt("transB", 0) != 0;
+  if (!IsByte(a.dtype) || b.dtype != DataType::kInt8 || b.data == nullptr || !IsByte(y_type) ||
+      ctx.node().GetInt("transA", 0) != 0 || ctx.node().GetFloat("alpha", 1.0f) != 1.0f ||
+      !ScalarScale(ctx.input(kGAScale), &a_scale) || !ScalarScale(ctx.input(kGYScale), &y_scale) ||
+      !ScalarZeroPoint(ctx, kGAZeroPoint, a.dtype, &a_zp) ||
+      !ScalarZeroPoint(ctx, kGYZeroPoint, y_type, &y_zp) || b_scale.data == nullptr ||
+      (ctx.has_input(kGC) && (ctx.input(kGC).data == nullptr || ctx.input(kGC).shape.rank != 1))) {
+    return fall_back();
+  }
+  const TensorView& bz = ctx.input(kGBZeroPoint);
+  if (bz.data == nullptr) return fall_back();
+  for (int64_t i = 0; i < bz.NumElements(); ++i) {
+    if (bz.Data<const int8_t>()[i] != 0) return fall_back();
+  }
+  s.m = a.shape[0];
+  s.k = a.shape[1];
+  s.n = ctx.output(0).shape[1];
+  if (s.k > 65536) return fall_back();
+  const int8_t* w = b.Data<const int8_t>();
+  std::vector<int8_t> transposed;
+  if (!trans_b) {  // B [K, N] -> rows of N
+    transposed.resize(static_cast<size_t>(s.k * s.n));
+    for (int64_t p = 0; p < s.k; ++p) {
+      for (int64_t j = 0; j < s.n; ++j) transposed[j * s.k + p] = w[p * s.n + j];
+    }
+  }
+  PackingKey key("int8gemm");
+  key.Constant(b.data, ctx.IsModelConstant(kGB)).Param(s.n).Param(s.k).Param(trans_b);
+  LWAI_ASSIGN_OR_RETURN(s.weights, SharedPacking<Int8GemmWeights>(key, [&] {
+                          return Int8GemmWeights::Create(trans_b ? w : transposed.data(), s.n, s.k);
+                        }));
+  s.a_signed = a.dtype == DataType::kInt8;
+  const int32_t a_zero_unsigned = s.a_signed ? a_zp + 128 : a_zp;
+  const int32_t* bias = ctx.has_input(kGC) ? ctx.input(kGC).Data<const int32_t>() : nullptr;
+  const int64_t bias_count = bias ? ctx.input(kGC).NumElements() : 0;
+  s.row_offset.resize(static_cast<size_t>(s.n));
+  s.row_scale.resize(static_cast<size_t>(s.n));
+  for (int64_t j = 0; j < s.n; ++j) {
+    const float bs = b_scale.Data<const float>()[b_scale.NumElements() == 1 ? 0 : j];
+    s.row_scale[j] = a_scale * bs / y_scale;
+    const int32_t c = bias ? bias[bias_count == 1 ? 0 : j] : 0;
+    s.row_offset[j] = static_cast<int32_t>(static_cast<uint32_t>(c) -
+                                           static_cast<uint32_t>(a_zero_unsigned) *
+                                               static_cast<uint32_t>(s.weights->row_sums()[j]));
+  }
+  s.rq.row_offset = s.row_offset.data();
+  s.rq.row_scale = s.row_scale.data();
+  s.rq.y_zero_point = y_zp;
+  s.rq.y_signed = y_type == DataType::kInt8;
+  s.rq.y_min = s.rq.y_signed ? -128 : 0;
+  s.rq.y_max = s.rq.y_signed ? 127 : 255;
+  FusedActivation activation;
+  LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &activation));
+  NarrowByFusedActivation(activation, y_scale, y_zp, &s.rq.y_min, &s.rq.y_max);
+  // Scratch: A^T [K][M] and Y^T [N][M] when M > 1, then the GEMM's panels.
+  s.columns_bytes = s.m > 1 ? static_cast<size_t>((s.k * s.m + s.n * s.m + 127) / 64 * 64) : 0;
+  ctx.RequestScratch(s.columns_bytes + Int8GemmScratchBytes(s.k, s.m));
+  ctx.ReleaseConstantInput(kGB);
+  s.reference.reset();
+  s.fast = true;
+  ctx.SetState(std::move(state));
+  return Status::Ok();
+}
+
+Status EvalQGemm(KernelContext& ctx) {
+  const QGemmFastState& s = *ctx.state<QGemmFastState>();
+  if (!s.fast) return EvalReference(ctx, s);
+  const uint8_t* a = static_cast<const uint8_t*>(ctx.input(kGA).data);
+  uint8_t* y = static_cast<uint8_t*>(ctx.output(0).data);
+  uint8_t* scratch = static_cast<uint8_t*>(ctx.scratch());
+  const uint8_t flip = s.a_signed ? 0x80 : 0;
+  if (s.m == 1) {  // A's one row is the GEMM's one column, Y's row its output column
+    Int8Gemm(*s.weights, a, 1, flip, 1, s.rq, y, 1, scratch, ctx.thread_pool());
+    return Status::Ok();
+  }
+  uint8_t* a_t = scratch;
+  uint8_t* y_t = scratch + s.k * s.m;
+  for (int64_t i = 0; i < s.m; ++i) {
+    for (int64_t p = 0; p < s.k; ++p) a_t[p * s.m + i] = a[i * s.k + p];
+  }
+  Int8Gemm(*s.weights, a_t, s.m, flip, s.m, s.rq, y_t, s.m, scratch + s.columns_bytes,
+           ctx.thread_pool());
+  for (int64_t j = 0; j < s.n; ++j) {
+    for (int64_t i = 0; i < s.m; ++i) y[i * s.n + j] = y_t[j * s.m + i];
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
 
 struct Int8Kernel {
   OpType op;
@@ -615,6 +745,7 @@ constexpr Int8Kernel kInt8Kernels[] = {
     {OpType::DequantizeLinear, PrepareDequantize, EvalDequantize},
     {OpType::QLinearAdd, PrepareQBinary, EvalQBinary},
     {OpType::QLinearMul, PrepareQBinary, EvalQBinary},
+    {OpType::QGemm, PrepareQGemm, EvalQGemm},
 };
 constexpr int kNumInt8Kernels = sizeof(kInt8Kernels) / sizeof(kInt8Kernels[0]);
 
@@ -669,6 +800,10 @@ class Int8Backend : public Backend {
       case OpType::QLinearAdd:
       case OpType::QLinearMul:
         return IsByte(DtypeOf(graph, node, 0)) ? kernel : nullptr;
+      case OpType::QGemm:
+        return IsByte(DtypeOf(graph, node, kGA)) && DtypeOf(graph, node, kGB) == DataType::kInt8
+                   ? kernel
+                   : nullptr;
       default:
         return nullptr;
     }

@@ -151,7 +151,7 @@ def cmd_quantize(args) -> None:
     output = args.output or os.path.splitext(args.input)[0] + "_int8.lwai"
     model.save(output)
     counts = model.op_histogram()
-    int8_ops = sum(n for op, n in counts.items() if op.startswith("QLinear"))
+    int8_ops = sum(n for op, n in counts.items() if op.startswith("QLinear") or op == "QGemm")
     print(
         f"wrote {output}: {len(model.nodes)} nodes ({int8_ops} int8 operators), "
         f"{_format_bytes(model.parameter_bytes)} parameters"

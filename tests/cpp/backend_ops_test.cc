@@ -243,6 +243,18 @@ std::vector<OpCase> Cases() {
                  n.QBinary(OpType::QLinearMul, n.Input({4, 1, 6}, -2.0f, 2.0f),
                            n.Input({1, 5, 6}, -2.0f, 2.0f), kS8);
                }});
+  c.push_back({"qgemm_u8_one_row_trans_b", kQuantizedTol, [=](Net& n) {
+                 n.QGemm(n.Input({1, 70}, -2.0f, 2.0f), 70, 33, kU8, true);
+               }});
+  c.push_back({"qgemm_s8_rows_b_kn", kQuantizedTol, [=](Net& n) {
+                 n.QGemm(n.Input({5, 37}, -2.0f, 2.0f), 37, 19, kS8, false);
+               }});
+  c.push_back({"qgemm_fused_relu", kQuantizedTol, [=](Net& n) {
+                 n.QGemm(n.Input({2, 24}, -2.0f, 2.0f), 24, 16, kU8, true, 1.0f, Relu());
+               }});
+  c.push_back({"qgemm_alpha_falls_back", kQuantizedTol, [=](Net& n) {
+                 n.QGemm(n.Input({3, 16}, -2.0f, 2.0f), 16, 8, kU8, true, 0.5f);
+               }});
   c.push_back({"qconv_group2_falls_back", kQuantizedTol, [=](Net& n) {
                  n.QConv(n.Input({1, 8, 9, 9}, -2.0f, 2.0f), 8, 12, {3, 3}, kU8, kU8, true,
                          Pads({1, 1, 1, 1}), 2);

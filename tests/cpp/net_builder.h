@@ -129,6 +129,31 @@ class Net {
     return Op(OpType::DequantizeLinear, {cq, c_scale, c_zp});
   }
 
+  // QuantizeLinear(x [M, K]) -> QGemm (random int8 weights [N, K] or [K, N], per-column scales,
+  // int32 bias, `alpha`) -> DequantizeLinear; x and y of `type`.
+  int QGemm(int x, int64_t k, int64_t n, DataType type, bool trans_b, float alpha = 1.0f,
+            Attrs attrs = {}) {
+    const bool s = type == DataType::kInt8;
+    const int x_scale = Scalar(0.03f), y_scale = Scalar(0.05f);
+    const int x_zp = TypedConst(type, {}, {s ? 4 : 118});
+    const int y_zp = TypedConst(type, {}, {s ? -2 : 131});
+    const int xq = Op(OpType::QuantizeLinear, {x, x_scale, x_zp});
+    const std::vector<int64_t> w_dims =
+        trans_b ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n};
+    const int w = TypedConst(DataType::kInt8, w_dims, RandomInts(n * k, -127, 127));
+    std::vector<float> scales(static_cast<size_t>(n));
+    std::uniform_real_distribution<float> dist(0.5f, 2.0f);
+    for (float& v : scales) v = dist(rng_) / (127.0f * std::sqrt(static_cast<float>(k)));
+    const int w_scale = FloatConst({n}, scales);
+    const int w_zp = TypedConst(DataType::kInt8, {n}, std::vector<int32_t>(n, 0));
+    const int bias = TypedConst(DataType::kInt32, {n}, RandomInts(n, -3000, 3000));
+    attrs.push_back(IntAttr("transB", trans_b ? 1 : 0));
+    attrs.push_back(FloatAttr("alpha", alpha));
+    const int yq =
+        Op(OpType::QGemm, {xq, x_scale, x_zp, w, w_scale, w_zp, bias, y_scale, y_zp}, attrs);
+    return Op(OpType::DequantizeLinear, {yq, y_scale, y_zp});
+  }
+
   // Adds a node reading `inputs` (-1: omitted) and returns its (single) output tensor.
   int Op(OpType op, std::vector<int> inputs, Attrs attrs = {}) {
     TensorDesc t;

@@ -292,6 +292,82 @@ Status FuseQuantizedConv(Graph& graph) {
   return graph.SortTopologically();
 }
 
+Status FuseQuantizedGemm(Graph& graph) {
+  const std::vector<int> producers = graph.Producers();
+  const Readers readers(graph);
+  std::vector<char> removed(graph.nodes.size(), 0);
+  const size_t original_nodes = graph.nodes.size();
+  for (size_t g = 0; g < original_nodes; ++g) {
+    const Node& gemm = graph.nodes[g];
+    if (gemm.op != OpType::Gemm || gemm.inputs.size() < 2 || gemm.inputs[0] < 0 ||
+        gemm.inputs[1] < 0 || gemm.outputs.size() != 1 || gemm.GetInt("transA", 0) != 0 ||
+        gemm.GetFloat("beta", 1.0f) != 1.0f) {
+      continue;
+    }
+    const int px = producers[gemm.inputs[0]], pw = producers[gemm.inputs[1]];
+    PerTensorQuantization xq;
+    OutputChain chain;
+    if (px < 0 || pw < 0 || !PerTensor(graph, graph.nodes[px], OpType::DequantizeLinear, &xq) ||
+        !MatchOutputChain(graph, readers, gemm.outputs[0], &chain)) {
+      continue;
+    }
+    if (gemm.FindAttribute("activation") != nullptr && !chain.activation.empty()) continue;
+    // Weights: DequantizeLinear of a constant int8/uint8 matrix, scales per tensor or per output
+    // column (axis 0 of B^T [N, K], axis 1 of B [K, N]), zero points to match.
+    const Node& dq_w = graph.nodes[pw];
+    const bool trans_b = gemm.GetInt("transB", 0) != 0;
+    const TensorDesc* w = Constant(graph, dq_w.inputs[0]);
+    if (dq_w.op != OpType::DequantizeLinear || dq_w.inputs.size() < 2 || w == nullptr ||
+        !IsByteType(w->dtype) || !w->HasStaticShape() || w->shape.size() != 2 ||
+        dq_w.GetInt("block_size", 0) != 0) {
+      continue;
+    }
+    const int64_t n = w->shape[trans_b ? 0 : 1].value;
+    int64_t w_scales = 1;
+    const float* w_scale = FloatConstant(graph, dq_w.inputs[1], 1);
+    if (w_scale == nullptr) {
+      const int64_t axis = dq_w.GetInt("axis", 1);
+      if (axis != (trans_b ? 0 : 1) && axis != (trans_b ? -2 : -1)) continue;
+      w_scale = FloatConstant(graph, dq_w.inputs[1], n);
+      w_scales = n;
+    }
+    if (w_scale == nullptr || !PositiveFinite(w_scale, w_scales)) continue;
+    const int w_zp_input = dq_w.inputs.size() > 2 ? dq_w.inputs[2] : -1;
+    if (w_zp_input >= 0) {
+      const TensorDesc* zp = Constant(graph, w_zp_input);
+      if (zp == nullptr || zp->dtype != w->dtype || !zp->HasStaticShape() ||
+          NumElementsOf(*zp) != w_scales) {
+        continue;
+      }
+    }
+    const float x_scale = *FloatConstant(graph, xq.scale, 1);
+    const int bias = QuantizedBias(graph, producers, gemm.inputs.size() > 2 ? gemm.inputs[2] : -1,
+                                   n, x_scale, w_scale, w_scales, gemm.name + "_bias_quantized");
+    if (bias == -1) continue;
+    const int w_q = dq_w.inputs[0];
+    const std::string& name = gemm.name;
+    Node fused;
+    fused.name = name;
+    fused.op = OpType::QGemm;
+    fused.inputs = {
+        graph.nodes[px].inputs[0],
+        xq.scale,
+        ZeroPointOrZero(graph, xq.zero_point, xq.type, name + "_a_zero_point"),
+        w_q,
+        dq_w.inputs[1],
+        ZeroPointOrZero(graph, w_zp_input, graph.tensors[w_q].dtype, name + "_b_zero_point"),
+        bias >= 0 ? bias : -1,
+        chain.yq.scale,
+        ZeroPointOrZero(graph, chain.yq.zero_point, chain.yq.type, name + "_y_zero_point")};
+    for (const Attribute& a : gemm.attributes) {
+      if (a.name != "beta") fused.attributes.push_back(a);
+    }
+    ReplaceWithFused(graph, static_cast<int>(g), chain, std::move(fused), &removed);
+  }
+  DropRemoved(graph, removed);
+  return graph.SortTopologically();
+}
+
 Status FuseQuantizedBinary(Graph& graph) {
   const std::vector<int> producers = graph.Producers();
   const Readers readers(graph);

@@ -30,6 +30,9 @@ Status FuseQuantizedBatchNorm(Graph& graph);
 // Rewrites DequantizeLinear(a) + or * DequantizeLinear(b) -> QuantizeLinear (per-tensor, one
 // 8-bit type) into QLinearAdd or QLinearMul.
 Status FuseQuantizedBinary(Graph& graph);
+// Rewrites DequantizeLinear(x) -> Gemm(., DequantizeLinear(w) [, bias]) (transA 0, beta 1)
+// [-> Relu | Clip] -> QuantizeLinear into QGemm with an int32 bias and the activation fused.
+Status FuseQuantizedGemm(Graph& graph);
 // Bypasses Identity and inference Dropout, then removes nodes whose outputs nobody reads.
 Status EliminateDeadNodes(Graph& graph);
 // Folds BatchNormalization into a preceding Conv or Gemm with constant weights.

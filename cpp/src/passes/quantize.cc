@@ -52,6 +52,27 @@ std::vector<int> QuantizedInputs(const Graph& graph, const Node& node) {
       if (!act.empty() && act != "Relu" && act != "Clip") return {};
       return {x};
     }
+    case OpType::Gemm: {
+      if (node.inputs.size() < 2 || node.outputs.size() != 1 || node.GetInt("transA", 0) != 0 ||
+          node.GetFloat("beta", 1.0f) != 1.0f) {
+        return {};
+      }
+      const int x = node.inputs[0], w = node.inputs[1];
+      const int b = node.inputs.size() > 2 ? node.inputs[2] : -1;
+      if (!IsFloatActivation(graph, x) || !HasRank(graph, x, 2) || !FloatConstantData(graph, w) ||
+          !graph.tensors[w].HasStaticShape() || graph.tensors[w].shape.size() != 2) {
+        return {};
+      }
+      const int64_t n = graph.tensors[w].shape[node.GetInt("transB", 0) ? 0 : 1].value;
+      if (b >= 0 && (!FloatConstantData(graph, b) || !graph.tensors[b].HasStaticShape() ||
+                     graph.tensors[b].StaticShape().NumElements() != n ||
+                     graph.tensors[b].shape.size() != 1)) {
+        return {};
+      }
+      const std::string act = node.GetString("activation", "");
+      if (!act.empty() && act != "Relu" && act != "Clip") return {};
+      return {x};
+    }
     case OpType::Add:
     case OpType::Mul:
       if (node.inputs.size() != 2 || !IsFloatActivation(graph, node.inputs[0]) ||
@@ -110,6 +131,50 @@ int AddActivationTensor(Graph& graph, const std::string& name, const TensorDesc&
   desc.shape_known = like.shape_known;
   desc.shape = like.shape;
   return graph.AddTensor(std::move(desc));
+}
+
+// Replaces float constant weights w by int8 ones and a DequantizeLinear (appended to `nodes`)
+// with scales per slice along `axis` (0 or 1; or one for the tensor): returns its output.
+int QuantizedWeights(Graph& graph, int w, int axis, bool per_channel, std::vector<Node>* nodes) {
+  const TensorDesc& wd = graph.tensors[w];
+  std::vector<int64_t> dims;
+  for (const Dim& d : wd.shape) dims.push_back(d.value);
+  const int64_t channels = dims[axis];
+  int64_t inner = 1;  // values between consecutive elements of one channel's slice
+  for (size_t d = axis + 1; d < dims.size(); ++d) inner *= dims[d];
+  const int64_t total = wd.StaticShape().NumElements();
+  const float* values = FloatConstantData(graph, w);
+  auto channel_of = [&](int64_t i) { return per_channel ? i / inner % channels : 0; };
+  std::vector<float> scales(static_cast<size_t>(per_channel ? channels : 1), 0.0f);
+  for (int64_t i = 0; i < total; ++i) {
+    float& s = scales[channel_of(i)];
+    s = std::max(s, std::fabs(values[i]));
+  }
+  for (float& s : scales) s = s > 0.0f && std::isfinite(s) ? s / 127.0f : 1.0f;
+  std::vector<int8_t> q(static_cast<size_t>(total));
+  for (int64_t i = 0; i < total; ++i) {
+    const float v = std::nearbyint(values[i] / scales[channel_of(i)]);
+    q[i] = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, v)));
+  }
+  const std::string name = wd.name;
+  const int64_t count = static_cast<int64_t>(scales.size());
+  const int wq =
+      AddConstantTensor(graph, name + "_quantized", DataType::kInt8, dims, q.data(), q.size());
+  const int ws = AddConstantTensor(graph, name + "_scale", DataType::kFloat32, {count},
+                                   scales.data(), scales.size() * sizeof(float));
+  const std::vector<int8_t> zeros(scales.size(), 0);
+  const int wz = AddConstantTensor(graph, name + "_zero_point", DataType::kInt8, {count},
+                                   zeros.data(), zeros.size());
+  const int wf =
+      AddActivationTensor(graph, name + "_dequantized", graph.tensors[w], DataType::kFloat32);
+  Node dq;
+  dq.name = name + "_DequantizeLinear";
+  dq.op = OpType::DequantizeLinear;
+  dq.inputs = {wq, ws, wz};
+  dq.outputs = {wf};
+  dq.SetInt("axis", axis);
+  nodes->push_back(std::move(dq));
+  return wf;
 }
 
 }  // namespace
@@ -206,49 +271,12 @@ Status InsertQuantization(Graph& graph, const std::vector<TensorRange>& ranges,
           if (input == t) input = dequantized[t];
         }
       }
-      if (node.op == OpType::Conv) {
-        // Weights: int8 per output channel (symmetric), dequantized for the float Conv that the
-        // fusion turns into QLinearConv.
-        const int w = source.inputs[1];
-        const TensorDesc& wd = graph.tensors[w];
-        const int64_t m = wd.shape[0].value;
-        const int64_t per = wd.StaticShape().NumElements() / std::max<int64_t>(1, m);
-        const float* values = FloatConstantData(graph, w);
-        const int64_t channels = options.per_channel ? m : 1;
-        std::vector<float> scales(static_cast<size_t>(channels), 0.0f);
-        for (int64_t o = 0; o < m; ++o) {
-          float& s = scales[options.per_channel ? o : 0];
-          for (int64_t i = 0; i < per; ++i) s = std::max(s, std::fabs(values[o * per + i]));
-        }
-        for (float& s : scales) s = s > 0.0f && std::isfinite(s) ? s / 127.0f : 1.0f;
-        std::vector<int8_t> q(static_cast<size_t>(m * per));
-        for (int64_t o = 0; o < m; ++o) {
-          const float s = scales[options.per_channel ? o : 0];
-          for (int64_t i = 0; i < per; ++i) {
-            const float v = std::nearbyint(values[o * per + i] / s);
-            q[o * per + i] = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, v)));
-          }
-        }
-        std::vector<int64_t> dims;
-        for (const Dim& d : wd.shape) dims.push_back(d.value);
-        const std::string wname = wd.name;
-        const int wq = AddConstantTensor(graph, wname + "_quantized", DataType::kInt8, dims,
-                                         q.data(), q.size());
-        const int ws = AddConstantTensor(graph, wname + "_scale", DataType::kFloat32, {channels},
-                                         scales.data(), scales.size() * sizeof(float));
-        const std::vector<int8_t> zeros(static_cast<size_t>(channels), 0);
-        const int wz = AddConstantTensor(graph, wname + "_zero_point", DataType::kInt8, {channels},
-                                         zeros.data(), zeros.size());
-        const int wf = AddActivationTensor(graph, wname + "_dequantized", graph.tensors[w],
-                                           DataType::kFloat32);
-        Node dq;
-        dq.name = wname + "_DequantizeLinear";
-        dq.op = OpType::DequantizeLinear;
-        dq.inputs = {wq, ws, wz};
-        dq.outputs = {wf};
-        dq.SetInt("axis", 0);
-        nodes.push_back(std::move(dq));
-        node.inputs[1] = wf;
+      if (node.op == OpType::Conv || node.op == OpType::Gemm) {
+        // Weights: int8, symmetric, per output channel (axis 0 of Conv's and of Gemm's B^T, axis
+        // 1 of Gemm's B), behind a DequantizeLinear that the fusions read.
+        const int axis = node.op == OpType::Gemm && node.GetInt("transB", 0) == 0 ? 1 : 0;
+        node.inputs[1] =
+            QuantizedWeights(graph, source.inputs[1], axis, options.per_channel, &nodes);
       }
     }
     // Each target's pair comes right after its producer (graph inputs' first), so readers,

@@ -1,11 +1,11 @@
 // Static post-training quantization of a float graph (the graph side of lwai.quantize).
 //
 // QuantizationTargets names the float activations whose ranges calibration must measure: the
-// activation inputs and outputs of the nodes that have int8 kernels (Conv, Add, Mul,
-// BatchNormalization). InsertQuantization then wraps those nodes in QuantizeLinear /
+// activation inputs and outputs of the nodes that have int8 kernels (Conv, Gemm with constant
+// weights, Add, Mul, BatchNormalization). InsertQuantization then wraps those nodes in QuantizeLinear /
 // DequantizeLinear pairs with per-tensor parameters from the ranges (uint8 or int8, the range
-// widened to hold 0) and replaces Conv weights by int8 ones (symmetric, per output channel or
-// per tensor) behind a DequantizeLinear; OptimizeGraph afterwards folds each wrapped node into
+// widened to hold 0) and replaces Conv and Gemm weights by int8 ones (symmetric, per output
+// channel or per tensor) behind a DequantizeLinear; OptimizeGraph afterwards folds each wrapped node into
 // its int8 operator (passes.h's quantized fusions). Not thread-safe; errors name the tensor.
 #ifndef LWAI_PASSES_QUANTIZE_H_
 #define LWAI_PASSES_QUANTIZE_H_
