@@ -112,6 +112,11 @@ void Int8RequantizeRow(const int32_t* sum, int64_t count, int32_t offset, float 
 void DepthwiseSumsRow(const float* const* rows, const float* taps, int num_taps, int64_t stride,
                       int64_t count, int32_t* sums);
 
+// dst[r * dst_stride + i] = float(src[r * count + i] - zero_point) for `rows` rows of `count`
+// int8 (`is_signed`) or uint8 values.
+void CenteredFloats(const uint8_t* src, bool is_signed, int32_t zero_point, int64_t rows,
+                    int64_t count, float* dst, int64_t dst_stride);
+
 namespace int8_gemm_internal {
 // Tests only: when true, Int8Gemm uses the portable implementation even where VNNI exists.
 void SetForcePortableForTesting(bool force);

@@ -89,6 +89,9 @@ struct QConvState : WrappedState {
   size_t padded_bytes = 0;  // the padded image (0 when pointwise)
   int64_t padded_height = 0, padded_width = 0;
   int64_t depthwise_row = 0;  // 4-byte scratch values per thread
+  int64_t plane_width = 0;    // depthwise: row stride of the padded float plane
+  int64_t depthwise_plane_floats = 0, depthwise_sums = 0;  // per-thread scratch parts
+  bool depthwise_flat = false;  // equal strides: each plane's sums are one run
 };
 
 Status PrepareQLinearConv(KernelContext& ctx) {
@@ -190,17 +193,23 @@ Status PrepareQLinearConv(KernelContext& ctx) {
     // column phase), a row of float sums and their int32 copies.
     int64_t per_thread = kDepthwiseRun + 16;
     if (!s.pointwise) {
-      int64_t plane = 0;
-      if (!CheckedMul(s.padded_height, s.padded_width, &plane) || plane > (int64_t{1} << 32)) {
+      s.plane_width = s.padded_width;
+      s.depthwise_flat = g.strides[0] == 1 && g.strides[1] == 1;
+      int64_t plane = 0, flat = 0;
+      if (!CheckedMul(s.padded_height + 1, s.plane_width, &plane) ||
+          !CheckedMul(g.output[0], s.plane_width, &flat) || plane > (int64_t{1} << 32)) {
         return ctx.ShapeMismatch("quantized depthwise convolution too large");
       }
-      // The plane (with 32 floats of slack for vector reads), the sums, the tap row pointers.
-      per_thread = RoundUp16(plane + 32) + RoundUp16(g.output[1] + 16) + 2 * c.kernel_size;
+      // The plane with a row and 32 floats of slack (the flat run reads past its last row), the
+      // sums, the tap row pointers.
+      s.depthwise_plane_floats = RoundUp16(plane + 32);
+      s.depthwise_sums = RoundUp16((s.depthwise_flat ? flat : g.output[1]) + 16);
+      per_thread = s.depthwise_plane_floats + s.depthwise_sums + 2 * c.kernel_size;
       s.depthwise_taps.assign(s.depthwise_weights.begin(), s.depthwise_weights.end());
       s.tap_offset.clear();
       for (int64_t ky = 0; ky < g.kernel[0]; ++ky) {
         for (int64_t kx = 0; kx < g.kernel[1]; ++kx) {
-          s.tap_offset.push_back(ky * g.dilations[0] * s.padded_width + kx * g.dilations[1]);
+          s.tap_offset.push_back(ky * g.dilations[0] * s.plane_width + kx * g.dilations[1]);
         }
       }
     }
@@ -334,31 +343,37 @@ void DepthwisePlanes(const QConvState& s, const X* x, uint8_t* y, int32_t* acc_r
     });
     return;
   }
-  // Windows: each plane is copied as floats x - zero point into a zero-padded plane, and each
-  // output row sums its taps' input runs (strided by the convolution's stride); the products
-  // and their sums are exact in float (at most 512 taps of 255 * 128), so the int32 sums are too.
-  const int64_t ph = s.padded_height, pw = s.padded_width;
+  // Windows: each plane is copied as floats x - zero point into a zero-padded plane (rows
+  // plane_width apart), and every output sums its taps' inputs; the products and their sums are
+  // exact in float (at most 512 taps of 255 * 128), so the int32 sums are too. With stride 1 the
+  // whole plane is one run: output (oy, ox) is flat output oy * plane_width + ox, whose inputs
+  // lie as far past each tap's offset; the outputs past each row's end are computed and dropped,
+  // and no call is made per row.
+  const int64_t pw = s.plane_width;
   const int64_t top = g.pad_begin[0], left = g.pad_begin[1];
   pool->ParallelFor(threads, 1, [&](int64_t task_begin, int64_t task_end) {
     for (int64_t task = task_begin; task < task_end; ++task) {
       float* padded = reinterpret_cast<float*>(acc_rows + task * s.depthwise_row);
-      int32_t* sums = reinterpret_cast<int32_t*>(padded + RoundUp16(ph * pw + 32));
-      const float** rows = reinterpret_cast<const float**>(sums + RoundUp16(ow + 16));
+      int32_t* sums = reinterpret_cast<int32_t*>(padded + s.depthwise_plane_floats);
+      const float** rows = reinterpret_cast<const float**>(sums + s.depthwise_sums);
       const int64_t begin = planes * task / threads, end = planes * (task + 1) / threads;
+      // The padding is zero for every plane: only the image part is written per plane.
+      std::fill(padded, padded + s.depthwise_plane_floats, 0.0f);
       for (int64_t plane = begin; plane < end; ++plane) {
         const int64_t channel = plane % c.out_channels;
-        const X* in = x + plane * ih * iw;
-        std::fill(padded, padded + top * pw, 0.0f);
-        for (int64_t iy = 0; iy < ih; ++iy) {
-          float* dst = padded + (top + iy) * pw;
-          const X* src = in + iy * iw;
-          std::fill(dst, dst + left, 0.0f);
-          for (int64_t ix = 0; ix < iw; ++ix) dst[left + ix] = static_cast<float>(src[ix] - zx);
-          std::fill(dst + left + iw, dst + pw, 0.0f);
-        }
-        std::fill(padded + (top + ih) * pw, padded + ph * pw + 32, 0.0f);
+        CenteredFloats(reinterpret_cast<const uint8_t*>(x + plane * ih * iw), s.x_signed,
+                       s.x_zero_point, ih, iw, padded + top * pw + left, pw);
         const float* taps = s.depthwise_taps.data() + channel * kh * kw;
         uint8_t* out = y + plane * oh * ow;
+        if (s.depthwise_flat) {
+          for (int64_t t = 0; t < kh * kw; ++t) rows[t] = padded + s.tap_offset[t];
+          DepthwiseSumsRow(rows, taps, static_cast<int>(kh * kw), 1, oh * pw, sums);
+          for (int64_t oy = 1; oy < oh; ++oy) {
+            std::memmove(sums + oy * ow, sums + oy * pw, sizeof(int32_t) * ow);
+          }
+          Int8RequantizeRow(sums, oh * ow, s.row_offset[channel], s.row_scale[channel], s.rq, out);
+          continue;
+        }
         for (int64_t oy = 0; oy < oh; ++oy) {
           for (int64_t t = 0; t < kh * kw; ++t) {
             rows[t] = padded + s.tap_offset[t] + oy * sy * pw;
