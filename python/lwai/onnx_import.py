@@ -91,7 +91,7 @@ _MICROSOFT_OPS = {
     "MatMulIntegerToFloat",
     "DynamicQuantizeMatMul",
 }
-_MICROSOFT_NATIVE = {"QLinearAdd", "QLinearMul", "QGemm"}
+_MICROSOFT_NATIVE = {"QLinearAdd", "QLinearMul", "QGemm", "QLinearConcat"}
 # Attributes that later opsets turned into inputs: op -> (first opset with inputs, names).
 _ATTRIBUTES_TO_INPUTS = {
     "Clip": (11, ("min", "max")),

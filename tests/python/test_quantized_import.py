@@ -254,3 +254,33 @@ def test_onnxruntime_quantized_digits_runs_as_int8(tmp_path, digits_onnx, form, 
     assert (got.argmax(1) == expected.argmax(1)).mean() >= 0.995
     assert np.abs(got - expected).max() <= 0.05
     assert (got.argmax(1) == y_test).mean() >= 0.9
+
+
+@pytest.mark.parametrize("x_type", [T.UINT8, T.INT8])
+def test_qlinear_concat_matches_onnxruntime(x_type):
+    np_type = np.uint8 if x_type == T.UINT8 else np.int8
+    inits = [
+        scalar("ys", T.FLOAT, 0.05),
+        scalar("yz", x_type, 10),
+        scalar("as", T.FLOAT, 0.05),  # the output's parameters: copied
+        scalar("az", x_type, 10),
+        scalar("bs", T.FLOAT, 0.0173),  # requantized
+        scalar("bz", x_type, -3 if x_type == T.INT8 else 140),
+    ]
+    node = h.make_node(
+        "QLinearConcat",
+        ["ys", "yz", "a", "as", "az", "b", "bs", "bz"],
+        ["y"],
+        domain="com.microsoft",
+        axis=1,
+    )
+    inputs = [
+        h.make_tensor_value_info("a", x_type, (2, 3, 4, 5)),
+        h.make_tensor_value_info("b", x_type, (2, 6, 4, 5)),
+    ]
+    model = make_model([node], inputs, x_type, inits, ms_domain=True)
+    feed = {"a": byte_array(np_type, (2, 3, 4, 5)), "b": byte_array(np_type, (2, 6, 4, 5))}
+    expected = ort_run(model, feed)[0]
+    got = run_lwai(model, feed)[0]
+    assert got.shape == expected.shape
+    assert np.abs(got.astype(np.int32) - expected.astype(np.int32)).max() <= 1

@@ -407,6 +407,49 @@ Status FuseQuantizedBinary(Graph& graph) {
   return graph.SortTopologically();
 }
 
+Status FuseQuantizedConcat(Graph& graph) {
+  const std::vector<int> producers = graph.Producers();
+  const Readers readers(graph);
+  std::vector<char> removed(graph.nodes.size(), 0);
+  const size_t original_nodes = graph.nodes.size();
+  for (size_t n = 0; n < original_nodes; ++n) {
+    const Node& concat = graph.nodes[n];
+    if (concat.op != OpType::Concat || concat.inputs.empty() || concat.outputs.size() != 1) {
+      continue;
+    }
+    OutputChain chain;
+    if (!MatchOutputChain(graph, readers, concat.outputs[0], &chain) || !chain.activation.empty()) {
+      continue;
+    }
+    std::vector<int> inputs;
+    bool all_quantized = true;
+    for (int t : concat.inputs) {
+      const int p = t >= 0 ? producers[t] : -1;
+      PerTensorQuantization xq;
+      if (p < 0 || !PerTensor(graph, graph.nodes[p], OpType::DequantizeLinear, &xq) ||
+          xq.type != chain.yq.type) {
+        all_quantized = false;
+        break;
+      }
+      inputs.push_back(graph.nodes[p].inputs[0]);
+      inputs.push_back(xq.scale);
+      inputs.push_back(ZeroPointOrZero(graph, xq.zero_point, xq.type,
+                                       concat.name + "_x_zero_point_" + std::to_string(t)));
+    }
+    if (!all_quantized) continue;
+    Node fused;
+    fused.name = concat.name;
+    fused.op = OpType::QLinearConcat;
+    fused.inputs = {chain.yq.scale, ZeroPointOrZero(graph, chain.yq.zero_point, chain.yq.type,
+                                                    concat.name + "_y_zero_point")};
+    fused.inputs.insert(fused.inputs.end(), inputs.begin(), inputs.end());
+    fused.SetInt("axis", concat.GetInt("axis", 0));
+    ReplaceWithFused(graph, static_cast<int>(n), chain, std::move(fused), &removed);
+  }
+  DropRemoved(graph, removed);
+  return graph.SortTopologically();
+}
+
 Status FuseQuantizedBatchNorm(Graph& graph) {
   const std::vector<int> producers = graph.Producers();
   const Readers readers(graph);

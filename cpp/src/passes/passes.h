@@ -33,6 +33,10 @@ Status FuseQuantizedBinary(Graph& graph);
 // Rewrites DequantizeLinear(x) -> Gemm(., DequantizeLinear(w) [, bias]) (transA 0, beta 1)
 // [-> Relu | Clip] -> QuantizeLinear into QGemm with an int32 bias and the activation fused.
 Status FuseQuantizedGemm(Graph& graph);
+// Rewrites Concat of DequantizeLinear outputs -> QuantizeLinear (per tensor, one 8-bit type) into
+// QLinearConcat (each input requantized by a lookup table, copied when its parameters are the
+// output's).
+Status FuseQuantizedConcat(Graph& graph);
 // Bypasses Identity and inference Dropout, then removes nodes whose outputs nobody reads.
 Status EliminateDeadNodes(Graph& graph);
 // Folds BatchNormalization into a preceding Conv or Gemm with constant weights.

@@ -1,0 +1,135 @@
+// QLinearConcat (com.microsoft, as ONNX Runtime's quantizers write it): inputs Y_scale,
+// Y_zero_point, then (X, X_scale, X_zero_point) triples, uint8 or int8, concatenated along
+// `axis` after requantizing each X to Y's parameters:
+//   y = clamp(round_half_even((x - x_zero_point) * (x_scale / y_scale)) + y_zero_point)
+// in float. 8-bit inputs have 256 values, so each input's requantization is a lookup table
+// (a plain copy where its parameters equal Y's).
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/common.h"
+#include "kernels/conv_common.h"
+
+namespace lwai {
+namespace {
+
+struct QConcatState : OpState {
+  int axis = 0;
+  int64_t outer = 1;                 // product of the dims before axis
+  std::vector<int64_t> inner_bytes;  // per input: its dims from axis on
+};
+
+Status Prepare(KernelContext& ctx) {
+  const int n = ctx.num_inputs();
+  if (n < 5 || (n - 2) % 3 != 0) {
+    return ctx.InvalidModel(
+        "expected Y_scale, Y_zero_point and (X, X_scale, X_zero_point) "
+        "triples, got " +
+        std::to_string(n) + " inputs");
+  }
+  for (int i = 0; i < n; ++i) {
+    if (!ctx.has_input(i)) return ctx.InvalidModel("input " + std::to_string(i) + " is missing");
+  }
+  const DataType type = ctx.input(1).dtype;
+  if (type != DataType::kUInt8 && type != DataType::kInt8) {
+    return ctx.Unsupported(std::string("Y_zero_point must be uint8 or int8, got ") +
+                           DataTypeName(type));
+  }
+  for (int i = 0; i < n; ++i) {
+    const bool scale = i == 0 || (i >= 2 && (i - 2) % 3 == 1);
+    const bool tensor = i >= 2 && (i - 2) % 3 == 0;
+    const TensorView& t = ctx.input(i);
+    if (tensor) {
+      if (t.dtype != type) {
+        return ctx.InvalidModel("input " + std::to_string(i) + " is " + DataTypeName(t.dtype) +
+                                ", expected " + DataTypeName(type));
+      }
+    } else if (t.NumElements() != 1 || t.dtype != (scale ? DataType::kFloat32 : type)) {
+      return ctx.InvalidModel("input " + std::to_string(i) + " must be a " +
+                              DataTypeName(scale ? DataType::kFloat32 : type) + " scalar, got " +
+                              DataTypeName(t.dtype) + " " + t.shape.ToString());
+    }
+  }
+  auto state = std::make_unique<QConcatState>();
+  const Shape& first = ctx.input(2).shape;
+  int64_t axis = ctx.node().GetInt("axis", 0);
+  if (axis < -first.rank || axis >= first.rank) {
+    return ctx.InvalidModel("axis " + std::to_string(axis) + " out of range for rank " +
+                            std::to_string(first.rank));
+  }
+  if (axis < 0) axis += first.rank;
+  Shape out = first;
+  out[axis] = 0;
+  for (int i = 2; i < n; i += 3) {
+    const Shape& s = ctx.input(i).shape;
+    if (s.rank != first.rank) return ctx.ShapeMismatch("inputs differ in rank");
+    for (int d = 0; d < s.rank; ++d) {
+      if (d != axis && s[d] != first[d]) {
+        return ctx.ShapeMismatch("input " + std::to_string(i) + " " + s.ToString() +
+                                 " does not match " + first.ToString() + " off the axis");
+      }
+    }
+    int64_t inner = 1;
+    for (int d = static_cast<int>(axis); d < s.rank; ++d) inner *= s[d];
+    state->inner_bytes.push_back(inner);
+    if (!CheckedAdd(out[axis], s[axis], &out.dims[axis])) {
+      return ctx.ShapeMismatch("concatenated size overflows");
+    }
+  }
+  state->axis = static_cast<int>(axis);
+  for (int d = 0; d < axis; ++d) state->outer *= first[d];
+  ctx.output(0).dtype = type;
+  ctx.output(0).shape = out;
+  ctx.SetState(std::move(state));
+  return Status::Ok();
+}
+
+Status Eval(KernelContext& ctx) {
+  const QConcatState& s = *ctx.state<QConcatState>();
+  const bool is_signed = ctx.input(1).dtype == DataType::kInt8;
+  const float y_scale = ctx.input(0).Data<const float>()[0];
+  const int32_t y_zp = ZeroPointAt(ctx, 1, 0);
+  const int32_t lo = is_signed ? -128 : 0, hi = is_signed ? 127 : 255;
+  int64_t out_inner = 0;
+  for (int64_t b : s.inner_bytes) out_inner += b;
+  uint8_t* out = static_cast<uint8_t*>(ctx.output(0).data);
+  int64_t offset = 0;
+  for (size_t k = 0; k < s.inner_bytes.size(); ++k) {
+    const int i = 2 + 3 * static_cast<int>(k);
+    const float x_scale = ctx.input(i + 1).Data<const float>()[0];
+    const int32_t x_zp = ZeroPointAt(ctx, i + 2, 0);
+    const bool same = x_scale == y_scale && x_zp == y_zp;
+    uint8_t table[256];
+    const float ratio = x_scale / y_scale;
+    for (int b = 0; b < 256; ++b) {
+      const int32_t x = is_signed ? static_cast<int8_t>(b) : b;
+      float v = static_cast<float>(x - x_zp) * ratio;
+      const float lo_f = static_cast<float>(lo - y_zp), hi_f = static_cast<float>(hi - y_zp);
+      v = v > lo_f ? v : lo_f;  // NaN (a hostile scale) goes to the lower bound
+      v = v < hi_f ? v : hi_f;
+      table[b] = static_cast<uint8_t>((static_cast<int32_t>(std::nearbyint(v)) + y_zp) & 0xFF);
+    }
+    const uint8_t* in = static_cast<const uint8_t*>(ctx.input(i).data);
+    const int64_t inner = s.inner_bytes[k];
+    for (int64_t o = 0; o < s.outer; ++o) {
+      const uint8_t* src = in + o * inner;
+      uint8_t* dst = out + o * out_inner + offset;
+      if (same) {
+        std::memcpy(dst, src, static_cast<size_t>(inner));
+      } else {
+        for (int64_t e = 0; e < inner; ++e) dst[e] = table[src[e]];
+      }
+    }
+    offset += inner;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+extern const KernelRegistration kQLinearConcatKernel = {OpType::QLinearConcat, Prepare, Eval};
+
+}  // namespace lwai
