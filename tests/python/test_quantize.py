@@ -151,3 +151,24 @@ def test_cli_quantize(digits_onnx, digits, tmp_path):
     )
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "does not exist" in done.stderr
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.5, float("nan"), float("inf")])
+def test_corrupted_scale_in_file_is_named(digits_onnx, digits, tmp_path, bad):
+    import json
+    import struct
+
+    calibration, _, _ = digits
+    model = lwai.quantize(str(digits_onnx), calibration, progress=False)
+    doc = json.loads(model.to_json())
+    tensor = next(t for t in doc["graph"]["tensors"] if t["name"].endswith(".weight_scale"))
+    buffer = doc["buffers"][tensor["buffer"]]
+    data = bytearray(buffer["data"])
+    data[0:4] = struct.pack("<f", bad)
+    buffer["data"] = list(data)
+    buffer.pop("crc32c", None)
+    buffer["has_crc32c"] = False
+    path = tmp_path / "corrupted.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(lwai.InvalidModelError, match=f"scale tensor '{tensor['name']}' element 0"):
+        lwai.load(path)

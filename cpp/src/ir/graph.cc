@@ -6,6 +6,7 @@
 #endif
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <unordered_map>
@@ -208,6 +209,57 @@ std::vector<int> Graph::UseCounts() const {
   return counts;
 }
 
+namespace {
+
+// The inputs of quantized operators that hold scales (positive and finite by definition).
+std::vector<int> ScaleInputs(const Node& node) {
+  switch (node.op) {
+    case OpType::QuantizeLinear:
+    case OpType::DequantizeLinear:
+      return {1};
+    case OpType::QLinearConv:
+    case OpType::QLinearMatMul:
+    case OpType::QLinearAdd:
+    case OpType::QLinearMul:
+      return {1, 4, 6};
+    case OpType::QGemm:
+      return {1, 4, 7};
+    case OpType::QLinearConcat: {
+      std::vector<int> scales = {0};
+      for (size_t i = 3; i < node.inputs.size(); i += 3) scales.push_back(static_cast<int>(i));
+      return scales;
+    }
+    default:
+      return {};
+  }
+}
+
+// A quantization scale stored in the model that is zero, negative or not finite (a corrupted
+// file, or a model no quantizer wrote) would turn every value it touches into garbage.
+Status CheckConstantScales(const Graph& graph, const Node& node) {
+  for (int i : ScaleInputs(node)) {
+    if (i >= static_cast<int>(node.inputs.size()) || node.inputs[i] < 0) continue;
+    const TensorDesc& scale = graph.tensors[node.inputs[i]];
+    if (!scale.is_constant() || scale.dtype != DataType::kFloat32 ||
+        scale.constant.data == nullptr) {
+      continue;
+    }
+    const size_t count = scale.constant.size / sizeof(float);
+    for (size_t e = 0; e < count; ++e) {
+      float v;
+      std::memcpy(&v, scale.constant.data + e * sizeof(float), sizeof(float));
+      if (!(v > 0.0f) || !std::isfinite(v)) {
+        return InvalidModel(node.Describe() + ": scale tensor '" + scale.name + "' element " +
+                            std::to_string(e) + " is " + std::to_string(v) +
+                            "; quantization scales must be positive and finite");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status Graph::Validate() const {
   const int num_tensors = static_cast<int>(tensors.size());
   std::unordered_set<std::string> names;
@@ -272,6 +324,7 @@ Status Graph::Validate() const {
                             "(cycle or wrong order)");
       }
     }
+    LWAI_RETURN_IF_ERROR(CheckConstantScales(*this, node));
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       const int t = node.outputs[i];
       if (t == -1) continue;
