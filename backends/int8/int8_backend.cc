@@ -251,25 +251,27 @@ void PadImage(const QConvState& s, const uint8_t* image, uint8_t flip, uint8_t* 
     for (int64_t ch = begin; ch < end; ++ch) {
       uint8_t* out = padded + ch * ph * pw;
       const uint8_t* in = image + ch * ih * iw;
-      std::memset(out, pad, static_cast<size_t>(top * pw));
+      std::memset(out, pad, static_cast<size_t>(ph * pw));
       for (int64_t y = 0; y < ih; ++y) {
-        uint8_t* row = out + (top + y) * pw;
-        std::memset(row, pad, static_cast<size_t>(left));
-        for (int64_t x = 0; x < iw; ++x) row[left + x] = in[y * iw + x] ^ flip;
-        std::memset(row + left + iw, pad, static_cast<size_t>(pw - left - iw));
+        uint8_t* row = out + (top + y) * pw + left;
+        const uint8_t* src = in + y * iw;
+        if (flip == 0) {
+          std::memcpy(row, src, static_cast<size_t>(iw));
+        } else {
+          for (int64_t x = 0; x < iw; ++x) row[x] = src[x] ^ flip;
+        }
       }
-      std::memset(out + (top + ih) * pw, pad, static_cast<size_t>((ph - top - ih) * pw));
     }
   });
 }
 
-// out[i] = in[2 i] for i < count. Reads up to 31 bytes past in[2 (count - 1)]; unless `exact`,
-// also writes up to 15 bytes past out[count - 1].
+// out[i] = in[2 i] for i < count. Unless `exact`, reads up to 31 bytes past in[2 (count - 1)]
+// and writes up to 15 bytes past out[count - 1].
 void CopyEvenBytes(const uint8_t* in, int64_t count, bool exact, uint8_t* out) {
   int64_t i = 0;
 #if defined(__SSE2__)
   const __m128i low_bytes = _mm_set1_epi16(0x00FF);
-  for (; exact ? i + 16 <= count : i < count; i += 16) {
+  for (; exact ? i + 16 < count : i < count; i += 16) {  // exact: reads end at in[2 count - 3]
     const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 2 * i));
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 2 * i + 16));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
@@ -284,6 +286,9 @@ void CopyEvenBytes(const uint8_t* in, int64_t count, bool exact, uint8_t* out) {
 // im2col row (written after it by the same thread); rows near the end are copied exactly.
 void Im2ColPadded(const QConvState& s, const uint8_t* padded, uint8_t* col, ThreadPool* pool) {
   const ConvShape& c = s.shape;
+  // Vector copies read up to 32 bytes past a row's last input: near the end of the image (read
+  // in place, without the padded buffer's slack) rows are copied exactly.
+  const uint8_t* padded_end = padded + c.in_channels * s.padded_height * s.padded_width;
   const WindowGeometry& g = c.geometry;
   const int64_t oh = g.output[0], ow = g.output[1], pw = s.padded_width;
   const int64_t kh = g.kernel[0], kw = g.kernel[1];
@@ -297,7 +302,7 @@ void Im2ColPadded(const QConvState& s, const uint8_t* padded, uint8_t* col, Thre
       for (int64_t oy = 0; oy < oh; ++oy, out += ow) {
         const uint8_t* in = src + oy * sy * pw;
         // Overrunning copies stay inside this im2col row, which no other thread writes.
-        const bool exact = (oh - 1 - oy) * ow < 16;
+        const bool exact = (oh - 1 - oy) * ow < 16 || in + sx * ow + 32 > padded_end;
         if (sx == 1 && exact) {
           std::memcpy(out, in, static_cast<size_t>(ow));
         } else if (sx == 1) {
@@ -412,8 +417,12 @@ Status EvalQLinearConv(KernelContext& ctx) {
     const uint8_t* b = image;
     uint8_t b_flip = flip;
     if (!s.pointwise) {
-      PadImage(s, image, flip, padded, pool);
-      Im2ColPadded(s, padded, col, pool);
+      // Windows that never leave an uint8 image read it in place.
+      const WindowGeometry& g = c.geometry;
+      const bool in_place = flip == 0 && g.pad_begin[0] == 0 && g.pad_begin[1] == 0 &&
+                            s.padded_height == g.input[0] && s.padded_width == g.input[1];
+      if (!in_place) PadImage(s, image, flip, padded, pool);
+      Im2ColPadded(s, in_place ? image : padded, col, pool);
       b = col;
       b_flip = 0;
     }

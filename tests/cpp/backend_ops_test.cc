@@ -219,6 +219,13 @@ std::vector<OpCase> Cases() {
                          With(With(Pads({1, 2, 0, 1}), {IntsAttr("dilations", {2, 1})}),
                               Clip(-0.5f, 1.0f)));
                }});
+  c.push_back({"qconv3x3_u8_unpadded_in_place", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 4, 9, 11}, -2.0f, 2.0f), 4, 8, {3, 3}, kU8, kU8, true);
+               }});
+  c.push_back({"qconv3x3_u8_unpadded_stride2_in_place", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 5, 37, 35}, -2.0f, 2.0f), 5, 8, {3, 3}, kU8, kU8, true,
+                         Strides(2));
+               }});
   c.push_back({"qdepthwise3x3_u8_pad1", kQuantizedTol, [=](Net& n) {
                  n.QConv(n.Input({1, 16, 12, 12}, -2.0f, 2.0f), 16, 16, {3, 3}, kU8, kU8, true,
                          Pads({1, 1, 1, 1}), 16);
