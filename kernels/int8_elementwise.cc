@@ -67,9 +67,36 @@ LWAI_AVX512BW void Avx512Row(const QLinearBinaryParams& p, const uint8_t* a, con
     _mm_mask_storeu_epi8(c + i, mask, _mm512_cvtepi32_epi8(q));
   }
 }
+LWAI_AVX512BW void MaxIntoAvx512(uint8_t* acc, const uint8_t* src, int64_t count, bool is_signed) {
+  for (int64_t i = 0; i < count; i += 64) {
+    const int64_t lanes = std::min<int64_t>(64, count - i);
+    const __mmask64 mask = lanes == 64 ? ~__mmask64{0} : (__mmask64{1} << lanes) - 1;
+    const __m512i a = _mm512_maskz_loadu_epi8(mask, acc + i);
+    const __m512i b = _mm512_maskz_loadu_epi8(mask, src + i);
+    _mm512_mask_storeu_epi8(acc + i, mask,
+                            is_signed ? _mm512_max_epi8(a, b) : _mm512_max_epu8(a, b));
+  }
+}
 #endif
 
 }  // namespace
+
+void Int8MaxInto(uint8_t* acc, const uint8_t* src, int64_t count, bool is_signed) {
+#ifdef LWAI_INT8_ELEMENTWISE_X86
+  if (CpuHasAvx512Bw()) {
+    MaxIntoAvx512(acc, src, count, is_signed);
+    return;
+  }
+#endif
+  for (int64_t i = 0; i < count; ++i) {
+    if (is_signed) {
+      acc[i] =
+          static_cast<uint8_t>(std::max(static_cast<int8_t>(acc[i]), static_cast<int8_t>(src[i])));
+    } else {
+      acc[i] = std::max(acc[i], src[i]);
+    }
+  }
+}
 
 void QLinearBinaryRow(const QLinearBinaryParams& p, bool is_signed, const uint8_t* a,
                       const uint8_t* b, int b_step, int64_t count, uint8_t* c) {

@@ -45,6 +45,9 @@ QLinearBinaryParams ReadQLinearBinaryParams(const KernelContext& ctx);
 void QLinearBinaryRow(const QLinearBinaryParams& p, bool is_signed, const uint8_t* a,
                       const uint8_t* b, int b_step, int64_t count, uint8_t* c);
 
+// acc[i] = max(acc[i], src[i]) for `count` int8 (`is_signed`) or uint8 values.
+void Int8MaxInto(uint8_t* acc, const uint8_t* src, int64_t count, bool is_signed);
+
 }  // namespace lwai
 
 #endif  // LWAI_KERNELS_INT8_ELEMENTWISE_H_

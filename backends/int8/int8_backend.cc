@@ -10,6 +10,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/common.h"
@@ -17,6 +18,7 @@
 #include "kernels/int8_elementwise.h"
 #include "kernels/int8_gemm.h"
 #include "kernels/shared_packing.h"
+#include "kernels/spatial_common.h"
 #include "runtime/thread_pool.h"
 
 namespace lwai {
@@ -756,6 +758,114 @@ Status EvalQGemm(KernelContext& ctx) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// MaxPool of uint8/int8 NCHW images (2-D windows, no indices output): each plane is copied into
+// a buffer padded with the type's minimum and split by column phase modulo the stride, so every
+// window tap is a contiguous run of bytes and each output row a few vector maxima.
+
+struct QMaxPoolState : WrappedState {
+  WindowGeometry g;
+  int64_t planes = 0;
+  int64_t padded_height = 0, phase_width = 0;
+  int64_t per_thread = 0;  // scratch bytes
+  bool is_signed = false;
+};
+
+Status PrepareQMaxPool(KernelContext& ctx) {
+  LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
+  if (ctx.shape_only()) return Status::Ok();
+  auto state = std::make_unique<QMaxPoolState>();
+  QMaxPoolState& s = *state;
+  s.reference = std::move(ctx.state_owner_);
+  const TensorView& x = ctx.input(0);
+  const std::vector<int64_t> kernel = ctx.node().GetInts("kernel_shape");
+  if (IsByte(x.dtype) && x.shape.rank == 4 && kernel.size() == 2 &&
+      (ctx.num_outputs() < 2 || !ctx.has_output(1)) && ctx.node().GetInt("storage_order", 0) == 0) {
+    LWAI_RETURN_IF_ERROR(ComputeWindowGeometry(ctx, x.shape, kernel.data(), true, &s.g));
+    const WindowGeometry& g = s.g;
+    const int64_t stride = g.strides[1];
+    s.padded_height =
+        std::max(g.pad_begin[0] + g.input[0],
+                 (g.output[0] - 1) * g.strides[0] + (g.kernel[0] - 1) * g.dilations[0] + 1);
+    const int64_t width =
+        std::max(g.pad_begin[1] + g.input[1],
+                 (g.output[1] - 1) * stride + (g.kernel[1] - 1) * g.dilations[1] + 1);
+    s.phase_width = (width + stride - 1) / stride;
+    int64_t plane = 0;
+    const int64_t dims[] = {stride, s.padded_height, s.phase_width};
+    if (CheckedProduct(dims, 3, &plane) && plane < (int64_t{1} << 30) && stride <= 16) {
+      s.planes = x.shape[0] * x.shape[1];
+      s.is_signed = x.dtype == DataType::kInt8;
+      s.per_thread = (plane + g.output[1] + 64 + 63) / 64 * 64;
+      ctx.RequestScratch(static_cast<size_t>(s.per_thread * ctx.thread_pool()->num_threads()));
+      s.reference.reset();
+      s.fast = true;
+    }
+  }
+  ctx.SetState(std::move(state));
+  return Status::Ok();
+}
+
+template <typename T>
+void MaxPoolPlanes(const QMaxPoolState& s, const T* x, T* y, uint8_t* scratch, ThreadPool* pool) {
+  const WindowGeometry& g = s.g;
+  const int64_t ih = g.input[0], iw = g.input[1], oh = g.output[0], ow = g.output[1];
+  const int64_t stride = g.strides[1], phase_width = s.phase_width, ph = s.padded_height;
+  const T lowest = std::numeric_limits<T>::lowest();
+  const int threads = pool->num_threads();
+  pool->ParallelFor(threads, 1, [&](int64_t task_begin, int64_t task_end) {
+    for (int64_t task = task_begin; task < task_end; ++task) {
+      T* padded = reinterpret_cast<T*>(scratch + task * s.per_thread);
+      T* row_max = padded + stride * ph * phase_width;
+      std::fill(padded, padded + stride * ph * phase_width, lowest);
+      const int64_t begin = s.planes * task / threads, end = s.planes * (task + 1) / threads;
+      for (int64_t plane = begin; plane < end; ++plane) {
+        const T* in = x + plane * ih * iw;
+        for (int64_t iy = 0; iy < ih; ++iy) {
+          const T* src = in + iy * iw;
+          // Column c of the padded row lies in phase c % stride at index c / stride.
+          for (int64_t phase = 0; phase < stride; ++phase) {
+            const int64_t first = ((phase - g.pad_begin[1]) % stride + stride) % stride;
+            if (first >= iw) continue;
+            T* dst = padded + (phase * ph + g.pad_begin[0] + iy) * phase_width +
+                     (g.pad_begin[1] + first) / stride;
+            const int64_t count = (iw - first + stride - 1) / stride;
+            for (int64_t i = 0; i < count; ++i) dst[i] = src[first + i * stride];
+          }
+        }
+        T* out = y + plane * oh * ow;
+        for (int64_t oy = 0; oy < oh; ++oy) {
+          std::fill(row_max, row_max + ow, lowest);
+          for (int64_t ky = 0; ky < g.kernel[0]; ++ky) {
+            const int64_t row = oy * g.strides[0] + ky * g.dilations[0];
+            for (int64_t kx = 0; kx < g.kernel[1]; ++kx) {
+              const int64_t column = kx * g.dilations[1];
+              const T* r = padded + ((column % stride) * ph + row) * phase_width + column / stride;
+              Int8MaxInto(reinterpret_cast<uint8_t*>(row_max), reinterpret_cast<const uint8_t*>(r),
+                          ow, std::is_signed<T>::value);
+            }
+          }
+          std::memcpy(out + oy * ow, row_max, static_cast<size_t>(ow) * sizeof(T));
+        }
+      }
+    }
+  });
+}
+
+Status EvalQMaxPool(KernelContext& ctx) {
+  const QMaxPoolState& s = *ctx.state<QMaxPoolState>();
+  if (!s.fast) return EvalReference(ctx, s);
+  uint8_t* scratch = static_cast<uint8_t*>(ctx.scratch());
+  if (s.is_signed) {
+    MaxPoolPlanes(s, ctx.input(0).Data<const int8_t>(), ctx.output(0).Data<int8_t>(), scratch,
+                  ctx.thread_pool());
+  } else {
+    MaxPoolPlanes(s, ctx.input(0).Data<const uint8_t>(), ctx.output(0).Data<uint8_t>(), scratch,
+                  ctx.thread_pool());
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
 
 struct Int8Kernel {
   OpType op;
@@ -770,6 +880,7 @@ constexpr Int8Kernel kInt8Kernels[] = {
     {OpType::QLinearAdd, PrepareQBinary, EvalQBinary},
     {OpType::QLinearMul, PrepareQBinary, EvalQBinary},
     {OpType::QGemm, PrepareQGemm, EvalQGemm},
+    {OpType::MaxPool, PrepareQMaxPool, EvalQMaxPool},
 };
 constexpr int kNumInt8Kernels = sizeof(kInt8Kernels) / sizeof(kInt8Kernels[0]);
 
@@ -823,6 +934,8 @@ class Int8Backend : public Backend {
         return IsByte(DtypeOf(graph, node, 0)) ? kernel : nullptr;
       case OpType::QLinearAdd:
       case OpType::QLinearMul:
+        return IsByte(DtypeOf(graph, node, 0)) ? kernel : nullptr;
+      case OpType::MaxPool:
         return IsByte(DtypeOf(graph, node, 0)) ? kernel : nullptr;
       case OpType::QGemm:
         return IsByte(DtypeOf(graph, node, kGA)) && DtypeOf(graph, node, kGB) == DataType::kInt8

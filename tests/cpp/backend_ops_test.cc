@@ -222,10 +222,10 @@ std::vector<OpCase> Cases() {
   c.push_back({"qconv3x3_u8_unpadded_in_place", kQuantizedTol, [=](Net& n) {
                  n.QConv(n.Input({1, 4, 9, 11}, -2.0f, 2.0f), 4, 8, {3, 3}, kU8, kU8, true);
                }});
-  c.push_back({"qconv3x3_u8_unpadded_stride2_in_place", kQuantizedTol, [=](Net& n) {
-                 n.QConv(n.Input({1, 5, 37, 35}, -2.0f, 2.0f), 5, 8, {3, 3}, kU8, kU8, true,
-                         Strides(2));
-               }});
+  c.push_back(
+      {"qconv3x3_u8_unpadded_stride2_in_place", kQuantizedTol, [=](Net& n) {
+         n.QConv(n.Input({1, 5, 37, 35}, -2.0f, 2.0f), 5, 8, {3, 3}, kU8, kU8, true, Strides(2));
+       }});
   c.push_back({"qdepthwise3x3_u8_pad1", kQuantizedTol, [=](Net& n) {
                  n.QConv(n.Input({1, 16, 12, 12}, -2.0f, 2.0f), 16, 16, {3, 3}, kU8, kU8, true,
                          Pads({1, 1, 1, 1}), 16);
@@ -249,6 +249,21 @@ std::vector<OpCase> Cases() {
   c.push_back({"qmul_s8_general_broadcast_falls_back", kQuantizedTol, [=](Net& n) {
                  n.QBinary(OpType::QLinearMul, n.Input({4, 1, 6}, -2.0f, 2.0f),
                            n.Input({1, 5, 6}, -2.0f, 2.0f), kS8);
+               }});
+  c.push_back({"qmaxpool3x3_s2_pad1_u8", kQuantizedTol, [=](Net& n) {
+                 n.QMaxPool(n.Input({2, 5, 15, 14}, -3.0f, 3.0f), kU8,
+                            {IntsAttr("kernel_shape", {3, 3}), IntsAttr("strides", {2, 2}),
+                             IntsAttr("pads", {1, 1, 1, 1})});
+               }});
+  c.push_back({"qmaxpool2x2_s8_ceil", kQuantizedTol, [=](Net& n) {
+                 n.QMaxPool(n.Input({1, 3, 9, 11}, -3.0f, 3.0f), kS8,
+                            {IntsAttr("kernel_shape", {2, 2}), IntsAttr("strides", {2, 2}),
+                             IntAttr("ceil_mode", 1)});
+               }});
+  c.push_back({"qmaxpool3x3_s1_dilation2_u8", kQuantizedTol, [=](Net& n) {
+                 n.QMaxPool(n.Input({1, 4, 12, 10}, -3.0f, 3.0f), kU8,
+                            {IntsAttr("kernel_shape", {3, 3}), IntsAttr("dilations", {2, 2}),
+                             IntsAttr("pads", {2, 2, 2, 2})});
                }});
   c.push_back({"qgemm_u8_one_row_trans_b", kQuantizedTol, [=](Net& n) {
                  n.QGemm(n.Input({1, 70}, -2.0f, 2.0f), 70, 33, kU8, true);

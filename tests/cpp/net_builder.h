@@ -129,6 +129,14 @@ class Net {
     return Op(OpType::DequantizeLinear, {cq, c_scale, c_zp});
   }
 
+  // QuantizeLinear(x) -> MaxPool on the quantized values -> DequantizeLinear.
+  int QMaxPool(int x, DataType type, Attrs attrs) {
+    const int scale = Scalar(0.04f);
+    const int zp = TypedConst(type, {}, {type == DataType::kInt8 ? -9 : 100});
+    const int xq = Op(OpType::QuantizeLinear, {x, scale, zp});
+    return Op(OpType::DequantizeLinear, {Op(OpType::MaxPool, {xq}, attrs), scale, zp});
+  }
+
   // QuantizeLinear(x [M, K]) -> QGemm (random int8 weights [N, K] or [K, N], per-column scales,
   // int32 bias, `alpha`) -> DequantizeLinear; x and y of `type`.
   int QGemm(int x, int64_t k, int64_t n, DataType type, bool trans_b, float alpha = 1.0f,

@@ -407,6 +407,43 @@ Status FuseQuantizedBinary(Graph& graph) {
   return graph.SortTopologically();
 }
 
+Status FuseQuantizedPassThrough(Graph& graph) {
+  const std::vector<int> producers = graph.Producers();
+  const Readers readers(graph);
+  std::vector<char> removed(graph.nodes.size(), 0);
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    Node& node = graph.nodes[n];
+    const bool moves = node.op == OpType::MaxPool || node.op == OpType::Reshape ||
+                       node.op == OpType::Flatten || node.op == OpType::Squeeze ||
+                       node.op == OpType::Unsqueeze || node.op == OpType::Transpose;
+    if (!moves || node.inputs.empty() || node.inputs[0] < 0 || node.outputs.empty()) continue;
+    bool extra_outputs = false;  // MaxPool's Indices
+    for (size_t o = 1; o < node.outputs.size(); ++o) extra_outputs |= node.outputs[o] >= 0;
+    const int p = producers[node.inputs[0]];
+    const int q = readers.Only(node.outputs[0]);
+    PerTensorQuantization in, out;
+    if (extra_outputs || p < 0 || q < 0 || removed[p] || removed[q] ||
+        !PerTensor(graph, graph.nodes[p], OpType::DequantizeLinear, &in) ||
+        !PerTensor(graph, graph.nodes[q], OpType::QuantizeLinear, &out) || in.type != out.type ||
+        *FloatConstant(graph, in.scale, 1) != *FloatConstant(graph, out.scale, 1)) {
+      continue;
+    }
+    auto zero_point = [&](int t) {
+      if (t < 0) return 0;
+      const uint8_t byte = *graph.tensors[t].constant.data;
+      return in.type == DataType::kInt8 ? static_cast<int>(static_cast<int8_t>(byte))
+                                        : static_cast<int>(byte);
+    };
+    if (zero_point(in.zero_point) != zero_point(out.zero_point)) continue;
+    // The same scale and zero point on both sides: the operator moves the quantized values.
+    node.inputs[0] = graph.nodes[p].inputs[0];
+    node.outputs[0] = graph.nodes[q].outputs[0];
+    removed[q] = 1;
+  }
+  DropRemoved(graph, removed);
+  return graph.SortTopologically();
+}
+
 Status FuseQuantizedConcat(Graph& graph) {
   const std::vector<int> producers = graph.Producers();
   const Readers readers(graph);

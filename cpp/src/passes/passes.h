@@ -37,6 +37,9 @@ Status FuseQuantizedGemm(Graph& graph);
 // QLinearConcat (each input requantized by a lookup table, copied when its parameters are the
 // output's).
 Status FuseQuantizedConcat(Graph& graph);
+// Rewrites DequantizeLinear -> MaxPool, Reshape, Flatten, Squeeze, Unsqueeze or Transpose ->
+// QuantizeLinear with the same scale and zero point into the operator on the quantized values.
+Status FuseQuantizedPassThrough(Graph& graph);
 // Bypasses Identity and inference Dropout, then removes nodes whose outputs nobody reads.
 Status EliminateDeadNodes(Graph& graph);
 // Folds BatchNormalization into a preceding Conv or Gemm with constant weights.
