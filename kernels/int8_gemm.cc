@@ -342,36 +342,44 @@ void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b
   };
   const int64_t blocks = (w.rows() + kRows - 1) / kRows;
   const int64_t panels_per_chunk = std::max<int64_t>(1, kChunkBytes / panel_bytes);
-  const int64_t chunks = (panels + panels_per_chunk - 1) / panels_per_chunk;
+  const int64_t full_chunks = panels / panels_per_chunk;
+  const int64_t last_panels = panels % panels_per_chunk;  // of a last, smaller chunk
   const TileFn tile_fn = SelectTile();
-  // Work items: (chunk of panels, block of rows), rows fastest, so a thread's range reuses its
-  // chunk's panels from L2 across row blocks.
+  // Tiles in the order chunk of panels, row block, panel: a thread's contiguous range reuses its
+  // chunk's panels from L2 and a block's weights from L1, and equal tile counts are equal work.
   auto compute = [&](int64_t begin, int64_t end) {
+    Tile t;
+    t.quads = quads;
+    t.ldy = ldy;
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t chunk = item / blocks, block = item % blocks;
-      const int64_t first = chunk * panels_per_chunk;
-      const int64_t last = std::min(panels, first + panels_per_chunk);
-      Tile t;
+      int64_t block, panel;
+      const int64_t full_tiles = full_chunks * blocks * panels_per_chunk;
+      if (item < full_tiles) {
+        const int64_t chunk = item / (blocks * panels_per_chunk);
+        const int64_t rest = item % (blocks * panels_per_chunk);
+        block = rest / panels_per_chunk;
+        panel = chunk * panels_per_chunk + rest % panels_per_chunk;
+      } else {
+        const int64_t rest = item - full_tiles;
+        block = rest / last_panels;
+        panel = full_chunks * panels_per_chunk + rest % last_panels;
+      }
       t.weights = w.block(block);
-      t.quads = quads;
       t.rows = static_cast<int>(std::min<int64_t>(kRows, w.rows() - block * kRows));
       t.row0 = block * kRows;
-      t.ldy = ldy;
-      for (int64_t p = first; p < last; ++p) {
-        t.panel = packed + p * panel_bytes;
-        t.columns = static_cast<int>(std::min<int64_t>(kColumns, columns - p * kColumns));
-        t.y = static_cast<uint8_t*>(y) + t.row0 * ldy + p * kColumns;
-        tile_fn(t, rq);
-      }
+      t.panel = packed + panel * panel_bytes;
+      t.columns = static_cast<int>(std::min<int64_t>(kColumns, columns - panel * kColumns));
+      t.y = static_cast<uint8_t*>(y) + t.row0 * ldy + panel * kColumns;
+      tile_fn(t, rq);
     }
   };
   if (pool == nullptr) {
     pack(0, panels);
-    compute(0, chunks * blocks);
+    compute(0, panels * blocks);
     return;
   }
   pool->ParallelFor(panels, 1, pack);
-  pool->ParallelFor(chunks * blocks, 1, compute);
+  pool->ParallelFor(panels * blocks, 4, compute);
 }
 
 }  // namespace lwai
