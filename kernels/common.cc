@@ -32,7 +32,9 @@ void ComputeStrides(const Shape& shape, int64_t* strides) {
   int64_t stride = 1;
   for (int i = shape.rank - 1; i >= 0; --i) {
     strides[i] = stride;
-    stride *= shape.dims[i];
+    // Saturates for hostile shapes (whose element counts the caller rejects) instead of
+    // overflowing.
+    if (!CheckedMul(stride, shape.dims[i], &stride)) stride = INT64_MAX;
   }
 }
 

@@ -37,9 +37,14 @@ Status Prepare(KernelContext& ctx) {
     const int perm[6] = {0, 1, 4, 2, 5, 3};
     state->view = PermutedView(Shape({n, c, b, b, h, w}), perm);
   }
+  int64_t out_h = 0, out_w = 0;
+  if (!CheckedMul(h, b, &out_h) || !CheckedMul(w, b, &out_w)) {
+    return ctx.ShapeMismatch("output of " + x.shape.ToString() + " with blocksize " +
+                             std::to_string(b) + " is too large");
+  }
   ctx.SetState(std::move(state));
   ctx.output(0).dtype = x.dtype;
-  ctx.output(0).shape = Shape({n, c, h * b, w * b});
+  ctx.output(0).shape = Shape({n, c, out_h, out_w});
   return Status::Ok();
 }
 

@@ -124,7 +124,11 @@ void Run(KernelContext& ctx, const QGemmState& s) {
   const float y_scale = quantized ? ctx.input(kYScale).Data<const float>()[0] : 1.0f;
   const int32_t y_zp = quantized ? ZeroPointAt(ctx, kYZeroPoint, 0) : 0;
   if (quantized) NarrowByFusedActivation(s.activation, y_scale, y_zp, &lo, &hi);
+  // Hostile shapes can ask for arbitrarily long products: stop at the run's deadline (the
+  // executor then reports it).
+  WorkMeter meter(ctx.limits());
   for (int64_t i = 0; i < s.m; ++i) {
+    if (meter.Add(s.n * s.k + 1)) return;
     for (int64_t j = 0; j < s.n; ++j) {
       const float bs = b_scale.Data<const float>()[b_scale.NumElements() == 1 ? 0 : j];
       int32_t bias = 0;
