@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstring>
 #include <map>
 
 #include "ir/graph.h"
@@ -618,6 +619,29 @@ PYBIND11_MODULE(_lwai, m) {
           "outputs",
           [](const Model& model) { return DescribeTensors(model.graph(), model.graph().outputs); })
       .def_property_readonly("nodes", &DescribeNodes)
+      .def(
+          "tensor_info",
+          [](const Model& model, const std::string& name) -> py::object {
+            const int t = model.graph().FindTensor(name);
+            if (t < 0) return py::none();
+            return DescribeInfo(model.graph().tensors[t].Info());
+          },
+          "Name, dtype and shape of tensor `name` as the converter inferred them, or None.")
+      .def(
+          "constant",
+          [](const Model& model, const std::string& name) -> py::object {
+            const int t = model.graph().FindTensor(name);
+            if (t < 0 || !model.graph().tensors[t].is_constant()) return py::none();
+            const TensorDesc& desc = model.graph().tensors[t];
+            std::vector<py::ssize_t> shape;
+            for (const Dim& d : desc.shape) shape.push_back(d.value);
+            py::array array(ToNumpy(desc.dtype), shape);
+            if (desc.constant.size > 0) {
+              std::memcpy(array.mutable_data(), desc.constant.data, desc.constant.size);
+            }
+            return std::move(array);
+          },
+          "A copy of the constant tensor `name`, or None when there is no such constant.")
       .def_property_readonly("parameter_bytes", &Model::parameter_bytes)
       .def_property_readonly("producer", [](const Model& m) { return m.info().producer; })
       .def_property_readonly("source_format", [](const Model& m) { return m.info().source_format; })

@@ -24,6 +24,7 @@ from lwai._lwai import (
     UnsupportedOperatorError,
     supported_ops,
 )
+from lwai.compare import Comparison, TensorComparison, compare
 from lwai.model import Model, TensorInfo, load
 from lwai.onnx_import import convert
 from lwai.profile import NodeProfile, OpProfile, Profile
@@ -35,6 +36,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BackendNotFoundError",
     "CancelledError",
+    "Comparison",
     "DeadlineExceededError",
     "InternalError",
     "InvalidArgumentError",
@@ -50,10 +52,12 @@ __all__ = [
     "Profile",
     "Session",
     "ShapeMismatchError",
+    "TensorComparison",
     "TensorInfo",
     "UnsupportedOperatorError",
     "__version__",
     "available_backends",
+    "compare",
     "convert",
     "example_plugin_path",
     "load",

@@ -158,6 +158,31 @@ def cmd_quantize(args) -> None:
     )
 
 
+def cmd_compare(args) -> None:
+    if not args.input:
+        raise lwai.InvalidArgumentError("compare: give the inputs with --input NAME=FILE.npy")
+    feed = {}
+    for spec in args.input:
+        name, _, path = spec.partition("=")
+        feed[name] = _load_npy(name, path)
+    report = lwai.compare(
+        args.a,
+        args.b,
+        feed,
+        b_engine="onnxruntime" if args.onnxruntime else "lwai",
+        threads=args.threads,
+    )
+    print(report.table(top=args.top))
+    first = report.first_divergence(min_cosine=args.min_cosine)
+    if first is None:
+        print(f"no tensor below cosine {args.min_cosine}")
+    else:
+        print(
+            f"first divergence: {first.name} ({first.op}): cosine {first.cosine:.5f}, "
+            f"SQNR {first.sqnr_db:.2f} dB"
+        )
+
+
 def cmd_info(args) -> None:
     model = lwai.load(args.model)
     session = lwai.Session(model)
@@ -291,6 +316,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_int_at_least(1), default=32)
     p.add_argument("--threads", type=_int_at_least(1), default=1)
     p.set_defaults(fn=cmd_quantize)
+
+    p = sub.add_parser(
+        "compare", help="compare two models tensor by tensor (float vs int8, lwai vs ORT)"
+    )
+    p.add_argument("a", help="model a (.lwai or .onnx)")
+    p.add_argument("b", help="model b (.lwai or .onnx)")
+    p.add_argument(
+        "--input", action="append", default=[], type=_input_spec, metavar="NAME=FILE.npy"
+    )
+    p.add_argument("--onnxruntime", action="store_true", help="run model b in ONNX Runtime")
+    p.add_argument("--min-cosine", type=float, default=0.99, help="divergence threshold")
+    p.add_argument("--top", type=_int_at_least(1), help="print only the first N tensors")
+    p.add_argument("--threads", type=_int_at_least(1), default=1)
+    p.set_defaults(fn=cmd_compare)
 
     p = sub.add_parser("info", help="inputs, outputs, operators, sizes")
     p.add_argument("model")
