@@ -4,6 +4,7 @@
 //   y = clamp(round_half_even((x - x_zero_point) * (x_scale / y_scale)) + y_zero_point)
 // in float. 8-bit inputs have 256 values, so each input's requantization is a lookup table
 // (a plain copy where its parameters equal Y's).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -12,6 +13,7 @@
 
 #include "kernels/common.h"
 #include "kernels/conv_common.h"
+#include "runtime/thread_pool.h"
 
 namespace lwai {
 namespace {
@@ -114,15 +116,22 @@ Status Eval(KernelContext& ctx) {
     }
     const uint8_t* in = static_cast<const uint8_t*>(ctx.input(i).data);
     const int64_t inner = s.inner_bytes[k];
-    for (int64_t o = 0; o < s.outer; ++o) {
-      const uint8_t* src = in + o * inner;
-      uint8_t* dst = out + o * out_inner + offset;
-      if (same) {
-        std::memcpy(dst, src, static_cast<size_t>(inner));
-      } else {
-        for (int64_t e = 0; e < inner; ++e) dst[e] = table[src[e]];
+    // Runs of `inner` bytes per outer index, split in pieces of at least 16 KiB across threads.
+    const int64_t pieces_per_run = std::max<int64_t>(1, inner / 16384);
+    const int64_t piece = (inner + pieces_per_run - 1) / pieces_per_run;
+    ctx.thread_pool()->ParallelFor(s.outer * pieces_per_run, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t o = item / pieces_per_run, first = item % pieces_per_run * piece;
+        const int64_t count = std::min(piece, inner - first);
+        const uint8_t* src = in + o * inner + first;
+        uint8_t* dst = out + o * out_inner + offset + first;
+        if (same) {
+          std::memcpy(dst, src, static_cast<size_t>(count));
+        } else {
+          for (int64_t e = 0; e < count; ++e) dst[e] = table[src[e]];
+        }
       }
-    }
+    });
     offset += inner;
   }
   return Status::Ok();

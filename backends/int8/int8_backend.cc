@@ -829,7 +829,15 @@ void MaxPoolPlanes(const QMaxPoolState& s, const T* x, T* y, uint8_t* scratch, T
             T* dst = padded + (phase * ph + g.pad_begin[0] + iy) * phase_width +
                      (g.pad_begin[1] + first) / stride;
             const int64_t count = (iw - first + stride - 1) / stride;
-            for (int64_t i = 0; i < count; ++i) dst[i] = src[first + i * stride];
+            const uint8_t* from = reinterpret_cast<const uint8_t*>(src + first);
+            uint8_t* to = reinterpret_cast<uint8_t*>(dst);
+            if (stride == 1) {
+              std::memcpy(to, from, static_cast<size_t>(count));
+            } else if (stride == 2) {
+              CopyEvenBytes(from, count, /*exact=*/true, to);
+            } else {
+              for (int64_t i = 0; i < count; ++i) to[i] = from[i * stride];
+            }
           }
         }
         T* out = y + plane * oh * ow;
