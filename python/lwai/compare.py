@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import math
 import os
-import pathlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from lwai import _lwai
-from lwai.model import Model, load
+from lwai.model import Model, as_model
 from lwai.session import Session
 
 # Operators that carry an 8-bit tensor's scale and zero point, by input position:
@@ -113,7 +112,7 @@ def compare(
     b_engine="onnxruntime" runs b (an ONNX path or ModelProto) in ONNX Runtime instead.
     feeds: one feed (a mapping of input names to arrays) or an iterable of feeds.
     """
-    model_a = _as_model(a)
+    model_a = as_model(a, "compare")
     if isinstance(feeds, Mapping):
         feeds = [feeds]
     feeds = list(feeds)
@@ -124,7 +123,7 @@ def compare(
         run_b, names_b = _onnxruntime_runner(b, order, threads)
         quant_b = {}
     elif b_engine == "lwai":
-        model_b = _as_model(b)
+        model_b = as_model(b, "compare")
         quant_b = _quantization_of(model_b)
         available = {o for n in model_b.nodes for o in n["outputs"] if o}
         available |= {i.name for i in model_b.inputs}
@@ -189,26 +188,6 @@ def compare(
             )  # fmt: skip
         )
     return Comparison(rows)
-
-
-def _as_model(model) -> Model:
-    if isinstance(model, Model):
-        return model
-    if isinstance(model, str | os.PathLike):
-        path = pathlib.Path(model)
-        if path.suffix.lower() == ".onnx":
-            from lwai.onnx_import import convert
-
-            return convert(str(path))
-        return load(path)
-    if type(model).__name__ == "ModelProto":
-        from lwai.onnx_import import convert
-
-        return convert(model)
-    raise _lwai.InvalidArgumentError(
-        f"compare: a model must be an lwai.Model, a .lwai/.onnx path or an onnx.ModelProto, "
-        f"got {type(model).__name__}"
-    )
 
 
 def _float_tensors(model: Model) -> tuple[list[str], dict[str, str]]:

@@ -108,3 +108,24 @@ def load(source: str | os.PathLike | bytes, *, verify_checksums: bool = True) ->
     if isinstance(source, bytes | bytearray | memoryview):
         return Model(_lwai.Model.load_bytes(bytes(source), verify_checksums))
     return Model(_lwai.Model.load(_path(source, "lwai.load()"), verify_checksums))
+
+
+def as_model(source, what: str) -> Model:
+    """An lwai.Model from a Model, a .lwai/.json path, an .onnx path or an onnx.ModelProto
+    (converted); `what` names the caller in the error for anything else."""
+    if isinstance(source, Model):
+        return source
+    if isinstance(source, str | os.PathLike):
+        if os.fspath(source).lower().endswith(".onnx"):
+            from lwai.onnx_import import convert
+
+            return convert(os.fspath(source))
+        return load(source)
+    if type(source).__name__ == "ModelProto":
+        from lwai.onnx_import import convert
+
+        return convert(source)
+    raise _lwai.InvalidArgumentError(
+        f"{what}: a model must be an lwai.Model, a .lwai/.onnx path or an onnx.ModelProto, "
+        f"got {type(source).__name__}"
+    )

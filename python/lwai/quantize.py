@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from lwai import _lwai
-from lwai.model import Model, load
+from lwai.model import Model, as_model
 from lwai.session import Session
 
 METHODS = ("minmax", "percentile", "entropy")
@@ -70,7 +70,7 @@ def quantize(
         raise _lwai.InvalidArgumentError(
             f"quantize: percentile must be in (50, 100], got {percentile}"
         )
-    float_model = _as_model(model)
+    float_model = as_model(model, "quantize")
     options = {
         "activations_signed": activation_type == "int8",
         "per_channel": bool(per_channel),
@@ -104,26 +104,6 @@ def quantize(
         raise _lwai.InvalidArgumentError("quantize: the calibration data is empty")
     ranges = {name: observer.range() for name, observer in observers.items()}
     return Model(_lwai.quantize_model(float_model._native, ranges, options))
-
-
-def _as_model(model) -> Model:
-    if isinstance(model, Model):
-        return model
-    if isinstance(model, str | os.PathLike):
-        path = pathlib.Path(model)
-        if path.suffix.lower() == ".onnx":
-            from lwai.onnx_import import convert
-
-            return convert(str(path))
-        return load(path)
-    if type(model).__name__ == "ModelProto":
-        from lwai.onnx_import import convert
-
-        return convert(model)
-    raise _lwai.InvalidArgumentError(
-        f"quantize: model must be an lwai.Model, a .lwai/.onnx path or an onnx.ModelProto, "
-        f"got {type(model).__name__}"
-    )
 
 
 def _feeds(calibration, model: Model, batch_size: int) -> Iterator:

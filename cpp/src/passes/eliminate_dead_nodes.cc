@@ -81,6 +81,17 @@ void CompactTensors(Graph& graph) {
   remap(graph.outputs);
 }
 
+int AddConstantTensor(Graph& graph, const std::string& name, DataType dtype,
+                      const std::vector<int64_t>& dims, const void* bytes, size_t size) {
+  TensorDesc desc;
+  desc.name = name;
+  desc.dtype = dtype;
+  desc.shape_known = true;
+  for (int64_t d : dims) desc.shape.push_back(Dim{d, ""});
+  desc.constant = ConstantData::Copy(bytes, size);
+  return graph.AddTensor(std::move(desc));
+}
+
 void DropRemoved(Graph& graph, const std::vector<char>& removed) {
   std::vector<Node> kept;
   for (size_t n = 0; n < graph.nodes.size(); ++n) {

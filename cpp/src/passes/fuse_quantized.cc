@@ -101,22 +101,11 @@ bool ConvWeights(const Graph& graph, const Node& dq, int64_t* out_channels) {
   return true;
 }
 
-int AddConstant(Graph& graph, const std::string& name, DataType dtype, std::vector<int64_t> dims,
-                const void* bytes, size_t size) {
-  TensorDesc desc;
-  desc.name = name;
-  desc.dtype = dtype;
-  desc.shape_known = true;
-  for (int64_t d : dims) desc.shape.push_back(Dim{d, ""});
-  desc.constant = ConstantData::Copy(bytes, size);
-  return graph.AddTensor(std::move(desc));
-}
-
 // Zero point tensor `zp`, or when absent a new scalar zero of `type` (QLinearConv requires them).
 int ZeroPointOrZero(Graph& graph, int zp, DataType type, const std::string& name) {
   if (zp >= 0) return zp;
   const uint8_t zero = 0;
-  return AddConstant(graph, name, type, {}, &zero, 1);
+  return AddConstantTensor(graph, name, type, {}, &zero, 1);
 }
 
 // The Conv's bias as int32 in units of x_scale * w_scale[m]: from a float32 constant, or from
@@ -162,8 +151,8 @@ int QuantizedBias(Graph& graph, const std::vector<int>& producers, int bias, int
     if (!std::isfinite(v) || std::fabs(v) > 2147483647.0) return -1;
     quantized[i] = static_cast<int32_t>(v);
   }
-  return AddConstant(graph, name, DataType::kInt32, {m}, quantized.data(),
-                     quantized.size() * sizeof(int32_t));
+  return AddConstantTensor(graph, name, DataType::kInt32, {m}, quantized.data(),
+                           quantized.size() * sizeof(int32_t));
 }
 
 // The only reader of tensor t (and t is no graph output), or -1.
@@ -543,15 +532,15 @@ Status FuseQuantizedBatchNorm(Graph& graph) {
         graph.nodes[px].inputs[0],
         xq.scale,
         ZeroPointOrZero(graph, xq.zero_point, xq.type, name + "_x_zero_point"),
-        AddConstant(graph, name + "_weights_quantized", DataType::kInt8, {channels, 1, 1, 1},
-                    weights.data(), weights.size()),
-        AddConstant(graph, name + "_weights_scale", DataType::kFloat32, {channels}, w_scale.data(),
-                    w_scale.size() * sizeof(float)),
-        AddConstant(graph, name + "_w_zero_point", DataType::kInt8, {}, &zero, 1),
+        AddConstantTensor(graph, name + "_weights_quantized", DataType::kInt8, {channels, 1, 1, 1},
+                          weights.data(), weights.size()),
+        AddConstantTensor(graph, name + "_weights_scale", DataType::kFloat32, {channels},
+                          w_scale.data(), w_scale.size() * sizeof(float)),
+        AddConstantTensor(graph, name + "_w_zero_point", DataType::kInt8, {}, &zero, 1),
         chain.yq.scale,
         ZeroPointOrZero(graph, chain.yq.zero_point, chain.yq.type, name + "_y_zero_point"),
-        AddConstant(graph, name + "_bias_quantized", DataType::kInt32, {channels}, bias.data(),
-                    bias.size() * sizeof(int32_t))};
+        AddConstantTensor(graph, name + "_bias_quantized", DataType::kInt32, {channels},
+                          bias.data(), bias.size() * sizeof(int32_t))};
     fused.SetInt("group", channels);
     fused.SetInts("kernel_shape", {1, 1});
     ReplaceWithFused(graph, static_cast<int>(b), chain, std::move(fused), &removed);

@@ -4,6 +4,8 @@
 #define LWAI_PASSES_PASSES_H_
 
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "ir/graph.h"
 #include "kernels/kernel_api.h"
@@ -86,6 +88,9 @@ Status FuseMatMulBias(Graph& graph);
 // (float32, when the scalar does not broadcast x; exporters leave a scale of 1 in attention),
 // and a Cast to its input's own type into Identity.
 Status SimplifyArithmetic(Graph& graph);
+// Helper for passes: adds a constant tensor holding a copy of `bytes`; returns its index.
+int AddConstantTensor(Graph& graph, const std::string& name, DataType dtype,
+                      const std::vector<int64_t>& dims, const void* bytes, size_t size);
 // Helper for passes: rebuilds graph.nodes without those whose `removed` flag is set.
 void DropRemoved(Graph& graph, const std::vector<char>& removed);
 // Helper for passes: the values of a constant float32 operand that broadcasts over an

@@ -112,17 +112,6 @@ void ActivationParameters(float lo, float hi, bool is_signed, float* scale, int3
   *zero_point = static_cast<int32_t>(std::min(qmin + 255.0, std::max(qmin, z)));
 }
 
-int AddConstantTensor(Graph& graph, const std::string& name, DataType dtype,
-                      const std::vector<int64_t>& dims, const void* bytes, size_t size) {
-  TensorDesc desc;
-  desc.name = name;
-  desc.dtype = dtype;
-  desc.shape_known = true;
-  for (int64_t d : dims) desc.shape.push_back(Dim{d, ""});
-  desc.constant = ConstantData::Copy(bytes, size);
-  return graph.AddTensor(std::move(desc));
-}
-
 int AddActivationTensor(Graph& graph, const std::string& name, const TensorDesc& like,
                         DataType dtype) {
   TensorDesc desc;
