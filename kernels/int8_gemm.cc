@@ -323,63 +323,87 @@ void CenteredFloats(const uint8_t* src, bool is_signed, int32_t zero_point, int6
   }
 }
 
-size_t Int8GemmScratchBytes(int64_t depth, int64_t columns) {
+namespace {
+
+// Panels per chunk: what fits kChunkBytes, and few enough that every thread gets chunks of its
+// own when there are enough panels.
+int64_t PanelsPerChunk(int64_t panels, int64_t panel_bytes, int threads) {
+  const int64_t fits = std::max<int64_t>(1, kChunkBytes / panel_bytes);
+  const int64_t shared = std::max<int64_t>(1, (panels + threads - 1) / threads);
+  return std::min(fits, shared);
+}
+
+}  // namespace
+
+size_t Int8GemmScratchBytes(int64_t depth, int64_t columns, int threads) {
+  threads = std::max(threads, 1);
+  const int64_t panel_bytes = ((depth + 3) / 4) * kPanelQuadBytes;
   const int64_t panels = (columns + kColumns - 1) / kColumns;
-  return static_cast<size_t>(panels * ((depth + 3) / 4) * kPanelQuadBytes) + 64;
+  return static_cast<size_t>(threads * PanelsPerChunk(panels, panel_bytes, threads) * panel_bytes) +
+         64;
 }
 
 void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b_xor,
               int64_t columns, const Int8Requantization& rq, void* y, int64_t ldy, void* scratch,
               ThreadPool* pool) {
+  const int tasks = pool != nullptr ? pool->num_threads() : 1;
   const int64_t quads = w.depth_quads();
   const int64_t panel_bytes = quads * kPanelQuadBytes;
   const int64_t panels = (columns + kColumns - 1) / kColumns;
-  uint8_t* packed = static_cast<uint8_t*>(scratch);
-  auto pack = [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) {
-      PackPanel(b, ldb, b_xor, w.depth(), columns, p * kColumns, packed + p * panel_bytes);
-    }
-  };
   const int64_t blocks = (w.rows() + kRows - 1) / kRows;
-  const int64_t panels_per_chunk = std::max<int64_t>(1, kChunkBytes / panel_bytes);
-  const int64_t full_chunks = panels / panels_per_chunk;
-  const int64_t last_panels = panels % panels_per_chunk;  // of a last, smaller chunk
+  const int64_t per_chunk = PanelsPerChunk(panels, panel_bytes, tasks);
+  const int64_t full_chunks = panels / per_chunk;
+  const int64_t last_panels = panels % per_chunk;  // of a last, smaller chunk
+  const int64_t full_tiles = full_chunks * blocks * per_chunk;
+  const int64_t tiles = panels * blocks;
   const TileFn tile_fn = SelectTile();
-  // Tiles in the order chunk of panels, row block, panel: a thread's contiguous range reuses its
-  // chunk's panels from L2 and a block's weights from L1, and equal tile counts are equal work.
-  auto compute = [&](int64_t begin, int64_t end) {
+  // Each task takes an equal share of the tiles in the order chunk of panels, row block, panel,
+  // and packs the panels of each chunk it meets into its own buffer right before using them
+  // (from L2 then), reusing a block's weights from L1 across the chunk's panels. No thread waits
+  // for another's packing.
+  auto run_task = [&](int64_t task) {
+    uint8_t* buffer = static_cast<uint8_t*>(scratch) + task * per_chunk * panel_bytes;
+    int64_t packed_chunk = -1;
     Tile t;
     t.quads = quads;
     t.ldy = ldy;
+    const int64_t begin = tiles * task / tasks, end = tiles * (task + 1) / tasks;
     for (int64_t item = begin; item < end; ++item) {
       int64_t block, panel;
-      const int64_t full_tiles = full_chunks * blocks * panels_per_chunk;
       if (item < full_tiles) {
-        const int64_t chunk = item / (blocks * panels_per_chunk);
-        const int64_t rest = item % (blocks * panels_per_chunk);
-        block = rest / panels_per_chunk;
-        panel = chunk * panels_per_chunk + rest % panels_per_chunk;
+        const int64_t rest = item % (blocks * per_chunk);
+        block = rest / per_chunk;
+        panel = item / (blocks * per_chunk) * per_chunk + rest % per_chunk;
       } else {
         const int64_t rest = item - full_tiles;
         block = rest / last_panels;
-        panel = full_chunks * panels_per_chunk + rest % last_panels;
+        panel = full_chunks * per_chunk + rest % last_panels;
+      }
+      const int64_t chunk = panel / per_chunk;
+      if (chunk != packed_chunk) {
+        const int64_t first = chunk * per_chunk, last = std::min(panels, first + per_chunk);
+        for (int64_t p = first; p < last; ++p) {
+          PackPanel(b, ldb, b_xor, w.depth(), columns, p * kColumns,
+                    buffer + (p - first) * panel_bytes);
+        }
+        packed_chunk = chunk;
       }
       t.weights = w.block(block);
       t.rows = static_cast<int>(std::min<int64_t>(kRows, w.rows() - block * kRows));
       t.row0 = block * kRows;
-      t.panel = packed + panel * panel_bytes;
+      t.panel = buffer + (panel - chunk * per_chunk) * panel_bytes;
       t.columns = static_cast<int>(std::min<int64_t>(kColumns, columns - panel * kColumns));
       t.y = static_cast<uint8_t*>(y) + t.row0 * ldy + panel * kColumns;
       tile_fn(t, rq);
     }
   };
-  if (pool == nullptr) {
-    pack(0, panels);
-    compute(0, panels * blocks);
+  if (tasks == 1) {
+    run_task(0);
     return;
   }
-  pool->ParallelFor(panels, 1, pack);
-  pool->ParallelFor(panels * blocks, 4, compute);
+  pool->ParallelFor(tasks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) run_task(task);
+  });
 }
 
 }  // namespace lwai

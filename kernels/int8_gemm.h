@@ -6,7 +6,8 @@
 // offset carries the zero-point corrections, so the integer sums are exact.
 //
 // Layout: W is packed into blocks of 8 rows, each stored as [depth / 4][8 rows][4 values]; B is
-// packed per run into panels of 32 columns, [depth / 4][32 columns][4 values]. One step of the
+// packed per run into panels of 32 columns, [depth / 4][32 columns][4 values], by the thread that
+// uses them, a chunk of panels at a time. One step of the
 // micro-kernel multiplies 4 depth values of 8 rows by those of 32 columns: on CPUs with
 // AVX-512 VNNI that is 16 `vpdpbusd` instructions (64 multiply-adds each) on 16 accumulators,
 // with the weights broadcast from memory; a portable implementation computes the same sums
@@ -85,15 +86,10 @@ class Int8GemmWeights {
   std::vector<int32_t> row_sums_;
 };
 
-// Scratch bytes Int8Gemm needs for `columns` columns (the packed B panels).
-size_t Int8GemmScratchBytes(int64_t depth, int64_t columns);
+// Scratch bytes Int8Gemm needs for `columns` columns with a pool of `threads` threads (packed B
+// panels: each thread packs the chunks of panels it computes).
+size_t Int8GemmScratchBytes(int64_t depth, int64_t columns, int threads);
 
-// Y (w.rows() x columns, rows `ldy` elements apart, int8 or uint8 as `rq.y_signed` says) =
-// requantize(W * B), where B is w.depth() rows of `columns` bytes, rows `ldb` bytes apart, each
-// byte XORed with `b_xor` on the way in (0x80 turns int8 values into uint8 + 128, 0 keeps
-// uint8). `scratch` has Int8GemmScratchBytes bytes, 64-byte aligned. `pool` may be null.
-// Preconditions (the caller's): columns >= 1, depth <= 65536 (int32 sums cannot overflow),
-// Y does not overlap B.
 void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b_xor,
               int64_t columns, const Int8Requantization& rq, void* y, int64_t ldy, void* scratch,
               ThreadPool* pool);

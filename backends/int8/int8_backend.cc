@@ -230,7 +230,8 @@ Status PrepareQLinearConv(KernelContext& ctx) {
       s.padded_bytes = static_cast<size_t>(padded + 64 + 63) / 64 * 64;
       s.col_bytes = static_cast<size_t>(col + 64 + 63) / 64 * 64;
     }
-    scratch = s.padded_bytes + s.col_bytes + Int8GemmScratchBytes(depth, c.out_size);
+    scratch = s.padded_bytes + s.col_bytes +
+              Int8GemmScratchBytes(depth, c.out_size, ctx.thread_pool()->num_threads());
   }
   ctx.RequestScratch(scratch);
   ctx.ReleaseConstantInput(kW);
@@ -725,7 +726,8 @@ Status PrepareQGemm(KernelContext& ctx) {
   NarrowByFusedActivation(activation, y_scale, y_zp, &s.rq.y_min, &s.rq.y_max);
   // Scratch: A^T [K][M] and Y^T [N][M] when M > 1, then the GEMM's panels.
   s.columns_bytes = s.m > 1 ? static_cast<size_t>((s.k * s.m + s.n * s.m + 127) / 64 * 64) : 0;
-  ctx.RequestScratch(s.columns_bytes + Int8GemmScratchBytes(s.k, s.m));
+  ctx.RequestScratch(s.columns_bytes +
+                     Int8GemmScratchBytes(s.k, s.m, ctx.thread_pool()->num_threads()));
   ctx.ReleaseConstantInput(kGB);
   s.reference.reset();
   s.fast = true;

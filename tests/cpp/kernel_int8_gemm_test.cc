@@ -45,7 +45,7 @@ void CheckCase(const Case& c, int threads, bool portable) {
   ASSERT_TRUE(packed.ok()) << packed.status().ToString();
   const int64_t ldy = c.columns + 5;
   std::vector<uint8_t> y(static_cast<size_t>(c.rows * ldy), 0xEE);
-  std::vector<uint8_t> scratch(Int8GemmScratchBytes(c.depth, c.columns) + 64);
+  std::vector<uint8_t> scratch(Int8GemmScratchBytes(c.depth, c.columns, threads) + 64);
   void* aligned =
       reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t{63});
   ThreadPool pool(threads);
