@@ -768,7 +768,8 @@ struct QMaxPoolState : WrappedState {
   WindowGeometry g;
   int64_t planes = 0;
   int64_t padded_height = 0, phase_width = 0;
-  int64_t per_thread = 0;  // scratch bytes
+  int64_t per_thread = 0;    // scratch bytes
+  int64_t planes_bytes = 0;  // the phase planes and their slack
   bool is_signed = false;
 };
 
@@ -797,7 +798,10 @@ Status PrepareQMaxPool(KernelContext& ctx) {
     if (CheckedProduct(dims, 3, &plane) && plane < (int64_t{1} << 30) && stride <= 16) {
       s.planes = x.shape[0] * x.shape[1];
       s.is_signed = x.dtype == DataType::kInt8;
-      s.per_thread = (plane + g.output[1] + 64 + 63) / 64 * 64;
+      // The phase planes, then slack for the runs' reads past them, then the output run.
+      s.planes_bytes = plane + g.strides[0] * s.phase_width + 64;
+      s.per_thread =
+          (s.planes_bytes + g.output[0] * g.strides[0] * s.phase_width + 64 + 63) / 64 * 64;
       ctx.RequestScratch(static_cast<size_t>(s.per_thread * ctx.thread_pool()->num_threads()));
       s.reference.reset();
       s.fast = true;
@@ -812,49 +816,61 @@ void MaxPoolPlanes(const QMaxPoolState& s, const T* x, T* y, uint8_t* scratch, T
   const WindowGeometry& g = s.g;
   const int64_t ih = g.input[0], iw = g.input[1], oh = g.output[0], ow = g.output[1];
   const int64_t stride = g.strides[1], phase_width = s.phase_width, ph = s.padded_height;
+  const int64_t run_width = g.strides[0] * phase_width;
   const T lowest = std::numeric_limits<T>::lowest();
+  // Column c of a padded row lies in phase c % stride at index c / stride: per phase, the first
+  // image column that lands there, its index, and how many do.
+  struct PhaseRun {
+    int64_t first = 0, offset = 0, count = 0;
+  };
+  PhaseRun runs[16];
+  for (int64_t phase = 0; phase < stride; ++phase) {
+    const int64_t first = ((phase - g.pad_begin[1]) % stride + stride) % stride;
+    if (first >= iw) continue;
+    runs[phase] = {first, (g.pad_begin[1] + first) / stride, (iw - first + stride - 1) / stride};
+  }
   const int threads = pool->num_threads();
   pool->ParallelFor(threads, 1, [&](int64_t task_begin, int64_t task_end) {
     for (int64_t task = task_begin; task < task_end; ++task) {
       T* padded = reinterpret_cast<T*>(scratch + task * s.per_thread);
-      T* row_max = padded + stride * ph * phase_width;
-      std::fill(padded, padded + stride * ph * phase_width, lowest);
+      T* row_max = padded + s.planes_bytes;
+      std::fill(padded, padded + s.planes_bytes, lowest);
       const int64_t begin = s.planes * task / threads, end = s.planes * (task + 1) / threads;
       for (int64_t plane = begin; plane < end; ++plane) {
         const T* in = x + plane * ih * iw;
         for (int64_t iy = 0; iy < ih; ++iy) {
-          const T* src = in + iy * iw;
-          // Column c of the padded row lies in phase c % stride at index c / stride.
+          const uint8_t* src = reinterpret_cast<const uint8_t*>(in + iy * iw);
           for (int64_t phase = 0; phase < stride; ++phase) {
-            const int64_t first = ((phase - g.pad_begin[1]) % stride + stride) % stride;
-            if (first >= iw) continue;
-            T* dst = padded + (phase * ph + g.pad_begin[0] + iy) * phase_width +
-                     (g.pad_begin[1] + first) / stride;
-            const int64_t count = (iw - first + stride - 1) / stride;
-            const uint8_t* from = reinterpret_cast<const uint8_t*>(src + first);
-            uint8_t* to = reinterpret_cast<uint8_t*>(dst);
+            const PhaseRun& run = runs[phase];
+            if (run.count == 0) continue;
+            uint8_t* to = reinterpret_cast<uint8_t*>(
+                padded + (phase * ph + g.pad_begin[0] + iy) * phase_width + run.offset);
+            const uint8_t* from = src + run.first;
             if (stride == 1) {
-              std::memcpy(to, from, static_cast<size_t>(count));
+              std::memcpy(to, from, static_cast<size_t>(run.count));
             } else if (stride == 2) {
-              CopyEvenBytes(from, count, /*exact=*/true, to);
+              CopyEvenBytes(from, run.count, /*exact=*/true, to);
             } else {
-              for (int64_t i = 0; i < count; ++i) to[i] = from[i * stride];
+              for (int64_t i = 0; i < run.count; ++i) to[i] = from[i * stride];
             }
+          }
+        }
+        // All output rows in one run per tap: output (oy, ox) is run position oy * run_width +
+        // ox, whose tap inputs lie as far past the tap's first input (the positions past ow in
+        // each row are computed from whatever lies there and dropped).
+        std::fill(row_max, row_max + oh * run_width, lowest);
+        for (int64_t ky = 0; ky < g.kernel[0]; ++ky) {
+          for (int64_t kx = 0; kx < g.kernel[1]; ++kx) {
+            const int64_t column = kx * g.dilations[1];
+            const T* r = padded + ((column % stride) * ph + ky * g.dilations[0]) * phase_width +
+                         column / stride;
+            Int8MaxInto(reinterpret_cast<uint8_t*>(row_max), reinterpret_cast<const uint8_t*>(r),
+                        oh * run_width, std::is_signed<T>::value);
           }
         }
         T* out = y + plane * oh * ow;
         for (int64_t oy = 0; oy < oh; ++oy) {
-          std::fill(row_max, row_max + ow, lowest);
-          for (int64_t ky = 0; ky < g.kernel[0]; ++ky) {
-            const int64_t row = oy * g.strides[0] + ky * g.dilations[0];
-            for (int64_t kx = 0; kx < g.kernel[1]; ++kx) {
-              const int64_t column = kx * g.dilations[1];
-              const T* r = padded + ((column % stride) * ph + row) * phase_width + column / stride;
-              Int8MaxInto(reinterpret_cast<uint8_t*>(row_max), reinterpret_cast<const uint8_t*>(r),
-                          ow, std::is_signed<T>::value);
-            }
-          }
-          std::memcpy(out + oy * ow, row_max, static_cast<size_t>(ow) * sizeof(T));
+          std::memcpy(out + oy * ow, row_max + oy * run_width, static_cast<size_t>(ow) * sizeof(T));
         }
       }
     }
