@@ -77,9 +77,42 @@ LWAI_AVX512BW void MaxIntoAvx512(uint8_t* acc, const uint8_t* src, int64_t count
                             is_signed ? _mm512_max_epi8(a, b) : _mm512_max_epu8(a, b));
   }
 }
+
+bool CpuHasVbmi() {
+  static const bool has = CpuHasAvx512Bw() && __builtin_cpu_supports("avx512vbmi");
+  return has;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) void LookupAvx512(const uint8_t* table,
+                                                                         const uint8_t* src,
+                                                                         int64_t count,
+                                                                         uint8_t* dst) {
+  const __m512i t0 = _mm512_loadu_si512(table), t1 = _mm512_loadu_si512(table + 64);
+  const __m512i t2 = _mm512_loadu_si512(table + 128), t3 = _mm512_loadu_si512(table + 192);
+  for (int64_t i = 0; i < count; i += 64) {
+    const int64_t lanes = std::min<int64_t>(64, count - i);
+    const __mmask64 mask = lanes == 64 ? ~__mmask64{0} : (__mmask64{1} << lanes) - 1;
+    const __m512i index = _mm512_maskz_loadu_epi8(mask, src + i);
+    // Entries 0-127 from t0:t1, 128-255 from t2:t3 (the permutes use the low 7 index bits).
+    const __m512i low = _mm512_permutex2var_epi8(t0, index, t1);
+    const __m512i high = _mm512_permutex2var_epi8(t2, index, t3);
+    const __m512i value = _mm512_mask_blend_epi8(_mm512_movepi8_mask(index), low, high);
+    _mm512_mask_storeu_epi8(dst + i, mask, value);
+  }
+}
 #endif
 
 }  // namespace
+
+void Int8LookupRow(const uint8_t* table, const uint8_t* src, int64_t count, uint8_t* dst) {
+#ifdef LWAI_INT8_ELEMENTWISE_X86
+  if (CpuHasVbmi()) {
+    LookupAvx512(table, src, count, dst);
+    return;
+  }
+#endif
+  for (int64_t i = 0; i < count; ++i) dst[i] = table[src[i]];
+}
 
 void Int8MaxInto(uint8_t* acc, const uint8_t* src, int64_t count, bool is_signed) {
 #ifdef LWAI_INT8_ELEMENTWISE_X86

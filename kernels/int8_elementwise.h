@@ -45,6 +45,9 @@ QLinearBinaryParams ReadQLinearBinaryParams(const KernelContext& ctx);
 void QLinearBinaryRow(const QLinearBinaryParams& p, bool is_signed, const uint8_t* a,
                       const uint8_t* b, int b_step, int64_t count, uint8_t* c);
 
+// dst[i] = table[src[i]] for `count` bytes (AVX-512 VBMI permutes where the CPU has them).
+void Int8LookupRow(const uint8_t* table, const uint8_t* src, int64_t count, uint8_t* dst);
+
 // acc[i] = max(acc[i], src[i]) for `count` int8 (`is_signed`) or uint8 values.
 void Int8MaxInto(uint8_t* acc, const uint8_t* src, int64_t count, bool is_signed);
 

@@ -13,6 +13,7 @@
 
 #include "kernels/common.h"
 #include "kernels/conv_common.h"
+#include "kernels/int8_elementwise.h"
 #include "runtime/thread_pool.h"
 
 namespace lwai {
@@ -128,7 +129,7 @@ Status Eval(KernelContext& ctx) {
         if (same) {
           std::memcpy(dst, src, static_cast<size_t>(count));
         } else {
-          for (int64_t e = 0; e < count; ++e) dst[e] = table[src[e]];
+          Int8LookupRow(table, src, count, dst);
         }
       }
     });

@@ -2,11 +2,13 @@
 // the CPU has it, and the portable one), with row, column and depth tails and both output types.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
 #include <vector>
 
+#include "kernels/int8_elementwise.h"
 #include "kernels/int8_gemm.h"
 #include "runtime/thread_pool.h"
 
@@ -89,6 +91,37 @@ TEST(Int8Gemm, RejectsBadSizes) {
   EXPECT_FALSE(Int8GemmWeights::Create(w, 1, 0).ok());
   EXPECT_FALSE(Int8GemmWeights::Create(nullptr, 1, 4).ok());
   EXPECT_FALSE(Int8GemmWeights::Create(w, int64_t{1} << 21, 1).ok());
+}
+
+}  // namespace
+}  // namespace lwai
+
+namespace lwai {
+namespace {
+
+TEST(Int8Elementwise, LookupAndMaxMatchPlainLoops) {
+  std::mt19937 rng(5);
+  uint8_t table[256];
+  for (uint8_t& v : table) v = static_cast<uint8_t>(rng());
+  for (int64_t count : {1, 63, 64, 65, 200, 1000}) {
+    std::vector<uint8_t> src(static_cast<size_t>(count)), dst(src.size() + 8, 0xAB);
+    for (uint8_t& v : src) v = static_cast<uint8_t>(rng());
+    Int8LookupRow(table, src.data(), count, dst.data());
+    for (int64_t i = 0; i < count; ++i) ASSERT_EQ(dst[i], table[src[i]]) << i;
+    EXPECT_EQ(dst[count], 0xAB) << "wrote past the row";
+    for (bool is_signed : {false, true}) {
+      std::vector<uint8_t> acc(src.size());
+      for (uint8_t& v : acc) v = static_cast<uint8_t>(rng());
+      std::vector<uint8_t> want = acc;
+      for (int64_t i = 0; i < count; ++i) {
+        want[i] = is_signed ? static_cast<uint8_t>(std::max(static_cast<int8_t>(want[i]),
+                                                            static_cast<int8_t>(src[i])))
+                            : std::max(want[i], src[i]);
+      }
+      Int8MaxInto(acc.data(), src.data(), count, is_signed);
+      ASSERT_EQ(acc, want) << "signed " << is_signed << " count " << count;
+    }
+  }
 }
 
 }  // namespace
