@@ -7,7 +7,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build python test test-cpp test-python test-conformance conformance real-models \
-	arch-models demo seed-models bench bench-deps bench-real lint format clean build-asan test-asan \
+	arch-models demo seed-models bench bench-deps bench-real bench-int8 lint format clean build-asan test-asan \
 	build-tsan test-tsan test-python-asan test-runner-asan test-sanitize fuzz fuzz-smoke
 
 all: build python
@@ -175,6 +175,11 @@ bench: python bench-deps
 bench-real: python real-models arch-models
 	@bash scripts/install_bench_deps.sh --no-tensorflow
 	@$(PYTHON) benchmarks/real_models.py $(BENCH_ARGS)
+
+# int8: the seed networks quantized by onnxruntime's quantize_static, lwai int8 against lwai fp32,
+# ONNX Runtime int8 and OpenVINO int8: the "Int8" section of benchmarks/RESULTS.md.
+bench-int8: python bench-deps
+	@$(PYTHON) benchmarks/int8_models.py $(BENCH_ARGS)
 
 seed-models: deps
 	@$(PYTHON) benchmarks/seed_models.py
