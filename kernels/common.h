@@ -82,6 +82,9 @@ I SaturatingCast(double v, I nan_value = I(0)) {
   return static_cast<I>(v);
 }
 
+// int8 or uint8: the types of quantized tensors.
+inline bool IsByteType(DataType t) { return t == DataType::kInt8 || t == DataType::kUInt8; }
+
 struct FusedActivation {
   // Unbounded ends are infinite: a fused activation clamps finite values, never infinities.
   float min = -std::numeric_limits<float>::infinity();

@@ -316,6 +316,18 @@ void NarrowByFusedActivation(const FusedActivation& act, float y_scale, int32_t 
   }
 }
 
+Status ExpectQuantizationParameter(const KernelContext& ctx, int index, DataType dtype,
+                                   int64_t count, const char* what) {
+  const TensorView& t = ctx.input(index);
+  const int64_t n = t.NumElements();
+  if (t.dtype == dtype && (n == 1 || (count > 1 && t.shape.rank == 1 && n == count))) {
+    return Status::Ok();
+  }
+  return ctx.InvalidModel(std::string(what) + " must be a " + DataTypeName(dtype) + " scalar" +
+                          (count > 1 ? " or have " + std::to_string(count) + " values" : "") +
+                          ", got " + DataTypeName(t.dtype) + " " + t.shape.ToString());
+}
+
 int32_t ZeroPointAt(const KernelContext& ctx, int index, int64_t i) {
   if (index < 0 || !ctx.has_input(index)) return 0;
   const TensorView& t = ctx.input(index);

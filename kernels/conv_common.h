@@ -88,6 +88,11 @@ void RunIntegerConv(const KernelContext& ctx, const IntegerConvPlan& plan, int x
 void NarrowByFusedActivation(const FusedActivation& act, float y_scale, int32_t y_zero_point,
                              int32_t* lo, int32_t* hi);
 
+// Checks input `index` of a quantized operator is a scale or zero point of `dtype`: one value
+// (any rank), or `count` values along one axis; the error names it as `what`.
+Status ExpectQuantizationParameter(const KernelContext& ctx, int index, DataType dtype,
+                                   int64_t count, const char* what);
+
 // The zero-point value of an optional int8/uint8 (or int32) tensor at element i (0 if absent).
 int32_t ZeroPointAt(const KernelContext& ctx, int index, int64_t i);
 

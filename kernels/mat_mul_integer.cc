@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "kernels/common.h"
 #include "kernels/linalg_common.h"
 
 namespace lwai {
@@ -13,12 +14,10 @@ struct MatMulIntegerState : OpState {
   bool a_zp_per_row = false, b_zp_per_col = false;
 };
 
-bool IsByte(DataType t) { return t == DataType::kInt8 || t == DataType::kUInt8; }
-
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 4));
   const DataType a_type = ctx.input(0).dtype, b_type = ctx.input(1).dtype;
-  if (!IsByte(a_type) || !IsByte(b_type)) {
+  if (!IsByteType(a_type) || !IsByteType(b_type)) {
     return ctx.Unsupported("A and B must be int8 or uint8, got " +
                            std::string(DataTypeName(a_type)) + " and " + DataTypeName(b_type));
   }

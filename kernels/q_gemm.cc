@@ -18,8 +18,6 @@ namespace {
 
 enum Input { kA, kAScale, kAZeroPoint, kB, kBScale, kBZeroPoint, kC, kYScale, kYZeroPoint };
 
-bool IsByte(DataType t) { return t == DataType::kInt8 || t == DataType::kUInt8; }
-
 struct QGemmState : OpState {
   int64_t m = 0, n = 0, k = 0;
   bool trans_a = false, trans_b = false;
@@ -28,18 +26,6 @@ struct QGemmState : OpState {
   FusedActivation activation;  // lwai extension, as on QLinearConv
 };
 
-Status ExpectScalarOrN(const KernelContext& ctx, int index, DataType dtype, int64_t n,
-                       const char* what) {
-  const TensorView& t = ctx.input(index);
-  const int64_t count = t.NumElements();
-  if (t.dtype != dtype || t.shape.rank > 1 || (count != 1 && count != n)) {
-    return ctx.InvalidModel(std::string(what) + " must be a " + DataTypeName(dtype) +
-                            " scalar or have " + std::to_string(n) + " values, got " +
-                            DataTypeName(t.dtype) + " " + t.shape.ToString());
-  }
-  return Status::Ok();
-}
-
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(6, 9));
   for (int i : {kA, kAScale, kAZeroPoint, kB, kBScale, kBZeroPoint}) {
@@ -47,7 +33,7 @@ Status Prepare(KernelContext& ctx) {
   }
   const TensorView& a = ctx.input(kA);
   const TensorView& b = ctx.input(kB);
-  if (!IsByte(a.dtype) || !IsByte(b.dtype)) {
+  if (!IsByteType(a.dtype) || !IsByteType(b.dtype)) {
     return ctx.Unsupported(std::string("A and B must be uint8 or int8, got ") +
                            DataTypeName(a.dtype) + " and " + DataTypeName(b.dtype));
   }
@@ -69,10 +55,11 @@ Status Prepare(KernelContext& ctx) {
                              " do not multiply (transA " + std::to_string(s.trans_a) + ", transB " +
                              std::to_string(s.trans_b) + ")");
   }
-  LWAI_RETURN_IF_ERROR(ExpectScalarOrN(ctx, kAScale, DataType::kFloat32, 1, "a_scale"));
-  LWAI_RETURN_IF_ERROR(ExpectScalarOrN(ctx, kAZeroPoint, a.dtype, 1, "a_zero_point"));
-  LWAI_RETURN_IF_ERROR(ExpectScalarOrN(ctx, kBScale, DataType::kFloat32, s.n, "b_scale"));
-  LWAI_RETURN_IF_ERROR(ExpectScalarOrN(ctx, kBZeroPoint, b.dtype, s.n, "b_zero_point"));
+  LWAI_RETURN_IF_ERROR(ExpectQuantizationParameter(ctx, kAScale, DataType::kFloat32, 1, "a_scale"));
+  LWAI_RETURN_IF_ERROR(ExpectQuantizationParameter(ctx, kAZeroPoint, a.dtype, 1, "a_zero_point"));
+  LWAI_RETURN_IF_ERROR(
+      ExpectQuantizationParameter(ctx, kBScale, DataType::kFloat32, s.n, "b_scale"));
+  LWAI_RETURN_IF_ERROR(ExpectQuantizationParameter(ctx, kBZeroPoint, b.dtype, s.n, "b_zero_point"));
   if (ctx.has_input(kC)) {
     const TensorView& c = ctx.input(kC);
     Shape broadcast;
@@ -84,9 +71,10 @@ Status Prepare(KernelContext& ctx) {
     }
   }
   if (ctx.has_input(kYScale)) {
-    LWAI_RETURN_IF_ERROR(ExpectScalarOrN(ctx, kYScale, DataType::kFloat32, 1, "y_scale"));
+    LWAI_RETURN_IF_ERROR(
+        ExpectQuantizationParameter(ctx, kYScale, DataType::kFloat32, 1, "y_scale"));
     s.y_type = ctx.has_input(kYZeroPoint) ? ctx.input(kYZeroPoint).dtype : a.dtype;
-    if (!IsByte(s.y_type)) return ctx.InvalidModel("y_zero_point must be uint8 or int8");
+    if (!IsByteType(s.y_type)) return ctx.InvalidModel("y_zero_point must be uint8 or int8");
   }
   LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &s.activation));
   if (s.activation.enabled && s.y_type == DataType::kFloat32) {

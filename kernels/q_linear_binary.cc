@@ -13,15 +13,6 @@ namespace {
 
 enum Input { kA, kAScale, kAZeroPoint, kB, kBScale, kBZeroPoint, kCScale, kCZeroPoint };
 
-Status ExpectScalar(const KernelContext& ctx, int index, DataType dtype, const char* what) {
-  const TensorView& t = ctx.input(index);
-  if (t.dtype != dtype || t.NumElements() != 1) {
-    return ctx.InvalidModel(std::string(what) + " must be a " + DataTypeName(dtype) +
-                            " scalar, got " + DataTypeName(t.dtype) + " " + t.shape.ToString());
-  }
-  return Status::Ok();
-}
-
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(7, 8));
   for (int i : {kA, kAScale, kB, kBScale, kCScale}) {
@@ -35,13 +26,14 @@ Status Prepare(KernelContext& ctx) {
     return ctx.InvalidModel(std::string("A and B dtypes differ: ") + DataTypeName(type) + " vs " +
                             DataTypeName(ctx.input(kB).dtype));
   }
-  LWAI_RETURN_IF_ERROR(ExpectScalar(ctx, kAScale, DataType::kFloat32, "A_scale"));
-  LWAI_RETURN_IF_ERROR(ExpectScalar(ctx, kBScale, DataType::kFloat32, "B_scale"));
-  LWAI_RETURN_IF_ERROR(ExpectScalar(ctx, kCScale, DataType::kFloat32, "C_scale"));
+  LWAI_RETURN_IF_ERROR(ExpectQuantizationParameter(ctx, kAScale, DataType::kFloat32, 1, "A_scale"));
+  LWAI_RETURN_IF_ERROR(ExpectQuantizationParameter(ctx, kBScale, DataType::kFloat32, 1, "B_scale"));
+  LWAI_RETURN_IF_ERROR(ExpectQuantizationParameter(ctx, kCScale, DataType::kFloat32, 1, "C_scale"));
   const char* zp_names[] = {"A_zero_point", "B_zero_point", "C_zero_point"};
   int k = 0;
   for (int i : {kAZeroPoint, kBZeroPoint, kCZeroPoint}) {
-    if (ctx.has_input(i)) LWAI_RETURN_IF_ERROR(ExpectScalar(ctx, i, type, zp_names[k]));
+    if (ctx.has_input(i))
+      LWAI_RETURN_IF_ERROR(ExpectQuantizationParameter(ctx, i, type, 1, zp_names[k]));
     ++k;
   }
   Shape shape;

@@ -16,8 +16,6 @@ struct QLinearMatMulState : OpState {
   bool a_per_row = false, b_per_col = false;
 };
 
-bool IsByte(DataType t) { return t == DataType::kInt8 || t == DataType::kUInt8; }
-
 // Checks a scale or zero point: a scalar, or `per` values (sets *per_index).
 Status CheckParam(const KernelContext& ctx, int input, int64_t per, bool* per_index) {
   const Shape& shape = ctx.input(input).shape;
@@ -36,7 +34,7 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(8, 8));
   const DataType a_type = ctx.input(0).dtype, b_type = ctx.input(3).dtype;
   const DataType y_type = ctx.input(7).dtype;
-  if (!IsByte(a_type) || !IsByte(b_type) || !IsByte(y_type)) {
+  if (!IsByteType(a_type) || !IsByteType(b_type) || !IsByteType(y_type)) {
     return ctx.Unsupported("a, b and y_zero_point must be int8 or uint8, got " +
                            std::string(DataTypeName(a_type)) + ", " + DataTypeName(b_type) + ", " +
                            DataTypeName(y_type));

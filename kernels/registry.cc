@@ -3,7 +3,6 @@
 // it here or in the operator group's list (kernels/ops_<group>.inc, one X(Op) per line).
 #include "kernels/kernel_api.h"
 
-
 #define LWAI_REFERENCE_KERNELS(X) \
   X(Conv)                         \
   X(Gemm)                         \
@@ -52,8 +51,7 @@ LWAI_REFERENCE_KERNELS(LWAI_DECLARE_KERNEL)
 namespace {
 
 #define LWAI_KERNEL_ENTRY(op) &k##op##Kernel,
-const KernelRegistration* const kReferenceKernels[] = {
-    LWAI_REFERENCE_KERNELS(LWAI_KERNEL_ENTRY)
+const KernelRegistration* const kReferenceKernels[] = {LWAI_REFERENCE_KERNELS(LWAI_KERNEL_ENTRY)
 #define X LWAI_KERNEL_ENTRY
 #include "kernels/ops_groups.inc"
 #undef X

@@ -8,13 +8,7 @@
 namespace lwai {
 namespace {
 
-struct EigenKernel {
-  OpType op;
-  Status (*prepare)(KernelContext& ctx);
-  Status (*eval)(KernelContext& ctx);
-};
-
-constexpr EigenKernel kEigenKernels[] = {
+constexpr WrappingKernel kEigenKernels[] = {
     {OpType::Gemm, eigen::PrepareGemm, eigen::EvalGemm},
     {OpType::MatMul, eigen::PrepareMatMul, eigen::EvalMatMul},
     {OpType::Conv, eigen::PrepareConv, eigen::EvalConv},
@@ -49,27 +43,9 @@ constexpr EigenKernel kEigenKernels[] = {
     {OpType::Mul, eigen::PrepareBinary, eigen::EvalBinary},
     {OpType::Div, eigen::PrepareBinary, eigen::EvalBinary},
 };
-constexpr int kNumEigenKernels = sizeof(kEigenKernels) / sizeof(kEigenKernels[0]);
-
-// One registration per kernel, user_data pointing at the reference registration it wraps.
-struct Registrations {
-  KernelRegistration entries[kNumEigenKernels];
-  Registrations() {
-    for (int i = 0; i < kNumEigenKernels; ++i) {
-      const EigenKernel& k = kEigenKernels[i];
-      entries[i] = KernelRegistration{k.op, k.prepare, k.eval, FindReferenceKernel(k.op)};
-    }
-  }
-  const KernelRegistration* Find(OpType op) const {
-    for (const KernelRegistration& r : entries) {
-      if (r.op == op && r.user_data != nullptr) return &r;
-    }
-    return nullptr;
-  }
-};
-
-const Registrations& GetRegistrations() {
-  static const Registrations* registrations = new Registrations();
+const WrappingKernels& GetRegistrations() {
+  static const WrappingKernels* registrations =
+      new WrappingKernels(kEigenKernels, sizeof(kEigenKernels) / sizeof(kEigenKernels[0]));
   return *registrations;
 }
 

@@ -1,29 +1,15 @@
-// Kernels of the Eigen backend (internal to backends/eigen). Every registration's user_data is
-// the reference registration of the same operator: prepare runs the reference prepare first
+// Kernels of the Eigen backend (internal to backends/eigen): wrapping kernels (runtime/backend.h's
+// WrappingKernel, ReferenceOf and EvalReference): prepare runs the reference prepare first
 // (dtypes, shapes, attributes), then replaces its state and scratch with the Eigen kernel's.
 #ifndef LWAI_BACKENDS_EIGEN_EIGEN_KERNELS_H_
 #define LWAI_BACKENDS_EIGEN_EIGEN_KERNELS_H_
 
 #include "ir/graph.h"
 #include "kernels/kernel_api.h"
+#include "runtime/backend.h"
 
 namespace lwai {
 namespace eigen {
-
-// The reference registration this Eigen registration wraps.
-inline const KernelRegistration& ReferenceOf(const KernelContext& ctx) {
-  return *static_cast<const KernelRegistration*>(ctx.registration()->user_data);
-}
-
-// For kernels that keep the reference prepare's state to fall back on: runs the reference eval
-// with that state, then restores the kernel's own.
-inline Status EvalReference(KernelContext& ctx, const OpState* reference_state) {
-  const OpState* own = ctx.state_;
-  ctx.state_ = reference_state;
-  const Status status = ReferenceOf(ctx).eval(ctx);
-  ctx.state_ = own;
-  return status;
-}
 
 Status PrepareGemm(KernelContext& ctx);
 Status EvalGemm(KernelContext& ctx);

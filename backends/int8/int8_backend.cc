@@ -24,11 +24,6 @@
 namespace lwai {
 namespace {
 
-// Each registration's user_data is the reference registration it wraps.
-const KernelRegistration& ReferenceOf(const KernelContext& ctx) {
-  return *static_cast<const KernelRegistration*>(ctx.registration()->user_data);
-}
-
 // A kernel state that either runs the fast path or keeps the reference prepare's state (which
 // may be null) to run the reference kernel.
 struct WrappedState : OpState {
@@ -37,14 +32,8 @@ struct WrappedState : OpState {
 };
 
 Status EvalReference(KernelContext& ctx, const WrappedState& s) {
-  const OpState* own = ctx.state_;
-  ctx.state_ = s.reference.get();
-  const Status status = ReferenceOf(ctx).eval(ctx);
-  ctx.state_ = own;
-  return status;
+  return EvalReference(ctx, s.reference.get());
 }
-
-bool IsByte(DataType t) { return t == DataType::kUInt8 || t == DataType::kInt8; }
 
 // A known scalar (one element) float32 scale that is positive and finite.
 bool ScalarScale(const TensorView& t, float* value) {
@@ -81,8 +70,7 @@ struct QConvState : WrappedState {
   uint8_t x_pad = 0;         // x's zero point as a byte of x: the padding value
   int32_t x_zero_point = 0;  // in x's own type
   std::shared_ptr<const Int8GemmWeights> weights;  // group 1
-  std::vector<int8_t> depthwise_weights;           // [C][kernel_size]
-  std::vector<float> depthwise_taps;               // the same as floats
+  std::vector<float> depthwise_taps;               // [C][kernel_size], int8 values as floats
   std::vector<int64_t> tap_offset;  // depthwise: each tap's first input in the padded plane
   std::vector<int32_t> row_offset;
   std::vector<float> row_scale;
@@ -93,7 +81,8 @@ struct QConvState : WrappedState {
   int64_t depthwise_row = 0;  // 4-byte scratch values per thread
   int64_t plane_width = 0;    // depthwise: row stride of the padded float plane
   int64_t depthwise_plane_floats = 0, depthwise_sums = 0;  // per-thread scratch parts
-  bool depthwise_flat = false;  // equal strides: each plane's sums are one run
+  bool depthwise_flat = false;  // stride 1: each plane's sums are one run
+  bool read_in_place = false;   // uint8 image whose windows never leave it: no padded copy
 };
 
 Status PrepareQLinearConv(KernelContext& ctx) {
@@ -112,8 +101,9 @@ Status PrepareQLinearConv(KernelContext& ctx) {
   float x_scale = 0, y_scale = 0;
   int32_t y_zero_point = 0;
   const DataType y_type = ctx.output(0).dtype;
-  if (!IsByte(x.dtype) || w.dtype != DataType::kInt8 || w.data == nullptr || x.shape.rank != 4 ||
-      !ScalarScale(ctx.input(kXScale), &x_scale) || !ScalarScale(ctx.input(kYScale), &y_scale) ||
+  if (!IsByteType(x.dtype) || w.dtype != DataType::kInt8 || w.data == nullptr ||
+      x.shape.rank != 4 || !ScalarScale(ctx.input(kXScale), &x_scale) ||
+      !ScalarScale(ctx.input(kYScale), &y_scale) ||
       !ScalarZeroPoint(ctx, kXZeroPoint, x.dtype, &s.x_zero_point) ||
       !ScalarZeroPoint(ctx, kYZeroPoint, y_type, &y_zero_point) ||
       w_scale.dtype != DataType::kFloat32 || w_scale.data == nullptr ||
@@ -148,7 +138,7 @@ Status PrepareQLinearConv(KernelContext& ctx) {
   s.row_scale.resize(static_cast<size_t>(c.out_channels));
   if (s.depthwise) {
     const int8_t* wd = w.Data<const int8_t>();
-    s.depthwise_weights.assign(wd, wd + c.out_channels * c.kernel_size);
+    s.depthwise_taps.assign(wd, wd + c.out_channels * c.kernel_size);
   } else {
     PackingKey key("int8gemm");
     key.Constant(w.data, ctx.IsModelConstant(kW)).Param(c.out_channels).Param(depth);
@@ -207,7 +197,6 @@ Status PrepareQLinearConv(KernelContext& ctx) {
       s.depthwise_plane_floats = RoundUp16(plane + 32);
       s.depthwise_sums = RoundUp16((s.depthwise_flat ? flat : g.output[1]) + 16);
       per_thread = s.depthwise_plane_floats + s.depthwise_sums + 2 * c.kernel_size;
-      s.depthwise_taps.assign(s.depthwise_weights.begin(), s.depthwise_weights.end());
       s.tap_offset.clear();
       for (int64_t ky = 0; ky < g.kernel[0]; ++ky) {
         for (int64_t kx = 0; kx < g.kernel[1]; ++kx) {
@@ -228,6 +217,8 @@ Status PrepareQLinearConv(KernelContext& ctx) {
       }
       // 64 bytes of slack after each: row copies run up to 31 bytes past their ends.
       s.padded_bytes = static_cast<size_t>(padded + 64 + 63) / 64 * 64;
+      s.read_in_place = !s.x_signed && g.pad_begin[0] == 0 && g.pad_begin[1] == 0 &&
+                        s.padded_height == g.input[0] && s.padded_width == g.input[1];
       s.col_bytes = static_cast<size_t>(col + 64 + 63) / 64 * 64;
     }
     scratch = s.padded_bytes + s.col_bytes +
@@ -338,7 +329,7 @@ void DepthwisePlanes(const QConvState& s, const X* x, uint8_t* y, int32_t* acc_r
         const int64_t begin = planes * task / threads, end = planes * (task + 1) / threads;
         for (int64_t plane = begin; plane < end; ++plane) {
           const int64_t channel = plane % c.out_channels;
-          const int32_t tap = s.depthwise_weights[channel];
+          const int32_t tap = static_cast<int32_t>(s.depthwise_taps[channel]);
           const X* in = x + plane * c.in_size;
           uint8_t* out = y + plane * c.out_size;
           for (int64_t i0 = 0; i0 < c.out_size; i0 += kDepthwiseRun) {
@@ -420,12 +411,8 @@ Status EvalQLinearConv(KernelContext& ctx) {
     const uint8_t* b = image;
     uint8_t b_flip = flip;
     if (!s.pointwise) {
-      // Windows that never leave an uint8 image read it in place.
-      const WindowGeometry& g = c.geometry;
-      const bool in_place = flip == 0 && g.pad_begin[0] == 0 && g.pad_begin[1] == 0 &&
-                            s.padded_height == g.input[0] && s.padded_width == g.input[1];
-      if (!in_place) PadImage(s, image, flip, padded, pool);
-      Im2ColPadded(s, in_place ? image : padded, col, pool);
+      if (!s.read_in_place) PadImage(s, image, flip, padded, pool);
+      Im2ColPadded(s, s.read_in_place ? image : padded, col, pool);
       b = col;
       b_flip = 0;
     }
@@ -447,7 +434,7 @@ struct QuantizeState : WrappedState {
 // Per-tensor parameters of QuantizeLinear (y = Q(x)) or DequantizeLinear (x = Q^-1(y)), with the
 // 8-bit side's dtype `byte_type`.
 bool PerTensorParameters(const KernelContext& ctx, DataType byte_type, QuantizeState* s) {
-  if (!IsByte(byte_type) || ctx.node().GetInt("block_size", 0) != 0) return false;
+  if (!IsByteType(byte_type) || ctx.node().GetInt("block_size", 0) != 0) return false;
   const TensorView& scale = ctx.input(1);
   if (scale.dtype != DataType::kFloat32 || scale.data == nullptr || scale.NumElements() != 1) {
     return false;
@@ -457,15 +444,18 @@ bool PerTensorParameters(const KernelContext& ctx, DataType byte_type, QuantizeS
   return ScalarZeroPoint(ctx, 2, byte_type, &s->zero_point);
 }
 
-Status PrepareQuantize(KernelContext& ctx) {
+// QuantizeLinear (float -> 8-bit) and DequantizeLinear (8-bit -> float) alike.
+Status PrepareQuantizeOrDequantize(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
   if (ctx.shape_only()) return Status::Ok();
   auto state = std::make_unique<QuantizeState>();
   state->reference = std::move(ctx.state_owner_);
-  const bool fast = ctx.input(0).dtype == DataType::kFloat32 &&
-                    PerTensorParameters(ctx, ctx.output(0).dtype, state.get());
-  if (fast) state->reference.reset();
-  state->fast = fast;
+  const bool quantize = ctx.node().op == OpType::QuantizeLinear;
+  const DataType float_type = quantize ? ctx.input(0).dtype : ctx.output(0).dtype;
+  const DataType byte_type = quantize ? ctx.output(0).dtype : ctx.input(0).dtype;
+  state->fast =
+      float_type == DataType::kFloat32 && PerTensorParameters(ctx, byte_type, state.get());
+  if (state->fast) state->reference.reset();
   ctx.SetState(std::move(state));
   return Status::Ok();
 }
@@ -498,19 +488,6 @@ Status EvalQuantize(KernelContext& ctx) {
       QuantizeRange(x + b, static_cast<uint8_t*>(y) + b, e - b, s.scale, s.zero_point);
     }
   });
-  return Status::Ok();
-}
-
-Status PrepareDequantize(KernelContext& ctx) {
-  LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
-  if (ctx.shape_only()) return Status::Ok();
-  auto state = std::make_unique<QuantizeState>();
-  state->reference = std::move(ctx.state_owner_);
-  const bool fast = ctx.output(0).dtype == DataType::kFloat32 &&
-                    PerTensorParameters(ctx, ctx.input(0).dtype, state.get());
-  if (fast) state->reference.reset();
-  state->fast = fast;
-  ctx.SetState(std::move(state));
   return Status::Ok();
 }
 
@@ -671,9 +648,10 @@ Status PrepareQGemm(KernelContext& ctx) {
   int32_t a_zp = 0, y_zp = 0;
   const DataType y_type = ctx.output(0).dtype;
   const bool trans_b = ctx.node().GetInt("transB", 0) != 0;
-  if (!IsByte(a.dtype) || b.dtype != DataType::kInt8 || b.data == nullptr || !IsByte(y_type) ||
-      ctx.node().GetInt("transA", 0) != 0 || ctx.node().GetFloat("alpha", 1.0f) != 1.0f ||
-      !ScalarScale(ctx.input(kGAScale), &a_scale) || !ScalarScale(ctx.input(kGYScale), &y_scale) ||
+  if (!IsByteType(a.dtype) || b.dtype != DataType::kInt8 || b.data == nullptr ||
+      !IsByteType(y_type) || ctx.node().GetInt("transA", 0) != 0 ||
+      ctx.node().GetFloat("alpha", 1.0f) != 1.0f || !ScalarScale(ctx.input(kGAScale), &a_scale) ||
+      !ScalarScale(ctx.input(kGYScale), &y_scale) ||
       !ScalarZeroPoint(ctx, kGAZeroPoint, a.dtype, &a_zp) ||
       !ScalarZeroPoint(ctx, kGYZeroPoint, y_type, &y_zp) || b_scale.data == nullptr ||
       (ctx.has_input(kGC) && (ctx.input(kGC).data == nullptr || ctx.input(kGC).shape.rank != 1))) {
@@ -781,7 +759,7 @@ Status PrepareQMaxPool(KernelContext& ctx) {
   s.reference = std::move(ctx.state_owner_);
   const TensorView& x = ctx.input(0);
   const std::vector<int64_t> kernel = ctx.node().GetInts("kernel_shape");
-  if (IsByte(x.dtype) && x.shape.rank == 4 && kernel.size() == 2 &&
+  if (IsByteType(x.dtype) && x.shape.rank == 4 && kernel.size() == 2 &&
       (ctx.num_outputs() < 2 || !ctx.has_output(1)) && ctx.node().GetInt("storage_order", 0) == 0) {
     LWAI_RETURN_IF_ERROR(ComputeWindowGeometry(ctx, x.shape, kernel.data(), true, &s.g));
     const WindowGeometry& g = s.g;
@@ -893,41 +871,19 @@ Status EvalQMaxPool(KernelContext& ctx) {
 
 // ---------------------------------------------------------------------------------------------
 
-struct Int8Kernel {
-  OpType op;
-  Status (*prepare)(KernelContext& ctx);
-  Status (*eval)(KernelContext& ctx);
-};
-
-constexpr Int8Kernel kInt8Kernels[] = {
+constexpr WrappingKernel kInt8Kernels[] = {
     {OpType::QLinearConv, PrepareQLinearConv, EvalQLinearConv},
-    {OpType::QuantizeLinear, PrepareQuantize, EvalQuantize},
-    {OpType::DequantizeLinear, PrepareDequantize, EvalDequantize},
+    {OpType::QuantizeLinear, PrepareQuantizeOrDequantize, EvalQuantize},
+    {OpType::DequantizeLinear, PrepareQuantizeOrDequantize, EvalDequantize},
     {OpType::QLinearAdd, PrepareQBinary, EvalQBinary},
     {OpType::QLinearMul, PrepareQBinary, EvalQBinary},
     {OpType::QGemm, PrepareQGemm, EvalQGemm},
     {OpType::MaxPool, PrepareQMaxPool, EvalQMaxPool},
 };
-constexpr int kNumInt8Kernels = sizeof(kInt8Kernels) / sizeof(kInt8Kernels[0]);
 
-struct Registrations {
-  KernelRegistration entries[kNumInt8Kernels];
-  Registrations() {
-    for (int i = 0; i < kNumInt8Kernels; ++i) {
-      const Int8Kernel& k = kInt8Kernels[i];
-      entries[i] = KernelRegistration{k.op, k.prepare, k.eval, FindReferenceKernel(k.op)};
-    }
-  }
-  const KernelRegistration* Find(OpType op) const {
-    for (const KernelRegistration& r : entries) {
-      if (r.op == op && r.user_data != nullptr) return &r;
-    }
-    return nullptr;
-  }
-};
-
-const Registrations& GetRegistrations() {
-  static const Registrations* registrations = new Registrations();
+const WrappingKernels& GetRegistrations() {
+  static const WrappingKernels* registrations =
+      new WrappingKernels(kInt8Kernels, sizeof(kInt8Kernels) / sizeof(kInt8Kernels[0]));
   return *registrations;
 }
 
@@ -950,21 +906,21 @@ class Int8Backend : public Backend {
         // Weights packed at prepare: int8 constants.
         if (node.inputs.size() < 8 || node.inputs[kW] < 0 ||
             !graph.tensors[node.inputs[kW]].is_constant() ||
-            DtypeOf(graph, node, kW) != DataType::kInt8 || !IsByte(DtypeOf(graph, node, kX))) {
+            DtypeOf(graph, node, kW) != DataType::kInt8 || !IsByteType(DtypeOf(graph, node, kX))) {
           return nullptr;
         }
         return kernel;
       case OpType::QuantizeLinear:
         return DtypeOf(graph, node, 0) == DataType::kFloat32 ? kernel : nullptr;
       case OpType::DequantizeLinear:
-        return IsByte(DtypeOf(graph, node, 0)) ? kernel : nullptr;
+        return IsByteType(DtypeOf(graph, node, 0)) ? kernel : nullptr;
       case OpType::QLinearAdd:
       case OpType::QLinearMul:
-        return IsByte(DtypeOf(graph, node, 0)) ? kernel : nullptr;
+        return IsByteType(DtypeOf(graph, node, 0)) ? kernel : nullptr;
       case OpType::MaxPool:
-        return IsByte(DtypeOf(graph, node, 0)) ? kernel : nullptr;
+        return IsByteType(DtypeOf(graph, node, 0)) ? kernel : nullptr;
       case OpType::QGemm:
-        return IsByte(DtypeOf(graph, node, kGA)) && DtypeOf(graph, node, kGB) == DataType::kInt8
+        return IsByteType(DtypeOf(graph, node, kGA)) && DtypeOf(graph, node, kGB) == DataType::kInt8
                    ? kernel
                    : nullptr;
       default:

@@ -6,12 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "kernels/common.h"
 #include "passes/passes.h"
 
 namespace lwai {
 namespace {
-
-bool IsByteType(DataType t) { return t == DataType::kUInt8 || t == DataType::kInt8; }
 
 const TensorDesc* Constant(const Graph& graph, int t) {
   if (t < 0 || !graph.tensors[t].is_constant()) return nullptr;

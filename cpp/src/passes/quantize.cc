@@ -253,9 +253,10 @@ Status InsertQuantization(Graph& graph, const std::vector<TensorRange>& ranges,
   const std::vector<Node> original = graph.nodes;
   for (const Node& source : original) {
     Node node = source;
-    const bool quantized = !Excluded(node, options) && !QuantizedInputs(graph, node).empty();
-    if (quantized) {
-      for (int t : QuantizedInputs(graph, node)) {
+    const std::vector<int> inputs =
+        Excluded(node, options) ? std::vector<int>() : QuantizedInputs(graph, node);
+    if (!inputs.empty()) {
+      for (int t : inputs) {
         for (int& input : node.inputs) {
           if (input == t) input = dequantized[t];
         }

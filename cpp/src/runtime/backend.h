@@ -96,6 +96,55 @@ class Backend {
   }
 };
 
+// Node backends whose kernels wrap the reference kernel of the same operator (Eigen, int8): a
+// kernel's prepare runs the reference prepare first (dtypes, shapes, attributes), then replaces
+// its state and scratch with its own, or keeps them to fall back on. Each registration's
+// user_data is the reference registration it wraps. Header-only: backends link below the core.
+struct WrappingKernel {
+  OpType op;
+  Status (*prepare)(KernelContext& ctx);
+  Status (*eval)(KernelContext& ctx);
+};
+
+// The registrations of a table of wrapping kernels; operators without a reference kernel are
+// left out. Immutable after construction.
+class WrappingKernels {
+ public:
+  WrappingKernels(const WrappingKernel* kernels, size_t count) {
+    for (size_t i = 0; i < count; ++i) {
+      const KernelRegistration* reference = FindReferenceKernel(kernels[i].op);
+      if (reference == nullptr) continue;
+      entries_.push_back(
+          KernelRegistration{kernels[i].op, kernels[i].prepare, kernels[i].eval, reference});
+    }
+  }
+  // The registration for `op`, or nullptr.
+  const KernelRegistration* Find(OpType op) const {
+    for (const KernelRegistration& r : entries_) {
+      if (r.op == op) return &r;
+    }
+    return nullptr;
+  }
+
+ private:
+  std::vector<KernelRegistration> entries_;
+};
+
+// The reference registration the running wrapping registration wraps.
+inline const KernelRegistration& ReferenceOf(const KernelContext& ctx) {
+  return *static_cast<const KernelRegistration*>(ctx.registration()->user_data);
+}
+
+// For kernels that keep the reference prepare's state (which may be null) to fall back on: runs
+// the reference eval with that state, then restores the kernel's own.
+inline Status EvalReference(KernelContext& ctx, const OpState* reference_state) {
+  const OpState* own = ctx.state_;
+  ctx.state_ = reference_state;
+  const Status status = ReferenceOf(ctx).eval(ctx);
+  ctx.state_ = own;
+  return status;
+}
+
 // The portable reference kernels of kernels/.
 class ReferenceBackend : public Backend {
  public:
