@@ -699,6 +699,25 @@ PYBIND11_MODULE(_lwai, m) {
                                          std::shared_ptr<const void>(model));
         });
 
+  m.def(
+      "quantize_dynamic",
+      [](const std::shared_ptr<Model>& model, const py::dict& options) {
+        const QuantizationOptions parsed = ParseQuantizationOptions(options);
+        auto graph = std::make_unique<Graph>(model->graph());
+        int quantized = 0;
+        {
+          py::gil_scoped_release release;
+          ThrowIfError(InsertDynamicQuantization(*graph, parsed, &quantized));
+          if (quantized > 0) ThrowIfError(OptimizeGraph(*graph));
+        }
+        auto info = std::make_unique<ModelInfo>(model->info());
+        info->optimized = true;
+        return py::make_tuple(std::make_shared<Model>(std::move(graph), std::move(info),
+                                                      std::shared_ptr<const void>(model)),
+                              quantized);
+      },
+      "Dynamic quantization: (the new model, the number of MatMul/Gemm nodes rewritten).");
+
   py::class_<GraphBuilder>(m, "GraphBuilder")
       .def(py::init<>())
       .def("add_tensor", &GraphBuilder::AddTensor, py::arg("name"), py::arg("dtype"),

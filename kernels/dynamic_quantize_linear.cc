@@ -3,7 +3,8 @@
 #include <cmath>
 #include <string>
 
-#include "kernels/linalg_common.h"
+#include "kernels/int8_gemm.h"
+#include "kernels/kernel_api.h"
 
 namespace lwai {
 namespace {
@@ -27,19 +28,11 @@ Status Prepare(KernelContext& ctx) {
 Status Eval(KernelContext& ctx) {
   const float* x = ctx.input(0).Data<const float>();
   const int64_t count = ctx.input(0).NumElements();
-  float lo = 0.0f, hi = 0.0f;
-  for (int64_t i = 0; i < count; ++i) {
-    lo = x[i] < lo ? x[i] : lo;
-    hi = x[i] > hi ? x[i] : hi;
-  }
-  const float scale = (hi == lo ? 1.0f : hi - lo) / 255.0f;
-  const float zp = static_cast<float>(RoundSaturate(0.0f - lo / scale, 0.0, 255.0));
+  const DynamicUint8Parameters p = DynamicUint8ParametersOf(x, count);
   uint8_t* y = ctx.output(0).Data<uint8_t>();
-  for (int64_t i = 0; i < count; ++i) {
-    y[i] = static_cast<uint8_t>(RoundSaturate(std::nearbyint(x[i] / scale) + zp, 0.0, 255.0));
-  }
-  if (ctx.has_output(1)) *ctx.output(1).Data<float>() = scale;
-  if (ctx.has_output(2)) *ctx.output(2).Data<uint8_t>() = static_cast<uint8_t>(zp);
+  for (int64_t i = 0; i < count; ++i) y[i] = QuantizeUint8(x[i], p);
+  if (ctx.has_output(1)) *ctx.output(1).Data<float>() = p.scale;
+  if (ctx.has_output(2)) *ctx.output(2).Data<uint8_t>() = static_cast<uint8_t>(p.zero_point);
   return Status::Ok();
 }
 

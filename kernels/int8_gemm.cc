@@ -54,6 +54,16 @@ void PortableTile(const Tile& t, const Int8Requantization& rq) {
   for (int r = 0; r < t.rows; ++r) {
     const int32_t offset = rq.row_offset[t.row0 + r];
     const float scale = rq.row_scale[t.row0 + r];
+    if (rq.float_output) {
+      float* out = reinterpret_cast<float*>(t.y) + r * t.ldy;
+      const float bias = rq.row_bias != nullptr ? rq.row_bias[t.row0 + r] : 0.0f;
+      for (int c = 0; c < t.columns; ++c) {
+        const int32_t shifted =
+            static_cast<int32_t>(static_cast<uint32_t>(acc[r][c]) + static_cast<uint32_t>(offset));
+        out[c] = std::fma(static_cast<float>(shifted), scale, bias);
+      }
+      continue;
+    }
     uint8_t* out = t.y + r * t.ldy;
     for (int c = 0; c < t.columns; ++c) {
       const int32_t v = Int8Requantize(acc[r][c], offset, scale, lo, hi, rq.y_zero_point);
@@ -86,6 +96,19 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
   for (int r = 0; r < t.rows; ++r) {
     const __m512i offset = _mm512_set1_epi32(rq.row_offset[t.row0 + r]);
     const __m512 scale = _mm512_set1_ps(rq.row_scale[t.row0 + r]);
+    if (rq.float_output) {
+      const __m512 bias = _mm512_set1_ps(rq.row_bias != nullptr ? rq.row_bias[t.row0 + r] : 0.0f);
+      float* out = reinterpret_cast<float*>(t.y) + r * t.ldy;
+      for (int v = 0; v < kVectors; ++v) {
+        const int lanes = std::min(16, t.columns - 16 * v);
+        if (lanes <= 0) break;
+        const __m512 f =
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][v], offset)), scale, bias);
+        const __mmask16 mask = static_cast<__mmask16>(lanes == 16 ? 0xFFFF : (1u << lanes) - 1u);
+        _mm512_mask_storeu_ps(out + 16 * v, mask, f);
+      }
+      continue;
+    }
     for (int v = 0; v < kVectors; ++v) {
       const int lanes = std::min(16, t.columns - 16 * v);
       if (lanes <= 0) break;
@@ -246,6 +269,21 @@ void SetForcePortableForTesting(bool force) { g_force_portable.store(force); }
 bool HasVnni() { return CpuHasVnni(); }
 }  // namespace int8_gemm_internal
 
+DynamicUint8Parameters DynamicUint8ParametersOf(const float* x, int64_t count) {
+  float lo = 0.0f, hi = 0.0f;
+  for (int64_t i = 0; i < count; ++i) {
+    lo = x[i] < lo ? x[i] : lo;
+    hi = x[i] > hi ? x[i] : hi;
+  }
+  DynamicUint8Parameters p;
+  p.scale = (hi == lo ? 1.0f : hi - lo) / 255.0f;
+  const float zero_point = std::nearbyint(0.0f - lo / p.scale);
+  // NaN when the range is infinite.
+  p.zero_point =
+      !(zero_point > 0.0f) ? 0 : (zero_point >= 255.0f ? 255 : static_cast<int32_t>(zero_point));
+  return p;
+}
+
 Result<std::unique_ptr<Int8GemmWeights>> Int8GemmWeights::Create(const int8_t* weights,
                                                                  int64_t rows, int64_t depth) {
   if (weights == nullptr || rows < 1 || depth < 1 || rows > (1 << 20) || depth > (1 << 20) ||
@@ -357,6 +395,7 @@ void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b
   const int64_t full_tiles = full_chunks * blocks * per_chunk;
   const int64_t tiles = panels * blocks;
   const TileFn tile_fn = SelectTile();
+  const int64_t element_bytes = rq.float_output ? 4 : 1;
   // Each task takes an equal share of the tiles in the order chunk of panels, row block, panel,
   // and packs the panels of each chunk it meets into its own buffer right before using them
   // (from L2 then), reusing a block's weights from L1 across the chunk's panels. No thread waits
@@ -393,7 +432,7 @@ void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b
       t.row0 = block * kRows;
       t.panel = buffer + (panel - chunk * per_chunk) * panel_bytes;
       t.columns = static_cast<int>(std::min<int64_t>(kColumns, columns - panel * kColumns));
-      t.y = static_cast<uint8_t*>(y) + t.row0 * ldy + panel * kColumns;
+      t.y = static_cast<uint8_t*>(y) + (t.row0 * ldy + panel * kColumns) * element_bytes;
       tile_fn(t, rq);
     }
   };

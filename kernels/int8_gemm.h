@@ -42,6 +42,10 @@ struct Int8Requantization {
   int32_t y_zero_point = 0;
   int32_t y_min = 0, y_max = 255;  // within the output type's range
   bool y_signed = false;           // int8 output (else uint8)
+  // Float output instead (y is float32, ldy counts floats): y = fma(float(sum + row_offset[m]),
+  // row_scale[m], row_bias[m]) (bias 0 when row_bias is null); the 8-bit fields are ignored.
+  bool float_output = false;
+  const float* row_bias = nullptr;
 };
 
 // One value of that requantization, as every int8 kernel computes it: the clamp runs in float
@@ -56,6 +60,22 @@ inline int32_t Int8Requantize(int32_t sum, int32_t offset, float scale, float lo
   v = v > lo ? v : lo;
   v = v < hi ? v : hi;
   return static_cast<int32_t>(std::nearbyint(v)) + y_zero_point;
+}
+
+// Dynamic quantization of a float operand to uint8, as ONNX's DynamicQuantizeLinear defines it:
+// the range [min(0, min x), max(0, max x)] (NaNs ignored) in 255 steps, the zero point rounded
+// half to even and saturated.
+struct DynamicUint8Parameters {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+};
+DynamicUint8Parameters DynamicUint8ParametersOf(const float* x, int64_t count);
+
+// round_half_even(x / scale) + zero_point, saturated to [0, 255]; NaN becomes the zero point.
+inline uint8_t QuantizeUint8(float x, const DynamicUint8Parameters& p) {
+  const float q = std::nearbyint(x / p.scale) + static_cast<float>(p.zero_point);
+  if (std::isnan(q)) return static_cast<uint8_t>(p.zero_point);
+  return q <= 0.0f ? 0 : (q >= 255.0f ? 255 : static_cast<uint8_t>(q));
 }
 
 // W (rows x depth, int8, row-major) packed for the micro-kernel. Immutable after Create, so one

@@ -52,6 +52,17 @@ bool ScalarZeroPoint(const KernelContext& ctx, int index, DataType type, int32_t
   return true;
 }
 
+// Whether the optional int8 zero points at `index` are known and all 0 (absent: true).
+bool ZeroPointsAreZero(const KernelContext& ctx, int index) {
+  if (!ctx.has_input(index)) return true;
+  const TensorView& t = ctx.input(index);
+  if (t.dtype != DataType::kInt8 || t.data == nullptr) return false;
+  for (int64_t i = 0; i < t.NumElements(); ++i) {
+    if (t.Data<const int8_t>()[i] != 0) return false;
+  }
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // QLinearConv
 
@@ -110,13 +121,7 @@ Status PrepareQLinearConv(KernelContext& ctx) {
       (ctx.has_input(kBias) && ctx.input(kBias).data == nullptr)) {
     return fall_back();
   }
-  if (ctx.has_input(kWZeroPoint)) {
-    const TensorView& wz = ctx.input(kWZeroPoint);
-    if (wz.data == nullptr || wz.dtype != DataType::kInt8) return fall_back();
-    for (int64_t i = 0; i < wz.NumElements(); ++i) {
-      if (wz.Data<const int8_t>()[i] != 0) return fall_back();
-    }
-  }
+  if (!ZeroPointsAreZero(ctx, kWZeroPoint)) return fall_back();
   LWAI_RETURN_IF_ERROR(PrepareConvShape(ctx, kX, kW, &s.shape));
   const ConvShape& c = s.shape;
   const int64_t depth = c.ColRows();
@@ -657,11 +662,7 @@ Status PrepareQGemm(KernelContext& ctx) {
       (ctx.has_input(kGC) && (ctx.input(kGC).data == nullptr || ctx.input(kGC).shape.rank != 1))) {
     return fall_back();
   }
-  const TensorView& bz = ctx.input(kGBZeroPoint);
-  if (bz.data == nullptr) return fall_back();
-  for (int64_t i = 0; i < bz.NumElements(); ++i) {
-    if (bz.Data<const int8_t>()[i] != 0) return fall_back();
-  }
+  if (!ZeroPointsAreZero(ctx, kGBZeroPoint)) return fall_back();
   s.m = a.shape[0];
   s.k = a.shape[1];
   s.n = ctx.output(0).shape[1];
@@ -733,6 +734,107 @@ Status EvalQGemm(KernelContext& ctx) {
            ctx.thread_pool());
   for (int64_t j = 0; j < s.n; ++j) {
     for (int64_t i = 0; i < s.m; ++i) y[i * s.n + j] = y_t[j * s.m + i];
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// DynamicQuantizeMatMul with int8 constant weights (zero points 0): A quantized to uint8 per run
+// straight into the GEMM's column layout (A^T), the int8 GEMM with float output (scale and bias
+// applied in registers), Y^T transposed back when A has more than one row.
+
+enum DynamicMatMulInput { kDA, kDB, kDBScale, kDBZeroPoint, kDBias };
+
+struct DynamicMatMulState : WrappedState {
+  std::shared_ptr<const Int8GemmWeights> weights;
+  FusedActivation activation;
+  std::vector<float> b_scale;  // per column of B
+  const float* bias = nullptr;
+  int64_t m = 0, n = 0, k = 0;
+  size_t columns_bytes = 0, transposed_bytes = 0;  // A^T (uint8) and Y^T (float) when m > 1
+};
+
+Status PrepareDynamicMatMul(KernelContext& ctx) {
+  LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
+  if (ctx.shape_only()) return Status::Ok();
+  auto state = std::make_unique<DynamicMatMulState>();
+  DynamicMatMulState& s = *state;
+  s.reference = std::move(ctx.state_owner_);
+  const TensorView& b = ctx.input(kDB);
+  const TensorView& b_scale = ctx.input(kDBScale);
+  s.k = b.shape[0];
+  s.n = b.shape[1];
+  s.m = s.k > 0 ? ctx.input(kDA).NumElements() / s.k : 0;
+  if (b.dtype != DataType::kInt8 || b.data == nullptr || b_scale.data == nullptr ||
+      (ctx.has_input(kDBias) && ctx.input(kDBias).data == nullptr) ||
+      !ZeroPointsAreZero(ctx, kDBZeroPoint) || s.k > 65536 || s.m == 0 || s.n == 0) {
+    ctx.SetState(std::move(state));
+    return Status::Ok();
+  }
+  PackingKey key("int8gemm");
+  key.Constant(b.data, ctx.IsModelConstant(kDB)).Param(s.n).Param(s.k).Param(false);
+  LWAI_ASSIGN_OR_RETURN(s.weights, SharedPacking<Int8GemmWeights>(key, [&] {
+                          const int8_t* w = b.Data<const int8_t>();
+                          std::vector<int8_t> rows(static_cast<size_t>(s.k * s.n));
+                          for (int64_t d = 0; d < s.k; ++d) {
+                            for (int64_t j = 0; j < s.n; ++j) rows[j * s.k + d] = w[d * s.n + j];
+                          }
+                          return Int8GemmWeights::Create(rows.data(), s.n, s.k);
+                        }));
+  s.b_scale.resize(static_cast<size_t>(s.n));
+  for (int64_t j = 0; j < s.n; ++j) {
+    s.b_scale[j] = b_scale.Data<const float>()[b_scale.NumElements() == 1 ? 0 : j];
+  }
+  s.bias = ctx.has_input(kDBias) ? ctx.input(kDBias).Data<const float>() : nullptr;
+  LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &s.activation));
+  // Scratch: A^T [K][M] (uint8), Y^T [N][M] (float) when M > 1, row offsets and scales, then the
+  // GEMM's panels.
+  s.columns_bytes = static_cast<size_t>((s.k * s.m + 63) / 64 * 64);
+  s.transposed_bytes = s.m > 1 ? static_cast<size_t>((s.n * s.m * 4 + 63) / 64 * 64) : 0;
+  ctx.RequestScratch(s.columns_bytes + s.transposed_bytes + static_cast<size_t>(s.n) * 8 + 64 +
+                     Int8GemmScratchBytes(s.k, s.m, ctx.thread_pool()->num_threads()));
+  ctx.ReleaseConstantInput(kDB);
+  s.reference.reset();
+  s.fast = true;
+  ctx.SetState(std::move(state));
+  return Status::Ok();
+}
+
+Status EvalDynamicMatMul(KernelContext& ctx) {
+  const DynamicMatMulState& s = *ctx.state<DynamicMatMulState>();
+  if (!s.fast) return EvalReference(ctx, s);
+  const float* a = ctx.input(kDA).Data<const float>();
+  float* y = ctx.output(0).Data<float>();
+  uint8_t* scratch = static_cast<uint8_t*>(ctx.scratch());
+  uint8_t* a_t = scratch;
+  float* y_t = s.m > 1 ? reinterpret_cast<float*>(scratch + s.columns_bytes) : y;
+  int32_t* row_offset = reinterpret_cast<int32_t*>(scratch + s.columns_bytes + s.transposed_bytes);
+  float* row_scale = reinterpret_cast<float*>(row_offset + s.n);
+  uint8_t* panels = scratch + s.columns_bytes + s.transposed_bytes +
+                    (static_cast<size_t>(s.n) * 8 + 63) / 64 * 64;
+  const DynamicUint8Parameters p = DynamicUint8ParametersOf(a, s.m * s.k);
+  for (int64_t i = 0; i < s.m; ++i) {
+    for (int64_t d = 0; d < s.k; ++d) a_t[d * s.m + i] = QuantizeUint8(a[i * s.k + d], p);
+  }
+  for (int64_t j = 0; j < s.n; ++j) {
+    row_offset[j] = static_cast<int32_t>(static_cast<uint32_t>(0) -
+                                         static_cast<uint32_t>(p.zero_point) *
+                                             static_cast<uint32_t>(s.weights->row_sums()[j]));
+    row_scale[j] = p.scale * s.b_scale[j];
+  }
+  Int8Requantization rq;
+  rq.row_offset = row_offset;
+  rq.row_scale = row_scale;
+  rq.row_bias = s.bias;
+  rq.float_output = true;
+  Int8Gemm(*s.weights, a_t, s.m, 0, s.m, rq, y_t, s.m, panels, ctx.thread_pool());
+  if (s.m > 1) {
+    for (int64_t j = 0; j < s.n; ++j) {
+      for (int64_t i = 0; i < s.m; ++i) y[i * s.n + j] = y_t[j * s.m + i];
+    }
+  }
+  if (s.activation.enabled) {
+    for (int64_t e = 0; e < s.m * s.n; ++e) y[e] = ApplyActivation(s.activation, y[e]);
   }
   return Status::Ok();
 }
@@ -879,6 +981,7 @@ constexpr WrappingKernel kInt8Kernels[] = {
     {OpType::QLinearMul, PrepareQBinary, EvalQBinary},
     {OpType::QGemm, PrepareQGemm, EvalQGemm},
     {OpType::MaxPool, PrepareQMaxPool, EvalQMaxPool},
+    {OpType::DynamicQuantizeMatMul, PrepareDynamicMatMul, EvalDynamicMatMul},
 };
 
 const WrappingKernels& GetRegistrations() {
@@ -923,6 +1026,8 @@ class Int8Backend : public Backend {
         return IsByteType(DtypeOf(graph, node, kGA)) && DtypeOf(graph, node, kGB) == DataType::kInt8
                    ? kernel
                    : nullptr;
+      case OpType::DynamicQuantizeMatMul:
+        return DtypeOf(graph, node, kDB) == DataType::kInt8 ? kernel : nullptr;
       default:
         return nullptr;
     }

@@ -136,9 +136,14 @@ def cmd_convert(args) -> None:
 
 
 def cmd_quantize(args) -> None:
+    if args.mode == "static" and args.calib is None:
+        raise lwai.InvalidArgumentError(
+            "quantize: static quantization needs --calib DIR_OR_NPZ (or use --mode dynamic)"
+        )
     model = lwai.quantize(
         args.input,
         args.calib,
+        mode=args.mode,
         method=args.method,
         percentile=args.percentile,
         activation_type=args.activation_type,
@@ -151,7 +156,11 @@ def cmd_quantize(args) -> None:
     output = args.output or os.path.splitext(args.input)[0] + "_int8.lwai"
     model.save(output)
     counts = model.op_histogram()
-    int8_ops = sum(n for op, n in counts.items() if op.startswith("QLinear") or op == "QGemm")
+    int8_ops = sum(
+        n
+        for op, n in counts.items()
+        if op.startswith("QLinear") or op in ("QGemm", "DynamicQuantizeMatMul")
+    )
     print(
         f"wrote {output}: {len(model.nodes)} nodes ({int8_ops} int8 operators), "
         f"{_format_bytes(model.parameter_bytes)} parameters"
@@ -297,15 +306,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_convert)
 
     p = sub.add_parser(
-        "quantize", help="static int8 quantization of an ONNX or .lwai model from calibration data"
+        "quantize",
+        help="int8 quantization of an ONNX or .lwai model: static (from calibration data) or "
+        "dynamic (MatMul/Gemm, inputs quantized at run time)",
     )
     p.add_argument("input", help="float model (.onnx or .lwai)")
     p.add_argument("-o", "--output", help="output path (default: INPUT_int8.lwai)")
     p.add_argument(
+        "--mode",
+        choices=("static", "dynamic"),
+        default="static",
+        help="static: activations from calibrated ranges (needs --calib); dynamic: MatMul and "
+        "Gemm with int8 weights, their inputs quantized at run time",
+    )
+    p.add_argument(
         "--calib",
-        required=True,
         metavar="DIR_OR_NPZ",
-        help="calibration inputs: a folder of .npy/.npz files or one .npz file",
+        help="calibration inputs (static mode): a folder of .npy/.npz files or one .npz file",
     )
     p.add_argument("--method", choices=("minmax", "percentile", "entropy"), default="minmax")
     p.add_argument("--percentile", type=float, default=99.999, help="for --method percentile")

@@ -89,9 +89,10 @@ _MICROSOFT_OPS = {
     "QLinearConcat",
     "QGemm",
     "MatMulIntegerToFloat",
+    "DynamicQuantizeLSTM",
     "DynamicQuantizeMatMul",
 }
-_MICROSOFT_NATIVE = {"QLinearAdd", "QLinearMul", "QGemm", "QLinearConcat"}
+_MICROSOFT_NATIVE = {"QLinearAdd", "QLinearMul", "QGemm", "QLinearConcat", "DynamicQuantizeMatMul"}
 # Attributes that later opsets turned into inputs: op -> (first opset with inputs, names).
 _ATTRIBUTES_TO_INPUTS = {
     "Clip": (11, ("min", "max")),
@@ -515,7 +516,11 @@ class _Converter:
     def microsoft_node(self, name: str, op: str, inputs: list[str], outputs: list[str], attrs):
         """A com.microsoft quantized operator written as its definition: DequantizeLinear of the
         inputs, the float operator, QuantizeLinear of the result (the integer products of
-        QGemm, MatMulIntegerToFloat and DynamicQuantizeMatMul as MatMulInteger and a scale)."""
+        QGemm and MatMulIntegerToFloat as MatMulInteger and a scale, DynamicQuantizeLSTM as an
+        LSTM of its dequantized weights)."""
+        if op == "DynamicQuantizeLSTM":
+            self.dynamic_quantize_lstm(name, inputs, outputs, attrs)
+            return
         inputs = inputs + [""] * (9 - len(inputs)) if op != "QLinearConcat" else inputs
 
         def temp(what: str) -> str:
@@ -602,20 +607,9 @@ class _Converter:
                 quantize(y, inputs[7], inputs[8], outputs[0])
             else:
                 self.node(name, "Gemm", gemm_inputs, [outputs[0]], gemm_attrs)
-        else:  # MatMulIntegerToFloat, DynamicQuantizeMatMul
-            if op == "DynamicQuantizeMatMul":
-                a, a_scale, a_zero_point = temp("a"), temp("a_scale"), temp("a_zero_point")
-                self.node(
-                    f"{name}/DynamicQuantizeLinear",
-                    "DynamicQuantizeLinear",
-                    [inputs[0]],
-                    [a, a_scale, a_zero_point],
-                    {},
-                )
-                b, b_scale, b_zero_point, bias = inputs[1], inputs[2], inputs[3], inputs[4]
-            else:
-                a, b, a_scale, b_scale = inputs[0], inputs[1], inputs[2], inputs[3]
-                a_zero_point, b_zero_point, bias = inputs[4], inputs[5], inputs[6]
+        else:  # MatMulIntegerToFloat
+            a, b, a_scale, b_scale = inputs[0], inputs[1], inputs[2], inputs[3]
+            a_zero_point, b_zero_point, bias = inputs[4], inputs[5], inputs[6]
             product, as_float, scale = temp("product"), temp("product_float"), temp("scale")
             self.node(
                 f"{name}/MatMulInteger",
@@ -632,6 +626,51 @@ class _Converter:
                 self.node(f"{name}/bias", "Add", [scaled, bias], [outputs[0]], {})
             else:
                 self.node(name, "Mul", [as_float, scale], [outputs[0]], {})
+
+    def dynamic_quantize_lstm(self, name: str, inputs: list[str], outputs: list[str], attrs):
+        """DynamicQuantizeLSTM as LSTM: W [D, input, 4H] and R [D, H, 4H] (int8/uint8, scales
+        and zero points per direction or per direction and gate column) dequantized and
+        transposed to LSTM's [D, 4H, input] and [D, 4H, H]; constant folding makes them float
+        weights."""
+        inputs = inputs + [""] * (12 - len(inputs))
+        weights = []
+        for x, scale, zero_point in (
+            (inputs[1], inputs[8], inputs[9]),
+            (inputs[2], inputs[10], inputs[11]),
+        ):
+            dims = self.initializer_dims(scale)
+            if dims is None or len(dims) not in (1, 2):
+                raise _lwai.UnsupportedOperatorError(
+                    f"node '{name}' (DynamicQuantizeLSTM): scale '{scale}' must be a constant of "
+                    "shape [num_directions] or [num_directions, 4 * hidden_size]"
+                )
+            target = [dims[0], 1, 1] if len(dims) == 1 else [dims[0], 1, dims[1]]
+            shape = self.fresh_name(f"{name}/scale_shape")
+            self.constant(shape, np.array(target, dtype=np.int64))
+
+            def step(op: str, operands: list[str], what: str, attributes=None) -> str:
+                y = self.fresh_name(f"{name}/{what}")
+                self.node(f"{y}/{op}", op, operands, [y], attributes or {})
+                return y
+
+            values = step("Cast", [x], "weights_float", {"to": 1})
+            if zero_point:
+                zp = step("Cast", [zero_point], "zero_point_float", {"to": 1})
+                values = step(
+                    "Sub", [values, step("Reshape", [zp, shape], "zero_point")], "centered"
+                )
+            values = step("Mul", [values, step("Reshape", [scale, shape], "scale")], "dequantized")
+            weights.append(step("Transpose", [values], "weights", {"perm": [0, 2, 1]}))
+        lstm_inputs = [inputs[0], weights[0], weights[1], *inputs[3:8]]
+        while lstm_inputs and lstm_inputs[-1] == "":
+            lstm_inputs.pop()
+        self.node(name, "LSTM", lstm_inputs, outputs, attrs)
+
+    def initializer_dims(self, name: str) -> list[int] | None:
+        for init in self.model.graph.initializer:
+            if init.name == name:
+                return list(init.dims)
+        return None
 
     def legacy_softmax(self, name: str, axis: int, x: str, y: str, op: str = "Softmax"):
         """Opset < 13 Softmax (LogSoftmax, Hardmax) coerces the input to 2-D at `axis`: Flatten,

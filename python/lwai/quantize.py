@@ -1,12 +1,17 @@
-"""Static int8 post-training quantization: lwai.quantize and `lwai quantize`.
+"""int8 post-training quantization: lwai.quantize and `lwai quantize`.
 
     int8 = lwai.quantize("model.onnx", calibration=images)   # numpy array, feeds, or a folder
     int8.save("model_int8.lwai")
+    dynamic = lwai.quantize("bert.onnx", mode="dynamic")    # MatMul/Gemm, no calibration
 
 The float model runs on the calibration data, which is streamed (one feed at a time, never all
 in memory); every activation that an int8 kernel will read or write gets a range (min-max,
 percentile or entropy), and the graph is rewritten with int8 weights (per output channel) and
 QuantizeLinear/DequantizeLinear pairs that lwai's optimizer folds into int8 operators.
+
+Dynamic quantization needs no calibration: MatMul and Gemm with constant weights get int8
+weights and quantize their float input at run time (DynamicQuantizeMatMul), for transformers and
+recurrent networks whose activation ranges vary from input to input.
 """
 
 from __future__ import annotations
@@ -22,14 +27,16 @@ from lwai.model import Model, as_model
 from lwai.session import Session
 
 METHODS = ("minmax", "percentile", "entropy")
+MODES = ("static", "dynamic")
 _HISTOGRAM_BINS = 2048
 _QUANTIZED_BINS = 128
 
 
 def quantize(
     model,
-    calibration,
+    calibration=None,
     *,
+    mode: str = "static",
     method: str = "minmax",
     percentile: float = 99.999,
     activation_type: str = "uint8",
@@ -43,10 +50,13 @@ def quantize(
     """Quantizes a float model to int8 and returns the new lwai.Model.
 
     model: an lwai.Model, a path to a .lwai or .onnx file, or an onnx.ModelProto.
-    calibration: representative inputs, streamed: a numpy array (samples along axis 0, for a
-      one-input model), a mapping of input names to arrays (one feed), an iterable of feeds
-      (mappings, arrays or lists of arrays in input order), or a folder of .npy/.npz files (or
-      one .npz file: arrays of all inputs by name, or one array per feed).
+    mode: "static" (activations quantized with calibrated ranges) or "dynamic" (MatMul and Gemm
+      only, their inputs quantized at run time; no calibration, and `method`, `percentile`,
+      `activation_type` and `batch_size` do not apply).
+    calibration: (static mode) representative inputs, streamed: a numpy array (samples along
+      axis 0, for a one-input model), a mapping of input names to arrays (one feed), an iterable
+      of feeds (mappings, arrays or lists of arrays in input order), or a folder of .npy/.npz
+      files (or one .npz file: arrays of all inputs by name, or one array per feed).
     method: "minmax" (the observed range), "percentile" (the `percentile`-th and
       (100 - `percentile`)-th percentiles, averaged over batches) or "entropy" (the clipping
       threshold minimizing the KL divergence of the 8-bit histogram, as TensorRT does).
@@ -58,6 +68,16 @@ def quantize(
     Raises InvalidArgumentError for empty calibration data, inputs of the wrong name, shape or
     dtype, non-finite values, and a model with nothing to quantize.
     """
+    if mode not in MODES:
+        raise _lwai.InvalidArgumentError(
+            f"quantize: mode must be one of {', '.join(MODES)}, got {mode!r}"
+        )
+    if mode == "dynamic":
+        return _quantize_dynamic(model, per_channel, exclude_nodes, exclude_ops)
+    if calibration is None:
+        raise _lwai.InvalidArgumentError(
+            "quantize: static quantization needs calibration data (or use mode='dynamic')"
+        )
     if method not in METHODS:
         raise _lwai.InvalidArgumentError(
             f"quantize: method must be one of {', '.join(METHODS)}, got {method!r}"
@@ -104,6 +124,22 @@ def quantize(
         raise _lwai.InvalidArgumentError("quantize: the calibration data is empty")
     ranges = {name: observer.range() for name, observer in observers.items()}
     return Model(_lwai.quantize_model(float_model._native, ranges, options))
+
+
+def _quantize_dynamic(model, per_channel, exclude_nodes, exclude_ops) -> Model:
+    float_model = as_model(model, "quantize")
+    options = {
+        "per_channel": bool(per_channel),
+        "exclude_nodes": [str(n) for n in exclude_nodes],
+        "exclude_ops": [str(o) for o in exclude_ops],
+    }
+    native, count = _lwai.quantize_dynamic(float_model._native, options)
+    if count == 0:
+        raise _lwai.InvalidArgumentError(
+            "quantize: the model has nothing to quantize dynamically (MatMul or Gemm with "
+            "constant 2-D float weights), or all of it is excluded"
+        )
+    return Model(native)
 
 
 def _feeds(calibration, model: Model, batch_size: int) -> Iterator:

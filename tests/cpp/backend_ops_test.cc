@@ -277,6 +277,21 @@ std::vector<OpCase> Cases() {
   c.push_back({"qgemm_alpha_falls_back", kQuantizedTol, [=](Net& n) {
                  n.QGemm(n.Input({3, 16}, -2.0f, 2.0f), 16, 8, kU8, true, 0.5f);
                }});
+  c.push_back({"dynamic_matmul_one_row", kQuantizedTol, [=](Net& n) {
+                 n.DynamicMatMul(n.Input({1, 130}, -2.0f, 3.0f), 130, 37, kS8, true);
+               }});
+  c.push_back({"dynamic_matmul_rank3_many_rows", kQuantizedTol, [=](Net& n) {
+                 n.DynamicMatMul(n.Input({2, 23, 64}, -1.0f, 1.0f), 64, 72, kS8, true);
+               }});
+  c.push_back({"dynamic_matmul_positive_input_no_bias", kQuantizedTol, [=](Net& n) {
+                 n.DynamicMatMul(n.Input({3, 21}, 0.5f, 4.0f), 21, 9, kS8, false);
+               }});
+  c.push_back({"dynamic_matmul_zero_points_fall_back", kQuantizedTol, [=](Net& n) {
+                 n.DynamicMatMul(n.Input({4, 16}, -2.0f, 2.0f), 16, 8, kS8, true, 3);
+               }});
+  c.push_back({"dynamic_matmul_uint8_weights_fall_back", kQuantizedTol, [=](Net& n) {
+                 n.DynamicMatMul(n.Input({2, 16}, -2.0f, 2.0f), 16, 8, kU8, false, 128);
+               }});
   c.push_back({"qconv_group2_falls_back", kQuantizedTol, [=](Net& n) {
                  n.QConv(n.Input({1, 8, 9, 9}, -2.0f, 2.0f), 8, 12, {3, 3}, kU8, kU8, true,
                          Pads({1, 1, 1, 1}), 2);

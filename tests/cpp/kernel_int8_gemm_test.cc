@@ -85,6 +85,61 @@ TEST(Int8Gemm, MatchesPlainLoopOnBothImplementations) {
   }
 }
 
+// Float output (as DynamicQuantizeMatMul uses it): y = float(sum + offset) * scale + bias.
+TEST(Int8Gemm, FloatOutputMatchesPlainLoop) {
+  for (const Case& c : {Case{8, 4, 32, false, false}, Case{13, 37, 45, true, false},
+                        Case{21, 130, 1, false, false}, Case{70, 64, 40, false, false}}) {
+    SCOPED_TRACE(::testing::Message() << c.rows << "x" << c.depth << "x" << c.columns);
+    std::mt19937 rng(static_cast<uint32_t>(c.rows + c.depth + c.columns));
+    std::uniform_int_distribution<int> byte(0, 255), weight(-128, 127), offset_dist(-5000, 5000);
+    std::vector<int8_t> w(static_cast<size_t>(c.rows * c.depth));
+    for (int8_t& v : w) v = static_cast<int8_t>(weight(rng));
+    std::vector<uint8_t> b(static_cast<size_t>(c.depth * c.columns));
+    for (uint8_t& v : b) v = static_cast<uint8_t>(byte(rng));
+    std::vector<int32_t> offset(static_cast<size_t>(c.rows));
+    std::vector<float> scale(offset.size()), bias(offset.size());
+    for (int64_t m = 0; m < c.rows; ++m) {
+      offset[m] = offset_dist(rng);
+      scale[m] = 1.0f / static_cast<float>(300 + 11 * m);
+      bias[m] = static_cast<float>(m) * 0.25f - 3.0f;
+    }
+    Int8Requantization rq;
+    rq.row_offset = offset.data();
+    rq.row_scale = scale.data();
+    rq.row_bias = c.b_signed ? nullptr : bias.data();
+    rq.float_output = true;
+    auto packed = Int8GemmWeights::Create(w.data(), c.rows, c.depth);
+    ASSERT_TRUE(packed.ok()) << packed.status().ToString();
+    const int64_t ldy = c.columns + 2;
+    for (bool portable : {false, true}) {
+      for (int threads : {1, 2}) {
+        std::vector<float> y(static_cast<size_t>(c.rows * ldy), -7.5f);
+        std::vector<uint8_t> scratch(Int8GemmScratchBytes(c.depth, c.columns, threads) + 64);
+        void* aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) &
+                                                ~uintptr_t{63});
+        ThreadPool pool(threads);
+        int8_gemm_internal::SetForcePortableForTesting(portable);
+        Int8Gemm(**packed, b.data(), c.columns, 0, c.columns, rq, y.data(), ldy, aligned, &pool);
+        int8_gemm_internal::SetForcePortableForTesting(false);
+        for (int64_t m = 0; m < c.rows; ++m) {
+          for (int64_t n = 0; n < ldy; ++n) {
+            if (n >= c.columns) {
+              ASSERT_EQ(y[m * ldy + n], -7.5f) << "wrote past the columns at row " << m;
+              continue;
+            }
+            int32_t sum = offset[m];
+            for (int64_t k = 0; k < c.depth; ++k) sum += w[m * c.depth + k] * b[k * c.columns + n];
+            const float want =
+                std::fma(static_cast<float>(sum), scale[m], rq.row_bias ? bias[m] : 0.0f);
+            ASSERT_EQ(y[m * ldy + n], want) << "row " << m << " column " << n << " portable "
+                                            << portable << " threads " << threads;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(Int8Gemm, RejectsBadSizes) {
   const int8_t w[4] = {1, 2, 3, 4};
   EXPECT_FALSE(Int8GemmWeights::Create(w, 0, 4).ok());

@@ -162,6 +162,25 @@ class Net {
     return Op(OpType::DequantizeLinear, {yq, y_scale, y_zp});
   }
 
+  // DynamicQuantizeMatMul(x [..., K]) with random weights [K, N] of `type`, per-column scales,
+  // zero points `zero_point` (all columns) and an optional float bias.
+  int DynamicMatMul(int x, int64_t k, int64_t n, DataType type, bool with_bias,
+                    int32_t zero_point = 0) {
+    const bool s = type == DataType::kInt8;
+    const int w = TypedConst(type, {k, n}, RandomInts(n * k, s ? -127 : 0, s ? 127 : 255));
+    std::vector<float> scales(static_cast<size_t>(n));
+    std::uniform_real_distribution<float> dist(0.5f, 2.0f);
+    for (float& v : scales) v = dist(rng_) / (127.0f * std::sqrt(static_cast<float>(k)));
+    const int w_zp = TypedConst(type, {n}, std::vector<int32_t>(n, zero_point));
+    std::vector<int> inputs = {x, w, FloatConst({n}, scales), w_zp};
+    if (with_bias) {
+      std::vector<float> bias(static_cast<size_t>(n));
+      for (float& v : bias) v = dist(rng_) - 1.25f;
+      inputs.push_back(FloatConst({n}, bias));
+    }
+    return Op(OpType::DynamicQuantizeMatMul, inputs);
+  }
+
   // Adds a node reading `inputs` (-1: omitted) and returns its (single) output tensor.
   int Op(OpType op, std::vector<int> inputs, Attrs attrs = {}) {
     TensorDesc t;

@@ -283,4 +283,128 @@ Status InsertQuantization(Graph& graph, const std::vector<TensorRange>& ranges,
   return graph.SortTopologically();
 }
 
+namespace {
+
+// Symmetric int8 weights of a float constant [K, N] (transposed from [N, K] when `transposed`),
+// scales per column (or one) multiplied by `alpha`: adds the int8 weights, scales and zero points
+// as constants and returns their indices.
+struct DynamicWeights {
+  int weights = -1, scale = -1, zero_point = -1;
+};
+DynamicWeights QuantizeMatrix(Graph& graph, int w, bool transposed, float alpha, bool per_channel) {
+  const TensorDesc& wd = graph.tensors[w];
+  const int64_t rows = wd.shape[0].value, cols = wd.shape[1].value;
+  const int64_t k = transposed ? cols : rows, n = transposed ? rows : cols;
+  const float* values = FloatConstantData(graph, w);
+  auto at = [&](int64_t d, int64_t j) {
+    return transposed ? values[j * cols + d] : values[d * n + j];
+  };
+  std::vector<float> scales(static_cast<size_t>(per_channel ? n : 1), 0.0f);
+  for (int64_t d = 0; d < k; ++d) {
+    for (int64_t j = 0; j < n; ++j) {
+      float& s = scales[per_channel ? j : 0];
+      s = std::max(s, std::fabs(at(d, j)));
+    }
+  }
+  for (float& s : scales) s = s > 0.0f && std::isfinite(s) ? s / 127.0f : 1.0f;
+  std::vector<int8_t> q(static_cast<size_t>(k * n));
+  for (int64_t d = 0; d < k; ++d) {
+    for (int64_t j = 0; j < n; ++j) {
+      const float v = std::nearbyint(at(d, j) / scales[per_channel ? j : 0]);
+      q[d * n + j] = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, v)));
+    }
+  }
+  for (float& s : scales) s *= alpha;
+  const std::string name = wd.name;
+  DynamicWeights out;
+  out.weights =
+      AddConstantTensor(graph, name + "_quantized", DataType::kInt8, {k, n}, q.data(), q.size());
+  const int64_t count = static_cast<int64_t>(scales.size());
+  out.scale = AddConstantTensor(graph, name + "_scale", DataType::kFloat32, {count}, scales.data(),
+                                scales.size() * sizeof(float));
+  const std::vector<int8_t> zeros(scales.size(), 0);
+  out.zero_point = AddConstantTensor(graph, name + "_zero_point", DataType::kInt8, {count},
+                                     zeros.data(), zeros.size());
+  return out;
+}
+
+// A float constant of exactly n values shaped [n] or [1, n] (a bias), or null.
+const float* BiasValues(const Graph& graph, int t, int64_t n) {
+  const float* values = FloatConstantData(graph, t);
+  if (values == nullptr || !graph.tensors[t].HasStaticShape()) return nullptr;
+  const Shape shape = graph.tensors[t].StaticShape();
+  if (shape.NumElements() != n || shape.rank < 1 || shape.rank > 2 || shape[shape.rank - 1] != n) {
+    return nullptr;
+  }
+  return values;
+}
+
+// The DynamicQuantizeMatMul replacing `node` (MatMul or Gemm), or false when it stays float.
+bool DynamicMatMulOf(Graph& graph, const Node& node, bool per_channel, Node* out) {
+  // A's dtype may be unknown inside subgraphs; B's (float) fixes it.
+  const int a = node.inputs.empty() ? -1 : node.inputs[0];
+  if (node.outputs.size() != 1 || node.inputs.size() < 2 || a < 0 ||
+      graph.tensors[a].is_constant() ||
+      (graph.tensors[a].dtype != DataType::kFloat32 &&
+       graph.tensors[a].dtype != DataType::kUndefined)) {
+    return false;
+  }
+  const int w = node.inputs[1];
+  if (!FloatConstantData(graph, w) || !graph.tensors[w].HasStaticShape() ||
+      graph.tensors[w].shape.size() != 2) {
+    return false;
+  }
+  const bool is_gemm = node.op == OpType::Gemm;
+  const bool transposed = is_gemm && node.GetInt("transB", 0) != 0;
+  const int64_t n = graph.tensors[w].shape[transposed ? 0 : 1].value;
+  const int64_t k = graph.tensors[w].shape[transposed ? 1 : 0].value;
+  if (k < 1 || n < 1) return false;
+  float alpha = 1.0f, beta = 1.0f;
+  if (is_gemm) {
+    if (node.GetInt("transA", 0) != 0) return false;
+    alpha = node.GetFloat("alpha", 1.0f);
+    beta = node.GetFloat("beta", 1.0f);
+  }
+  const int bias_input = node.inputs.size() > 2 ? node.inputs[2] : -1;
+  const float* bias = bias_input >= 0 ? BiasValues(graph, bias_input, n) : nullptr;
+  if (bias_input >= 0 && bias == nullptr) return false;
+  const DynamicWeights q = QuantizeMatrix(graph, w, transposed, alpha, per_channel);
+  *out = node;
+  out->op = OpType::DynamicQuantizeMatMul;
+  out->inputs = {node.inputs[0], q.weights, q.scale, q.zero_point};
+  if (bias != nullptr) {
+    std::vector<float> scaled(bias, bias + n);
+    for (float& v : scaled) v *= beta;
+    out->inputs.push_back(AddConstantTensor(graph, graph.tensors[bias_input].name + "_bias",
+                                            DataType::kFloat32, {n}, scaled.data(),
+                                            scaled.size() * sizeof(float)));
+  }
+  out->attributes.clear();
+  for (const char* kept : {"activation", "activation_min", "activation_max"}) {
+    if (const Attribute* a = node.FindAttribute(kept)) out->attributes.push_back(*a);
+  }
+  return true;
+}
+
+}  // namespace
+
+Status InsertDynamicQuantization(Graph& graph, const QuantizationOptions& options, int* quantized) {
+  for (Node& node : graph.nodes) {
+    for (Attribute& a : node.attributes) {
+      if (a.graph == nullptr) continue;
+      auto subgraph = std::make_shared<Graph>(*a.graph);
+      LWAI_RETURN_IF_ERROR(InsertDynamicQuantization(*subgraph, options, quantized));
+      a.graph = std::move(subgraph);
+    }
+    if ((node.op != OpType::MatMul && node.op != OpType::Gemm) || Excluded(node, options)) {
+      continue;
+    }
+    Node rewritten;
+    if (!DynamicMatMulOf(graph, node, options.per_channel, &rewritten)) continue;
+    node = std::move(rewritten);
+    ++*quantized;
+  }
+  return Status::Ok();
+}
+
 }  // namespace lwai

@@ -2,11 +2,12 @@
 //
 // QuantizationTargets names the float activations whose ranges calibration must measure: the
 // activation inputs and outputs of the nodes that have int8 kernels (Conv, Gemm with constant
-// weights, Add, Mul, BatchNormalization). InsertQuantization then wraps those nodes in QuantizeLinear /
-// DequantizeLinear pairs with per-tensor parameters from the ranges (uint8 or int8, the range
-// widened to hold 0) and replaces Conv and Gemm weights by int8 ones (symmetric, per output
-// channel or per tensor) behind a DequantizeLinear; OptimizeGraph afterwards folds each wrapped node into
-// its int8 operator (passes.h's quantized fusions). Not thread-safe; errors name the tensor.
+// weights, Add, Mul, BatchNormalization). InsertQuantization then wraps those nodes in
+// QuantizeLinear / DequantizeLinear pairs with per-tensor parameters from the ranges (uint8 or
+// int8, the range widened to hold 0) and replaces Conv and Gemm weights by int8 ones (symmetric,
+// per output channel or per tensor) behind a DequantizeLinear; OptimizeGraph afterwards folds each
+// wrapped node into its int8 operator (passes.h's quantized fusions). Not thread-safe; errors name
+// the tensor.
 #ifndef LWAI_PASSES_QUANTIZE_H_
 #define LWAI_PASSES_QUANTIZE_H_
 
@@ -37,6 +38,14 @@ std::vector<int> QuantizationTargets(const Graph& graph, const QuantizationOptio
 // naming the tensor otherwise).
 Status InsertQuantization(Graph& graph, const std::vector<TensorRange>& ranges,
                           const QuantizationOptions& options);
+
+// Dynamic quantization (no calibration): every MatMul and Gemm with constant float weights
+// [K, N] (Gemm: transA 0, a bias of N values or none) becomes a DynamicQuantizeMatMul with int8
+// weights (symmetric, per output column when options.per_channel) whose float input is
+// quantized to uint8 at run time. Fused activations stay fused. Subgraphs (If, Loop and Scan
+// bodies) are rewritten too. *quantized counts the nodes rewritten; options.exclude_* keep
+// nodes in float.
+Status InsertDynamicQuantization(Graph& graph, const QuantizationOptions& options, int* quantized);
 
 }  // namespace lwai
 
