@@ -37,6 +37,26 @@ struct Tile {
   int64_t ldy;
 };
 
+// A tile whose output is transposed (Y^T) is computed into a local buffer of kRows rows of
+// kColumns values, then copied out column by column: 8 (rows) contiguous values per column.
+constexpr int kLocalBytes = kRows * kColumns * 4;
+
+template <typename T>
+void CopyTransposed(const T* local, const Tile& t) {
+  T* y = reinterpret_cast<T*>(t.y);
+  for (int c = 0; c < t.columns; ++c) {
+    for (int r = 0; r < t.rows; ++r) y[c * t.ldy + r] = local[r * kColumns + c];
+  }
+}
+
+void StoreTransposed(const uint8_t* local, const Tile& t, bool float_output) {
+  if (float_output) {
+    CopyTransposed(reinterpret_cast<const float*>(local), t);
+  } else {
+    CopyTransposed(local, t);
+  }
+}
+
 void PortableTile(const Tile& t, const Int8Requantization& rq) {
   int32_t acc[kRows][kColumns] = {};
   for (int64_t q = 0; q < t.quads; ++q) {
@@ -51,11 +71,14 @@ void PortableTile(const Tile& t, const Int8Requantization& rq) {
   }
   const float lo = static_cast<float>(rq.y_min - rq.y_zero_point);
   const float hi = static_cast<float>(rq.y_max - rq.y_zero_point);
+  alignas(64) uint8_t local[kLocalBytes];
+  uint8_t* const base = rq.y_transposed ? local : t.y;
+  const int64_t ld = rq.y_transposed ? kColumns : t.ldy;
   for (int r = 0; r < t.rows; ++r) {
     const int32_t offset = rq.row_offset[t.row0 + r];
     const float scale = rq.row_scale[t.row0 + r];
     if (rq.float_output) {
-      float* out = reinterpret_cast<float*>(t.y) + r * t.ldy;
+      float* out = reinterpret_cast<float*>(base) + r * ld;
       const float bias = rq.row_bias != nullptr ? rq.row_bias[t.row0 + r] : 0.0f;
       for (int c = 0; c < t.columns; ++c) {
         const int32_t shifted =
@@ -64,12 +87,13 @@ void PortableTile(const Tile& t, const Int8Requantization& rq) {
       }
       continue;
     }
-    uint8_t* out = t.y + r * t.ldy;
+    uint8_t* out = base + r * ld;
     for (int c = 0; c < t.columns; ++c) {
       const int32_t v = Int8Requantize(acc[r][c], offset, scale, lo, hi, rq.y_zero_point);
       out[c] = static_cast<uint8_t>(v & 0xFF);  // two's complement byte for int8 outputs
     }
   }
+  if (rq.y_transposed) StoreTransposed(local, t, rq.float_output);
 }
 
 #ifdef LWAI_INT8_X86
@@ -93,12 +117,15 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
   const __m512 lo = _mm512_set1_ps(static_cast<float>(rq.y_min - rq.y_zero_point));
   const __m512 hi = _mm512_set1_ps(static_cast<float>(rq.y_max - rq.y_zero_point));
   const __m512i zero_point = _mm512_set1_epi32(rq.y_zero_point);
+  alignas(64) uint8_t local[kLocalBytes];
+  uint8_t* const base = rq.y_transposed ? local : t.y;
+  const int64_t ld = rq.y_transposed ? kColumns : t.ldy;
   for (int r = 0; r < t.rows; ++r) {
     const __m512i offset = _mm512_set1_epi32(rq.row_offset[t.row0 + r]);
     const __m512 scale = _mm512_set1_ps(rq.row_scale[t.row0 + r]);
     if (rq.float_output) {
       const __m512 bias = _mm512_set1_ps(rq.row_bias != nullptr ? rq.row_bias[t.row0 + r] : 0.0f);
-      float* out = reinterpret_cast<float*>(t.y) + r * t.ldy;
+      float* out = reinterpret_cast<float*>(base) + r * ld;
       for (int v = 0; v < kVectors; ++v) {
         const int lanes = std::min(16, t.columns - 16 * v);
         if (lanes <= 0) break;
@@ -116,9 +143,10 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
       f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
       const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), zero_point);
       const __mmask16 mask = static_cast<__mmask16>(lanes == 16 ? 0xFFFF : (1u << lanes) - 1u);
-      _mm_mask_storeu_epi8(t.y + r * t.ldy + 16 * v, mask, _mm512_cvtepi32_epi8(q));
+      _mm_mask_storeu_epi8(base + r * ld + 16 * v, mask, _mm512_cvtepi32_epi8(q));
     }
   }
+  if (rq.y_transposed) StoreTransposed(local, t, rq.float_output);
 }
 
 LWAI_VNNI void VnniRequantizeRow(const int32_t* sum, int64_t count, int32_t offset_value,
@@ -194,6 +222,36 @@ LWAI_VNNI void CenteredFloatsAvx512(const uint8_t* src, bool is_signed, int32_t 
   }
 }
 
+// min(0, x...) and max(0, x...) over `count` (a multiple of 16) floats, NaNs ignored (the
+// instructions return their second operand when one is NaN).
+LWAI_VNNI void RangeAvx512(const float* x, int64_t count, float* lo, float* hi) {
+  __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps();
+  for (int64_t i = 0; i < count; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    vlo = _mm512_min_ps(v, vlo);
+    vhi = _mm512_max_ps(v, vhi);
+  }
+  *lo = std::min(*lo, _mm512_reduce_min_ps(vlo));
+  *hi = std::max(*hi, _mm512_reduce_max_ps(vhi));
+}
+
+// QuantizeUint8 of `count` (a multiple of 16) floats, with the same operations.
+LWAI_VNNI void QuantizeUint8Avx512(const float* x, int64_t count, float scale, int32_t zero_point,
+                                   uint8_t* y) {
+  const __m512 vscale = _mm512_set1_ps(scale);
+  const __m512 vzero = _mm512_set1_ps(static_cast<float>(zero_point));
+  const __m512 top = _mm512_set1_ps(255.0f);
+  for (int64_t i = 0; i < count; i += 16) {
+    __m512 q = _mm512_roundscale_ps(_mm512_div_ps(_mm512_loadu_ps(x + i), vscale),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    q = _mm512_add_ps(q, vzero);
+    q = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(q, q, _CMP_UNORD_Q), q, vzero);
+    q = _mm512_min_ps(_mm512_max_ps(q, _mm512_setzero_ps()), top);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i),
+                     _mm512_cvtusepi32_epi8(_mm512_cvtps_epu32(q)));
+  }
+}
+
 LWAI_VNNI void VnniTileAny(const Tile& t, const Int8Requantization& rq) {
   if (t.columns > 16) {
     VnniTile<2>(t, rq);
@@ -262,6 +320,31 @@ void PackPanel(const uint8_t* b, int64_t ldb, uint8_t b_xor, int64_t depth, int6
   }
 }
 
+// PackPanel for B stored column by column (b[column * ldb + k], as A's rows are for A * W^T):
+// each panel entry is 4 consecutive bytes of one column.
+void PackPanelColumnMajor(const uint8_t* b, int64_t ldb, uint8_t b_xor, int64_t depth,
+                          int64_t columns, int64_t column0, uint8_t* panel) {
+  const int64_t quads = (depth + 3) / 4, full_quads = depth / 4;
+  const int64_t width = std::min<int64_t>(kColumns, columns - column0);
+  const uint32_t flip = 0x01010101u * b_xor;
+  for (int64_t c = 0; c < kColumns; ++c) {
+    const uint8_t* column = c < width ? b + (column0 + c) * ldb : nullptr;
+    uint8_t* out = panel + c * 4;
+    for (int64_t q = 0; q < quads; ++q, out += kPanelQuadBytes) {
+      uint32_t v = 0;
+      if (column != nullptr && q < full_quads) {
+        std::memcpy(&v, column + 4 * q, 4);
+        v ^= flip;
+      } else if (column != nullptr) {
+        uint8_t tail[4] = {0, 0, 0, 0};
+        for (int64_t i = 0; 4 * q + i < depth; ++i) tail[i] = column[4 * q + i] ^ b_xor;
+        std::memcpy(&v, tail, 4);
+      }
+      std::memcpy(out, &v, 4);
+    }
+  }
+}
+
 }  // namespace
 
 namespace int8_gemm_internal {
@@ -271,7 +354,14 @@ bool HasVnni() { return CpuHasVnni(); }
 
 DynamicUint8Parameters DynamicUint8ParametersOf(const float* x, int64_t count) {
   float lo = 0.0f, hi = 0.0f;
-  for (int64_t i = 0; i < count; ++i) {
+  int64_t i = 0;
+#ifdef LWAI_INT8_X86
+  if (CpuHasVnni() && !g_force_portable.load(std::memory_order_relaxed)) {
+    i = count / 16 * 16;
+    RangeAvx512(x, i, &lo, &hi);
+  }
+#endif
+  for (; i < count; ++i) {
     lo = x[i] < lo ? x[i] : lo;
     hi = x[i] > hi ? x[i] : hi;
   }
@@ -282,6 +372,17 @@ DynamicUint8Parameters DynamicUint8ParametersOf(const float* x, int64_t count) {
   p.zero_point =
       !(zero_point > 0.0f) ? 0 : (zero_point >= 255.0f ? 255 : static_cast<int32_t>(zero_point));
   return p;
+}
+
+void QuantizeUint8Row(const float* x, int64_t count, const DynamicUint8Parameters& p, uint8_t* y) {
+  int64_t i = 0;
+#ifdef LWAI_INT8_X86
+  if (CpuHasVnni() && !g_force_portable.load(std::memory_order_relaxed)) {
+    i = count / 16 * 16;
+    QuantizeUint8Avx512(x, i, p.scale, p.zero_point, y);
+  }
+#endif
+  for (; i < count; ++i) y[i] = QuantizeUint8(x[i], p);
 }
 
 Result<std::unique_ptr<Int8GemmWeights>> Int8GemmWeights::Create(const int8_t* weights,
@@ -383,7 +484,7 @@ size_t Int8GemmScratchBytes(int64_t depth, int64_t columns, int threads) {
 
 void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b_xor,
               int64_t columns, const Int8Requantization& rq, void* y, int64_t ldy, void* scratch,
-              ThreadPool* pool) {
+              ThreadPool* pool, bool b_column_major) {
   const int tasks = pool != nullptr ? pool->num_threads() : 1;
   const int64_t quads = w.depth_quads();
   const int64_t panel_bytes = quads * kPanelQuadBytes;
@@ -422,8 +523,8 @@ void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b
       if (chunk != packed_chunk) {
         const int64_t first = chunk * per_chunk, last = std::min(panels, first + per_chunk);
         for (int64_t p = first; p < last; ++p) {
-          PackPanel(b, ldb, b_xor, w.depth(), columns, p * kColumns,
-                    buffer + (p - first) * panel_bytes);
+          (b_column_major ? PackPanelColumnMajor : PackPanel)(
+              b, ldb, b_xor, w.depth(), columns, p * kColumns, buffer + (p - first) * panel_bytes);
         }
         packed_chunk = chunk;
       }
@@ -432,7 +533,9 @@ void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b
       t.row0 = block * kRows;
       t.panel = buffer + (panel - chunk * per_chunk) * panel_bytes;
       t.columns = static_cast<int>(std::min<int64_t>(kColumns, columns - panel * kColumns));
-      t.y = static_cast<uint8_t*>(y) + (t.row0 * ldy + panel * kColumns) * element_bytes;
+      const int64_t first =
+          rq.y_transposed ? panel * kColumns * ldy + t.row0 : t.row0 * ldy + panel * kColumns;
+      t.y = static_cast<uint8_t*>(y) + first * element_bytes;
       tile_fn(t, rq);
     }
   };

@@ -46,6 +46,8 @@ struct Int8Requantization {
   // row_scale[m], row_bias[m]) (bias 0 when row_bias is null); the 8-bit fields are ignored.
   bool float_output = false;
   const float* row_bias = nullptr;
+  // Y stored transposed: element (m, n) at y[n * ldy + m] (A * W^T written as A's rows).
+  bool y_transposed = false;
 };
 
 // One value of that requantization, as every int8 kernel computes it: the clamp runs in float
@@ -70,6 +72,9 @@ struct DynamicUint8Parameters {
   int32_t zero_point = 0;
 };
 DynamicUint8Parameters DynamicUint8ParametersOf(const float* x, int64_t count);
+
+// y[i] = QuantizeUint8(x[i], p) for `count` values, vectorized where the CPU allows.
+void QuantizeUint8Row(const float* x, int64_t count, const DynamicUint8Parameters& p, uint8_t* y);
 
 // round_half_even(x / scale) + zero_point, saturated to [0, 255]; NaN becomes the zero point.
 inline uint8_t QuantizeUint8(float x, const DynamicUint8Parameters& p) {
@@ -110,9 +115,13 @@ class Int8GemmWeights {
 // panels: each thread packs the chunks of panels it computes).
 size_t Int8GemmScratchBytes(int64_t depth, int64_t columns, int threads);
 
+// Y = requantize(W * B) for B [depth][columns] (row k at b + k * ldb), or, when
+// `b_column_major`, B given by columns (column n at b + n * ldb, depth bytes each: the rows of
+// a matrix A in A * W^T). Every byte of B is XORed with b_xor as it is packed. `scratch` holds
+// Int8GemmScratchBytes(depth, columns, threads) bytes, 64-byte aligned.
 void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b_xor,
               int64_t columns, const Int8Requantization& rq, void* y, int64_t ldy, void* scratch,
-              ThreadPool* pool);
+              ThreadPool* pool, bool b_column_major = false);
 
 // out[i] = Int8Requantize(sum[i], offset, scale, ...) for `count` sums, with rq's zero point and
 // bounds, stored as bytes (int8 or uint8 as rq.y_signed says). Vectorized where the CPU allows.

@@ -633,7 +633,6 @@ struct QGemmFastState : WrappedState {
   Int8Requantization rq;
   int64_t m = 0, n = 0, k = 0;
   bool a_signed = false;
-  size_t columns_bytes = 0;  // A^T when m > 1
 };
 
 Status PrepareQGemm(KernelContext& ctx) {
@@ -703,10 +702,9 @@ Status PrepareQGemm(KernelContext& ctx) {
   FusedActivation activation;
   LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &activation));
   NarrowByFusedActivation(activation, y_scale, y_zp, &s.rq.y_min, &s.rq.y_max);
-  // Scratch: A^T [K][M] and Y^T [N][M] when M > 1, then the GEMM's panels.
-  s.columns_bytes = s.m > 1 ? static_cast<size_t>((s.k * s.m + s.n * s.m + 127) / 64 * 64) : 0;
-  ctx.RequestScratch(s.columns_bytes +
-                     Int8GemmScratchBytes(s.k, s.m, ctx.thread_pool()->num_threads()));
+  // W [N, K] times A^T: A's rows are the GEMM's columns, Y^T its output, written transposed.
+  s.rq.y_transposed = true;
+  ctx.RequestScratch(Int8GemmScratchBytes(s.k, s.m, ctx.thread_pool()->num_threads()));
   ctx.ReleaseConstantInput(kGB);
   s.reference.reset();
   s.fast = true;
@@ -719,22 +717,9 @@ Status EvalQGemm(KernelContext& ctx) {
   if (!s.fast) return EvalReference(ctx, s);
   const uint8_t* a = static_cast<const uint8_t*>(ctx.input(kGA).data);
   uint8_t* y = static_cast<uint8_t*>(ctx.output(0).data);
-  uint8_t* scratch = static_cast<uint8_t*>(ctx.scratch());
   const uint8_t flip = s.a_signed ? 0x80 : 0;
-  if (s.m == 1) {  // A's one row is the GEMM's one column, Y's row its output column
-    Int8Gemm(*s.weights, a, 1, flip, 1, s.rq, y, 1, scratch, ctx.thread_pool());
-    return Status::Ok();
-  }
-  uint8_t* a_t = scratch;
-  uint8_t* y_t = scratch + s.k * s.m;
-  for (int64_t i = 0; i < s.m; ++i) {
-    for (int64_t p = 0; p < s.k; ++p) a_t[p * s.m + i] = a[i * s.k + p];
-  }
-  Int8Gemm(*s.weights, a_t, s.m, flip, s.m, s.rq, y_t, s.m, scratch + s.columns_bytes,
-           ctx.thread_pool());
-  for (int64_t j = 0; j < s.n; ++j) {
-    for (int64_t i = 0; i < s.m; ++i) y[i * s.n + j] = y_t[j * s.m + i];
-  }
+  Int8Gemm(*s.weights, a, s.k, flip, s.m, s.rq, y, s.n, ctx.scratch(), ctx.thread_pool(),
+           /*b_column_major=*/true);
   return Status::Ok();
 }
 
@@ -751,7 +736,7 @@ struct DynamicMatMulState : WrappedState {
   std::vector<float> b_scale;  // per column of B
   const float* bias = nullptr;
   int64_t m = 0, n = 0, k = 0;
-  size_t columns_bytes = 0, transposed_bytes = 0;  // A^T (uint8) and Y^T (float) when m > 1
+  size_t columns_bytes = 0;  // A quantized
 };
 
 Status PrepareDynamicMatMul(KernelContext& ctx) {
@@ -787,11 +772,9 @@ Status PrepareDynamicMatMul(KernelContext& ctx) {
   }
   s.bias = ctx.has_input(kDBias) ? ctx.input(kDBias).Data<const float>() : nullptr;
   LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &s.activation));
-  // Scratch: A^T [K][M] (uint8), Y^T [N][M] (float) when M > 1, row offsets and scales, then the
-  // GEMM's panels.
+  // Scratch: A quantized [M][K], row offsets and scales, then the GEMM's panels.
   s.columns_bytes = static_cast<size_t>((s.k * s.m + 63) / 64 * 64);
-  s.transposed_bytes = s.m > 1 ? static_cast<size_t>((s.n * s.m * 4 + 63) / 64 * 64) : 0;
-  ctx.RequestScratch(s.columns_bytes + s.transposed_bytes + static_cast<size_t>(s.n) * 8 + 64 +
+  ctx.RequestScratch(s.columns_bytes + static_cast<size_t>(s.n) * 8 + 64 +
                      Int8GemmScratchBytes(s.k, s.m, ctx.thread_pool()->num_threads()));
   ctx.ReleaseConstantInput(kDB);
   s.reference.reset();
@@ -806,33 +789,27 @@ Status EvalDynamicMatMul(KernelContext& ctx) {
   const float* a = ctx.input(kDA).Data<const float>();
   float* y = ctx.output(0).Data<float>();
   uint8_t* scratch = static_cast<uint8_t*>(ctx.scratch());
-  uint8_t* a_t = scratch;
-  float* y_t = s.m > 1 ? reinterpret_cast<float*>(scratch + s.columns_bytes) : y;
-  int32_t* row_offset = reinterpret_cast<int32_t*>(scratch + s.columns_bytes + s.transposed_bytes);
+  uint8_t* a_q = scratch;
+  int32_t* row_offset = reinterpret_cast<int32_t*>(scratch + s.columns_bytes);
   float* row_scale = reinterpret_cast<float*>(row_offset + s.n);
-  uint8_t* panels = scratch + s.columns_bytes + s.transposed_bytes +
-                    (static_cast<size_t>(s.n) * 8 + 63) / 64 * 64;
+  uint8_t* panels = scratch + s.columns_bytes + (static_cast<size_t>(s.n) * 8 + 63) / 64 * 64;
   const DynamicUint8Parameters p = DynamicUint8ParametersOf(a, s.m * s.k);
-  for (int64_t i = 0; i < s.m; ++i) {
-    for (int64_t d = 0; d < s.k; ++d) a_t[d * s.m + i] = QuantizeUint8(a[i * s.k + d], p);
-  }
+  QuantizeUint8Row(a, s.m * s.k, p, a_q);
   for (int64_t j = 0; j < s.n; ++j) {
     row_offset[j] = static_cast<int32_t>(static_cast<uint32_t>(0) -
                                          static_cast<uint32_t>(p.zero_point) *
                                              static_cast<uint32_t>(s.weights->row_sums()[j]));
     row_scale[j] = p.scale * s.b_scale[j];
   }
+  // W [N, K] times A^T: A's rows are the GEMM's columns, Y^T its output written transposed.
   Int8Requantization rq;
   rq.row_offset = row_offset;
   rq.row_scale = row_scale;
   rq.row_bias = s.bias;
   rq.float_output = true;
-  Int8Gemm(*s.weights, a_t, s.m, 0, s.m, rq, y_t, s.m, panels, ctx.thread_pool());
-  if (s.m > 1) {
-    for (int64_t j = 0; j < s.n; ++j) {
-      for (int64_t i = 0; i < s.m; ++i) y[i * s.n + j] = y_t[j * s.m + i];
-    }
-  }
+  rq.y_transposed = true;
+  Int8Gemm(*s.weights, a_q, s.k, 0, s.m, rq, y, s.n, panels, ctx.thread_pool(),
+           /*b_column_major=*/true);
   if (s.activation.enabled) {
     for (int64_t e = 0; e < s.m * s.n; ++e) y[e] = ApplyActivation(s.activation, y[e]);
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -20,13 +21,16 @@ struct Case {
   bool b_signed, y_signed;
 };
 
-void CheckCase(const Case& c, int threads, bool portable) {
+// `transposed`: B given by columns and Y written transposed (A * W^T with A's rows as B's
+// columns), as the quantized MatMul kernels call it.
+void CheckCase(const Case& c, int threads, bool portable, bool transposed = false) {
   std::mt19937 rng(static_cast<uint32_t>(c.rows * 131 + c.depth * 7 + c.columns));
   std::uniform_int_distribution<int> byte(0, 255), weight(-128, 127), bias(-5000, 5000);
   std::vector<int8_t> w(static_cast<size_t>(c.rows * c.depth));
   for (int8_t& v : w) v = static_cast<int8_t>(weight(rng));
-  const int64_t ldb = c.columns + 3;  // rows of B are not packed tightly
-  std::vector<uint8_t> b(static_cast<size_t>(c.depth * ldb));
+  // Rows (or columns) of B are not packed tightly.
+  const int64_t ldb = transposed ? c.depth + 3 : c.columns + 3;
+  std::vector<uint8_t> b(static_cast<size_t>((transposed ? c.columns : c.depth) * ldb));
   for (uint8_t& v : b) v = static_cast<uint8_t>(byte(rng));
   std::vector<int32_t> offset(static_cast<size_t>(c.rows));
   std::vector<float> scale(static_cast<size_t>(c.rows));
@@ -45,28 +49,34 @@ void CheckCase(const Case& c, int threads, bool portable) {
 
   auto packed = Int8GemmWeights::Create(w.data(), c.rows, c.depth);
   ASSERT_TRUE(packed.ok()) << packed.status().ToString();
-  const int64_t ldy = c.columns + 5;
-  std::vector<uint8_t> y(static_cast<size_t>(c.rows * ldy), 0xEE);
+  rq.y_transposed = transposed;
+  const int64_t ldy = (transposed ? c.rows : c.columns) + 5;
+  std::vector<uint8_t> y(static_cast<size_t>((transposed ? c.columns : c.rows) * ldy), 0xEE);
   std::vector<uint8_t> scratch(Int8GemmScratchBytes(c.depth, c.columns, threads) + 64);
   void* aligned =
       reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t{63});
   ThreadPool pool(threads);
   int8_gemm_internal::SetForcePortableForTesting(portable);
-  Int8Gemm(**packed, b.data(), ldb, flip, c.columns, rq, y.data(), ldy, aligned, &pool);
+  Int8Gemm(**packed, b.data(), ldb, flip, c.columns, rq, y.data(), ldy, aligned, &pool, transposed);
   int8_gemm_internal::SetForcePortableForTesting(false);
 
   const float lo = static_cast<float>(rq.y_min - rq.y_zero_point);
   const float hi = static_cast<float>(rq.y_max - rq.y_zero_point);
   for (int64_t m = 0; m < c.rows; ++m) {
-    for (int64_t n = 0; n < ldy; ++n) {
-      const uint8_t got = y[m * ldy + n];
+    for (int64_t n = 0; n < c.columns + 5; ++n) {
+      const uint8_t got = transposed ? (n < c.columns ? y[n * ldy + m] : 0xEE) : y[m * ldy + n];
       if (n >= c.columns) {
         ASSERT_EQ(got, 0xEE) << "wrote past the columns at row " << m << " column " << n;
         continue;
       }
       int32_t sum = 0;
-      for (int64_t k = 0; k < c.depth; ++k) sum += w[m * c.depth + k] * (b[k * ldb + n] ^ flip);
+      for (int64_t k = 0; k < c.depth; ++k) {
+        sum += w[m * c.depth + k] * ((transposed ? b[n * ldb + k] : b[k * ldb + n]) ^ flip);
+      }
       const int32_t want = Int8Requantize(sum, offset[m], scale[m], lo, hi, rq.y_zero_point);
+      if (transposed && m == 0) {  // the bytes past Y^T's rows stay untouched
+        for (int64_t pad = c.rows; pad < ldy; ++pad) ASSERT_EQ(y[n * ldy + pad], 0xEE);
+      }
       ASSERT_EQ(got, static_cast<uint8_t>(want & 0xFF)) << "row " << m << " column " << n;
     }
   }
@@ -80,7 +90,10 @@ TEST(Int8Gemm, MatchesPlainLoopOnBothImplementations) {
   for (const Case& c : cases) {
     SCOPED_TRACE(::testing::Message() << c.rows << "x" << c.depth << "x" << c.columns);
     for (bool portable : {false, true}) {
-      for (int threads : {1, 2}) CheckCase(c, threads, portable);
+      for (int threads : {1, 2}) {
+        CheckCase(c, threads, portable);
+        CheckCase(c, threads, portable, /*transposed=*/true);
+      }
     }
   }
 }
@@ -138,6 +151,37 @@ TEST(Int8Gemm, FloatOutputMatchesPlainLoop) {
       }
     }
   }
+}
+
+// Dynamic quantization of a float operand: the vector path equals the scalar definition,
+// including ties (half steps), NaN (ignored by the range, quantized to the zero point) and
+// values beyond the range (saturated).
+TEST(Int8Gemm, DynamicUint8QuantizationMatchesScalarDefinition) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.5f, 2.0f);
+  std::vector<float> x(1000);
+  for (float& v : x) v = normal(rng);
+  x[17] = std::nanf("");
+  x[500] = -std::nanf("");
+  for (int64_t count : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{999}}) {
+    int8_gemm_internal::SetForcePortableForTesting(true);
+    const DynamicUint8Parameters want = DynamicUint8ParametersOf(x.data(), count);
+    int8_gemm_internal::SetForcePortableForTesting(false);
+    const DynamicUint8Parameters got = DynamicUint8ParametersOf(x.data(), count);
+    ASSERT_EQ(got.scale, want.scale) << count;
+    ASSERT_EQ(got.zero_point, want.zero_point) << count;
+  }
+  DynamicUint8Parameters p = DynamicUint8ParametersOf(x.data(), 1000);
+  for (int i = 0; i < 40; ++i) x[600 + i] = (static_cast<float>(i) - 20.0f + 0.5f) * p.scale;
+  x[700] = 1e30f;
+  x[701] = -1e30f;
+  x[702] = std::numeric_limits<float>::infinity();
+  std::vector<uint8_t> got(x.size());
+  QuantizeUint8Row(x.data(), static_cast<int64_t>(x.size()), p, got.data());
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(got[i], QuantizeUint8(x[i], p)) << i;
+  EXPECT_EQ(got[17], p.zero_point);
+  EXPECT_EQ(got[700], 255);
+  EXPECT_EQ(got[701], 0);
 }
 
 TEST(Int8Gemm, RejectsBadSizes) {
