@@ -661,6 +661,15 @@ PYBIND11_MODULE(_lwai, m) {
     }
     return names;
   });
+  m.def("quantizable_nodes", [](const std::shared_ptr<Model>& model, const py::dict& options) {
+    const QuantizationOptions parsed = ParseQuantizationOptions(options);
+    std::vector<std::pair<std::string, std::string>> nodes;
+    for (int n : QuantizableNodes(model->graph(), parsed)) {
+      const Node& node = model->graph().nodes[n];
+      nodes.emplace_back(node.name, OpTypeName(node.op));
+    }
+    return nodes;
+  });
   m.def(
       "with_outputs",
       [](const std::shared_ptr<Model>& model, const std::vector<std::string>& names) {

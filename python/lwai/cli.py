@@ -152,7 +152,10 @@ def cmd_quantize(args) -> None:
         exclude_ops=args.exclude_op,
         batch_size=args.batch_size,
         threads=args.threads,
+        target=args.target,
     )
+    if model.quantization_report is not None:
+        print(model.quantization_report)
     output = args.output or os.path.splitext(args.input)[0] + "_int8.lwai"
     model.save(output)
     counts = model.op_histogram()
@@ -332,6 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude-op", action="append", default=[], metavar="OP")
     p.add_argument("--batch-size", type=_int_at_least(1), default=32)
     p.add_argument("--threads", type=_int_at_least(1), default=1)
+    p.add_argument(
+        "--target",
+        type=float,
+        metavar="COSINE",
+        help="static mode: keep the fewest, most sensitive layers in float so that every output "
+        "keeps at least this cosine similarity to the float model's (e.g. 0.999)",
+    )
     p.set_defaults(fn=cmd_quantize)
 
     p = sub.add_parser(

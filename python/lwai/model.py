@@ -24,6 +24,9 @@ class TensorInfo(NamedTuple):
 class Model:
     """A model graph with its weights. Immutable; share it between sessions freely."""
 
+    # What lwai.quantize(target=...) measured and chose (a QuantizationReport), else None.
+    quantization_report = None
+
     def __init__(self, native: _lwai.Model):
         self._native = native
 

@@ -46,6 +46,8 @@ def quantize(
     batch_size: int = 32,
     threads: int = 1,
     progress: bool = True,
+    target: float | None = None,
+    validation=None,
 ) -> Model:
     """Quantizes a float model to int8 and returns the new lwai.Model.
 
@@ -64,6 +66,13 @@ def quantize(
     per_channel: int8 weight scales per output channel (else per tensor).
     exclude_nodes, exclude_ops: nodes (by name) and operators kept in float.
     batch_size: samples per feed when `calibration` is one array with a dynamic batch dim.
+    target: (static mode) the lowest cosine similarity between the float and the int8 model's
+      outputs (each float output, over the validation feeds) to accept. When full int8 misses
+      it, lwai measures each layer's sensitivity (the cosine with only that layer int8), keeps
+      the most sensitive layers in float, and finds the fewest that meet the target (a binary
+      search). The returned model's `quantization_report` says which layers and why.
+    validation: (with `target`) feeds to measure on, in any form `calibration` takes; None: the
+      first 16 calibration feeds.
 
     Raises InvalidArgumentError for empty calibration data, inputs of the wrong name, shape or
     dtype, non-finite values, and a model with nothing to quantize.
@@ -103,13 +112,18 @@ def quantize(
             "quantize: the model has nothing lwai quantizes (Conv, Add, Mul or "
             "BatchNormalization on float 4-D activations), or all of it is excluded"
         )
+    if target is not None and not 0.0 < target <= 1.0:
+        raise _lwai.InvalidArgumentError(f"quantize: target must be in (0, 1], got {target}")
     calibrating = Model(_lwai.with_outputs(float_model._native, targets))
     session = Session(calibrating, threads=threads)
     positions = {o.name: i for i, o in enumerate(calibrating.outputs)}
     observers = {name: _Observer(method, percentile) for name in targets}
     feeds = _feeds(calibration, float_model, batch_size)
     count = 0
+    kept_feeds = []  # for `target` without validation data
     for feed in _progress(feeds, progress):
+        if target is not None and validation is None and len(kept_feeds) < _VALIDATION_FEEDS:
+            kept_feeds.append(feed)
         outputs = session.run(feed)
         for name, observer in observers.items():
             values = outputs[positions[name]]
@@ -123,7 +137,103 @@ def quantize(
     if count == 0:
         raise _lwai.InvalidArgumentError("quantize: the calibration data is empty")
     ranges = {name: observer.range() for name, observer in observers.items()}
-    return Model(_lwai.quantize_model(float_model._native, ranges, options))
+    if target is None:
+        return Model(_lwai.quantize_model(float_model._native, ranges, options))
+    if validation is not None:
+        kept_feeds = list(_feeds(validation, float_model, batch_size))
+        if not kept_feeds:
+            raise _lwai.InvalidArgumentError("quantize: the validation data is empty")
+    return _meet_target(float_model, ranges, options, target, kept_feeds, threads, progress)
+
+
+_VALIDATION_FEEDS = 16
+
+
+class QuantizationReport:
+    """What lwai.quantize(target=...) found: the cosine it reached, and the layers it kept in
+    float with each one's sensitivity (the output cosine with only that layer in int8)."""
+
+    def __init__(self, target: float, achieved: float, full_int8: float, int8_nodes: int):
+        self.target = target
+        self.achieved = achieved  # of the returned model
+        self.full_int8 = full_int8  # with every quantizable layer in int8
+        self.int8_nodes = int8_nodes
+        self.float_nodes: list[tuple[str, str, float]] = []  # (name, op, cosine alone)
+        self.evaluations = 1
+
+    def __repr__(self) -> str:
+        lines = [
+            f"target cosine {self.target}: reached {self.achieved:.7f} with "
+            f"{self.int8_nodes} int8 layer(s) (full int8: {self.full_int8:.7f}, "
+            f"{self.evaluations} evaluations)"
+        ]
+        if self.float_nodes:
+            lines.append("kept in float (the most sensitive layers; cosine with only it in int8):")
+            lines += [f"  {name} ({op}): {alone:.7f}" for name, op, alone in self.float_nodes]
+        return "\n".join(lines)
+
+
+def _meet_target(float_model, ranges, options, target, feeds, threads, progress) -> Model:
+    """The int8 model with the fewest layers in float whose outputs keep `target` cosine."""
+    reference = Session(float_model, threads=threads)
+    expected = [reference.run(feed) for feed in feeds]
+    float_outputs = [
+        i for i, value in enumerate(expected[0]) if np.issubdtype(value.dtype, np.floating)
+    ]
+    if not float_outputs:
+        raise _lwai.InvalidArgumentError("quantize: target needs a model with a float output")
+
+    def build(excluded) -> Model:
+        choice = dict(options, exclude_nodes=[*options["exclude_nodes"], *excluded])
+        return Model(_lwai.quantize_model(float_model._native, ranges, choice))
+
+    def score(model: Model) -> float:
+        session = Session(model, threads=threads)
+        got = [session.run(feed) for feed in feeds]
+        worst = 1.0
+        for i in float_outputs:
+            a = np.concatenate([g[i].reshape(-1) for g in got]).astype(np.float64)
+            b = np.concatenate([e[i].reshape(-1) for e in expected]).astype(np.float64)
+            norms = np.linalg.norm(a) * np.linalg.norm(b)
+            cosine = float(a @ b / norms) if norms > 0 else float(np.array_equal(a, b))
+            worst = min(worst, cosine)
+        return worst
+
+    nodes = _lwai.quantizable_nodes(float_model._native, options)
+    full = build([])
+    full_score = score(full)
+    report = QuantizationReport(target, full_score, full_score, len(nodes))
+    if full_score >= target:
+        full.quantization_report = report
+        return full
+    names = [name for name, _ in nodes]
+    alone = {}
+    for name, _ in _progress(nodes, progress, "sensitivity"):
+        alone[name] = score(build([other for other in names if other != name]))
+    report.evaluations += len(nodes)
+    ranked = sorted(nodes, key=lambda node: alone[node[0]])  # most sensitive first
+    # The fewest most-sensitive layers in float that meet the target (all float meets it).
+    lo, hi, best = 1, len(ranked) - 1, None
+    while lo <= hi:
+        count = (lo + hi) // 2
+        candidate = build([name for name, _ in ranked[:count]])
+        reached = score(candidate)
+        report.evaluations += 1
+        if reached >= target:
+            best, hi = (count, candidate, reached), count - 1
+        else:
+            lo = count + 1
+    if best is None:
+        raise _lwai.InvalidArgumentError(
+            f"quantize: no int8 layer keeps the output cosine >= {target} (the least sensitive "
+            f"alone reaches {max(alone.values()):.7f}); lower the target"
+        )
+    count, model, reached = best
+    report.achieved = reached
+    report.int8_nodes = len(nodes) - count
+    report.float_nodes = [(name, op, alone[name]) for name, op in ranked[:count]]
+    model.quantization_report = report
+    return model
 
 
 def _quantize_dynamic(model, per_channel, exclude_nodes, exclude_ops) -> Model:
@@ -207,14 +317,14 @@ def _files(path: pathlib.Path, names: list[str]) -> Iterator:
                     yield data[key]
 
 
-def _progress(feeds: Iterator, enabled: bool) -> Iterator:
+def _progress(items, enabled: bool, what: str = "calibrating") -> Iterator:
     if not enabled:
-        return feeds
+        return items
     try:
         from tqdm.auto import tqdm
     except ImportError:
-        return feeds
-    return tqdm(feeds, desc="calibrating", unit="batch", leave=False)
+        return items
+    return tqdm(items, desc=what, unit="batch" if what == "calibrating" else "layer", leave=False)
 
 
 class _Observer:

@@ -151,6 +151,15 @@ def test_cli_quantize(digits_onnx, digits, tmp_path):
     )
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "does not exist" in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "lwai", "quantize", str(digits_onnx), "--calib"]
+        + [str(tmp_path / "calib.npz"), "-o", str(out), "--target", "0.5"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "target cosine 0.5: reached" in done.stdout
 
 
 @pytest.mark.parametrize("bad", [0.0, -0.5, float("nan"), float("inf")])
@@ -172,3 +181,57 @@ def test_corrupted_scale_in_file_is_named(digits_onnx, digits, tmp_path, bad):
     path.write_text(json.dumps(doc))
     with pytest.raises(lwai.InvalidModelError, match=f"scale tensor '{tensor['name']}' element 0"):
         lwai.load(path)
+
+
+def digits_logits(digits_onnx):
+    """The digits CNN without its Softmax: logits, whose cosine moves with every int8 layer."""
+    import onnx
+
+    model = onnx.load(str(digits_onnx))
+    softmax = model.graph.node[-1]
+    assert softmax.op_type == "Softmax"
+    model.graph.node.remove(softmax)
+    model.graph.output[0].name = softmax.input[0]
+    return lwai.convert(model)
+
+
+def cosine(a, b):
+    a, b = a.reshape(-1).astype(np.float64), b.reshape(-1).astype(np.float64)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_target_keeps_the_fewest_sensitive_layers_in_float(digits_onnx, digits):
+    calibration, x_test, _ = digits
+    float_model = digits_logits(digits_onnx)
+    full = lwai.quantize(float_model, calibration, target=0.5, progress=False)
+    report = full.quantization_report
+    assert report.float_nodes == [] and report.int8_nodes == 4 and report.evaluations == 1
+    # A target between full int8 and float: some layers stay float, the fewest that reach it.
+    target = 1.0 - (1.0 - report.full_int8) / 2
+    validation = x_test[:200]
+    mixed = lwai.quantize(
+        float_model, calibration, target=target, validation=validation, progress=False
+    )
+    report = mixed.quantization_report
+    assert report.achieved >= target and report.full_int8 < target
+    assert 1 <= len(report.float_nodes) < 4 and report.int8_nodes == 4 - len(report.float_nodes)
+    assert report.evaluations > 4  # one per layer, then the search
+    kept = {name for name, _, _ in report.float_nodes}
+    float_ops = {n["name"]: n["op"] for n in mixed.nodes}
+    assert all(float_ops.get(name) in ("Conv", "Gemm") for name in kept)
+    # The reported cosine is what the model gives on the validation data.
+    want = lwai.Session(float_model).run({"input": validation})[0]
+    got = lwai.Session(mixed).run({"input": validation})[0]
+    assert cosine(got, want) == pytest.approx(report.achieved, abs=1e-9)
+    # Sensitivities are sorted, most sensitive (lowest cosine alone) first, and named in repr.
+    alone = [value for _, _, value in report.float_nodes]
+    assert alone == sorted(alone)
+    assert all(name in repr(report) for name in kept)
+
+
+def test_unreachable_target_is_explained(digits_onnx, digits):
+    calibration, _, _ = digits
+    with pytest.raises(lwai.InvalidArgumentError, match="no int8 layer keeps the output cosine"):
+        lwai.quantize(digits_logits(digits_onnx), calibration, target=1.0, progress=False)
+    with pytest.raises(lwai.InvalidArgumentError, match="target must be in"):
+        lwai.quantize(digits_logits(digits_onnx), calibration, target=1.5, progress=False)

@@ -168,13 +168,22 @@ int QuantizedWeights(Graph& graph, int w, int axis, bool per_channel, std::vecto
 
 }  // namespace
 
+std::vector<int> QuantizableNodes(const Graph& graph, const QuantizationOptions& options) {
+  std::vector<int> nodes;
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& node = graph.nodes[n];
+    if (!Excluded(node, options) && !QuantizedInputs(graph, node).empty()) {
+      nodes.push_back(static_cast<int>(n));
+    }
+  }
+  return nodes;
+}
+
 std::vector<int> QuantizationTargets(const Graph& graph, const QuantizationOptions& options) {
   std::vector<char> target(graph.tensors.size(), 0);
-  for (const Node& node : graph.nodes) {
-    if (Excluded(node, options)) continue;
-    const std::vector<int> inputs = QuantizedInputs(graph, node);
-    if (inputs.empty()) continue;
-    for (int t : inputs) target[t] = 1;
+  for (int n : QuantizableNodes(graph, options)) {
+    const Node& node = graph.nodes[n];
+    for (int t : QuantizedInputs(graph, node)) target[t] = 1;
     target[node.outputs[0]] = 1;
   }
   std::vector<int> out;

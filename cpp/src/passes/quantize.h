@@ -34,6 +34,9 @@ struct TensorRange {
 // The tensors (indices, in index order) whose ranges InsertQuantization needs.
 std::vector<int> QuantizationTargets(const Graph& graph, const QuantizationOptions& options);
 
+// The nodes (indices, in graph order) that InsertQuantization would make int8.
+std::vector<int> QuantizableNodes(const Graph& graph, const QuantizationOptions& options);
+
 // Rewrites `graph` as described above. Every target needs a finite range (InvalidArgument
 // naming the tensor otherwise).
 Status InsertQuantization(Graph& graph, const std::vector<TensorRange>& ranges,
