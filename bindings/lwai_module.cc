@@ -685,28 +685,34 @@ PYBIND11_MODULE(_lwai, m) {
                                        std::shared_ptr<const void>(model));
       },
       "A copy of the model that also returns the named tensors (for calibration).");
-  m.def("quantize_model",
-        [](const std::shared_ptr<Model>& model,
-           const std::map<std::string, std::pair<float, float>>& ranges, const py::dict& options) {
-          const QuantizationOptions parsed = ParseQuantizationOptions(options);
-          auto graph = std::make_unique<Graph>(model->graph());
-          std::vector<TensorRange> list;
-          for (const auto& [name, range] : ranges) {
-            const int t = graph->FindTensor(name);
-            if (t < 0)
-              ThrowIfError(NotFound("calibration range for unknown tensor '" + name + "'"));
-            list.push_back(TensorRange{t, range.first, range.second});
-          }
-          {
-            py::gil_scoped_release release;
-            ThrowIfError(InsertQuantization(*graph, list, parsed));
-            ThrowIfError(OptimizeGraph(*graph));
-          }
-          auto info = std::make_unique<ModelInfo>(model->info());
-          info->optimized = true;
-          return std::make_shared<Model>(std::move(graph), std::move(info),
-                                         std::shared_ptr<const void>(model));
-        });
+  m.def(
+      "quantize_model",
+      [](const std::shared_ptr<Model>& model,
+         const std::map<std::string, std::pair<float, float>>& ranges, const py::dict& options,
+         const std::map<std::string, std::vector<float>>& channel_means) {
+        const QuantizationOptions parsed = ParseQuantizationOptions(options);
+        auto graph = std::make_unique<Graph>(model->graph());
+        std::vector<TensorRange> list;
+        for (const auto& [name, range] : ranges) {
+          const int t = graph->FindTensor(name);
+          if (t < 0) ThrowIfError(NotFound("calibration range for unknown tensor '" + name + "'"));
+          auto means = channel_means.find(name);
+          list.push_back(
+              TensorRange{t, range.first, range.second,
+                          means != channel_means.end() ? means->second : std::vector<float>()});
+        }
+        {
+          py::gil_scoped_release release;
+          ThrowIfError(InsertQuantization(*graph, list, parsed));
+          ThrowIfError(OptimizeGraph(*graph));
+        }
+        auto info = std::make_unique<ModelInfo>(model->info());
+        info->optimized = true;
+        return std::make_shared<Model>(std::move(graph), std::move(info),
+                                       std::shared_ptr<const void>(model));
+      },
+      py::arg("model"), py::arg("ranges"), py::arg("options"),
+      py::arg("channel_means") = std::map<std::string, std::vector<float>>());
 
   m.def(
       "quantize_dynamic",

@@ -48,6 +48,7 @@ def quantize(
     progress: bool = True,
     target: float | None = None,
     validation=None,
+    bias_correction: bool = True,
 ) -> Model:
     """Quantizes a float model to int8 and returns the new lwai.Model.
 
@@ -66,6 +67,9 @@ def quantize(
     per_channel: int8 weight scales per output channel (else per tensor).
     exclude_nodes, exclude_ops: nodes (by name) and operators kept in float.
     batch_size: samples per feed when `calibration` is one array with a dynamic batch dim.
+    bias_correction: (static mode) shift each Conv and Gemm bias by what rounding its weights
+      to int8 adds to its output on average (the weight error times the calibration mean of
+      each input channel), as MindSpore Lite and NNCF do.
     target: (static mode) the lowest cosine similarity between the float and the int8 model's
       outputs (each float output, over the validation feeds) to accept. When full int8 misses
       it, lwai measures each layer's sensitivity (the cosine with only that layer int8), keeps
@@ -137,13 +141,16 @@ def quantize(
     if count == 0:
         raise _lwai.InvalidArgumentError("quantize: the calibration data is empty")
     ranges = {name: observer.range() for name, observer in observers.items()}
+    means = {}
+    if bias_correction:
+        means = {n: o.channel_means() for n, o in observers.items() if o.channel_sums is not None}
     if target is None:
-        return Model(_lwai.quantize_model(float_model._native, ranges, options))
+        return Model(_lwai.quantize_model(float_model._native, ranges, options, means))
     if validation is not None:
         kept_feeds = list(_feeds(validation, float_model, batch_size))
         if not kept_feeds:
             raise _lwai.InvalidArgumentError("quantize: the validation data is empty")
-    return _meet_target(float_model, ranges, options, target, kept_feeds, threads, progress)
+    return _meet_target(float_model, ranges, means, options, target, kept_feeds, threads, progress)
 
 
 _VALIDATION_FEEDS = 16
@@ -173,7 +180,7 @@ class QuantizationReport:
         return "\n".join(lines)
 
 
-def _meet_target(float_model, ranges, options, target, feeds, threads, progress) -> Model:
+def _meet_target(float_model, ranges, means, options, target, feeds, threads, progress) -> Model:
     """The int8 model with the fewest layers in float whose outputs keep `target` cosine."""
     reference = Session(float_model, threads=threads)
     expected = [reference.run(feed) for feed in feeds]
@@ -185,7 +192,7 @@ def _meet_target(float_model, ranges, options, target, feeds, threads, progress)
 
     def build(excluded) -> Model:
         choice = dict(options, exclude_nodes=[*options["exclude_nodes"], *excluded])
-        return Model(_lwai.quantize_model(float_model._native, ranges, choice))
+        return Model(_lwai.quantize_model(float_model._native, ranges, choice, means))
 
     def score(model: Model) -> float:
         session = Session(model, threads=threads)
@@ -339,6 +346,8 @@ class _Observer:
         self.batches = 0
         self.histogram = None  # of |x| over [0, self.edge]
         self.edge = 0.0
+        self.channel_sums = None  # per channel (axis 1), for bias correction
+        self.channel_count = 0
 
     def add(self, values: np.ndarray) -> None:
         flat = values.reshape(-1).astype(np.float32, copy=False)
@@ -347,6 +356,14 @@ class _Observer:
         self.min = min(self.min, float(flat.min()))
         self.max = max(self.max, float(flat.max()))
         self.batches += 1
+        if values.ndim >= 2:
+            axes = (0, *range(2, values.ndim))
+            sums = values.sum(axis=axes, dtype=np.float64)
+            if self.channel_sums is None:
+                self.channel_sums = sums
+            elif self.channel_sums.shape == sums.shape:
+                self.channel_sums += sums
+            self.channel_count += values.size // values.shape[1]
         if self.method == "percentile":
             lo, hi = np.percentile(flat, [100.0 - self.percentile, self.percentile])
             self.percentile_sums += (lo, hi)
@@ -370,6 +387,9 @@ class _Observer:
             self.histogram, self.edge = rebinned, top
         counts, _ = np.histogram(magnitudes, bins=_HISTOGRAM_BINS, range=(0.0, self.edge))
         self.histogram += counts
+
+    def channel_means(self) -> list[float]:
+        return (self.channel_sums / max(self.channel_count, 1)).astype(np.float32).tolist()
 
     def range(self) -> tuple[float, float]:
         if self.method == "percentile":

@@ -124,7 +124,9 @@ int AddActivationTensor(Graph& graph, const std::string& name, const TensorDesc&
 
 // Replaces float constant weights w by int8 ones and a DequantizeLinear (appended to `nodes`)
 // with scales per slice along `axis` (0 or 1; or one for the tensor): returns its output.
-int QuantizedWeights(Graph& graph, int w, int axis, bool per_channel, std::vector<Node>* nodes) {
+// *rounding_error receives W_int8 * scale - W, in W's layout.
+int QuantizedWeights(Graph& graph, int w, int axis, bool per_channel, std::vector<Node>* nodes,
+                     std::vector<float>* rounding_error) {
   const TensorDesc& wd = graph.tensors[w];
   std::vector<int64_t> dims;
   for (const Dim& d : wd.shape) dims.push_back(d.value);
@@ -141,9 +143,11 @@ int QuantizedWeights(Graph& graph, int w, int axis, bool per_channel, std::vecto
   }
   for (float& s : scales) s = s > 0.0f && std::isfinite(s) ? s / 127.0f : 1.0f;
   std::vector<int8_t> q(static_cast<size_t>(total));
+  rounding_error->resize(static_cast<size_t>(total));
   for (int64_t i = 0; i < total; ++i) {
     const float v = std::nearbyint(values[i] / scales[channel_of(i)]);
     q[i] = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, v)));
+    (*rounding_error)[i] = static_cast<float>(q[i]) * scales[channel_of(i)] - values[i];
   }
   const std::string name = wd.name;
   const int64_t count = static_cast<int64_t>(scales.size());
@@ -164,6 +168,66 @@ int QuantizedWeights(Graph& graph, int w, int axis, bool per_channel, std::vecto
   dq.SetInt("axis", axis);
   nodes->push_back(std::move(dq));
   return wf;
+}
+
+// What rounding the weights adds to each output channel on average, given the input's channel
+// means: Conv W [C_out, C_in / group, taps...], Gemm B [K, N] or (transB) [N, K]. Empty when the
+// means do not fit.
+std::vector<float> OutputShift(const Graph& graph, const Node& node,
+                               const std::vector<float>& error, const std::vector<float>& means) {
+  const TensorDesc& wd = graph.tensors[node.inputs[1]];
+  std::vector<int64_t> dims;
+  for (const Dim& d : wd.shape) dims.push_back(d.value);
+  std::vector<double> shift;
+  if (node.op == OpType::Conv) {
+    const int64_t out = dims[0], per_group = dims[1];
+    const int64_t group = node.GetInt("group", 1);
+    int64_t taps = 1;
+    for (size_t d = 2; d < dims.size(); ++d) taps *= dims[d];
+    if (group < 1 || out % group != 0 || static_cast<int64_t>(means.size()) != per_group * group) {
+      return {};
+    }
+    shift.assign(static_cast<size_t>(out), 0.0);
+    for (int64_t c = 0; c < out; ++c) {
+      const int64_t first_input = c / (out / group) * per_group;
+      for (int64_t i = 0; i < per_group; ++i) {
+        double sum = 0;
+        for (int64_t t = 0; t < taps; ++t) sum += error[(c * per_group + i) * taps + t];
+        shift[c] += sum * means[first_input + i];
+      }
+    }
+  } else {
+    const bool transposed = node.GetInt("transB", 0) != 0;
+    const int64_t n = dims[transposed ? 0 : 1], k = dims[transposed ? 1 : 0];
+    if (static_cast<int64_t>(means.size()) != k) return {};
+    shift.assign(static_cast<size_t>(n), 0.0);
+    const double alpha = node.GetFloat("alpha", 1.0f);
+    for (int64_t j = 0; j < n; ++j) {
+      for (int64_t d = 0; d < k; ++d) {
+        shift[j] += alpha * error[transposed ? j * k + d : d * n + j] * means[d];
+      }
+    }
+  }
+  return std::vector<float>(shift.begin(), shift.end());
+}
+
+// The node's bias (input 2, added if absent) minus `shift`.
+void CorrectBias(Graph& graph, Node& node, const std::vector<float>& shift) {
+  const int64_t count = static_cast<int64_t>(shift.size());
+  std::vector<float> bias(shift.size(), 0.0f);
+  std::string name = node.name + "_bias";
+  if (node.inputs.size() > 2 && node.inputs[2] >= 0) {
+    const int b = node.inputs[2];
+    const float* values = FloatConstantData(graph, b);
+    if (values == nullptr || graph.tensors[b].StaticShape().NumElements() != count) return;
+    bias.assign(values, values + count);
+    name = graph.tensors[b].name;
+  }
+  for (int64_t c = 0; c < count; ++c) bias[c] -= shift[c];
+  const int corrected = AddConstantTensor(graph, name + "_corrected", DataType::kFloat32, {count},
+                                          bias.data(), bias.size() * sizeof(float));
+  node.inputs.resize(std::max<size_t>(node.inputs.size(), 3), -1);
+  node.inputs[2] = corrected;
 }
 
 }  // namespace
@@ -274,8 +338,14 @@ Status InsertQuantization(Graph& graph, const std::vector<TensorRange>& ranges,
         // Weights: int8, symmetric, per output channel (axis 0 of Conv's and of Gemm's B^T, axis
         // 1 of Gemm's B), behind a DequantizeLinear that the fusions read.
         const int axis = node.op == OpType::Gemm && node.GetInt("transB", 0) == 0 ? 1 : 0;
+        std::vector<float> error;
         node.inputs[1] =
-            QuantizedWeights(graph, source.inputs[1], axis, options.per_channel, &nodes);
+            QuantizedWeights(graph, source.inputs[1], axis, options.per_channel, &nodes, &error);
+        const std::vector<float>& means = range_of[source.inputs[0]]->channel_means;
+        if (!means.empty()) {
+          const std::vector<float> shift = OutputShift(graph, source, error, means);
+          if (!shift.empty()) CorrectBias(graph, node, shift);
+        }
       }
     }
     // Each target's pair comes right after its producer (graph inputs' first), so readers,

@@ -25,10 +25,14 @@ struct QuantizationOptions {
   std::vector<OpType> exclude_ops;         // operators kept in float
 };
 
-// A calibrated range of graph tensor `tensor`.
+// A calibrated range of graph tensor `tensor`, and optionally its mean per channel (axis 1) for
+// bias correction: a Conv or Gemm whose input has means gets its bias shifted by what rounding
+// its weights to int8 adds to its output on average, sum_k (W_int8 - W)[c][k] * mean[k] (as
+// MindSpore Lite and NNCF correct it).
 struct TensorRange {
   int tensor = -1;
   float min = 0, max = 0;
+  std::vector<float> channel_means;
 };
 
 // The tensors (indices, in index order) whose ranges InsertQuantization needs.
