@@ -733,6 +733,33 @@ PYBIND11_MODULE(_lwai, m) {
       },
       "Dynamic quantization: (the new model, the number of MatMul/Gemm nodes rewritten).");
 
+  m.def(
+      "compress_weights",
+      [](const std::shared_ptr<Model>& model, const py::dict& options, const std::string& type) {
+        const QuantizationOptions parsed = ParseQuantizationOptions(options);
+        WeightStorage storage = WeightStorage::kInt8;
+        if (type == "float16") {
+          storage = WeightStorage::kFloat16;
+        } else if (type != "int8") {
+          ThrowIfError(
+              InvalidArgument("weight_type must be 'int8' or 'float16', got '" + type + "'"));
+        }
+        auto graph = std::make_unique<Graph>(model->graph());
+        int compressed = 0;
+        {
+          py::gil_scoped_release release;
+          ThrowIfError(CompressWeights(*graph, storage, parsed, &compressed));
+          // Only the float weights left behind go: optimizing would fold the expansions.
+          ThrowIfError(EliminateDeadNodes(*graph));
+          CompactTensors(*graph);
+        }
+        return py::make_tuple(
+            std::make_shared<Model>(std::move(graph), std::make_unique<ModelInfo>(model->info()),
+                                    std::shared_ptr<const void>(model)),
+            compressed);
+      },
+      "Weight-only compression: (the new model, the number of weights stored compressed).");
+
   py::class_<GraphBuilder>(m, "GraphBuilder")
       .def(py::init<>())
       .def("add_tensor", &GraphBuilder::AddTensor, py::arg("name"), py::arg("dtype"),

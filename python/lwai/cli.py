@@ -144,6 +144,7 @@ def cmd_quantize(args) -> None:
         args.input,
         args.calib,
         mode=args.mode,
+        weight_type=args.weight_type,
         method=args.method,
         percentile=args.percentile,
         activation_type=args.activation_type,
@@ -317,11 +318,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="output path (default: INPUT_int8.lwai)")
     p.add_argument(
         "--mode",
-        choices=("static", "dynamic"),
+        choices=("static", "dynamic", "weight_only"),
         default="static",
         help="static: activations from calibrated ranges (needs --calib); dynamic: MatMul and "
-        "Gemm with int8 weights, their inputs quantized at run time",
+        "Gemm with int8 weights, their inputs quantized at run time; weight_only: weights "
+        "stored as --weight-type, computed in float",
     )
+    p.add_argument("--weight-type", choices=("int8", "float16"), default="int8")
     p.add_argument(
         "--calib",
         metavar="DIR_OR_NPZ",

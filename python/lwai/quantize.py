@@ -3,6 +3,7 @@
     int8 = lwai.quantize("model.onnx", calibration=images)   # numpy array, feeds, or a folder
     int8.save("model_int8.lwai")
     dynamic = lwai.quantize("bert.onnx", mode="dynamic")    # MatMul/Gemm, no calibration
+    small = lwai.quantize("model.onnx", mode="weight_only", weight_type="float16")
 
 The float model runs on the calibration data, which is streamed (one feed at a time, never all
 in memory); every activation that an int8 kernel will read or write gets a range (min-max,
@@ -12,6 +13,10 @@ QuantizeLinear/DequantizeLinear pairs that lwai's optimizer folds into int8 oper
 Dynamic quantization needs no calibration: MatMul and Gemm with constant weights get int8
 weights and quantize their float input at run time (DynamicQuantizeMatMul), for transformers and
 recurrent networks whose activation ranges vary from input to input.
+
+Weight-only compression stores the weights as int8 (per output channel) or float16 and computes
+in float: sessions expand them when they are created. The file shrinks 4x or 2x; the results
+move by the weights' rounding only.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from lwai.model import Model, as_model
 from lwai.session import Session
 
 METHODS = ("minmax", "percentile", "entropy")
-MODES = ("static", "dynamic")
+MODES = ("static", "dynamic", "weight_only")
+WEIGHT_TYPES = ("int8", "float16")
 _HISTOGRAM_BINS = 2048
 _QUANTIZED_BINS = 128
 
@@ -37,6 +43,7 @@ def quantize(
     calibration=None,
     *,
     mode: str = "static",
+    weight_type: str = "int8",
     method: str = "minmax",
     percentile: float = 99.999,
     activation_type: str = "uint8",
@@ -55,7 +62,8 @@ def quantize(
     model: an lwai.Model, a path to a .lwai or .onnx file, or an onnx.ModelProto.
     mode: "static" (activations quantized with calibrated ranges) or "dynamic" (MatMul and Gemm
       only, their inputs quantized at run time; no calibration, and `method`, `percentile`,
-      `activation_type` and `batch_size` do not apply).
+      `activation_type` and `batch_size` do not apply) or "weight_only" (weights stored as
+      `weight_type`, "int8" or "float16", and expanded to float32 by sessions; no calibration).
     calibration: (static mode) representative inputs, streamed: a numpy array (samples along
       axis 0, for a one-input model), a mapping of input names to arrays (one feed), an iterable
       of feeds (mappings, arrays or lists of arrays in input order), or a folder of .npy/.npz
@@ -85,8 +93,30 @@ def quantize(
         raise _lwai.InvalidArgumentError(
             f"quantize: mode must be one of {', '.join(MODES)}, got {mode!r}"
         )
-    if mode == "dynamic":
-        return _quantize_dynamic(model, per_channel, exclude_nodes, exclude_ops)
+    if mode != "static":
+        float_model = as_model(model, "quantize")
+        options = {
+            "per_channel": bool(per_channel),
+            "exclude_nodes": [str(n) for n in exclude_nodes],
+            "exclude_ops": [str(o) for o in exclude_ops],
+        }
+        if mode == "dynamic":
+            native, count = _lwai.quantize_dynamic(float_model._native, options)
+            what = "MatMul or Gemm with constant 2-D float weights"
+        else:
+            if weight_type not in WEIGHT_TYPES:
+                raise _lwai.InvalidArgumentError(
+                    f"quantize: weight_type must be one of {', '.join(WEIGHT_TYPES)}, got "
+                    f"{weight_type!r}"
+                )
+            native, count = _lwai.compress_weights(float_model._native, options, weight_type)
+            what = "float weights of at least 1024 values in Conv, MatMul, Gemm, RNNs or Gather"
+        if count == 0:
+            raise _lwai.InvalidArgumentError(
+                f"quantize: the model has nothing to quantize in {mode} mode ({what}), or all of "
+                "it is excluded"
+            )
+        return Model(native)
     if calibration is None:
         raise _lwai.InvalidArgumentError(
             "quantize: static quantization needs calibration data (or use mode='dynamic')"
@@ -241,22 +271,6 @@ def _meet_target(float_model, ranges, means, options, target, feeds, threads, pr
     report.float_nodes = [(name, op, alone[name]) for name, op in ranked[:count]]
     model.quantization_report = report
     return model
-
-
-def _quantize_dynamic(model, per_channel, exclude_nodes, exclude_ops) -> Model:
-    float_model = as_model(model, "quantize")
-    options = {
-        "per_channel": bool(per_channel),
-        "exclude_nodes": [str(n) for n in exclude_nodes],
-        "exclude_ops": [str(o) for o in exclude_ops],
-    }
-    native, count = _lwai.quantize_dynamic(float_model._native, options)
-    if count == 0:
-        raise _lwai.InvalidArgumentError(
-            "quantize: the model has nothing to quantize dynamically (MatMul or Gemm with "
-            "constant 2-D float weights), or all of it is excluded"
-        )
-    return Model(native)
 
 
 def _feeds(calibration, model: Model, batch_size: int) -> Iterator:

@@ -95,10 +95,10 @@ def test_dynamic_quantization_errors():
         [h.make_tensor_value_info("y", T.FLOAT, None)],
     )
     relu = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
-    with pytest.raises(lwai.InvalidArgumentError, match="nothing to quantize dynamically"):
+    with pytest.raises(lwai.InvalidArgumentError, match="nothing to quantize in dynamic mode"):
         lwai.quantize(relu, mode="dynamic")
     with pytest.raises(lwai.InvalidArgumentError, match="mode must be one of"):
-        lwai.quantize(relu, mode="weights")
+        lwai.quantize(relu, mode="weights_only")
     with pytest.raises(lwai.InvalidArgumentError, match="needs calibration data"):
         lwai.quantize(relu)
 
@@ -260,3 +260,71 @@ def test_silero_vad_dynamic_int8_over_a_speech_stream(tmp_path):
     assert difference.mean() < 0.002
     assert difference.max() < 0.05
     assert ((got > 0.5) == (want > 0.5)).mean() > 0.99
+
+
+@pytest.mark.parametrize("weight_type, ratio", [("int8", 0.26), ("float16", 0.51)])
+def test_weight_only_shrinks_the_file_and_keeps_the_backends(
+    tmp_path, digits_onnx, weight_type, ratio
+):
+    """Weights stored compressed, expanded by sessions when they are created: the file shrinks,
+    every node runs on the backend it runs on in float, and the outputs move by the weights'
+    rounding only."""
+    from digits_data import load_split
+
+    _, _, x_test, y_test = load_split()
+    float_model = lwai.convert(str(digits_onnx))
+    small = lwai.quantize(float_model, mode="weight_only", weight_type=weight_type)
+    stored = {"int8": "DequantizeLinear", "float16": "Cast"}[weight_type]
+    assert ops(small).get(stored, 0) >= 2
+    # The file of a network whose weights are large (the digits CNN keeps its first, small,
+    # convolution in float).
+    big = lwai.convert(mlp((256, 1024, 256)))
+    float_path, small_path = tmp_path / "float.lwai", tmp_path / f"{weight_type}.lwai"
+    big.save(float_path)
+    lwai.quantize(big, mode="weight_only", weight_type=weight_type).save(small_path)
+    assert small_path.stat().st_size < ratio * float_path.stat().st_size
+    small.save(small_path)
+    loaded = lwai.load(small_path)
+    assert ops(loaded).get(stored, 0) == ops(small)[stored]  # not expanded in the file
+    session, float_session = lwai.Session(loaded), lwai.Session(float_model)
+    want = float_session.run({"input": x_test})[0]
+    got = session.run({"input": x_test})[0]
+    accuracy = float((got.argmax(1) == y_test).mean())
+    assert accuracy >= float((want.argmax(1) == y_test).mean()) - 0.005
+    assert np.abs(got - want).max() < (0.05 if weight_type == "int8" else 2e-3)
+    # The expansions are folded at creation; the float nodes keep their backends.
+    backends = {a.name: a.backend for a in float_session.node_assignments()}
+    for a in session.node_assignments():
+        if a.op == stored:
+            assert a.folded
+        else:
+            assert a.backend == backends[a.name], a.name
+
+
+def test_weight_only_lstm_and_shared_weights():
+    model = lstm_model(bidirectional=True)
+    # A second LSTM reading the same weights: they are stored once.
+    second = h.make_node(
+        "LSTM", ["x", "W", "R", "B"], ["y2", "", ""], hidden_size=24, direction="bidirectional"
+    )
+    model.graph.node.append(second)
+    model.graph.output.append(h.make_tensor_value_info("y2", T.FLOAT, None))
+    float_model = lwai.convert(model)
+    small = lwai.quantize(float_model, mode="weight_only")
+    assert ops(small).get("DequantizeLinear") == 2  # W and R, each once
+    x = RNG.normal(size=(10, 2, 16)).astype(np.float32)
+    want = lwai.Session(float_model).run([x])
+    got = lwai.Session(small).run([x])
+    for g, w in zip(got, want, strict=True):
+        assert np.abs(g - w).max() < 0.05
+    np.testing.assert_array_equal(got[0], got[3])
+
+
+def test_weight_only_expansion_counts_against_the_memory_limit(tmp_path):
+    small = lwai.quantize(lwai.convert(mlp()), mode="weight_only", weight_type="float16")
+    with pytest.raises(lwai.OutOfMemoryError, match="w1_Cast.*memory limit"):
+        lwai.Session(small, max_memory=1000)  # the first weight alone is too much
+    with pytest.raises(lwai.OutOfMemoryError, match="w2_Cast.*expanded so far"):
+        lwai.Session(small, max_memory=20000)  # the first fits, not both
+    with pytest.raises(lwai.InvalidArgumentError, match="weight_type must be one of"):
+        lwai.quantize(lwai.convert(mlp()), mode="weight_only", weight_type="int4")

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cast_common.h"
 #include "passes/passes.h"
 
 namespace lwai {
@@ -484,6 +485,104 @@ Status InsertDynamicQuantization(Graph& graph, const QuantizationOptions& option
     ++*quantized;
   }
   return Status::Ok();
+}
+
+namespace {
+
+// The weight inputs of `node` that CompressWeights stores compressed, with the axis of their
+// output channels.
+std::vector<std::pair<int, int>> CompressibleWeights(const Node& node) {
+  switch (node.op) {
+    case OpType::Conv:
+    case OpType::ConvTranspose:
+      return {{1, 0}};
+    case OpType::MatMul:
+      return {{1, -1}};
+    case OpType::Gemm:
+      return {{1, node.GetInt("transB", 0) != 0 ? 0 : 1}};
+    case OpType::LSTM:
+    case OpType::GRU:
+    case OpType::RNN:
+      return {{1, 1}, {2, 1}};
+    case OpType::Gather:
+      return {{0, 0}};
+    default:
+      return {};
+  }
+}
+
+// float16 copy of constant w behind a Cast (appended to `nodes`), or -1 when a value is beyond
+// float16's range or not finite.
+int HalfWeights(Graph& graph, int w, std::vector<Node>* nodes) {
+  const TensorDesc& wd = graph.tensors[w];
+  const int64_t total = wd.StaticShape().NumElements();
+  const float* values = FloatConstantData(graph, w);
+  std::vector<uint16_t> half(static_cast<size_t>(total));
+  for (int64_t i = 0; i < total; ++i) {
+    if (!(std::fabs(values[i]) <= 65504.0f)) return -1;
+    half[i] = FloatToHalf(values[i]);
+  }
+  std::vector<int64_t> dims;
+  for (const Dim& d : wd.shape) dims.push_back(d.value);
+  const std::string name = wd.name;
+  const int stored = AddConstantTensor(graph, name + "_float16", DataType::kFloat16, dims,
+                                       half.data(), half.size() * sizeof(uint16_t));
+  const int expanded =
+      AddActivationTensor(graph, name + "_expanded", graph.tensors[w], DataType::kFloat32);
+  Node cast;
+  cast.name = name + "_Cast";
+  cast.op = OpType::Cast;
+  cast.inputs = {stored};
+  cast.outputs = {expanded};
+  cast.SetInt("to", 1);
+  nodes->push_back(std::move(cast));
+  return expanded;
+}
+
+}  // namespace
+
+Status CompressWeights(Graph& graph, WeightStorage storage, const QuantizationOptions& options,
+                       int* compressed) {
+  std::vector<Node> nodes;
+  // Each weight once, however many nodes read it.
+  std::vector<int> replacement(graph.tensors.size(), -1);
+  const std::vector<Node> original = graph.nodes;
+  for (Node node : original) {
+    for (Attribute& a : node.attributes) {
+      if (a.graph == nullptr) continue;
+      auto subgraph = std::make_shared<Graph>(*a.graph);
+      LWAI_RETURN_IF_ERROR(CompressWeights(*subgraph, storage, options, compressed));
+      a.graph = std::move(subgraph);
+    }
+    if (!Excluded(node, options)) {
+      for (const auto& [input, axis] : CompressibleWeights(node)) {
+        if (input >= static_cast<int>(node.inputs.size())) continue;
+        const int w = node.inputs[input];
+        if (w < 0 || !FloatConstantData(graph, w) || !graph.tensors[w].HasStaticShape() ||
+            graph.tensors[w].StaticShape().NumElements() < kMinCompressedWeights) {
+          continue;
+        }
+        if (replacement[w] < 0) {
+          const int rank = static_cast<int>(graph.tensors[w].shape.size());
+          const int channel_axis = axis < 0 ? rank + axis : axis;
+          if (channel_axis < 0 || channel_axis >= rank) continue;
+          std::vector<float> unused;
+          const int stored =
+              storage == WeightStorage::kInt8
+                  ? QuantizedWeights(graph, w, channel_axis, options.per_channel, &nodes, &unused)
+                  : HalfWeights(graph, w, &nodes);
+          if (stored < 0) continue;
+          replacement.resize(graph.tensors.size(), -1);
+          replacement[w] = stored;
+          ++*compressed;
+        }
+        node.inputs[input] = replacement[w];
+      }
+    }
+    nodes.push_back(std::move(node));
+  }
+  graph.nodes = std::move(nodes);
+  return graph.SortTopologically();
 }
 
 }  // namespace lwai

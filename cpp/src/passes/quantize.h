@@ -54,6 +54,16 @@ Status InsertQuantization(Graph& graph, const std::vector<TensorRange>& ranges,
 // nodes in float.
 Status InsertDynamicQuantization(Graph& graph, const QuantizationOptions& options, int* quantized);
 
+// Weight-only compression: the float constant weights (at least kMinCompressedWeights values) of
+// Conv, ConvTranspose, MatMul, Gemm, LSTM, GRU, RNN and Gather (an embedding table) are stored
+// as int8 (symmetric, per output channel when options.per_channel) behind a DequantizeLinear,
+// or as float16 behind a Cast (weights beyond float16's range stay float32). Sessions expand
+// them to float32 once, when they are created. Subgraphs too; *compressed counts the weights.
+enum class WeightStorage { kInt8, kFloat16 };
+constexpr int64_t kMinCompressedWeights = 1024;
+Status CompressWeights(Graph& graph, WeightStorage storage, const QuantizationOptions& options,
+                       int* compressed);
+
 }  // namespace lwai
 
 #endif  // LWAI_PASSES_QUANTIZE_H_

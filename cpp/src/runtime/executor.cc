@@ -29,14 +29,80 @@ Status CheckTensorSize(const TensorView& view, const ExecutionLimits& limits,
   return limits.CheckBytes(bytes, what + " of shape " + view.shape.ToString());
 }
 
+bool OutputsAreConstants(const Graph& graph, const Node& node) {
+  for (int t : node.outputs) {
+    if (t >= 0 && !graph.tensors[t].is_constant()) return false;
+  }
+  return !node.outputs.empty();
+}
+
+// A node that expands a compressed constant: DequantizeLinear of int8/uint8/int4 weights, or a
+// Cast of float16 ones, to float32, every input a constant.
+bool ExpandsCompressedConstant(const Graph& graph, const Node& node) {
+  if ((node.op != OpType::DequantizeLinear && node.op != OpType::Cast) ||
+      node.outputs.size() != 1 || node.outputs[0] < 0 || node.inputs.empty() ||
+      graph.tensors[node.outputs[0]].is_constant()) {
+    return false;
+  }
+  if (node.op == OpType::Cast &&
+      (node.GetInt("to", 0) != 1 || graph.tensors[node.inputs[0]].dtype != DataType::kFloat16)) {
+    return false;
+  }
+  for (int t : node.inputs) {
+    if (t >= 0 && !graph.tensors[t].is_constant()) return false;
+  }
+  return true;
+}
+
+// Weights stored compressed (lwai.quantize(mode="weight_only"): int8 behind a DequantizeLinear,
+// float16 behind a Cast) are expanded to float32 once per executor, so that backends see
+// constant weights to claim and pack. The expanding nodes stay in the copy (node indices stay
+// the model's) with constant outputs, and run as folded. Null when the graph has none.
+Result<std::unique_ptr<Graph>> ExpandCompressedConstants(const Graph& graph,
+                                                         const ExecutionLimits& limits) {
+  std::unique_ptr<Graph> expanded;
+  std::vector<TensorView> views;
+  ThreadPool pool(1);
+  uint64_t expanded_bytes = 0;
+  for (const Node& node : graph.nodes) {
+    if (!ExpandsCompressedConstant(expanded ? *expanded : graph, node)) continue;
+    if (expanded == nullptr) {
+      expanded = std::make_unique<Graph>(graph);
+      views.resize(graph.tensors.size());
+    }
+    for (int t : node.inputs) {
+      if (t < 0) continue;
+      const TensorDesc& desc = expanded->tensors[t];
+      views[t] =
+          TensorView{desc.dtype, desc.StaticShape(), const_cast<uint8_t*>(desc.constant.data)};
+    }
+    KernelContext ctx(node, views.data(), &pool);
+    ctx.limits_ = &limits;
+    std::vector<std::shared_ptr<void>> storage;
+    LWAI_RETURN_IF_ERROR(PrepareAndEvaluate(*FindReferenceKernel(node.op), ctx, &storage));
+    const TensorView& out = ctx.output(0);
+    expanded_bytes += out.ByteSize();
+    LWAI_RETURN_IF_ERROR(
+        limits.CheckBytes(expanded_bytes, node.Describe() + ": the weights expanded so far"));
+    TensorDesc& desc = expanded->tensors[node.outputs[0]];
+    desc.dtype = out.dtype;
+    desc.shape_known = true;
+    desc.shape.clear();
+    for (int d = 0; d < out.shape.rank; ++d) desc.shape.push_back(Dim{out.shape[d], ""});
+    desc.constant = ConstantData::Copy(out.data, out.ByteSize());
+  }
+  return expanded;
+}
+
 }  // namespace
 
 Status Executor::CheckBytes(uint64_t bytes, const std::string& what) const {
   return limits_->CheckBytes(bytes, what);
 }
 
-Executor::Executor(const Graph& graph, const SessionOptions& options)
-    : graph_(graph), options_(options) {}
+Executor::Executor(const Graph& graph, std::unique_ptr<Graph> expanded,
+                   const SessionOptions& options)
+    : expanded_graph_(std::move(expanded)), graph_(graph), options_(options) {}
 
 Result<std::unique_ptr<Executor>> Executor::Create(const Graph& graph,
                                                    const SessionOptions& options,
@@ -45,7 +111,12 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Graph& graph,
   if (options.threads < 1) {
     return InvalidArgument("threads must be >= 1, got " + std::to_string(options.threads));
   }
-  std::unique_ptr<Executor> executor(new Executor(graph, options));
+  ExecutionLimits expansion_limits;
+  expansion_limits.max_memory_bytes = options.max_memory_bytes;
+  LWAI_ASSIGN_OR_RETURN(std::unique_ptr<Graph> expanded,
+                        ExpandCompressedConstants(graph, expansion_limits));
+  const Graph& executed = expanded ? *expanded : graph;  // before `expanded` moves
+  std::unique_ptr<Executor> executor(new Executor(executed, std::move(expanded), options));
   executor->own_limits_.max_memory_bytes = options.max_memory_bytes;
   executor->own_limits_.cancel = options.cancel;
   if (shared_limits != nullptr) executor->limits_ = shared_limits;
@@ -419,6 +490,10 @@ Status Executor::PrepareNodes() {
   for (size_t n = 0; n < num_nodes; ++n) {
     const Node& node = graph_.nodes[n];
     contexts_.push_back(std::make_unique<KernelContext>(node, views_.data(), pool_));
+    if (expanded_graph_ != nullptr && OutputsAreConstants(graph_, node)) {
+      folded_[n] = 1;  // expanded at creation (ExpandCompressedConstants)
+      continue;
+    }
     KernelContext& ctx = *contexts_.back();
     ctx.shape_only_ = claimed_for_partition_[n];
     ctx.registration_ = kernels_[n];

@@ -92,7 +92,7 @@ class Executor {
     std::vector<int> outputs_read_outside;
   };
 
-  Executor(const Graph& graph, const SessionOptions& options);
+  Executor(const Graph& graph, std::unique_ptr<Graph> expanded, const SessionOptions& options);
   Status AssignBackends();
   // Groups the nodes claimed for partitions into convex partitions, compiles them, and sets
   // order_ and position_.
@@ -124,6 +124,8 @@ class Executor {
   // run to run while large enough; counted against the memory limit with the arenas.
   Status DynamicBuffer(size_t slot, size_t bytes, const std::string& what, void** data);
 
+  // The model's graph with compressed weights expanded (when it has any); graph_ refers to it.
+  std::unique_ptr<Graph> expanded_graph_;
   const Graph& graph_;
   SessionOptions options_;
   ExecutionLimits own_limits_;
