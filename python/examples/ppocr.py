@@ -7,6 +7,7 @@ classifier, and a CTC recognizer whose alphabet is stored in the recognizer's me
     python3 python/examples/ppocr.py                 # renders "lwai reads 2026 text" and reads it
     python3 python/examples/ppocr.py photo.png       # reads an image file
     python3 python/examples/ppocr.py --engine onnxruntime
+    python3 python/examples/ppocr.py --int8          # int8 models, calibrated on rendered lines
 
 The same pre- and post-processing serves both engines, so their texts can be compared.
 """
@@ -14,6 +15,7 @@ The same pre- and post-processing serves both engines, so their texts can be com
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 
@@ -30,20 +32,25 @@ CLS_SIZE = (48, 192)
 
 
 class Engine:
-    """Runs one ONNX model with lwai (converted once) or onnxruntime."""
+    """Runs one ONNX model with lwai (converted once) or onnxruntime; with `record`, keeps every
+    input it is given (calibration data for quantization)."""
 
-    def __init__(self, path: str, engine: str):
+    def __init__(self, path: str, engine: str, model=None):
         self.engine = engine
+        self.recorded: list[np.ndarray] | None = None
         if engine == "lwai":
             import lwai
 
-            self.session = lwai.Session(lwai.convert(path))
+            self.model = model if model is not None else lwai.convert(path)
+            self.session = lwai.Session(self.model)
         else:
             import onnxruntime as ort
 
             self.session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.recorded is not None:
+            self.recorded.append(x)
         if self.engine == "lwai":
             return self.session.run([x])[0]
         name = self.session.get_inputs()[0].name
@@ -138,10 +145,58 @@ class PPOCR:
             lines.append(recognize(self.rec, self.alphabet, crop))
         return lines
 
+    def quantize(self, images, **options) -> PPOCR:
+        """A reader with int8 copies of the three models (lwai.quantize), each calibrated on
+        the inputs it gets while this reader reads `images`. Ranges: 99.999th percentiles
+        (min-max ranges let a few outliers coarsen the recognizer's steps); `options` go to
+        lwai.quantize."""
+        options = {"method": "percentile", "progress": False, **options}
+        import lwai
 
-def render(text: str, size: int = 32) -> Image.Image:
-    """Black text on white, with a margin, in Pillow's built-in font."""
-    font = ImageFont.load_default(size=size)
+        engines = (self.det, self.cls, self.rec)
+        for engine in engines:
+            engine.recorded = []
+        try:
+            for image in images:
+                self(image)
+            int8 = copy.copy(self)
+            int8.det, int8.cls, int8.rec = (
+                Engine("", "lwai", lwai.quantize(e.model, e.recorded, **options)) for e in engines
+            )
+        finally:
+            for engine in engines:
+                engine.recorded = None
+        return int8
+
+
+def sample_lines() -> list[Image.Image]:
+    """Calibration images: pangram lines in the DejaVu faces (they ship with matplotlib, else
+    Pillow's built-in font) at several sizes."""
+    text = [
+        "The quick brown fox jumps over the lazy dog",
+        "Invoice 4815 total 162.42 EUR due 30 days",
+        "lwai runs neural networks on every CPU",
+    ]
+    faces = [None]
+    try:
+        import matplotlib
+
+        fonts = os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf")
+        faces += [
+            os.path.join(fonts, f"DejaVu{face}.ttf") for face in ("Sans", "Serif", "SansMono")
+        ]
+    except ImportError:
+        pass
+    return [render(t, size, face) for t in text for size in (24, 40) for face in faces]
+
+
+def render(text: str, size: int = 32, font_path: str | None = None) -> Image.Image:
+    """Black text on white, with a margin, in a TrueType font file (default: Pillow's
+    built-in font)."""
+    if font_path is None:
+        font = ImageFont.load_default(size=size)
+    else:
+        font = ImageFont.truetype(font_path, size)
     left, top, right, bottom = font.getbbox(text)
     image = Image.new("RGB", (right - left + 2 * size, bottom - top + 2 * size), "white")
     ImageDraw.Draw(image).text((size - left, size - top), text, font=font, fill="black")
@@ -153,9 +208,15 @@ def main() -> int:
     parser.add_argument("image", nargs="?", help="image file (default: render sample text)")
     parser.add_argument("--engine", choices=("lwai", "onnxruntime"), default="lwai")
     parser.add_argument("--text", default="lwai reads 2026 text", help="text to render")
+    parser.add_argument(
+        "--int8", action="store_true", help="lwai int8 models, calibrated on rendered lines"
+    )
     args = parser.parse_args()
     image = Image.open(args.image) if args.image else render(args.text)
-    for line in PPOCR(args.engine)(image):
+    reader = PPOCR("lwai" if args.int8 else args.engine)
+    if args.int8:
+        reader = reader.quantize(sample_lines())
+    for line in reader(image):
         print(line)
     return 0
 

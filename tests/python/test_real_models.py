@@ -100,3 +100,71 @@ def test_ocr_example_script_prints_the_text():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Hello 42"
+
+
+def edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        diagonal, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (ca != cb))
+    return row[len(b)]
+
+
+def rendered_lines(count: int) -> list[tuple[str, object]]:
+    """Lines of words in eight TrueType faces (matplotlib's DejaVu and STIX) and Pillow's
+    built-in font, at sizes 20 to 48 pixels: text the calibration never saw."""
+    import random
+
+    import matplotlib
+
+    sys.path.insert(0, str(OCR_EXAMPLE.parent))
+    import ppocr
+
+    fonts = pathlib.Path(matplotlib.__file__).parent / "mpl-data" / "fonts" / "ttf"
+    faces = [None] + [
+        str(fonts / f"{name}.ttf")
+        for name in (
+            "DejaVuSans",
+            "DejaVuSerif",
+            "DejaVuSansMono",
+            "DejaVuSans-Bold",
+            "DejaVuSerif-Italic",
+            "STIXGeneral",
+            "DejaVuSansMono-Bold",
+            "DejaVuSans-Oblique",
+        )
+    ]
+    words = (
+        "order number 4815 page 12 of 30 total amount paid Hello World station platform "
+        "train leaves at 7 pm meeting room B delivery address phone 555 0199"
+    ).split()
+    rng = random.Random(2)
+    lines = []
+    for i in range(count):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(2, 5)))
+        lines.append((text, ppocr.render(text, rng.choice([20, 26, 32, 40, 48]), faces[i % 9])))
+    return lines
+
+
+def test_ocr_int8_reads_like_float():
+    """PP-OCR det + cls + rec in int8, calibrated on the example's rendered sample lines, read
+    30 other lines (nine fonts, five sizes): the same text as float on at least 20 of them, and
+    a character error rate within 1 point of float's."""
+    sys.path.insert(0, str(OCR_EXAMPLE.parent))
+    import ppocr
+
+    model_path("ppocr_det")
+    reader = ppocr.PPOCR("lwai")
+    int8 = reader.quantize(ppocr.sample_lines())
+    for engine in (int8.det, int8.cls, int8.rec):
+        assert "QLinearConv" in engine.model.op_histogram()
+    same, float_errors, int8_errors, characters = 0, 0, 0, 0
+    for text, image in rendered_lines(30):
+        want, got = " ".join(reader(image)), " ".join(int8(image))
+        same += got == want
+        float_errors += edit_distance(want, text)
+        int8_errors += edit_distance(got, text)
+        characters += len(text)
+    assert same >= 20
+    assert int8_errors / characters <= float_errors / characters + 0.01
