@@ -284,3 +284,41 @@ def test_qlinear_concat_matches_onnxruntime(x_type):
     got = run_lwai(model, feed)[0]
     assert got.shape == expected.shape
     assert np.abs(got.astype(np.int32) - expected.astype(np.int32)).max() <= 1
+
+
+@pytest.mark.parametrize("x_type", [T.UINT8, T.INT8])
+def test_elementwise_chains_between_qdq_become_lookup_tables(x_type):
+    """DequantizeLinear -> HardSwish -> Mul(scalar) -> Add(scalar) -> QuantizeLinear (PP-OCR's
+    learnable activation) and DequantizeLinear -> Sigmoid -> QuantizeLinear each become one
+    QuantizedLookup of the 256 input bytes; values as ONNX Runtime's float path gives them."""
+    np_type = np.uint8 if x_type == T.UINT8 else np.int8
+    zero = 128 if x_type == T.UINT8 else 0
+    inits = [
+        scalar("xs", T.FLOAT, 0.05),
+        scalar("xz", x_type, zero + 3),
+        scalar("ys", T.FLOAT, 0.04),
+        scalar("yz", x_type, zero - 5),
+        # One step of the first chain's output moves the Sigmoid by at most one of its steps.
+        scalar("ss", T.FLOAT, 0.01),
+        scalar("sz", x_type, zero - 128 if x_type == T.UINT8 else -100),
+        onnx.numpy_helper.from_array(np.array([0.75], np.float32), "w"),
+        onnx.numpy_helper.from_array(np.array([-0.2], np.float32), "b"),
+    ]
+    nodes = [
+        h.make_node("DequantizeLinear", ["x", "xs", "xz"], ["xf"]),
+        h.make_node("HardSwish", ["xf"], ["hs"]),
+        h.make_node("Mul", ["w", "hs"], ["scaled"]),
+        h.make_node("Add", ["scaled", "b"], ["shifted"]),
+        h.make_node("QuantizeLinear", ["shifted", "ys", "yz"], ["yq"]),
+        h.make_node("DequantizeLinear", ["yq", "ys", "yz"], ["yf"]),
+        h.make_node("Sigmoid", ["yf"], ["sig"]),
+        h.make_node("QuantizeLinear", ["sig", "ss", "sz"], ["y"]),
+    ]
+    x = byte_array(np_type, (2, 8, 9, 9))
+    model = make_model(nodes, [h.make_tensor_value_info("x", x_type, x.shape)], x_type, inits)
+    converted = lwai.convert(model)
+    assert converted.op_histogram() == {"QuantizedLookup": 2}
+    got = lwai.Session(converted).run([x])[0]
+    expected = ort_run(model, {"x": x})[0]
+    difference = np.abs(got.astype(np.int32) - expected.astype(np.int32))
+    assert difference.max() <= 1 and (difference == 0).mean() > 0.99

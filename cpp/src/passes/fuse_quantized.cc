@@ -1,6 +1,7 @@
 // QDQ models (QuantizeLinear/DequantizeLinear around float operators, as ONNX Runtime's
 // quantize_static and lwai.quantize write them) become quantized operators, so that int8 values
 // flow from one integer kernel to the next without a float round trip.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -8,6 +9,8 @@
 
 #include "kernels/common.h"
 #include "passes/passes.h"
+#include "runtime/evaluate.h"
+#include "runtime/thread_pool.h"
 
 namespace lwai {
 namespace {
@@ -427,6 +430,147 @@ Status FuseQuantizedPassThrough(Graph& graph) {
     node.inputs[0] = graph.nodes[p].inputs[0];
     node.outputs[0] = graph.nodes[q].outputs[0];
     removed[q] = 1;
+  }
+  DropRemoved(graph, removed);
+  return graph.SortTopologically();
+}
+
+namespace {
+
+// Elementwise float operators of one activation input whose other inputs are constant scalars
+// (Clip's bounds, the scale of a Mul): a function of each value alone. Returns the activation
+// input's position, or -1.
+int ElementwiseFunctionInput(const Graph& graph, const Node& node) {
+  switch (node.op) {
+    case OpType::Relu:
+    case OpType::LeakyRelu:
+    case OpType::Sigmoid:
+    case OpType::HardSigmoid:
+    case OpType::HardSwish:
+    case OpType::Swish:
+    case OpType::Tanh:
+    case OpType::Elu:
+    case OpType::Selu:
+    case OpType::Celu:
+    case OpType::Gelu:
+    case OpType::Mish:
+    case OpType::Softplus:
+    case OpType::Softsign:
+    case OpType::ThresholdedRelu:
+    case OpType::Clip:
+    case OpType::Abs:
+    case OpType::Neg:
+    case OpType::Exp:
+    case OpType::Erf:
+    case OpType::Add:
+    case OpType::Sub:
+    case OpType::Mul:
+    case OpType::Div:
+    case OpType::Max:
+    case OpType::Min:
+      break;
+    default:
+      return -1;
+  }
+  if (node.inputs.empty() || node.outputs.size() != 1) return -1;
+  int activation = -1;
+  size_t constant_rank = 0;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const int t = node.inputs[i];
+    if (t < 0) continue;
+    if (Constant(graph, t) != nullptr) {
+      if (NumElementsOf(graph.tensors[t]) != 1) return -1;
+      constant_rank = std::max(constant_rank, graph.tensors[t].shape.size());
+      continue;
+    }
+    if (activation >= 0) return -1;  // two activations: not a function of one value
+    activation = static_cast<int>(i);
+  }
+  const bool unary = node.op != OpType::Add && node.op != OpType::Sub && node.op != OpType::Mul &&
+                     node.op != OpType::Div && node.op != OpType::Max && node.op != OpType::Min;
+  if (activation < 0 || (unary && activation != 0)) return -1;
+  // A constant must not broadcast the activation to a higher rank.
+  const TensorDesc& x = graph.tensors[node.inputs[activation]];
+  if (constant_rank > 0 && !(x.shape_known && x.shape.size() >= constant_rank)) return -1;
+  return activation;
+}
+
+// Runs DequantizeLinear -> chain -> QuantizeLinear (reference kernels) on the 256 byte values:
+// the table that QuantizedLookup indexes. False when a kernel fails (the nodes then stay).
+bool LookupTable(const Graph& graph, const std::vector<const Node*>& nodes, DataType in_type,
+                 std::vector<uint8_t>* table) {
+  std::vector<TensorView> views(graph.tensors.size());
+  for (const Node* node : nodes) {
+    for (int t : node->inputs) {
+      if (t < 0 || !graph.tensors[t].is_constant()) continue;
+      const TensorDesc& desc = graph.tensors[t];
+      views[t] =
+          TensorView{desc.dtype, desc.StaticShape(), const_cast<uint8_t*>(desc.constant.data)};
+    }
+  }
+  uint8_t bytes[256];
+  for (int b = 0; b < 256; ++b) bytes[b] = static_cast<uint8_t>(b);
+  views[nodes.front()->inputs[0]] = TensorView{in_type, Shape({256}), bytes};
+  ThreadPool pool(1);
+  const ExecutionLimits limits = ConversionLimits();
+  std::vector<std::shared_ptr<void>> storage;
+  for (const Node* node : nodes) {
+    const KernelRegistration* kernel = FindReferenceKernel(node->op);
+    if (kernel == nullptr) return false;
+    KernelContext ctx(*node, views.data(), &pool);
+    ctx.limits_ = &limits;
+    if (!PrepareAndEvaluate(*kernel, ctx, &storage).ok()) return false;
+  }
+  const TensorView& out = views[nodes.back()->outputs[0]];
+  if (!IsByteType(out.dtype) || out.NumElements() != 256) return false;
+  const uint8_t* values = static_cast<const uint8_t*>(out.data);
+  table->assign(values, values + 256);
+  return true;
+}
+
+}  // namespace
+
+Status FuseQuantizedLookup(Graph& graph) {
+  const std::vector<int> producers = graph.Producers();
+  const Readers readers(graph);
+  std::vector<char> removed(graph.nodes.size(), 0);
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& first = graph.nodes[n];
+    const int input = ElementwiseFunctionInput(graph, first);
+    if (removed[n] || input < 0) continue;
+    const int p = producers[first.inputs[input]];
+    PerTensorQuantization in, out;
+    if (p < 0 || !PerTensor(graph, graph.nodes[p], OpType::DequantizeLinear, &in) ||
+        graph.tensors[graph.nodes[p].inputs[0]].dtype != in.type) {
+      continue;
+    }
+    // The chain of elementwise functions, each the only reader of the one before, up to a
+    // QuantizeLinear.
+    std::vector<int> chain = {static_cast<int>(n)};
+    int next = readers.Only(first.outputs[0]);
+    while (next >= 0 && !removed[next] && ElementwiseFunctionInput(graph, graph.nodes[next]) >= 0 &&
+           chain.size() < 16) {
+      chain.push_back(next);
+      next = readers.Only(graph.nodes[next].outputs[0]);
+    }
+    if (next < 0 || removed[next] ||
+        !PerTensor(graph, graph.nodes[next], OpType::QuantizeLinear, &out)) {
+      continue;
+    }
+    std::vector<const Node*> nodes = {&graph.nodes[p]};
+    for (int c : chain) nodes.push_back(&graph.nodes[c]);
+    nodes.push_back(&graph.nodes[next]);
+    std::vector<uint8_t> table;
+    if (!LookupTable(graph, nodes, in.type, &table)) continue;
+    Node lookup;
+    lookup.name = first.name;
+    lookup.op = OpType::QuantizedLookup;
+    const int t = AddConstantTensor(graph, first.name + "_table", out.type, {256}, table.data(),
+                                    table.size());
+    lookup.inputs = {graph.nodes[p].inputs[0], t};
+    lookup.outputs = {graph.nodes[next].outputs[0]};
+    for (int c : chain) removed[c] = 1;
+    graph.nodes[next] = std::move(lookup);
   }
   DropRemoved(graph, removed);
   return graph.SortTopologically();

@@ -201,6 +201,9 @@ static Status OptimizeUnguarded(Graph& graph) {
   LWAI_RETURN_IF_ERROR(FuseGelu(graph));
   LWAI_RETURN_IF_ERROR(FuseSwish(graph));
   LWAI_RETURN_IF_ERROR(FuseMish(graph));
+  // After the activation fusions (a HardSwish written as x * Clip(x + 3, 0, 6) / 6 is one
+  // function then), with shapes known.
+  LWAI_RETURN_IF_ERROR(FuseQuantizedLookup(graph));
   // After the activation fusions: a GELU's final scale by 0.5 must not fold into the next Conv.
   LWAI_RETURN_IF_ERROR(FoldAffineIntoConv(graph));
   LWAI_RETURN_IF_ERROR(FoldPadIntoConv(graph));

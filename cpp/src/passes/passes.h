@@ -42,6 +42,10 @@ Status FuseQuantizedConcat(Graph& graph);
 // Rewrites DequantizeLinear -> MaxPool, Reshape, Flatten, Squeeze, Unsqueeze or Transpose ->
 // QuantizeLinear with the same scale and zero point into the operator on the quantized values.
 Status FuseQuantizedPassThrough(Graph& graph);
+// Rewrites DequantizeLinear -> elementwise float operator (Sigmoid, HardSwish, Tanh, ...) ->
+// QuantizeLinear, with per-tensor parameters, into QuantizedLookup: the three nodes' results
+// for each of the 256 input bytes.
+Status FuseQuantizedLookup(Graph& graph);
 // Bypasses Identity and inference Dropout, then removes nodes whose outputs nobody reads.
 Status EliminateDeadNodes(Graph& graph);
 // Folds BatchNormalization into a preceding Conv or Gemm with constant weights.
