@@ -226,6 +226,8 @@ std::vector<int> ScaleInputs(const Node& node) {
       return {1, 4, 7};
     case OpType::DynamicQuantizeMatMul:
       return {2};
+    case OpType::QLinearGlobalAveragePool:
+      return {1, 3};
     case OpType::QLinearConcat: {
       std::vector<int> scales = {0};
       for (size_t i = 3; i < node.inputs.size(); i += 3) scales.push_back(static_cast<int>(i));

@@ -576,6 +576,37 @@ Status FuseQuantizedLookup(Graph& graph) {
   return graph.SortTopologically();
 }
 
+Status FuseQuantizedGlobalAveragePool(Graph& graph) {
+  const std::vector<int> producers = graph.Producers();
+  const Readers readers(graph);
+  std::vector<char> removed(graph.nodes.size(), 0);
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& pool = graph.nodes[n];
+    if (pool.op != OpType::GlobalAveragePool || pool.inputs.empty() || pool.inputs[0] < 0 ||
+        pool.outputs.size() != 1) {
+      continue;
+    }
+    const int p = producers[pool.inputs[0]];
+    const int q = readers.Only(pool.outputs[0]);
+    PerTensorQuantization in, out;
+    if (p < 0 || q < 0 || removed[q] ||
+        !PerTensor(graph, graph.nodes[p], OpType::DequantizeLinear, &in) ||
+        !PerTensor(graph, graph.nodes[q], OpType::QuantizeLinear, &out) || in.type != out.type ||
+        graph.tensors[graph.nodes[p].inputs[0]].dtype != in.type) {
+      continue;
+    }
+    Node fused;
+    fused.name = pool.name;
+    fused.op = OpType::QLinearGlobalAveragePool;
+    fused.inputs = {graph.nodes[p].inputs[0], in.scale, in.zero_point, out.scale, out.zero_point};
+    fused.outputs = {graph.nodes[q].outputs[0]};
+    removed[n] = 1;
+    graph.nodes[q] = std::move(fused);
+  }
+  DropRemoved(graph, removed);
+  return graph.SortTopologically();
+}
+
 Status FuseQuantizedConcat(Graph& graph) {
   const std::vector<int> producers = graph.Producers();
   const Readers readers(graph);

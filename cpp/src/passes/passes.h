@@ -42,6 +42,9 @@ Status FuseQuantizedConcat(Graph& graph);
 // Rewrites DequantizeLinear -> MaxPool, Reshape, Flatten, Squeeze, Unsqueeze or Transpose ->
 // QuantizeLinear with the same scale and zero point into the operator on the quantized values.
 Status FuseQuantizedPassThrough(Graph& graph);
+// Rewrites DequantizeLinear -> GlobalAveragePool -> QuantizeLinear (per-tensor parameters, the
+// same 8-bit type) into QLinearGlobalAveragePool.
+Status FuseQuantizedGlobalAveragePool(Graph& graph);
 // Rewrites DequantizeLinear -> elementwise float operator (Sigmoid, HardSwish, Tanh, ...) ->
 // QuantizeLinear, with per-tensor parameters, into QuantizedLookup: the three nodes' results
 // for each of the 256 input bytes.
