@@ -252,6 +252,63 @@ LWAI_VNNI void QuantizeUint8Avx512(const float* x, int64_t count, float scale, i
   }
 }
 
+#define LWAI_VNNI_VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
+
+bool CpuHasVbmi() {
+  static const bool has = __builtin_cpu_supports("avx512vbmi");
+  return has;
+}
+
+// Byte indices that give each 32-bit lane i the 4 bytes at i * stride + j.
+template <int kStride>
+struct WindowIndexTable {
+  alignas(64) uint8_t bytes[64];
+  constexpr WindowIndexTable() : bytes() {
+    for (int i = 0; i < 64; ++i) bytes[i] = static_cast<uint8_t>(i / 4 * kStride + i % 4);
+  }
+};
+constexpr WindowIndexTable<1> kWindowIndex1;
+constexpr WindowIndexTable<2> kWindowIndex2;
+
+template <int kStride>
+LWAI_VNNI_VBMI void DepthwiseRowVbmi(const uint8_t* const* rows, int64_t kh, int64_t kw,
+                                     const int8_t* w, int64_t count, int32_t offset_value,
+                                     float scale_value, const Int8Requantization& rq, uint8_t* y) {
+  const __m512i index = _mm512_load_si512(kStride == 1 ? kWindowIndex1.bytes : kWindowIndex2.bytes);
+  const int groups = static_cast<int>((kw + 3) / 4);
+  __m512i weights[16];  // [ky][group], kh * groups <= 16
+  for (int64_t ky = 0; ky < kh; ++ky) {
+    for (int g = 0; g < groups; ++g) {
+      int8_t quad[4] = {0, 0, 0, 0};
+      for (int j = 0; j < 4 && 4 * g + j < kw; ++j) quad[j] = w[ky * kw + 4 * g + j];
+      int32_t packed;
+      std::memcpy(&packed, quad, 4);
+      weights[ky * groups + g] = _mm512_set1_epi32(packed);
+    }
+  }
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(rq.y_min - rq.y_zero_point));
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(rq.y_max - rq.y_zero_point));
+  const __m512i zero_point = _mm512_set1_epi32(rq.y_zero_point);
+  const __m512i offset = _mm512_set1_epi32(offset_value);
+  const __m512 scale = _mm512_set1_ps(scale_value);
+  for (int64_t o = 0; o < count; o += 16) {
+    __m512i acc = _mm512_setzero_si512();
+    for (int64_t ky = 0; ky < kh; ++ky) {
+      const uint8_t* row = rows[ky] + o * kStride;
+      for (int g = 0; g < groups; ++g) {
+        const __m512i window = _mm512_permutexvar_epi8(index, _mm512_loadu_si512(row + 4 * g));
+        acc = _mm512_dpbusd_epi32(acc, window, weights[ky * groups + g]);
+      }
+    }
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, offset)), scale);
+    f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
+    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), zero_point);
+    const int64_t lanes = std::min<int64_t>(16, count - o);
+    const __mmask16 mask = static_cast<__mmask16>(lanes == 16 ? 0xFFFF : (1u << lanes) - 1u);
+    _mm_mask_storeu_epi8(y + o, mask, _mm512_cvtepi32_epi8(q));
+  }
+}
+
 LWAI_VNNI void VnniTileAny(const Tile& t, const Int8Requantization& rq) {
   if (t.columns > 16) {
     VnniTile<2>(t, rq);
@@ -428,6 +485,41 @@ void Int8RequantizeRow(const int32_t* sum, int64_t count, int32_t offset, float 
   for (int64_t i = 0; i < count; ++i) {
     out[i] =
         static_cast<uint8_t>(Int8Requantize(sum[i], offset, scale, lo, hi, rq.y_zero_point) & 0xFF);
+  }
+}
+
+bool Int8DepthwiseRowSupported(int64_t kw, int64_t stride) {
+#ifdef LWAI_INT8_X86
+  return CpuHasVnni() && CpuHasVbmi() && !g_force_portable.load(std::memory_order_relaxed) &&
+         kw >= 1 && kw <= 8 && (stride == 1 || stride == 2);
+#else
+  (void)kw;
+  (void)stride;
+  return false;
+#endif
+}
+
+void Int8DepthwiseRow(const uint8_t* const* rows, int64_t kh, int64_t kw, int64_t stride,
+                      const int8_t* w, int64_t count, int32_t offset, float scale,
+                      const Int8Requantization& rq, uint8_t* y) {
+#ifdef LWAI_INT8_X86
+  if (kh <= 8 && Int8DepthwiseRowSupported(kw, stride)) {
+    if (stride == 1) {
+      DepthwiseRowVbmi<1>(rows, kh, kw, w, count, offset, scale, rq, y);
+    } else {
+      DepthwiseRowVbmi<2>(rows, kh, kw, w, count, offset, scale, rq, y);
+    }
+    return;
+  }
+#endif
+  const float lo = static_cast<float>(rq.y_min - rq.y_zero_point);
+  const float hi = static_cast<float>(rq.y_max - rq.y_zero_point);
+  for (int64_t o = 0; o < count; ++o) {
+    int32_t sum = 0;
+    for (int64_t ky = 0; ky < kh; ++ky) {
+      for (int64_t kx = 0; kx < kw; ++kx) sum += w[ky * kw + kx] * rows[ky][o * stride + kx];
+    }
+    y[o] = static_cast<uint8_t>(Int8Requantize(sum, offset, scale, lo, hi, rq.y_zero_point) & 0xFF);
   }
 }
 

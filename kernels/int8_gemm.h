@@ -137,6 +137,21 @@ void Int8RequantizeRow(const int32_t* sum, int64_t count, int32_t offset, float 
 void DepthwiseSumsRow(const float* const* rows, const float* taps, int num_taps, int64_t stride,
                       int64_t count, int32_t* sums);
 
+// Whether Int8DepthwiseRow runs on this CPU (AVX-512 VNNI and VBMI) for kernels `kw` wide
+// (at most 8) with horizontal stride `stride` (1 or 2).
+bool Int8DepthwiseRowSupported(int64_t kw, int64_t stride);
+
+// One output row of an int8 depthwise convolution, requantized as Int8Gemm does it:
+//   y[o] = requantize(sum_{ky < kh, kx < kw} w[ky * kw + kx] * rows[ky][o * stride + kx]
+//                     + offset) * scale ...)
+// for o < count, with rq's zero point and bounds. rows[ky] points at the uint8 input (padded
+// rows, already shifted to uint8 for int8 inputs) of tap row ky for output 0; up to 64 bytes past
+// the last one read must be readable. 4 taps of a row per `vpdpbusd`, each lane's 4 input bytes
+// gathered by one `vpermb`.
+void Int8DepthwiseRow(const uint8_t* const* rows, int64_t kh, int64_t kw, int64_t stride,
+                      const int8_t* w, int64_t count, int32_t offset, float scale,
+                      const Int8Requantization& rq, uint8_t* y);
+
 // dst[r * dst_stride + i] = float(src[r * count + i] - zero_point) for `rows` rows of `count`
 // int8 (`is_signed`) or uint8 values.
 void CenteredFloats(const uint8_t* src, bool is_signed, int32_t zero_point, int64_t rows,

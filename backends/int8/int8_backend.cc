@@ -93,7 +93,13 @@ struct QConvState : WrappedState {
   int64_t plane_width = 0;    // depthwise: row stride of the padded float plane
   int64_t depthwise_plane_floats = 0, depthwise_sums = 0;  // per-thread scratch parts
   bool depthwise_flat = false;  // stride 1: each plane's sums are one run
-  bool read_in_place = false;   // uint8 image whose windows never leave it: no padded copy
+  // Depthwise on bytes (Int8DepthwiseRow): the weights, the offsets with the zero point's
+  // correction, and the padded uint8 plane's bytes per thread.
+  bool depthwise_bytes = false;
+  std::vector<int8_t> depthwise_weights;
+  std::vector<int32_t> depthwise_offset;
+  int64_t depthwise_plane_bytes = 0;
+  bool read_in_place = false;  // uint8 image whose windows never leave it: no padded copy
 };
 
 Status PrepareQLinearConv(KernelContext& ctx) {
@@ -209,6 +215,24 @@ Status PrepareQLinearConv(KernelContext& ctx) {
         }
       }
     }
+    s.depthwise_bytes = !s.pointwise && g.dilations[0] == 1 && g.dilations[1] == 1 &&
+                        g.kernel[0] <= 8 && Int8DepthwiseRowSupported(g.kernel[1], g.strides[1]);
+    if (s.depthwise_bytes) {
+      // The padded plane as bytes and 128 bytes of slack (the rows' 64-byte loads run past it).
+      s.depthwise_plane_bytes = (s.padded_height * s.padded_width + 128 + 63) / 64 * 64;
+      // Then the tap row pointers and, for equal strides, the flat run's outputs.
+      per_thread = s.depthwise_plane_bytes / 4 + RoundUp16(g.kernel[0]) * 2 +
+                   (g.output[0] * s.padded_width + 64) / 4;
+      const int8_t* wd = w.Data<const int8_t>();
+      s.depthwise_weights.assign(wd, wd + c.out_channels * c.kernel_size);
+      const int32_t zero_byte = s.x_signed ? s.x_zero_point + 128 : s.x_zero_point;
+      s.depthwise_offset.resize(static_cast<size_t>(c.out_channels));
+      for (int64_t m = 0; m < c.out_channels; ++m) {
+        int32_t taps = 0;
+        for (int64_t t = 0; t < c.kernel_size; ++t) taps += wd[m * c.kernel_size + t];
+        s.depthwise_offset[m] = s.row_offset[m] - zero_byte * taps;
+      }
+    }
     s.depthwise_row = (per_thread + 15) / 16 * 16;
     scratch = sizeof(int32_t) * static_cast<size_t>(s.depthwise_row) *
               static_cast<size_t>(ctx.thread_pool()->num_threads());
@@ -316,6 +340,63 @@ void Im2ColPadded(const QConvState& s, const uint8_t* padded, uint8_t* col, Thre
   });
 }
 
+// Depthwise windows on bytes: each plane copied (as uint8) into a plane padded with the zero
+// point's byte, then Int8DepthwiseRow per output row.
+template <typename X>
+void DepthwiseBytePlanes(const QConvState& s, const X* x, uint8_t* y, int32_t* scratch,
+                         ThreadPool* pool) {
+  const ConvShape& c = s.shape;
+  const WindowGeometry& g = c.geometry;
+  const int64_t ih = g.input[0], iw = g.input[1], oh = g.output[0], ow = g.output[1];
+  const int64_t kh = g.kernel[0], kw = g.kernel[1];
+  const int64_t pw = s.padded_width, top = g.pad_begin[0], left = g.pad_begin[1];
+  const uint8_t flip = s.x_signed ? 0x80 : 0;
+  const uint8_t zero_byte = static_cast<uint8_t>((s.x_zero_point & 0xFF) ^ flip);
+  const int threads = pool->num_threads();
+  const int64_t planes = c.batch * c.out_channels;
+  pool->ParallelFor(threads, 1, [&](int64_t task_begin, int64_t task_end) {
+    for (int64_t task = task_begin; task < task_end; ++task) {
+      uint8_t* padded = reinterpret_cast<uint8_t*>(scratch + task * s.depthwise_row);
+      const uint8_t** rows = reinterpret_cast<const uint8_t**>(padded + s.depthwise_plane_bytes);
+      uint8_t* flat =
+          g.strides[0] == g.strides[1] ? reinterpret_cast<uint8_t*>(rows + RoundUp16(kh)) : nullptr;
+      std::memset(padded, zero_byte, static_cast<size_t>(s.depthwise_plane_bytes));
+      const int64_t begin = planes * task / threads, end = planes * (task + 1) / threads;
+      for (int64_t plane = begin; plane < end; ++plane) {
+        const int64_t channel = plane % c.out_channels;
+        const uint8_t* in = reinterpret_cast<const uint8_t*>(x + plane * ih * iw);
+        for (int64_t r = 0; r < ih; ++r) {
+          uint8_t* dst = padded + (top + r) * pw + left;
+          if (flip) {
+            for (int64_t i = 0; i < iw; ++i) dst[i] = in[r * iw + i] ^ flip;
+          } else {
+            std::memcpy(dst, in + r * iw, static_cast<size_t>(iw));
+          }
+        }
+        const int8_t* w = s.depthwise_weights.data() + channel * kh * kw;
+        uint8_t* out = y + plane * oh * ow;
+        if (flat != nullptr) {
+          // Equal strides: the plane is one run. Output (oy, ox) is flat output oy * pw + ox,
+          // whose window starts `stride` times as far into the padded plane; the outputs past
+          // each row's end are computed and dropped.
+          for (int64_t ky = 0; ky < kh; ++ky) rows[ky] = padded + ky * pw;
+          Int8DepthwiseRow(rows, kh, kw, g.strides[1], w, (oh - 1) * pw + ow,
+                           s.depthwise_offset[channel], s.row_scale[channel], s.rq, flat);
+          for (int64_t oy = 0; oy < oh; ++oy) {
+            std::memcpy(out + oy * ow, flat + oy * pw, static_cast<size_t>(ow));
+          }
+          continue;
+        }
+        for (int64_t oy = 0; oy < oh; ++oy) {
+          for (int64_t ky = 0; ky < kh; ++ky) rows[ky] = padded + (oy * g.strides[0] + ky) * pw;
+          Int8DepthwiseRow(rows, kh, kw, g.strides[1], w, ow, s.depthwise_offset[channel],
+                           s.row_scale[channel], s.rq, out + oy * ow);
+        }
+      }
+    }
+  });
+}
+
 template <typename X>
 void DepthwisePlanes(const QConvState& s, const X* x, uint8_t* y, int32_t* acc_rows,
                      ThreadPool* pool) {
@@ -345,6 +426,10 @@ void DepthwisePlanes(const QConvState& s, const X* x, uint8_t* y, int32_t* acc_r
         }
       }
     });
+    return;
+  }
+  if (s.depthwise_bytes) {
+    DepthwiseBytePlanes(s, x, y, acc_rows, pool);
     return;
   }
   // Windows: each plane is copied as floats x - zero point into a zero-padded plane (rows

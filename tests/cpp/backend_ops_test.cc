@@ -234,6 +234,24 @@ std::vector<OpCase> Cases() {
                  n.QConv(n.Input({2, 8, 15, 13}, -2.0f, 2.0f), 8, 8, {5, 5}, kS8, kU8, true,
                          With(Pads({2, 2, 2, 2}), Strides(2)), 8);
                }});
+  // Depthwise on bytes (VBMI): unequal strides (per output row), a 1-wide and an 8-wide
+  // kernel, a tiny plane; dilation goes to the float path.
+  c.push_back({"qdepthwise3x3_s8_stride2x1", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 6, 13, 11}, -2.0f, 2.0f), 6, 6, {3, 3}, kS8, kS8, true,
+                         With(Pads({1, 1, 1, 1}), {IntsAttr("strides", {2, 1})}), 6);
+               }});
+  c.push_back({"qdepthwise3x1_u8_stride1x2", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 5, 9, 40}, -2.0f, 2.0f), 5, 5, {3, 1}, kU8, kU8, false,
+                         With(Pads({1, 0, 1, 0}), {IntsAttr("strides", {1, 2})}), 5);
+               }});
+  c.push_back({"qdepthwise2x8_u8_tiny_plane", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 40, 3, 9}, -2.0f, 2.0f), 40, 40, {2, 8}, kU8, kU8, true,
+                         Pads({0, 3, 1, 4}), 40);
+               }});
+  c.push_back({"qdepthwise3x3_dilation2_float_path", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 4, 12, 12}, -2.0f, 2.0f), 4, 4, {3, 3}, kU8, kS8, true,
+                         With(Pads({2, 2, 2, 2}), {IntsAttr("dilations", {2, 2})}), 4);
+               }});
   c.push_back({"qadd_u8_same_shape", kQuantizedTol, [=](Net& n) {
                  n.QBinary(OpType::QLinearAdd, n.Input({2, 8, 9, 7}, -2.0f, 2.0f),
                            n.Input({2, 8, 9, 7}, -3.0f, 3.0f), kU8);

@@ -184,6 +184,45 @@ TEST(Int8Gemm, DynamicUint8QuantizationMatchesScalarDefinition) {
   EXPECT_EQ(got[701], 0);
 }
 
+// The depthwise row (VBMI + VNNI where the CPU has them) against its scalar definition.
+TEST(Int8Gemm, DepthwiseRowMatchesScalarDefinition) {
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> byte(0, 255), weight(-128, 127), bias(-3000, 3000);
+  for (int64_t kh : {1, 3, 5}) {
+    for (int64_t kw : {1, 3, 4, 5, 8}) {
+      for (int64_t stride : {1, 2}) {
+        const int64_t count = 37, width = count * stride + kw + 64;
+        std::vector<uint8_t> plane(static_cast<size_t>(kh * width));
+        for (uint8_t& v : plane) v = static_cast<uint8_t>(byte(rng));
+        std::vector<int8_t> w(static_cast<size_t>(kh * kw));
+        for (int8_t& v : w) v = static_cast<int8_t>(weight(rng));
+        std::vector<const uint8_t*> rows;
+        for (int64_t ky = 0; ky < kh; ++ky) rows.push_back(plane.data() + ky * width);
+        Int8Requantization rq;
+        rq.y_zero_point = 7;
+        rq.y_min = 0;
+        rq.y_max = 250;
+        const int32_t offset = bias(rng);
+        const float scale = 1.0f / 1500.0f;
+        std::vector<uint8_t> fast(count + 1, 0xEE), plain(count + 1, 0xEE);
+        Int8DepthwiseRow(rows.data(), kh, kw, stride, w.data(), count, offset, scale, rq,
+                         fast.data());
+        int8_gemm_internal::SetForcePortableForTesting(true);
+        Int8DepthwiseRow(rows.data(), kh, kw, stride, w.data(), count, offset, scale, rq,
+                         plain.data());
+        int8_gemm_internal::SetForcePortableForTesting(false);
+        ASSERT_EQ(fast, plain) << kh << "x" << kw << " stride " << stride;
+        EXPECT_EQ(fast[count], 0xEE) << "wrote past the row";
+        int32_t sum = 0;  // output 5, by hand
+        for (int64_t ky = 0; ky < kh; ++ky) {
+          for (int64_t kx = 0; kx < kw; ++kx) sum += w[ky * kw + kx] * rows[ky][5 * stride + kx];
+        }
+        EXPECT_EQ(plain[5], Int8Requantize(sum, offset, scale, -7.0f, 243.0f, 7));
+      }
+    }
+  }
+}
+
 TEST(Int8Gemm, RejectsBadSizes) {
   const int8_t w[4] = {1, 2, 3, 4};
   EXPECT_FALSE(Int8GemmWeights::Create(w, 0, 4).ok());
