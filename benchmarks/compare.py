@@ -164,8 +164,11 @@ def _load_litert(spec: dict, feed: dict):
 
 LOADERS = {
     "lwai": _load_lwai,
-    "lwai_fp32": _load_lwai,  # int8_models.py: the float model beside the quantized one
+    # int8_models.py: the float model beside the quantized one, and the dynamic int8 models
+    "lwai_fp32": _load_lwai,
+    "lwai_dynamic": _load_lwai,
     "ort": _load_ort,
+    "ort_dynamic": _load_ort,
     "openvino": _load_openvino,
     "litert": _load_litert,
 }

@@ -9,10 +9,15 @@ compare.py. Every (framework, network, threads) is a fresh process, interleaved,
 all rounds (compare.py's workers). Outputs are compared with ONNX Runtime's on the same
 quantized file; model sizes are the .lwai files.
 
+Dynamic quantization (a second table): the transformer encoders of real_models.py (MiniLM-L6,
+BERT-base; random weights, 128 tokens) quantized by each framework's own tool, lwai by
+`lwai.quantize(mode="dynamic")`, ONNX Runtime by `quantize_dynamic` (int8 weights), against lwai
+fp32 and ONNX Runtime fp32.
+
 Replaces the "Int8" section of benchmarks/RESULTS.md; raw records in .cache/bench/int8.json.
 
     python3 benchmarks/int8_models.py [--quick] [--nets a,b] [--threads 1,2] [--repeats N]
-        [--no-openvino]
+        [--no-openvino] [--dynamic a,b]
 """
 
 from __future__ import annotations
@@ -86,6 +91,104 @@ def prepare_int8(nets: list[str], onnx_info: dict) -> dict:
     return out
 
 
+DYNAMIC_MODELS = ("minilm_l6", "bert_base")
+DYNAMIC_FRAMEWORKS = ("lwai_dynamic", "lwai_fp32", "ort_dynamic", "ort")
+
+DYNAMIC_SCRIPT = """
+import sys, lwai
+from onnxruntime.quantization import QuantType, quantize_dynamic
+source, ort_out, lwai_out, fp32_out = sys.argv[1:5]
+quantize_dynamic(source, ort_out, weight_type=QuantType.QInt8)
+model = lwai.convert(source)
+model.save(fp32_out)
+lwai.quantize(model, mode="dynamic").save(lwai_out)
+"""
+
+
+def prepare_dynamic(names: list[str]) -> dict:
+    """{name: {"onnx", "inputs", "ort_dynamic", "lwai_dynamic", "lwai_fp32"} or {"error"}}: each
+    framework's dynamic quantization of the model (ONNX Runtime's file cached, lwai's fresh)."""
+    import real_models
+
+    out = real_models.ensure_models(names)
+    for name in names:
+        entry = out[name]
+        if "error" in entry:
+            continue
+        paths = {
+            "ort_dynamic": INT8_DIR / f"{name}_dynamic.onnx",
+            "lwai_dynamic": INT8_DIR / f"{name}_dynamic.lwai",
+            "lwai_fp32": INT8_DIR / f"{name}_fp32.lwai",
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", DYNAMIC_SCRIPT, entry["onnx"], *map(str, paths.values())],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            out[name] = {"error": compare._last_line(done.stderr)}
+            continue
+        entry.update({k: str(v) for k, v in paths.items()})
+    return out
+
+
+def dynamic_cosines(names: list[str], threads_list: list[int]) -> dict:
+    """{(framework, name): the lowest cosine of its dynamic int8 outputs to its fp32 outputs}
+    from round 1's saved outputs."""
+    import numpy as np
+
+    out = {}
+    for name in names:
+        for quantized, reference in (("lwai_dynamic", "lwai_fp32"), ("ort_dynamic", "ort")):
+            got = compare.load_outputs(quantized, name, threads_list[0])
+            want = compare.load_outputs(reference, name, threads_list[0])
+            if got is None or want is None:
+                continue
+            worst = 1.0
+            for a, b in zip(got, want, strict=False):
+                a, b = a.reshape(-1).astype(np.float64), b.reshape(-1).astype(np.float64)
+                norms = np.linalg.norm(a) * np.linalg.norm(b)
+                worst = min(worst, float(a @ b / norms) if norms else 1.0)
+            out[(quantized, name)] = worst
+    return out
+
+
+def dynamic_lines(summary, names, info, cosines) -> list[str]:
+    threads_list = sorted({t for (_, _, t) in summary})
+    fmt = compare._fmt
+    lines = [
+        "",
+        "## Dynamic int8 (transformers)",
+        "",
+        "Each framework's own dynamic quantization of the float model: lwai's "
+        '`lwai.quantize(mode="dynamic")` (DynamicQuantizeMatMul), ONNX Runtime\'s '
+        "`quantize_dynamic` (int8 weights). Median latency in ms, random weights, 128 tokens; "
+        "*cosine* is each int8 output's cosine similarity to its framework's fp32 output.",
+        "",
+        "| model | threads | lwai dynamic | lwai fp32 | ORT dynamic | ORT fp32 | lwai fp32/dynamic "
+        "| lwai/ORT dynamic | cosine lwai / ORT |",
+        "| --- |" + " ---: |" * 8,
+    ]
+    for name in names:
+        if "error" in info.get(name, {}):
+            lines.append(f"| {name} | - | error: {info[name]['error']} |" + " |" * 7)
+            continue
+        for t in threads_list:
+            cells = [summary.get((fw, name, t), {}) for fw in DYNAMIC_FRAMEWORKS]
+            med = [c.get("median_ms") for c in cells]
+
+            def ratio(a, b, med=med):
+                return fmt(med[a] / med[b]) if med[a] and med[b] else "-"
+
+            row = [name, str(t), *(compare._median_cell(c) for c in cells)]
+            lw, ort = cosines.get(("lwai_dynamic", name)), cosines.get(("ort_dynamic", name))
+            cosine = f"{lw:.5f} / {ort:.5f}" if lw is not None and ort is not None else "n/a"
+            row += [ratio(1, 0), ratio(0, 2), cosine]
+            lines.append("| " + " | ".join(compare._cell(c) for c in row) + " |")
+    return lines
+
+
 def report_lines(command, machine, summary, nets, info, reasons) -> list[str]:
     onnx_info, fp32_info, int8_info = info
     threads_list = sorted({t for (_, _, t) in summary})
@@ -147,6 +250,12 @@ def parse_args(argv):
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--nets", type=compare._str_list, default=list(compare.ALL_NETS))
+    parser.add_argument(
+        "--dynamic",
+        type=compare._str_list,
+        default=list(DYNAMIC_MODELS),
+        help="transformers for the dynamic table ('' for none)",
+    )
     compare.add_run_options(parser)
     args = parser.parse_args(argv)
     compare.check_run_options(parser, args)
@@ -177,7 +286,22 @@ def main(argv: list[str] | None = None) -> int:
         model = source["onnx"] if fw in compare.ONNX_PEERS else source["model"]
         return {"model": model, "input_shape": onnx_info[net]["input_shape"]}
 
-    results = compare.measure(args, nets, frameworks, model_spec)
+    # The dynamic table first: measure() clears the saved outputs that the tables compare.
+    dynamic = [n for n in args.dynamic if n]
+    dynamic_info = prepare_dynamic(dynamic) if dynamic else {}
+
+    def dynamic_spec(fw: str, name: str) -> dict:
+        entry = dynamic_info.get(name, {})
+        if "error" in entry:
+            return {"error": entry["error"]}
+        model = entry["onnx"] if fw == "ort" else entry[fw]
+        return {"model": model, "inputs": entry["inputs"]}
+
+    results, cosines = {}, {}
+    if dynamic:
+        results = compare.measure(args, dynamic, DYNAMIC_FRAMEWORKS, dynamic_spec)
+        cosines = dynamic_cosines(dynamic, sorted({t for (_, _, t) in results}))
+    results.update(compare.measure(args, nets, frameworks, model_spec))
     summary = {key: compare.summarize(records) for key, records in results.items()}
     machine["load_average_end"] = list(os.getloadavg())
     machine["date"] = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -187,10 +311,18 @@ def main(argv: list[str] | None = None) -> int:
     lines = report_lines(
         command, machine, summary, nets, (onnx_info, fp32_info, int8_info), reasons
     )
+    if dynamic:  # the dynamic table goes before the machine list
+        machine_at = next(i for i, line in enumerate(lines) if line.startswith("- CPU:")) - 1
+        lines[machine_at:machine_at] = dynamic_lines(summary, dynamic, dynamic_info, cosines)
     compare.write_section(args.out, compare.INT8_HEADING, lines)
     raw = {
         "machine": machine,
-        "models": {"onnx": onnx_info, "fp32": fp32_info, "int8": int8_info},
+        "models": {
+            "onnx": onnx_info,
+            "fp32": fp32_info,
+            "int8": int8_info,
+            "dynamic": dynamic_info,
+        },
         "results": [
             {"framework": fw, "net": n, "threads": t, "summary": summary[(fw, n, t)], "records": r}
             for (fw, n, t), r in results.items()
