@@ -97,6 +97,29 @@ void PortableTile(const Tile& t, const Int8Requantization& rq) {
 }
 
 #ifdef LWAI_INT8_X86
+// The first `lanes` (at most 16) of a vector.
+inline __mmask16 LaneMask(int64_t lanes) {
+  return static_cast<__mmask16>(lanes >= 16 ? 0xFFFF : (1u << lanes) - 1u);
+}
+
+// Int8Requantize of 16 sums (with `offset` added), stored as bytes under `mask`.
+struct Requantizer {
+  __m512 lo, hi;
+  __m512i zero_point;
+};
+LWAI_VNNI inline Requantizer RequantizerOf(const Int8Requantization& rq) {
+  return {_mm512_set1_ps(static_cast<float>(rq.y_min - rq.y_zero_point)),
+          _mm512_set1_ps(static_cast<float>(rq.y_max - rq.y_zero_point)),
+          _mm512_set1_epi32(rq.y_zero_point)};
+}
+LWAI_VNNI inline void StoreRequantized(const Requantizer& r, __m512i sum, __m512i offset,
+                                       __m512 scale, __mmask16 mask, uint8_t* out) {
+  __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(sum, offset)), scale);
+  f = _mm512_min_ps(_mm512_max_ps(f, r.lo), r.hi);
+  const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), r.zero_point);
+  _mm_mask_storeu_epi8(out, mask, _mm512_cvtepi32_epi8(q));
+}
+
 template <int kVectors>
 LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
   __m512i acc[kRows][kVectors];
@@ -114,9 +137,7 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
       for (int v = 0; v < kVectors; ++v) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], bv[v], wr);
     }
   }
-  const __m512 lo = _mm512_set1_ps(static_cast<float>(rq.y_min - rq.y_zero_point));
-  const __m512 hi = _mm512_set1_ps(static_cast<float>(rq.y_max - rq.y_zero_point));
-  const __m512i zero_point = _mm512_set1_epi32(rq.y_zero_point);
+  const Requantizer requantizer = RequantizerOf(rq);
   alignas(64) uint8_t local[kLocalBytes];
   uint8_t* const base = rq.y_transposed ? local : t.y;
   const int64_t ld = rq.y_transposed ? kColumns : t.ldy;
@@ -131,7 +152,7 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
         if (lanes <= 0) break;
         const __m512 f =
             _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][v], offset)), scale, bias);
-        const __mmask16 mask = static_cast<__mmask16>(lanes == 16 ? 0xFFFF : (1u << lanes) - 1u);
+        const __mmask16 mask = LaneMask(lanes);
         _mm512_mask_storeu_ps(out + 16 * v, mask, f);
       }
       continue;
@@ -139,11 +160,8 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
     for (int v = 0; v < kVectors; ++v) {
       const int lanes = std::min(16, t.columns - 16 * v);
       if (lanes <= 0) break;
-      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][v], offset)), scale);
-      f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
-      const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), zero_point);
-      const __mmask16 mask = static_cast<__mmask16>(lanes == 16 ? 0xFFFF : (1u << lanes) - 1u);
-      _mm_mask_storeu_epi8(base + r * ld + 16 * v, mask, _mm512_cvtepi32_epi8(q));
+      StoreRequantized(requantizer, acc[r][v], offset, scale, LaneMask(lanes),
+                       base + r * ld + 16 * v);
     }
   }
   if (rq.y_transposed) StoreTransposed(local, t, rq.float_output);
@@ -151,19 +169,13 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
 
 LWAI_VNNI void VnniRequantizeRow(const int32_t* sum, int64_t count, int32_t offset_value,
                                  float scale_value, const Int8Requantization& rq, uint8_t* out) {
-  const __m512 lo = _mm512_set1_ps(static_cast<float>(rq.y_min - rq.y_zero_point));
-  const __m512 hi = _mm512_set1_ps(static_cast<float>(rq.y_max - rq.y_zero_point));
-  const __m512i zero_point = _mm512_set1_epi32(rq.y_zero_point);
+  const Requantizer requantizer = RequantizerOf(rq);
   const __m512i offset = _mm512_set1_epi32(offset_value);
   const __m512 scale = _mm512_set1_ps(scale_value);
   for (int64_t i = 0; i < count; i += 16) {
-    const int64_t lanes = std::min<int64_t>(16, count - i);
-    const __mmask16 mask = static_cast<__mmask16>(lanes == 16 ? 0xFFFF : (1u << lanes) - 1u);
-    const __m512i v = _mm512_maskz_loadu_epi32(mask, sum + i);
-    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(v, offset)), scale);
-    f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
-    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), zero_point);
-    _mm_mask_storeu_epi8(out + i, mask, _mm512_cvtepi32_epi8(q));
+    const __mmask16 mask = LaneMask(count - i);
+    StoreRequantized(requantizer, _mm512_maskz_loadu_epi32(mask, sum + i), offset, scale, mask,
+                     out + i);
   }
 }
 
@@ -198,7 +210,7 @@ LWAI_VNNI void DepthwiseSumsRowAvx512(const float* const* rows, const float* tap
   }
   for (; o < count; o += 16) {
     const int64_t lanes = std::min<int64_t>(16, count - o);
-    const __mmask16 mask = static_cast<__mmask16>(lanes == 16 ? 0xFFFF : (1u << lanes) - 1u);
+    const __mmask16 mask = LaneMask(lanes);
     __m512 a = _mm512_setzero_ps();
     for (int t = 0; t < num_taps; ++t) {
       a = _mm512_fmadd_ps(_mm512_set1_ps(taps[t]),
@@ -214,7 +226,7 @@ LWAI_VNNI void CenteredFloatsAvx512(const uint8_t* src, bool is_signed, int32_t 
   for (int64_t r = 0; r < rows; ++r, src += count, dst += dst_stride) {
     for (int64_t i = 0; i < count; i += 16) {
       const int64_t lanes = std::min<int64_t>(16, count - i);
-      const __mmask16 mask = static_cast<__mmask16>(lanes == 16 ? 0xFFFF : (1u << lanes) - 1u);
+      const __mmask16 mask = LaneMask(lanes);
       const __m128i bytes = _mm_maskz_loadu_epi8(mask, src + i);
       const __m512i wide = is_signed ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
       _mm512_mask_storeu_ps(dst + i, mask, _mm512_cvtepi32_ps(_mm512_sub_epi32(wide, zero)));
@@ -286,9 +298,7 @@ LWAI_VNNI_VBMI void DepthwiseRowVbmi(const uint8_t* const* rows, int64_t kh, int
       weights[ky * groups + g] = _mm512_set1_epi32(packed);
     }
   }
-  const __m512 lo = _mm512_set1_ps(static_cast<float>(rq.y_min - rq.y_zero_point));
-  const __m512 hi = _mm512_set1_ps(static_cast<float>(rq.y_max - rq.y_zero_point));
-  const __m512i zero_point = _mm512_set1_epi32(rq.y_zero_point);
+  const Requantizer requantizer = RequantizerOf(rq);
   const __m512i offset = _mm512_set1_epi32(offset_value);
   const __m512 scale = _mm512_set1_ps(scale_value);
   for (int64_t o = 0; o < count; o += 16) {
@@ -300,12 +310,7 @@ LWAI_VNNI_VBMI void DepthwiseRowVbmi(const uint8_t* const* rows, int64_t kh, int
         acc = _mm512_dpbusd_epi32(acc, window, weights[ky * groups + g]);
       }
     }
-    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, offset)), scale);
-    f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
-    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), zero_point);
-    const int64_t lanes = std::min<int64_t>(16, count - o);
-    const __mmask16 mask = static_cast<__mmask16>(lanes == 16 ? 0xFFFF : (1u << lanes) - 1u);
-    _mm_mask_storeu_epi8(y + o, mask, _mm512_cvtepi32_epi8(q));
+    StoreRequantized(requantizer, acc, offset, scale, LaneMask(count - o), y + o);
   }
 }
 

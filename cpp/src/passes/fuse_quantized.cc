@@ -174,6 +174,20 @@ struct Readers {
   std::vector<int> reader, count;
 };
 
+// Whether node n reads a per-tensor DequantizeLinear's output and is the only reader of its
+// output, a per-tensor QuantizeLinear's input: sets those two nodes and their parameters.
+bool BetweenQdqPair(const Graph& graph, const std::vector<int>& producers, const Readers& readers,
+                    const std::vector<char>& removed, size_t n, int* p, int* q,
+                    PerTensorQuantization* in, PerTensorQuantization* out) {
+  const Node& node = graph.nodes[n];
+  if (node.inputs.empty() || node.inputs[0] < 0 || node.outputs.empty()) return false;
+  *p = producers[node.inputs[0]];
+  *q = readers.Only(node.outputs[0]);
+  return *p >= 0 && *q >= 0 && !removed[*p] && !removed[*q] &&
+         PerTensor(graph, graph.nodes[*p], OpType::DequantizeLinear, in) &&
+         PerTensor(graph, graph.nodes[*q], OpType::QuantizeLinear, out);
+}
+
 // What follows a float operator whose output is requantized: [Relu | Clip] -> QuantizeLinear,
 // each the only reader of the one before.
 struct OutputChain {
@@ -407,15 +421,14 @@ Status FuseQuantizedPassThrough(Graph& graph) {
     const bool moves = node.op == OpType::MaxPool || node.op == OpType::Reshape ||
                        node.op == OpType::Flatten || node.op == OpType::Squeeze ||
                        node.op == OpType::Unsqueeze || node.op == OpType::Transpose;
-    if (!moves || node.inputs.empty() || node.inputs[0] < 0 || node.outputs.empty()) continue;
+    if (!moves) continue;
     bool extra_outputs = false;  // MaxPool's Indices
     for (size_t o = 1; o < node.outputs.size(); ++o) extra_outputs |= node.outputs[o] >= 0;
-    const int p = producers[node.inputs[0]];
-    const int q = readers.Only(node.outputs[0]);
+    int p = -1, q = -1;
     PerTensorQuantization in, out;
-    if (extra_outputs || p < 0 || q < 0 || removed[p] || removed[q] ||
-        !PerTensor(graph, graph.nodes[p], OpType::DequantizeLinear, &in) ||
-        !PerTensor(graph, graph.nodes[q], OpType::QuantizeLinear, &out) || in.type != out.type ||
+    if (extra_outputs ||
+        !BetweenQdqPair(graph, producers, readers, removed, n, &p, &q, &in, &out) ||
+        in.type != out.type ||
         *FloatConstant(graph, in.scale, 1) != *FloatConstant(graph, out.scale, 1)) {
       continue;
     }
@@ -582,17 +595,11 @@ Status FuseQuantizedGlobalAveragePool(Graph& graph) {
   std::vector<char> removed(graph.nodes.size(), 0);
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& pool = graph.nodes[n];
-    if (pool.op != OpType::GlobalAveragePool || pool.inputs.empty() || pool.inputs[0] < 0 ||
-        pool.outputs.size() != 1) {
-      continue;
-    }
-    const int p = producers[pool.inputs[0]];
-    const int q = readers.Only(pool.outputs[0]);
+    int p = -1, q = -1;
     PerTensorQuantization in, out;
-    if (p < 0 || q < 0 || removed[q] ||
-        !PerTensor(graph, graph.nodes[p], OpType::DequantizeLinear, &in) ||
-        !PerTensor(graph, graph.nodes[q], OpType::QuantizeLinear, &out) || in.type != out.type ||
-        graph.tensors[graph.nodes[p].inputs[0]].dtype != in.type) {
+    if (pool.op != OpType::GlobalAveragePool || pool.outputs.size() != 1 ||
+        !BetweenQdqPair(graph, producers, readers, removed, n, &p, &q, &in, &out) ||
+        in.type != out.type || graph.tensors[graph.nodes[p].inputs[0]].dtype != in.type) {
       continue;
     }
     Node fused;
