@@ -740,9 +740,11 @@ PYBIND11_MODULE(_lwai, m) {
         WeightStorage storage = WeightStorage::kInt8;
         if (type == "float16") {
           storage = WeightStorage::kFloat16;
+        } else if (type == "int4") {
+          storage = WeightStorage::kInt4;
         } else if (type != "int8") {
-          ThrowIfError(
-              InvalidArgument("weight_type must be 'int8' or 'float16', got '" + type + "'"));
+          ThrowIfError(InvalidArgument("weight_type must be 'int8', 'int4' or 'float16', got '" +
+                                       type + "'"));
         }
         auto graph = std::make_unique<Graph>(model->graph());
         int compressed = 0;

@@ -324,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Gemm with int8 weights, their inputs quantized at run time; weight_only: weights "
         "stored as --weight-type, computed in float",
     )
-    p.add_argument("--weight-type", choices=("int8", "float16"), default="int8")
+    p.add_argument("--weight-type", choices=("int8", "int4", "float16"), default="int8")
     p.add_argument(
         "--calib",
         metavar="DIR_OR_NPZ",

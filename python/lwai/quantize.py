@@ -33,7 +33,7 @@ from lwai.session import Session
 
 METHODS = ("minmax", "percentile", "entropy")
 MODES = ("static", "dynamic", "weight_only")
-WEIGHT_TYPES = ("int8", "float16")
+WEIGHT_TYPES = ("int8", "int4", "float16")
 _HISTOGRAM_BINS = 2048
 _QUANTIZED_BINS = 128
 
@@ -63,7 +63,9 @@ def quantize(
     mode: "static" (activations quantized with calibrated ranges) or "dynamic" (MatMul and Gemm
       only, their inputs quantized at run time; no calibration, and `method`, `percentile`,
       `activation_type` and `batch_size` do not apply) or "weight_only" (weights stored as
-      `weight_type`, "int8" or "float16", and expanded to float32 by sessions; no calibration).
+      `weight_type`: "int8", "int4" (MatMul/Gemm weights in blocks of 32 along the reduction
+      axis with a scale each, other weights int8) or "float16", expanded to float32 by
+      sessions; no calibration).
     calibration: (static mode) representative inputs, streamed: a numpy array (samples along
       axis 0, for a one-input model), a mapping of input names to arrays (one feed), an iterable
       of feeds (mappings, arrays or lists of arrays in input order), or a folder of .npy/.npz

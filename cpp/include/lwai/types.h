@@ -35,6 +35,11 @@ enum class DataType : int8_t {
   kFloat4E2M1 = 23,
 };
 
+// kInt4 and kUInt4 (held one per byte in memory, two per byte in .lwai files).
+inline bool IsFourBitType(DataType type) {
+  return type == DataType::kInt4 || type == DataType::kUInt4;
+}
+
 // Bytes per element; 0 for kUndefined and kString.
 size_t DataTypeSize(DataType type);
 // "float32", "int64", ... ("undefined" for unknown values).

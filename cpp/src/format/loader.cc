@@ -165,6 +165,23 @@ Status ConvertAttribute(const LoadContext& context, const fb::Attribute& src, At
   return Status::Ok();
 }
 
+// Files hold 4-bit constants two per byte (writer.cc); memory holds them one per byte. Data of
+// exactly one byte per element (written before the packing) stays as it is; other sizes are
+// left to Graph::Validate, which names the mismatch.
+void UnpackFourBit(TensorDesc* dst) {
+  uint64_t count = 0;
+  if (!IsFourBitType(dst->dtype) || !dst->HasStaticShape() ||
+      !dst->StaticShape().CheckedByteSize(1, &count) || count < 2 ||
+      dst->constant.size != (count + 1) / 2) {
+    return;
+  }
+  std::vector<uint8_t> values(static_cast<size_t>(count));
+  for (uint64_t i = 0; i < count; ++i) {
+    values[i] = static_cast<uint8_t>((dst->constant.data[i / 2] >> (i % 2 ? 4 : 0)) & 0x0F);
+  }
+  dst->constant = ConstantData::Copy(values.data(), values.size());
+}
+
 Status ConvertTensor(const LoadContext& context, const fb::Graph& graph, int index,
                      TensorDesc* dst) {
   const fb::Model& model = context.model;
@@ -204,6 +221,7 @@ Status ConvertTensor(const LoadContext& context, const fb::Graph& graph, int ind
   if (buffer.data() != nullptr) {
     // Inline data is only 4-byte aligned inside the flatbuffer: copy it once.
     dst->constant = ConstantData::Copy(buffer.data()->data(), buffer.data()->size());
+    UnpackFourBit(dst);
     return Status::Ok();
   }
   const uint64_t offset = buffer.offset();
@@ -230,6 +248,7 @@ Status ConvertTensor(const LoadContext& context, const fb::Graph& graph, int ind
   dst->constant.file_backed = context.file_backed;
   // Zero-size constants still count as constants.
   if (size == 0) dst->constant.data = file;
+  UnpackFourBit(dst);
   return Status::Ok();
 }
 

@@ -22,13 +22,24 @@ struct DataWriter {
   bool inline_data = false;
   uint64_t cursor = 0;
   std::vector<Offset<fb::Buffer>> buffers;
-  std::vector<std::pair<uint64_t, const ConstantData*>>* layout = nullptr;
+  std::vector<std::pair<uint64_t, ConstantData>>* layout = nullptr;
   // Buffers written so far by their bytes' address and size: constants that share bytes (an
   // outer constant inlined into a subgraph) share one buffer.
   std::map<std::pair<const uint8_t*, size_t>, uint32_t> written;
 };
 
 Offset<fb::Graph> WriteGraph(FlatBufferBuilder& b, const Graph& g, DataWriter& data);
+
+// The bytes a constant is stored as: its own, or for 4-bit types two values per byte (element
+// 2i in the low nibble, as ONNX packs them; in memory they are one per byte, types.h).
+ConstantData StoredBytes(const TensorDesc& desc) {
+  if (!IsFourBitType(desc.dtype) || desc.constant.size < 2) return desc.constant;
+  std::vector<uint8_t> packed((desc.constant.size + 1) / 2, 0);
+  for (size_t i = 0; i < desc.constant.size; ++i) {
+    packed[i / 2] |= static_cast<uint8_t>((desc.constant.data[i] & 0x0F) << (i % 2 ? 4 : 0));
+  }
+  return ConstantData::Copy(packed.data(), packed.size());
+}
 
 Offset<fb::Attribute> WriteAttribute(FlatBufferBuilder& b, const Attribute& a, DataWriter& data) {
   const auto name = b.CreateString(a.name);
@@ -74,15 +85,15 @@ Offset<fb::Graph> WriteGraph(FlatBufferBuilder& b, const Graph& g, DataWriter& d
     } else if (desc.is_constant()) {
       buffer_index = static_cast<uint32_t>(data.buffers.size());
       data.written[key] = buffer_index;
+      const ConstantData stored = StoredBytes(desc);
       if (data.inline_data) {
-        data.buffers.push_back(
-            fb::CreateBuffer(b, 0, 0, b.CreateVector(desc.constant.data, desc.constant.size)));
+        data.buffers.push_back(fb::CreateBuffer(b, 0, 0, b.CreateVector(stored.data, stored.size)));
       } else {
-        data.buffers.push_back(fb::CreateBuffer(b, data.cursor, desc.constant.size, 0,
-                                                Crc32c(desc.constant.data, desc.constant.size),
+        data.buffers.push_back(fb::CreateBuffer(b, data.cursor, stored.size, 0,
+                                                Crc32c(stored.data, stored.size),
                                                 /*has_crc32c=*/true));
-        data.layout->emplace_back(data.cursor, &desc.constant);
-        data.cursor += (desc.constant.size + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+        data.layout->emplace_back(data.cursor, stored);
+        data.cursor += (stored.size + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
       }
     }
     std::vector<Offset<fb::Dim>> dims;
@@ -108,8 +119,7 @@ Offset<fb::Graph> WriteGraph(FlatBufferBuilder& b, const Graph& g, DataWriter& d
 // Builds the flatbuffer. External constant data is placed from `data_start` on, each piece at
 // a 64-byte boundary; `layout` receives (offset, constant) for the data section.
 void BuildFlatbuffer(const Model& model, bool inline_data, uint64_t data_start,
-                     FlatBufferBuilder& b,
-                     std::vector<std::pair<uint64_t, const ConstantData*>>* layout) {
+                     FlatBufferBuilder& b, std::vector<std::pair<uint64_t, ConstantData>>* layout) {
   const ModelInfo& info = model.info();
   DataWriter data;
   data.inline_data = inline_data;
@@ -133,7 +143,7 @@ void BuildFlatbuffer(const Model& model, bool inline_data, uint64_t data_start,
 Result<std::vector<uint8_t>> SerializeModel(const Model& model, bool inline_data) {
   LWAI_RETURN_IF_ERROR(model.graph().Validate());
   LWAI_RETURN_IF_ERROR(model.graph().CheckSubgraphDepth());
-  std::vector<std::pair<uint64_t, const ConstantData*>> layout;
+  std::vector<std::pair<uint64_t, ConstantData>> layout;
   // Pass 1 measures the flatbuffer; pass 2 writes the real data offsets. Defaults are forced
   // so that both passes have the same size whatever the offset values.
   FlatBufferBuilder measure;
@@ -149,11 +159,11 @@ Result<std::vector<uint8_t>> SerializeModel(const Model& model, bool inline_data
     return Internal("flatbuffer size changed between passes");
   }
   uint64_t total = builder.GetSize();
-  for (const auto& [offset, constant] : layout) total = offset + constant->size;
+  for (const auto& [offset, constant] : layout) total = offset + constant.size;
   std::vector<uint8_t> image(inline_data ? builder.GetSize() : total, 0);
   std::memcpy(image.data(), builder.GetBufferPointer(), builder.GetSize());
   for (const auto& [offset, constant] : layout) {
-    if (constant->size) std::memcpy(image.data() + offset, constant->data, constant->size);
+    if (constant.size) std::memcpy(image.data() + offset, constant.data, constant.size);
   }
   return image;
 }

@@ -539,6 +539,54 @@ int HalfWeights(Graph& graph, int w, std::vector<Node>* nodes) {
   return expanded;
 }
 
+// int4 copy of 2-D constant w in blocks of kInt4BlockSize along `k_axis`, behind a blocked
+// DequantizeLinear (appended to `nodes`): returns its output.
+int Int4BlockWeights(Graph& graph, int w, int k_axis, std::vector<Node>* nodes) {
+  const TensorDesc& wd = graph.tensors[w];
+  const int64_t rows = wd.shape[0].value, cols = wd.shape[1].value;
+  const int64_t k = k_axis == 0 ? rows : cols;
+  const int64_t blocks = (k + kInt4BlockSize - 1) / kInt4BlockSize;
+  const float* values = FloatConstantData(graph, w);
+  std::vector<int64_t> scale_dims = {rows, cols};
+  scale_dims[k_axis] = blocks;
+  std::vector<float> scales(static_cast<size_t>(scale_dims[0] * scale_dims[1]), 0.0f);
+  auto scale_of = [&](int64_t r, int64_t c) -> float& {
+    return k_axis == 0 ? scales[(r / kInt4BlockSize) * cols + c]
+                       : scales[r * blocks + c / kInt4BlockSize];
+  };
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      float& s = scale_of(r, c);
+      s = std::max(s, std::fabs(values[r * cols + c]));
+    }
+  }
+  for (float& s : scales) s = s > 0.0f && std::isfinite(s) ? s / 7.0f : 1.0f;
+  std::vector<uint8_t> q(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      const float v = std::nearbyint(values[r * cols + c] / scale_of(r, c));
+      q[r * cols + c] =
+          static_cast<uint8_t>(static_cast<int>(std::max(-7.0f, std::min(7.0f, v))) & 0x0F);
+    }
+  }
+  const std::string name = wd.name;
+  const int wq =
+      AddConstantTensor(graph, name + "_int4", DataType::kInt4, {rows, cols}, q.data(), q.size());
+  const int ws = AddConstantTensor(graph, name + "_scale", DataType::kFloat32, scale_dims,
+                                   scales.data(), scales.size() * sizeof(float));
+  const int wf =
+      AddActivationTensor(graph, name + "_dequantized", graph.tensors[w], DataType::kFloat32);
+  Node dq;
+  dq.name = name + "_DequantizeLinear";
+  dq.op = OpType::DequantizeLinear;
+  dq.inputs = {wq, ws};
+  dq.outputs = {wf};
+  dq.SetInt("axis", k_axis);
+  dq.SetInt("block_size", kInt4BlockSize);
+  nodes->push_back(std::move(dq));
+  return wf;
+}
+
 }  // namespace
 
 Status CompressWeights(Graph& graph, WeightStorage storage, const QuantizationOptions& options,
@@ -567,10 +615,17 @@ Status CompressWeights(Graph& graph, WeightStorage storage, const QuantizationOp
           const int channel_axis = axis < 0 ? rank + axis : axis;
           if (channel_axis < 0 || channel_axis >= rank) continue;
           std::vector<float> unused;
-          const int stored =
-              storage == WeightStorage::kInt8
-                  ? QuantizedWeights(graph, w, channel_axis, options.per_channel, &nodes, &unused)
-                  : HalfWeights(graph, w, &nodes);
+          // MatMul's B [K, N] and Gemm's B ([N, K] when transB) reduce along K.
+          const bool int4 = storage == WeightStorage::kInt4 && rank == 2 &&
+                            (node.op == OpType::MatMul || node.op == OpType::Gemm);
+          int stored = -1;
+          if (storage == WeightStorage::kFloat16) {
+            stored = HalfWeights(graph, w, &nodes);
+          } else if (int4) {
+            stored = Int4BlockWeights(graph, w, 1 - channel_axis, &nodes);
+          } else {
+            stored = QuantizedWeights(graph, w, channel_axis, options.per_channel, &nodes, &unused);
+          }
           if (stored < 0) continue;
           replacement.resize(graph.tensors.size(), -1);
           replacement[w] = stored;

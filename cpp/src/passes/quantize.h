@@ -57,10 +57,14 @@ Status InsertDynamicQuantization(Graph& graph, const QuantizationOptions& option
 // Weight-only compression: the float constant weights (at least kMinCompressedWeights values) of
 // Conv, ConvTranspose, MatMul, Gemm, LSTM, GRU, RNN and Gather (an embedding table) are stored
 // as int8 (symmetric, per output channel when options.per_channel) behind a DequantizeLinear,
-// or as float16 behind a Cast (weights beyond float16's range stay float32). Sessions expand
-// them to float32 once, when they are created. Subgraphs too; *compressed counts the weights.
-enum class WeightStorage { kInt8, kFloat16 };
+// or as float16 behind a Cast (weights beyond float16's range stay float32). kInt4 stores the
+// 2-D weights of MatMul and Gemm as int4 (symmetric, -7..7) with a scale per block of
+// kInt4BlockSize values along the reduction axis and per output column (DequantizeLinear's
+// blocked form), the others as int8. Sessions expand them to float32 once, when they are
+// created. Subgraphs too; *compressed counts the weights.
+enum class WeightStorage { kInt8, kInt4, kFloat16 };
 constexpr int64_t kMinCompressedWeights = 1024;
+constexpr int64_t kInt4BlockSize = 32;
 Status CompressWeights(Graph& graph, WeightStorage storage, const QuantizationOptions& options,
                        int* compressed);
 
