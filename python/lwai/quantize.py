@@ -95,13 +95,13 @@ def quantize(
         raise _lwai.InvalidArgumentError(
             f"quantize: mode must be one of {', '.join(MODES)}, got {mode!r}"
         )
+    float_model = as_model(model, "quantize")
+    options = {
+        "per_channel": bool(per_channel),
+        "exclude_nodes": [str(n) for n in exclude_nodes],
+        "exclude_ops": [str(o) for o in exclude_ops],
+    }
     if mode != "static":
-        float_model = as_model(model, "quantize")
-        options = {
-            "per_channel": bool(per_channel),
-            "exclude_nodes": [str(n) for n in exclude_nodes],
-            "exclude_ops": [str(o) for o in exclude_ops],
-        }
         if mode == "dynamic":
             native, count = _lwai.quantize_dynamic(float_model._native, options)
             what = "MatMul or Gemm with constant 2-D float weights"
@@ -135,13 +135,7 @@ def quantize(
         raise _lwai.InvalidArgumentError(
             f"quantize: percentile must be in (50, 100], got {percentile}"
         )
-    float_model = as_model(model, "quantize")
-    options = {
-        "activations_signed": activation_type == "int8",
-        "per_channel": bool(per_channel),
-        "exclude_nodes": [str(n) for n in exclude_nodes],
-        "exclude_ops": [str(o) for o in exclude_ops],
-    }
+    options["activations_signed"] = activation_type == "int8"
     targets = _lwai.quantization_targets(float_model._native, options)
     if not targets:
         raise _lwai.InvalidArgumentError(

@@ -123,6 +123,22 @@ int AddActivationTensor(Graph& graph, const std::string& name, const TensorDesc&
   return graph.AddTensor(std::move(desc));
 }
 
+// Appends to `nodes` the node that expands weight w's stored form (`op` of `inputs`, named
+// after w) into a new float32 tensor shaped like w; returns the node, to set its attributes.
+Node& AppendExpansion(Graph& graph, int w, OpType op, std::vector<int> inputs,
+                      const char* output_suffix, std::vector<Node>* nodes) {
+  const std::string name = graph.tensors[w].name;
+  const int output =
+      AddActivationTensor(graph, name + output_suffix, graph.tensors[w], DataType::kFloat32);
+  Node node;
+  node.name = name + "_" + OpTypeName(op);
+  node.op = op;
+  node.inputs = std::move(inputs);
+  node.outputs = {output};
+  nodes->push_back(std::move(node));
+  return nodes->back();
+}
+
 // Replaces float constant weights w by int8 ones and a DequantizeLinear (appended to `nodes`)
 // with scales per slice along `axis` (0 or 1; or one for the tensor): returns its output.
 // *rounding_error receives W_int8 * scale - W, in W's layout.
@@ -159,16 +175,10 @@ int QuantizedWeights(Graph& graph, int w, int axis, bool per_channel, std::vecto
   const std::vector<int8_t> zeros(scales.size(), 0);
   const int wz = AddConstantTensor(graph, name + "_zero_point", DataType::kInt8, {count},
                                    zeros.data(), zeros.size());
-  const int wf =
-      AddActivationTensor(graph, name + "_dequantized", graph.tensors[w], DataType::kFloat32);
-  Node dq;
-  dq.name = name + "_DequantizeLinear";
-  dq.op = OpType::DequantizeLinear;
-  dq.inputs = {wq, ws, wz};
-  dq.outputs = {wf};
+  Node& dq =
+      AppendExpansion(graph, w, OpType::DequantizeLinear, {wq, ws, wz}, "_dequantized", nodes);
   dq.SetInt("axis", axis);
-  nodes->push_back(std::move(dq));
-  return wf;
+  return dq.outputs[0];
 }
 
 // What rounding the weights adds to each output channel on average, given the input's channel
@@ -527,16 +537,9 @@ int HalfWeights(Graph& graph, int w, std::vector<Node>* nodes) {
   const std::string name = wd.name;
   const int stored = AddConstantTensor(graph, name + "_float16", DataType::kFloat16, dims,
                                        half.data(), half.size() * sizeof(uint16_t));
-  const int expanded =
-      AddActivationTensor(graph, name + "_expanded", graph.tensors[w], DataType::kFloat32);
-  Node cast;
-  cast.name = name + "_Cast";
-  cast.op = OpType::Cast;
-  cast.inputs = {stored};
-  cast.outputs = {expanded};
+  Node& cast = AppendExpansion(graph, w, OpType::Cast, {stored}, "_expanded", nodes);
   cast.SetInt("to", 1);
-  nodes->push_back(std::move(cast));
-  return expanded;
+  return cast.outputs[0];
 }
 
 // int4 copy of 2-D constant w in blocks of kInt4BlockSize along `k_axis`, behind a blocked
@@ -574,17 +577,10 @@ int Int4BlockWeights(Graph& graph, int w, int k_axis, std::vector<Node>* nodes) 
       AddConstantTensor(graph, name + "_int4", DataType::kInt4, {rows, cols}, q.data(), q.size());
   const int ws = AddConstantTensor(graph, name + "_scale", DataType::kFloat32, scale_dims,
                                    scales.data(), scales.size() * sizeof(float));
-  const int wf =
-      AddActivationTensor(graph, name + "_dequantized", graph.tensors[w], DataType::kFloat32);
-  Node dq;
-  dq.name = name + "_DequantizeLinear";
-  dq.op = OpType::DequantizeLinear;
-  dq.inputs = {wq, ws};
-  dq.outputs = {wf};
+  Node& dq = AppendExpansion(graph, w, OpType::DequantizeLinear, {wq, ws}, "_dequantized", nodes);
   dq.SetInt("axis", k_axis);
   dq.SetInt("block_size", kInt4BlockSize);
-  nodes->push_back(std::move(dq));
-  return wf;
+  return dq.outputs[0];
 }
 
 }  // namespace
