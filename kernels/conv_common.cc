@@ -10,6 +10,7 @@
 
 #include "kernels/common.h"
 #include "kernels/gemm.h"
+#include "kernels/int8_elementwise.h"
 
 namespace lwai {
 namespace {
@@ -305,15 +306,7 @@ template void SimpleGemm<int32_t>(int64_t, int64_t, int64_t, const int32_t*, int
 
 void NarrowByFusedActivation(const FusedActivation& act, float y_scale, int32_t y_zero_point,
                              int32_t* lo, int32_t* hi) {
-  auto quantize = [&](float v) {
-    return std::nearbyint(static_cast<double>(v / y_scale)) + static_cast<double>(y_zero_point);
-  };
-  if (std::isfinite(act.min) && std::isfinite(quantize(act.min))) {
-    *lo = static_cast<int32_t>(std::min<double>(*hi, std::max<double>(*lo, quantize(act.min))));
-  }
-  if (std::isfinite(act.max) && std::isfinite(quantize(act.max))) {
-    *hi = static_cast<int32_t>(std::max<double>(*lo, std::min<double>(*hi, quantize(act.max))));
-  }
+  NarrowToActivationBounds(act.min, act.max, y_scale, y_zero_point, lo, hi);
 }
 
 Status ExpectQuantizationParameter(const KernelContext& ctx, int index, DataType dtype,

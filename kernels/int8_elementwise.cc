@@ -1,6 +1,7 @@
 #include "kernels/int8_elementwise.h"
 
 #include <algorithm>
+#include <cmath>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #if defined(__GNUC__) && !defined(__clang__)
@@ -103,6 +104,22 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void LookupAvx512(const u
 #endif
 
 }  // namespace
+
+void Int8RequantizeTable(bool is_signed, float x_scale, int32_t x_zero_point, float y_scale,
+                         int32_t y_zero_point, uint8_t table[256]) {
+  const int32_t lo = is_signed ? -128 : 0, hi = is_signed ? 127 : 255;
+  const float ratio = x_scale / y_scale;
+  const float lo_f = static_cast<float>(lo - y_zero_point);
+  const float hi_f = static_cast<float>(hi - y_zero_point);
+  for (int b = 0; b < 256; ++b) {
+    const int32_t x = is_signed ? static_cast<int8_t>(b) : b;
+    float v = static_cast<float>(x - x_zero_point) * ratio;
+    v = v > lo_f ? v : lo_f;  // NaN goes to the lower bound
+    v = v < hi_f ? v : hi_f;
+    table[b] =
+        static_cast<uint8_t>((static_cast<int32_t>(std::nearbyint(v)) + y_zero_point) & 0xFF);
+  }
+}
 
 void Int8LookupRow(const uint8_t* table, const uint8_t* src, int64_t count, uint8_t* dst) {
 #ifdef LWAI_INT8_ELEMENTWISE_X86

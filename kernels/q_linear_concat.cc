@@ -95,7 +95,6 @@ Status Eval(KernelContext& ctx) {
   const bool is_signed = ctx.input(1).dtype == DataType::kInt8;
   const float y_scale = ctx.input(0).Data<const float>()[0];
   const int32_t y_zp = ZeroPointAt(ctx, 1, 0);
-  const int32_t lo = is_signed ? -128 : 0, hi = is_signed ? 127 : 255;
   int64_t out_inner = 0;
   for (int64_t b : s.inner_bytes) out_inner += b;
   uint8_t* out = static_cast<uint8_t*>(ctx.output(0).data);
@@ -106,15 +105,7 @@ Status Eval(KernelContext& ctx) {
     const int32_t x_zp = ZeroPointAt(ctx, i + 2, 0);
     const bool same = x_scale == y_scale && x_zp == y_zp;
     uint8_t table[256];
-    const float ratio = x_scale / y_scale;
-    for (int b = 0; b < 256; ++b) {
-      const int32_t x = is_signed ? static_cast<int8_t>(b) : b;
-      float v = static_cast<float>(x - x_zp) * ratio;
-      const float lo_f = static_cast<float>(lo - y_zp), hi_f = static_cast<float>(hi - y_zp);
-      v = v > lo_f ? v : lo_f;  // NaN (a hostile scale) goes to the lower bound
-      v = v < hi_f ? v : hi_f;
-      table[b] = static_cast<uint8_t>((static_cast<int32_t>(std::nearbyint(v)) + y_zp) & 0xFF);
-    }
+    Int8RequantizeTable(is_signed, x_scale, x_zp, y_scale, y_zp, table);
     const uint8_t* in = static_cast<const uint8_t*>(ctx.input(i).data);
     const int64_t inner = s.inner_bytes[k];
     // Runs of `inner` bytes per outer index, split in pieces of at least 16 KiB across threads.

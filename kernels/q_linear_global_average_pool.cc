@@ -9,6 +9,7 @@
 
 #include "kernels/common.h"
 #include "kernels/conv_common.h"
+#include "kernels/int8_elementwise.h"
 #include "runtime/thread_pool.h"
 
 namespace lwai {
@@ -62,12 +63,7 @@ void Run(KernelContext& ctx) {
           const T* plane = in + p * count;
           int64_t sum = 0;
           for (int64_t i = 0; i < count; ++i) sum += plane[i];
-          const float mean =
-              static_cast<float>(sum - count * x_zp) / static_cast<float>(count) * x_scale;
-          float v = mean / y_scale;
-          v = v > lo ? v : lo;  // NaN to the lower bound, as the other int8 kernels
-          v = v < hi ? v : hi;
-          out[p] = static_cast<T>(static_cast<int32_t>(std::nearbyint(v)) + y_zp);
+          out[p] = static_cast<T>(QuantizedMean(sum, count, x_zp, x_scale, y_scale, lo, hi, y_zp));
         }
       });
 }

@@ -129,6 +129,10 @@ static const lwai_plugin_api kExampleApi = {
     example_create_state,
     example_destroy_state,
     example_run,
+    NULL, /* supports_partition: nodes one at a time only (no partitions) */
+    NULL, /* create_partition */
+    NULL, /* run_partition */
+    NULL, /* destroy_partition */
 };
 
 LWAI_PLUGIN_EXPORT const lwai_plugin_api* lwai_plugin_entry(void) { return &kExampleApi; }

@@ -550,22 +550,6 @@ Status PrepareQuantizeOrDequantize(KernelContext& ctx) {
   return Status::Ok();
 }
 
-// As the reference: x / scale in float, rounded half to even, plus the zero point, saturated;
-// NaN gives 0.
-template <typename Q>
-void QuantizeRange(const float* x, Q* y, int64_t count, float scale, int32_t zero_point) {
-  const float lo = static_cast<float>(std::numeric_limits<Q>::lowest() - zero_point);
-  const float hi = static_cast<float>(std::numeric_limits<Q>::max() - zero_point);
-  for (int64_t i = 0; i < count; ++i) {
-    float v = x[i] / scale;
-    const bool nan = v != v;
-    v = v > lo ? v : lo;
-    v = v < hi ? v : hi;
-    const int32_t q = static_cast<int32_t>(std::nearbyint(v)) + zero_point;
-    y[i] = nan ? Q(0) : static_cast<Q>(q);
-  }
-}
-
 Status EvalQuantize(KernelContext& ctx) {
   const QuantizeState& s = *ctx.state<QuantizeState>();
   if (!s.fast) return EvalReference(ctx, s);
@@ -579,13 +563,6 @@ Status EvalQuantize(KernelContext& ctx) {
     }
   });
   return Status::Ok();
-}
-
-template <typename Q>
-void DequantizeRange(const Q* x, float* y, int64_t count, float scale, int32_t zero_point) {
-  for (int64_t i = 0; i < count; ++i) {
-    y[i] = static_cast<float>(static_cast<int32_t>(x[i]) - zero_point) * scale;
-  }
 }
 
 Status EvalDequantize(KernelContext& ctx) {

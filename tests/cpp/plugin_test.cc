@@ -166,7 +166,8 @@ TEST(Plugin, OtherApiVersionIsInvalidWithExpectedAndGot) {
   EXPECT_EQ(session.status().code(), StatusCode::kInvalidModel);
   const std::string& message = session.status().message();
   EXPECT_NE(message.find(LWAI_BAD_VERSION_PLUGIN_PATH), std::string::npos) << message;
-  EXPECT_NE(message.find("expected " + std::to_string(LWAI_PLUGIN_API_VERSION) + ", got " +
+  EXPECT_NE(message.find("expected " + std::to_string(LWAI_PLUGIN_API_MIN_VERSION) + " to " +
+                         std::to_string(LWAI_PLUGIN_API_VERSION) + ", got " +
                          std::to_string(LWAI_PLUGIN_API_VERSION + 41)),
             std::string::npos)
       << message;

@@ -42,11 +42,23 @@
  * returned code (codes outside 1..8 become LWAI_STATUS_INTERNAL). Plugins must not throw C++
  * exceptions or call exit/abort on bad input.
  *
- * Versioning: LWAI_PLUGIN_API_VERSION changes whenever the meaning or layout of anything here
- * changes incompatibly; lwai loads only plugins built for its own version (others fail with
- * "InvalidModel: ... plugin API version: expected 1, got N"). lwai_node and lwai_plugin_api
- * begin with their struct_size, so a version can grow by appending fields: readers check
- * struct_size before reading a field that a smaller struct lacks.
+ * Partitions (version 2): a plugin may instead claim nodes for partitions (supports_partition).
+ * lwai then hands it each maximal convex run of consecutive claimed nodes as one lwai_partition,
+ * as ONNX Runtime's execution providers and TFLite's delegates get subgraphs: the plugin compiles
+ * it once per prepare (create_partition: pack weights, choose its own layouts, fuse) and runs it
+ * as a unit (run_partition). Only the partition's boundary tensors cross the ABI, dense and
+ * row-major as above; tensors produced and consumed inside it never get lwai buffers, so the
+ * plugin keeps them in whatever layout it likes (NHWC, blocked) in its own memory. A partition
+ * whose float inputs hold NaN or infinities runs on lwai's reference kernels for that run, as
+ * lwai's own partition backends do.
+ *
+ * Versioning: LWAI_PLUGIN_API_VERSION changes whenever the ABI grows or changes; lwai loads
+ * plugins built for any version from 1 to its own (others fail with "InvalidModel: ... plugin
+ * API version: expected 1 to 2, got N"). Version 2 appended the partition functions to
+ * lwai_plugin_api: a version-1 table ends before them (struct_size says so) and lwai never reads
+ * past it. lwai_node, lwai_partition and lwai_plugin_api begin with their struct_size, so a
+ * version can grow by appending fields: readers check struct_size before reading a field that a
+ * smaller struct lacks.
  */
 #ifndef LWAI_PLUGIN_API_H_
 #define LWAI_PLUGIN_API_H_
@@ -59,7 +71,9 @@
 extern "C" {
 #endif
 
-#define LWAI_PLUGIN_API_VERSION 1
+#define LWAI_PLUGIN_API_VERSION 2
+/* The oldest version lwai still loads. */
+#define LWAI_PLUGIN_API_MIN_VERSION 1
 
 /* Status codes: the same numbers as lwai::StatusCode. */
 #define LWAI_STATUS_OK 0
@@ -141,6 +155,28 @@ typedef struct lwai_node {
   const lwai_attribute* attributes;
 } lwai_node;
 
+/* A partition (version 2): consecutive claimed nodes that run as one unit.
+ *  - nodes[0..num_nodes) in an order where every node comes after the producers of its
+ *    inputs. Their tensors have final dtypes and shapes; data is set for constants (weights),
+ *    valid and unchanged as long as the partition's state exists, and NULL for everything else.
+ *  - inputs: the tensors the partition reads that are produced outside it (graph inputs,
+ *    outputs of other nodes), not constants; each appears once, matched to the nodes' tensors
+ *    by name.
+ *  - outputs: the tensors produced inside that something outside reads (later nodes, the graph's
+ *    outputs); matched by name. Every other tensor produced inside has no lwai buffer.
+ *  - num_threads: the session's thread count; the plugin may use that many threads of its own.
+ * The plugin copies what it needs; the struct and its arrays are valid during the call only. */
+typedef struct lwai_partition {
+  uint32_t struct_size; /* sizeof(lwai_partition) of the host */
+  int32_t num_nodes;
+  const lwai_node* nodes;
+  int32_t num_inputs;
+  const lwai_tensor* inputs;
+  int32_t num_outputs;
+  const lwai_tensor* outputs;
+  int32_t num_threads;
+} lwai_partition;
+
 /* The plugin's entry table. */
 typedef struct lwai_plugin_api {
   uint32_t api_version; /* must be LWAI_PLUGIN_API_VERSION */
@@ -171,7 +207,34 @@ typedef struct lwai_plugin_api {
   int (*run)(void* state, const lwai_node* node, const lwai_tensor* inputs, int32_t num_inputs,
              const lwai_tensor* outputs, int32_t num_outputs, char* error_buffer,
              size_t error_size);
+
+  /* Version 2 (all optional: NULL when the plugin claims nodes one by one only). A node for
+   * which supports_partition returns nonzero joins a partition, unless supports() claimed it as
+   * a single node first. create_partition, run_partition and destroy_partition are required
+   * when supports_partition is set. */
+  int (*supports_partition)(const lwai_node* node);
+
+  /* Called for each partition whenever the session prepares (input shapes known or changed);
+   * the previous state of the same partition is destroyed first. Stores an opaque state in
+   * *state. LWAI_STATUS_UNSUPPORTED declines these shapes: lwai runs the partition's nodes on
+   * its reference kernels until the next prepare (*state must be left NULL). */
+  int (*create_partition)(const lwai_partition* partition, void** state, char* error_buffer,
+                          size_t error_size);
+
+  /* Runs the partition: inputs/outputs as in create_partition's lwai_partition (same order),
+   * now with data; inputs read-only, outputs written in full. When node_time_ns is not NULL,
+   * the plugin may store each node's time in ns at its index in partition->nodes (the array is
+   * zeroed before the call). Never called concurrently for the same state. */
+  int (*run_partition)(void* state, const lwai_tensor* inputs, int32_t num_inputs,
+                       const lwai_tensor* outputs, int32_t num_outputs, int64_t* node_time_ns,
+                       char* error_buffer, size_t error_size);
+
+  /* Frees a state from create_partition, exactly once. */
+  void (*destroy_partition)(void* state);
 } lwai_plugin_api;
+
+/* The size of a version-1 table (everything before supports_partition). */
+#define LWAI_PLUGIN_API_V1_SIZE offsetof(lwai_plugin_api, supports_partition)
 
 /* The one exported symbol (name below). Returns the plugin's table, never NULL. */
 typedef const lwai_plugin_api* (*lwai_plugin_entry_fn)(void);

@@ -70,6 +70,10 @@ class CompiledPartition {
   // `node_time_ns` is not null, stores each node's time at its graph node index.
   virtual Status Run(const std::vector<TensorView>& views, int64_t* node_time_ns) = 0;
 
+  // Whether the backend declined this prepare's shapes: the executor then runs the partition's
+  // nodes on their reference kernels.
+  virtual bool RunsOnReference() const { return false; }
+
   // Which of the backend's kernels runs graph node `node` (e.g. "winograd"); "" when nothing
   // more specific than the backend's name applies.
   virtual std::string NodeKernel(int node) const { return ""; }

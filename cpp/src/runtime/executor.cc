@@ -720,7 +720,7 @@ Status Executor::Invoke(const std::vector<TensorRef>& inputs) {
     if (partition_of_node_[n] >= 0) {
       Partition& partition = partitions_[partition_of_node_[n]];
       if (n != partition.nodes[0]) continue;
-      if (PartitionInputsFinite(partition)) {
+      if (!partition.compiled->RunsOnReference() && PartitionInputsFinite(partition)) {
         LWAI_RETURN_IF_ERROR(
             partition.compiled->Run(views_, profiling_ ? node_time_ns_.data() : nullptr));
       } else {

@@ -6,7 +6,9 @@
 #include <dlfcn.h>
 #include <sys/stat.h>
 
+#include <cstddef>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "lwai/plugin_api.h"
+#include "runtime/thread_pool.h"
 
 namespace lwai {
 namespace {
@@ -80,6 +83,16 @@ class NodeDescription {
     Finish(node);
   }
 
+  // Partition prepare: final dtypes and shapes from the session's views; data for constants and
+  // for values evaluated at prepare (`known`), else null.
+  void FromViews(const Graph& graph, const Node& node, const std::vector<TensorView>& views,
+                 const std::vector<char>& known) {
+    Begin(node);
+    for (int t : node.inputs) AddTensor(graph, views, known, t);
+    for (int t : node.outputs) AddTensor(graph, views, known, t);
+    Finish(node);
+  }
+
   // Eval: the current data pointers (inputs may move between runs; no allocation here).
   void UpdateData(KernelContext& ctx) {
     const int num_inputs = ctx.num_inputs();
@@ -127,6 +140,12 @@ class NodeDescription {
         with_data && desc.is_constant() ? const_cast<uint8_t*>(desc.constant.data) : nullptr;
     tensor.name = desc.name.c_str();
     tensors_.push_back(tensor);
+  }
+
+  void AddTensor(const Graph& graph, const std::vector<TensorView>& views,
+                 const std::vector<char>& known, int t) {
+    if (t < 0) return AddOmitted();
+    AddView(views[t], known[t] ? views[t].data : nullptr, graph.tensors[t].name.c_str());
   }
 
   void AddView(const TensorView& view, void* data, const char* name) {
@@ -210,9 +229,189 @@ class PluginState : public OpState {
   const lwai_plugin_api* api_;
 };
 
+// "plugin 'example' (/path/libexample.so): <message>", with the plugin's code when it is a valid
+// lwai code, else kInternal. `prefix` names the node or partition.
+Status PluginStatus(const std::string& prefix, const lwai_plugin_api* api, const std::string& path,
+                    int code, const char* function, const char* error) {
+  StatusCode status_code = StatusCode::kInternal;
+  if (code >= LWAI_STATUS_INVALID_ARGUMENT && code <= LWAI_STATUS_INTERNAL) {
+    status_code = static_cast<StatusCode>(code);
+  }
+  std::string message =
+      error != nullptr && error[0] != '\0'
+          ? std::string(error)
+          : std::string(function) + " failed with code " + std::to_string(code) + " and no message";
+  return Status(status_code,
+                prefix + "plugin '" + std::string(api->name) + "' (" + path + "): " + message);
+}
+
+// A partition compiled by a version-2 plugin: at every prepare, lwai_partition descriptions of
+// the nodes (final shapes, constants' data) and of the boundary tensors, then the plugin's
+// create_partition; runs pass the boundary tensors' current addresses.
+class PluginPartition : public CompiledPartition {
+ public:
+  PluginPartition(const Graph& graph, std::vector<int> nodes, const lwai_plugin_api* api,
+                  const std::string& path, ThreadPool* pool)
+      : graph_(graph), nodes_(std::move(nodes)), api_(api), path_(path), pool_(pool) {}
+  ~PluginPartition() override { Release(); }
+
+  Status Prepare(const std::vector<TensorView>& views, const std::vector<char>& folded,
+                 PartitionMemory* memory) override {
+    Release();
+    declined_ = false;
+    const std::vector<int> producers = graph_.Producers();
+    std::vector<char> inside(graph_.nodes.size(), 0);
+    for (int n : nodes_) inside[n] = 1;
+    // Values known now: constants and outputs of nodes evaluated at prepare.
+    std::vector<char> known(graph_.tensors.size(), 0);
+    for (size_t t = 0; t < graph_.tensors.size(); ++t) {
+      const int p = producers[t];
+      known[t] = graph_.tensors[t].is_constant() || (p >= 0 && folded[p]);
+    }
+    std::vector<char> read_outside(graph_.tensors.size(), 0);
+    for (int t : graph_.outputs) read_outside[t] = 1;
+    for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+      if (inside[n]) continue;
+      for (int t : graph_.nodes[n].inputs) {
+        if (t >= 0) read_outside[t] = 1;
+      }
+    }
+    inputs_.clear();
+    outputs_.clear();
+    std::vector<char> listed(graph_.tensors.size(), 0);
+    for (int n : nodes_) {
+      for (int t : graph_.nodes[n].inputs) {
+        if (t < 0 || known[t] || listed[t]) continue;
+        const int p = producers[t];
+        if (p >= 0 && inside[p]) continue;
+        listed[t] = 1;
+        inputs_.push_back(t);
+      }
+    }
+    for (int n : nodes_) {
+      for (int t : graph_.nodes[n].outputs) {
+        if (t < 0) continue;
+        if (read_outside[t]) {
+          outputs_.push_back(t);
+        } else {
+          internal_.push_back(t);
+        }
+      }
+    }
+    descriptions_ = std::vector<NodeDescription>(nodes_.size());
+    std::vector<lwai_node> node_array;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      descriptions_[i].FromViews(graph_, graph_.nodes[nodes_[i]], views, known);
+      node_array.push_back(*descriptions_[i].node());
+    }
+    boundary_dims_.clear();
+    input_tensors_ = Boundary(views, inputs_);
+    output_tensors_ = Boundary(views, outputs_);
+    lwai_partition partition{};
+    partition.struct_size = sizeof(lwai_partition);
+    partition.num_nodes = static_cast<int32_t>(node_array.size());
+    partition.nodes = node_array.data();
+    partition.num_inputs = static_cast<int32_t>(input_tensors_.size());
+    partition.inputs = input_tensors_.data();
+    partition.num_outputs = static_cast<int32_t>(output_tensors_.size());
+    partition.outputs = output_tensors_.data();
+    partition.num_threads = pool_ != nullptr ? pool_->num_threads() : 1;
+    char error[kErrorBufferSize] = {};
+    const int code = api_->create_partition(&partition, &state_, error, sizeof(error));
+    error[sizeof(error) - 1] = '\0';
+    if (code == LWAI_STATUS_UNSUPPORTED) {
+      if (state_ != nullptr) api_->destroy_partition(state_);
+      state_ = nullptr;
+      declined_ = true;
+      internal_.clear();
+      return Status::Ok();
+    }
+    if (code != LWAI_STATUS_OK) {
+      state_ = nullptr;
+      return PluginStatus(Describe(), api_, path_, code, "create_partition", error);
+    }
+    memory->unused = internal_;
+    return Status::Ok();
+  }
+
+  Status Run(const std::vector<TensorView>& views, int64_t* node_time_ns) override {
+    for (size_t i = 0; i < inputs_.size(); ++i) input_tensors_[i].data = views[inputs_[i]].data;
+    for (size_t i = 0; i < outputs_.size(); ++i) {
+      output_tensors_[i].data = views[outputs_[i]].data;
+    }
+    int64_t* times = nullptr;
+    if (node_time_ns != nullptr) {
+      times_.assign(nodes_.size(), 0);
+      times = times_.data();
+    }
+    // The plugin runs its own threads: lwai's must not spin beside them.
+    if (pool_ != nullptr) pool_->ParkWorkers();
+    char error[kErrorBufferSize];
+    error[0] = '\0';
+    const int code = api_->run_partition(
+        state_, input_tensors_.data(), static_cast<int32_t>(input_tensors_.size()),
+        output_tensors_.data(), static_cast<int32_t>(output_tensors_.size()), times, error,
+        sizeof(error));
+    if (times != nullptr) {
+      for (size_t i = 0; i < nodes_.size(); ++i) node_time_ns[nodes_[i]] = times_[i];
+    }
+    if (code == LWAI_STATUS_OK) return Status::Ok();
+    error[sizeof(error) - 1] = '\0';
+    return PluginStatus(Describe(), api_, path_, code, "run_partition", error);
+  }
+
+  bool RunsOnReference() const override { return declined_; }
+
+ private:
+  void Release() {
+    if (state_ != nullptr) api_->destroy_partition(state_);
+    state_ = nullptr;
+    internal_.clear();
+  }
+
+  std::string Describe() const {
+    const Node& first = graph_.nodes[nodes_.front()];
+    return "partition of " + std::to_string(nodes_.size()) + " node(s) from " + first.Describe() +
+           ": ";
+  }
+
+  std::vector<lwai_tensor> Boundary(const std::vector<TensorView>& views,
+                                    const std::vector<int>& tensors) {
+    std::vector<lwai_tensor> result;
+    for (int t : tensors) {
+      const TensorView& view = views[t];
+      boundary_dims_.emplace_back(view.shape.dims, view.shape.dims + view.shape.rank);
+      lwai_tensor tensor{};
+      tensor.dtype = static_cast<int32_t>(view.dtype);
+      tensor.rank = view.shape.rank;
+      tensor.dims = boundary_dims_.back().data();
+      tensor.name = graph_.tensors[t].name.c_str();
+      result.push_back(tensor);
+    }
+    return result;
+  }
+
+  const Graph& graph_;
+  std::vector<int> nodes_;
+  const lwai_plugin_api* api_;
+  std::string path_;
+  ThreadPool* pool_;
+  void* state_ = nullptr;
+  bool declined_ = false;
+  std::vector<int> inputs_, outputs_, internal_;
+  std::vector<NodeDescription> descriptions_;
+  std::vector<lwai_tensor> input_tensors_, output_tensors_;
+  std::deque<std::vector<int64_t>> boundary_dims_;  // stable addresses as it grows
+  std::vector<int64_t> times_;
+};
+
 class PluginBackend : public Backend {
  public:
-  PluginBackend(std::string path, const lwai_plugin_api* api) : path_(std::move(path)), api_(api) {
+  PluginBackend(std::string path, const lwai_plugin_api* api)
+      : path_(std::move(path)),
+        api_(api),
+        partitions_(api->api_version >= 2 && api->struct_size >= sizeof(lwai_plugin_api) &&
+                    api->supports_partition != nullptr) {
     for (OpType op : ReferenceOps()) {
       registrations_[op] = KernelRegistration{op, &PluginBackend::Prepare, &PluginBackend::Eval,
                                               static_cast<const void*>(this)};
@@ -226,12 +425,25 @@ class PluginBackend : public Backend {
     if (registration == registrations_.end()) return nullptr;  // no reference kernel
     NodeDescription description;
     description.FromGraph(graph, node);
-    if (api_->supports(description.node()) == 0) return nullptr;
+    if (api_->supports == nullptr || api_->supports(description.node()) == 0) return nullptr;
     std::vector<std::string>& names = tensor_names_[&node];
     names.clear();
     for (int t : node.inputs) names.push_back(t >= 0 ? graph.tensors[t].name : "");
     for (int t : node.outputs) names.push_back(t >= 0 ? graph.tensors[t].name : "");
     return &registration->second;
+  }
+
+  bool ClaimForPartition(const Graph& graph, const Node& node) const override {
+    if (!partitions_) return false;
+    NodeDescription description;
+    description.FromGraph(graph, node);
+    return api_->supports_partition(description.node()) != 0;
+  }
+
+  Result<std::unique_ptr<CompiledPartition>> CompilePartition(const Graph& graph,
+                                                              const std::vector<int>& nodes,
+                                                              ThreadPool* pool) const override {
+    return std::unique_ptr<CompiledPartition>(new PluginPartition(graph, nodes, api_, path_, pool));
   }
 
  private:
@@ -243,16 +455,8 @@ class PluginBackend : public Backend {
   // valid lwai code, else kInternal.
   Status PluginError(const KernelContext& ctx, int code, const char* function,
                      const char* error) const {
-    StatusCode status_code = StatusCode::kInternal;
-    if (code >= LWAI_STATUS_INVALID_ARGUMENT && code <= LWAI_STATUS_INTERNAL) {
-      status_code = static_cast<StatusCode>(code);
-    }
-    std::string message = error != nullptr && error[0] != '\0'
-                              ? std::string(error)
-                              : std::string(function) + " failed with code " +
-                                    std::to_string(code) + " and no message";
-    return ctx.Error(status_code,
-                     "plugin '" + std::string(api_->name) + "' (" + path_ + "): " + message);
+    const Status status = PluginStatus("", api_, path_, code, function, error);
+    return ctx.Error(status.code(), status.message());
   }
 
   static Status Prepare(KernelContext& ctx) {
@@ -311,6 +515,7 @@ class PluginBackend : public Backend {
 
   std::string path_;
   const lwai_plugin_api* api_;
+  bool partitions_;  // version 2 with supports_partition
   std::map<OpType, KernelRegistration> registrations_;
   // Tensor names of each claimed node (inputs, then outputs), for the descriptions at prepare.
   mutable std::map<const Node*, std::vector<std::string>> tensor_names_;
@@ -345,21 +550,34 @@ Result<std::unique_ptr<Backend>> LoadPluginBackend(const std::string& path) {
   std::memcpy(&entry, &symbol, sizeof(entry));
   const lwai_plugin_api* api = entry();
   if (api == nullptr) return reject(std::string(LWAI_PLUGIN_ENTRY_SYMBOL) + "() returned null");
-  if (api->api_version != LWAI_PLUGIN_API_VERSION) {
-    return reject("plugin API version: expected " + std::to_string(LWAI_PLUGIN_API_VERSION) +
-                  ", got " + std::to_string(api->api_version) +
+  if (api->api_version < LWAI_PLUGIN_API_MIN_VERSION ||
+      api->api_version > LWAI_PLUGIN_API_VERSION) {
+    return reject("plugin API version: expected " + std::to_string(LWAI_PLUGIN_API_MIN_VERSION) +
+                  " to " + std::to_string(LWAI_PLUGIN_API_VERSION) + ", got " +
+                  std::to_string(api->api_version) +
                   " (rebuild the plugin against this lwai's lwai/plugin_api.h)");
   }
-  if (api->struct_size < sizeof(lwai_plugin_api)) {
+  const size_t expected_size =
+      api->api_version == 1 ? LWAI_PLUGIN_API_V1_SIZE : sizeof(lwai_plugin_api);
+  if (api->struct_size < expected_size) {
     return reject("its lwai_plugin_api table has " + std::to_string(api->struct_size) +
-                  " bytes, expected at least " + std::to_string(sizeof(lwai_plugin_api)));
+                  " bytes, expected at least " + std::to_string(expected_size) + " for version " +
+                  std::to_string(api->api_version));
   }
   if (api->name == nullptr || api->name[0] == '\0') return reject("it has no name");
   if (std::strcmp(api->name, "reference") == 0) {
     return reject("the name 'reference' belongs to lwai's reference kernels");
   }
-  if (api->supports == nullptr || api->run == nullptr) {
+  const bool partitions = api->api_version >= 2 && api->supports_partition != nullptr;
+  if ((api->supports == nullptr && !partitions) ||
+      (api->supports != nullptr && api->run == nullptr)) {
     return reject("its table lacks supports() or run()");
+  }
+  if (partitions && (api->create_partition == nullptr || api->run_partition == nullptr ||
+                     api->destroy_partition == nullptr)) {
+    return reject(
+        "it sets supports_partition() but lacks create_partition(), run_partition() or "
+        "destroy_partition()");
   }
   return std::unique_ptr<Backend>(new PluginBackend(path, api));
 }

@@ -74,6 +74,18 @@ ThreadPool::~ThreadPool() {
   for (auto& worker : workers_) worker.join();
 }
 
+void ThreadPool::ParkWorkers() {
+#ifdef LWAI_WITH_PTHREADPOOL
+  // pthreadpool's workers spin for a while after each job; an empty job with the yield flag
+  // sends them to sleep at its end. The condition-variable workers below always sleep.
+  if (pthreadpool_ != nullptr) {
+    pthreadpool_parallelize_1d(
+        static_cast<pthreadpool_t>(pthreadpool_), [](void*, size_t) {}, nullptr,
+        static_cast<size_t>(num_threads_), PTHREADPOOL_FLAG_YIELD_WORKERS);
+  }
+#endif
+}
+
 void ThreadPool::Run(int64_t n, int64_t min_chunk, RangeFn range_fn, const void* fn) {
   if (n <= 0) return;
   const int64_t threads = num_threads();

@@ -37,6 +37,10 @@ class ThreadPool {
         [](const void* f, int64_t b, int64_t e) { (*static_cast<const Fn*>(f))(b, e); }, &fn);
   }
 
+  // Puts the workers to sleep now instead of letting them spin-wait for more work: before code
+  // that brings threads of its own (a plugin's OpenMP) competes with them for the cores.
+  void ParkWorkers();
+
  private:
   using RangeFn = void (*)(const void* fn, int64_t begin, int64_t end);
   void Run(int64_t n, int64_t min_chunk, RangeFn range_fn, const void* fn);
