@@ -73,7 +73,7 @@ test-tsan: build-tsan
 test-python-asan: build-asan real-models arch-models
 	@mkdir -p build-asan/pkg/lwai
 	@for f in python/lwai/*.py; do ln -sf "$(CURDIR)/$$f" build-asan/pkg/lwai/; done
-	@ln -sf "$(CURDIR)"/build-asan/_lwai*.so "$(CURDIR)"/build-asan/liblwai_example_plugin.so \
+	@ln -sf "$(CURDIR)"/build-asan/_lwai*.so "$(CURDIR)"/build-asan/liblwai_*.so \
 		build-asan/pkg/lwai/
 	@LD_PRELOAD="$$(clang++-14 -print-file-name=libclang_rt.asan-x86_64.so)" \
 		ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 PYTHONPATH=build-asan/pkg \

@@ -583,6 +583,8 @@ PYBIND11_MODULE(_lwai, m) {
   m.attr("SCHEMA_VERSION") = kSchemaVersion;
   m.def("available_backends", &AvailableBackends,
         "Built-in backends of this build, fastest first; 'reference' is always last.");
+  m.def("installed_plugins", &InstalledPlugins,
+        "lwai's vendor plugins installed next to this module (e.g. 'onednn'), loadable by name.");
 
   py::class_<Model, std::shared_ptr<Model>>(m, "Model")
       .def_static(

@@ -8,7 +8,7 @@ APT_PACKAGES=(
   clang-14 libclang-rt-14-dev llvm-14
   libflatbuffers-dev flatbuffers-compiler
   libeigen3-dev libgtest-dev pybind11-dev libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
-  espeak-ng
+  espeak-ng libdnnl-dev
 )
 PIP_PACKAGES=(
   "numpy>=1.24" "onnx==1.19.1" "onnxruntime==1.32.0" "pytest>=7" "scikit-learn>=1.3"

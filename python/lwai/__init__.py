@@ -29,7 +29,13 @@ from lwai.model import Model, TensorInfo, load
 from lwai.onnx_import import convert
 from lwai.profile import NodeProfile, OpProfile, Profile
 from lwai.quantize import quantize
-from lwai.session import NodeAssignment, Session, available_backends, example_plugin_path
+from lwai.session import (
+    NodeAssignment,
+    Session,
+    available_backends,
+    example_plugin_path,
+    installed_plugins,
+)
 
 __version__ = "0.1.0"
 
@@ -60,6 +66,7 @@ __all__ = [
     "compare",
     "convert",
     "example_plugin_path",
+    "installed_plugins",
     "load",
     "quantize",
     "supported_ops",

@@ -23,6 +23,13 @@ def available_backends() -> list[str]:
     return list(_lwai.available_backends())
 
 
+def installed_plugins() -> list[str]:
+    """lwai's own vendor plugins that this installation ships, by name: "onednn" (oneDNN's int8
+    and pooling kernels, run in NHWC partitions) when lwai was built with libdnnl-dev. A session
+    uses one only when named: `Session(model, backends=["onednn", *available_backends()])`."""
+    return list(_lwai.installed_plugins())
+
+
 def example_plugin_path() -> str:
     """Path of the example backend plugin shipped with the package (float32 Relu and Add), for
     trying `Session(model, backends=[lwai.example_plugin_path()])`."""

@@ -87,6 +87,81 @@ TEST(Plugin, ExampleClaimsReluAndAddAndMatchesReference) {
   EXPECT_EQ(LivePluginStates(), live_before) << "plugin states leaked";
 }
 
+// The test hooks of tests/cpp/partition_plugin.c.
+struct PartitionPluginHooks {
+  int64_t live_states = -1;
+  int32_t nodes = 0, inputs = 0, outputs = 0;
+};
+PartitionPluginHooks ReadPartitionPluginHooks() {
+  PartitionPluginHooks hooks;
+  void* handle = dlopen(LWAI_PARTITION_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) return hooks;
+  int64_t (*live)(void) = nullptr;
+  void (*counts)(int32_t*, int32_t*, int32_t*) = nullptr;
+  void* live_symbol = dlsym(handle, "lwai_partition_live_states");
+  void* counts_symbol = dlsym(handle, "lwai_partition_last_counts");
+  if (live_symbol != nullptr) std::memcpy(&live, &live_symbol, sizeof(live));
+  if (counts_symbol != nullptr) std::memcpy(&counts, &counts_symbol, sizeof(counts));
+  if (live != nullptr) hooks.live_states = live();
+  if (counts != nullptr) counts(&hooks.nodes, &hooks.inputs, &hooks.outputs);
+  dlclose(handle);
+  return hooks;
+}
+
+// Version 2: Relu and Add (conv -> bn -> relu -> add(y, y)) form one partition; the Relu output
+// lives only inside it. Each prepare replaces the partition's state; a boundary input with a
+// dimension of 7 is declined by the plugin, and the reference kernels run those nodes.
+TEST(Plugin, PartitionsRunAsOneUnitAndDeclineToReference) {
+  const int64_t live_before = ReadPartitionPluginHooks().live_states;
+  ASSERT_GE(live_before, 0) << "cannot open " << LWAI_PARTITION_PLUGIN_PATH;
+  auto model = MakeConvModel();
+  {
+    auto plugin = MakeSession(model, {LWAI_PARTITION_PLUGIN_PATH});
+    auto reference = MakeSession(model, {"reference"});
+    ASSERT_TRUE(plugin && reference);
+    const auto assignments = plugin->node_assignments();
+    ASSERT_EQ(assignments.size(), 4u);
+    EXPECT_EQ(assignments[0].backend, "reference");
+    EXPECT_EQ(assignments[2].backend, "partitions");
+    EXPECT_EQ(assignments[3].backend, "partitions");
+    plugin->set_profiling(true);
+    for (int64_t batch : {2, 7, 3}) {
+      const auto x = Wave(static_cast<size_t>(batch) * 32);
+      const TensorRef in{DataType::kFloat32, Shape({batch, 2, 4, 4}), x.data()};
+      const auto expected = RunFloat(*reference, {in});
+      const auto got = RunFloat(*plugin, {in});
+      ASSERT_EQ(got.size(), static_cast<size_t>(batch) * 48);
+      EXPECT_EQ(got, expected) << "batch " << batch;
+      const PartitionPluginHooks hooks = ReadPartitionPluginHooks();
+      const std::vector<int64_t> times = plugin->node_time_ns();
+      if (batch == 7) {  // declined: no state, the reference kernels ran
+        EXPECT_EQ(hooks.live_states, live_before);
+        continue;
+      }
+      EXPECT_EQ(hooks.live_states, live_before + 1);
+      EXPECT_EQ(hooks.nodes, 2);
+      EXPECT_EQ(hooks.inputs, 1);   // bn_out
+      EXPECT_EQ(hooks.outputs, 1);  // the graph output
+      ASSERT_EQ(times.size(), 4u);
+      EXPECT_EQ(times[2], 1000);  // the times the plugin reported, at the graph's node indices
+      EXPECT_EQ(times[3], 1001);
+    }
+  }
+  EXPECT_EQ(ReadPartitionPluginHooks().live_states, live_before) << "partition states leaked";
+}
+
+// A plugin built against version 1 (a table without the partition functions) still loads.
+TEST(Plugin, VersionOneTableStillLoads) {
+  auto model = MakeConvModel();
+  auto plugin = MakeSession(model, {LWAI_VERSION1_PLUGIN_PATH});
+  auto reference = MakeSession(model, {"reference"});
+  ASSERT_TRUE(plugin && reference);
+  EXPECT_EQ(plugin->node_assignments()[2].backend, "version1");
+  const auto x = Wave(64);
+  const TensorRef in{DataType::kFloat32, Shape({2, 2, 4, 4}), x.data()};
+  EXPECT_EQ(RunFloat(*plugin, {in}), RunFloat(*reference, {in}));
+}
+
 // c = Relu(const) is evaluated at prepare through the plugin; y = Add(x, c) is claimed while
 // x's shape is unknown, and declined at prepare for broadcasting shapes (reference runs it).
 // z = Add(w, const[3]) has known, different shapes: never claimed.

@@ -157,14 +157,19 @@ class ReferenceBackend : public Backend {
   const KernelRegistration* Claim(const Graph& graph, const Node& node) const override;
 };
 
-// Backends by name ("xnnpack", "eigen", "reference") or, for a C-ABI plugin, by the path of its
-// shared library (any name containing '/' or ending in ".so"). Fails with kNotFound for an
+// Backends by name ("xnnpack", "eigen", "reference", an installed plugin's name such as
+// "onednn") or, for any C-ABI plugin, by the path of its shared library (any name containing
+// '/' or ending in ".so"). Fails with kNotFound for an
 // unknown or not-built name or a missing library, and kInvalidModel for a library that is not
 // an lwai plugin or speaks another plugin API version.
 Result<std::unique_ptr<Backend>> CreateBackend(const std::string& name_or_path);
 
 // Built-in backends of this build, fastest first; "reference" is always last.
 std::vector<std::string> AvailableBackends();
+
+// lwai's own vendor plugins found installed next to the binary holding the core (e.g. "onednn"
+// for liblwai_onednn.so): CreateBackend loads them by name. Sessions use them only when named.
+std::vector<std::string> InstalledPlugins();
 
 }  // namespace lwai
 

@@ -1,4 +1,9 @@
-// The built-in backends of this build and plugin loading by path.
+// The built-in backends of this build, and plugins: by path, or by name for the vendor plugins
+// lwai builds itself.
+#include <dlfcn.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,7 +27,49 @@ bool LooksLikePath(const std::string& name) {
          (name.size() > 3 && name.compare(name.size() - 3, 3, ".so") == 0);
 }
 
+// Vendor plugins of this project, installed as shared libraries next to the binary that holds
+// lwai's core (the Python extension, or an executable such as lwai_run).
+struct NamedPlugin {
+  const char* name;
+  const char* file;
+};
+constexpr NamedPlugin kNamedPlugins[] = {{"onednn", "liblwai_onednn.so"}};
+
+// The directory of the binary this code is linked into ("" if unknown).
+std::string CoreDirectory() {
+  std::string path;
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&AvailableBackends), &info) != 0 &&
+      info.dli_fname != nullptr) {
+    path = info.dli_fname;
+  }
+  if (path.find('/') == std::string::npos) {  // the main executable, found through PATH
+    char buffer[4096];
+    const ssize_t n = readlink("/proc/self/exe", buffer, sizeof(buffer) - 1);
+    path = n > 0 ? std::string(buffer, static_cast<size_t>(n)) : std::string();
+  }
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
+std::string NamedPluginPath(const NamedPlugin& plugin) {
+  return CoreDirectory() + "/" + plugin.file;
+}
+
+bool FileExists(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0;
+}
+
 }  // namespace
+
+std::vector<std::string> InstalledPlugins() {
+  std::vector<std::string> names;
+  for (const NamedPlugin& plugin : kNamedPlugins) {
+    if (FileExists(NamedPluginPath(plugin))) names.push_back(plugin.name);
+  }
+  return names;
+}
 
 const KernelRegistration* ReferenceBackend::Claim(const Graph& graph, const Node& node) const {
   const KernelRegistration* kernel = FindReferenceKernel(node.op);
@@ -52,10 +99,21 @@ Result<std::unique_ptr<Backend>> CreateBackend(const std::string& name_or_path) 
 #ifdef LWAI_WITH_EIGEN
   if (name_or_path == "eigen") return CreateEigenBackend();
 #endif
+  for (const NamedPlugin& plugin : kNamedPlugins) {
+    if (name_or_path != plugin.name) continue;
+    const std::string path = NamedPluginPath(plugin);
+    if (!FileExists(path)) {
+      return NotFound("backend '" + name_or_path + "' is not installed: " + path +
+                      " does not exist (lwai builds it when its vendor library's development "
+                      "package is installed; see scripts/install_deps.sh)");
+    }
+    return LoadPluginBackend(path);
+  }
   std::string known;
   for (const std::string& name : AvailableBackends()) known += (known.empty() ? "" : ", ") + name;
+  for (const std::string& name : InstalledPlugins()) known += ", " + name;
   return NotFound("unknown backend '" + name_or_path + "' (this build has: " + known +
-                  "; plugins are given by the path of their shared library)");
+                  "; other plugins are given by the path of their shared library)");
 }
 
 }  // namespace lwai

@@ -1,0 +1,233 @@
+"""The oneDNN vendor backend (liblwai_onednn.so, a version-2 plugin running int8 partitions in
+NHWC) against lwai's own kernels: single quantized operators and a whole network that
+onnxruntime.quantization writes, claimed by the plugin, answering like the reference within one
+quantization step (oneDNN adds the output zero point before rounding, which moves exact ties)."""
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto as T
+from onnx import helper as h
+
+import lwai
+
+pytestmark = pytest.mark.skipif(
+    "onednn" not in lwai.installed_plugins(),
+    reason="lwai was built without libdnnl-dev (no liblwai_onednn.so)",
+)
+
+RNG = np.random.default_rng(11)
+ONEDNN = ["onednn", *lwai.available_backends()]
+
+
+def both(model, feed, threads=1):
+    """Outputs of lwai's default backends and of the oneDNN plugin first, and the plugin
+    session's node assignments."""
+    model = lwai.convert(model) if isinstance(model, onnx.ModelProto) else model
+    default = lwai.Session(model, threads=threads).run(feed)
+    session = lwai.Session(model, threads=threads, backends=ONEDNN)
+    return default, session.run(feed), session.node_assignments()
+
+
+def assert_within_one_step(expected, got, max_share_differing=0.01):
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    diff = np.abs(got.astype(np.int64) - expected.astype(np.int64))
+    assert diff.max() <= 1, diff.max()
+    assert np.mean(diff > 0) <= max_share_differing, np.mean(diff > 0)
+
+
+def scalar(name, tensor_type, value):
+    return h.make_tensor(name, tensor_type, [], [value])
+
+
+@pytest.mark.parametrize(
+    "x_type,per_channel,kernel,stride,group,channels,pad",
+    [
+        (T.UINT8, True, 3, 1, 1, (16, 32), 1),
+        (T.INT8, True, 3, 2, 1, (16, 32), 1),
+        (T.UINT8, False, 1, 1, 1, (64, 48), 0),
+        (T.UINT8, True, 7, 2, 1, (3, 16), 3),
+        (T.UINT8, True, 3, 1, 16, (16, 16), 1),  # depthwise
+        (T.UINT8, True, 3, 2, 32, (32, 32), 1),  # depthwise, strided
+        (T.INT8, True, 5, 2, 8, (8, 8), 2),
+        (T.UINT8, True, 3, 1, 4, (16, 24), 0),  # grouped, no padding
+    ],
+)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_qlinearconv_matches_lwai_within_one_step(
+    x_type, per_channel, kernel, stride, group, channels, pad, threads
+):
+    cin, cout = channels
+    np_type = np.uint8 if x_type == T.UINT8 else np.int8
+    info = np.iinfo(np_type)
+    x = RNG.integers(info.min, info.max + 1, size=(2, cin, 17, 15)).astype(np_type)
+    w = RNG.integers(-127, 128, size=(cout, cin // group, kernel, kernel)).astype(np.int8)
+    w_scale = (RNG.uniform(0.5, 2, cout if per_channel else 1) / 127 / kernel).astype(np.float32)
+    inits = [
+        scalar("xs", T.FLOAT, 0.02),
+        scalar("xz", x_type, 7),
+        onnx.numpy_helper.from_array(w, "w"),
+        onnx.numpy_helper.from_array(w_scale, "ws"),
+        onnx.numpy_helper.from_array(np.zeros(w_scale.shape, np.int8), "wz"),
+        scalar("ys", T.FLOAT, 0.037),
+        scalar("yz", x_type, 3),
+        onnx.numpy_helper.from_array(RNG.integers(-3000, 3000, cout).astype(np.int32), "b"),
+    ]
+    node = h.make_node(
+        "QLinearConv",
+        ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"],
+        ["y"],
+        pads=[pad] * 4,
+        strides=[stride] * 2,
+        group=group,
+    )
+    graph = h.make_graph(
+        [node],
+        "q",
+        [h.make_tensor_value_info("x", x_type, x.shape)],
+        [h.make_tensor_value_info("y", x_type, None)],
+        inits,
+    )
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
+    expected, got, assignments = both(model, {"x": x}, threads)
+    assert assignments[0].backend == "onednn"
+    assert_within_one_step(expected[0], got[0])
+
+
+def small_network():
+    """A float network with every operator the plugin runs once quantized: convolutions with
+    Relu and Clip (fused), MaxPool, a residual Add, a channel Concat of differently scaled
+    inputs, AveragePool, GlobalAveragePool, then Flatten and Gemm (left to lwai)."""
+
+    def conv(name, x, cin, cout, k, act=None):
+        w = onnx.numpy_helper.from_array(
+            (RNG.standard_normal((cout, cin, k, k)) * np.sqrt(2 / (cin * k * k))).astype(
+                np.float32
+            ),
+            name + "_w",
+        )
+        b = onnx.numpy_helper.from_array(
+            (RNG.standard_normal(cout) * 0.1).astype(np.float32), name + "_b"
+        )
+        nodes = [h.make_node("Conv", [x, w.name, b.name], [name], pads=[k // 2] * 4)]
+        out = name
+        if act == "relu":
+            nodes.append(h.make_node("Relu", [name], [name + "_r"]))
+            out = name + "_r"
+        elif act == "clip":
+            nodes.append(h.make_node("Clip", [name, "zero", "six"], [name + "_c"]))
+            out = name + "_c"
+        return nodes, [w, b], out
+
+    nodes, inits = (
+        [],
+        [
+            onnx.numpy_helper.from_array(np.array(0, np.float32), "zero"),
+            onnx.numpy_helper.from_array(np.array(6, np.float32), "six"),
+            onnx.numpy_helper.from_array(
+                (RNG.standard_normal((10, 24)) * 0.2).astype(np.float32), "fc_w"
+            ),
+            onnx.numpy_helper.from_array(np.zeros(10, np.float32), "fc_b"),
+        ],
+    )
+
+    def add(parts):
+        nodes.extend(parts[0])
+        inits.extend(parts[1])
+        return parts[2]
+
+    c1 = add(conv("c1", "x", 3, 16, 3, "relu"))
+    nodes.append(h.make_node("MaxPool", [c1], ["p1"], kernel_shape=[2, 2], strides=[2, 2]))
+    a = add(conv("a", "p1", 16, 16, 1))
+    b = add(conv("b", "p1", 16, 16, 3, "clip"))
+    nodes.append(h.make_node("Add", [a, b], ["sum"]))
+    c = add(conv("c", "sum", 16, 8, 3, "relu"))
+    nodes.append(h.make_node("Concat", ["sum", c], ["cat"], axis=1))
+    nodes.append(
+        h.make_node("AveragePool", ["cat"], ["avg"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    )
+    nodes.append(h.make_node("GlobalAveragePool", ["avg"], ["gap"]))
+    nodes.append(h.make_node("Flatten", ["gap"], ["flat"]))
+    nodes.append(h.make_node("Gemm", ["flat", "fc_w", "fc_b"], ["y"], transB=1))
+    graph = h.make_graph(
+        nodes,
+        "small",
+        [h.make_tensor_value_info("x", T.FLOAT, ["N", 3, 20, 20])],
+        [h.make_tensor_value_info("y", T.FLOAT, ["N", 10])],
+        inits,
+    )
+    return h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
+
+
+@pytest.fixture(scope="module")
+def quantized_network(tmp_path_factory):
+    from onnxruntime.quantization import CalibrationDataReader, QuantType, quantize_static
+
+    folder = tmp_path_factory.mktemp("onednn")
+    source, target = folder / "small.onnx", folder / "small_qdq.onnx"
+    onnx.save(small_network(), source)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.feeds = iter(
+                [{"x": RNG.standard_normal((1, 3, 20, 20)).astype(np.float32)} for _ in range(8)]
+            )
+
+        def get_next(self):
+            return next(self.feeds, None)
+
+    quantize_static(
+        str(source),
+        str(target),
+        Reader(),
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )
+    return lwai.convert(str(target))
+
+
+def test_quantized_network_runs_as_one_onednn_partition(quantized_network):
+    x = RNG.standard_normal((2, 3, 20, 20)).astype(np.float32)
+    expected, got, assignments = both(quantized_network, {"x": x})
+    on_plugin = {a.op for a in assignments if a.backend == "onednn"}
+    assert {
+        "QuantizeLinear",
+        "QLinearConv",
+        "MaxPool",
+        "QLinearAdd",
+        "QLinearConcat",
+        "AveragePool",
+        "QLinearGlobalAveragePool",
+    } <= on_plugin, on_plugin
+    # The float outputs: differences only from one-step ties inside, a few output steps.
+    np.testing.assert_allclose(got[0], expected[0], atol=0.05 * np.abs(expected[0]).max())
+    assert np.mean(np.argmax(got[0], 1) == np.argmax(expected[0], 1)) == 1.0
+
+
+def test_threads_and_batch_sizes_give_the_same_answer(quantized_network):
+    single = lwai.Session(quantized_network, threads=1, backends=ONEDNN)
+    double = lwai.Session(quantized_network, threads=2, backends=ONEDNN)
+    for batch in (1, 3, 2):  # each new shape re-creates the partition
+        x = RNG.standard_normal((batch, 3, 20, 20)).astype(np.float32)
+        np.testing.assert_array_equal(single.run({"x": x})[0], double.run({"x": x})[0])
+
+
+def test_nan_inputs_run_on_the_reference_kernels(quantized_network):
+    x = RNG.standard_normal((1, 3, 20, 20)).astype(np.float32)
+    x[0, 1, 3:9, 4] = np.nan
+    reference = lwai.Session(quantized_network, backends=["reference"]).run({"x": x})[0]
+    plugin = lwai.Session(quantized_network, backends=ONEDNN).run({"x": x})[0]
+    np.testing.assert_array_equal(plugin, reference)
+
+
+def test_profile_reports_each_plugin_node(quantized_network):
+    session = lwai.Session(quantized_network, backends=ONEDNN)
+    profile = session.profile({"x": RNG.standard_normal((1, 3, 20, 20)).astype(np.float32)})
+    rows = [r for r in profile.nodes if r.backend == "onednn" and r.op == "QLinearConv"]
+    assert rows and all(r.median_ms > 0 for r in rows)
+
+
+def test_unknown_and_missing_named_plugins_are_clear_errors():
+    with pytest.raises(lwai.BackendNotFoundError, match="onednn"):
+        lwai.Session(lwai.convert(small_network()), backends=["onednnx"])
