@@ -16,8 +16,10 @@
 //
 // Threads: oneDNN runs on OpenMP; each run uses the session's thread count.
 #include <omp.h>
+#include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -213,6 +215,13 @@ int SupportsPartition(const lwai_node* node) {
 
 // --- Partitions ------------------------------------------------------------------------------
 
+// GNU OpenMP's thread pool does not survive fork(): a child whose parent ran parallel regions
+// waits forever for workers that do not exist. In a forked child, partitions therefore run on
+// the calling thread only, and partitions created before the fork refuse to run.
+std::atomic<bool> g_forked{false};
+void MarkForked() { g_forked = true; }
+const bool kForkHandlerInstalled = pthread_atfork(nullptr, nullptr, MarkForked) == 0;
+
 // An error with a message for the ABI's error buffer.
 struct PluginError {
   int code;
@@ -275,7 +284,8 @@ struct Slot {
 
 class Partition {
  public:
-  explicit Partition(int threads) : threads_(std::max(1, threads)), stream_(engine_) {}
+  explicit Partition(int threads)
+      : threads_(g_forked ? 1 : std::max(1, threads)), stream_(engine_) {}
 
   void Compile(const lwai_partition& p) {
     // oneDNN sizes its kernels' work split for the OpenMP thread count at creation.
@@ -316,6 +326,13 @@ class Partition {
   }
 
   void Run(const lwai_tensor* inputs, const lwai_tensor* outputs, int64_t* node_time_ns) {
+    if (g_forked && threads_ > 1) {
+      throw PluginError{LWAI_STATUS_INVALID_ARGUMENT,
+                        "this session was created with " + std::to_string(threads_) +
+                            " threads before the process forked, and OpenMP's threads do not "
+                            "survive fork(): create the session in the child process (or use "
+                            "the 'spawn' or 'forkserver' start method)"};
+    }
     omp_set_num_threads(threads_);
     for (auto& [name, slot] : slots_) {
       if (slot.buffer >= 0) slot.data = buffers_[slot.buffer].get();

@@ -27,6 +27,27 @@ def _images(count: int, seed: int) -> list[np.ndarray]:
     return [rng.random((1, 1, 8, 8), dtype=np.float32) * 16 for _ in range(count)]
 
 
+_FORKED_SESSION = None
+
+
+def _run_forked_session(x):
+    return _FORKED_SESSION.run(x)[0]
+
+
+def test_a_threaded_session_keeps_working_in_a_forked_child(digits_model):
+    """The workers of a session's thread pool do not exist in a fork()ed child: there it runs
+    on the calling thread instead of waiting for them forever."""
+    import multiprocessing
+
+    global _FORKED_SESSION
+    _FORKED_SESSION = lwai.Session(digits_model, threads=2)
+    x = _images(1, 3)[0]
+    expected = _FORKED_SESSION.run(x)[0]  # the parent's workers have run
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(_run_forked_session, (x,)).get(timeout=60)
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_one_session_shared_by_threads_gives_each_its_own_outputs(digits_model):
     images = _images(8, 0)
     expected = [lwai.Session(digits_model).run(x)[0] for x in images]

@@ -231,3 +231,34 @@ def test_profile_reports_each_plugin_node(quantized_network):
 def test_unknown_and_missing_named_plugins_are_clear_errors():
     with pytest.raises(lwai.BackendNotFoundError, match="onednn"):
         lwai.Session(lwai.convert(small_network()), backends=["onednnx"])
+
+
+def _run_in_child(model_bytes, x, reuse):
+    """In a forked child: a new session's answer, or the parent's session's error."""
+    if reuse:
+        try:
+            _PARENT_SESSION.run({"x": x})
+        except lwai.LwaiError as error:
+            return str(error)
+        return "no error"
+    return lwai.Session(lwai.load(model_bytes), threads=2, backends=ONEDNN).run({"x": x})[0]
+
+
+_PARENT_SESSION = None
+
+
+def test_forked_children_run_their_own_sessions(quantized_network, tmp_path):
+    import multiprocessing
+
+    global _PARENT_SESSION
+    path = tmp_path / "small_qdq.lwai"
+    quantized_network.save(path)
+    x = RNG.standard_normal((1, 3, 20, 20)).astype(np.float32)
+    _PARENT_SESSION = lwai.Session(quantized_network, threads=2, backends=ONEDNN)
+    expected = _PARENT_SESSION.run({"x": x})[0]  # the parent's OpenMP threads exist now
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        got = pool.apply_async(_run_in_child, (path.read_bytes(), x, False)).get(timeout=60)
+        message = pool.apply_async(_run_in_child, (b"", x, True)).get(timeout=60)
+    np.testing.assert_array_equal(got, expected)
+    assert "before the process forked" in message and "spawn" in message

@@ -8,6 +8,7 @@
 #if defined(__unix__) || defined(__APPLE__)
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 #endif
 
 namespace lwai {
@@ -51,7 +52,8 @@ void RunChunk(void* context, size_t index) {
 }  // namespace
 #endif
 
-ThreadPool::ThreadPool(int num_threads) : num_threads_(std::max(1, num_threads)) {
+ThreadPool::ThreadPool(int num_threads)
+    : num_threads_(std::max(1, num_threads)), owner_pid_(static_cast<long>(getpid())) {
   BlockSignalsInNewThreads block_signals;
 #ifdef LWAI_WITH_PTHREADPOOL
   if (num_threads_ > 1) pthreadpool_ = pthreadpool_create(num_threads_);
@@ -63,6 +65,12 @@ ThreadPool::ThreadPool(int num_threads) : num_threads_(std::max(1, num_threads))
 }
 
 ThreadPool::~ThreadPool() {
+  if (InForkedChild()) {
+    // The workers exist only in the parent: joining them here would wait forever. Their
+    // bookkeeping is left behind (a few bytes, once per pool that crossed a fork).
+    new std::vector<std::thread>(std::move(workers_));
+    return;
+  }
 #ifdef LWAI_WITH_PTHREADPOOL
   if (pthreadpool_ != nullptr) pthreadpool_destroy(static_cast<pthreadpool_t>(pthreadpool_));
 #endif
@@ -74,7 +82,10 @@ ThreadPool::~ThreadPool() {
   for (auto& worker : workers_) worker.join();
 }
 
+bool ThreadPool::InForkedChild() const { return static_cast<long>(getpid()) != owner_pid_; }
+
 void ThreadPool::ParkWorkers() {
+  if (InForkedChild()) return;
 #ifdef LWAI_WITH_PTHREADPOOL
   // pthreadpool's workers spin for a while after each job; an empty job with the yield flag
   // sends them to sleep at its end. The condition-variable workers below always sleep.
@@ -88,6 +99,10 @@ void ThreadPool::ParkWorkers() {
 
 void ThreadPool::Run(int64_t n, int64_t min_chunk, RangeFn range_fn, const void* fn) {
   if (n <= 0) return;
+  if (InForkedChild()) {
+    range_fn(fn, 0, n);
+    return;
+  }
   const int64_t threads = num_threads();
   int64_t chunk = std::max<int64_t>(std::max<int64_t>(min_chunk, 1), (n + threads - 1) / threads);
 #ifdef LWAI_WITH_PTHREADPOOL

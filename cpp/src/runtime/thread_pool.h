@@ -25,7 +25,8 @@ class ThreadPool {
 
   // The underlying pthreadpool_t, or nullptr without pthreadpool or with a single thread (which
   // pthreadpool users treat as "run on the calling thread").
-  void* pthreadpool() const { return pthreadpool_; }
+  // In a fork()ed child (whose copy of the pool has no workers) it is nullptr too.
+  void* pthreadpool() const { return InForkedChild() ? nullptr : pthreadpool_; }
 
   // Calls fn(begin, end) over disjoint ranges covering [0, n), in at most num_threads()
   // chunks, and returns when all are done. Ranges are at least `min_chunk` long (except the
@@ -46,7 +47,12 @@ class ThreadPool {
   void Run(int64_t n, int64_t min_chunk, RangeFn range_fn, const void* fn);
   void WorkerLoop(int worker_index);
 
+  // Whether this process is a fork() of the one that started the workers: they do not exist
+  // here, so work runs on the calling thread.
+  bool InForkedChild() const;
+
   int num_threads_ = 1;
+  long owner_pid_ = 0;  // the process that started the workers
   void* pthreadpool_ = nullptr;
   std::vector<std::thread> workers_;
   std::mutex mutex_;
