@@ -96,6 +96,13 @@ def _load_lwai(spec: dict, feed: dict):
     return session.run, build
 
 
+def _load_lwai_onednn(spec: dict, feed: dict):
+    """lwai with its oneDNN vendor plugin first (int8_models.py)."""
+    import lwai
+
+    return _load_lwai({**spec, "lwai_backends": ["onednn", *lwai.available_backends()]}, feed)
+
+
 def _load_ort(spec: dict, feed: dict):
     import onnxruntime as ort
 
@@ -167,6 +174,7 @@ LOADERS = {
     # int8_models.py: the float model beside the quantized one, and the dynamic int8 models
     "lwai_fp32": _load_lwai,
     "lwai_dynamic": _load_lwai,
+    "lwai_onednn": _load_lwai_onednn,
     "ort": _load_ort,
     "ort_dynamic": _load_ort,
     "openvino": _load_openvino,

@@ -1,5 +1,8 @@
 """Int8 on the seed networks: lwai int8 vs lwai fp32, ONNX Runtime int8 and OpenVINO int8.
 
+lwai int8 runs twice: on its own kernels (the default backends) and with its oneDNN vendor
+plugin first (`backends=["onednn", ...]`, when lwai was built with libdnnl-dev).
+
 Each seed network is quantized once by onnxruntime.quantization (quant_pre_process, then
 quantize_static: QDQ form, int8 weights per output channel, uint8 activations, min-max ranges
 from 8 standard-normal calibration images, numpy default_rng(100 + i)). All three frameworks run
@@ -38,7 +41,7 @@ sys.path.insert(0, str(BENCH_DIR))
 import compare  # noqa: E402
 
 INT8_DIR = compare.CACHE_DIR / "int8"
-FRAMEWORKS = ("lwai", "lwai_fp32", "ort", "openvino")
+FRAMEWORKS = ("lwai", "lwai_onednn", "lwai_fp32", "ort", "openvino")
 CALIBRATION_IMAGES = 8
 
 QUANTIZE_SCRIPT = """
@@ -205,22 +208,31 @@ def report_lines(command, machine, summary, nets, info, reasons) -> list[str]:
         "Runtime's on the quantized file (the softmax outputs are quantized in steps of 1/256; "
         "the networks have random weights, which amplify one-step rounding differences).",
         "",
-        "| network | threads | lwai int8 | lwai fp32 | ORT int8 | OpenVINO int8 | fp32/int8 "
-        "| lwai/ORT | lwai/OpenVINO | int8 vs ORT | .lwai MB int8 / fp32 |",
-        "| --- |" + " ---: |" * 10,
+        "Each ratio cell gives lwai's own int8 kernels first, then lwai with its oneDNN plugin "
+        '(`backends=["onednn", ...]`).',
+        "",
+        "| network | threads | lwai int8 | lwai int8 oneDNN | lwai fp32 | ORT int8 "
+        "| OpenVINO int8 | fp32/int8 | lwai/ORT | lwai/OpenVINO | int8 vs ORT "
+        "| .lwai MB int8 / fp32 |",
+        "| --- |" + " ---: |" * 11,
     ]
     for net in nets:
         for t in threads_list:
-            lw, fp, ort, ov = (summary.get((fw, net, t), {}) for fw in FRAMEWORKS)
+            lw, dn, fp, ort, ov = (summary.get((fw, net, t), {}) for fw in FRAMEWORKS)
             med = {
                 "lw": lw.get("median_ms"),
+                "dn": dn.get("median_ms"),
                 "fp": fp.get("median_ms"),
                 "ort": ort.get("median_ms"),
                 "ov": ov.get("median_ms"),
             }
 
-            def ratio(a, b, med=med):
+            def one(a, b, med=med):
                 return fmt(med[a] / med[b]) if med[a] and med[b] else "-"
+
+            def both(over=None, under=None):
+                """The ratio for lwai's own kernels, then for the oneDNN plugin."""
+                return " / ".join(one(over or x, under or x) for x in ("lw", "dn"))
 
             size = "-"
             if "model" in int8_info.get(net, {}) and "model" in fp32_info.get(net, {}):
@@ -231,18 +243,30 @@ def report_lines(command, machine, summary, nets, info, reasons) -> list[str]:
                 net,
                 str(t),
                 compare._median_cell(lw),
+                compare._median_cell(dn, reasons.get("lwai_onednn")),
                 compare._median_cell(fp),
                 compare._median_cell(ort),
                 compare._median_cell(ov, reasons.get("openvino")),
-                ratio("fp", "lw"),
-                ratio("lw", "ort"),
-                ratio("lw", "ov"),
-                compare.output_difference(net, t),
+                both(over="fp"),
+                both(under="ort"),
+                both(under="ov"),
+                compare.output_difference(net, t)
+                + " / "
+                + compare.output_difference(net, t, fw="lwai_onednn"),
                 size,
             ]
             lines.append("| " + " | ".join(compare._cell(c) for c in row) + " |")
     lines += ["", *compare.machine_lines(machine, None)]
     return lines
+
+
+def onednn_reason() -> str | None:
+    """Why lwai's oneDNN plugin does not run, or None."""
+    import lwai
+
+    if "onednn" not in lwai.installed_plugins():
+        return "not installed (lwai built without libdnnl-dev)"
+    return None
 
 
 def parse_args(argv):
@@ -276,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     for net in nets:
         entry = int8_info[net]
         print(f"{net}: " + (entry.get("error") or f"lwai convert {entry['convert_s']:.2f} s"))
-    reasons = {"openvino": compare.openvino_reason(args)}
+    reasons = {"openvino": compare.openvino_reason(args), "lwai_onednn": onednn_reason()}
     frameworks = [fw for fw in FRAMEWORKS if not reasons.get(fw)]
 
     def model_spec(fw: str, net: str) -> dict:

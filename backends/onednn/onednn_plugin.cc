@@ -1,16 +1,17 @@
 // lwai's oneDNN backend: a vendor library behind the C plugin ABI (lwai/plugin_api.h, version 2),
-// built as its own shared library (liblwai_onednn.so) and loaded by path, as a vendor would ship
-// it. It claims the int8 part of quantized networks for partitions and runs each partition in
-// NHWC, the layout oneDNN's int8 kernels want, so that only the partition's boundary tensors are
-// converted from and to lwai's NCHW:
+// built as its own shared library (liblwai_onednn.so) and loaded by path or by its name
+// ("onednn"), as a vendor would ship it. It claims the int8 part of quantized networks for
+// partitions and runs each partition in NHWC, the layout oneDNN's int8 kernels want, so that only
+// the partition's boundary tensors are converted from and to lwai's NCHW:
 //   QLinearConv              oneDNN convolution (u8/s8 activations, s8 weights per channel,
 //                            s32 bias, requantization and fused Relu/Clip in the kernel)
-//   MaxPool (int8), AveragePool (float32)
-//                            oneDNN pooling
+//   MaxPool, AveragePool     oneDNN pooling (MaxPool on int8 or float32, AveragePool float32)
 //   QuantizeLinear, DequantizeLinear, QLinearAdd, QLinearConcat (channels),
 //   QLinearGlobalAveragePool
 //                            lwai's own int8 row functions (kernels/int8_elementwise.h), the
 //                            definitions its reference kernels use
+//   Conv, Add, Concat, GlobalAveragePool (float32)
+//                            with LWAI_ONEDNN_FLOAT32=1 only (see FloatEnabled)
 // Requantization in oneDNN adds the output zero point before rounding; where that lands on an
 // exact tie, a value can differ from lwai's reference by one quantization step.
 //
@@ -133,7 +134,7 @@ bool SupportsPool(const lwai_node* node, bool max) {
   if (node->num_outputs > 1 && !Omitted(node->outputs[1])) return false;  // MaxPool's indices
   const lwai_tensor& x = node->inputs[0];
   if (!Rank4(x) && x.rank != -1) return false;
-  if (max ? !IsByte(x.dtype) : x.dtype != LWAI_DTYPE_FLOAT32) return false;
+  if (x.dtype != LWAI_DTYPE_FLOAT32 && !(max && IsByte(x.dtype))) return false;
   if (Ints(node, "kernel_shape").size() != 2 || !AllEqual(Ints(node, "dilations"), 1)) {
     return false;
   }
@@ -200,17 +201,76 @@ bool SupportsQLinearGlobalAveragePool(const lwai_node* node) {
          ConstantZeroPoint(in[4]);
 }
 
+// float32 Conv with constant weights (and bias) and lwai's fused Relu/Clip.
+bool SupportsConv(const lwai_node* node) {
+  if (node->num_inputs < 2 || node->num_outputs != 1) return false;
+  const lwai_tensor& x = node->inputs[0];
+  const lwai_tensor& w = node->inputs[1];
+  if (x.dtype != LWAI_DTYPE_FLOAT32 || (!Rank4(x) && x.rank != -1)) return false;
+  if (w.data == nullptr || w.dtype != LWAI_DTYPE_FLOAT32 || w.rank != 4) return false;
+  if (node->num_inputs > 2 && !Omitted(node->inputs[2]) &&
+      (node->inputs[2].data == nullptr || node->inputs[2].dtype != LWAI_DTYPE_FLOAT32)) {
+    return false;
+  }
+  const std::string activation = String(node, "activation");
+  if (!activation.empty() && activation != "Relu" && activation != "Clip") return false;
+  return PlainWindow(node);
+}
+
+bool SupportsFloatAdd(const lwai_node* node) {
+  return node->num_inputs == 2 && node->num_outputs == 1 &&
+         node->inputs[0].dtype == LWAI_DTYPE_FLOAT32 &&
+         node->inputs[1].dtype == LWAI_DTYPE_FLOAT32 && String(node, "activation").empty() &&
+         SameShape(node->inputs[0], node->inputs[1]);
+}
+
+bool SupportsFloatChannelConcat(const lwai_node* node) {
+  const int64_t axis = lwai_node_get_int(node, "axis", 0);
+  if (node->num_inputs < 1 || node->num_outputs != 1 || (axis != 1 && axis != -3)) return false;
+  for (int32_t i = 0; i < node->num_inputs; ++i) {
+    if (!Rank4(node->inputs[i]) || node->inputs[i].dtype != LWAI_DTYPE_FLOAT32) return false;
+  }
+  return true;
+}
+
+bool SupportsGlobalAveragePool(const lwai_node* node) {
+  return node->num_inputs == 1 && node->num_outputs == 1 && Rank4(node->inputs[0]) &&
+         node->inputs[0].dtype == LWAI_DTYPE_FLOAT32;
+}
+
+// float32 convolutions (and the Add, Concat and GlobalAveragePool between them) only when
+// LWAI_ONEDNN_FLOAT32=1: measured on this project's seed networks, oneDNN 2.6's float kernels
+// are 1.0-1.6x slower than lwai's own (Winograd, XNNPACK), while its int8 ones are faster.
+bool FloatEnabled() {
+  const char* value = std::getenv("LWAI_ONEDNN_FLOAT32");
+  return value != nullptr && std::strcmp(value, "1") == 0;
+}
+
+// Convolutions anchor partitions; everything else only joins one (alone, its layout
+// conversions would cost more than oneDNN saves).
 int SupportsPartition(const lwai_node* node) {
   const std::string op = node->op_type;
-  if (op == "QLinearConv") return SupportsQLinearConv(node);
-  if (op == "MaxPool") return SupportsPool(node, /*max=*/true);
-  if (op == "AveragePool") return SupportsPool(node, /*max=*/false);
-  if (op == "QuantizeLinear") return SupportsQuantize(node, /*quantize=*/true);
-  if (op == "DequantizeLinear") return SupportsQuantize(node, /*quantize=*/false);
-  if (op == "QLinearAdd") return SupportsQLinearAdd(node);
-  if (op == "QLinearConcat") return SupportsQLinearConcat(node);
-  if (op == "QLinearGlobalAveragePool") return SupportsQLinearGlobalAveragePool(node);
-  return 0;
+  bool claimed = false;
+  if (op == "QLinearConv") return SupportsQLinearConv(node) ? LWAI_PARTITION_CLAIM : 0;
+  if (op == "Conv") return FloatEnabled() && SupportsConv(node) ? LWAI_PARTITION_CLAIM : 0;
+  if (op == "Add") {
+    claimed = FloatEnabled() && SupportsFloatAdd(node);
+  } else if (op == "Concat") {
+    claimed = FloatEnabled() && SupportsFloatChannelConcat(node);
+  } else if (op == "GlobalAveragePool") {
+    claimed = FloatEnabled() && SupportsGlobalAveragePool(node);
+  } else if (op == "MaxPool" || op == "AveragePool") {
+    claimed = SupportsPool(node, /*max=*/op == "MaxPool");
+  } else if (op == "QuantizeLinear" || op == "DequantizeLinear") {
+    claimed = SupportsQuantize(node, /*quantize=*/op == "QuantizeLinear");
+  } else if (op == "QLinearAdd") {
+    claimed = SupportsQLinearAdd(node);
+  } else if (op == "QLinearConcat") {
+    claimed = SupportsQLinearConcat(node);
+  } else if (op == "QLinearGlobalAveragePool") {
+    claimed = SupportsQLinearGlobalAveragePool(node);
+  }
+  return claimed ? LWAI_PARTITION_JOIN_ONLY : LWAI_PARTITION_DECLINE;
 }
 
 // --- Partitions ------------------------------------------------------------------------------
@@ -421,11 +481,15 @@ class Partition {
   void AddStep(const lwai_node& node, int index) {
     const std::string op = node.op_type;
     if (op == "QLinearConv") return AddConvolution(node, index);
+    if (op == "Conv") return AddFloatConvolution(node, index);
+    if (op == "Add") return AddFloatAdd(node, index);
+    if (op == "Concat") return AddChannelConcat(node, index, /*quantized=*/false);
+    if (op == "GlobalAveragePool") return AddGlobalAveragePoolFloat(node, index);
     if (op == "MaxPool" || op == "AveragePool") return AddPooling(node, index, op == "MaxPool");
     if (op == "QuantizeLinear") return AddQuantize(node, index);
     if (op == "DequantizeLinear") return AddDequantize(node, index);
     if (op == "QLinearAdd") return AddQLinearAdd(node, index);
-    if (op == "QLinearConcat") return AddQLinearConcat(node, index);
+    if (op == "QLinearConcat") return AddChannelConcat(node, index, /*quantized=*/true);
     if (op == "QLinearGlobalAveragePool") return AddGlobalAveragePool(node, index);
     throw PluginError{LWAI_STATUS_INTERNAL, std::string("no step for ") + node.op_type};
   }
@@ -476,7 +540,7 @@ class Partition {
     Slot& x = In(node, 0);
     Slot& y = Out(node, 0);
     const lwai_tensor& w = in[3];
-    const int64_t out_channels = w.dims[0], in_per_group = w.dims[1];
+    const int64_t out_channels = w.dims[0];
     const int64_t group = lwai_node_get_int(&node, "group", 1);
     const Window window = WindowOf(node, x, y, {w.dims[2], w.dims[3]});
 
@@ -510,23 +574,61 @@ class Partition {
       attr.set_post_ops(post);
     }
 
-    memory::dims w_dims = {out_channels, in_per_group, w.dims[2], w.dims[3]};
-    Tag w_tag = Tag::oihw;
-    if (group > 1) {
-      w_dims = {group, out_channels / group, in_per_group, w.dims[2], w.dims[3]};
-      w_tag = Tag::goihw;
-    }
     const bool has_bias = node.num_inputs > 8 && !Omitted(in[8]);
-    const memory::desc w_any(w_dims, Type::s8, Tag::any);
     const memory::desc bias_desc =
         has_bias ? memory::desc({out_channels}, Type::s32, Tag::x) : memory::desc();
+    AddConvolutionPrimitive(node, index, x, y, window, group, Type::s8, attr, bias_desc,
+                            has_bias ? in[8].data : nullptr);
+  }
+
+  void AddFloatConvolution(const lwai_node& node, int index) {
+    Slot& x = In(node, 0);
+    Slot& y = Out(node, 0);
+    const lwai_tensor& w = node.inputs[1];
+    const int64_t out_channels = w.dims[0];
+    const int64_t group = lwai_node_get_int(&node, "group", 1);
+    const Window window = WindowOf(node, x, y, {w.dims[2], w.dims[3]});
+    dnnl::primitive_attr attr;
+    const std::string activation = String(&node, "activation");
+    if (!activation.empty()) {
+      const float inf = std::numeric_limits<float>::infinity();
+      dnnl::post_ops post;
+      if (activation == "Relu") {
+        post.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+      } else {
+        post.append_eltwise(1.0f, algorithm::eltwise_clip,
+                            lwai_node_get_float(&node, "activation_min", -inf),
+                            lwai_node_get_float(&node, "activation_max", inf));
+      }
+      attr.set_post_ops(post);
+    }
+    const bool has_bias = node.num_inputs > 2 && !Omitted(node.inputs[2]);
+    const memory::desc bias_desc =
+        has_bias ? memory::desc({out_channels}, Type::f32, Tag::x) : memory::desc();
+    AddConvolutionPrimitive(node, index, x, y, window, group, Type::f32, attr, bias_desc,
+                            has_bias ? node.inputs[2].data : nullptr);
+  }
+
+  // A convolution on NHWC slots: weights (input 1 of Conv, 3 of QLinearConv) reordered once into
+  // the layout the chosen kernel wants and kept with the step.
+  void AddConvolutionPrimitive(const lwai_node& node, int index, Slot& x, Slot& y,
+                               const Window& window, int64_t group, Type weight_type,
+                               const dnnl::primitive_attr& attr, const memory::desc& bias_desc,
+                               const void* bias) {
+    const lwai_tensor& w = node.inputs[weight_type == Type::f32 ? 1 : 3];
+    const int64_t out_channels = w.dims[0];
+    memory::dims w_dims = {out_channels, w.dims[1], w.dims[2], w.dims[3]};
+    Tag w_tag = Tag::oihw;
+    if (group > 1) {
+      w_dims = {group, out_channels / group, w.dims[1], w.dims[2], w.dims[3]};
+      w_tag = Tag::goihw;
+    }
+    const memory::desc w_any(w_dims, weight_type, Tag::any);
     const dnnl::convolution_forward::desc desc(
         dnnl::prop_kind::forward_inference, algorithm::convolution_direct, x.desc(), w_any,
         bias_desc, y.desc(), window.strides, window.dilations, window.pad_begin, window.pad_end);
     const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine_);
-
-    // Weights packed once into the layout the kernel chose; kept with the step.
-    memory user_w({w_dims, Type::s8, w_tag}, engine_, w.data);
+    memory user_w({w_dims, weight_type, w_tag}, engine_, w.data);
     memory packed_w(pd.weights_desc(), engine_);
     dnnl::reorder(user_w, packed_w).execute(stream_, user_w, packed_w);
     stream_.wait();
@@ -534,12 +636,39 @@ class Partition {
         {DNNL_ARG_SRC, {memory(pd.src_desc(), engine_, nullptr), &x}},
         {DNNL_ARG_WEIGHTS, {packed_w, nullptr}},
         {DNNL_ARG_DST, {memory(pd.dst_desc(), engine_, nullptr), &y}}};
-    if (has_bias) {
-      memory bias(bias_desc, engine_);
-      std::memcpy(bias.get_data_handle(), in[8].data, out_channels * sizeof(int32_t));
-      args.push_back({DNNL_ARG_BIAS, {bias, nullptr}});
+    if (bias != nullptr) {
+      memory bias_memory(bias_desc, engine_);
+      std::memcpy(bias_memory.get_data_handle(), bias, bias_desc.get_size());
+      args.push_back({DNNL_ARG_BIAS, {bias_memory, nullptr}});
     }
     AddPrimitive(index, dnnl::convolution_forward(pd), std::move(args));
+  }
+
+  void AddFloatAdd(const lwai_node& node, int index) {
+    Slot& a = In(node, 0);
+    Slot& b = In(node, 1);
+    Slot& c = Out(node, 0);
+    steps_.push_back({index, [this, &a, &b, &c]() {
+                        const auto* pa = static_cast<const float*>(a.data);
+                        const auto* pb = static_cast<const float*>(b.data);
+                        auto* pc = static_cast<float*>(c.data);
+                        ParallelFor(c.elements(), 16384, [&](int64_t begin, int64_t end) {
+                          for (int64_t i = begin; i < end; ++i) pc[i] = pa[i] + pb[i];
+                        });
+                      }});
+  }
+
+  void AddGlobalAveragePoolFloat(const lwai_node& node, int index) {
+    Slot& x = In(node, 0);
+    Slot& y = Out(node, 0);
+    const memory::dims kernel = {x.dims[2], x.dims[3]};
+    const dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                           algorithm::pooling_avg_exclude_padding, x.desc(),
+                                           y.desc(), {1, 1}, kernel, {0, 0}, {0, 0});
+    const dnnl::pooling_forward::primitive_desc pd(desc, engine_);
+    AddPrimitive(index, dnnl::pooling_forward(pd),
+                 {{DNNL_ARG_SRC, {memory(pd.src_desc(), engine_, nullptr), &x}},
+                  {DNNL_ARG_DST, {memory(pd.dst_desc(), engine_, nullptr), &y}}});
   }
 
   void AddPooling(const lwai_node& node, int index, bool max) {
@@ -633,47 +762,52 @@ class Partition {
                       }});
   }
 
-  // Concatenation along channels, which in NHWC interleaves each pixel's channel runs; inputs
-  // whose scale or zero point differ from the output's are requantized through a table.
-  void AddQLinearConcat(const lwai_node& node, int index) {
+  // Concatenation along channels, which in NHWC interleaves each pixel's channel runs. Of
+  // QLinearConcat (quantized), inputs whose scale or zero point differ from the output's are
+  // requantized through a table.
+  void AddChannelConcat(const lwai_node& node, int index, bool quantized) {
     Slot& y = Out(node, 0);
-    const float y_scale = ScalarValue(node.inputs[0]);
-    const int32_t y_zp = ZeroPointValue(node.inputs[1]);
+    const size_t element = ElementSize(y.dtype);
     struct Part {
       Slot* x;
-      int64_t channels, offset;
+      int64_t bytes, offset;  // per pixel
       bool requantize;
       uint8_t table[256];
     };
     auto parts = std::make_shared<std::vector<Part>>();
     int64_t offset = 0;
-    for (int32_t i = 2; i < node.num_inputs; i += 3) {
+    const int32_t first = quantized ? 2 : 0, step = quantized ? 3 : 1;
+    for (int32_t i = first; i < node.num_inputs; i += step) {
       Part part{};
       part.x = &In(node, i);
-      part.channels = part.x->dims[1];
+      part.bytes = part.x->dims[1] * static_cast<int64_t>(element);
       part.offset = offset;
-      const float x_scale = ScalarValue(node.inputs[i + 1]);
-      const int32_t x_zp = ZeroPointValue(node.inputs[i + 2]);
-      part.requantize = x_scale != y_scale || x_zp != y_zp;
-      lwai::Int8RequantizeTable(y.dtype == LWAI_DTYPE_INT8, x_scale, x_zp, y_scale, y_zp,
-                                part.table);
-      offset += part.channels;
+      if (quantized) {
+        const float y_scale = ScalarValue(node.inputs[0]);
+        const int32_t y_zp = ZeroPointValue(node.inputs[1]);
+        const float x_scale = ScalarValue(node.inputs[i + 1]);
+        const int32_t x_zp = ZeroPointValue(node.inputs[i + 2]);
+        part.requantize = x_scale != y_scale || x_zp != y_zp;
+        lwai::Int8RequantizeTable(y.dtype == LWAI_DTYPE_INT8, x_scale, x_zp, y_scale, y_zp,
+                                  part.table);
+      }
+      offset += part.bytes;
       parts->push_back(part);
     }
-    const int64_t channels = offset;
-    steps_.push_back({index, [this, &y, parts, channels]() {
-                        const int64_t pixels = y.elements() / channels;
+    const int64_t pixel_bytes = offset;
+    steps_.push_back({index, [this, &y, parts, pixel_bytes]() {
+                        const int64_t pixels = static_cast<int64_t>(y.bytes()) / pixel_bytes;
                         auto* out = static_cast<uint8_t*>(y.data);
                         ParallelFor(pixels, 64, [&](int64_t begin, int64_t end) {
                           for (const Part& part : *parts) {
                             const auto* in = static_cast<const uint8_t*>(part.x->data);
                             for (int64_t p = begin; p < end; ++p) {
-                              const uint8_t* from = in + p * part.channels;
-                              uint8_t* to = out + p * channels + part.offset;
+                              const uint8_t* from = in + p * part.bytes;
+                              uint8_t* to = out + p * pixel_bytes + part.offset;
                               if (part.requantize) {
-                                lwai::Int8LookupRow(part.table, from, part.channels, to);
+                                lwai::Int8LookupRow(part.table, from, part.bytes, to);
                               } else {
-                                std::memcpy(to, from, part.channels);
+                                std::memcpy(to, from, part.bytes);
                               }
                             }
                           }

@@ -180,6 +180,15 @@ static int run_partition(void* state, const lwai_tensor* inputs, int32_t num_inp
   return LWAI_STATUS_OK;
 }
 
+static int supports_partition(const lwai_node* node) {
+  const char* join_only = getenv("LWAI_TEST_JOIN_ONLY");
+  if (!is_float_relu_or_add(node)) return LWAI_PARTITION_DECLINE;
+  if (strcmp(node->op_type, "Relu") == 0 || (join_only != NULL && strcmp(join_only, "1") == 0)) {
+    return LWAI_PARTITION_JOIN_ONLY;
+  }
+  return LWAI_PARTITION_CLAIM;
+}
+
 static const lwai_plugin_api kPartitionApi = {
     LWAI_PLUGIN_API_VERSION,
     sizeof(lwai_plugin_api),
@@ -188,7 +197,7 @@ static const lwai_plugin_api kPartitionApi = {
     NULL,
     NULL,
     NULL,
-    is_float_relu_or_add,
+    supports_partition,
     create_partition,
     run_partition,
     destroy_partition,

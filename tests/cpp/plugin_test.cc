@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -148,6 +149,22 @@ TEST(Plugin, PartitionsRunAsOneUnitAndDeclineToReference) {
     }
   }
   EXPECT_EQ(ReadPartitionPluginHooks().live_states, live_before) << "partition states leaked";
+}
+
+// A partition of join-only nodes is not formed: the other backends run them.
+TEST(Plugin, PartitionOfJoinOnlyNodesIsNotFormed) {
+  setenv("LWAI_TEST_JOIN_ONLY", "1", 1);
+  auto model = MakeConvModel();
+  auto plugin = MakeSession(model, {LWAI_PARTITION_PLUGIN_PATH});
+  unsetenv("LWAI_TEST_JOIN_ONLY");
+  auto reference = MakeSession(model, {"reference"});
+  ASSERT_TRUE(plugin && reference);
+  for (const auto& assignment : plugin->node_assignments()) {
+    EXPECT_EQ(assignment.backend, "reference");
+  }
+  const auto x = Wave(64);
+  const TensorRef in{DataType::kFloat32, Shape({2, 2, 4, 4}), x.data()};
+  EXPECT_EQ(RunFloat(*plugin, {in}), RunFloat(*reference, {in}));
 }
 
 // A plugin built against version 1 (a table without the partition functions) still loads.

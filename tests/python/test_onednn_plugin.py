@@ -262,3 +262,20 @@ def test_forked_children_run_their_own_sessions(quantized_network, tmp_path):
         message = pool.apply_async(_run_in_child, (b"", x, True)).get(timeout=60)
     np.testing.assert_array_equal(got, expected)
     assert "before the process forked" in message and "spawn" in message
+
+
+def test_float_models_stay_on_lwai_kernels_unless_asked(monkeypatch):
+    """Without LWAI_ONEDNN_FLOAT32=1 the plugin claims no float convolution, and the poolings it
+    could run alone are not worth a partition: lwai's kernels run everything. With it, oneDNN
+    runs the float convolutions, Add, Concat and poolings as one partition."""
+    model = lwai.convert(small_network())
+    x = RNG.standard_normal((2, 3, 20, 20)).astype(np.float32)
+    monkeypatch.delenv("LWAI_ONEDNN_FLOAT32", raising=False)
+    expected, got, assignments = both(model, {"x": x})
+    assert not [a for a in assignments if a.backend == "onednn"]
+    np.testing.assert_array_equal(got[0], expected[0])
+    monkeypatch.setenv("LWAI_ONEDNN_FLOAT32", "1")
+    expected, got, assignments = both(model, {"x": x})
+    on_plugin = {a.op for a in assignments if a.backend == "onednn"}
+    assert {"Conv", "MaxPool", "Add", "Concat", "AveragePool", "GlobalAveragePool"} <= on_plugin
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-4, atol=1e-4)

@@ -155,6 +155,11 @@ typedef struct lwai_node {
   const lwai_attribute* attributes;
 } lwai_node;
 
+/* supports_partition's answers (version 2). */
+#define LWAI_PARTITION_DECLINE 0
+#define LWAI_PARTITION_CLAIM 1
+#define LWAI_PARTITION_JOIN_ONLY 2
+
 /* A partition (version 2): consecutive claimed nodes that run as one unit.
  *  - nodes[0..num_nodes) in an order where every node comes after the producers of its
  *    inputs. Their tensors have final dtypes and shapes; data is set for constants (weights),
@@ -210,8 +215,11 @@ typedef struct lwai_plugin_api {
 
   /* Version 2 (all optional: NULL when the plugin claims nodes one by one only). A node for
    * which supports_partition returns nonzero joins a partition, unless supports() claimed it as
-   * a single node first. create_partition, run_partition and destroy_partition are required
-   * when supports_partition is set. */
+   * a single node first: LWAI_PARTITION_CLAIM, or LWAI_PARTITION_JOIN_ONLY for nodes not worth
+   * a partition of their own (layout conversions at its boundary would cost more than they
+   * save: a pooling, an elementwise node). A partition made only of JOIN_ONLY nodes is not
+   * formed; lwai's other backends take its nodes. create_partition, run_partition and
+   * destroy_partition are required when supports_partition is set. */
   int (*supports_partition)(const lwai_node* node);
 
   /* Called for each partition whenever the session prepares (input shapes known or changed);

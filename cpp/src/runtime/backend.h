@@ -92,6 +92,10 @@ class Backend {
 
   // Partition backends: whether `node` may join a partition of this backend.
   virtual bool ClaimForPartition(const Graph& graph, const Node& node) const { return false; }
+  // Whether a claimed node is worth a partition by itself. A partition none of whose nodes is
+  // (only poolings, say, whose layout conversions would cost more than they save) is not
+  // formed: the executor gives its nodes to the other backends.
+  virtual bool AnchorsPartition(const Graph& graph, const Node& node) const { return true; }
   // Compiles consecutive claimed nodes (graph node indices in execution order).
   virtual Result<std::unique_ptr<CompiledPartition>> CompilePartition(const Graph& graph,
                                                                       const std::vector<int>& nodes,

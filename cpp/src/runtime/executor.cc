@@ -149,16 +149,45 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Graph& graph,
 }
 
 Status Executor::AssignBackends() {
+  const int num_nodes = static_cast<int>(graph_.nodes.size());
+  refused_.assign(num_nodes, {});
+  // Partitions without an anchoring node are dissolved and their nodes assigned again without
+  // that backend; each round refuses at least one more (node, backend) pair.
+  for (;;) {
+    LWAI_RETURN_IF_ERROR(AssignOnce());
+    bool dissolved = false;
+    for (const std::vector<int>& run : claimed_runs_) {
+      const Backend* backend = backends_of_node_[run[0]];
+      bool anchored = false;
+      for (int n : run) anchored = anchored || backend->AnchorsPartition(graph_, graph_.nodes[n]);
+      if (anchored) continue;
+      for (int n : run) refused_[n].push_back(backend);
+      dissolved = true;
+    }
+    if (!dissolved) break;
+  }
+  deferred_.assign(num_nodes, 0);
+  folded_.assign(num_nodes, 0);
+  return BuildPartitions();
+}
+
+Status Executor::AssignOnce() {
   std::string unsupported;
   int unsupported_count = 0;
   const int num_nodes = static_cast<int>(graph_.nodes.size());
   partition_of_node_.assign(num_nodes, -1);
+  backends_of_node_.clear();
+  kernels_.clear();
+  claimed_runs_.clear();
+  compiled_.clear();
   std::vector<char> in_partition(num_nodes, 0);
   for (int n = 0; n < num_nodes; ++n) {
     const Node& node = graph_.nodes[n];
     const Backend* chosen = nullptr;
     const KernelRegistration* kernel = nullptr;
     for (const auto& backend : backends_) {
+      const auto& refused = refused_[n];
+      if (std::find(refused.begin(), refused.end(), backend.get()) != refused.end()) continue;
       kernel = backend->Claim(graph_, node);
       if (kernel == nullptr && FindReferenceKernel(node.op) != nullptr &&
           backend->ClaimForPartition(graph_, node)) {
@@ -181,10 +210,7 @@ Status Executor::AssignBackends() {
                        " node(s) have no kernel in any backend: " + unsupported);
   }
   claimed_for_partition_ = in_partition;
-  LWAI_RETURN_IF_ERROR(ClusterPartitions());
-  deferred_.assign(num_nodes, 0);
-  folded_.assign(num_nodes, 0);
-  return BuildPartitions();
+  return ClusterPartitions();
 }
 
 // Partitions from graph connectivity. Scanning nodes in graph order, an open partition takes

@@ -94,6 +94,8 @@ class Executor {
 
   Executor(const Graph& graph, std::unique_ptr<Graph> expanded, const SessionOptions& options);
   Status AssignBackends();
+  // One round of AssignBackends: claims (skipping refused_ pairs) and partitions.
+  Status AssignOnce();
   // Groups the nodes claimed for partitions into convex partitions, compiles them, and sets
   // order_ and position_.
   Status ClusterPartitions();
@@ -148,6 +150,8 @@ class Executor {
   std::vector<std::vector<int>> claimed_runs_;
   std::vector<std::pair<std::vector<int>, std::unique_ptr<CompiledPartition>>> compiled_;
   std::vector<char> claimed_for_partition_;
+  // Per node: partition backends whose partition around it had no anchoring node.
+  std::vector<std::vector<const Backend*>> refused_;
   // Per node: in the dynamic region; per node: state that survives re-preparation (subgraph
   // executors of control flow).
   std::vector<char> deferred_;

@@ -437,7 +437,14 @@ class PluginBackend : public Backend {
     if (!partitions_) return false;
     NodeDescription description;
     description.FromGraph(graph, node);
-    return api_->supports_partition(description.node()) != 0;
+    const int answer = api_->supports_partition(description.node());
+    partition_answers_[&node] = answer;
+    return answer != LWAI_PARTITION_DECLINE;
+  }
+
+  bool AnchorsPartition(const Graph& graph, const Node& node) const override {
+    auto answer = partition_answers_.find(&node);
+    return answer == partition_answers_.end() || answer->second != LWAI_PARTITION_JOIN_ONLY;
   }
 
   Result<std::unique_ptr<CompiledPartition>> CompilePartition(const Graph& graph,
@@ -519,6 +526,8 @@ class PluginBackend : public Backend {
   std::map<OpType, KernelRegistration> registrations_;
   // Tensor names of each claimed node (inputs, then outputs), for the descriptions at prepare.
   mutable std::map<const Node*, std::vector<std::string>> tensor_names_;
+  // supports_partition's answer for each node asked.
+  mutable std::map<const Node*, int> partition_answers_;
 };
 
 }  // namespace
