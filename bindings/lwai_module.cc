@@ -717,6 +717,43 @@ PYBIND11_MODULE(_lwai, m) {
       py::arg("channel_means") = std::map<std::string, std::vector<float>>());
 
   m.def(
+      "equalize_cross_layer",
+      [](const std::shared_ptr<Model>& model, const py::dict& options,
+         const std::map<std::string, std::vector<float>>& activation_ranges) {
+        const QuantizationOptions parsed = ParseQuantizationOptions(options);
+        auto graph = std::make_unique<Graph>(model->graph());
+        std::map<int, std::vector<float>> ranges;
+        for (const auto& [name, values] : activation_ranges) {
+          const int t = graph->FindTensor(name);
+          if (t < 0) ThrowIfError(NotFound("activation ranges for unknown tensor '" + name + "'"));
+          ranges[t] = values;
+        }
+        int pairs = 0;
+        {
+          py::gil_scoped_release release;
+          ThrowIfError(EqualizeCrossLayer(*graph, parsed, ranges, &pairs));
+          ThrowIfError(EliminateDeadNodes(*graph));
+          CompactTensors(*graph);
+        }
+        return py::make_tuple(
+            std::make_shared<Model>(std::move(graph), std::make_unique<ModelInfo>(model->info()),
+                                    std::shared_ptr<const void>(model)),
+            pairs);
+      },
+      "Cross-layer equalization of Conv pairs: (the new float model, the number of pairs).",
+      py::arg("model"), py::arg("options"),
+      py::arg("activation_ranges") = std::map<std::string, std::vector<float>>());
+  m.def(
+      "equalization_tensors",
+      [](const std::shared_ptr<Model>& model, const py::dict& options) {
+        std::vector<std::string> names;
+        for (int t : EqualizationTensors(model->graph(), ParseQuantizationOptions(options))) {
+          names.push_back(model->graph().tensors[t].name);
+        }
+        return names;
+      },
+      "The tensors between the Conv pairs that equalize_cross_layer would rescale.");
+  m.def(
       "quantize_dynamic",
       [](const std::shared_ptr<Model>& model, const py::dict& options) {
         const QuantizationOptions parsed = ParseQuantizationOptions(options);

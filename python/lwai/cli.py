@@ -154,6 +154,7 @@ def cmd_quantize(args) -> None:
         batch_size=args.batch_size,
         threads=args.threads,
         target=args.target,
+        equalize=args.equalize,
     )
     if model.quantization_report is not None:
         print(model.quantization_report)
@@ -334,6 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--percentile", type=float, default=99.999, help="for --method percentile")
     p.add_argument("--activation-type", choices=("uint8", "int8"), default="uint8")
     p.add_argument("--per-tensor", action="store_true", help="one weight scale per tensor")
+    p.add_argument(
+        "--equalize",
+        action="store_true",
+        help="static mode: cross-layer equalization of Conv pairs joined by no activation or "
+        "Relu before calibrating (helps depthwise-separable nets, most with --per-tensor)",
+    )
     p.add_argument("--exclude-node", action="append", default=[], metavar="NAME")
     p.add_argument("--exclude-op", action="append", default=[], metavar="OP")
     p.add_argument("--batch-size", type=_int_at_least(1), default=32)

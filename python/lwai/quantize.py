@@ -56,6 +56,7 @@ def quantize(
     target: float | None = None,
     validation=None,
     bias_correction: bool = True,
+    equalize: bool = False,
 ) -> Model:
     """Quantizes a float model to int8 and returns the new lwai.Model.
 
@@ -80,6 +81,15 @@ def quantize(
     bias_correction: (static mode) shift each Conv and Gemm bias by what rounding its weights
       to int8 adds to its output on average (the weight error times the calibration mean of
       each input channel), as MindSpore Lite and NNCF do.
+    equalize: (static mode) cross-layer equalization before calibration: each Conv feeding only
+      another Conv through no activation or Relu (depthwise-separable pairs included) has its
+      output channels rescaled and the next layer's input channels rescaled back (Nagel et al.,
+      2019), so that one wide channel no longer sets a whole tensor's quantization range. The
+      float function is unchanged. The scales balance each channel's activation range (a first
+      pass over the calibration data) against the next layer's weights; for a one-shot
+      iterator of feeds, the two layers' weight ranges (data-free). Pairs joined by Clip
+      (ReLU6) are left alone. Off by default: on trained networks whose channels are already
+      balanced it can cost accuracy (PP-OCR: character error rate 1.50% with, 0.86% without).
     target: (static mode) the lowest cosine similarity between the float and the int8 model's
       outputs (each float output, over the validation feeds) to accept. When full int8 misses
       it, lwai measures each layer's sensitivity (the cosine with only that layer int8), keeps
@@ -136,6 +146,8 @@ def quantize(
             f"quantize: percentile must be in (50, 100], got {percentile}"
         )
     options["activations_signed"] = activation_type == "int8"
+    if equalize:
+        float_model = _equalized(float_model, options, calibration, batch_size, threads)
     targets = _lwai.quantization_targets(float_model._native, options)
     if not targets:
         raise _lwai.InvalidArgumentError(
@@ -180,6 +192,31 @@ def quantize(
 
 
 _VALIDATION_FEEDS = 16
+
+
+def _equalized(float_model: Model, options: dict, calibration, batch_size: int, threads: int):
+    """The model after cross-layer equalization. With calibration data that can be read twice
+    (not a one-shot iterator), the scales balance each pair tensor's per-channel activation
+    ranges, measured in a first pass, against the next layer's weights; otherwise they balance
+    the two layers' weights (data-free)."""
+    ranges = {}
+    tensors = _lwai.equalization_tensors(float_model._native, options)
+    one_shot = isinstance(calibration, Iterator)
+    if tensors and not one_shot:
+        measuring = Model(_lwai.with_outputs(float_model._native, tensors))
+        session = Session(measuring, threads=threads)
+        positions = {o.name: i for i, o in enumerate(measuring.outputs)}
+        for feed in _feeds(calibration, float_model, batch_size):
+            outputs = session.run(feed)
+            for name in tensors:
+                values = np.abs(outputs[positions[name]])
+                axes = (0, *range(2, values.ndim))
+                channel_max = values.max(axis=axes) if values.size else None
+                if channel_max is not None:
+                    ranges[name] = np.maximum(ranges.get(name, channel_max), channel_max)
+        ranges = {name: [float(v) for v in r] for name, r in ranges.items()}
+    native, _ = _lwai.equalize_cross_layer(float_model._native, options, ranges)
+    return Model(native)
 
 
 class QuantizationReport:

@@ -478,6 +478,165 @@ bool DynamicMatMulOf(Graph& graph, const Node& node, bool per_channel, Node* out
 
 }  // namespace
 
+namespace {
+
+// A Conv whose weights cross-layer equalization may rescale: constant float 4-D weights, a
+// constant bias or none, a fused activation that commutes with positive scaling.
+bool EqualizableConv(const Graph& graph, const Node& node, const QuantizationOptions& options) {
+  if (node.op != OpType::Conv || Excluded(node, options) || node.inputs.size() < 2 ||
+      node.outputs.size() != 1) {
+    return false;
+  }
+  const int w = node.inputs[1], b = node.inputs.size() > 2 ? node.inputs[2] : -1;
+  if (FloatConstantData(graph, w) == nullptr || !graph.tensors[w].HasStaticShape() ||
+      graph.tensors[w].shape.size() != 4 || (b >= 0 && FloatConstantData(graph, b) == nullptr)) {
+    return false;
+  }
+  const std::string act = node.GetString("activation", "");
+  return act.empty() || act == "Relu";
+}
+
+// A private, writable copy of constant input `slot` of `node` (weights may be shared).
+float* OwnConstant(Graph& graph, Node& node, size_t slot) {
+  const int t = node.inputs[slot];
+  const TensorDesc& desc = graph.tensors[t];
+  const Shape shape = desc.StaticShape();
+  std::vector<int64_t> dims(shape.dims, shape.dims + shape.rank);
+  const int copy = AddConstantTensor(graph, desc.name + "_equalized", DataType::kFloat32, dims,
+                                     desc.constant.data, desc.constant.size);
+  node.inputs[slot] = copy;
+  return reinterpret_cast<float*>(const_cast<uint8_t*>(graph.tensors[copy].constant.data));
+}
+
+}  // namespace
+
+namespace {
+
+struct EqualizationPair {
+  int first, second;  // node indices: A, then its only reader B
+};
+
+std::vector<EqualizationPair> FindEqualizationPairs(const Graph& graph,
+                                                    const QuantizationOptions& options) {
+  std::vector<int> readers(graph.tensors.size(), 0);
+  std::vector<int> reader(graph.tensors.size(), -1);
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    for (int t : graph.nodes[n].inputs) {
+      if (t < 0) continue;
+      ++readers[t];
+      reader[t] = static_cast<int>(n);
+    }
+  }
+  for (int t : graph.outputs) readers[t] += 2;  // a graph output keeps its scale
+  std::vector<EqualizationPair> chain;
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& a = graph.nodes[n];
+    if (!EqualizableConv(graph, a, options)) continue;
+    const int y = a.outputs[0];
+    if (y < 0 || readers[y] != 1) continue;
+    const Node& b = graph.nodes[reader[y]];
+    if (!EqualizableConv(graph, b, options) || b.inputs[0] != y) continue;
+    const int64_t channels = graph.tensors[a.inputs[1]].shape[0].value;
+    const int64_t group = b.GetInt("group", 1);
+    const int64_t per_group = graph.tensors[b.inputs[1]].shape[1].value;
+    if (group < 1 || per_group * group != channels) continue;
+    chain.push_back({static_cast<int>(n), reader[y]});
+  }
+  return chain;
+}
+
+}  // namespace
+
+std::vector<int> EqualizationTensors(const Graph& graph, const QuantizationOptions& options) {
+  std::vector<int> tensors;
+  for (const EqualizationPair& pair : FindEqualizationPairs(graph, options)) {
+    tensors.push_back(graph.nodes[pair.first].outputs[0]);
+  }
+  return tensors;
+}
+
+Status EqualizeCrossLayer(Graph& graph, const QuantizationOptions& options,
+                          const std::map<int, std::vector<float>>& activation_ranges, int* pairs) {
+  *pairs = 0;
+  std::vector<EqualizationPair> chain = FindEqualizationPairs(graph, options);
+  // Current activation ranges per pair (scaled along with the channels), when measured.
+  std::vector<std::vector<float>> ranges(chain.size());
+  for (size_t p = 0; p < chain.size(); ++p) {
+    const int y = graph.nodes[chain[p].first].outputs[0];
+    auto found = activation_ranges.find(y);
+    const int64_t channels = graph.tensors[graph.nodes[chain[p].first].inputs[1]].shape[0].value;
+    if (found == activation_ranges.end()) continue;
+    if (static_cast<int64_t>(found->second.size()) != channels) {
+      return InvalidArgument("equalization: tensor '" + graph.tensors[y].name + "' has " +
+                             std::to_string(channels) + " channels, got " +
+                             std::to_string(found->second.size()) + " activation ranges");
+    }
+    ranges[p] = found->second;
+  }
+  // Private copies of every weight and bias the pairs touch, made once.
+  std::vector<char> owned(graph.nodes.size(), 0);
+  for (const EqualizationPair& pair : chain) {
+    for (int n : {pair.first, pair.second}) {
+      if (owned[n]) continue;
+      owned[n] = 1;
+      Node& node = graph.nodes[n];
+      OwnConstant(graph, node, 1);
+      if (node.inputs.size() > 2 && node.inputs[2] >= 0) OwnConstant(graph, node, 2);
+    }
+  }
+  for (int sweep = 0; sweep < 32 && !chain.empty(); ++sweep) {
+    double largest_change = 0;
+    for (size_t p = 0; p < chain.size(); ++p) {
+      const EqualizationPair& pair = chain[p];
+      std::vector<float>& activation = ranges[p];
+      Node& a = graph.nodes[pair.first];
+      Node& b = graph.nodes[pair.second];
+      const Shape wa_shape = graph.tensors[a.inputs[1]].StaticShape();
+      const Shape wb_shape = graph.tensors[b.inputs[1]].StaticShape();
+      float* wa =
+          reinterpret_cast<float*>(const_cast<uint8_t*>(graph.tensors[a.inputs[1]].constant.data));
+      float* wb =
+          reinterpret_cast<float*>(const_cast<uint8_t*>(graph.tensors[b.inputs[1]].constant.data));
+      float* bias = a.inputs.size() > 2 && a.inputs[2] >= 0
+                        ? reinterpret_cast<float*>(
+                              const_cast<uint8_t*>(graph.tensors[a.inputs[2]].constant.data))
+                        : nullptr;
+      const int64_t channels = wa_shape[0];
+      const int64_t a_taps = wa_shape.NumElements() / channels;
+      const int64_t b_out = wb_shape[0], per_group = wb_shape[1];
+      const int64_t b_taps = wb_shape[2] * wb_shape[3];
+      const int64_t outs_per_group = b_out / (channels / per_group);
+      for (int64_t c = 0; c < channels; ++c) {
+        float r1 = 0, r2 = 0;
+        if (!activation.empty()) {
+          r1 = activation[c];
+        } else {
+          for (int64_t k = 0; k < a_taps; ++k) r1 = std::max(r1, std::fabs(wa[c * a_taps + k]));
+        }
+        const int64_t g = c / per_group, local = c % per_group;
+        for (int64_t o = g * outs_per_group; o < (g + 1) * outs_per_group; ++o) {
+          const float* taps = wb + (o * per_group + local) * b_taps;
+          for (int64_t k = 0; k < b_taps; ++k) r2 = std::max(r2, std::fabs(taps[k]));
+        }
+        if (!(r1 > 0) || !(r2 > 0) || !std::isfinite(r1) || !std::isfinite(r2)) continue;
+        const float s = std::sqrt(r1 / r2);
+        if (!(s > 0) || !std::isfinite(s)) continue;
+        largest_change = std::max(largest_change, std::fabs(std::log(static_cast<double>(s))));
+        for (int64_t k = 0; k < a_taps; ++k) wa[c * a_taps + k] /= s;
+        if (bias != nullptr) bias[c] /= s;
+        if (!activation.empty()) activation[c] /= s;
+        for (int64_t o = g * outs_per_group; o < (g + 1) * outs_per_group; ++o) {
+          float* taps = wb + (o * per_group + local) * b_taps;
+          for (int64_t k = 0; k < b_taps; ++k) taps[k] *= s;
+        }
+      }
+    }
+    if (largest_change < 1e-3) break;
+  }
+  *pairs = static_cast<int>(chain.size());
+  return Status::Ok();
+}
+
 Status InsertDynamicQuantization(Graph& graph, const QuantizationOptions& options, int* quantized) {
   for (Node& node : graph.nodes) {
     for (Attribute& a : node.attributes) {

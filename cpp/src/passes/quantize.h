@@ -11,6 +11,7 @@
 #ifndef LWAI_PASSES_QUANTIZE_H_
 #define LWAI_PASSES_QUANTIZE_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,29 @@ std::vector<int> QuantizableNodes(const Graph& graph, const QuantizationOptions&
 // naming the tensor otherwise).
 Status InsertQuantization(Graph& graph, const std::vector<TensorRange>& ranges,
                           const QuantizationOptions& options);
+
+// Cross-layer equalization (Nagel et al., "Data-Free Quantization Through Weight Equalization
+// and Bias Correction", 2019), before calibration: for each Conv A whose only reader is a Conv B
+// (any group count, depthwise included) and whose fused activation is none or Relu (positively
+// homogeneous: f(x / s) = f(x) / s for s > 0), output channel i of A is divided by s_i and B's
+// weights for input channel i multiplied by it, so the float model computes the same function.
+// s_i = sqrt(r1_i / r2_i) makes r1_i / s_i = r2_i * s_i, where r2_i is the largest |weight| of
+// B's input channel i and r1_i is
+//  - with `activation_ranges` (per pair tensor, A's output: the largest |value| of each channel
+//    over calibration data): that activation range. What one wide channel spoils is the
+//    per-tensor activation range and B's per-output-channel weight ranges; A's per-channel
+//    weights do not care. Measured on PP-OCR with per-tensor weights, this kept the character
+//    error rate at 1.28% where balancing weights (below) took it to 4.71% (no equalization:
+//    1.07%): balanced weights left its activations unbalanced.
+//  - otherwise (data-free): the largest |weight| of A's output channel i (Nagel's criterion).
+// Chains are swept until the scales settle (at most 32 sweeps). Clip (ReLU6) pairs are left
+// alone: the clip bound would have to become per channel. *pairs counts the equalized pairs;
+// options.exclude_* keep nodes out.
+Status EqualizeCrossLayer(Graph& graph, const QuantizationOptions& options,
+                          const std::map<int, std::vector<float>>& activation_ranges, int* pairs);
+
+// The tensors between the pairs EqualizeCrossLayer would equalize (A's outputs), in graph order.
+std::vector<int> EqualizationTensors(const Graph& graph, const QuantizationOptions& options);
 
 // Dynamic quantization (no calibration): every MatMul and Gemm with constant float weights
 // [K, N] (Gemm: transA 0, a bias of N values or none) becomes a DynamicQuantizeMatMul with int8
