@@ -494,17 +494,23 @@ class Partition {
     throw PluginError{LWAI_STATUS_INTERNAL, std::string("no step for ") + node.op_type};
   }
 
-  // Runs a oneDNN primitive with its arguments' memories pointed at this run's slot addresses.
+  // Runs a oneDNN primitive. Its activations are rank-4 slots, which always live in the
+  // partition's own buffers, at addresses fixed since Allocate: the arguments are bound once.
   void AddPrimitive(int index, dnnl::primitive primitive,
                     std::vector<std::pair<int, std::pair<memory, Slot*>>> args) {
-    steps_.push_back({index, [this, primitive, args]() {
-                        std::unordered_map<int, memory> bound;
-                        for (const auto& [arg, value] : args) {
-                          memory m = value.first;
-                          if (value.second != nullptr) m.set_data_handle(value.second->data);
-                          bound.emplace(arg, m);
-                        }
-                        primitive.execute(stream_, bound);
+    auto bound = std::make_shared<std::unordered_map<int, memory>>();
+    for (auto& [arg, value] : args) {
+      if (value.second != nullptr) {
+        if (value.second->buffer < 0) {
+          throw PluginError{LWAI_STATUS_INTERNAL,
+                            "tensor '" + value.second->name + "' has no partition buffer"};
+        }
+        value.first.set_data_handle(buffers_[value.second->buffer].get());
+      }
+      bound->emplace(arg, value.first);
+    }
+    steps_.push_back({index, [this, primitive, bound]() {
+                        primitive.execute(stream_, *bound);
                         stream_.wait();
                       }});
   }
