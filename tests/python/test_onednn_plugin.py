@@ -6,6 +6,7 @@ quantization step (oneDNN adds the output zero point before rounding, which move
 import numpy as np
 import onnx
 import pytest
+from conftest import qlinear_conv_case
 from onnx import TensorProto as T
 from onnx import helper as h
 
@@ -57,38 +58,7 @@ def scalar(name, tensor_type, value):
 def test_qlinearconv_matches_lwai_within_one_step(
     x_type, per_channel, kernel, stride, group, channels, pad, threads
 ):
-    cin, cout = channels
-    np_type = np.uint8 if x_type == T.UINT8 else np.int8
-    info = np.iinfo(np_type)
-    x = RNG.integers(info.min, info.max + 1, size=(2, cin, 17, 15)).astype(np_type)
-    w = RNG.integers(-127, 128, size=(cout, cin // group, kernel, kernel)).astype(np.int8)
-    w_scale = (RNG.uniform(0.5, 2, cout if per_channel else 1) / 127 / kernel).astype(np.float32)
-    inits = [
-        scalar("xs", T.FLOAT, 0.02),
-        scalar("xz", x_type, 7),
-        onnx.numpy_helper.from_array(w, "w"),
-        onnx.numpy_helper.from_array(w_scale, "ws"),
-        onnx.numpy_helper.from_array(np.zeros(w_scale.shape, np.int8), "wz"),
-        scalar("ys", T.FLOAT, 0.037),
-        scalar("yz", x_type, 3),
-        onnx.numpy_helper.from_array(RNG.integers(-3000, 3000, cout).astype(np.int32), "b"),
-    ]
-    node = h.make_node(
-        "QLinearConv",
-        ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"],
-        ["y"],
-        pads=[pad] * 4,
-        strides=[stride] * 2,
-        group=group,
-    )
-    graph = h.make_graph(
-        [node],
-        "q",
-        [h.make_tensor_value_info("x", x_type, x.shape)],
-        [h.make_tensor_value_info("y", x_type, None)],
-        inits,
-    )
-    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
+    model, x = qlinear_conv_case(RNG, x_type, per_channel, kernel, stride, group, channels, pad)
     expected, got, assignments = both(model, {"x": x}, threads)
     assert assignments[0].backend == "onednn"
     assert_within_one_step(expected[0], got[0])

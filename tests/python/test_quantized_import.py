@@ -6,7 +6,7 @@ pairs folded, the weights kept int8)."""
 import numpy as np
 import onnx
 import pytest
-from conftest import ort_run
+from conftest import ort_run, qlinear_conv_case
 from onnx import TensorProto as T
 from onnx import helper as h
 
@@ -54,31 +54,9 @@ def make_model(nodes, inputs, output_type, inits, ms_domain=False):
 def test_qlinearconv_matches_onnxruntime_exactly(
     x_type, per_channel, kernel, stride, group, channels, threads
 ):
-    cin, cout = channels
-    np_type = np.uint8 if x_type == T.UINT8 else np.int8
-    x = byte_array(np_type, (2, cin, 17, 15))
-    w = RNG.integers(-127, 128, size=(cout, cin // group, kernel, kernel)).astype(np.int8)
-    w_scale = (RNG.uniform(0.5, 2, cout if per_channel else 1) / 127 / kernel).astype(np.float32)
-    bias = RNG.integers(-3000, 3000, cout).astype(np.int32)
-    inits = [
-        scalar("xs", T.FLOAT, 0.02),
-        scalar("xz", x_type, 7),
-        onnx.numpy_helper.from_array(w, "w"),
-        onnx.numpy_helper.from_array(w_scale, "ws"),
-        onnx.numpy_helper.from_array(np.zeros(w_scale.shape, np.int8), "wz"),
-        scalar("ys", T.FLOAT, 0.037),
-        scalar("yz", x_type, 3),
-        onnx.numpy_helper.from_array(bias, "b"),
-    ]
-    node = h.make_node(
-        "QLinearConv",
-        ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"],
-        ["y"],
-        pads=[kernel // 2] * 4,
-        strides=[stride] * 2,
-        group=group,
+    model, x = qlinear_conv_case(
+        RNG, x_type, per_channel, kernel, stride, group, channels, kernel // 2
     )
-    model = make_model([node], [h.make_tensor_value_info("x", x_type, x.shape)], x_type, inits)
     expected = ort_run(model, {"x": x})[0]
     got = run_lwai(model, {"x": x}, threads=threads)[0]
     np.testing.assert_array_equal(got, expected)
