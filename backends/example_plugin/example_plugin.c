@@ -133,6 +133,7 @@ static const lwai_plugin_api kExampleApi = {
     NULL, /* create_partition */
     NULL, /* run_partition */
     NULL, /* destroy_partition */
+    NULL, /* partition_memory_bytes */
 };
 
 LWAI_PLUGIN_EXPORT const lwai_plugin_api* lwai_plugin_entry(void) { return &kExampleApi; }

@@ -344,8 +344,13 @@ struct Slot {
 
 class Partition {
  public:
-  explicit Partition(int threads)
-      : threads_(g_forked ? 1 : std::max(1, threads)), stream_(engine_) {}
+  Partition(int threads, uint64_t max_memory_bytes)
+      : threads_(g_forked ? 1 : std::max(1, threads)),
+        max_memory_bytes_(max_memory_bytes),
+        stream_(engine_) {}
+
+  // Buffers and packed weights held.
+  uint64_t memory_bytes() const { return memory_bytes_; }
 
   void Compile(const lwai_partition& p) {
     // oneDNN sizes its kernels' work split for the OpenMP thread count at creation.
@@ -453,11 +458,23 @@ class Partition {
       slot->buffer = best;
       return;
     }
+    Charge(bytes, slot->name);
     void* data = std::aligned_alloc(64, bytes);
     if (data == nullptr) throw std::bad_alloc();
     buffers_.emplace_back(data);
     buffer_bytes_.push_back(bytes);
     slot->buffer = static_cast<int>(buffers_.size()) - 1;
+  }
+
+  // Counts `bytes` more held for `what` against the session's memory limit.
+  void Charge(uint64_t bytes, const std::string& what) {
+    memory_bytes_ += bytes;
+    if (max_memory_bytes_ != 0 && memory_bytes_ > max_memory_bytes_) {
+      throw PluginError{LWAI_STATUS_OUT_OF_MEMORY,
+                        "'" + what + "' would bring the partition's memory to " +
+                            std::to_string(memory_bytes_) + " bytes, over the session's limit of " +
+                            std::to_string(max_memory_bytes_)};
+    }
   }
 
   Slot& In(const lwai_node& node, int i) { return slots_.at(node.inputs[i].name); }
@@ -635,6 +652,7 @@ class Partition {
         bias_desc, y.desc(), window.strides, window.dilations, window.pad_begin, window.pad_end);
     const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine_);
     memory user_w({w_dims, weight_type, w_tag}, engine_, w.data);
+    Charge(pd.weights_desc().get_size() + bias_desc.get_size(), w.name);
     memory packed_w(pd.weights_desc(), engine_);
     dnnl::reorder(user_w, packed_w).execute(stream_, user_w, packed_w);
     stream_.wait();
@@ -854,6 +872,8 @@ class Partition {
   }
 
   int threads_;
+  uint64_t max_memory_bytes_;  // 0: no limit
+  uint64_t memory_bytes_ = 0;
   dnnl::engine engine_{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream_;
   std::unordered_map<std::string, Slot> slots_;  // node-stable: Slot addresses never move
@@ -891,7 +911,7 @@ int CreatePartition(const lwai_partition* partition, void** state, char* error_b
   *state = nullptr;
   std::unique_ptr<Partition> compiled;
   const int code = Guarded(error_buffer, error_size, [&]() {
-    compiled = std::make_unique<Partition>(partition->num_threads);
+    compiled = std::make_unique<Partition>(partition->num_threads, partition->max_memory_bytes);
     compiled->Compile(*partition);
   });
   if (code == LWAI_STATUS_OK) *state = compiled.release();
@@ -911,6 +931,10 @@ int RunPartition(void* state, const lwai_tensor* inputs, int32_t num_inputs,
 
 void DestroyPartition(void* state) { delete static_cast<Partition*>(state); }
 
+uint64_t PartitionMemoryBytes(void* state) {
+  return static_cast<const Partition*>(state)->memory_bytes();
+}
+
 const lwai_plugin_api kApi = {
     LWAI_PLUGIN_API_VERSION,
     sizeof(lwai_plugin_api),
@@ -923,6 +947,7 @@ const lwai_plugin_api kApi = {
     CreatePartition,
     RunPartition,
     DestroyPartition,
+    PartitionMemoryBytes,
 };
 
 }  // namespace

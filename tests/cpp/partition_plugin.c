@@ -201,6 +201,7 @@ static const lwai_plugin_api kPartitionApi = {
     create_partition,
     run_partition,
     destroy_partition,
+    NULL, /* partition_memory_bytes: its buffers are not counted */
 };
 
 LWAI_PLUGIN_EXPORT const lwai_plugin_api* lwai_plugin_entry(void) { return &kPartitionApi; }

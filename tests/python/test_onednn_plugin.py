@@ -249,3 +249,11 @@ def test_float_models_stay_on_lwai_kernels_unless_asked(monkeypatch):
     on_plugin = {a.op for a in assignments if a.backend == "onednn"}
     assert {"Conv", "MaxPool", "Add", "Concat", "AveragePool", "GlobalAveragePool"} <= on_plugin
     np.testing.assert_allclose(got[0], expected[0], rtol=1e-4, atol=1e-4)
+
+
+def test_the_plugins_memory_counts_against_the_session_limit(quantized_network):
+    """The plugin's own buffers and packed weights count against max_memory: a limit below
+    them is a clear error naming the plugin and the tensor, never an unbounded allocation."""
+    lwai.Session(quantized_network, backends=ONEDNN, max_memory=64 << 20)
+    with pytest.raises(lwai.OutOfMemoryError, match=r"plugin 'onednn'.*over the session's limit"):
+        lwai.Session(quantized_network, backends=ONEDNN, max_memory=20_000)

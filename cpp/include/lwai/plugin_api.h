@@ -170,6 +170,9 @@ typedef struct lwai_node {
  *  - outputs: the tensors produced inside that something outside reads (later nodes, the graph's
  *    outputs); matched by name. Every other tensor produced inside has no lwai buffer.
  *  - num_threads: the session's thread count; the plugin may use that many threads of its own.
+ *  - max_memory_bytes: the most memory the plugin may hold for this partition (its buffers,
+ *    packed weights), what the session has left under its memory limit; 0: no limit. Beyond
+ *    it, create_partition returns LWAI_STATUS_OUT_OF_MEMORY with a message naming the tensor.
  * The plugin copies what it needs; the struct and its arrays are valid during the call only. */
 typedef struct lwai_partition {
   uint32_t struct_size; /* sizeof(lwai_partition) of the host */
@@ -180,6 +183,7 @@ typedef struct lwai_partition {
   int32_t num_outputs;
   const lwai_tensor* outputs;
   int32_t num_threads;
+  uint64_t max_memory_bytes;
 } lwai_partition;
 
 /* The plugin's entry table. */
@@ -239,6 +243,10 @@ typedef struct lwai_plugin_api {
 
   /* Frees a state from create_partition, exactly once. */
   void (*destroy_partition)(void* state);
+
+  /* Optional: the bytes the state holds (buffers, packed weights), which lwai counts against the
+   * session's memory limit with its own arena. NULL: not counted. */
+  uint64_t (*partition_memory_bytes)(void* state);
 } lwai_plugin_api;
 
 /* The size of a version-1 table (everything before supports_partition). */

@@ -44,6 +44,10 @@ struct PartitionMemory {
     int last_node = 0;
   };
   std::vector<Scratch> scratch;
+  // In: the most bytes the partition may hold outside the arena (0: no limit). Out: what it
+  // holds there (a plugin's own buffers and packed weights), counted against the memory limit.
+  uint64_t private_limit = 0;
+  uint64_t private_bytes = 0;
 };
 
 // A run of nodes compiled by one partition backend. Owned by the session; used from one thread

@@ -591,9 +591,19 @@ Status Executor::Prepare(const std::vector<Shape>& input_shapes) {
   dynamic_ = has_deferred_nodes_;
   LWAI_RETURN_IF_ERROR(BuildPartitions());
   std::vector<PartitionMemory> partition_memory(partitions_.size());
+  uint64_t private_bytes = 0;
   for (size_t p = 0; p < partitions_.size(); ++p) {
+    const uint64_t limit = limits_->max_memory_bytes;
+    // What is held besides the partitions' previous private bytes, which this prepare replaces.
+    const uint64_t held =
+        limits_->bytes_held - std::min(limits_->bytes_held, private_held_) + private_bytes;
+    partition_memory[p].private_limit = limit == 0 ? 0 : (limit > held ? limit - held : 1);
     LWAI_RETURN_IF_ERROR(partitions_[p].compiled->Prepare(views_, folded_, &partition_memory[p]));
+    private_bytes += partition_memory[p].private_bytes;
   }
+  LWAI_RETURN_IF_ERROR(
+      limits_->Hold(private_held_, private_bytes, "the partitions' own buffers and weights"));
+  private_held_ = private_bytes;
   LWAI_RETURN_IF_ERROR(PlanAndAssign(partition_memory));
   prepared_shapes_ = input_shapes;
   prepared_ = true;
@@ -790,7 +800,7 @@ Status Executor::DynamicBuffer(size_t slot, size_t bytes, const std::string& wha
 Executor::~Executor() {
   // Subgraph executors (in persistent_states_) release what they hold first.
   persistent_states_.clear();
-  uint64_t held = arena_owned_bytes_;
+  uint64_t held = arena_owned_bytes_ + private_held_;
   for (const auto& slot : dynamic_buffers_) held += slot.second;
   limits_->bytes_held -= std::min(limits_->bytes_held, held);
 }

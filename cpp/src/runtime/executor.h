@@ -165,6 +165,8 @@ class Executor {
   std::vector<std::shared_ptr<void>> folded_storage_;
   std::shared_ptr<void> arena_owned_;
   size_t arena_owned_bytes_ = 0;
+  // Bytes partitions hold outside the arena (PartitionMemory::private_bytes), counted as held.
+  uint64_t private_held_ = 0;
   uint8_t* arena_ = nullptr;
   size_t arena_bytes_ = 0;
   size_t unshared_bytes_ = 0;

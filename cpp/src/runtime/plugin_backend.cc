@@ -316,6 +316,7 @@ class PluginPartition : public CompiledPartition {
     partition.num_outputs = static_cast<int32_t>(output_tensors_.size());
     partition.outputs = output_tensors_.data();
     partition.num_threads = pool_ != nullptr ? pool_->num_threads() : 1;
+    partition.max_memory_bytes = memory->private_limit;
     char error[kErrorBufferSize] = {};
     const int code = api_->create_partition(&partition, &state_, error, sizeof(error));
     error[sizeof(error) - 1] = '\0';
@@ -331,6 +332,9 @@ class PluginPartition : public CompiledPartition {
       return PluginStatus(Describe(), api_, path_, code, "create_partition", error);
     }
     memory->unused = internal_;
+    if (api_->partition_memory_bytes != nullptr) {
+      memory->private_bytes = api_->partition_memory_bytes(state_);
+    }
     return Status::Ok();
   }
 
