@@ -668,10 +668,20 @@ class Partition {
     AddPrimitive(index, dnnl::convolution_forward(pd), std::move(args));
   }
 
+  // Elementwise steps take same-shape operands only. Claimed where the shapes looked equal, they
+  // may still broadcast once dynamic dims are known: then the partition is declined.
+  static void RequireSameShape(const lwai_node& node, const Slot& a, const Slot& b, const Slot& c) {
+    if (a.dims != c.dims || b.dims != c.dims) {
+      throw PluginError{LWAI_STATUS_UNSUPPORTED, std::string(node.op_type) + " '" + node.name +
+                                                     "' broadcasts: no same-shape step"};
+    }
+  }
+
   void AddFloatAdd(const lwai_node& node, int index) {
     Slot& a = In(node, 0);
     Slot& b = In(node, 1);
     Slot& c = Out(node, 0);
+    RequireSameShape(node, a, b, c);
     steps_.push_back({index, [this, &a, &b, &c]() {
                         const auto* pa = static_cast<const float*>(a.data);
                         const auto* pb = static_cast<const float*>(b.data);
@@ -764,6 +774,7 @@ class Partition {
     Slot& a = In(node, 0);
     Slot& b = In(node, 3);
     Slot& c = Out(node, 0);
+    RequireSameShape(node, a, b, c);
     const lwai_tensor* in = node.inputs;
     lwai::QLinearBinaryParams params;
     const float c_scale = ScalarValue(in[6]);

@@ -257,3 +257,42 @@ def test_the_plugins_memory_counts_against_the_session_limit(quantized_network):
     lwai.Session(quantized_network, backends=ONEDNN, max_memory=64 << 20)
     with pytest.raises(lwai.OutOfMemoryError, match=r"plugin 'onednn'.*over the session's limit"):
         lwai.Session(quantized_network, backends=ONEDNN, max_memory=20_000)
+
+
+def test_an_add_that_broadcasts_at_run_time_declines_to_the_reference():
+    """QLinearAdd of two inputs whose batch dims are both dynamic looks same-shape when claimed;
+    fed batches 3 and 1 it broadcasts: the partition is declined (the reference kernels run it)
+    instead of reading past the smaller input."""
+
+    def q(name, shape):
+        return h.make_tensor_value_info(name, T.UINT8, shape)
+
+    w = RNG.integers(-127, 128, size=(4, 4, 3, 3)).astype(np.int8)
+    inits = [
+        scalar("s", T.FLOAT, 0.05),
+        scalar("z", T.UINT8, 128),
+        onnx.numpy_helper.from_array(w, "w"),
+        onnx.numpy_helper.from_array(np.full(4, 0.01, np.float32), "ws"),
+        onnx.numpy_helper.from_array(np.zeros(4, np.int8), "wz"),
+    ]
+    nodes = [
+        h.make_node("QLinearConv", ["x", "s", "z", "w", "ws", "wz", "s", "z"], ["c"], pads=[1] * 4),
+        h.make_node(
+            "QLinearAdd", ["c", "s", "z", "b", "s", "z", "s", "z"], ["y"], domain="com.microsoft"
+        ),
+    ]
+    graph = h.make_graph(
+        nodes, "g", [q("x", ["N", 4, 6, 6]), q("b", ["M", 4, 6, 6])], [q("y", None)], inits
+    )
+    model = lwai.convert(
+        h.make_model(
+            graph, opset_imports=[h.make_opsetid("", 17), h.make_opsetid("com.microsoft", 1)]
+        )
+    )
+    feed = {
+        "x": RNG.integers(0, 256, (3, 4, 6, 6)).astype(np.uint8),
+        "b": RNG.integers(0, 256, (1, 4, 6, 6)).astype(np.uint8),
+    }
+    want = lwai.Session(model, backends=["reference"]).run(feed)[0]
+    got = lwai.Session(model, backends=ONEDNN).run(feed)[0]
+    np.testing.assert_array_equal(got, want)
