@@ -907,7 +907,9 @@ int Guarded(char* error_buffer, size_t error_size, Fn fn) {
   } catch (const dnnl::error& e) {
     const std::string message = std::string("oneDNN: ") + e.what();
     lwai_set_error(error_buffer, error_size, message.c_str());
-    return e.status == dnnl_unimplemented ? LWAI_STATUS_UNSUPPORTED : LWAI_STATUS_INTERNAL;
+    // Whatever oneDNN cannot build (an unimplemented case, a geometry it rejects), lwai's
+    // reference kernels can still run: decline rather than fail the session.
+    return LWAI_STATUS_UNSUPPORTED;
   } catch (const std::bad_alloc&) {
     lwai_set_error(error_buffer, error_size, "out of memory");
     return LWAI_STATUS_OUT_OF_MEMORY;
