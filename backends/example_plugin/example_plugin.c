@@ -134,6 +134,7 @@ static const lwai_plugin_api kExampleApi = {
     NULL, /* run_partition */
     NULL, /* destroy_partition */
     NULL, /* partition_memory_bytes */
+    NULL, /* partition_node_kernel */
 };
 
 LWAI_PLUGIN_EXPORT const lwai_plugin_api* lwai_plugin_entry(void) { return &kExampleApi; }

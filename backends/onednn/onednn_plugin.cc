@@ -352,6 +352,12 @@ class Partition {
   // Buffers and packed weights held.
   uint64_t memory_bytes() const { return memory_bytes_; }
 
+  // oneDNN's implementation for the primitive of partition node `node`, or null.
+  const char* kernel(int32_t node) const {
+    auto found = kernels_.find(node);
+    return found != kernels_.end() ? found->second.c_str() : nullptr;
+  }
+
   void Compile(const lwai_partition& p) {
     // oneDNN sizes its kernels' work split for the OpenMP thread count at creation.
     omp_set_num_threads(threads_);
@@ -651,6 +657,7 @@ class Partition {
         dnnl::prop_kind::forward_inference, algorithm::convolution_direct, x.desc(), w_any,
         bias_desc, y.desc(), window.strides, window.dilations, window.pad_begin, window.pad_end);
     const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine_);
+    kernels_[index] = pd.impl_info_str();
     memory user_w({w_dims, weight_type, w_tag}, engine_, w.data);
     Charge(pd.weights_desc().get_size() + bias_desc.get_size(), w.name);
     memory packed_w(pd.weights_desc(), engine_);
@@ -700,6 +707,7 @@ class Partition {
                                            algorithm::pooling_avg_exclude_padding, x.desc(),
                                            y.desc(), {1, 1}, kernel, {0, 0}, {0, 0});
     const dnnl::pooling_forward::primitive_desc pd(desc, engine_);
+    kernels_[index] = pd.impl_info_str();
     AddPrimitive(index, dnnl::pooling_forward(pd),
                  {{DNNL_ARG_SRC, {memory(pd.src_desc(), engine_, nullptr), &x}},
                   {DNNL_ARG_DST, {memory(pd.dst_desc(), engine_, nullptr), &y}}});
@@ -719,6 +727,7 @@ class Partition {
                                            y.desc(), window.strides, window.kernel,
                                            window.pad_begin, window.pad_end);
     const dnnl::pooling_forward::primitive_desc pd(desc, engine_);
+    kernels_[index] = pd.impl_info_str();
     AddPrimitive(index, dnnl::pooling_forward(pd),
                  {{DNNL_ARG_SRC, {memory(pd.src_desc(), engine_, nullptr), &x}},
                   {DNNL_ARG_DST, {memory(pd.dst_desc(), engine_, nullptr), &y}}});
@@ -885,6 +894,7 @@ class Partition {
   int threads_;
   uint64_t max_memory_bytes_;  // 0: no limit
   uint64_t memory_bytes_ = 0;
+  std::unordered_map<int, std::string> kernels_;  // by partition node index
   dnnl::engine engine_{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream_;
   std::unordered_map<std::string, Slot> slots_;  // node-stable: Slot addresses never move
@@ -948,6 +958,10 @@ uint64_t PartitionMemoryBytes(void* state) {
   return static_cast<const Partition*>(state)->memory_bytes();
 }
 
+const char* PartitionNodeKernel(void* state, int32_t node) {
+  return static_cast<const Partition*>(state)->kernel(node);
+}
+
 const lwai_plugin_api kApi = {
     LWAI_PLUGIN_API_VERSION,
     sizeof(lwai_plugin_api),
@@ -961,6 +975,7 @@ const lwai_plugin_api kApi = {
     RunPartition,
     DestroyPartition,
     PartitionMemoryBytes,
+    PartitionNodeKernel,
 };
 
 }  // namespace

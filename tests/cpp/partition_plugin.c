@@ -202,6 +202,7 @@ static const lwai_plugin_api kPartitionApi = {
     run_partition,
     destroy_partition,
     NULL, /* partition_memory_bytes: its buffers are not counted */
+    NULL, /* partition_node_kernel */
 };
 
 LWAI_PLUGIN_EXPORT const lwai_plugin_api* lwai_plugin_entry(void) { return &kPartitionApi; }

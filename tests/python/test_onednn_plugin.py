@@ -170,6 +170,8 @@ def test_quantized_network_runs_as_one_onednn_partition(quantized_network):
         "AveragePool",
         "QLinearGlobalAveragePool",
     } <= on_plugin, on_plugin
+    # Node assignments (and the profiler) name oneDNN's kernel for each convolution.
+    assert all(a.kernel for a in assignments if a.op == "QLinearConv"), assignments
     # The float outputs: differences only from one-step ties inside, a few output steps.
     np.testing.assert_allclose(got[0], expected[0], atol=0.05 * np.abs(expected[0]).max())
     assert np.mean(np.argmax(got[0], 1) == np.argmax(expected[0], 1)) == 1.0

@@ -247,6 +247,11 @@ typedef struct lwai_plugin_api {
   /* Optional: the bytes the state holds (buffers, packed weights), which lwai counts against the
    * session's memory limit with its own arena. NULL: not counted. */
   uint64_t (*partition_memory_bytes)(void* state);
+
+  /* Optional: the name of the kernel that runs partition->nodes[node] (shown by lwai's profiler
+   * and node assignments, e.g. "brgconv:avx512_core_vnni"), or NULL; valid while the state
+   * exists. */
+  const char* (*partition_node_kernel)(void* state, int32_t node);
 } lwai_plugin_api;
 
 /* The size of a version-1 table (everything before supports_partition). */

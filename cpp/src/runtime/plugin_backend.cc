@@ -366,6 +366,16 @@ class PluginPartition : public CompiledPartition {
 
   bool RunsOnReference() const override { return declined_; }
 
+  std::string NodeKernel(int node) const override {
+    if (state_ == nullptr || api_->partition_node_kernel == nullptr) return "";
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (nodes_[i] != node) continue;
+      const char* kernel = api_->partition_node_kernel(state_, static_cast<int32_t>(i));
+      return kernel != nullptr ? kernel : "";
+    }
+    return "";
+  }
+
  private:
   void Release() {
     if (state_ != nullptr) api_->destroy_partition(state_);
