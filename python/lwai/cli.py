@@ -372,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     p.set_defaults(fn=cmd_info)
 
-    built_in = ", ".join(lwai.available_backends())
+    built_in = ", ".join(lwai.available_backends() + lwai.installed_plugins())
 
     def add_run_options(p):
         p.add_argument("model")
