@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -580,6 +581,10 @@ class Partition {
     std::vector<float> scales(out_channels);
     for (int64_t c = 0; c < out_channels; ++c) {
       scales[c] = x_scale * w_scale[w_scales == 1 ? 0 : c] / y_scale;
+      // Scales whose product overflows or vanishes: the reference defines what NaN does there.
+      if (!std::isfinite(scales[c]) || !(scales[c] > 0)) {
+        throw PluginError{LWAI_STATUS_UNSUPPORTED, "output scale out of range"};
+      }
     }
     dnnl::primitive_attr attr;
     attr.set_output_scales(out_channels > 1 ? 2 : 0, scales);

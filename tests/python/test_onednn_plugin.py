@@ -298,3 +298,17 @@ def test_an_add_that_broadcasts_at_run_time_declines_to_the_reference():
     want = lwai.Session(model, backends=["reference"]).run(feed)[0]
     got = lwai.Session(model, backends=ONEDNN).run(feed)[0]
     np.testing.assert_array_equal(got, want)
+
+
+def test_output_scales_that_overflow_run_on_the_reference():
+    """Valid but extreme scales whose product overflows float32: the plugin declines, and the
+    reference kernels define the result (NaN and overflow saturate as they document)."""
+    model, x = qlinear_conv_case(RNG, T.UINT8, True, 3, 1, 1, (8, 16), 1)
+    for init in model.graph.initializer:
+        if init.name in ("xs", "ys"):
+            value = 1e30 if init.name == "xs" else 1e-30
+            init.CopyFrom(h.make_tensor(init.name, T.FLOAT, [], [value]))
+    model = lwai.convert(model)
+    want = lwai.Session(model, backends=["reference"]).run({"x": x})[0]
+    session = lwai.Session(model, backends=ONEDNN)
+    np.testing.assert_array_equal(session.run({"x": x})[0], want)
