@@ -35,14 +35,15 @@ class Engine:
     """Runs one ONNX model with lwai (converted once) or onnxruntime; with `record`, keeps every
     input it is given (calibration data for quantization)."""
 
-    def __init__(self, path: str, engine: str, model=None):
+    def __init__(self, path: str, engine: str, model=None, backends=None):
         self.engine = engine
+        self.backends = backends
         self.recorded: list[np.ndarray] | None = None
         if engine == "lwai":
             import lwai
 
             self.model = model if model is not None else lwai.convert(path)
-            self.session = lwai.Session(self.model)
+            self.session = lwai.Session(self.model, backends=backends)
         else:
             import onnxruntime as ort
 
@@ -145,9 +146,10 @@ class PPOCR:
             lines.append(recognize(self.rec, self.alphabet, crop))
         return lines
 
-    def quantize(self, images, **options) -> PPOCR:
+    def quantize(self, images, backends=None, **options) -> PPOCR:
         """A reader with int8 copies of the three models (lwai.quantize), each calibrated on
-        the inputs it gets while this reader reads `images`. Ranges: 99.999th percentiles
+        the inputs it gets while this reader reads `images`, run on `backends` (e.g.
+        ["onednn", *lwai.available_backends()]; default: lwai's). Ranges: 99.999th percentiles
         (min-max ranges let a few outliers coarsen the recognizer's steps); `options` go to
         lwai.quantize."""
         options = {"method": "percentile", "progress": False, **options}
@@ -161,7 +163,8 @@ class PPOCR:
                 self(image)
             int8 = copy.copy(self)
             int8.det, int8.cls, int8.rec = (
-                Engine("", "lwai", lwai.quantize(e.model, e.recorded, **options)) for e in engines
+                Engine("", "lwai", lwai.quantize(e.model, e.recorded, **options), backends)
+                for e in engines
             )
         finally:
             for engine in engines:
@@ -211,11 +214,17 @@ def main() -> int:
     parser.add_argument(
         "--int8", action="store_true", help="lwai int8 models, calibrated on rendered lines"
     )
+    parser.add_argument(
+        "--backends",
+        metavar="A,B",
+        help="lwai int8 backends in priority order, e.g. onednn,xnnpack,int8,eigen,reference",
+    )
     args = parser.parse_args()
     image = Image.open(args.image) if args.image else render(args.text)
     reader = PPOCR("lwai" if args.int8 else args.engine)
     if args.int8:
-        reader = reader.quantize(sample_lines())
+        backends = args.backends.split(",") if args.backends else None
+        reader = reader.quantize(sample_lines(), backends=backends)
     for line in reader(image):
         print(line)
     return 0

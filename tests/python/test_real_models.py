@@ -102,6 +102,20 @@ def test_ocr_example_script_prints_the_text():
     assert result.stdout.strip() == "Hello 42"
 
 
+@pytest.mark.skipif("onednn" not in lwai.installed_plugins(), reason="no oneDNN plugin")
+def test_ocr_example_reads_int8_on_the_onednn_plugin():
+    model_path("ppocr_det")
+    text = "Voice activity detection finds speech"
+    backends = ",".join(["onednn", *lwai.available_backends()])
+    result = subprocess.run(
+        [sys.executable, str(OCR_EXAMPLE), "--text", text, "--int8", "--backends", backends],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == text
+
+
 def edit_distance(a: str, b: str) -> int:
     row = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
