@@ -62,6 +62,15 @@ quantize_static(pre, out, Reader(), quant_format=QuantFormat.QDQ, per_channel=Tr
 """
 
 
+def run_script(script: str, *args) -> str | None:
+    """Runs `python -c script args...` in a fresh process (the quantizers load their own
+    frameworks); the last line of its stderr when it fails, else None."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True, check=False
+    )
+    return compare._last_line(done.stderr) if done.returncode != 0 else None
+
+
 def prepare_int8(nets: list[str], onnx_info: dict) -> dict:
     """Quantizes each network with ONNX Runtime's tools (cached) and converts the QDQ file with
     lwai: {net: {"onnx": qdq path, "model": int8 .lwai, ...} or {"error": ...}}."""
@@ -70,23 +79,16 @@ def prepare_int8(nets: list[str], onnx_info: dict) -> dict:
     for net in nets:
         qdq = INT8_DIR / f"{net}_qdq.onnx"
         if not qdq.exists():
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    QUANTIZE_SCRIPT,
-                    onnx_info[net]["onnx"],
-                    str(INT8_DIR / f"{net}_pre.onnx"),
-                    str(qdq),
-                    repr(onnx_info[net]["input_shape"]),
-                    str(CALIBRATION_IMAGES),
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
+            error = run_script(
+                QUANTIZE_SCRIPT,
+                onnx_info[net]["onnx"],
+                INT8_DIR / f"{net}_pre.onnx",
+                qdq,
+                repr(onnx_info[net]["input_shape"]),
+                CALIBRATION_IMAGES,
             )
-            if done.returncode != 0:
-                out[net] = {"error": compare._last_line(done.stderr)}
+            if error:
+                out[net] = {"error": error}
                 continue
         converted = compare.prepare_lwai([f"{net}_qdq"], {f"{net}_qdq": {"onnx": str(qdq)}})
         entry = converted[f"{net}_qdq"]
@@ -123,14 +125,9 @@ def prepare_dynamic(names: list[str]) -> dict:
             "lwai_dynamic": INT8_DIR / f"{name}_dynamic.lwai",
             "lwai_fp32": INT8_DIR / f"{name}_fp32.lwai",
         }
-        done = subprocess.run(
-            [sys.executable, "-c", DYNAMIC_SCRIPT, entry["onnx"], *map(str, paths.values())],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            out[name] = {"error": compare._last_line(done.stderr)}
+        error = run_script(DYNAMIC_SCRIPT, entry["onnx"], *paths.values())
+        if error:
+            out[name] = {"error": error}
             continue
         entry.update({k: str(v) for k, v in paths.items()})
     return out

@@ -338,9 +338,8 @@ struct Slot {
   }
   size_t bytes() const { return static_cast<size_t>(elements()) * ElementSize(dtype); }
   memory::dims dnnl_dims() const { return memory::dims(dims.begin(), dims.end()); }
-  memory::desc desc() const {
-    return memory::desc(dnnl_dims(), DnnlType(dtype), nhwc() ? Tag::nhwc : Tag::any);
-  }
+  // Rank-4 slots only (the primitives' activations).
+  memory::desc desc() const { return memory::desc(dnnl_dims(), DnnlType(dtype), Tag::nhwc); }
 };
 
 class Partition {
@@ -395,6 +394,12 @@ class Partition {
     for (int32_t i = 0; i < p.num_outputs; ++i) {
       outputs_.push_back(&slots_.at(p.outputs[i].name));
     }
+    for (Slot* slot : inputs_) {
+      if (slot->nhwc()) input_copies_.emplace(slot, MakeLayoutCopy(*slot, true));
+    }
+    for (Slot* slot : outputs_) {
+      if (slot->nhwc()) output_copies_.emplace(slot, MakeLayoutCopy(*slot, false));
+    }
   }
 
   void Run(const lwai_tensor* inputs, const lwai_tensor* outputs, int64_t* node_time_ns) {
@@ -411,7 +416,7 @@ class Partition {
     }
     for (Slot* slot : inputs_) {
       if (slot->nhwc()) {
-        ToNhwc(*slot, inputs[slot->input].data);
+        RunLayoutCopy(input_copies_.at(slot), inputs[slot->input].data, true);
       } else {
         slot->data = inputs[slot->input].data;
       }
@@ -431,7 +436,7 @@ class Partition {
                                     .count();
     }
     for (Slot* slot : outputs_) {
-      if (slot->nhwc()) ToNchw(*slot, outputs[slot->output].data);
+      if (slot->nhwc()) RunLayoutCopy(output_copies_.at(slot), outputs[slot->output].data, false);
     }
   }
 
@@ -488,17 +493,28 @@ class Partition {
   Slot& Out(const lwai_node& node, int o) { return slots_.at(node.outputs[o].name); }
 
   // NCHW (session) <-> NHWC (partition) copies of a boundary tensor.
-  void ToNhwc(const Slot& slot, const void* nchw) {
-    Transpose(slot, nchw, Tag::nchw, slot.data, Tag::nhwc);
+  // The NCHW <-> NHWC conversion of a rank-4 boundary tensor: a reorder between the session's
+  // buffer (its address set per run) and the slot's own buffer, built once.
+  struct LayoutCopy {
+    dnnl::reorder reorder;
+    memory session, own;
+  };
+  LayoutCopy MakeLayoutCopy(const Slot& slot, bool into_partition) {
+    const memory::desc nchw(slot.dnnl_dims(), DnnlType(slot.dtype), Tag::nchw);
+    const memory::desc nhwc(slot.dnnl_dims(), DnnlType(slot.dtype), Tag::nhwc);
+    LayoutCopy copy{dnnl::reorder(), memory(nchw, engine_, nullptr),
+                    memory(nhwc, engine_, buffers_[slot.buffer].get())};
+    copy.reorder = into_partition ? dnnl::reorder(copy.session, copy.own)
+                                  : dnnl::reorder(copy.own, copy.session);
+    return copy;
   }
-  void ToNchw(const Slot& slot, void* nchw) {
-    Transpose(slot, slot.data, Tag::nhwc, nchw, Tag::nchw);
-  }
-  void Transpose(const Slot& slot, const void* from, Tag from_tag, void* to, Tag to_tag) {
-    const memory::desc src(slot.dnnl_dims(), DnnlType(slot.dtype), from_tag);
-    const memory::desc dst(slot.dnnl_dims(), DnnlType(slot.dtype), to_tag);
-    memory a(src, engine_, const_cast<void*>(from)), b(dst, engine_, to);
-    dnnl::reorder(a, b).execute(stream_, a, b);
+  void RunLayoutCopy(LayoutCopy& copy, void* session_data, bool into_partition) {
+    copy.session.set_data_handle(session_data);
+    if (into_partition) {
+      copy.reorder.execute(stream_, copy.session, copy.own);
+    } else {
+      copy.reorder.execute(stream_, copy.own, copy.session);
+    }
     stream_.wait();
   }
 
@@ -907,6 +923,7 @@ class Partition {
   std::vector<size_t> buffer_bytes_;
   std::vector<int> free_buffers_;
   std::vector<Slot*> inputs_, outputs_;
+  std::unordered_map<const Slot*, LayoutCopy> input_copies_, output_copies_;
   std::vector<Step> steps_;
 };
 

@@ -1,6 +1,7 @@
 #include "runtime/thread_pool.h"
 
 #include <algorithm>
+#include <atomic>
 
 #ifdef LWAI_WITH_PTHREADPOOL
 #include <pthreadpool.h>
@@ -8,7 +9,6 @@
 #if defined(__unix__) || defined(__APPLE__)
 #include <pthread.h>
 #include <signal.h>
-#include <unistd.h>
 #endif
 
 namespace lwai {
@@ -52,8 +52,23 @@ void RunChunk(void* context, size_t index) {
 }  // namespace
 #endif
 
+namespace {
+
+// How many times this process's ancestors forked to make it, counted in the child by an atfork
+// handler: a pool made before the last fork sees a larger count. No system call on the hot path
+// (ParallelFor asks on every call).
+std::atomic<unsigned> fork_count{0};
+#if defined(__unix__) || defined(__APPLE__)
+void CountFork() { fork_count.fetch_add(1, std::memory_order_relaxed); }
+const bool fork_counter_installed = pthread_atfork(nullptr, nullptr, CountFork) == 0;
+#endif
+
+unsigned ForkCount() { return fork_count.load(std::memory_order_relaxed); }
+
+}  // namespace
+
 ThreadPool::ThreadPool(int num_threads)
-    : num_threads_(std::max(1, num_threads)), owner_pid_(static_cast<long>(getpid())) {
+    : num_threads_(std::max(1, num_threads)), owner_forks_(ForkCount()) {
   BlockSignalsInNewThreads block_signals;
 #ifdef LWAI_WITH_PTHREADPOOL
   if (num_threads_ > 1) pthreadpool_ = pthreadpool_create(num_threads_);
@@ -82,7 +97,7 @@ ThreadPool::~ThreadPool() {
   for (auto& worker : workers_) worker.join();
 }
 
-bool ThreadPool::InForkedChild() const { return static_cast<long>(getpid()) != owner_pid_; }
+bool ThreadPool::InForkedChild() const { return ForkCount() != owner_forks_; }
 
 void ThreadPool::ParkWorkers() {
   if (InForkedChild()) return;

@@ -52,7 +52,8 @@ class ThreadPool {
   bool InForkedChild() const;
 
   int num_threads_ = 1;
-  long owner_pid_ = 0;  // the process that started the workers
+  // The process's fork count when the workers started (see ForkCount in thread_pool.cc).
+  unsigned owner_forks_ = 0;
   void* pthreadpool_ = nullptr;
   std::vector<std::thread> workers_;
   std::mutex mutex_;
