@@ -35,7 +35,19 @@ struct Tile {
   int64_t row0;       // first output row (for the requantization arrays)
   uint8_t* y;         // output element (row0, first column), as bytes
   int64_t ldy;
+  // With row constants: d[m] for the weights' rows, and the panel's column byte sums.
+  const int32_t* row_constants = nullptr;
+  const int32_t* column_sums = nullptr;
 };
+
+// The sum's offset for row r of tile t at column c: the row's offset and, with row constants,
+// d[m] times the column's byte sum (wrapping, as the SIMD additions do).
+inline int32_t TileOffset(const Tile& t, int32_t offset, int r, int c) {
+  if (t.row_constants == nullptr) return offset;
+  return static_cast<int32_t>(static_cast<uint32_t>(offset) +
+                              static_cast<uint32_t>(t.row_constants[t.row0 + r]) *
+                                  static_cast<uint32_t>(t.column_sums[c]));
+}
 
 // A tile whose output is transposed (Y^T) is computed into a local buffer of kRows rows of
 // kColumns values, then copied out column by column: 8 (rows) contiguous values per column.
@@ -81,15 +93,16 @@ void PortableTile(const Tile& t, const Int8Requantization& rq) {
       float* out = reinterpret_cast<float*>(base) + r * ld;
       const float bias = rq.row_bias != nullptr ? rq.row_bias[t.row0 + r] : 0.0f;
       for (int c = 0; c < t.columns; ++c) {
-        const int32_t shifted =
-            static_cast<int32_t>(static_cast<uint32_t>(acc[r][c]) + static_cast<uint32_t>(offset));
+        const int32_t shifted = static_cast<int32_t>(
+            static_cast<uint32_t>(acc[r][c]) + static_cast<uint32_t>(TileOffset(t, offset, r, c)));
         out[c] = std::fma(static_cast<float>(shifted), scale, bias);
       }
       continue;
     }
     uint8_t* out = base + r * ld;
     for (int c = 0; c < t.columns; ++c) {
-      const int32_t v = Int8Requantize(acc[r][c], offset, scale, lo, hi, rq.y_zero_point);
+      const int32_t v =
+          Int8Requantize(acc[r][c], TileOffset(t, offset, r, c), scale, lo, hi, rq.y_zero_point);
       out[c] = static_cast<uint8_t>(v & 0xFF);  // two's complement byte for int8 outputs
     }
   }
@@ -142,7 +155,16 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
   uint8_t* const base = rq.y_transposed ? local : t.y;
   const int64_t ld = rq.y_transposed ? kColumns : t.ldy;
   for (int r = 0; r < t.rows; ++r) {
-    const __m512i offset = _mm512_set1_epi32(rq.row_offset[t.row0 + r]);
+    const __m512i row_offset = _mm512_set1_epi32(rq.row_offset[t.row0 + r]);
+    __m512i offsets[kVectors];
+    for (int v = 0; v < kVectors; ++v) {
+      offsets[v] =
+          t.row_constants == nullptr
+              ? row_offset
+              : _mm512_add_epi32(row_offset,
+                                 _mm512_mullo_epi32(_mm512_set1_epi32(t.row_constants[t.row0 + r]),
+                                                    _mm512_loadu_si512(t.column_sums + 16 * v)));
+    }
     const __m512 scale = _mm512_set1_ps(rq.row_scale[t.row0 + r]);
     if (rq.float_output) {
       const __m512 bias = _mm512_set1_ps(rq.row_bias != nullptr ? rq.row_bias[t.row0 + r] : 0.0f);
@@ -150,8 +172,8 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
       for (int v = 0; v < kVectors; ++v) {
         const int lanes = std::min(16, t.columns - 16 * v);
         if (lanes <= 0) break;
-        const __m512 f =
-            _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][v], offset)), scale, bias);
+        const __m512 f = _mm512_fmadd_ps(
+            _mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][v], offsets[v])), scale, bias);
         const __mmask16 mask = LaneMask(lanes);
         _mm512_mask_storeu_ps(out + 16 * v, mask, f);
       }
@@ -160,7 +182,7 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
     for (int v = 0; v < kVectors; ++v) {
       const int lanes = std::min(16, t.columns - 16 * v);
       if (lanes <= 0) break;
-      StoreRequantized(requantizer, acc[r][v], offset, scale, LaneMask(lanes),
+      StoreRequantized(requantizer, acc[r][v], offsets[v], scale, LaneMask(lanes),
                        base + r * ld + 16 * v);
     }
   }
@@ -322,6 +344,18 @@ LWAI_VNNI void VnniTileAny(const Tile& t, const Int8Requantization& rq) {
   }
 }
 
+// sums[c] = the byte sum of column c of a packed panel (its padding is zero).
+LWAI_VNNI void PanelColumnSumsVnni(const uint8_t* panel, int64_t quads, int32_t* sums) {
+  const __m512i ones = _mm512_set1_epi8(1);
+  __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+  for (int64_t q = 0; q < quads; ++q, panel += kPanelQuadBytes) {
+    s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512(panel), ones);
+    s1 = _mm512_dpbusd_epi32(s1, _mm512_loadu_si512(panel + 64), ones);
+  }
+  _mm512_storeu_si512(sums, s0);
+  _mm512_storeu_si512(sums + 16, s1);
+}
+
 bool CpuHasVnni() {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512vl") &&
@@ -341,6 +375,21 @@ TileFn SelectTile() {
   if (CpuHasVnni() && !g_force_portable.load(std::memory_order_relaxed)) return VnniTileAny;
 #endif
   return PortableTile;
+}
+
+void PanelColumnSums(const uint8_t* panel, int64_t quads, int32_t* sums) {
+#ifdef LWAI_INT8_X86
+  if (CpuHasVnni()) {
+    PanelColumnSumsVnni(panel, quads, sums);
+    return;
+  }
+#endif
+  for (int c = 0; c < kColumns; ++c) sums[c] = 0;
+  for (int64_t q = 0; q < quads; ++q, panel += kPanelQuadBytes) {
+    for (int c = 0; c < kColumns; ++c) {
+      sums[c] += panel[4 * c] + panel[4 * c + 1] + panel[4 * c + 2] + panel[4 * c + 3];
+    }
+  }
 }
 
 // Packs columns [column0, column0 + 32) of B (zero past `columns`, and past the depth) into one
@@ -447,24 +496,26 @@ void QuantizeUint8Row(const float* x, int64_t count, const DynamicUint8Parameter
   for (; i < count; ++i) y[i] = QuantizeUint8(x[i], p);
 }
 
-Result<std::unique_ptr<Int8GemmWeights>> Int8GemmWeights::Create(const int8_t* weights,
-                                                                 int64_t rows, int64_t depth) {
-  if (weights == nullptr || rows < 1 || depth < 1 || rows > (1 << 20) || depth > (1 << 20) ||
+Status Int8GemmWeights::CheckSize(int64_t rows, int64_t depth) {
+  if (rows < 1 || depth < 1 || rows > (1 << 20) || depth > (1 << 20) ||
       rows * depth > (int64_t{1} << 30)) {
     return InvalidArgument(
         "Int8GemmWeights: rows and depth must be in [1, 1048576] with at most "
         "2^30 weights, got " +
         std::to_string(rows) + " x " + std::to_string(depth));
   }
-  std::unique_ptr<Int8GemmWeights> w(new Int8GemmWeights());
-  w->rows_ = rows;
-  w->depth_ = depth;
+  return Status::Ok();
+}
+
+void Int8GemmWeights::Pack(const int8_t* weights, int64_t rows, int64_t depth) {
+  rows_ = rows;
+  depth_ = depth;
   const int64_t blocks = (rows + kRows - 1) / kRows;
-  const int64_t quads = w->depth_quads();
-  w->packed_.assign(static_cast<size_t>(blocks * quads * kRows * 4), 0);
-  w->row_sums_.assign(static_cast<size_t>(rows), 0);
+  const int64_t quads = depth_quads();
+  packed_.assign(static_cast<size_t>(blocks * quads * kRows * 4), 0);
+  row_sums_.assign(static_cast<size_t>(rows), 0);
   for (int64_t m = 0; m < rows; ++m) {
-    int8_t* block = w->packed_.data() + (m / kRows) * quads * kRows * 4;
+    int8_t* block = packed_.data() + (m / kRows) * quads * kRows * 4;
     const int64_t r = m % kRows;
     int32_t sum = 0;
     for (int64_t k = 0; k < depth; ++k) {
@@ -472,8 +523,57 @@ Result<std::unique_ptr<Int8GemmWeights>> Int8GemmWeights::Create(const int8_t* w
       block[(k / 4) * kRows * 4 + r * 4 + k % 4] = v;
       sum += v;
     }
-    w->row_sums_[m] = sum;
+    row_sums_[m] = sum;
   }
+}
+
+Result<std::unique_ptr<Int8GemmWeights>> Int8GemmWeights::Create(const int8_t* weights,
+                                                                 int64_t rows, int64_t depth) {
+  if (weights == nullptr) return InvalidArgument("Int8GemmWeights: no weights");
+  LWAI_RETURN_IF_ERROR(CheckSize(rows, depth));
+  std::unique_ptr<Int8GemmWeights> w(new Int8GemmWeights());
+  w->Pack(weights, rows, depth);
+  return w;
+}
+
+Result<std::unique_ptr<Int8GemmWeights>> Int8GemmWeights::CreateWithZeroPoints(
+    const uint8_t* weights, bool is_signed, const int32_t* zero_points, int64_t num_zero_points,
+    int64_t rows, int64_t depth) {
+  if (weights == nullptr || zero_points == nullptr ||
+      (num_zero_points != 1 && num_zero_points != rows)) {
+    return InvalidArgument("Int8GemmWeights: weights with 1 or " + std::to_string(rows) +
+                           " zero points expected, got " + std::to_string(num_zero_points));
+  }
+  LWAI_RETURN_IF_ERROR(CheckSize(rows, depth));
+  std::vector<int8_t> values(static_cast<size_t>(rows * depth));
+  std::vector<int32_t> constants(static_cast<size_t>(rows), 0);
+  bool any_constant = false;
+  for (int64_t m = 0; m < rows; ++m) {
+    const int32_t z = zero_points[num_zero_points == 1 ? 0 : m];
+    const uint8_t* row = weights + m * depth;
+    auto centered = [&](int64_t k) {
+      return (is_signed ? static_cast<int32_t>(static_cast<int8_t>(row[k])) : row[k]) - z;
+    };
+    int32_t lo = centered(0), hi = lo;
+    for (int64_t k = 1; k < depth; ++k) {
+      lo = std::min(lo, centered(k));
+      hi = std::max(hi, centered(k));
+    }
+    // A row spans at most 255 steps, so shifting its top to 127 keeps its bottom >= -128.
+    const int32_t d = (lo >= -128 && hi <= 127) ? 0 : hi - 127;
+    constants[m] = d;
+    any_constant = any_constant || d != 0;
+    for (int64_t k = 0; k < depth; ++k)
+      values[m * depth + k] = static_cast<int8_t>(centered(k) - d);
+  }
+  std::unique_ptr<Int8GemmWeights> w(new Int8GemmWeights());
+  w->Pack(values.data(), rows, depth);
+  for (int64_t m = 0; m < rows; ++m) {
+    w->row_sums_[m] =
+        static_cast<int32_t>(static_cast<uint32_t>(w->row_sums_[m]) +
+                             static_cast<uint32_t>(constants[m]) * static_cast<uint32_t>(depth));
+  }
+  if (any_constant) w->row_constants_ = std::move(constants);
   return w;
 }
 
@@ -571,9 +671,12 @@ int64_t PanelsPerChunk(int64_t panels, int64_t panel_bytes, int threads) {
 
 }  // namespace
 
+// A packed panel followed by its 32 column sums (used with row constants).
+int64_t PanelBytes(int64_t quads) { return quads * kPanelQuadBytes + kColumns * 4; }
+
 size_t Int8GemmScratchBytes(int64_t depth, int64_t columns, int threads) {
   threads = std::max(threads, 1);
-  const int64_t panel_bytes = ((depth + 3) / 4) * kPanelQuadBytes;
+  const int64_t panel_bytes = PanelBytes((depth + 3) / 4);
   const int64_t panels = (columns + kColumns - 1) / kColumns;
   return static_cast<size_t>(threads * PanelsPerChunk(panels, panel_bytes, threads) * panel_bytes) +
          64;
@@ -584,7 +687,7 @@ void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b
               ThreadPool* pool, bool b_column_major) {
   const int tasks = pool != nullptr ? pool->num_threads() : 1;
   const int64_t quads = w.depth_quads();
-  const int64_t panel_bytes = quads * kPanelQuadBytes;
+  const int64_t panel_bytes = PanelBytes(quads);
   const int64_t panels = (columns + kColumns - 1) / kColumns;
   const int64_t blocks = (w.rows() + kRows - 1) / kRows;
   const int64_t per_chunk = PanelsPerChunk(panels, panel_bytes, tasks);
@@ -604,6 +707,7 @@ void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b
     Tile t;
     t.quads = quads;
     t.ldy = ldy;
+    t.row_constants = w.row_constants();
     const int64_t begin = tiles * task / tasks, end = tiles * (task + 1) / tasks;
     for (int64_t item = begin; item < end; ++item) {
       int64_t block, panel;
@@ -620,8 +724,13 @@ void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b
       if (chunk != packed_chunk) {
         const int64_t first = chunk * per_chunk, last = std::min(panels, first + per_chunk);
         for (int64_t p = first; p < last; ++p) {
-          (b_column_major ? PackPanelColumnMajor : PackPanel)(
-              b, ldb, b_xor, w.depth(), columns, p * kColumns, buffer + (p - first) * panel_bytes);
+          uint8_t* packed = buffer + (p - first) * panel_bytes;
+          (b_column_major ? PackPanelColumnMajor : PackPanel)(b, ldb, b_xor, w.depth(), columns,
+                                                              p * kColumns, packed);
+          if (t.row_constants != nullptr) {
+            PanelColumnSums(packed, quads,
+                            reinterpret_cast<int32_t*>(packed + quads * kPanelQuadBytes));
+          }
         }
         packed_chunk = chunk;
       }
@@ -629,6 +738,7 @@ void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b
       t.rows = static_cast<int>(std::min<int64_t>(kRows, w.rows() - block * kRows));
       t.row0 = block * kRows;
       t.panel = buffer + (panel - chunk * per_chunk) * panel_bytes;
+      t.column_sums = reinterpret_cast<const int32_t*>(t.panel + quads * kPanelQuadBytes);
       t.columns = static_cast<int>(std::min<int64_t>(kColumns, columns - panel * kColumns));
       const int64_t first =
           rq.y_transposed ? panel * kColumns * ldy + t.row0 : t.row0 * ldy + panel * kColumns;

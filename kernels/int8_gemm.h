@@ -49,6 +49,9 @@ struct Int8Requantization {
   // Y stored transposed: element (m, n) at y[n * ldy + m] (A * W^T written as A's rows).
   bool y_transposed = false;
 };
+// Weights with zero points (Int8GemmWeights::CreateWithZeroPoints) add, per row, their row
+// constant d[m] times the column's byte sum (B's bytes after the XOR) to every sum: the product
+// with W - z then stays exact although W - z spans up to 511 values.
 
 // One value of that requantization, as every int8 kernel computes it: the clamp runs in float
 // before rounding (the bounds are integers, so this equals clamping after rounding) and sends NaN
@@ -93,22 +96,40 @@ class Int8GemmWeights {
   // exceeds 1 << 30. `weights` is only read during the call.
   static Result<std::unique_ptr<Int8GemmWeights>> Create(const int8_t* weights, int64_t rows,
                                                          int64_t depth);
+  // W - z for 8-bit weights with zero points (int8 when `is_signed`, else uint8; z per row when
+  // num_zero_points == rows, else one for all). Each row is stored as int8 values S and a row
+  // constant d with W - z = S + d; d is 0 for rows whose W - z fits int8, and Int8Gemm adds
+  // d[m] * (column byte sum) for the others. Same limits as Create; num_zero_points must be 1 or
+  // rows.
+  static Result<std::unique_ptr<Int8GemmWeights>> CreateWithZeroPoints(const uint8_t* weights,
+                                                                       bool is_signed,
+                                                                       const int32_t* zero_points,
+                                                                       int64_t num_zero_points,
+                                                                       int64_t rows, int64_t depth);
 
   int64_t rows() const { return rows_; }
   int64_t depth() const { return depth_; }
   // Groups of 4 depth values (the last one zero-padded).
   int64_t depth_quads() const { return (depth_ + 3) / 4; }
-  // sum_k W[m][k] for each row: what a zero point z of B contributes is z times this.
+  // sum_k W[m][k] (with zero points: sum_k (W[m][k] - z[m])) for each row: what a zero point z
+  // of B contributes is -z times this.
   const int32_t* row_sums() const { return row_sums_.data(); }
+  // The row constants d (see CreateWithZeroPoints), or null when every one is 0.
+  const int32_t* row_constants() const {
+    return row_constants_.empty() ? nullptr : row_constants_.data();
+  }
   const int8_t* block(int64_t b) const {
     return packed_.data() + b * depth_quads() * kRowBlock * 4;
   }
 
  private:
   Int8GemmWeights() = default;
+  static Status CheckSize(int64_t rows, int64_t depth);
+  void Pack(const int8_t* weights, int64_t rows, int64_t depth);
   int64_t rows_ = 0, depth_ = 0;
   std::vector<int8_t> packed_;
   std::vector<int32_t> row_sums_;
+  std::vector<int32_t> row_constants_;  // empty when all 0
 };
 
 // Scratch bytes Int8Gemm needs for `columns` columns with a pool of `threads` threads (packed B

@@ -115,6 +115,9 @@ class WorkMeter {
 class OpState {
  public:
   virtual ~OpState() = default;
+  // Which implementation prepare chose, for kernels that have several (node assignments and the
+  // profiler show it); "" when there is nothing to say. A static string.
+  virtual const char* variant() const { return ""; }
 };
 
 // What prepare and eval see of one node. The executor owns all storage; a context is only

@@ -28,7 +28,9 @@ namespace {
 // may be null) to run the reference kernel.
 struct WrappedState : OpState {
   bool fast = false;
+  const char* fast_variant = "";  // names the fast path where a kernel has several
   std::unique_ptr<OpState> reference;
+  const char* variant() const override { return fast ? fast_variant : "reference fallback"; }
 };
 
 Status EvalReference(KernelContext& ctx, const WrappedState& s) {
@@ -52,15 +54,59 @@ bool ScalarZeroPoint(const KernelContext& ctx, int index, DataType type, int32_t
   return true;
 }
 
-// Whether the optional int8 zero points at `index` are known and all 0 (absent: true).
-bool ZeroPointsAreZero(const KernelContext& ctx, int index) {
+// The weights' zero points at `index` (absent: 0), one per row or one for all, in `type`; false
+// when they are not known constants of that type and count.
+bool WeightZeroPoints(const KernelContext& ctx, int index, DataType type, int64_t rows,
+                      std::vector<int32_t>* values) {
+  values->assign(1, 0);
   if (!ctx.has_input(index)) return true;
   const TensorView& t = ctx.input(index);
-  if (t.dtype != DataType::kInt8 || t.data == nullptr) return false;
-  for (int64_t i = 0; i < t.NumElements(); ++i) {
-    if (t.Data<const int8_t>()[i] != 0) return false;
+  const int64_t count = t.NumElements();
+  if (t.dtype != type || t.data == nullptr || (count != 1 && count != rows)) return false;
+  values->resize(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    (*values)[i] = type == DataType::kInt8 ? t.Data<const int8_t>()[i] : t.Data<const uint8_t>()[i];
   }
   return true;
+}
+
+// Packs the constant 8-bit weights at input `index` (rows x depth, or depth x rows when
+// `by_columns`) with their zero points at `zero_point_index` (one, or one per row), shared
+// across sessions. Null when the zero points are not known constants of the weights' type.
+Result<std::shared_ptr<const Int8GemmWeights>> PackWeights(KernelContext& ctx, int index,
+                                                           int zero_point_index, int64_t rows,
+                                                           int64_t depth, bool by_columns) {
+  const TensorView& w = ctx.input(index);
+  std::vector<int32_t> zero_points;
+  if (!IsByteType(w.dtype) || w.data == nullptr ||
+      !WeightZeroPoints(ctx, zero_point_index, w.dtype, rows, &zero_points)) {
+    return std::shared_ptr<const Int8GemmWeights>();
+  }
+  const bool is_signed = w.dtype == DataType::kInt8;
+  const bool plain = is_signed && std::all_of(zero_points.begin(), zero_points.end(),
+                                              [](int32_t z) { return z == 0; });
+  PackingKey key("int8gemm");
+  key.Constant(w.data, ctx.IsModelConstant(index)).Param(rows).Param(depth).Param(by_columns);
+  // The same bytes may come with other zero points.
+  key.Param(is_signed);
+  for (int32_t z : zero_points) key.Param(z);
+  return SharedPacking<Int8GemmWeights>(key, [&]() -> Result<std::unique_ptr<Int8GemmWeights>> {
+    const uint8_t* bytes = w.Data<const uint8_t>();
+    std::vector<uint8_t> row_major;
+    if (by_columns) {
+      row_major.resize(static_cast<size_t>(rows * depth));
+      for (int64_t k = 0; k < depth; ++k) {
+        for (int64_t m = 0; m < rows; ++m) row_major[m * depth + k] = bytes[k * rows + m];
+      }
+      bytes = row_major.data();
+    }
+    if (plain) {
+      return Int8GemmWeights::Create(reinterpret_cast<const int8_t*>(bytes), rows, depth);
+    }
+    return Int8GemmWeights::CreateWithZeroPoints(bytes, is_signed, zero_points.data(),
+                                                 static_cast<int64_t>(zero_points.size()), rows,
+                                                 depth);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -81,8 +127,8 @@ struct QConvState : WrappedState {
   uint8_t x_pad = 0;         // x's zero point as a byte of x: the padding value
   int32_t x_zero_point = 0;  // in x's own type
   std::shared_ptr<const Int8GemmWeights> weights;  // group 1
-  std::vector<float> depthwise_taps;               // [C][kernel_size], int8 values as floats
-  std::vector<int64_t> tap_offset;  // depthwise: each tap's first input in the padded plane
+  std::vector<float> depthwise_taps;  // [C][kernel_size], weights less their zero points, as floats
+  std::vector<int64_t> tap_offset;    // depthwise: each tap's first input in the padded plane
   std::vector<int32_t> row_offset;
   std::vector<float> row_scale;
   Int8Requantization rq;
@@ -118,23 +164,30 @@ Status PrepareQLinearConv(KernelContext& ctx) {
   float x_scale = 0, y_scale = 0;
   int32_t y_zero_point = 0;
   const DataType y_type = ctx.output(0).dtype;
-  if (!IsByteType(x.dtype) || w.dtype != DataType::kInt8 || w.data == nullptr ||
-      x.shape.rank != 4 || !ScalarScale(ctx.input(kXScale), &x_scale) ||
-      !ScalarScale(ctx.input(kYScale), &y_scale) ||
+  if (!IsByteType(x.dtype) || !IsByteType(w.dtype) || w.data == nullptr || x.shape.rank != 4 ||
+      !ScalarScale(ctx.input(kXScale), &x_scale) || !ScalarScale(ctx.input(kYScale), &y_scale) ||
       !ScalarZeroPoint(ctx, kXZeroPoint, x.dtype, &s.x_zero_point) ||
       !ScalarZeroPoint(ctx, kYZeroPoint, y_type, &y_zero_point) ||
       w_scale.dtype != DataType::kFloat32 || w_scale.data == nullptr ||
       (ctx.has_input(kBias) && ctx.input(kBias).data == nullptr)) {
     return fall_back();
   }
-  if (!ZeroPointsAreZero(ctx, kWZeroPoint)) return fall_back();
   LWAI_RETURN_IF_ERROR(PrepareConvShape(ctx, kX, kW, &s.shape));
   const ConvShape& c = s.shape;
+  // Weights with zero points (uint8 weights, as ONNX Runtime's quantizers write them, or int8
+  // ones with nonzero zero points): W - z spans up to 511 values.
+  std::vector<int32_t> w_zero_points;
+  if (!WeightZeroPoints(ctx, kWZeroPoint, w.dtype, c.out_channels, &w_zero_points)) {
+    return fall_back();
+  }
+  const bool w_plain =
+      w.dtype == DataType::kInt8 &&
+      std::all_of(w_zero_points.begin(), w_zero_points.end(), [](int32_t z) { return z == 0; });
   const int64_t depth = c.ColRows();
   s.depthwise = c.groups > 1 && c.groups == c.in_channels && c.groups == c.out_channels;
-  // Depthwise sums are exact in float up to 512 taps.
+  // Depthwise sums are exact in float up to 512 taps of int8 weights (256 of W - z).
   if ((c.groups != 1 && !s.depthwise) || depth > 65536 || c.out_size <= 0 ||
-      (s.depthwise && c.kernel_size > 512)) {
+      (s.depthwise && c.kernel_size > (w_plain ? 512 : 256))) {
     return fall_back();
   }
   FusedActivation activation;
@@ -148,15 +201,17 @@ Status PrepareQLinearConv(KernelContext& ctx) {
   s.row_offset.resize(static_cast<size_t>(c.out_channels));
   s.row_scale.resize(static_cast<size_t>(c.out_channels));
   if (s.depthwise) {
-    const int8_t* wd = w.Data<const int8_t>();
-    s.depthwise_taps.assign(wd, wd + c.out_channels * c.kernel_size);
+    const uint8_t* wd = w.Data<const uint8_t>();
+    s.depthwise_taps.resize(static_cast<size_t>(c.out_channels * c.kernel_size));
+    for (int64_t i = 0; i < c.out_channels * c.kernel_size; ++i) {
+      const int32_t value =
+          w.dtype == DataType::kInt8 ? static_cast<int32_t>(static_cast<int8_t>(wd[i])) : wd[i];
+      s.depthwise_taps[i] = static_cast<float>(
+          value - w_zero_points[w_zero_points.size() == 1 ? 0 : i / c.kernel_size]);
+    }
   } else {
-    PackingKey key("int8gemm");
-    key.Constant(w.data, ctx.IsModelConstant(kW)).Param(c.out_channels).Param(depth);
-    LWAI_ASSIGN_OR_RETURN(s.weights, SharedPacking<Int8GemmWeights>(key, [&] {
-                            return Int8GemmWeights::Create(w.Data<const int8_t>(), c.out_channels,
-                                                           depth);
-                          }));
+    LWAI_ASSIGN_OR_RETURN(s.weights, PackWeights(ctx, kW, kWZeroPoint, c.out_channels, depth,
+                                                 /*by_columns=*/false));
   }
   // The GEMM sees uint8 inputs: an int8 x is shifted by 128, and so is its zero point.
   const int32_t x_zero_unsigned = s.x_signed ? s.x_zero_point + 128 : s.x_zero_point;
@@ -215,16 +270,21 @@ Status PrepareQLinearConv(KernelContext& ctx) {
         }
       }
     }
-    s.depthwise_bytes = !s.pointwise && g.dilations[0] == 1 && g.dilations[1] == 1 &&
-                        g.kernel[0] <= 8 && Int8DepthwiseRowSupported(g.kernel[1], g.strides[1]);
+    // Bytes need W - z as int8.
+    const bool taps_fit_int8 =
+        std::all_of(s.depthwise_taps.begin(), s.depthwise_taps.end(),
+                    [](float tap) { return tap >= -128.0f && tap <= 127.0f; });
+    s.depthwise_bytes = !s.pointwise && taps_fit_int8 && g.dilations[0] == 1 &&
+                        g.dilations[1] == 1 && g.kernel[0] <= 8 &&
+                        Int8DepthwiseRowSupported(g.kernel[1], g.strides[1]);
     if (s.depthwise_bytes) {
       // The padded plane as bytes and 128 bytes of slack (the rows' 64-byte loads run past it).
       s.depthwise_plane_bytes = (s.padded_height * s.padded_width + 128 + 63) / 64 * 64;
       // Then the tap row pointers and, for equal strides, the flat run's outputs.
       per_thread = s.depthwise_plane_bytes / 4 + RoundUp16(g.kernel[0]) * 2 +
                    (g.output[0] * s.padded_width + 64) / 4;
-      const int8_t* wd = w.Data<const int8_t>();
-      s.depthwise_weights.assign(wd, wd + c.out_channels * c.kernel_size);
+      s.depthwise_weights.assign(s.depthwise_taps.begin(), s.depthwise_taps.end());
+      const int8_t* wd = s.depthwise_weights.data();
       const int32_t zero_byte = s.x_signed ? s.x_zero_point + 128 : s.x_zero_point;
       s.depthwise_offset.resize(static_cast<size_t>(c.out_channels));
       for (int64_t m = 0; m < c.out_channels; ++m) {
@@ -257,6 +317,11 @@ Status PrepareQLinearConv(KernelContext& ctx) {
   ctx.ReleaseConstantInput(kW);
   s.reference.reset();
   s.fast = true;
+  if (s.depthwise) {
+    s.fast_variant = s.depthwise_bytes ? "depthwise bytes" : "depthwise float sums";
+  } else {
+    s.fast_variant = s.weights->row_constants() != nullptr ? "gemm, weight zero points" : "gemm";
+  }
   ctx.SetState(std::move(state));
   return Status::Ok();
 }
@@ -582,8 +647,8 @@ Status EvalDequantize(KernelContext& ctx) {
 
 // ---------------------------------------------------------------------------------------------
 // QLinearAdd and QLinearMul with known scales and zero points, where B (or A) is the same shape
-// as the output, one value, or one value per plane of the output's trailing dims
-// (squeeze-and-excitation gates).
+// as the output, one value, one value per plane of the output's trailing dims
+// (squeeze-and-excitation gates), or one row repeated over the output's leading dims (biases).
 
 struct QBinaryState : WrappedState {
   QLinearBinaryParams params;
@@ -591,7 +656,24 @@ struct QBinaryState : WrappedState {
   bool swapped = false;                // A is the broadcast operand: run as B op A
   int64_t planes = 1, plane_size = 0;  // the broadcast operand has one value per plane
   bool full = false;                   // both operands have the output's shape
+  bool rows = false;  // the broadcast operand is one plane, repeated `planes` times
 };
+
+// The output is `rows` repetitions of `small` (its trailing dims, after leading 1s).
+bool RowBroadcast(const Shape& small, const Shape& out, int64_t* rows, int64_t* row_size) {
+  int first = 0;
+  while (first < small.rank && small[first] == 1) ++first;
+  const int kept = small.rank - first;
+  if (kept > out.rank) return false;
+  for (int d = 0; d < kept; ++d) {
+    if (small[first + d] != out[out.rank - kept + d]) return false;
+  }
+  *rows = 1;
+  *row_size = 1;
+  for (int d = 0; d < out.rank - kept; ++d) *rows *= out[d];
+  for (int d = out.rank - kept; d < out.rank; ++d) *row_size *= out[d];
+  return true;
+}
 
 // The output is `planes` runs of `plane_size` values, and `small` has one value per run.
 bool PlaneBroadcast(const Shape& small, const Shape& out, int64_t* planes, int64_t* plane_size) {
@@ -630,6 +712,10 @@ Status PrepareQBinary(KernelContext& ctx) {
     } else if (a == out && PlaneBroadcast(b, out, &s.planes, &s.plane_size)) {
     } else if (b == out && PlaneBroadcast(a, out, &s.planes, &s.plane_size)) {
       s.swapped = true;
+    } else if (a == out && RowBroadcast(b, out, &s.planes, &s.plane_size)) {
+      s.rows = true;
+    } else if (b == out && RowBroadcast(a, out, &s.planes, &s.plane_size)) {
+      s.rows = s.swapped = true;
     } else {
       known = false;
     }
@@ -665,8 +751,8 @@ Status EvalQBinary(KernelContext& ctx) {
   const int64_t min_planes = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, s.plane_size));
   pool->ParallelFor(s.planes, min_planes, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
-      QLinearBinaryRow(s.params, s.is_signed, a + p * s.plane_size, b + p, 0, s.plane_size,
-                       c + p * s.plane_size);
+      QLinearBinaryRow(s.params, s.is_signed, a + p * s.plane_size, s.rows ? b : b + p,
+                       s.rows ? 1 : 0, s.plane_size, c + p * s.plane_size);
     }
   });
   return Status::Ok();
@@ -714,33 +800,20 @@ Status PrepareQGemm(KernelContext& ctx) {
   int32_t a_zp = 0, y_zp = 0;
   const DataType y_type = ctx.output(0).dtype;
   const bool trans_b = ctx.node().GetInt("transB", 0) != 0;
-  if (!IsByteType(a.dtype) || b.dtype != DataType::kInt8 || b.data == nullptr ||
-      !IsByteType(y_type) || ctx.node().GetInt("transA", 0) != 0 ||
-      ctx.node().GetFloat("alpha", 1.0f) != 1.0f || !ScalarScale(ctx.input(kGAScale), &a_scale) ||
-      !ScalarScale(ctx.input(kGYScale), &y_scale) ||
+  if (!IsByteType(a.dtype) || !IsByteType(b.dtype) || b.data == nullptr || !IsByteType(y_type) ||
+      ctx.node().GetInt("transA", 0) != 0 || ctx.node().GetFloat("alpha", 1.0f) != 1.0f ||
+      !ScalarScale(ctx.input(kGAScale), &a_scale) || !ScalarScale(ctx.input(kGYScale), &y_scale) ||
       !ScalarZeroPoint(ctx, kGAZeroPoint, a.dtype, &a_zp) ||
       !ScalarZeroPoint(ctx, kGYZeroPoint, y_type, &y_zp) || b_scale.data == nullptr ||
       (ctx.has_input(kGC) && (ctx.input(kGC).data == nullptr || ctx.input(kGC).shape.rank != 1))) {
     return fall_back();
   }
-  if (!ZeroPointsAreZero(ctx, kGBZeroPoint)) return fall_back();
   s.m = a.shape[0];
   s.k = a.shape[1];
   s.n = ctx.output(0).shape[1];
   if (s.k > 65536) return fall_back();
-  const int8_t* w = b.Data<const int8_t>();
-  std::vector<int8_t> transposed;
-  if (!trans_b) {  // B [K, N] -> rows of N
-    transposed.resize(static_cast<size_t>(s.k * s.n));
-    for (int64_t p = 0; p < s.k; ++p) {
-      for (int64_t j = 0; j < s.n; ++j) transposed[j * s.k + p] = w[p * s.n + j];
-    }
-  }
-  PackingKey key("int8gemm");
-  key.Constant(b.data, ctx.IsModelConstant(kGB)).Param(s.n).Param(s.k).Param(trans_b);
-  LWAI_ASSIGN_OR_RETURN(s.weights, SharedPacking<Int8GemmWeights>(key, [&] {
-                          return Int8GemmWeights::Create(trans_b ? w : transposed.data(), s.n, s.k);
-                        }));
+  LWAI_ASSIGN_OR_RETURN(s.weights, PackWeights(ctx, kGB, kGBZeroPoint, s.n, s.k, !trans_b));
+  if (s.weights == nullptr) return fall_back();
   s.a_signed = a.dtype == DataType::kInt8;
   const int32_t a_zero_unsigned = s.a_signed ? a_zp + 128 : a_zp;
   const int32_t* bias = ctx.has_input(kGC) ? ctx.input(kGC).Data<const int32_t>() : nullptr;
@@ -812,22 +885,17 @@ Status PrepareDynamicMatMul(KernelContext& ctx) {
   s.k = b.shape[0];
   s.n = b.shape[1];
   s.m = s.k > 0 ? ctx.input(kDA).NumElements() / s.k : 0;
-  if (b.dtype != DataType::kInt8 || b.data == nullptr || b_scale.data == nullptr ||
-      (ctx.has_input(kDBias) && ctx.input(kDBias).data == nullptr) ||
-      !ZeroPointsAreZero(ctx, kDBZeroPoint) || s.k > 65536 || s.m == 0 || s.n == 0) {
+  if (!IsByteType(b.dtype) || b.data == nullptr || b_scale.data == nullptr ||
+      (ctx.has_input(kDBias) && ctx.input(kDBias).data == nullptr) || s.k > 65536 || s.m == 0 ||
+      s.n == 0) {
     ctx.SetState(std::move(state));
     return Status::Ok();
   }
-  PackingKey key("int8gemm");
-  key.Constant(b.data, ctx.IsModelConstant(kDB)).Param(s.n).Param(s.k).Param(false);
-  LWAI_ASSIGN_OR_RETURN(s.weights, SharedPacking<Int8GemmWeights>(key, [&] {
-                          const int8_t* w = b.Data<const int8_t>();
-                          std::vector<int8_t> rows(static_cast<size_t>(s.k * s.n));
-                          for (int64_t d = 0; d < s.k; ++d) {
-                            for (int64_t j = 0; j < s.n; ++j) rows[j * s.k + d] = w[d * s.n + j];
-                          }
-                          return Int8GemmWeights::Create(rows.data(), s.n, s.k);
-                        }));
+  LWAI_ASSIGN_OR_RETURN(s.weights, PackWeights(ctx, kDB, kDBZeroPoint, s.n, s.k, true));
+  if (s.weights == nullptr) {
+    ctx.SetState(std::move(state));
+    return Status::Ok();
+  }
   s.b_scale.resize(static_cast<size_t>(s.n));
   for (int64_t j = 0; j < s.n; ++j) {
     s.b_scale[j] = b_scale.Data<const float>()[b_scale.NumElements() == 1 ? 0 : j];
@@ -1045,10 +1113,10 @@ class Int8Backend : public Backend {
     if (kernel == nullptr || node.outputs.empty()) return nullptr;
     switch (node.op) {
       case OpType::QLinearConv:
-        // Weights packed at prepare: int8 constants.
+        // Weights packed at prepare: 8-bit constants.
         if (node.inputs.size() < 8 || node.inputs[kW] < 0 ||
             !graph.tensors[node.inputs[kW]].is_constant() ||
-            DtypeOf(graph, node, kW) != DataType::kInt8 || !IsByteType(DtypeOf(graph, node, kX))) {
+            !IsByteType(DtypeOf(graph, node, kW)) || !IsByteType(DtypeOf(graph, node, kX))) {
           return nullptr;
         }
         return kernel;
@@ -1062,11 +1130,11 @@ class Int8Backend : public Backend {
       case OpType::MaxPool:
         return IsByteType(DtypeOf(graph, node, 0)) ? kernel : nullptr;
       case OpType::QGemm:
-        return IsByteType(DtypeOf(graph, node, kGA)) && DtypeOf(graph, node, kGB) == DataType::kInt8
+        return IsByteType(DtypeOf(graph, node, kGA)) && IsByteType(DtypeOf(graph, node, kGB))
                    ? kernel
                    : nullptr;
       case OpType::DynamicQuantizeMatMul:
-        return DtypeOf(graph, node, kDB) == DataType::kInt8 ? kernel : nullptr;
+        return IsByteType(DtypeOf(graph, node, kDB)) ? kernel : nullptr;
       default:
         return nullptr;
     }

@@ -252,6 +252,33 @@ std::vector<OpCase> Cases() {
                  n.QConv(n.Input({1, 4, 12, 12}, -2.0f, 2.0f), 4, 4, {3, 3}, kU8, kS8, true,
                          With(Pads({2, 2, 2, 2}), {IntsAttr("dilations", {2, 2})}), 4);
                }});
+  // Weights with zero points: uint8 (per tensor and per channel), int8 with nonzero ones; GEMM,
+  // depthwise on bytes (W - z fits int8) and on float sums (it does not).
+  using QWeights = Net::QWeights;
+  c.push_back({"qconv3x3_u8_weights_per_tensor_zero_point", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 8, 13, 11}, -2.0f, 2.0f), 8, 24, {3, 3}, kU8, kU8, false,
+                         Pads({1, 1, 1, 1}), 1, QWeights::kUint8);
+               }});
+  c.push_back({"qconv1x1_u8_weights_per_channel_s8_input", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({2, 37, 9, 9}, -2.0f, 2.0f), 37, 19, {1, 1}, kS8, kU8, true, {}, 1,
+                         QWeights::kUint8);
+               }});
+  c.push_back({"qconv3x3_s8_weights_nonzero_zero_points_stride2", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 5, 37, 35}, -2.0f, 2.0f), 5, 8, {3, 3}, kU8, kS8, true,
+                         Strides(2), 1, QWeights::kInt8WithZeroPoints);
+               }});
+  c.push_back({"qdepthwise3x3_u8_weights_per_channel", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 16, 12, 12}, -2.0f, 2.0f), 16, 16, {3, 3}, kU8, kU8, true,
+                         Pads({1, 1, 1, 1}), 16, QWeights::kUint8);
+               }});
+  c.push_back({"qdepthwise5x5_u8_weights_per_tensor_stride2", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({2, 8, 15, 13}, -2.0f, 2.0f), 8, 8, {5, 5}, kS8, kU8, false,
+                         With(Pads({2, 2, 2, 2}), Strides(2)), 8, QWeights::kUint8);
+               }});
+  c.push_back({"qdepthwise3x3_s8_weights_nonzero_zero_points", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 6, 13, 11}, -2.0f, 2.0f), 6, 6, {3, 3}, kS8, kS8, true,
+                         Pads({1, 1, 1, 1}), 6, QWeights::kInt8WithZeroPoints);
+               }});
   c.push_back({"qadd_u8_same_shape", kQuantizedTol, [=](Net& n) {
                  n.QBinary(OpType::QLinearAdd, n.Input({2, 8, 9, 7}, -2.0f, 2.0f),
                            n.Input({2, 8, 9, 7}, -3.0f, 3.0f), kU8);
@@ -259,6 +286,14 @@ std::vector<OpCase> Cases() {
   c.push_back({"qadd_s8_scalar_first", kQuantizedTol, [=](Net& n) {
                  n.QBinary(OpType::QLinearAdd, n.Input({1}, -2.0f, 2.0f),
                            n.Input({3, 5, 17}, -3.0f, 3.0f), kS8);
+               }});
+  c.push_back({"qadd_u8_bias_row_broadcast", kQuantizedTol, [=](Net& n) {
+                 n.QBinary(OpType::QLinearAdd, n.Input({1, 6, 37}, -2.0f, 2.0f),
+                           n.Input({37}, -1.0f, 1.0f), kU8);
+               }});
+  c.push_back({"qmul_s8_row_broadcast_first", kQuantizedTol, [=](Net& n) {
+                 n.QBinary(OpType::QLinearMul, n.Input({1, 1, 9}, -2.0f, 2.0f),
+                           n.Input({3, 4, 9}, -2.0f, 2.0f), kS8);
                }});
   c.push_back({"qmul_u8_per_channel_gate", kQuantizedTol, [=](Net& n) {
                  n.QBinary(OpType::QLinearMul, n.Input({1, 16, 10, 10}, -2.0f, 2.0f),
@@ -292,6 +327,14 @@ std::vector<OpCase> Cases() {
   c.push_back({"qgemm_fused_relu", kQuantizedTol, [=](Net& n) {
                  n.QGemm(n.Input({2, 24}, -2.0f, 2.0f), 24, 16, kU8, true, 1.0f, Relu());
                }});
+  c.push_back(
+      {"qgemm_u8_weights_trans_b", kQuantizedTol, [=](Net& n) {
+         n.QGemm(n.Input({3, 70}, -2.0f, 2.0f), 70, 33, kU8, true, 1.0f, {}, QWeights::kUint8);
+       }});
+  c.push_back({"qgemm_s8_weights_zero_points_b_kn", kQuantizedTol, [=](Net& n) {
+                 n.QGemm(n.Input({5, 37}, -2.0f, 2.0f), 37, 19, kS8, false, 1.0f, {},
+                         QWeights::kInt8WithZeroPoints);
+               }});
   c.push_back({"qgemm_alpha_falls_back", kQuantizedTol, [=](Net& n) {
                  n.QGemm(n.Input({3, 16}, -2.0f, 2.0f), 16, 8, kU8, true, 0.5f);
                }});
@@ -304,10 +347,10 @@ std::vector<OpCase> Cases() {
   c.push_back({"dynamic_matmul_positive_input_no_bias", kQuantizedTol, [=](Net& n) {
                  n.DynamicMatMul(n.Input({3, 21}, 0.5f, 4.0f), 21, 9, kS8, false);
                }});
-  c.push_back({"dynamic_matmul_zero_points_fall_back", kQuantizedTol, [=](Net& n) {
+  c.push_back({"dynamic_matmul_s8_weight_zero_points", kQuantizedTol, [=](Net& n) {
                  n.DynamicMatMul(n.Input({4, 16}, -2.0f, 2.0f), 16, 8, kS8, true, 3);
                }});
-  c.push_back({"dynamic_matmul_uint8_weights_fall_back", kQuantizedTol, [=](Net& n) {
+  c.push_back({"dynamic_matmul_u8_weights", kQuantizedTol, [=](Net& n) {
                  n.DynamicMatMul(n.Input({2, 16}, -2.0f, 2.0f), 16, 8, kU8, false, 128);
                }});
   c.push_back({"qconv_group2_falls_back", kQuantizedTol, [=](Net& n) {
@@ -878,9 +921,11 @@ struct Outputs {
 };
 
 // Runs `model` on `backend` (reference last); on success fills *out and, when `claimed` is
-// given, whether `backend` runs any node that prepare did not fold.
+// given, whether `backend` runs any node that prepare did not fold, and in `fallbacks` the nodes
+// it claimed but runs on the reference kernels after all (kernel "reference fallback").
 Status RunModel(const std::shared_ptr<Model>& model, const std::string& backend, int threads,
-                const Inputs& inputs, Outputs* out, bool* claimed = nullptr) {
+                const Inputs& inputs, Outputs* out, bool* claimed = nullptr,
+                std::vector<std::string>* fallbacks = nullptr) {
   SessionOptions options;
   options.threads = threads;
   options.backends = {backend};
@@ -898,8 +943,15 @@ Status RunModel(const std::shared_ptr<Model>& model, const std::string& backend,
   if (claimed != nullptr) {
     *claimed = false;
     const std::string name = session->backend_names()[0];  // a plugin's, not its path
-    for (const Session::NodeAssignment& a : session->node_assignments()) {
-      if (a.backend == name && !a.folded) *claimed = true;
+    const std::vector<Session::NodeAssignment> assignments = session->node_assignments();
+    for (size_t n = 0; n < assignments.size(); ++n) {
+      const Session::NodeAssignment& a = assignments[n];
+      if (a.backend != name || a.folded) continue;
+      *claimed = true;
+      if (fallbacks != nullptr && a.kernel.find("reference fallback") != std::string::npos) {
+        fallbacks->push_back("node " + std::to_string(n) + " (" +
+                             OpTypeName(model->graph().nodes[n].op) + ")");
+      }
     }
   }
   return Status::Ok();
@@ -956,10 +1008,18 @@ TEST_P(BackendOps, MatchReference) {
     for (int threads : {1, 2}) {
       Outputs got;
       bool case_claimed = false;
-      status = RunModel(*model, backend, threads, inputs, &got, &case_claimed);
+      std::vector<std::string> fallbacks;
+      status = RunModel(*model, backend, threads, inputs, &got, &case_claimed, &fallbacks);
       ASSERT_TRUE(status.ok()) << "threads " << threads << ": " << status.ToString();
       SCOPED_TRACE("threads " + std::to_string(threads));
       ExpectClose(got, want, op_case.tolerance);
+      // Only cases named for it may fall back inside a claimed node, and the int8 backend's
+      // do (node assignments say so).
+      if (op_case.name.find("fall") == std::string::npos) {
+        for (const std::string& node : fallbacks) ADD_FAILURE() << node << " fell back";
+      } else if (backend == "int8") {
+        EXPECT_FALSE(fallbacks.empty()) << "no node reports its reference fallback";
+      }
       any_claim = any_claim || case_claimed;
     }
     (any_claim ? claimed : unclaimed).push_back(op_case.name);

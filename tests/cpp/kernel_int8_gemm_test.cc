@@ -21,13 +21,42 @@ struct Case {
   bool b_signed, y_signed;
 };
 
+// How the weights come: int8 without zero points, or with zero points (Create-
+// WithZeroPoints): uint8 with one, uint8 with one per row, int8 with one per row.
+enum class WeightZeroPoints { kNone, kUint8PerTensor, kUint8PerRow, kInt8PerRow };
+
 // `transposed`: B given by columns and Y written transposed (A * W^T with A's rows as B's
 // columns), as the quantized MatMul kernels call it.
-void CheckCase(const Case& c, int threads, bool portable, bool transposed = false) {
+void CheckCase(const Case& c, int threads, bool portable, bool transposed = false,
+               WeightZeroPoints zero_points = WeightZeroPoints::kNone) {
   std::mt19937 rng(static_cast<uint32_t>(c.rows * 131 + c.depth * 7 + c.columns));
   std::uniform_int_distribution<int> byte(0, 255), weight(-128, 127), bias(-5000, 5000);
-  std::vector<int8_t> w(static_cast<size_t>(c.rows * c.depth));
-  for (int8_t& v : w) v = static_cast<int8_t>(weight(rng));
+  const bool w_signed =
+      zero_points == WeightZeroPoints::kNone || zero_points == WeightZeroPoints::kInt8PerRow;
+  // Raw weight bytes and each row's zero point; with zero points, every third row spans few
+  // values (its W - z fits int8: no row constant) and the others the whole type.
+  std::vector<uint8_t> w_bytes(static_cast<size_t>(c.rows * c.depth));
+  std::vector<int32_t> w_zero(static_cast<size_t>(c.rows), 0);
+  const int32_t shared_zero = byte(rng) - (w_signed ? 128 : 0);
+  for (int64_t m = 0; m < c.rows; ++m) {
+    if (zero_points == WeightZeroPoints::kUint8PerTensor) w_zero[m] = shared_zero;
+    if (zero_points == WeightZeroPoints::kUint8PerRow ||
+        zero_points == WeightZeroPoints::kInt8PerRow)
+      w_zero[m] = byte(rng) - (w_signed ? 128 : 0);
+    const bool narrow = zero_points != WeightZeroPoints::kNone && m % 3 == 0;
+    const int zero_byte = w_zero[m] + (w_signed ? 128 : 0);
+    std::uniform_int_distribution<int> near(std::max(0, zero_byte - 60),
+                                            std::min(255, zero_byte + 60));
+    for (int64_t k = 0; k < c.depth; ++k) {
+      const int raw = narrow ? near(rng) : byte(rng);
+      w_bytes[m * c.depth + k] = static_cast<uint8_t>(w_signed ? raw - 128 : raw);
+    }
+  }
+  // W - z as the reference sums it.
+  auto w = [&](int64_t m, int64_t k) {
+    const uint8_t v = w_bytes[m * c.depth + k];
+    return (w_signed ? static_cast<int32_t>(static_cast<int8_t>(v)) : v) - w_zero[m];
+  };
   // Rows (or columns) of B are not packed tightly.
   const int64_t ldb = transposed ? c.depth + 3 : c.columns + 3;
   std::vector<uint8_t> b(static_cast<size_t>((transposed ? c.columns : c.depth) * ldb));
@@ -47,8 +76,28 @@ void CheckCase(const Case& c, int threads, bool portable, bool transposed = fals
   rq.y_max = c.y_signed ? 127 : 250;
   const uint8_t flip = c.b_signed ? 0x80 : 0;
 
-  auto packed = Int8GemmWeights::Create(w.data(), c.rows, c.depth);
+  auto packed =
+      zero_points == WeightZeroPoints::kNone
+          ? Int8GemmWeights::Create(reinterpret_cast<const int8_t*>(w_bytes.data()), c.rows,
+                                    c.depth)
+          : Int8GemmWeights::CreateWithZeroPoints(
+                w_bytes.data(), w_signed, w_zero.data(),
+                zero_points == WeightZeroPoints::kUint8PerTensor ? 1 : c.rows, c.rows, c.depth);
   ASSERT_TRUE(packed.ok()) << packed.status().ToString();
+  for (int64_t m = 0; m < c.rows; ++m) {
+    int32_t row_sum = 0;
+    for (int64_t k = 0; k < c.depth; ++k) row_sum += w(m, k);
+    ASSERT_EQ((*packed)->row_sums()[m], row_sum) << "row " << m;
+  }
+  // Some rows need their constant, some do not (a row of a few values always fits int8).
+  if (zero_points != WeightZeroPoints::kNone && c.depth > 8) {
+    const int32_t* constants = (*packed)->row_constants();
+    ASSERT_NE(constants, nullptr);
+    if (c.rows > 1) {
+      EXPECT_EQ(constants[0], 0);
+      EXPECT_TRUE(std::any_of(constants, constants + c.rows, [](int32_t d) { return d != 0; }));
+    }
+  }
   rq.y_transposed = transposed;
   const int64_t ldy = (transposed ? c.rows : c.columns) + 5;
   std::vector<uint8_t> y(static_cast<size_t>((transposed ? c.columns : c.rows) * ldy), 0xEE);
@@ -71,7 +120,7 @@ void CheckCase(const Case& c, int threads, bool portable, bool transposed = fals
       }
       int32_t sum = 0;
       for (int64_t k = 0; k < c.depth; ++k) {
-        sum += w[m * c.depth + k] * ((transposed ? b[n * ldb + k] : b[k * ldb + n]) ^ flip);
+        sum += w(m, k) * ((transposed ? b[n * ldb + k] : b[k * ldb + n]) ^ flip);
       }
       const int32_t want = Int8Requantize(sum, offset[m], scale[m], lo, hi, rq.y_zero_point);
       if (transposed && m == 0) {  // the bytes past Y^T's rows stay untouched
@@ -93,6 +142,28 @@ TEST(Int8Gemm, MatchesPlainLoopOnBothImplementations) {
       for (int threads : {1, 2}) {
         CheckCase(c, threads, portable);
         CheckCase(c, threads, portable, /*transposed=*/true);
+      }
+    }
+  }
+}
+
+// Weights with zero points (uint8 weights as ONNX Runtime's quantizers write them, int8 ones with
+// per-row zero points): exact sums of (W - z) * B through the row constants' column sums.
+TEST(Int8Gemm, WeightsWithZeroPointsMatchPlainLoop) {
+  const Case cases[] = {
+      {8, 4, 32, false, false},     {13, 37, 45, true, false}, {64, 576, 100, false, true},
+      {17, 147, 257, false, false}, {3, 1, 1, true, true},
+  };
+  for (const Case& c : cases) {
+    for (WeightZeroPoints z : {WeightZeroPoints::kUint8PerTensor, WeightZeroPoints::kUint8PerRow,
+                               WeightZeroPoints::kInt8PerRow}) {
+      SCOPED_TRACE(::testing::Message() << c.rows << "x" << c.depth << "x" << c.columns
+                                        << " zero points " << static_cast<int>(z));
+      for (bool portable : {false, true}) {
+        for (int threads : {1, 2}) {
+          CheckCase(c, threads, portable, false, z);
+          CheckCase(c, threads, portable, true, z);
+        }
       }
     }
   }

@@ -73,7 +73,7 @@ class Net {
     return AddConstant(dtype, dims, bytes.data(), bytes.size());
   }
 
-  // Random int8 values in [lo, hi] (as int32 for TypedConst).
+  // Random integers in [lo, hi] (as int32 for TypedConst).
   std::vector<int32_t> RandomInts(int64_t count, int lo, int hi) {
     std::uniform_int_distribution<int> dist(lo, hi);
     std::vector<int32_t> values(static_cast<size_t>(count));
@@ -81,13 +81,43 @@ class Net {
     return values;
   }
 
-  // QuantizeLinear(x) -> QLinearConv (random int8 weights, per output channel scales when
-  // `per_channel`, random int32 bias) -> DequantizeLinear: a quantized convolution seen from
-  // float inputs and outputs. x and y are `x_type` / `y_type` (uint8 or int8) with nonzero
-  // zero points.
+  // How quantized weights come: int8 with zero points 0 (lwai's and ONNX Runtime's default),
+  // uint8 with zero points (ONNX Runtime's QUInt8 weights, or weights quantized as activations),
+  // int8 with nonzero zero points. With zero points, odd rows span the type and even rows stay
+  // near their zero point.
+  enum class QWeights { kInt8, kUint8, kInt8WithZeroPoints };
+
+  // `rows` rows of `depth` random weights of `form` (row-major, as int32) and their zero points
+  // (one per row when `per_row`, else one).
+  void QuantizedWeightValues(QWeights form, int64_t rows, int64_t depth, bool per_row,
+                             std::vector<int32_t>* values, std::vector<int32_t>* zero_points) {
+    values->clear();
+    if (form == QWeights::kInt8) {
+      *values = RandomInts(rows * depth, -127, 127);
+      zero_points->assign(per_row ? rows : 1, 0);
+      return;
+    }
+    const bool is_unsigned = form == QWeights::kUint8;
+    *zero_points = RandomInts(per_row ? rows : 1, is_unsigned ? 90 : -20, is_unsigned ? 170 : 20);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int32_t z = (*zero_points)[per_row ? r : 0];
+      const std::vector<int32_t> row =
+          r % 2 == 1 ? RandomInts(depth, is_unsigned ? 0 : -128, is_unsigned ? 255 : 127)
+                     : RandomInts(depth, z - 40, z + 40);
+      values->insert(values->end(), row.begin(), row.end());
+    }
+  }
+  static DataType TypeOf(QWeights form) {
+    return form == QWeights::kUint8 ? DataType::kUInt8 : DataType::kInt8;
+  }
+
+  // QuantizeLinear(x) -> QLinearConv (random weights of `weights`' form, per output channel
+  // scales when `per_channel`, random int32 bias) -> DequantizeLinear: a quantized convolution
+  // seen from float inputs and outputs. x and y are `x_type` / `y_type` (uint8 or int8) with
+  // nonzero zero points.
   int QConv(int x, int64_t in_channels, int64_t out_channels, std::vector<int64_t> kernel,
-            DataType x_type, DataType y_type, bool per_channel, Attrs attrs = {},
-            int64_t group = 1) {
+            DataType x_type, DataType y_type, bool per_channel, Attrs attrs = {}, int64_t group = 1,
+            QWeights weights = QWeights::kInt8) {
     const bool x_signed = x_type == DataType::kInt8, y_signed = y_type == DataType::kInt8;
     const int x_scale = Scalar(0.02f), y_scale = Scalar(0.05f);
     const int x_zp = TypedConst(x_type, {}, {x_signed ? -5 : 120});
@@ -99,8 +129,13 @@ class Net {
       w_dims.push_back(k);
       taps *= k;
     }
-    const int w = TypedConst(DataType::kInt8, w_dims,
-                             RandomInts(out_channels * in_channels / group * taps, -127, 127));
+    std::vector<int32_t> w_values, w_zero_points;
+    QuantizedWeightValues(weights, out_channels, in_channels / group * taps, per_channel, &w_values,
+                          &w_zero_points);
+    const int w = TypedConst(TypeOf(weights), w_dims, w_values);
+    const int w_zp = TypedConst(
+        TypeOf(weights), per_channel ? std::vector<int64_t>{out_channels} : std::vector<int64_t>{},
+        w_zero_points);
     std::vector<float> scales(per_channel ? out_channels : 1);
     std::uniform_real_distribution<float> dist(0.5f, 2.0f);
     for (float& v : scales) v = dist(rng_) / (127.0f * std::sqrt(static_cast<float>(taps)));
@@ -109,7 +144,6 @@ class Net {
         TypedConst(DataType::kInt32, {out_channels}, RandomInts(out_channels, -2000, 2000));
     if (group != 1) attrs.push_back(IntAttr("group", group));
     attrs.push_back(IntsAttr("kernel_shape", kernel));
-    const int w_zp = TypedConst(DataType::kInt8, {}, {0});
     const int yq =
         Op(OpType::QLinearConv, {xq, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, bias}, attrs);
     return Op(OpType::DequantizeLinear, {yq, y_scale, y_zp});
@@ -137,10 +171,11 @@ class Net {
     return Op(OpType::DequantizeLinear, {Op(OpType::MaxPool, {xq}, attrs), scale, zp});
   }
 
-  // QuantizeLinear(x [M, K]) -> QGemm (random int8 weights [N, K] or [K, N], per-column scales,
-  // int32 bias, `alpha`) -> DequantizeLinear; x and y of `type`.
+  // QuantizeLinear(x [M, K]) -> QGemm (random weights of `weights`' form, [N, K] or [K, N],
+  // per-column scales and zero points, int32 bias, `alpha`) -> DequantizeLinear; x and y of
+  // `type`.
   int QGemm(int x, int64_t k, int64_t n, DataType type, bool trans_b, float alpha = 1.0f,
-            Attrs attrs = {}) {
+            Attrs attrs = {}, QWeights weights = QWeights::kInt8) {
     const bool s = type == DataType::kInt8;
     const int x_scale = Scalar(0.03f), y_scale = Scalar(0.05f);
     const int x_zp = TypedConst(type, {}, {s ? 4 : 118});
@@ -148,12 +183,20 @@ class Net {
     const int xq = Op(OpType::QuantizeLinear, {x, x_scale, x_zp});
     const std::vector<int64_t> w_dims =
         trans_b ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n};
-    const int w = TypedConst(DataType::kInt8, w_dims, RandomInts(n * k, -127, 127));
+    std::vector<int32_t> w_values, w_zero_points;  // [N][K]
+    QuantizedWeightValues(weights, n, k, true, &w_values, &w_zero_points);
+    if (!trans_b) {
+      std::vector<int32_t> by_rows = w_values;
+      for (int64_t j = 0; j < n; ++j) {
+        for (int64_t p = 0; p < k; ++p) w_values[p * n + j] = by_rows[j * k + p];
+      }
+    }
+    const int w = TypedConst(TypeOf(weights), w_dims, w_values);
+    const int w_zp = TypedConst(TypeOf(weights), {n}, w_zero_points);
     std::vector<float> scales(static_cast<size_t>(n));
     std::uniform_real_distribution<float> dist(0.5f, 2.0f);
     for (float& v : scales) v = dist(rng_) / (127.0f * std::sqrt(static_cast<float>(k)));
     const int w_scale = FloatConst({n}, scales);
-    const int w_zp = TypedConst(DataType::kInt8, {n}, std::vector<int32_t>(n, 0));
     const int bias = TypedConst(DataType::kInt32, {n}, RandomInts(n, -3000, 3000));
     attrs.push_back(IntAttr("transB", trans_b ? 1 : 0));
     attrs.push_back(FloatAttr("alpha", alpha));

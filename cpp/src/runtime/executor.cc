@@ -445,6 +445,12 @@ std::string Executor::node_kernel(int node) const {
   if (p >= 0) return partitions_[p].compiled->NodeKernel(node);
   if (!aliased_.empty() && aliased_[node]) return "in place (aliases its input)";
   std::string kernel = node_dynamic(node) ? "dynamic region" : "";
+  const OpState* state = static_cast<size_t>(node) < contexts_.size() && contexts_[node]
+                             ? contexts_[node]->state_owner_.get()
+                             : nullptr;
+  if (state != nullptr && *state->variant() != '\0') {
+    kernel += (kernel.empty() ? "" : "; ") + std::string(state->variant());
+  }
   if (FindControlFlowKernel(graph_.nodes[node].op) != nullptr) {
     const std::string subgraphs =
         DescribeSubgraphs(graph_.nodes[node], persistent_states_[node].get());
