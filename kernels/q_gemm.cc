@@ -3,8 +3,10 @@
 // B [K, N] (or [N, K] when transB) uint8/int8 with a scalar or per-column (N) scale and zero
 // point, C an optional int32 bias broadcast to [M, N]. With y_scale, Y is requantized to
 // y_zero_point's type (as the int8 kernels do: kernels/int8_gemm.h's Int8Requantize); without,
-// Y is float32. lwai extension: a fused `activation` (Relu or Clip, as on QLinearConv) clamps a
-// quantized Y to the activation's quantized bounds.
+// Y is float32. lwai extensions: a fused `activation` (Relu or Clip, as on QLinearConv) clamps a
+// quantized Y to the activation's quantized bounds; without transA, A may have any rank >= 2,
+// [..., K], multiplied as MatMul does ([M, K] with M the product of its leading dims, Y
+// [..., N]); C is then a scalar or [N].
 #include <cmath>
 #include <memory>
 #include <string>
@@ -37,17 +39,23 @@ Status Prepare(KernelContext& ctx) {
     return ctx.Unsupported(std::string("A and B must be uint8 or int8, got ") +
                            DataTypeName(a.dtype) + " and " + DataTypeName(b.dtype));
   }
-  if (a.shape.rank != 2 || b.shape.rank != 2) {
-    return ctx.ShapeMismatch("A and B must be matrices, got " + a.shape.ToString() + " and " +
-                             b.shape.ToString());
-  }
   auto state = std::make_unique<QGemmState>();
   QGemmState& s = *state;
   s.trans_a = ctx.node().GetInt("transA", 0) != 0;
   s.trans_b = ctx.node().GetInt("transB", 0) != 0;
   s.alpha = ctx.node().GetFloat("alpha", 1.0f);
-  s.m = s.trans_a ? a.shape[1] : a.shape[0];
-  s.k = s.trans_a ? a.shape[0] : a.shape[1];
+  if (a.shape.rank < 2 || (s.trans_a && a.shape.rank != 2) || b.shape.rank != 2) {
+    return ctx.ShapeMismatch(
+        "A must be a matrix (or [..., K] without transA) and B a matrix, got " +
+        a.shape.ToString() + " and " + b.shape.ToString());
+  }
+  Shape out_shape = a.shape;  // [..., M or K] -> [..., N] below
+  s.k = s.trans_a ? a.shape[0] : a.shape[a.shape.rank - 1];
+  if (s.trans_a) {
+    s.m = a.shape[1];
+  } else if (!CheckedProduct(a.shape.dims, a.shape.rank - 1, &s.m)) {
+    return ctx.ShapeMismatch("A " + a.shape.ToString() + " has too many elements");
+  }
   s.n = s.trans_b ? b.shape[0] : b.shape[1];
   const int64_t kb = s.trans_b ? b.shape[1] : b.shape[0];
   if (kb != s.k) {
@@ -62,6 +70,10 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ExpectQuantizationParameter(ctx, kBZeroPoint, b.dtype, s.n, "b_zero_point"));
   if (ctx.has_input(kC)) {
     const TensorView& c = ctx.input(kC);
+    if (a.shape.rank > 2 && c.shape.rank > 1) {
+      return ctx.InvalidModel("C must be a scalar or [N] when A has rank " +
+                              std::to_string(a.shape.rank) + ", got " + c.shape.ToString());
+    }
     Shape broadcast;
     const Status fits = BroadcastShapes(c.shape, Shape({s.m, s.n}), &broadcast);
     if (c.dtype != DataType::kInt32 || !fits.ok() || broadcast != Shape({s.m, s.n})) {
@@ -81,7 +93,12 @@ Status Prepare(KernelContext& ctx) {
     return ctx.InvalidModel("a fused activation needs a quantized output (y_scale)");
   }
   ctx.output(0).dtype = s.y_type;
-  ctx.output(0).shape = Shape({s.m, s.n});
+  if (s.trans_a) {
+    out_shape = Shape({s.m, s.n});
+  } else {
+    out_shape[out_shape.rank - 1] = s.n;
+  }
+  ctx.output(0).shape = out_shape;
   ctx.SetState(std::move(state));
   return Status::Ok();
 }

@@ -72,26 +72,36 @@ bool WeightZeroPoints(const KernelContext& ctx, int index, DataType type, int64_
 
 // Packs the constant 8-bit weights at input `index` (rows x depth, or depth x rows when
 // `by_columns`) with their zero points at `zero_point_index` (one, or one per row), shared
-// across sessions. Null when the zero points are not known constants of the weights' type.
+// across sessions. With `total_rows`, the tensor has that many rows and the packing takes
+// `rows` of them from `first_row` (a group of a grouped convolution). Null when the zero points
+// are not known constants of the weights' type.
 Result<std::shared_ptr<const Int8GemmWeights>> PackWeights(KernelContext& ctx, int index,
                                                            int zero_point_index, int64_t rows,
-                                                           int64_t depth, bool by_columns) {
+                                                           int64_t depth, bool by_columns,
+                                                           int64_t first_row = 0,
+                                                           int64_t total_rows = 0) {
   const TensorView& w = ctx.input(index);
+  if (total_rows == 0) total_rows = rows;
   std::vector<int32_t> zero_points;
-  if (!IsByteType(w.dtype) || w.data == nullptr ||
-      !WeightZeroPoints(ctx, zero_point_index, w.dtype, rows, &zero_points)) {
+  if (!IsByteType(w.dtype) || w.data == nullptr || (by_columns && total_rows != rows) ||
+      !WeightZeroPoints(ctx, zero_point_index, w.dtype, total_rows, &zero_points)) {
     return std::shared_ptr<const Int8GemmWeights>();
+  }
+  if (zero_points.size() > 1) {
+    zero_points = std::vector<int32_t>(zero_points.begin() + first_row,
+                                       zero_points.begin() + first_row + rows);
   }
   const bool is_signed = w.dtype == DataType::kInt8;
   const bool plain = is_signed && std::all_of(zero_points.begin(), zero_points.end(),
                                               [](int32_t z) { return z == 0; });
   PackingKey key("int8gemm");
   key.Constant(w.data, ctx.IsModelConstant(index)).Param(rows).Param(depth).Param(by_columns);
+  key.Param(first_row);
   // The same bytes may come with other zero points.
   key.Param(is_signed);
   for (int32_t z : zero_points) key.Param(z);
   return SharedPacking<Int8GemmWeights>(key, [&]() -> Result<std::unique_ptr<Int8GemmWeights>> {
-    const uint8_t* bytes = w.Data<const uint8_t>();
+    const uint8_t* bytes = w.Data<const uint8_t>() + first_row * depth;
     std::vector<uint8_t> row_major;
     if (by_columns) {
       row_major.resize(static_cast<size_t>(rows * depth));
@@ -126,7 +136,8 @@ struct QConvState : WrappedState {
   bool pointwise = false;    // 1x1, stride 1, no padding: the input planes are B as they are
   uint8_t x_pad = 0;         // x's zero point as a byte of x: the padding value
   int32_t x_zero_point = 0;  // in x's own type
-  std::shared_ptr<const Int8GemmWeights> weights;  // group 1
+  // Not depthwise: the weights of each group (its output channels' rows).
+  std::vector<std::shared_ptr<const Int8GemmWeights>> group_weights;
   std::vector<float> depthwise_taps;  // [C][kernel_size], weights less their zero points, as floats
   std::vector<int64_t> tap_offset;    // depthwise: each tap's first input in the padded plane
   std::vector<int32_t> row_offset;
@@ -148,6 +159,23 @@ struct QConvState : WrappedState {
   bool read_in_place = false;  // uint8 image whose windows never leave it: no padded copy
 };
 
+// Makes a 1-D window geometry 2-D with a leading spatial axis of size 1.
+void AddUnitRow(WindowGeometry* g) {
+  for (int64_t* axis :
+       {g->kernel, g->strides, g->dilations, g->pad_begin, g->pad_end, g->input, g->output}) {
+    axis[1] = axis[0];
+    axis[0] = 1;
+  }
+  g->pad_begin[0] = g->pad_end[0] = 0;
+  g->spatial_rank = 2;
+}
+
+// sum_k (W[m][k] - z[m]) of output channel m (not depthwise).
+int32_t RowSum(const QConvState& s, int64_t m) {
+  const int64_t rows = s.shape.OutPerGroup();
+  return s.group_weights[m / rows]->row_sums()[m % rows];
+}
+
 Status PrepareQLinearConv(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ReferenceOf(ctx).prepare(ctx));
   if (ctx.shape_only()) return Status::Ok();
@@ -164,8 +192,9 @@ Status PrepareQLinearConv(KernelContext& ctx) {
   float x_scale = 0, y_scale = 0;
   int32_t y_zero_point = 0;
   const DataType y_type = ctx.output(0).dtype;
-  if (!IsByteType(x.dtype) || !IsByteType(w.dtype) || w.data == nullptr || x.shape.rank != 4 ||
-      !ScalarScale(ctx.input(kXScale), &x_scale) || !ScalarScale(ctx.input(kYScale), &y_scale) ||
+  if (!IsByteType(x.dtype) || !IsByteType(w.dtype) || w.data == nullptr ||
+      (x.shape.rank != 4 && x.shape.rank != 3) || !ScalarScale(ctx.input(kXScale), &x_scale) ||
+      !ScalarScale(ctx.input(kYScale), &y_scale) ||
       !ScalarZeroPoint(ctx, kXZeroPoint, x.dtype, &s.x_zero_point) ||
       !ScalarZeroPoint(ctx, kYZeroPoint, y_type, &y_zero_point) ||
       w_scale.dtype != DataType::kFloat32 || w_scale.data == nullptr ||
@@ -173,6 +202,8 @@ Status PrepareQLinearConv(KernelContext& ctx) {
     return fall_back();
   }
   LWAI_RETURN_IF_ERROR(PrepareConvShape(ctx, kX, kW, &s.shape));
+  // A 1-D convolution (N x C x L) runs as a 2-D one over N x C x 1 x L: the same bytes.
+  if (s.shape.geometry.spatial_rank == 1) AddUnitRow(&s.shape.geometry);
   const ConvShape& c = s.shape;
   // Weights with zero points (uint8 weights, as ONNX Runtime's quantizers write them, or int8
   // ones with nonzero zero points): W - z spans up to 511 values.
@@ -186,7 +217,7 @@ Status PrepareQLinearConv(KernelContext& ctx) {
   const int64_t depth = c.ColRows();
   s.depthwise = c.groups > 1 && c.groups == c.in_channels && c.groups == c.out_channels;
   // Depthwise sums are exact in float up to 512 taps of int8 weights (256 of W - z).
-  if ((c.groups != 1 && !s.depthwise) || depth > 65536 || c.out_size <= 0 ||
+  if (depth > 65536 || depth < 1 || c.out_channels < 1 || c.out_size <= 0 ||
       (s.depthwise && c.kernel_size > (w_plain ? 512 : 256))) {
     return fall_back();
   }
@@ -210,8 +241,13 @@ Status PrepareQLinearConv(KernelContext& ctx) {
           value - w_zero_points[w_zero_points.size() == 1 ? 0 : i / c.kernel_size]);
     }
   } else {
-    LWAI_ASSIGN_OR_RETURN(s.weights, PackWeights(ctx, kW, kWZeroPoint, c.out_channels, depth,
-                                                 /*by_columns=*/false));
+    const int64_t rows = c.OutPerGroup();
+    for (int64_t g = 0; g < c.groups; ++g) {
+      LWAI_ASSIGN_OR_RETURN(std::shared_ptr<const Int8GemmWeights> weights,
+                            PackWeights(ctx, kW, kWZeroPoint, rows, depth, /*by_columns=*/false,
+                                        g * rows, c.out_channels));
+      s.group_weights.push_back(std::move(weights));
+    }
   }
   // The GEMM sees uint8 inputs: an int8 x is shifted by 128, and so is its zero point.
   const int32_t x_zero_unsigned = s.x_signed ? s.x_zero_point + 128 : s.x_zero_point;
@@ -220,11 +256,10 @@ Status PrepareQLinearConv(KernelContext& ctx) {
     s.row_scale[m] = x_scale * ws / y_scale;
     const int32_t b = bias ? bias[m] : 0;
     // Depthwise sums subtract the zero point from each input value themselves.
-    s.row_offset[m] =
-        s.depthwise ? b
-                    : static_cast<int32_t>(static_cast<uint32_t>(b) -
-                                           static_cast<uint32_t>(x_zero_unsigned) *
-                                               static_cast<uint32_t>(s.weights->row_sums()[m]));
+    s.row_offset[m] = s.depthwise ? b
+                                  : static_cast<int32_t>(static_cast<uint32_t>(b) -
+                                                         static_cast<uint32_t>(x_zero_unsigned) *
+                                                             static_cast<uint32_t>(RowSum(s, m)));
   }
   s.rq.row_offset = s.row_offset.data();
   s.rq.row_scale = s.row_scale.data();
@@ -300,7 +335,8 @@ Status PrepareQLinearConv(KernelContext& ctx) {
     if (!s.pointwise) {
       int64_t padded = 0, col = 0;
       const int64_t dims[] = {c.in_channels, s.padded_height, s.padded_width};
-      if (!CheckedProduct(dims, 3, &padded) || !CheckedMul(depth, c.out_size, &col) ||
+      const int64_t col_dims[] = {depth, c.groups, c.out_size};
+      if (!CheckedProduct(dims, 3, &padded) || !CheckedProduct(col_dims, 3, &col) ||
           padded > (int64_t{1} << 40) || col > (int64_t{1} << 40)) {
         return ctx.ShapeMismatch("quantized convolution too large");
       }
@@ -320,7 +356,13 @@ Status PrepareQLinearConv(KernelContext& ctx) {
   if (s.depthwise) {
     s.fast_variant = s.depthwise_bytes ? "depthwise bytes" : "depthwise float sums";
   } else {
-    s.fast_variant = s.weights->row_constants() != nullptr ? "gemm, weight zero points" : "gemm";
+    const bool constants = std::any_of(s.group_weights.begin(), s.group_weights.end(),
+                                       [](const auto& w) { return w->row_constants() != nullptr; });
+    if (c.groups > 1) {
+      s.fast_variant = constants ? "grouped gemm, weight zero points" : "grouped gemm";
+    } else {
+      s.fast_variant = constants ? "gemm, weight zero points" : "gemm";
+    }
   }
   ctx.SetState(std::move(state));
   return Status::Ok();
@@ -381,7 +423,8 @@ void Im2ColPadded(const QConvState& s, const uint8_t* padded, uint8_t* col, Thre
   const int64_t oh = g.output[0], ow = g.output[1], pw = s.padded_width;
   const int64_t kh = g.kernel[0], kw = g.kernel[1];
   const int64_t sy = g.strides[0], sx = g.strides[1];
-  pool->ParallelFor(c.ColRows(), 4, [&](int64_t begin, int64_t end) {
+  // The rows of every group, one after another.
+  pool->ParallelFor(c.in_channels * c.kernel_size, 4, [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
       const int64_t channel = row / (kh * kw), ky = row / kw % kh, kx = row % kw;
       const uint8_t* src =
@@ -571,8 +614,16 @@ Status EvalQLinearConv(KernelContext& ctx) {
       b = col;
       b_flip = 0;
     }
-    Int8Gemm(*s.weights, b, c.out_size, b_flip, c.out_size, s.rq,
-             y + n * c.out_channels * c.out_size, c.out_size, gemm_scratch, pool);
+    // Group g: its rows of B (input channels, or im2col rows) and its output channels.
+    const int64_t b_rows = s.pointwise ? c.InPerGroup() : c.ColRows();
+    for (int64_t g = 0; g < c.groups; ++g) {
+      const int64_t first = g * c.OutPerGroup();
+      Int8Requantization rq = s.rq;
+      rq.row_offset += first;
+      rq.row_scale += first;
+      Int8Gemm(*s.group_weights[g], b + g * b_rows * c.out_size, c.out_size, b_flip, c.out_size, rq,
+               y + (n * c.out_channels + first) * c.out_size, c.out_size, gemm_scratch, pool);
+    }
   }
   return Status::Ok();
 }
@@ -675,14 +726,20 @@ bool RowBroadcast(const Shape& small, const Shape& out, int64_t* rows, int64_t* 
   return true;
 }
 
-// The output is `planes` runs of `plane_size` values, and `small` has one value per run.
-bool PlaneBroadcast(const Shape& small, const Shape& out, int64_t* planes, int64_t* plane_size) {
-  if (small.rank != out.rank) {
-    if (small.NumElements() != 1) return false;
-    *planes = 1;
-    *plane_size = out.NumElements();
-    return true;
-  }
+// `small` with leading 1s up to `rank` (numpy broadcasting), or false when it has more dims.
+bool PaddedToRank(const Shape& small, int rank, Shape* padded) {
+  if (small.rank > rank) return false;
+  const int lead = rank - small.rank;
+  padded->rank = rank;
+  for (int d = 0; d < rank; ++d) padded->dims[d] = d < lead ? 1 : small[d - lead];
+  return true;
+}
+
+// The output is `planes` runs of `plane_size` values, and `small_shape` has one value per run.
+bool PlaneBroadcast(const Shape& small_shape, const Shape& out, int64_t* planes,
+                    int64_t* plane_size) {
+  Shape small;
+  if (!PaddedToRank(small_shape, out.rank, &small)) return false;
   int split = out.rank;
   while (split > 0 && small[split - 1] == 1) --split;
   for (int d = 0; d < split; ++d) {
@@ -808,10 +865,11 @@ Status PrepareQGemm(KernelContext& ctx) {
       (ctx.has_input(kGC) && (ctx.input(kGC).data == nullptr || ctx.input(kGC).shape.rank != 1))) {
     return fall_back();
   }
-  s.m = a.shape[0];
-  s.k = a.shape[1];
-  s.n = ctx.output(0).shape[1];
-  if (s.k > 65536) return fall_back();
+  // A [..., K] (the reference checked the shapes): its leading dims are the rows.
+  s.k = a.shape[a.shape.rank - 1];
+  s.m = s.k > 0 ? a.NumElements() / s.k : 0;
+  s.n = ctx.output(0).shape[ctx.output(0).shape.rank - 1];
+  if (s.k > 65536 || s.k < 1 || s.m < 1 || s.n < 1) return fall_back();
   LWAI_ASSIGN_OR_RETURN(s.weights, PackWeights(ctx, kGB, kGBZeroPoint, s.n, s.k, !trans_b));
   if (s.weights == nullptr) return fall_back();
   s.a_signed = a.dtype == DataType::kInt8;

@@ -279,6 +279,19 @@ std::vector<OpCase> Cases() {
                  n.QConv(n.Input({1, 6, 13, 11}, -2.0f, 2.0f), 6, 6, {3, 3}, kS8, kS8, true,
                          Pads({1, 1, 1, 1}), 6, QWeights::kInt8WithZeroPoints);
                }});
+  // 1-D convolutions (wav2vec2's feature extractor): N x C x L as N x C x 1 x L.
+  c.push_back({"qconv1d_k3_stride2_u8_weights", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 12, 41}, -2.0f, 2.0f), 12, 20, {3}, kU8, kU8, true,
+                         {IntsAttr("strides", {2})}, 1, QWeights::kUint8);
+               }});
+  c.push_back({"qconv1d_k10_stride5_one_channel", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({2, 1, 160}, -2.0f, 2.0f), 1, 16, {10}, kS8, kU8, true,
+                         {IntsAttr("strides", {5})});
+               }});
+  c.push_back(
+      {"qdepthwise1d_k5_pad2", kQuantizedTol, [=](Net& n) {
+         n.QConv(n.Input({1, 8, 30}, -2.0f, 2.0f), 8, 8, {5}, kU8, kU8, true, Pads({2, 2}), 8);
+       }});
   c.push_back({"qadd_u8_same_shape", kQuantizedTol, [=](Net& n) {
                  n.QBinary(OpType::QLinearAdd, n.Input({2, 8, 9, 7}, -2.0f, 2.0f),
                            n.Input({2, 8, 9, 7}, -3.0f, 3.0f), kU8);
@@ -294,6 +307,10 @@ std::vector<OpCase> Cases() {
   c.push_back({"qmul_s8_row_broadcast_first", kQuantizedTol, [=](Net& n) {
                  n.QBinary(OpType::QLinearMul, n.Input({1, 1, 9}, -2.0f, 2.0f),
                            n.Input({3, 4, 9}, -2.0f, 2.0f), kS8);
+               }});
+  c.push_back({"qmul_u8_per_channel_lower_rank", kQuantizedTol, [=](Net& n) {
+                 n.QBinary(OpType::QLinearMul, n.Input({1, 12, 33}, -2.0f, 2.0f),
+                           n.Input({12, 1}, 0.0f, 1.0f), kU8);
                }});
   c.push_back({"qmul_u8_per_channel_gate", kQuantizedTol, [=](Net& n) {
                  n.QBinary(OpType::QLinearMul, n.Input({1, 16, 10, 10}, -2.0f, 2.0f),
@@ -353,9 +370,17 @@ std::vector<OpCase> Cases() {
   c.push_back({"dynamic_matmul_u8_weights", kQuantizedTol, [=](Net& n) {
                  n.DynamicMatMul(n.Input({2, 16}, -2.0f, 2.0f), 16, 8, kU8, false, 128);
                }});
-  c.push_back({"qconv_group2_falls_back", kQuantizedTol, [=](Net& n) {
+  c.push_back({"qconv_group2", kQuantizedTol, [=](Net& n) {
                  n.QConv(n.Input({1, 8, 9, 9}, -2.0f, 2.0f), 8, 12, {3, 3}, kU8, kU8, true,
                          Pads({1, 1, 1, 1}), 2);
+               }});
+  c.push_back({"qconv1x1_group4_s8_batch2", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({2, 16, 5, 7}, -2.0f, 2.0f), 16, 8, {1, 1}, kS8, kU8, true, {}, 4);
+               }});
+  // wav2vec2's positional convolution: 1-D, grouped, long kernel, uint8 weights per tensor.
+  c.push_back({"qconv1d_group4_k16_u8_weights", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 16, 40}, -2.0f, 2.0f), 16, 12, {16}, kU8, kU8, false,
+                         Pads({8, 8}), 4, QWeights::kUint8);
                }});
   // Pooling.
   c.push_back(

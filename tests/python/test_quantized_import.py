@@ -306,3 +306,123 @@ def test_elementwise_chains_between_qdq_become_lookup_tables(x_type):
     expected = ort_run(model, {"x": x})[0]
     difference = np.abs(got.astype(np.int32) - expected.astype(np.int32))
     assert difference.max() <= 1 and (difference == 0).mean() > 0.99
+
+
+def quantize_with_onnxruntime(tmp_path, model, feeds, weight_type="QInt8", per_channel=True):
+    """`model` quantized by onnxruntime.quantization.quantize_static (QDQ, uint8 activations)
+    calibrated on `feeds`; returns its path."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.feeds = iter(feeds)
+
+        def get_next(self):
+            return next(self.feeds, None)
+
+    source, out = tmp_path / "float.onnx", tmp_path / "int8.onnx"
+    onnx.save(model, source)
+    quantize_static(
+        str(source),
+        str(out),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=per_channel,
+        activation_type=QuantType.QUInt8,
+        weight_type=getattr(QuantType, weight_type),
+    )
+    return str(out)
+
+
+@pytest.mark.parametrize("weight_type", ["QInt8", "QUInt8"])
+def test_onnxruntime_quantized_matmuls_of_rank3_run_as_int8_gemms(tmp_path, weight_type):
+    """A transformer's projections (MatMul of [batch, sequence, features] by constant weights,
+    a bias Add) quantized by ONNX Runtime become QGemm on the int8 backend, with int8 or uint8
+    weights, and give ONNX Runtime's results."""
+    w1 = RNG.normal(0, 0.2, (48, 96)).astype(np.float32)
+    w2 = RNG.normal(0, 0.2, (96, 32)).astype(np.float32)
+    b1 = RNG.normal(0, 0.1, 96).astype(np.float32)
+    nodes = [
+        h.make_node("MatMul", ["x", "w1"], ["h"]),
+        h.make_node("Add", ["h", "b1"], ["hb"]),
+        h.make_node("Relu", ["hb"], ["r"]),
+        h.make_node("MatMul", ["r", "w2"], ["y"]),
+    ]
+    inits = [
+        onnx.numpy_helper.from_array(w1, "w1"),
+        onnx.numpy_helper.from_array(w2, "w2"),
+        onnx.numpy_helper.from_array(b1, "b1"),
+    ]
+    graph = h.make_graph(
+        nodes,
+        "mlp",
+        [h.make_tensor_value_info("x", T.FLOAT, [2, "sequence", 48])],
+        [h.make_tensor_value_info("y", T.FLOAT, None)],
+        inits,
+    )
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
+    feeds = [{"x": RNG.normal(0, 1, (2, 9, 48)).astype(np.float32)} for _ in range(4)]
+    path = quantize_with_onnxruntime(tmp_path, model, feeds, weight_type)
+    converted = lwai.convert(path)
+    ops = converted.op_histogram()
+    assert ops.get("QGemm", 0) == 2 and "MatMul" not in ops, ops
+    session = lwai.Session(converted)
+    gemms = [a for a in session.node_assignments() if a.op == "QGemm"]
+    assert all(a.backend == "int8" and "fallback" not in a.kernel for a in gemms), gemms
+    x = RNG.normal(0, 1, (2, 13, 48)).astype(np.float32)
+    expected = ort_run(path, {"x": x})[0]
+    got = session.run({"x": x})[0]
+    assert got.shape == expected.shape == (2, 13, 32)
+    # Within a step of the output's quantization (ties may round apart).
+    step = np.abs(expected).max() / 100
+    assert np.abs(got - expected).max() <= step, np.abs(got - expected).max()
+    reference = lwai.Session(converted, backends=["reference"]).run({"x": x})[0]
+    np.testing.assert_array_equal(got, reference)
+
+
+def test_onnxruntime_quantized_weight_normed_grouped_conv1d_runs_as_int8(tmp_path):
+    """wav2vec2's positional convolution: a 1-D grouped convolution whose weight is computed by
+    a weight norm (g * v / ||v||). ONNX Runtime quantizes the computed weight as an activation
+    (uint8, per tensor); lwai folds the norm, keeps the weight quantized and runs a grouped int8
+    GEMM exactly as its reference."""
+    v = RNG.normal(0, 1, (12, 4, 7)).astype(np.float32)
+    g = RNG.uniform(0.5, 1.5, (12, 1, 1)).astype(np.float32)
+    nodes = [
+        h.make_node("ReduceL2", ["v", "axes"], ["norm"], keepdims=1),
+        h.make_node("Div", ["v", "norm"], ["direction"]),
+        h.make_node("Mul", ["g", "direction"], ["w"]),
+        h.make_node("Conv", ["x", "w"], ["c"], group=4, pads=[3, 3]),
+        h.make_node("Relu", ["c"], ["y"]),
+    ]
+    inits = [
+        onnx.numpy_helper.from_array(v, "v"),
+        onnx.numpy_helper.from_array(g, "g"),
+        onnx.numpy_helper.from_array(np.array([1, 2], np.int64), "axes"),
+    ]
+    graph = h.make_graph(
+        nodes,
+        "pos_conv",
+        [h.make_tensor_value_info("x", T.FLOAT, [1, 16, "time"])],
+        [h.make_tensor_value_info("y", T.FLOAT, None)],
+        inits,
+    )
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 18)])
+    feeds = [{"x": RNG.normal(0, 1, (1, 16, 50)).astype(np.float32)} for _ in range(4)]
+    path = quantize_with_onnxruntime(tmp_path, model, feeds)
+    converted = lwai.convert(path)
+    ops = converted.op_histogram()
+    assert ops.get("QLinearConv", 0) == 1 and "Conv" not in ops, ops
+    session = lwai.Session(converted)
+    conv = [a for a in session.node_assignments() if a.op == "QLinearConv"]
+    assert conv[0].backend == "int8" and conv[0].kernel.startswith("grouped gemm"), conv
+    x = RNG.normal(0, 1, (1, 16, 61)).astype(np.float32)
+    got = session.run({"x": x})[0]
+    np.testing.assert_array_equal(got, lwai.Session(converted, backends=["reference"]).run([x])[0])
+    expected = ort_run(path, {"x": x})[0]
+    step = np.abs(expected).max() / 100
+    assert np.abs(got - expected).max() <= step

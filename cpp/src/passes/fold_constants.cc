@@ -34,10 +34,39 @@ Status FoldConstants(Graph& graph, bool keep_quantized_weights) {
     if (desc.HasStaticShape()) views[t].shape = desc.StaticShape();
     if (desc.is_constant()) views[t].data = const_cast<uint8_t*>(desc.constant.data);
   }
+  // Which tensors folding could compute (DequantizeLinear included), and so which
+  // DequantizeLinear outputs only feed computations that fold anyway (a weight norm over
+  // quantized parameters): those fold too; the rest, a quantized operator's weights, stay.
+  std::vector<char> computable(graph.tensors.size(), 0);
+  std::vector<char> feeds_runtime(graph.tensors.size(), 0);
+  if (keep_quantized_weights) {
+    for (size_t t = 0; t < graph.tensors.size(); ++t) {
+      computable[t] = graph.tensors[t].is_constant();
+    }
+    for (const Node& node : graph.nodes) {
+      bool known = FindReferenceKernel(node.op) != nullptr;
+      for (int t : node.inputs) {
+        if (t < 0) continue;
+        known = known && (node.op == OpType::Shape ? graph.tensors[t].HasStaticShape()
+                                                   : computable[t] != 0);
+      }
+      for (int t : node.outputs) {
+        if (t >= 0) computable[t] = known;
+      }
+      if (!known) {
+        for (int t : node.inputs) {
+          if (t >= 0) feeds_runtime[t] = 1;
+        }
+      }
+    }
+    for (int t : graph.outputs) feeds_runtime[t] = 1;
+  }
   std::vector<Node> kept;
   for (Node& node : graph.nodes) {
-    bool foldable = FindReferenceKernel(node.op) != nullptr &&
-                    !(keep_quantized_weights && node.op == OpType::DequantizeLinear);
+    const bool quantized_weight = keep_quantized_weights &&
+                                  node.op == OpType::DequantizeLinear && !node.outputs.empty() &&
+                                  node.outputs[0] >= 0 && feeds_runtime[node.outputs[0]];
+    bool foldable = FindReferenceKernel(node.op) != nullptr && !quantized_weight;
     for (int t : node.inputs) {
       if (t < 0) continue;
       const bool known = node.op == OpType::Shape ? graph.tensors[t].HasStaticShape()

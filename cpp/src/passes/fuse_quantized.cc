@@ -304,7 +304,15 @@ Status FuseQuantizedGemm(Graph& graph) {
   const size_t original_nodes = graph.nodes.size();
   for (size_t g = 0; g < original_nodes; ++g) {
     const Node& gemm = graph.nodes[g];
-    if (gemm.op != OpType::Gemm || gemm.inputs.size() < 2 || gemm.inputs[0] < 0 ||
+    // A MatMul of A [..., K] (rank known, at least 2) by a constant B [K, N] is a QGemm
+    // without bias (lwai's QGemm takes A of any rank >= 2, as MatMul does).
+    const bool matmul = gemm.op == OpType::MatMul;
+    if (matmul && (gemm.inputs.size() != 2 || gemm.inputs[0] < 0 ||
+                   !graph.tensors[gemm.inputs[0]].shape_known ||
+                   graph.tensors[gemm.inputs[0]].shape.size() < 2)) {
+      continue;
+    }
+    if ((gemm.op != OpType::Gemm && !matmul) || gemm.inputs.size() < 2 || gemm.inputs[0] < 0 ||
         gemm.inputs[1] < 0 || gemm.outputs.size() != 1 || gemm.GetInt("transA", 0) != 0 ||
         gemm.GetFloat("beta", 1.0f) != 1.0f) {
       continue;

@@ -183,6 +183,8 @@ static Status OptimizeUnguarded(Graph& graph) {
   LWAI_RETURN_IF_ERROR(FoldConstants(graph, /*keep_quantized_weights=*/true));
   LWAI_RETURN_IF_ERROR(FuseQuantizedConv(graph));
   LWAI_RETURN_IF_ERROR(FuseQuantizedBinary(graph));
+  // A quantized MatMul becomes a QGemm only when its input's rank is known.
+  LWAI_RETURN_IF_ERROR(InferShapes(graph));
   LWAI_RETURN_IF_ERROR(FuseQuantizedGemm(graph));
   LWAI_RETURN_IF_ERROR(FuseQuantizedConcat(graph));
   LWAI_RETURN_IF_ERROR(FuseQuantizedPassThrough(graph));

@@ -18,8 +18,10 @@ ExecutionLimits ConversionLimits();
 
 // Evaluates nodes whose inputs are all constants (and Shape of statically shaped tensors) with
 // the reference kernels and replaces their outputs by constants. Nodes whose evaluation passes
-// ConversionLimits() stay as they are. With `keep_quantized_weights`, DequantizeLinear stays too,
-// so that the quantized fusions below see weights in their quantized form.
+// ConversionLimits() stay as they are. With `keep_quantized_weights`, a DequantizeLinear whose
+// output a node that does not fold reads stays too, so that the quantized fusions below see
+// weights in their quantized form (one that only feeds folding, as in a weight norm computed
+// from quantized parameters, folds).
 Status FoldConstants(Graph& graph, bool keep_quantized_weights = false);
 // Rewrites DequantizeLinear(x) -> Conv(., DequantizeLinear(w) [, bias]) [-> Relu | Clip] ->
 // QuantizeLinear (per-tensor activations, weights per tensor or per output channel) into
@@ -33,7 +35,9 @@ Status FuseQuantizedBatchNorm(Graph& graph);
 // 8-bit type) into QLinearAdd or QLinearMul.
 Status FuseQuantizedBinary(Graph& graph);
 // Rewrites DequantizeLinear(x) -> Gemm(., DequantizeLinear(w) [, bias]) (transA 0, beta 1)
-// [-> Relu | Clip] -> QuantizeLinear into QGemm with an int32 bias and the activation fused.
+// [-> Relu | Clip] -> QuantizeLinear into QGemm with an int32 bias and the activation fused; and
+// the same around MatMul(x [..., K], DequantizeLinear(w [K, N])) (x of known rank >= 2) into
+// QGemm without bias (lwai's QGemm multiplies A of any rank >= 2, as MatMul does).
 Status FuseQuantizedGemm(Graph& graph);
 // Rewrites Concat of DequantizeLinear outputs -> QuantizeLinear (per tensor, one 8-bit type) into
 // QLinearConcat (each input requantized by a lookup table, copied when its parameters are the
