@@ -1,5 +1,6 @@
 // Folds into a Conv (or Gemm) what precedes or follows it: BatchNormalization, per-channel and
 // scalar affine constants, zero padding.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -322,9 +323,11 @@ Status FoldAffineIntoConv(Graph& graph) {
 
 namespace {
 
-// The pads of a constant-mode Pad by zero over the spatial axes only (N and C unpadded, none
-// negative): [begin..., end...] of the spatial axes, or empty when it is not one.
-std::vector<int64_t> ZeroSpatialPads(const Graph& graph, const Node& pad) {
+// The pads of a constant-mode Pad by `fill` over the spatial axes only (N and C unpadded, none
+// negative): [begin..., end...] of the spatial axes, or empty when it is not one. `fill` is the
+// padding value's bytes in the input's type (an absent value is zero).
+std::vector<int64_t> SpatialPads(const Graph& graph, const Node& pad,
+                                 const std::vector<uint8_t>& fill) {
   if (pad.op != OpType::Pad || pad.inputs.size() < 2 || pad.inputs[0] < 0 || pad.inputs[1] < 0 ||
       pad.outputs.size() != 1 || pad.GetString("mode", "constant") != "constant") {
     return {};
@@ -343,13 +346,12 @@ std::vector<int64_t> ZeroSpatialPads(const Graph& graph, const Node& pad) {
   }
   if (pad.inputs.size() > 2 && pad.inputs[2] >= 0) {
     const TensorDesc& value = graph.tensors[pad.inputs[2]];
-    if (!value.is_constant() || value.dtype != x.dtype || value.dtype != DataType::kFloat32 ||
-        value.constant.size != sizeof(float)) {
+    if (!value.is_constant() || value.dtype != x.dtype || value.constant.size != fill.size() ||
+        std::memcmp(value.constant.data, fill.data(), fill.size()) != 0) {
       return {};
     }
-    float v;
-    std::memcpy(&v, value.constant.data, sizeof(v));
-    if (v != 0.0f) return {};
+  } else if (std::any_of(fill.begin(), fill.end(), [](uint8_t b) { return b != 0; })) {
+    return {};
   }
   std::vector<int64_t> values(2 * rank);
   std::memcpy(values.data(), pads.constant.data, values.size() * sizeof(int64_t));
@@ -373,13 +375,25 @@ Status FoldPadIntoConv(Graph& graph) {
   for (int t : graph.outputs) is_output[t] = 1;
   std::vector<char> removed(graph.nodes.size(), 0);
   for (Node& conv : graph.nodes) {
-    if (conv.op != OpType::Conv || conv.inputs.empty() || conv.inputs[0] < 0) continue;
+    // A float Conv pads with 0.0f, a QLinearConv with x's zero point.
+    std::vector<uint8_t> fill(sizeof(float), 0);
+    if (conv.op == OpType::QLinearConv && conv.inputs.size() > 2 && conv.inputs[2] >= 0) {
+      const TensorDesc& zero_point = graph.tensors[conv.inputs[2]];
+      if (!zero_point.is_constant() || zero_point.constant.size != 1) continue;
+      fill.assign(zero_point.constant.data, zero_point.constant.data + 1);
+    } else if (conv.op == OpType::QLinearConv) {
+      fill.assign(1, 0);
+    }
+    if ((conv.op != OpType::Conv && conv.op != OpType::QLinearConv) || conv.inputs.empty() ||
+        conv.inputs[0] < 0) {
+      continue;
+    }
     const int padded = conv.inputs[0];
     const int p = producers[padded];
     if (p < 0 || removed[p] || use_counts[padded] != 1 || is_output[padded]) continue;
     const std::string auto_pad = conv.GetString("auto_pad", "NOTSET");
     if (auto_pad != "NOTSET" && auto_pad != "VALID" && !auto_pad.empty()) continue;
-    const std::vector<int64_t> extra = ZeroSpatialPads(graph, graph.nodes[p]);
+    const std::vector<int64_t> extra = SpatialPads(graph, graph.nodes[p], fill);
     if (extra.empty()) continue;
     const size_t spatial = extra.size() / 2;
     std::vector<int64_t> pads = auto_pad == "VALID" ? std::vector<int64_t>() : conv.GetInts("pads");

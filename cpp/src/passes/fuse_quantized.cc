@@ -103,6 +103,41 @@ bool ConvWeights(const Graph& graph, const Node& dq, int64_t* out_channels) {
   return true;
 }
 
+// The tensor behind any chain of Identity nodes ending in `t` (quantizers share a weight's or
+// bias's DequantizeLinear between nodes through Identity).
+int SkipIdentities(const Graph& graph, const std::vector<int>& producers, int t) {
+  for (int hops = 0; t >= 0 && producers[t] >= 0 && hops < 64; ++hops) {
+    const Node& node = graph.nodes[producers[t]];
+    if (node.op != OpType::Identity || node.inputs.empty()) break;
+    t = node.inputs[0];
+  }
+  return t;
+}
+
+// The value of a one-element float32 tensor: a constant, or DequantizeLinear of a constant byte
+// with a constant scale and zero point (quantizers write a Pad's value so).
+bool ScalarValue(const Graph& graph, const std::vector<int>& producers, int t, float* value) {
+  if (const float* f = FloatConstant(graph, t, 1)) {
+    *value = *f;
+    return true;
+  }
+  if (t < 0 || producers[t] < 0) return false;
+  const Node& dq = graph.nodes[producers[t]];
+  PerTensorQuantization q;
+  const TensorDesc* byte = dq.inputs.empty() ? nullptr : Constant(graph, dq.inputs[0]);
+  if (!PerTensor(graph, dq, OpType::DequantizeLinear, &q) || byte == nullptr ||
+      byte->dtype != q.type || !byte->HasStaticShape() || NumElementsOf(*byte) != 1) {
+    return false;
+  }
+  auto as_int = [&](const TensorDesc& d) {
+    return q.type == DataType::kInt8 ? static_cast<int>(static_cast<int8_t>(*d.constant.data))
+                                     : static_cast<int>(*d.constant.data);
+  };
+  const int zero = q.zero_point >= 0 ? as_int(graph.tensors[q.zero_point]) : 0;
+  *value = static_cast<float>(as_int(*byte) - zero) * *FloatConstant(graph, q.scale, 1);
+  return true;
+}
+
 // Zero point tensor `zp`, or when absent a new scalar zero of `type` (QLinearConv requires them).
 int ZeroPointOrZero(Graph& graph, int zp, DataType type, const std::string& name) {
   if (zp >= 0) return zp;
@@ -116,6 +151,7 @@ int ZeroPointOrZero(Graph& graph, int zp, DataType type, const std::string& name
 int QuantizedBias(Graph& graph, const std::vector<int>& producers, int bias, int64_t m,
                   float x_scale, const float* w_scale, int64_t w_scales, const std::string& name) {
   if (bias < 0) return -2;
+  bias = SkipIdentities(graph, producers, bias);
   std::vector<double> values(static_cast<size_t>(m));
   if (const float* f = FloatConstant(graph, bias, m)) {
     for (int64_t i = 0; i < m; ++i) values[i] = f[i];
@@ -256,7 +292,8 @@ Status FuseQuantizedConv(Graph& graph) {
         conv.inputs[1] < 0 || conv.outputs.size() != 1) {
       continue;
     }
-    const int px = producers[conv.inputs[0]], pw = producers[conv.inputs[1]];
+    const int px = producers[conv.inputs[0]];
+    const int pw = producers[SkipIdentities(graph, producers, conv.inputs[1])];
     PerTensorQuantization xq;
     int64_t out_channels = 0;
     OutputChain chain;
@@ -317,7 +354,8 @@ Status FuseQuantizedGemm(Graph& graph) {
         gemm.GetFloat("beta", 1.0f) != 1.0f) {
       continue;
     }
-    const int px = producers[gemm.inputs[0]], pw = producers[gemm.inputs[1]];
+    const int px = producers[gemm.inputs[0]];
+    const int pw = producers[SkipIdentities(graph, producers, gemm.inputs[1])];
     PerTensorQuantization xq;
     OutputChain chain;
     if (px < 0 || pw < 0 || !PerTensor(graph, graph.nodes[px], OpType::DequantizeLinear, &xq) ||
@@ -428,8 +466,13 @@ Status FuseQuantizedPassThrough(Graph& graph) {
     Node& node = graph.nodes[n];
     const bool moves = node.op == OpType::MaxPool || node.op == OpType::Reshape ||
                        node.op == OpType::Flatten || node.op == OpType::Squeeze ||
-                       node.op == OpType::Unsqueeze || node.op == OpType::Transpose;
+                       node.op == OpType::Unsqueeze || node.op == OpType::Transpose ||
+                       node.op == OpType::Pad;
     if (!moves) continue;
+    // Pad's constant value must be a known scalar (it becomes its quantized value).
+    const bool pad_value = node.op == OpType::Pad && node.inputs.size() > 2 && node.inputs[2] >= 0;
+    float value = 0.0f;
+    if (pad_value && !ScalarValue(graph, producers, node.inputs[2], &value)) continue;
     bool extra_outputs = false;  // MaxPool's Indices
     for (size_t o = 1; o < node.outputs.size(); ++o) extra_outputs |= node.outputs[o] >= 0;
     int p = -1, q = -1;
@@ -448,6 +491,19 @@ Status FuseQuantizedPassThrough(Graph& graph) {
     };
     if (zero_point(in.zero_point) != zero_point(out.zero_point)) continue;
     // The same scale and zero point on both sides: the operator moves the quantized values.
+    if (node.op == OpType::Pad && node.GetString("mode", "constant") == "constant") {
+      // Padding with v then quantizing gives QuantizeLinear(v): pad with that byte.
+      const float scaled = std::nearbyint(value / *FloatConstant(graph, in.scale, 1));
+      const bool is_signed = in.type == DataType::kInt8;
+      const float lo = is_signed ? -128.0f : 0.0f, hi = is_signed ? 127.0f : 255.0f;
+      float q = scaled + static_cast<float>(zero_point(in.zero_point));
+      q = std::isnan(q) ? static_cast<float>(zero_point(in.zero_point)) : std::clamp(q, lo, hi);
+      const uint8_t byte = static_cast<uint8_t>(static_cast<int>(q) & 0xFF);
+      const int value = AddConstantTensor(graph, node.name + "_quantized_pad_value", in.type, {},
+                                          &byte, 1);
+      if (node.inputs.size() < 3) node.inputs.resize(3, -1);
+      node.inputs[2] = value;
+    }
     node.inputs[0] = graph.nodes[p].inputs[0];
     node.outputs[0] = graph.nodes[q].outputs[0];
     removed[q] = 1;

@@ -43,8 +43,9 @@ Status FuseQuantizedGemm(Graph& graph);
 // QLinearConcat (each input requantized by a lookup table, copied when its parameters are the
 // output's).
 Status FuseQuantizedConcat(Graph& graph);
-// Rewrites DequantizeLinear -> MaxPool, Reshape, Flatten, Squeeze, Unsqueeze or Transpose ->
-// QuantizeLinear with the same scale and zero point into the operator on the quantized values.
+// Rewrites DequantizeLinear -> MaxPool, Reshape, Flatten, Squeeze, Unsqueeze, Transpose or Pad
+// -> QuantizeLinear with the same scale and zero point into the operator on the quantized
+// values (a constant Pad pads with its value's quantized byte).
 Status FuseQuantizedPassThrough(Graph& graph);
 // Rewrites DequantizeLinear -> GlobalAveragePool -> QuantizeLinear (per-tensor parameters, the
 // same 8-bit type) into QLinearGlobalAveragePool.
@@ -62,7 +63,8 @@ Status FoldBatchNormalization(Graph& graph);
 // spell learnable affine layers and rescalings that way).
 Status FoldAffineIntoConv(Graph& graph);
 // Folds a zero constant Pad of the spatial axes into the Conv that is its only reader (exporters
-// of TensorFlow's SAME padding and Hugging Face's tf_padding write one before each Conv).
+// of TensorFlow's SAME padding and Hugging Face's tf_padding write one before each Conv), and a
+// Pad by x's zero point into a QLinearConv the same way.
 Status FoldPadIntoConv(Graph& graph);
 // Fuses Relu and constant-bound Clip into the preceding Conv, Gemm or float32 MatMul.
 Status FuseActivations(Graph& graph);
