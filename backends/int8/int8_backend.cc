@@ -764,7 +764,8 @@ Status PrepareQBinary(KernelContext& ctx) {
   const Shape& a = ctx.input(0).shape;
   const Shape& b = ctx.input(3).shape;
   if (known) {
-    if (a == out && b == out) {
+    // Operands with the output's element count have its shape (up to leading 1s).
+    if (a.NumElements() == out.NumElements() && b.NumElements() == out.NumElements()) {
       s.full = true;
     } else if (a == out && PlaneBroadcast(b, out, &s.planes, &s.plane_size)) {
     } else if (b == out && PlaneBroadcast(a, out, &s.planes, &s.plane_size)) {

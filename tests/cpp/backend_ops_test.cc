@@ -300,6 +300,10 @@ std::vector<OpCase> Cases() {
                  n.QBinary(OpType::QLinearAdd, n.Input({1}, -2.0f, 2.0f),
                            n.Input({3, 5, 17}, -3.0f, 3.0f), kS8);
                }});
+  c.push_back({"qadd_s8_same_elements_lower_rank", kQuantizedTol, [=](Net& n) {
+                 n.QBinary(OpType::QLinearAdd, n.Input({1, 4, 9, 7}, -2.0f, 2.0f),
+                           n.Input({4, 9, 7}, -1.0f, 1.0f), kS8);
+               }});
   c.push_back({"qadd_u8_bias_row_broadcast", kQuantizedTol, [=](Net& n) {
                  n.QBinary(OpType::QLinearAdd, n.Input({1, 6, 37}, -2.0f, 2.0f),
                            n.Input({37}, -1.0f, 1.0f), kU8);
