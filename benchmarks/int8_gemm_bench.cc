@@ -5,7 +5,8 @@
 //   g++ -O2 -std=c++17 -march=native -Icpp/include -Icpp/src -I. -Ibuild/generated \
 //       benchmarks/int8_gemm_bench.cc build/liblwai_kernels.a -lpthreadpool -lpthread \
 //       -o build/int8_gemm_bench
-// Usage: int8_gemm_bench [threads]   (default 1)
+// Usage: int8_gemm_bench [threads] [t]   (default 1 thread; "t": B given by columns and Y
+// written transposed, as the quantized MatMul kernels run A * W^T)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -26,8 +27,10 @@ int main(int argc, char** argv) {
   struct S {
     int m, k, n;
   } shapes[] = {{256, 2304, 196}, {64, 576, 3136}, {512, 4608, 49}, {2048, 512, 49},
-                {96, 16, 12544},  {24, 96, 3136},  {1024, 256, 196}};
+                {96, 16, 12544},  {24, 96, 3136},  {1024, 256, 196}, {768, 768, 128},
+                {3072, 768, 128}, {768, 3072, 128}};
   ThreadPool pool(argc > 1 ? atoi(argv[1]) : 1);
+  const bool transposed = argc > 2 && argv[2][0] == 't';
   for (auto s : shapes) {
     std::vector<int8_t> w(s.m * s.k);
     std::mt19937 r(1);
@@ -41,6 +44,7 @@ int main(int argc, char** argv) {
     rq.row_offset = off.data();
     rq.row_scale = sc.data();
     rq.y_zero_point = 3;
+    rq.y_transposed = transposed;
     std::vector<uint8_t> y(s.m * s.n);
     void* scratch =
         aligned_alloc(64, (Int8GemmScratchBytes(s.k, s.n, pool.num_threads()) + 63) / 64 * 64);
@@ -49,7 +53,8 @@ int main(int argc, char** argv) {
       int iters = 0;
       double t0 = cpu();
       while (cpu() - t0 < 0.05) {
-        Int8Gemm(**W, b.data(), s.n, 0, s.n, rq, y.data(), s.n, scratch, &pool);
+        Int8Gemm(**W, b.data(), transposed ? s.k : s.n, 0, s.n, rq, y.data(),
+                 transposed ? s.m : s.n, scratch, &pool, transposed);
         ++iters;
       }
       best = std::min(best, (cpu() - t0) / iters);

@@ -151,8 +151,9 @@ def quantize(
     targets = _lwai.quantization_targets(float_model._native, options)
     if not targets:
         raise _lwai.InvalidArgumentError(
-            "quantize: the model has nothing lwai quantizes (Conv, Add, Mul or "
-            "BatchNormalization on float 4-D activations), or all of it is excluded"
+            "quantize: the model has nothing lwai quantizes (Conv, Gemm, MatMul by constant "
+            "weights, or Add, Mul, BatchNormalization on float 4-D activations), or all of "
+            "it is excluded"
         )
     if target is not None and not 0.0 < target <= 1.0:
         raise _lwai.InvalidArgumentError(f"quantize: target must be in (0, 1], got {target}")

@@ -367,3 +367,34 @@ def test_cross_layer_equalization_rescues_imbalanced_channels(rng, tmp_path):
     )
     got = np.stack([lwai.Session(str(out)).run([f])[0] for f in images[16:]])
     assert 1.0 - cosine(got, want) < 0.2 * plain
+
+
+def test_transformer_projections_quantize_to_int8_gemms(rng):
+    """Static quantization of a transformer's feed-forward block: MatMuls of [batch, sequence,
+    features] by constant weights (with their bias Adds) become QGemm on the int8 backend, and
+    the output stays close to float."""
+    w1 = rng.normal(0, 0.15, (64, 128)).astype(np.float32)
+    b1 = rng.normal(0, 0.1, 128).astype(np.float32)
+    w2 = rng.normal(0, 0.1, (128, 64)).astype(np.float32)
+    nodes = [
+        h.make_node("MatMul", ["x", "w1"], ["h"]),
+        h.make_node("Add", ["h", "b1"], ["hb"]),
+        h.make_node("Relu", ["hb"], ["r"]),
+        h.make_node("MatMul", ["r", "w2"], ["y"]),
+    ]
+    graph = h.make_graph(
+        nodes,
+        "ffn",
+        [h.make_tensor_value_info("x", T.FLOAT, [1, "sequence", 64])],
+        [h.make_tensor_value_info("y", T.FLOAT, None)],
+        [numpy_helper.from_array(a, n) for a, n in ((w1, "w1"), (b1, "b1"), (w2, "w2"))],
+    )
+    model = lwai.convert(h.make_model(graph, opset_imports=[h.make_opsetid("", 17)]))
+    calibration = [rng.normal(0, 1, (1, 20, 64)).astype(np.float32) for _ in range(8)]
+    quantized = lwai.quantize(model, calibration, progress=False)
+    assert ops(quantized).count("QGemm") == 2 and "MatMul" not in ops(quantized)
+    session = lwai.Session(quantized)
+    gemms = [a for a in session.node_assignments() if a.op == "QGemm"]
+    assert all(a.backend == "int8" and "fallback" not in a.kernel for a in gemms), gemms
+    x = rng.normal(0, 1, (1, 33, 64)).astype(np.float32)
+    assert cosine(session.run([x])[0], lwai.Session(model).run([x])[0]) > 0.999

@@ -47,8 +47,8 @@ Status FoldConstants(Graph& graph, bool keep_quantized_weights) {
       bool known = FindReferenceKernel(node.op) != nullptr;
       for (int t : node.inputs) {
         if (t < 0) continue;
-        known = known && (node.op == OpType::Shape ? graph.tensors[t].HasStaticShape()
-                                                   : computable[t] != 0);
+        known = known &&
+                (node.op == OpType::Shape ? graph.tensors[t].HasStaticShape() : computable[t] != 0);
       }
       for (int t : node.outputs) {
         if (t >= 0) computable[t] = known;
@@ -63,9 +63,9 @@ Status FoldConstants(Graph& graph, bool keep_quantized_weights) {
   }
   std::vector<Node> kept;
   for (Node& node : graph.nodes) {
-    const bool quantized_weight = keep_quantized_weights &&
-                                  node.op == OpType::DequantizeLinear && !node.outputs.empty() &&
-                                  node.outputs[0] >= 0 && feeds_runtime[node.outputs[0]];
+    const bool quantized_weight = keep_quantized_weights && node.op == OpType::DequantizeLinear &&
+                                  !node.outputs.empty() && node.outputs[0] >= 0 &&
+                                  feeds_runtime[node.outputs[0]];
     bool foldable = FindReferenceKernel(node.op) != nullptr && !quantized_weight;
     for (int t : node.inputs) {
       if (t < 0) continue;

@@ -344,7 +344,7 @@ Status FuseQuantizedGemm(Graph& graph) {
     // A MatMul of A [..., K] (rank known, at least 2) by a constant B [K, N] is a QGemm
     // without bias (lwai's QGemm takes A of any rank >= 2, as MatMul does).
     const bool matmul = gemm.op == OpType::MatMul;
-    if (matmul && (gemm.inputs.size() != 2 || gemm.inputs[0] < 0 ||
+    if (matmul && (gemm.inputs.size() > 3 || gemm.inputs[0] < 0 ||
                    !graph.tensors[gemm.inputs[0]].shape_known ||
                    graph.tensors[gemm.inputs[0]].shape.size() < 2)) {
       continue;
@@ -499,8 +499,8 @@ Status FuseQuantizedPassThrough(Graph& graph) {
       float q = scaled + static_cast<float>(zero_point(in.zero_point));
       q = std::isnan(q) ? static_cast<float>(zero_point(in.zero_point)) : std::clamp(q, lo, hi);
       const uint8_t byte = static_cast<uint8_t>(static_cast<int>(q) & 0xFF);
-      const int value = AddConstantTensor(graph, node.name + "_quantized_pad_value", in.type, {},
-                                          &byte, 1);
+      const int value =
+          AddConstantTensor(graph, node.name + "_quantized_pad_value", in.type, {}, &byte, 1);
       if (node.inputs.size() < 3) node.inputs.resize(3, -1);
       node.inputs[2] = value;
     }

@@ -36,8 +36,8 @@ Status FuseQuantizedBatchNorm(Graph& graph);
 Status FuseQuantizedBinary(Graph& graph);
 // Rewrites DequantizeLinear(x) -> Gemm(., DequantizeLinear(w) [, bias]) (transA 0, beta 1)
 // [-> Relu | Clip] -> QuantizeLinear into QGemm with an int32 bias and the activation fused; and
-// the same around MatMul(x [..., K], DequantizeLinear(w [K, N])) (x of known rank >= 2) into
-// QGemm without bias (lwai's QGemm multiplies A of any rank >= 2, as MatMul does).
+// the same around MatMul(x [..., K], DequantizeLinear(w [K, N]) [, bias]) (x of known rank >= 2)
+// into QGemm (lwai's QGemm multiplies A of any rank >= 2, as MatMul does).
 Status FuseQuantizedGemm(Graph& graph);
 // Rewrites Concat of DequantizeLinear outputs -> QuantizeLinear (per tensor, one 8-bit type) into
 // QLinearConcat (each input requantized by a lookup table, copied when its parameters are the

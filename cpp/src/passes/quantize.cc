@@ -74,6 +74,26 @@ std::vector<int> QuantizedInputs(const Graph& graph, const Node& node) {
       if (!act.empty() && act != "Relu" && act != "Clip") return {};
       return {x};
     }
+    case OpType::MatMul: {
+      // x [..., K] (known rank >= 2) by constant weights [K, N], with lwai's optional bias [N].
+      if (node.inputs.size() < 2 || node.inputs.size() > 3 || node.outputs.size() != 1) return {};
+      const int x = node.inputs[0], w = node.inputs[1];
+      const int b = node.inputs.size() > 2 ? node.inputs[2] : -1;
+      if (!IsFloatActivation(graph, x) || !graph.tensors[x].shape_known ||
+          graph.tensors[x].shape.size() < 2 || !FloatConstantData(graph, w) ||
+          !graph.tensors[w].HasStaticShape() || graph.tensors[w].shape.size() != 2) {
+        return {};
+      }
+      const int64_t n = graph.tensors[w].shape[1].value;
+      if (b >= 0 && (!FloatConstantData(graph, b) || !graph.tensors[b].HasStaticShape() ||
+                     graph.tensors[b].StaticShape().NumElements() != n ||
+                     graph.tensors[b].shape.size() != 1)) {
+        return {};
+      }
+      const std::string act = node.GetString("activation", "");
+      if (!act.empty() && act != "Relu" && act != "Clip") return {};
+      return {x};
+    }
     case OpType::Add:
     case OpType::Mul:
       if (node.inputs.size() != 2 || !IsFloatActivation(graph, node.inputs[0]) ||
@@ -345,15 +365,18 @@ Status InsertQuantization(Graph& graph, const std::vector<TensorRange>& ranges,
           if (input == t) input = dequantized[t];
         }
       }
-      if (node.op == OpType::Conv || node.op == OpType::Gemm) {
+      if (node.op == OpType::Conv || node.op == OpType::Gemm || node.op == OpType::MatMul) {
         // Weights: int8, symmetric, per output channel (axis 0 of Conv's and of Gemm's B^T, axis
-        // 1 of Gemm's B), behind a DequantizeLinear that the fusions read.
-        const int axis = node.op == OpType::Gemm && node.GetInt("transB", 0) == 0 ? 1 : 0;
+        // 1 of Gemm's and MatMul's B), behind a DequantizeLinear that the fusions read.
+        const bool by_columns =
+            node.op == OpType::MatMul || (node.op == OpType::Gemm && node.GetInt("transB", 0) == 0);
         std::vector<float> error;
-        node.inputs[1] =
-            QuantizedWeights(graph, source.inputs[1], axis, options.per_channel, &nodes, &error);
+        node.inputs[1] = QuantizedWeights(graph, source.inputs[1], by_columns ? 1 : 0,
+                                          options.per_channel, &nodes, &error);
+        // Channel means are over axis 1: a MatMul's reduction axis only for 2-D inputs.
         const std::vector<float>& means = range_of[source.inputs[0]]->channel_means;
-        if (!means.empty()) {
+        const bool means_fit = node.op != OpType::MatMul || HasRank(graph, source.inputs[0], 2);
+        if (!means.empty() && means_fit) {
           const std::vector<float> shift = OutputShift(graph, source, error, means);
           if (!shift.empty()) CorrectBias(graph, node, shift);
         }
