@@ -5,8 +5,9 @@
 //   g++ -O2 -std=c++17 -march=native -Icpp/include -Icpp/src -I. -Ibuild/generated \
 //       benchmarks/int8_gemm_bench.cc build/liblwai_kernels.a -lpthreadpool -lpthread \
 //       -o build/int8_gemm_bench
-// Usage: int8_gemm_bench [threads] [t]   (default 1 thread; "t": B given by columns and Y
-// written transposed, as the quantized MatMul kernels run A * W^T)
+// Usage: int8_gemm_bench [threads] [t|tf]   (default 1 thread; "t": B given by columns and Y
+// written transposed, as the quantized MatMul kernels run A * W^T; "tf": with float output, as
+// DynamicQuantizeMatMul)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
                 {3072, 768, 128}, {768, 3072, 128}};
   ThreadPool pool(argc > 1 ? atoi(argv[1]) : 1);
   const bool transposed = argc > 2 && argv[2][0] == 't';
+  const bool float_output = argc > 2 && argv[2][1] == 'f';
   for (auto s : shapes) {
     std::vector<int8_t> w(s.m * s.k);
     std::mt19937 r(1);
@@ -45,7 +47,8 @@ int main(int argc, char** argv) {
     rq.row_scale = sc.data();
     rq.y_zero_point = 3;
     rq.y_transposed = transposed;
-    std::vector<uint8_t> y(s.m * s.n);
+    rq.float_output = float_output;
+    std::vector<float> y(s.m * s.n);
     void* scratch =
         aligned_alloc(64, (Int8GemmScratchBytes(s.k, s.n, pool.num_threads()) + 63) / 64 * 64);
     double best = 1e9;

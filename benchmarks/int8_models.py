@@ -17,10 +17,17 @@ BERT-base; random weights, 128 tokens) quantized by each framework's own tool, l
 `lwai.quantize(mode="dynamic")`, ONNX Runtime by `quantize_dynamic` (int8 weights), against lwai
 fp32 and ONNX Runtime fp32.
 
+Real models quantized by ONNX Runtime (a third table): models of real_models.py (the trained
+PP-OCR models, and architectures with random weights) quantized by `quantize_static` (QDQ, int8
+weights per channel, uint8 activations) calibrated on the benchmark's input and a noisy copy of
+it; lwai, ONNX Runtime and OpenVINO run that same file. This is what a user who quantized a
+model with ONNX Runtime's tools meets: weights that the quantizer saw as activations (PP-OCR keeps
+them in Constant nodes) come as uint8 with zero points, transformers' MatMuls as QDQ MatMul.
+
 Replaces the "Int8" section of benchmarks/RESULTS.md; raw records in .cache/bench/int8.json.
 
     python3 benchmarks/int8_models.py [--quick] [--nets a,b] [--threads 1,2] [--repeats N]
-        [--no-openvino] [--dynamic a,b]
+        [--no-openvino] [--dynamic a,b] [--real a,b]
 """
 
 from __future__ import annotations
@@ -133,6 +140,114 @@ def prepare_dynamic(names: list[str]) -> dict:
     return out
 
 
+REAL_QDQ_MODELS = (
+    "ppocr_det",
+    "ppocr_cls",
+    "ppocr_rec",
+    "hf_mobilenet_v2",
+    "yolov8n",
+    "levit_128s",
+    "vit_tiny",
+    "minilm_l6",
+    "wav2vec2_base",
+    "bert_base",
+)
+REAL_QDQ_FRAMEWORKS = ("lwai", "ort", "openvino")
+
+REAL_QDQ_SCRIPT = """
+import sys, numpy as np
+from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+source, out, inputs = sys.argv[1:4]
+feed = dict(np.load(inputs))
+rng = np.random.default_rng(1)
+noisy = {k: v + rng.normal(0, 0.05, v.shape).astype(v.dtype) if v.dtype == np.float32 else v
+         for k, v in feed.items()}
+class Reader(CalibrationDataReader):
+    def __init__(self):
+        self.feeds = iter([feed, noisy])
+    def get_next(self):
+        return next(self.feeds, None)
+quantize_static(source, out, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+"""
+
+
+def prepare_real_qdq(names: list[str]) -> dict:
+    """{name: {"onnx": QDQ file, "model": its .lwai, "inputs"} or {"error"}}: each real model
+    quantized by ONNX Runtime (cached) and converted by lwai (fresh)."""
+    import real_models
+
+    out = real_models.ensure_models(names)
+    for name in names:
+        entry = out[name]
+        if "error" in entry:
+            continue
+        qdq = INT8_DIR / f"{name}_real_qdq.onnx"
+        if not qdq.exists():
+            error = run_script(REAL_QDQ_SCRIPT, entry["onnx"], qdq, entry["inputs"])
+            if error:
+                out[name] = {"error": error}
+                continue
+        converted = compare.prepare_lwai(
+            [f"{name}_real_qdq"], {f"{name}_real_qdq": {"onnx": str(qdq)}}
+        )
+        out[name] = {**converted[f"{name}_real_qdq"], "onnx": str(qdq), "inputs": entry["inputs"]}
+    return out
+
+
+def model_rows(summary, names, info, frameworks, columns, make_row) -> list[str]:
+    """Markdown rows per (model, threads) of a table with `columns` columns: an error row for a
+    model that could not be prepared, else make_row(name, threads, cells, ratio), with the
+    frameworks' summary cells and ratio(a, b) of their medians (by position)."""
+    threads_list = sorted({t for (_, _, t) in summary})
+    lines = []
+    for name in names:
+        shown = name.removesuffix("_ortqdq")
+        if "error" in info.get(name, {}):
+            lines.append(f"| {shown} | - | error: {info[name]['error']} |" + " |" * (columns - 3))
+            continue
+        for t in threads_list:
+            cells = [summary.get((fw, name, t), {}) for fw in frameworks]
+            med = [c.get("median_ms") for c in cells]
+
+            def ratio(a, b, med=med):
+                return compare._fmt(med[a] / med[b]) if med[a] and med[b] else "-"
+
+            row = [shown, str(t), *make_row(name, t, cells, ratio)]
+            lines.append("| " + " | ".join(compare._cell(c) for c in row) + " |")
+    return lines
+
+
+def real_qdq_lines(summary, names, info, differences, reasons) -> list[str]:
+    lines = [
+        "",
+        "## Real models quantized by ONNX Runtime",
+        "",
+        "Models of real_models.py quantized by `quantize_static` (QDQ, int8 weights per channel, "
+        "uint8 activations, calibrated on the benchmark's input and a noisy copy); all three "
+        "frameworks run that file. Median latency in ms. *vs ORT* is the largest difference of "
+        "lwai's output from ONNX Runtime's over the range of ONNX Runtime's output (random "
+        "weights amplify one-step rounding differences; ONNX Runtime's own optimized and "
+        "unoptimized sessions part as much on these).",
+        "",
+        "| model | threads | lwai int8 | ORT int8 | OpenVINO int8 | lwai/ORT | lwai/OpenVINO "
+        "| vs ORT |",
+        "| --- |" + " ---: |" * 7,
+    ]
+
+    def make_row(name, t, cells, ratio):
+        return [
+            compare._median_cell(cells[0]),
+            compare._median_cell(cells[1]),
+            compare._median_cell(cells[2], reasons.get("openvino")),
+            ratio(0, 1),
+            ratio(0, 2),
+            differences.get((name, t), "n/a"),
+        ]
+
+    return lines + model_rows(summary, names, info, REAL_QDQ_FRAMEWORKS, 8, make_row)
+
+
 def dynamic_cosines(names: list[str], threads_list: list[int]) -> dict:
     """{(framework, name): the lowest cosine of its dynamic int8 outputs to its fp32 outputs}
     from round 1's saved outputs."""
@@ -155,8 +270,6 @@ def dynamic_cosines(names: list[str], threads_list: list[int]) -> dict:
 
 
 def dynamic_lines(summary, names, info, cosines) -> list[str]:
-    threads_list = sorted({t for (_, _, t) in summary})
-    fmt = compare._fmt
     lines = [
         "",
         "## Dynamic int8 (transformers)",
@@ -170,23 +283,13 @@ def dynamic_lines(summary, names, info, cosines) -> list[str]:
         "| lwai/ORT dynamic | cosine lwai / ORT |",
         "| --- |" + " ---: |" * 8,
     ]
-    for name in names:
-        if "error" in info.get(name, {}):
-            lines.append(f"| {name} | - | error: {info[name]['error']} |" + " |" * 7)
-            continue
-        for t in threads_list:
-            cells = [summary.get((fw, name, t), {}) for fw in DYNAMIC_FRAMEWORKS]
-            med = [c.get("median_ms") for c in cells]
 
-            def ratio(a, b, med=med):
-                return fmt(med[a] / med[b]) if med[a] and med[b] else "-"
+    def make_row(name, t, cells, ratio):
+        lw, ort = cosines.get(("lwai_dynamic", name)), cosines.get(("ort_dynamic", name))
+        cosine = f"{lw:.5f} / {ort:.5f}" if lw is not None and ort is not None else "n/a"
+        return [*(compare._median_cell(c) for c in cells), ratio(1, 0), ratio(0, 2), cosine]
 
-            row = [name, str(t), *(compare._median_cell(c) for c in cells)]
-            lw, ort = cosines.get(("lwai_dynamic", name)), cosines.get(("ort_dynamic", name))
-            cosine = f"{lw:.5f} / {ort:.5f}" if lw is not None and ort is not None else "n/a"
-            row += [ratio(1, 0), ratio(0, 2), cosine]
-            lines.append("| " + " | ".join(compare._cell(c) for c in row) + " |")
-    return lines
+    return lines + model_rows(summary, names, info, DYNAMIC_FRAMEWORKS, 9, make_row)
 
 
 def report_lines(command, machine, summary, nets, info, reasons) -> list[str]:
@@ -277,6 +380,12 @@ def parse_args(argv):
         default=list(DYNAMIC_MODELS),
         help="transformers for the dynamic table ('' for none)",
     )
+    parser.add_argument(
+        "--real",
+        type=compare._str_list,
+        default=list(REAL_QDQ_MODELS),
+        help="real models quantized by ONNX Runtime for the third table ('' for none)",
+    )
     compare.add_run_options(parser)
     args = parser.parse_args(argv)
     compare.check_run_options(parser, args)
@@ -322,6 +431,28 @@ def main(argv: list[str] | None = None) -> int:
     if dynamic:
         results = compare.measure(args, dynamic, DYNAMIC_FRAMEWORKS, dynamic_spec)
         cosines = dynamic_cosines(dynamic, sorted({t for (_, _, t) in results}))
+    # Keyed "<model>_ortqdq": the dynamic table measures the same models' float files as "ort".
+    real = [n for n in args.real if n]
+    real_info = {f"{n}_ortqdq": v for n, v in (prepare_real_qdq(real) if real else {}).items()}
+    real = list(real_info)
+
+    def real_spec(fw: str, name: str) -> dict:
+        entry = real_info.get(name, {})
+        if "error" in entry:
+            return {"error": entry["error"]}
+        return {
+            "model": entry["onnx" if fw in compare.ONNX_PEERS else "model"],
+            "inputs": entry["inputs"],
+        }
+
+    real_differences = {}
+    if real:
+        real_frameworks = [fw for fw in REAL_QDQ_FRAMEWORKS if not reasons.get(fw)]
+        real_results = compare.measure(args, real, real_frameworks, real_spec)
+        for name in real:
+            for t in args.threads:
+                real_differences[(name, t)] = compare.output_difference(name, t, relative=True)
+        results.update(real_results)
     results.update(compare.measure(args, nets, frameworks, model_spec))
     summary = {key: compare.summarize(records) for key, records in results.items()}
     machine["load_average_end"] = list(os.getloadavg())
@@ -332,9 +463,13 @@ def main(argv: list[str] | None = None) -> int:
     lines = report_lines(
         command, machine, summary, nets, (onnx_info, fp32_info, int8_info), reasons
     )
-    if dynamic:  # the dynamic table goes before the machine list
+    # The dynamic and real-model tables go before the machine list.
+    extra = dynamic_lines(summary, dynamic, dynamic_info, cosines) if dynamic else []
+    if real:
+        extra += real_qdq_lines(summary, real, real_info, real_differences, reasons)
+    if extra:
         machine_at = next(i for i, line in enumerate(lines) if line.startswith("- CPU:")) - 1
-        lines[machine_at:machine_at] = dynamic_lines(summary, dynamic, dynamic_info, cosines)
+        lines[machine_at:machine_at] = extra
     compare.write_section(args.out, compare.INT8_HEADING, lines)
     raw = {
         "machine": machine,
@@ -343,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
             "fp32": fp32_info,
             "int8": int8_info,
             "dynamic": dynamic_info,
+            "real_qdq": real_info,
         },
         "results": [
             {"framework": fw, "net": n, "threads": t, "summary": summary[(fw, n, t)], "records": r}

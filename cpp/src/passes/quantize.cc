@@ -37,6 +37,28 @@ bool Excluded(const Node& node, const QuantizationOptions& options) {
              options.exclude_ops.end();
 }
 
+// Gemm's and MatMul's common checks: a float activation x, constant 2-D weights ([N, K] when
+// `transposed`), an optional constant bias of N values, no activation but Relu/Clip. {x}, or
+// empty.
+std::vector<int> MatrixProductInputs(const Graph& graph, const Node& node, bool transposed) {
+  if (node.inputs.size() < 2 || node.outputs.size() != 1) return {};
+  const int x = node.inputs[0], w = node.inputs[1];
+  const int b = node.inputs.size() > 2 ? node.inputs[2] : -1;
+  if (!IsFloatActivation(graph, x) || !FloatConstantData(graph, w) ||
+      !graph.tensors[w].HasStaticShape() || graph.tensors[w].shape.size() != 2) {
+    return {};
+  }
+  const int64_t n = graph.tensors[w].shape[transposed ? 0 : 1].value;
+  if (b >= 0 &&
+      (!FloatConstantData(graph, b) || !graph.tensors[b].HasStaticShape() ||
+       graph.tensors[b].StaticShape().NumElements() != n || graph.tensors[b].shape.size() != 1)) {
+    return {};
+  }
+  const std::string act = node.GetString("activation", "");
+  if (!act.empty() && act != "Relu" && act != "Clip") return {};
+  return {x};
+}
+
 // The node's activation inputs that get quantized, or empty when the node stays float.
 std::vector<int> QuantizedInputs(const Graph& graph, const Node& node) {
   switch (node.op) {
@@ -53,47 +75,21 @@ std::vector<int> QuantizedInputs(const Graph& graph, const Node& node) {
       if (!act.empty() && act != "Relu" && act != "Clip") return {};
       return {x};
     }
-    case OpType::Gemm: {
-      if (node.inputs.size() < 2 || node.outputs.size() != 1 || node.GetInt("transA", 0) != 0 ||
-          node.GetFloat("beta", 1.0f) != 1.0f) {
+    case OpType::Gemm:
+      // x [M, K] by constant weights [K, N] or (transB) [N, K], optional bias [N].
+      if (node.inputs.empty() || node.inputs[0] < 0 || node.GetInt("transA", 0) != 0 ||
+          node.GetFloat("beta", 1.0f) != 1.0f || !HasRank(graph, node.inputs[0], 2)) {
         return {};
       }
-      const int x = node.inputs[0], w = node.inputs[1];
-      const int b = node.inputs.size() > 2 ? node.inputs[2] : -1;
-      if (!IsFloatActivation(graph, x) || !HasRank(graph, x, 2) || !FloatConstantData(graph, w) ||
-          !graph.tensors[w].HasStaticShape() || graph.tensors[w].shape.size() != 2) {
-        return {};
-      }
-      const int64_t n = graph.tensors[w].shape[node.GetInt("transB", 0) ? 0 : 1].value;
-      if (b >= 0 && (!FloatConstantData(graph, b) || !graph.tensors[b].HasStaticShape() ||
-                     graph.tensors[b].StaticShape().NumElements() != n ||
-                     graph.tensors[b].shape.size() != 1)) {
-        return {};
-      }
-      const std::string act = node.GetString("activation", "");
-      if (!act.empty() && act != "Relu" && act != "Clip") return {};
-      return {x};
-    }
-    case OpType::MatMul: {
+      return MatrixProductInputs(graph, node, node.GetInt("transB", 0) != 0);
+    case OpType::MatMul:
       // x [..., K] (known rank >= 2) by constant weights [K, N], with lwai's optional bias [N].
-      if (node.inputs.size() < 2 || node.inputs.size() > 3 || node.outputs.size() != 1) return {};
-      const int x = node.inputs[0], w = node.inputs[1];
-      const int b = node.inputs.size() > 2 ? node.inputs[2] : -1;
-      if (!IsFloatActivation(graph, x) || !graph.tensors[x].shape_known ||
-          graph.tensors[x].shape.size() < 2 || !FloatConstantData(graph, w) ||
-          !graph.tensors[w].HasStaticShape() || graph.tensors[w].shape.size() != 2) {
+      if (node.inputs.size() > 3 || node.inputs.empty() || node.inputs[0] < 0 ||
+          !graph.tensors[node.inputs[0]].shape_known ||
+          graph.tensors[node.inputs[0]].shape.size() < 2) {
         return {};
       }
-      const int64_t n = graph.tensors[w].shape[1].value;
-      if (b >= 0 && (!FloatConstantData(graph, b) || !graph.tensors[b].HasStaticShape() ||
-                     graph.tensors[b].StaticShape().NumElements() != n ||
-                     graph.tensors[b].shape.size() != 1)) {
-        return {};
-      }
-      const std::string act = node.GetString("activation", "");
-      if (!act.empty() && act != "Relu" && act != "Clip") return {};
-      return {x};
-    }
+      return MatrixProductInputs(graph, node, false);
     case OpType::Add:
     case OpType::Mul:
       if (node.inputs.size() != 2 || !IsFloatActivation(graph, node.inputs[0]) ||
