@@ -441,15 +441,41 @@ void PackPanel(const uint8_t* b, int64_t ldb, uint8_t b_xor, int64_t depth, int6
 
 // PackPanel for B stored column by column (b[column * ldb + k], as A's rows are for A * W^T):
 // each panel entry is 4 consecutive bytes of one column.
+#ifdef LWAI_INT8_X86
+// The full quads of a full panel: per quad, two gathers of 16 columns' 4 bytes.
+LWAI_VNNI void PackFullQuadsColumnMajor(const uint8_t* b, int64_t ldb, uint8_t b_xor,
+                                        int64_t full_quads, uint8_t* panel) {
+  const __m512i rows =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(static_cast<int32_t>(ldb)));
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(b_xor));
+  const uint8_t* second = b + 16 * ldb;
+  for (int64_t q = 0; q < full_quads; ++q, panel += kPanelQuadBytes) {
+    const __m512i lo = _mm512_i32gather_epi32(rows, b + 4 * q, 1);
+    const __m512i hi = _mm512_i32gather_epi32(rows, second + 4 * q, 1);
+    _mm512_storeu_si512(panel, _mm512_xor_si512(lo, flip));
+    _mm512_storeu_si512(panel + 64, _mm512_xor_si512(hi, flip));
+  }
+}
+#endif
+
 void PackPanelColumnMajor(const uint8_t* b, int64_t ldb, uint8_t b_xor, int64_t depth,
                           int64_t columns, int64_t column0, uint8_t* panel) {
   const int64_t quads = (depth + 3) / 4, full_quads = depth / 4;
   const int64_t width = std::min<int64_t>(kColumns, columns - column0);
   const uint32_t flip = 0x01010101u * b_xor;
+  int64_t first_quad = 0;  // quads packed by gathers
+#ifdef LWAI_INT8_X86
+  // Gathers take 32-bit byte offsets: columns 15 apart at most from each gather's base.
+  if (width == kColumns && CpuHasVnni() && ldb <= (int64_t{1} << 26)) {
+    PackFullQuadsColumnMajor(b + column0 * ldb, ldb, b_xor, full_quads, panel);
+    first_quad = full_quads;
+  }
+#endif
   for (int64_t c = 0; c < kColumns; ++c) {
     const uint8_t* column = c < width ? b + (column0 + c) * ldb : nullptr;
-    uint8_t* out = panel + c * 4;
-    for (int64_t q = 0; q < quads; ++q, out += kPanelQuadBytes) {
+    uint8_t* out = panel + first_quad * kPanelQuadBytes + c * 4;
+    for (int64_t q = first_quad; q < quads; ++q, out += kPanelQuadBytes) {
       uint32_t v = 0;
       if (column != nullptr && q < full_quads) {
         std::memcpy(&v, column + 4 * q, 4);
