@@ -125,12 +125,42 @@ LWAI_VNNI inline Requantizer RequantizerOf(const Int8Requantization& rq) {
           _mm512_set1_ps(static_cast<float>(rq.y_max - rq.y_zero_point)),
           _mm512_set1_epi32(rq.y_zero_point)};
 }
-LWAI_VNNI inline void StoreRequantized(const Requantizer& r, __m512i sum, __m512i offset,
-                                       __m512 scale, __mmask16 mask, uint8_t* out) {
+// The 16 requantized bytes.
+LWAI_VNNI inline __m128i Requantized(const Requantizer& r, __m512i sum, __m512i offset,
+                                     __m512 scale) {
   __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(sum, offset)), scale);
   f = _mm512_min_ps(_mm512_max_ps(f, r.lo), r.hi);
-  const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), r.zero_point);
-  _mm_mask_storeu_epi8(out, mask, _mm512_cvtepi32_epi8(q));
+  return _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), r.zero_point));
+}
+LWAI_VNNI inline void StoreRequantized(const Requantizer& r, __m512i sum, __m512i offset,
+                                       __m512 scale, __mmask16 mask, uint8_t* out) {
+  _mm_mask_storeu_epi8(out, mask, Requantized(r, sum, offset, scale));
+}
+
+#define LWAI_VNNI_VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
+
+bool CpuHasVbmi() {
+  static const bool has = __builtin_cpu_supports("avx512vbmi");
+  return has;
+}
+
+// A full byte tile for Y^T, kept in `local` as 4 blocks of 8 columns, each 8 rows of 8 bytes
+// ([block][row][column % 8]): each block is one vpermb away from 8 columns of 8 rows.
+LWAI_VNNI_VBMI void StoreBlocksTransposed(const uint8_t* local, uint8_t* y, int64_t ldy) {
+  alignas(64) static constexpr uint8_t kIndex[64] = {
+      0,  8,  16, 24, 32, 40, 48, 56, 1,  9,  17, 25, 33, 41, 49, 57, 2,  10, 18, 26, 34, 42,
+      50, 58, 3,  11, 19, 27, 35, 43, 51, 59, 4,  12, 20, 28, 36, 44, 52, 60, 5,  13, 21, 29,
+      37, 45, 53, 61, 6,  14, 22, 30, 38, 46, 54, 62, 7,  15, 23, 31, 39, 47, 55, 63};
+  const __m512i index = _mm512_load_si512(kIndex);
+  for (int block = 0; block < kColumns / 8; ++block) {
+    const __m512i columns = _mm512_permutexvar_epi8(index, _mm512_load_si512(local + 64 * block));
+    uint8_t* out = y + 8 * block * ldy;
+    for (int pair = 0; pair < 4; ++pair) {
+      const __m128i two = _mm512_extracti32x4_epi32(columns, pair);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(out + 2 * pair * ldy), two);
+      _mm_storeh_pd(reinterpret_cast<double*>(out + (2 * pair + 1) * ldy), _mm_castsi128_pd(two));
+    }
+  }
 }
 
 // Rows of a tile accumulated together: 4 rows x 2 vectors keeps 8 accumulators in flight. With
@@ -144,6 +174,9 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
   alignas(64) uint8_t local[kLocalBytes];
   uint8_t* const base = rq.y_transposed ? local : t.y;
   const int64_t ld = rq.y_transposed ? kColumns : t.ldy;
+  // Full byte tiles of Y^T go through 8 x 8 blocks (StoreBlocksTransposed).
+  const bool blocked = kVectors == 2 && rq.y_transposed && !rq.float_output && t.rows == kRows &&
+                       t.columns == kColumns && CpuHasVbmi();
   for (int r0 = 0; r0 < t.rows; r0 += kGroupRows) {
     __m512i acc[kGroupRows][kVectors];
     for (int r = 0; r < kGroupRows; ++r) {
@@ -186,6 +219,15 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
         }
         continue;
       }
+      if (blocked) {
+        for (int v = 0; v < kVectors; ++v) {
+          const __m128i bytes = Requantized(requantizer, acc[g][v], offsets[v], scale);
+          _mm_storel_epi64(reinterpret_cast<__m128i*>(local + 128 * v + 8 * r), bytes);
+          _mm_storeh_pd(reinterpret_cast<double*>(local + 128 * v + 64 + 8 * r),
+                        _mm_castsi128_pd(bytes));
+        }
+        continue;
+      }
       for (int v = 0; v < kVectors; ++v) {
         const int lanes = std::min(16, t.columns - 16 * v);
         if (lanes <= 0) break;
@@ -194,7 +236,11 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
       }
     }
   }
-  if (rq.y_transposed) StoreTransposed(local, t, rq.float_output);
+  if (blocked) {
+    StoreBlocksTransposed(local, t.y, t.ldy);
+  } else if (rq.y_transposed) {
+    StoreTransposed(local, t, rq.float_output);
+  }
 }
 
 LWAI_VNNI void VnniRequantizeRow(const int32_t* sum, int64_t count, int32_t offset_value,
@@ -292,13 +338,6 @@ LWAI_VNNI void QuantizeUint8Avx512(const float* x, int64_t count, float scale, i
     _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i),
                      _mm512_cvtusepi32_epi8(_mm512_cvtps_epu32(q)));
   }
-}
-
-#define LWAI_VNNI_VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
-
-bool CpuHasVbmi() {
-  static const bool has = __builtin_cpu_supports("avx512vbmi");
-  return has;
 }
 
 // Byte indices that give each 32-bit lane i the 4 bytes at i * stride + j.
