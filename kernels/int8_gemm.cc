@@ -137,6 +137,43 @@ LWAI_VNNI inline void StoreRequantized(const Requantizer& r, __m512i sum, __m512
   _mm_mask_storeu_epi8(out, mask, Requantized(r, sum, offset, scale));
 }
 
+// A full float tile for Y^T, kept in `local` as 4 blocks of 8 columns, each 8 rows of 8 floats
+// ([block][row][column % 8]): two rounds of two-source permutes give each column's 8 rows.
+LWAI_VNNI void StoreFloatBlocksTransposed(const float* local, float* y, int64_t ldy) {
+  // Round 1: (column j < 4 or j - 4, row r < 4) -> j * 4 + r, from rows r * 8 + j of a pair.
+  alignas(64) static constexpr int32_t kLow[16] = {0, 8,  16, 24, 1, 9,  17, 25,
+                                                   2, 10, 18, 26, 3, 11, 19, 27};
+  alignas(64) static constexpr int32_t kHigh[16] = {4, 12, 20, 28, 5, 13, 21, 29,
+                                                    6, 14, 22, 30, 7, 15, 23, 31};
+  // Round 2: columns 2k and 2k + 1, rows 0-3 from the first source and 4-7 from the second.
+  alignas(64) static constexpr int32_t kPair0[16] = {0, 1, 2, 3, 16, 17, 18, 19,
+                                                     4, 5, 6, 7, 20, 21, 22, 23};
+  alignas(64) static constexpr int32_t kPair1[16] = {8,  9,  10, 11, 24, 25, 26, 27,
+                                                     12, 13, 14, 15, 28, 29, 30, 31};
+  const __m512i low = _mm512_load_si512(kLow), high = _mm512_load_si512(kHigh);
+  const __m512i pair0 = _mm512_load_si512(kPair0), pair1 = _mm512_load_si512(kPair1);
+  for (int block = 0; block < kColumns / 8; ++block) {
+    const float* in = local + 64 * block;
+    const __m512 rows01 = _mm512_load_ps(in), rows23 = _mm512_load_ps(in + 16);
+    const __m512 rows45 = _mm512_load_ps(in + 32), rows67 = _mm512_load_ps(in + 48);
+    const __m512 top[2] = {_mm512_permutex2var_ps(rows01, low, rows23),
+                           _mm512_permutex2var_ps(rows01, high, rows23)};
+    const __m512 bottom[2] = {_mm512_permutex2var_ps(rows45, low, rows67),
+                              _mm512_permutex2var_ps(rows45, high, rows67)};
+    float* out = y + 8 * block * ldy;
+    for (int half = 0; half < 2; ++half) {
+      for (int k = 0; k < 2; ++k) {
+        const __m512 columns =
+            _mm512_permutex2var_ps(top[half], k == 0 ? pair0 : pair1, bottom[half]);
+        const int64_t c = 4 * half + 2 * k;
+        _mm256_storeu_ps(out + c * ldy, _mm512_castps512_ps256(columns));
+        _mm256_storeu_ps(out + (c + 1) * ldy,
+                         _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(columns), 1)));
+      }
+    }
+  }
+}
+
 #define LWAI_VNNI_VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
 
 bool CpuHasVbmi() {
@@ -175,8 +212,9 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
   uint8_t* const base = rq.y_transposed ? local : t.y;
   const int64_t ld = rq.y_transposed ? kColumns : t.ldy;
   // Full byte tiles of Y^T go through 8 x 8 blocks (StoreBlocksTransposed).
-  const bool blocked = kVectors == 2 && rq.y_transposed && !rq.float_output && t.rows == kRows &&
-                       t.columns == kColumns && CpuHasVbmi();
+  const bool full = kVectors == 2 && rq.y_transposed && t.rows == kRows && t.columns == kColumns;
+  const bool blocked = full && !rq.float_output && CpuHasVbmi();
+  const bool float_blocked = full && rq.float_output;
   for (int r0 = 0; r0 < t.rows; r0 += kGroupRows) {
     __m512i acc[kGroupRows][kVectors];
     for (int r = 0; r < kGroupRows; ++r) {
@@ -215,6 +253,13 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
           if (lanes <= 0) break;
           const __m512 f = _mm512_fmadd_ps(
               _mm512_cvtepi32_ps(_mm512_add_epi32(acc[g][v], offsets[v])), scale, bias);
+          if (float_blocked) {
+            float* blocks = reinterpret_cast<float*>(local) + 128 * v + 8 * r;
+            _mm256_store_ps(blocks, _mm512_castps512_ps256(f));
+            _mm256_store_ps(blocks + 64,
+                            _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1)));
+            continue;
+          }
           _mm512_mask_storeu_ps(out + 16 * v, LaneMask(lanes), f);
         }
         continue;
@@ -238,6 +283,9 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
   }
   if (blocked) {
     StoreBlocksTransposed(local, t.y, t.ldy);
+  } else if (float_blocked) {
+    StoreFloatBlocksTransposed(reinterpret_cast<const float*>(local), reinterpret_cast<float*>(t.y),
+                               t.ldy);
   } else if (rq.y_transposed) {
     StoreTransposed(local, t, rq.float_output);
   }

@@ -194,29 +194,44 @@ TEST(Int8Gemm, FloatOutputMatchesPlainLoop) {
     rq.float_output = true;
     auto packed = Int8GemmWeights::Create(w.data(), c.rows, c.depth);
     ASSERT_TRUE(packed.ok()) << packed.status().ToString();
-    const int64_t ldy = c.columns + 2;
-    for (bool portable : {false, true}) {
-      for (int threads : {1, 2}) {
-        std::vector<float> y(static_cast<size_t>(c.rows * ldy), -7.5f);
-        std::vector<uint8_t> scratch(Int8GemmScratchBytes(c.depth, c.columns, threads) + 64);
-        void* aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) &
-                                                ~uintptr_t{63});
-        ThreadPool pool(threads);
-        int8_gemm_internal::SetForcePortableForTesting(portable);
-        Int8Gemm(**packed, b.data(), c.columns, 0, c.columns, rq, y.data(), ldy, aligned, &pool);
-        int8_gemm_internal::SetForcePortableForTesting(false);
-        for (int64_t m = 0; m < c.rows; ++m) {
-          for (int64_t n = 0; n < ldy; ++n) {
-            if (n >= c.columns) {
-              ASSERT_EQ(y[m * ldy + n], -7.5f) << "wrote past the columns at row " << m;
-              continue;
+    // B by columns (A's rows, depth bytes each) for the transposed form.
+    std::vector<uint8_t> b_columns(b.size());
+    for (int64_t k = 0; k < c.depth; ++k) {
+      for (int64_t n = 0; n < c.columns; ++n) b_columns[n * c.depth + k] = b[k * c.columns + n];
+    }
+    for (bool transposed : {false, true}) {  // Y, or Y^T as DynamicQuantizeMatMul writes it
+      rq.y_transposed = transposed;
+      const int64_t ldy = (transposed ? c.rows : c.columns) + 2;
+      for (bool portable : {false, true}) {
+        for (int threads : {1, 2}) {
+          std::vector<float> y(static_cast<size_t>((transposed ? c.columns : c.rows) * ldy), -7.5f);
+          std::vector<uint8_t> scratch(Int8GemmScratchBytes(c.depth, c.columns, threads) + 64);
+          void* aligned = reinterpret_cast<void*>(
+              (reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t{63});
+          ThreadPool pool(threads);
+          int8_gemm_internal::SetForcePortableForTesting(portable);
+          Int8Gemm(**packed, transposed ? b_columns.data() : b.data(),
+                   transposed ? c.depth : c.columns, 0, c.columns, rq, y.data(), ldy, aligned,
+                   &pool, transposed);
+          int8_gemm_internal::SetForcePortableForTesting(false);
+          for (int64_t m = 0; m < c.rows; ++m) {
+            for (int64_t n = 0; n < c.columns; ++n) {
+              int32_t sum = offset[m];
+              for (int64_t k = 0; k < c.depth; ++k) {
+                sum += w[m * c.depth + k] * b[k * c.columns + n];
+              }
+              const float want =
+                  std::fma(static_cast<float>(sum), scale[m], rq.row_bias ? bias[m] : 0.0f);
+              ASSERT_EQ(y[transposed ? n * ldy + m : m * ldy + n], want)
+                  << "row " << m << " column " << n << " portable " << portable << " threads "
+                  << threads << " transposed " << transposed;
             }
-            int32_t sum = offset[m];
-            for (int64_t k = 0; k < c.depth; ++k) sum += w[m * c.depth + k] * b[k * c.columns + n];
-            const float want =
-                std::fma(static_cast<float>(sum), scale[m], rq.row_bias ? bias[m] : 0.0f);
-            ASSERT_EQ(y[m * ldy + n], want) << "row " << m << " column " << n << " portable "
-                                            << portable << " threads " << threads;
+          }
+          // Nothing written past Y's rows (or Y^T's).
+          const int64_t lines = transposed ? c.columns : c.rows;
+          const int64_t width = transposed ? c.rows : c.columns;
+          for (int64_t i = 0; i < lines; ++i) {
+            for (int64_t j = width; j < ldy; ++j) ASSERT_EQ(y[i * ldy + j], -7.5f);
           }
         }
       }
