@@ -192,10 +192,14 @@ LWAI_VNNI_VBMI void StoreBlocksTransposed(const uint8_t* local, uint8_t* y, int6
   for (int block = 0; block < kColumns / 8; ++block) {
     const __m512i columns = _mm512_permutexvar_epi8(index, _mm512_load_si512(local + 64 * block));
     uint8_t* out = y + 8 * block * ldy;
+    // Columns 2p and 2p + 1 are 128-bit lane p (the lane index must be a constant).
+    const __m128i lanes[4] = {
+        _mm512_extracti32x4_epi32(columns, 0), _mm512_extracti32x4_epi32(columns, 1),
+        _mm512_extracti32x4_epi32(columns, 2), _mm512_extracti32x4_epi32(columns, 3)};
     for (int pair = 0; pair < 4; ++pair) {
-      const __m128i two = _mm512_extracti32x4_epi32(columns, pair);
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(out + 2 * pair * ldy), two);
-      _mm_storeh_pd(reinterpret_cast<double*>(out + (2 * pair + 1) * ldy), _mm_castsi128_pd(two));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(out + 2 * pair * ldy), lanes[pair]);
+      _mm_storeh_pd(reinterpret_cast<double*>(out + (2 * pair + 1) * ldy),
+                    _mm_castsi128_pd(lanes[pair]));
     }
   }
 }
