@@ -49,9 +49,6 @@ struct Int8Requantization {
   // Y stored transposed: element (m, n) at y[n * ldy + m] (A * W^T written as A's rows).
   bool y_transposed = false;
 };
-// Weights with zero points (Int8GemmWeights::CreateWithZeroPoints) add, per row, their row
-// constant d[m] times the column's byte sum (B's bytes after the XOR) to every sum: the product
-// with W - z then stays exact although W - z spans up to 511 values.
 
 // One value of that requantization, as every int8 kernel computes it: the clamp runs in float
 // before rounding (the bounds are integers, so this equals clamping after rounding) and sends NaN
@@ -138,7 +135,9 @@ size_t Int8GemmScratchBytes(int64_t depth, int64_t columns, int threads);
 
 // Y = requantize(W * B) for B [depth][columns] (row k at b + k * ldb), or, when
 // `b_column_major`, B given by columns (column n at b + n * ldb, depth bytes each: the rows of
-// a matrix A in A * W^T). Every byte of B is XORed with b_xor as it is packed. `scratch` holds
+// a matrix A in A * W^T). Every byte of B is XORed with b_xor as it is packed. Weights with row
+// constants (CreateWithZeroPoints) add d[m] times the column's byte sum (after the XOR) to each
+// sum, so the product with W - z stays exact. `scratch` holds
 // Int8GemmScratchBytes(depth, columns, threads) bytes, 64-byte aligned.
 void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b_xor,
               int64_t columns, const Int8Requantization& rq, void* y, int64_t ldy, void* scratch,
