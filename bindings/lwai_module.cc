@@ -522,6 +522,16 @@ class PySession {
   std::unique_ptr<Session> session_;
 };
 
+// A model made of `graph`, rewritten from `model`: it keeps `model` alive (their constants
+// share bytes) and its info, marked optimized when the rewrite ran the optimizer.
+std::shared_ptr<Model> DerivedModel(const std::shared_ptr<Model>& model,
+                                    std::unique_ptr<Graph> graph, bool optimized) {
+  auto info = std::make_unique<ModelInfo>(model->info());
+  if (optimized) info->optimized = true;
+  return std::make_shared<Model>(std::move(graph), std::move(info),
+                                 std::shared_ptr<const void>(model));
+}
+
 py::list DescribeNodes(const Model& model) {
   const Graph& g = model.graph();
   py::list nodes;
@@ -683,8 +693,7 @@ PYBIND11_MODULE(_lwai, m) {
             graph->outputs.push_back(t);
           }
         }
-        return std::make_shared<Model>(std::move(graph), std::make_unique<ModelInfo>(model->info()),
-                                       std::shared_ptr<const void>(model));
+        return DerivedModel(model, std::move(graph), /*optimized=*/false);
       },
       "A copy of the model that also returns the named tensors (for calibration).");
   m.def(
@@ -708,10 +717,7 @@ PYBIND11_MODULE(_lwai, m) {
           ThrowIfError(InsertQuantization(*graph, list, parsed));
           ThrowIfError(OptimizeGraph(*graph));
         }
-        auto info = std::make_unique<ModelInfo>(model->info());
-        info->optimized = true;
-        return std::make_shared<Model>(std::move(graph), std::move(info),
-                                       std::shared_ptr<const void>(model));
+        return DerivedModel(model, std::move(graph), /*optimized=*/true);
       },
       py::arg("model"), py::arg("ranges"), py::arg("options"),
       py::arg("channel_means") = std::map<std::string, std::vector<float>>());
@@ -735,10 +741,7 @@ PYBIND11_MODULE(_lwai, m) {
           ThrowIfError(EliminateDeadNodes(*graph));
           CompactTensors(*graph);
         }
-        return py::make_tuple(
-            std::make_shared<Model>(std::move(graph), std::make_unique<ModelInfo>(model->info()),
-                                    std::shared_ptr<const void>(model)),
-            pairs);
+        return py::make_tuple(DerivedModel(model, std::move(graph), /*optimized=*/false), pairs);
       },
       "Cross-layer equalization of Conv pairs: (the new float model, the number of pairs).",
       py::arg("model"), py::arg("options"),
@@ -764,11 +767,7 @@ PYBIND11_MODULE(_lwai, m) {
           ThrowIfError(InsertDynamicQuantization(*graph, parsed, &quantized));
           if (quantized > 0) ThrowIfError(OptimizeGraph(*graph));
         }
-        auto info = std::make_unique<ModelInfo>(model->info());
-        info->optimized = true;
-        return py::make_tuple(std::make_shared<Model>(std::move(graph), std::move(info),
-                                                      std::shared_ptr<const void>(model)),
-                              quantized);
+        return py::make_tuple(DerivedModel(model, std::move(graph), /*optimized=*/true), quantized);
       },
       "Dynamic quantization: (the new model, the number of MatMul/Gemm nodes rewritten).");
 
@@ -794,10 +793,8 @@ PYBIND11_MODULE(_lwai, m) {
           ThrowIfError(EliminateDeadNodes(*graph));
           CompactTensors(*graph);
         }
-        return py::make_tuple(
-            std::make_shared<Model>(std::move(graph), std::make_unique<ModelInfo>(model->info()),
-                                    std::shared_ptr<const void>(model)),
-            compressed);
+        return py::make_tuple(DerivedModel(model, std::move(graph), /*optimized=*/false),
+                              compressed);
       },
       "Weight-only compression: (the new model, the number of weights stored compressed).");
 
