@@ -685,17 +685,12 @@ PYBIND11_MODULE(_lwai, m) {
   m.def(
       "with_outputs",
       [](const std::shared_ptr<Model>& model, const std::vector<std::string>& names) {
-        auto graph = std::make_unique<Graph>(model->graph());
-        for (const std::string& name : names) {
-          const int t = graph->FindTensor(name);
-          if (t < 0) ThrowIfError(NotFound("no tensor named '" + name + "'"));
-          if (std::find(graph->outputs.begin(), graph->outputs.end(), t) == graph->outputs.end()) {
-            graph->outputs.push_back(t);
-          }
-        }
+        auto graph = std::make_unique<Graph>();
+        ThrowIfError(ObservableTensors(model->graph(), names, graph.get()));
         return DerivedModel(model, std::move(graph), /*optimized=*/false);
       },
-      "A copy of the model that also returns the named tensors (for calibration).");
+      "A copy of the model that also returns the named tensors (for calibration), those in If "
+      "branches passed out through their If nodes (empty when the other branch runs).");
   m.def(
       "quantize_model",
       [](const std::shared_ptr<Model>& model,
@@ -758,18 +753,49 @@ PYBIND11_MODULE(_lwai, m) {
       "The tensors between the Conv pairs that equalize_cross_layer would rescale.");
   m.def(
       "quantize_dynamic",
-      [](const std::shared_ptr<Model>& model, const py::dict& options) {
+      [](const std::shared_ptr<Model>& model, const py::dict& options, const py::dict& rounded) {
         const QuantizationOptions parsed = ParseQuantizationOptions(options);
+        std::map<std::string, RoundedWeights> parsed_rounded;
+        for (const auto& [name, pair] : rounded) {
+          const auto values_and_scales = pair.cast<py::tuple>();
+          const auto values = values_and_scales[0].cast<py::array_t<int8_t, py::array::c_style>>();
+          const auto scales = values_and_scales[1].cast<py::array_t<float, py::array::c_style>>();
+          RoundedWeights& weights = parsed_rounded[name.cast<std::string>()];
+          weights.values.assign(values.data(), values.data() + values.size());
+          weights.scales.assign(scales.data(), scales.data() + scales.size());
+        }
         auto graph = std::make_unique<Graph>(model->graph());
         int quantized = 0;
         {
           py::gil_scoped_release release;
-          ThrowIfError(InsertDynamicQuantization(*graph, parsed, &quantized));
+          ThrowIfError(InsertDynamicQuantization(*graph, parsed, &quantized, parsed_rounded));
           if (quantized > 0) ThrowIfError(OptimizeGraph(*graph));
         }
         return py::make_tuple(DerivedModel(model, std::move(graph), /*optimized=*/true), quantized);
       },
-      "Dynamic quantization: (the new model, the number of MatMul/Gemm nodes rewritten).");
+      "Dynamic quantization: (the new model, the number of MatMul/Gemm nodes rewritten). "
+      "`rounded` maps node names to (int8 weights [K, N], scales) to use instead of the nearest "
+      "rounding.",
+      py::arg("model"), py::arg("options"), py::arg("rounded") = py::dict());
+  m.def(
+      "dynamic_quantization_targets",
+      [](const std::shared_ptr<Model>& model, const py::dict& options) {
+        py::list targets;
+        for (DynamicTarget& t :
+             DynamicQuantizationTargets(model->graph(), ParseQuantizationOptions(options))) {
+          py::array_t<float> weights({t.k, t.n});
+          std::memcpy(weights.mutable_data(), t.weights.data(), t.weights.size() * sizeof(float));
+          py::dict entry;
+          entry["node"] = t.node;
+          entry["input"] = t.input;
+          entry["weights"] = weights;
+          entry["observable"] = t.observable;
+          targets.append(entry);
+        }
+        return targets;
+      },
+      "The MatMul/Gemm nodes quantize_dynamic would rewrite: dicts of node, input (the tensor "
+      "multiplied), weights (float [K, N]) and observable (with_outputs can return the input).");
 
   m.def(
       "compress_weights",

@@ -329,7 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--calib",
         metavar="DIR_OR_NPZ",
-        help="calibration inputs (static mode): a folder of .npy/.npz files or one .npz file",
+        help="calibration inputs: a folder of .npy/.npz files or one .npz file (static mode; "
+        "optional with --mode dynamic: weights then rounded to minimize the error on them)",
     )
     p.add_argument("--method", choices=("minmax", "percentile", "entropy"), default="minmax")
     p.add_argument("--percentile", type=float, default=99.999, help="for --method percentile")

@@ -62,15 +62,19 @@ def quantize(
 
     model: an lwai.Model, a path to a .lwai or .onnx file, or an onnx.ModelProto.
     mode: "static" (activations quantized with calibrated ranges) or "dynamic" (MatMul and Gemm
-      only, their inputs quantized at run time; no calibration, and `method`, `percentile`,
-      `activation_type` and `batch_size` do not apply) or "weight_only" (weights stored as
+      only, their inputs quantized at run time; `method`, `percentile` and `activation_type` do
+      not apply; calibration is optional: with it, each weight matrix is rounded to int8 so as
+      to minimize the error of its output on the calibration data (GPTQ, Frantar et al. 2022)
+      instead of to the nearest value, which matters for small recurrent models that amplify
+      rounding errors over time) or "weight_only" (weights stored as
       `weight_type`: "int8", "int4" (MatMul/Gemm weights in blocks of 32 along the reduction
       axis with a scale each, other weights int8) or "float16", expanded to float32 by
       sessions; no calibration).
-    calibration: (static mode) representative inputs, streamed: a numpy array (samples along
-      axis 0, for a one-input model), a mapping of input names to arrays (one feed), an iterable
-      of feeds (mappings, arrays or lists of arrays in input order), or a folder of .npy/.npz
-      files (or one .npz file: arrays of all inputs by name, or one array per feed).
+    calibration: representative inputs (static mode; optional for dynamic), streamed: a numpy
+      array (samples along axis 0, for a one-input model), a mapping of input names to arrays
+      (one feed), an iterable of feeds (mappings, arrays or lists of arrays in input order), or
+      a folder of .npy/.npz files (or one .npz file: arrays of all inputs by name, or one array
+      per feed).
     method: "minmax" (the observed range), "percentile" (the `percentile`-th and
       (100 - `percentile`)-th percentiles, averaged over batches) or "entropy" (the clipping
       threshold minimizing the KL divergence of the 8-bit histogram, as TensorRT does).
@@ -113,7 +117,12 @@ def quantize(
     }
     if mode != "static":
         if mode == "dynamic":
-            native, count = _lwai.quantize_dynamic(float_model._native, options)
+            rounded = {}
+            if calibration is not None:
+                rounded = _error_minimizing_rounding(
+                    float_model, options, calibration, batch_size, threads, progress
+                )
+            native, count = _lwai.quantize_dynamic(float_model._native, options, rounded)
             what = "MatMul or Gemm with constant 2-D float weights"
         else:
             if weight_type not in WEIGHT_TYPES:
@@ -305,6 +314,86 @@ def _meet_target(float_model, ranges, means, options, target, feeds, threads, pr
     report.float_nodes = [(name, op, alone[name]) for name, op in ranked[:count]]
     model.quantization_report = report
     return model
+
+
+def _error_minimizing_rounding(
+    float_model: Model, options: dict, calibration, batch_size: int, threads: int, progress: bool
+) -> dict:
+    """Int8 weights and scales per dynamically quantized node, rounded by GPTQ: the second
+    moment of each node's input over the calibration data (X^T X) weighs the rounding errors,
+    and each input row's error is spread over the rows not yet rounded. Nodes whose input
+    cannot be observed (inside Loop and Scan bodies) keep the nearest rounding."""
+    targets = [
+        t
+        for t in _lwai.dynamic_quantization_targets(float_model._native, options)
+        if t["observable"]
+    ]
+    if not targets:
+        return {}
+    inputs = list(dict.fromkeys(t["input"] for t in targets))  # graph order
+    observing = Model(_lwai.with_outputs(float_model._native, inputs))
+    session = Session(observing, threads=threads)
+    positions = {o.name: i for i, o in enumerate(observing.outputs)}
+    depth = {t["input"]: t["weights"].shape[0] for t in targets}
+    grams = {name: np.zeros((depth[name], depth[name])) for name in inputs}
+    count = 0
+    for feed in _progress(_feeds(calibration, float_model, batch_size), progress):
+        outputs = session.run(feed)
+        for name, gram in grams.items():
+            values = outputs[positions[name]]
+            if values.size == 0:  # an If branch that did not run
+                continue
+            if not np.isfinite(values).all():
+                raise _lwai.InvalidArgumentError(
+                    f"quantize: tensor '{name}' has non-finite values on calibration feed "
+                    f"{count} (NaN or infinity in the inputs?)"
+                )
+            if values.shape[-1] != gram.shape[0]:
+                continue  # broadcast or reshaped input: not the rows the weights multiply
+            rows = values.reshape(-1, gram.shape[0]).astype(np.float32)
+            gram += rows.T @ rows
+        count += 1
+    if count == 0:
+        raise _lwai.InvalidArgumentError("quantize: the calibration data is empty")
+    rounded = {}
+    for target in _progress(targets, progress, "rounding"):
+        gram = grams[target["input"]]
+        weights = target["weights"]
+        if np.trace(gram) > 0 and np.isfinite(weights).all():
+            rounded[target["node"]] = _gptq(weights, gram, options["per_channel"])
+    return rounded
+
+
+def _gptq(weights: np.ndarray, gram: np.ndarray, per_channel: bool, block: int = 128):
+    """(int8 [K, N], scales) for float weights [K, N] whose input rows have second moment
+    `gram` [K, K] (Frantar et al., "GPTQ", 2022, with its 1% dampening). Scales are the
+    nearest rounding's (largest |weight| / 127, per column or per tensor)."""
+    w = weights.T.astype(np.float64)  # [N, K]: one row per output, rounded one input at a time
+    depth = w.shape[1]
+    largest = np.abs(w).max(axis=1) if per_channel else np.full(len(w), np.abs(w).max())
+    scales = np.where(largest > 0, largest / 127.0, 1.0)
+    hessian = gram.copy()
+    unused = np.diag(hessian) <= 0
+    hessian[unused, unused] = 1.0
+    hessian += 0.01 * np.mean(np.diag(hessian)) * np.eye(depth)
+    try:
+        # Upper Cholesky factor U of the inverse (H^-1 = U^T U): row i spreads input i's error.
+        spread = np.linalg.cholesky(np.linalg.inv(hessian)).T
+    except np.linalg.LinAlgError:
+        spread = np.eye(depth)  # nearest rounding
+    values = np.empty(w.shape, np.int8)
+    for start in range(0, depth, block):
+        end = min(start + block, depth)
+        part = w[:, start:end].copy()
+        errors = np.empty_like(part)
+        for i in range(end - start):
+            q = np.clip(np.round(part[:, i] / scales), -127, 127)
+            values[:, start + i] = q
+            errors[:, i] = (part[:, i] - q * scales) / spread[start + i, start + i]
+            part[:, i:] -= np.outer(errors[:, i], spread[start + i, start + i : end])
+        w[:, end:] -= errors @ spread[start:end, end:]
+    stored = scales if per_channel else scales[:1]
+    return np.ascontiguousarray(values.T), stored.astype(np.float32)
 
 
 def _feeds(calibration, model: Model, batch_size: int) -> Iterator:

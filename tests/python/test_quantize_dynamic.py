@@ -23,16 +23,16 @@ def ops(model) -> dict:
     return model.op_histogram()
 
 
-def mlp(hidden=(48, 96, 32), tokens=None) -> onnx.ModelProto:
+def mlp(hidden=(48, 96, 32), tokens=None, rng=RNG) -> onnx.ModelProto:
     """x [tokens, 48] -> MatMul + bias -> Relu -> Gemm (transB) -> MatMul: a transformer's
     feed-forward block and a projection."""
     k, n, m = hidden
     inits = [
-        nh.from_array(RNG.normal(0, 1 / np.sqrt(k), (k, n)).astype(np.float32), "w1"),
-        nh.from_array(RNG.normal(0, 0.1, n).astype(np.float32), "b1"),
-        nh.from_array(RNG.normal(0, 1 / np.sqrt(n), (m, n)).astype(np.float32), "w2"),
-        nh.from_array(RNG.normal(0, 0.1, m).astype(np.float32), "b2"),
-        nh.from_array(RNG.normal(0, 1 / np.sqrt(m), (m, 10)).astype(np.float32), "w3"),
+        nh.from_array(rng.normal(0, 1 / np.sqrt(k), (k, n)).astype(np.float32), "w1"),
+        nh.from_array(rng.normal(0, 0.1, n).astype(np.float32), "b1"),
+        nh.from_array(rng.normal(0, 1 / np.sqrt(n), (m, n)).astype(np.float32), "w2"),
+        nh.from_array(rng.normal(0, 0.1, m).astype(np.float32), "b2"),
+        nh.from_array(rng.normal(0, 1 / np.sqrt(m), (m, 10)).astype(np.float32), "w3"),
     ]
     nodes = [
         h.make_node("MatMul", ["x", "w1"], ["h1"]),
@@ -101,6 +101,130 @@ def test_dynamic_quantization_errors():
         lwai.quantize(relu, mode="weights_only")
     with pytest.raises(lwai.InvalidArgumentError, match="needs calibration data"):
         lwai.quantize(relu)
+
+
+def correlated_rows(count, depth, seed) -> np.ndarray:
+    """Rows whose features are correlated (as real activations are): what GPTQ exploits."""
+    rng = np.random.default_rng(seed)
+    mixing = np.random.default_rng(5).normal(size=(depth, depth)) / np.sqrt(depth)
+    return (rng.normal(size=(count, depth)) @ mixing + 0.3).astype(np.float32)
+
+
+def test_gptq_halves_the_weight_rounding_error_on_held_out_inputs():
+    """The rounding alone: same scales as the nearest rounding, half its output error on inputs
+    it did not see (correlated features)."""
+    from lwai.quantize import _gptq
+
+    weights = RNG.normal(size=(64, 96)).astype(np.float32)
+    seen, held_out = correlated_rows(2048, 64, 1), correlated_rows(2048, 64, 2)
+    for per_channel in (True, False):
+        values, scales = _gptq(weights, seen.T.astype(np.float64) @ seen, per_channel)
+        largest = np.abs(weights).max(axis=0) if per_channel else np.abs(weights).max()
+        np.testing.assert_allclose(scales, np.broadcast_to(largest / 127, scales.shape), 1e-6)
+        assert values.dtype == np.int8 and values.shape == weights.shape
+        nearest = np.clip(np.round(weights / (largest / 127)), -127, 127) * (largest / 127)
+        nearest_error = np.mean((held_out @ (nearest - weights)) ** 2)
+        gptq_error = np.mean((held_out @ (values * scales - weights)) ** 2)
+        assert gptq_error < 0.6 * nearest_error, (per_channel, gptq_error, nearest_error)
+
+
+@pytest.mark.parametrize("per_channel", [True, False])
+def test_dynamic_calibration_rounds_weights_to_minimize_the_output_error(per_channel):
+    """With calibration data, dynamic quantization rounds each weight matrix by GPTQ: on held-out
+    inputs of the same distribution the output error drops below the nearest rounding's (by
+    less than the weights' own error: the inputs' run-time rounding stays), with the same scales
+    (the file does not grow)."""
+    # 0.72-0.88 of the nearest rounding's error over six random networks; this one: 0.75.
+    float_model = lwai.convert(mlp(hidden=(64, 128, 32), rng=np.random.default_rng(3)))
+    calibration = [correlated_rows(16, 64, seed) for seed in range(16)]
+    nearest = lwai.quantize(float_model, mode="dynamic", per_channel=per_channel)
+    gptq = lwai.quantize(
+        float_model, calibration, mode="dynamic", per_channel=per_channel, progress=False
+    )
+    assert ops(gptq).get("DynamicQuantizeMatMul") == 3
+    assert gptq.parameter_bytes == nearest.parameter_bytes
+    held_out = correlated_rows(256, 64, 99)
+    want = lwai.Session(float_model).run([held_out])[0]
+    nearest_error = np.mean((lwai.Session(nearest).run([held_out])[0] - want) ** 2)
+    gptq_error = np.mean((lwai.Session(gptq).run([held_out])[0] - want) ** 2)
+    assert gptq_error < 0.9 * nearest_error, (gptq_error, nearest_error)
+
+
+def if_branch_mlp() -> onnx.ModelProto:
+    """y = MatMul(x, w) inside the then branch of an If on `flag`, x * 2 in the else branch."""
+    w = nh.from_array(RNG.normal(0, 0.2, (32, 16)).astype(np.float32), "w")
+    then_graph = h.make_graph(
+        [h.make_node("MatMul", ["x", "w"], ["y_then"], name="inner_matmul")],
+        "then",
+        [],
+        [h.make_tensor_value_info("y_then", T.FLOAT, None)],
+    )
+    else_graph = h.make_graph(
+        [h.make_node("Mul", ["x", "two"], ["y_else"], name="inner_mul")],
+        "else",
+        [],
+        [h.make_tensor_value_info("y_else", T.FLOAT, None)],
+    )
+    graph = h.make_graph(
+        [h.make_node("If", ["flag"], ["y"], then_branch=then_graph, else_branch=else_graph)],
+        "if_mlp",
+        [
+            h.make_tensor_value_info("x", T.FLOAT, [4, 32]),
+            h.make_tensor_value_info("flag", T.BOOL, []),
+        ],
+        [h.make_tensor_value_info("y", T.FLOAT, None)],
+        [w, nh.from_array(np.array(2.0, np.float32), "two")],
+    )
+    return h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
+
+
+def test_dynamic_calibration_observes_if_branches():
+    """The MatMul inside an If branch is observed through the If (empty when the other branch
+    runs) and its weights rounded by GPTQ; a feed taking the other branch only contributes
+    nothing."""
+    float_model = lwai.convert(if_branch_mlp())
+    options = {"per_channel": True, "exclude_nodes": [], "exclude_ops": []}
+    targets = lwai._lwai.dynamic_quantization_targets(float_model._native, options)
+    assert [(t["node"], t["input"], t["observable"]) for t in targets] == [
+        ("inner_matmul", "x", True)
+    ]
+    observing = lwai.Model(lwai._lwai.with_outputs(float_model._native, ["y_then"]))
+    session = lwai.Session(observing)
+    x = correlated_rows(4, 32, 1)
+    y, observed = session.run({"x": x, "flag": np.array(True)})
+    np.testing.assert_array_equal(observed, y)
+    _, observed = session.run({"x": x, "flag": np.array(False)})
+    assert observed.size == 0
+    feeds = [{"x": correlated_rows(4, 32, s), "flag": np.array(s % 4 != 0)} for s in range(64)]
+    nearest = lwai.quantize(float_model, mode="dynamic")
+    gptq = lwai.quantize(float_model, feeds, mode="dynamic", progress=False)
+    held_out = {"x": correlated_rows(4, 32, 1000), "flag": np.array(True)}
+    want = lwai.Session(float_model).run(held_out)[0]
+    nearest_error = np.mean((lwai.Session(nearest).run(held_out)[0] - want) ** 2)
+    gptq_error = np.mean((lwai.Session(gptq).run(held_out)[0] - want) ** 2)
+    assert gptq_error < 0.8 * nearest_error, (gptq_error, nearest_error)
+
+
+def test_dynamic_calibration_errors():
+    float_model = lwai.convert(mlp())
+    with pytest.raises(lwai.InvalidArgumentError, match="calibration data is empty"):
+        lwai.quantize(float_model, [], mode="dynamic")
+    bad = correlated_rows(4, 48, 0)
+    bad[1, 2] = np.nan
+    with pytest.raises(lwai.InvalidArgumentError, match="tensor 'x' has non-finite values"):
+        lwai.quantize(float_model, [bad], mode="dynamic", progress=False)
+    with pytest.raises(lwai.ShapeMismatchError, match=r"input 'x': expected shape \[\?, 48\]"):
+        lwai.quantize(float_model, [np.zeros((4, 47), np.float32)], mode="dynamic", progress=False)
+    options = {"per_channel": True, "exclude_nodes": [], "exclude_ops": []}
+    values, scales = np.zeros((48, 96), np.int8), np.ones(96, np.float32)
+    with pytest.raises(lwai.InvalidArgumentError, match="node 'MatMul_0'.*expected 4608 and 96"):
+        lwai._lwai.quantize_dynamic(
+            float_model._native, options, {"MatMul_0": (values, scales[:5])}
+        )
+    with pytest.raises(lwai.InvalidArgumentError, match="node 'MatMul_0'.*scale is -1"):
+        lwai._lwai.quantize_dynamic(float_model._native, options, {"MatMul_0": (values, -scales)})
+    with pytest.raises(lwai.LwaiError, match="no tensor named .nowhere. in the graph or its If"):
+        lwai._lwai.with_outputs(float_model._native, ["nowhere"])
 
 
 def test_cli_dynamic_quantization(tmp_path):
@@ -210,21 +334,27 @@ def test_onnxruntime_dynamic_lstm_runs(tmp_path, bidirectional):
         assert np.abs(g - e).max() <= 2 * ort_error + 1e-3
 
 
-def speech(tmp_path) -> np.ndarray:
-    """Two sentences of synthesized speech (espeak-ng) between silences, 16 kHz."""
+def speech(
+    tmp_path,
+    text="The quick brown fox jumps over the lazy dog. Voice activity detection finds speech.",
+    voice="en-us",
+    speed=150,
+    quieter=0.5,
+) -> np.ndarray:
+    """A sentence of synthesized speech (espeak-ng) between silences, then again `quieter`,
+    16 kHz."""
     from scipy import signal
 
     espeak = shutil.which("espeak-ng")
     assert espeak, "espeak-ng is missing: run scripts/install_deps.sh"
-    path = tmp_path / "speech.wav"
-    text = "The quick brown fox jumps over the lazy dog. Voice activity detection finds speech."
-    subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", str(path), text], check=True)
+    path = tmp_path / f"speech_{voice}_{speed}.wav"
+    subprocess.run([espeak, "-v", voice, "-s", str(speed), "-w", str(path), text], check=True)
     with wave.open(str(path)) as w:
         rate = w.getframerate()
         x = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768
     x = signal.resample_poly(x, 16000, rate).astype(np.float32)
     silence = 0.002 * np.random.default_rng(0).standard_normal(16000).astype(np.float32)
-    audio = np.concatenate([silence, x, silence, 0.5 * x, silence])
+    audio = np.concatenate([silence, x, silence, quieter * x, silence])
     return audio[: len(audio) // 512 * 512]
 
 
@@ -243,22 +373,52 @@ def vad_stream(model, audio) -> np.ndarray:
     return np.array(probabilities)
 
 
+def stream_feeds(model, audio):
+    """silero-vad's feeds over `audio`, the float model's state fed back (calibration data)."""
+    session = lwai.Session(model)
+    state, context = np.zeros((2, 1, 128), np.float32), np.zeros((1, 64), np.float32)
+    for chunk in audio.reshape(-1, 1, 512):
+        feed = {"input": np.concatenate([context, chunk], axis=1).astype(np.float32)}
+        feed.update(state=state, sr=np.array(16000, np.int64))
+        context = chunk[:, -64:]
+        yield feed
+        _, state = session.run(feed)
+
+
 def test_silero_vad_dynamic_int8_over_a_speech_stream(tmp_path):
     """silero-vad (the LSTM cell as two Gemms inside If branches), dynamically quantized,
-    over a stream of synthesized speech. Target: within 0.02 of float; measured 0.045 at the
-    worst chunk (rounding the two LSTM weight matrices to int8 alone moves it by 0.035), so the
-    bound here is the measured one while that target stays open."""
+    over a stream of synthesized speech; target: within 0.02 of float.
+    - Nearest rounding of the weights misses it (0.045 at the worst chunk; the weights' rounding
+      alone moves it by 0.035).
+    - Calibrated on another speaker saying other words, the weights are rounded by GPTQ and the
+      worst chunk moves by 0.020 here (0.015-0.024 over three test streams and two calibration
+      streams). The weights' part of it is 0.006; the rest comes from quantizing the recurrent
+      state at run time, which int8 activations bound. So the target is met only at the edge,
+      and this bound is the measured value's."""
     path = REPO / ".cache" / "models" / "silero_vad_ifless.onnx"
     if not path.exists():
         subprocess.run(["python3", str(REPO / "scripts" / "fetch_real_models.py")], check=True)
     audio = speech(tmp_path)
     float_model = lwai.convert(path)
-    int8 = lwai.quantize(float_model, mode="dynamic")
-    want, got = vad_stream(float_model, audio), vad_stream(int8, audio)
+    nearest = lwai.quantize(float_model, mode="dynamic")
+    other_speaker = speech(
+        tmp_path,
+        "Calibration speaks another sentence, with other words and a different voice.",
+        voice="en-gb",
+        speed=170,
+        quieter=0.3,
+    )
+    int8 = lwai.quantize(
+        float_model, list(stream_feeds(float_model, other_speaker)), mode="dynamic", progress=False
+    )
+    want = vad_stream(float_model, audio)
     assert want.max() > 0.99 and want.min() < 0.01  # speech and silence both present
-    difference = np.abs(got - want)
-    assert difference.mean() < 0.002
-    assert difference.max() < 0.05
+    nearest_difference = np.abs(vad_stream(nearest, audio) - want)
+    difference = np.abs(vad_stream(int8, audio) - want)
+    assert difference.max() < 0.025
+    assert difference.max() < 0.5 * nearest_difference.max()
+    assert difference.mean() < 0.001
+    got = vad_stream(int8, audio)
     assert ((got > 0.5) == (want > 0.5)).mean() > 0.99
 
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -395,12 +397,13 @@ Status InsertQuantization(Graph& graph, const std::vector<TensorRange>& ranges,
 namespace {
 
 // Symmetric int8 weights of a float constant [K, N] (transposed from [N, K] when `transposed`),
-// scales per column (or one) multiplied by `alpha`: adds the int8 weights, scales and zero points
-// as constants and returns their indices.
+// scales per column (or one) multiplied by `alpha`: QuantizeMatrix adds the int8 weights, scales
+// and zero points as constants and returns their indices.
 struct DynamicWeights {
   int weights = -1, scale = -1, zero_point = -1;
 };
-DynamicWeights QuantizeMatrix(Graph& graph, int w, bool transposed, float alpha, bool per_channel) {
+// Nearest rounding of `w` as [K, N], with the scales it uses.
+RoundedWeights RoundToNearest(const Graph& graph, int w, bool transposed, bool per_channel) {
   const TensorDesc& wd = graph.tensors[w];
   const int64_t rows = wd.shape[0].value, cols = wd.shape[1].value;
   const int64_t k = transposed ? cols : rows, n = transposed ? rows : cols;
@@ -408,7 +411,9 @@ DynamicWeights QuantizeMatrix(Graph& graph, int w, bool transposed, float alpha,
   auto at = [&](int64_t d, int64_t j) {
     return transposed ? values[j * cols + d] : values[d * n + j];
   };
-  std::vector<float> scales(static_cast<size_t>(per_channel ? n : 1), 0.0f);
+  RoundedWeights rounded;
+  std::vector<float>& scales = rounded.scales;
+  scales.assign(static_cast<size_t>(per_channel ? n : 1), 0.0f);
   for (int64_t d = 0; d < k; ++d) {
     for (int64_t j = 0; j < n; ++j) {
       float& s = scales[per_channel ? j : 0];
@@ -416,15 +421,23 @@ DynamicWeights QuantizeMatrix(Graph& graph, int w, bool transposed, float alpha,
     }
   }
   for (float& s : scales) s = s > 0.0f && std::isfinite(s) ? s / 127.0f : 1.0f;
-  std::vector<int8_t> q(static_cast<size_t>(k * n));
+  std::vector<int8_t>& q = rounded.values;
+  q.resize(static_cast<size_t>(k * n));
   for (int64_t d = 0; d < k; ++d) {
     for (int64_t j = 0; j < n; ++j) {
       const float v = std::nearbyint(at(d, j) / scales[per_channel ? j : 0]);
       q[d * n + j] = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, v)));
     }
   }
+  return rounded;
+}
+
+DynamicWeights QuantizeMatrix(Graph& graph, int w, int64_t k, int64_t n, float alpha,
+                              RoundedWeights rounded) {
+  std::vector<int8_t>& q = rounded.values;
+  std::vector<float>& scales = rounded.scales;
   for (float& s : scales) s *= alpha;
-  const std::string name = wd.name;
+  const std::string name = graph.tensors[w].name;
   DynamicWeights out;
   out.weights =
       AddConstantTensor(graph, name + "_quantized", DataType::kInt8, {k, n}, q.data(), q.size());
@@ -448,12 +461,19 @@ const float* BiasValues(const Graph& graph, int t, int64_t n) {
   return values;
 }
 
-// The DynamicQuantizeMatMul replacing `node` (MatMul or Gemm), or false when it stays float.
-bool DynamicMatMulOf(Graph& graph, const Node& node, bool per_channel, Node* out) {
+// How a MatMul or Gemm multiplies by constant float weights, when dynamic quantization applies.
+struct DynamicForm {
+  int64_t k = 0, n = 0;
+  bool transposed = false;  // the weights are stored [N, K]
+  float alpha = 1.0f, beta = 1.0f;
+  const float* bias = nullptr;  // N values, or null
+};
+
+bool DynamicFormOf(const Graph& graph, const Node& node, DynamicForm* form) {
   // A's dtype may be unknown inside subgraphs; B's (float) fixes it.
   const int a = node.inputs.empty() ? -1 : node.inputs[0];
-  if (node.outputs.size() != 1 || node.inputs.size() < 2 || a < 0 ||
-      graph.tensors[a].is_constant() ||
+  if ((node.op != OpType::MatMul && node.op != OpType::Gemm) || node.outputs.size() != 1 ||
+      node.inputs.size() < 2 || a < 0 || graph.tensors[a].is_constant() ||
       (graph.tensors[a].dtype != DataType::kFloat32 &&
        graph.tensors[a].dtype != DataType::kUndefined)) {
     return false;
@@ -464,35 +484,66 @@ bool DynamicMatMulOf(Graph& graph, const Node& node, bool per_channel, Node* out
     return false;
   }
   const bool is_gemm = node.op == OpType::Gemm;
-  const bool transposed = is_gemm && node.GetInt("transB", 0) != 0;
-  const int64_t n = graph.tensors[w].shape[transposed ? 0 : 1].value;
-  const int64_t k = graph.tensors[w].shape[transposed ? 1 : 0].value;
-  if (k < 1 || n < 1) return false;
-  float alpha = 1.0f, beta = 1.0f;
+  form->transposed = is_gemm && node.GetInt("transB", 0) != 0;
+  form->n = graph.tensors[w].shape[form->transposed ? 0 : 1].value;
+  form->k = graph.tensors[w].shape[form->transposed ? 1 : 0].value;
+  if (form->k < 1 || form->n < 1) return false;
   if (is_gemm) {
     if (node.GetInt("transA", 0) != 0) return false;
-    alpha = node.GetFloat("alpha", 1.0f);
-    beta = node.GetFloat("beta", 1.0f);
+    form->alpha = node.GetFloat("alpha", 1.0f);
+    form->beta = node.GetFloat("beta", 1.0f);
   }
   const int bias_input = node.inputs.size() > 2 ? node.inputs[2] : -1;
-  const float* bias = bias_input >= 0 ? BiasValues(graph, bias_input, n) : nullptr;
-  if (bias_input >= 0 && bias == nullptr) return false;
-  const DynamicWeights q = QuantizeMatrix(graph, w, transposed, alpha, per_channel);
+  form->bias = bias_input >= 0 ? BiasValues(graph, bias_input, form->n) : nullptr;
+  return bias_input < 0 || form->bias != nullptr;
+}
+
+// The DynamicQuantizeMatMul replacing `node` (MatMul or Gemm) with `rounded` weights (or the
+// nearest when null), or false when it stays float.
+Status DynamicMatMulOf(Graph& graph, const Node& node, bool per_channel,
+                       const RoundedWeights* rounded, Node* out, bool* rewritten) {
+  *rewritten = false;
+  DynamicForm form;
+  if (!DynamicFormOf(graph, node, &form)) return Status::Ok();
+  const int w = node.inputs[1];
+  RoundedWeights weights;
+  if (rounded != nullptr) {
+    const size_t scales = per_channel ? static_cast<size_t>(form.n) : 1;
+    if (rounded->values.size() != static_cast<size_t>(form.k * form.n) ||
+        rounded->scales.size() != scales) {
+      return InvalidArgument("dynamic quantization of node '" + node.name + "': rounded weights " +
+                             "of " + std::to_string(rounded->values.size()) + " values and " +
+                             std::to_string(rounded->scales.size()) + " scales, expected " +
+                             std::to_string(form.k * form.n) + " and " + std::to_string(scales));
+    }
+    for (float scale : rounded->scales) {
+      if (!(scale > 0.0f) || !std::isfinite(scale)) {
+        return InvalidArgument("dynamic quantization of node '" + node.name +
+                               "': a rounded weight scale is " + std::to_string(scale) +
+                               " (must be finite and > 0)");
+      }
+    }
+    weights = *rounded;
+  } else {
+    weights = RoundToNearest(graph, w, form.transposed, per_channel);
+  }
+  const DynamicWeights q = QuantizeMatrix(graph, w, form.k, form.n, form.alpha, std::move(weights));
   *out = node;
   out->op = OpType::DynamicQuantizeMatMul;
   out->inputs = {node.inputs[0], q.weights, q.scale, q.zero_point};
-  if (bias != nullptr) {
-    std::vector<float> scaled(bias, bias + n);
-    for (float& v : scaled) v *= beta;
-    out->inputs.push_back(AddConstantTensor(graph, graph.tensors[bias_input].name + "_bias",
-                                            DataType::kFloat32, {n}, scaled.data(),
+  if (form.bias != nullptr) {
+    std::vector<float> scaled(form.bias, form.bias + form.n);
+    for (float& v : scaled) v *= form.beta;
+    out->inputs.push_back(AddConstantTensor(graph, graph.tensors[node.inputs[2]].name + "_bias",
+                                            DataType::kFloat32, {form.n}, scaled.data(),
                                             scaled.size() * sizeof(float)));
   }
   out->attributes.clear();
   for (const char* kept : {"activation", "activation_min", "activation_max"}) {
     if (const Attribute* a = node.FindAttribute(kept)) out->attributes.push_back(*a);
   }
-  return true;
+  *rewritten = true;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -656,21 +707,135 @@ Status EqualizeCrossLayer(Graph& graph, const QuantizationOptions& options,
   return Status::Ok();
 }
 
-Status InsertDynamicQuantization(Graph& graph, const QuantizationOptions& options, int* quantized) {
+Status InsertDynamicQuantization(Graph& graph, const QuantizationOptions& options, int* quantized,
+                                 const std::map<std::string, RoundedWeights>& rounded) {
   for (Node& node : graph.nodes) {
     for (Attribute& a : node.attributes) {
       if (a.graph == nullptr) continue;
       auto subgraph = std::make_shared<Graph>(*a.graph);
-      LWAI_RETURN_IF_ERROR(InsertDynamicQuantization(*subgraph, options, quantized));
+      LWAI_RETURN_IF_ERROR(InsertDynamicQuantization(*subgraph, options, quantized, rounded));
       a.graph = std::move(subgraph);
     }
-    if ((node.op != OpType::MatMul && node.op != OpType::Gemm) || Excluded(node, options)) {
+    if (Excluded(node, options)) continue;
+    auto found = node.name.empty() ? rounded.end() : rounded.find(node.name);
+    Node replacement;
+    bool rewritten = false;
+    LWAI_RETURN_IF_ERROR(DynamicMatMulOf(graph, node, options.per_channel,
+                                         found != rounded.end() ? &found->second : nullptr,
+                                         &replacement, &rewritten));
+    if (!rewritten) continue;
+    node = std::move(replacement);
+    ++*quantized;
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// Counts node names over `graph` and its subgraphs.
+void CountNodeNames(const Graph& graph, std::map<std::string, int>* counts) {
+  for (const Node& node : graph.nodes) {
+    ++(*counts)[node.name];
+    for (const Attribute& a : node.attributes) {
+      if (a.graph != nullptr) CountNodeNames(*a.graph, counts);
+    }
+  }
+}
+
+void CollectDynamicTargets(const Graph& graph, const QuantizationOptions& options,
+                           const std::map<std::string, int>& name_counts, bool observable,
+                           std::vector<DynamicTarget>* targets) {
+  for (const Node& node : graph.nodes) {
+    for (const Attribute& a : node.attributes) {
+      if (a.graph == nullptr) continue;
+      CollectDynamicTargets(*a.graph, options, name_counts, observable && node.op == OpType::If,
+                            targets);
+    }
+    DynamicForm form;
+    if (node.name.empty() || name_counts.at(node.name) != 1 || Excluded(node, options) ||
+        !DynamicFormOf(graph, node, &form)) {
       continue;
     }
-    Node rewritten;
-    if (!DynamicMatMulOf(graph, node, options.per_channel, &rewritten)) continue;
-    node = std::move(rewritten);
-    ++*quantized;
+    DynamicTarget target;
+    target.node = node.name;
+    target.input = graph.tensors[node.inputs[0]].name;
+    target.k = form.k;
+    target.n = form.n;
+    target.observable = observable;
+    const float* values = FloatConstantData(graph, node.inputs[1]);
+    target.weights.resize(static_cast<size_t>(form.k * form.n));
+    for (int64_t d = 0; d < form.k; ++d) {
+      for (int64_t j = 0; j < form.n; ++j) {
+        target.weights[d * form.n + j] =
+            form.transposed ? values[j * form.k + d] : values[d * form.n + j];
+      }
+    }
+    targets->push_back(std::move(target));
+  }
+}
+
+// Makes tensor `name` a value of `graph` (at the top level), passing it out of the If nodes
+// whose branches hold it. Returns its index, or -1 when no graph or only a Loop/Scan body has it.
+int LiftTensor(Graph& graph, const std::string& name) {
+  const int found = graph.FindTensor(name);
+  if (found >= 0) return found;
+  for (Node& node : graph.nodes) {
+    if (node.op != OpType::If) continue;
+    Attribute* branches[2] = {nullptr, nullptr};
+    for (Attribute& a : node.attributes) {
+      if (a.name == "then_branch") branches[0] = &a;
+      if (a.name == "else_branch") branches[1] = &a;
+    }
+    if (branches[0] == nullptr || branches[1] == nullptr || branches[0]->graph == nullptr ||
+        branches[1]->graph == nullptr) {
+      continue;
+    }
+    for (int holder = 0; holder < 2; ++holder) {
+      auto lifted = std::make_shared<Graph>(*branches[holder]->graph);
+      const int inner = LiftTensor(*lifted, name);
+      if (inner < 0) continue;
+      lifted->outputs.push_back(inner);
+      auto other = std::make_shared<Graph>(*branches[1 - holder]->graph);
+      const float none = 0.0f;
+      other->outputs.push_back(
+          AddConstantTensor(*other, name + "__not_taken", DataType::kFloat32, {0}, &none, 0));
+      branches[holder]->graph = std::move(lifted);
+      branches[1 - holder]->graph = std::move(other);
+      TensorDesc outer;
+      outer.name = name;
+      const int index = graph.AddTensor(outer);
+      node.outputs.push_back(index);
+      return index;
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
+std::vector<DynamicTarget> DynamicQuantizationTargets(const Graph& graph,
+                                                      const QuantizationOptions& options) {
+  std::map<std::string, int> name_counts;
+  CountNodeNames(graph, &name_counts);
+  std::vector<DynamicTarget> targets;
+  CollectDynamicTargets(graph, options, name_counts, /*observable=*/true, &targets);
+  return targets;
+}
+
+Status ObservableTensors(const Graph& graph, const std::vector<std::string>& names,
+                         Graph* observed) {
+  *observed = graph;
+  for (const std::string& name : names) {
+    const int t = LiftTensor(*observed, name);
+    if (t < 0) {
+      return NotFound("no tensor named '" + name +
+                      "' in the graph or its If branches (values inside Loop and Scan bodies "
+                      "cannot be observed)");
+    }
+    if (std::find(observed->outputs.begin(), observed->outputs.end(), t) ==
+        observed->outputs.end()) {
+      observed->outputs.push_back(t);
+    }
   }
   return Status::Ok();
 }

@@ -76,7 +76,37 @@ std::vector<int> EqualizationTensors(const Graph& graph, const QuantizationOptio
 // quantized to uint8 at run time. Fused activations stay fused. Subgraphs (If, Loop and Scan
 // bodies) are rewritten too. *quantized counts the nodes rewritten; options.exclude_* keep
 // nodes in float.
-Status InsertDynamicQuantization(Graph& graph, const QuantizationOptions& options, int* quantized);
+//
+// `rounded` (by node name) replaces the nearest rounding of a node's weights with the caller's:
+// int8 values [K, N] and their scales (N, or one when !options.per_channel) before `alpha`,
+// e.g. rounded to minimize the output error on calibration data (GPTQ). InvalidArgument naming
+// the node when they do not fit its weights.
+struct RoundedWeights {
+  std::vector<int8_t> values;  // [K, N], row-major
+  std::vector<float> scales;   // finite, > 0
+};
+Status InsertDynamicQuantization(Graph& graph, const QuantizationOptions& options, int* quantized,
+                                 const std::map<std::string, RoundedWeights>& rounded = {});
+
+// A MatMul or Gemm that InsertDynamicQuantization would rewrite, with its float weights as
+// the int8 weights will hold them: [K, N], before Gemm's alpha.
+struct DynamicTarget {
+  std::string node;   // the node's name (unique in the model; unnamed nodes are not listed)
+  std::string input;  // its float input A, whose rows are multiplied by the weights
+  int64_t k = 0, n = 0;
+  std::vector<float> weights;  // [K, N], row-major
+  // A is observable by ObservableTensors: the node is in the main graph or only in If branches.
+  bool observable = false;
+};
+std::vector<DynamicTarget> DynamicQuantizationTargets(const Graph& graph,
+                                                      const QuantizationOptions& options);
+
+// A copy of `graph` whose outputs also include the named tensors. A tensor inside an If branch
+// (at any depth of If nesting) is passed out through its If nodes as a new output; the other
+// branch gives an empty float tensor [0] there. NotFound names a tensor that is in no graph, or
+// only in Loop and Scan bodies (whose values are per iteration).
+Status ObservableTensors(const Graph& graph, const std::vector<std::string>& names,
+                         Graph* observed);
 
 // Weight-only compression: the float constant weights (at least kMinCompressedWeights values) of
 // Conv, ConvTranspose, MatMul, Gemm, LSTM, GRU, RNN and Gather (an embedding table) are stored
