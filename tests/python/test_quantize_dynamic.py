@@ -233,6 +233,16 @@ def test_cli_dynamic_quantization(tmp_path):
     out = tmp_path / "mlp_int8.lwai"
     done = run_cli("quantize", str(source), "--mode", "dynamic", "-o", str(out))
     assert "3 int8 operators" in done.stdout
+    calibration = tmp_path / "calib"
+    calibration.mkdir()
+    for seed in range(4):
+        np.save(calibration / f"{seed}.npy", correlated_rows(4, 48, seed))
+    rounded = tmp_path / "mlp_gptq.lwai"
+    args = ("--mode", "dynamic", "--calib", str(calibration), "-o", str(rounded))
+    assert "3 int8 operators" in run_cli("quantize", str(source), *args).stdout
+    x = correlated_rows(4, 48, 50)
+    nearest_out = lwai.Session(lwai.load(out)).run([x])[0]
+    assert not np.array_equal(lwai.Session(lwai.load(rounded)).run([x])[0], nearest_out)
     failed = run_cli("quantize", str(source), check=False)
     assert failed.returncode != 0 and "--calib" in failed.stderr
     assert "Traceback" not in failed.stderr
