@@ -500,15 +500,18 @@ void PanelColumnSums(const uint8_t* panel, int64_t quads, int32_t* sums) {
 
 // Packs columns [column0, column0 + 32) of B (zero past `columns`, and past the depth) into one
 // panel: panel[q][c][i] = B[4q + i][column0 + c] ^ b_xor.
-void PackPanel(const uint8_t* b, int64_t ldb, uint8_t b_xor, int64_t depth, int64_t columns,
-               int64_t column0, uint8_t* panel) {
+void PackPanel(const uint8_t* b, int64_t ldb, const int64_t* row_offsets, uint8_t b_xor,
+               int64_t depth, int64_t columns, int64_t column0, uint8_t* panel) {
   const int64_t quads = (depth + 3) / 4;
   const int64_t width = std::min<int64_t>(kColumns, columns - column0);
   for (int64_t q = 0; q < quads; ++q) {
     uint8_t* out = panel + q * kPanelQuadBytes;
     const uint8_t* rows[4];
-    for (int i = 0; i < 4; ++i)
-      rows[i] = 4 * q + i < depth ? b + (4 * q + i) * ldb + column0 : nullptr;
+    for (int i = 0; i < 4; ++i) {
+      const int64_t k = 4 * q + i;
+      rows[i] =
+          k < depth ? b + (row_offsets != nullptr ? row_offsets[k] : k * ldb) + column0 : nullptr;
+    }
 #if defined(__SSE2__)
     if (width == kColumns && rows[3] != nullptr) {
       const __m128i flip = _mm_set1_epi8(static_cast<char>(b_xor));
@@ -816,7 +819,7 @@ size_t Int8GemmScratchBytes(int64_t depth, int64_t columns, int threads) {
 
 void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b_xor,
               int64_t columns, const Int8Requantization& rq, void* y, int64_t ldy, void* scratch,
-              ThreadPool* pool, bool b_column_major) {
+              ThreadPool* pool, bool b_column_major, const int64_t* b_row_offsets) {
   const int tasks = pool != nullptr ? pool->num_threads() : 1;
   const int64_t quads = w.depth_quads();
   const int64_t panel_bytes = PanelBytes(quads);
@@ -857,8 +860,11 @@ void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b
         const int64_t first = chunk * per_chunk, last = std::min(panels, first + per_chunk);
         for (int64_t p = first; p < last; ++p) {
           uint8_t* packed = buffer + (p - first) * panel_bytes;
-          (b_column_major ? PackPanelColumnMajor : PackPanel)(b, ldb, b_xor, w.depth(), columns,
-                                                              p * kColumns, packed);
+          if (b_column_major) {
+            PackPanelColumnMajor(b, ldb, b_xor, w.depth(), columns, p * kColumns, packed);
+          } else {
+            PackPanel(b, ldb, b_row_offsets, b_xor, w.depth(), columns, p * kColumns, packed);
+          }
           if (t.row_constants != nullptr) {
             PanelColumnSums(packed, quads,
                             reinterpret_cast<int32_t*>(packed + quads * kPanelQuadBytes));

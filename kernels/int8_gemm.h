@@ -137,11 +137,14 @@ size_t Int8GemmScratchBytes(int64_t depth, int64_t columns, int threads);
 // `b_column_major`, B given by columns (column n at b + n * ldb, depth bytes each: the rows of
 // a matrix A in A * W^T). Every byte of B is XORed with b_xor as it is packed. Weights with row
 // constants (CreateWithZeroPoints) add d[m] times the column's byte sum (after the XOR) to each
-// sum, so the product with W - z stays exact. `scratch` holds
+// sum, so the product with W - z stays exact. With `b_row_offsets` (not column-major), row k of B
+// starts at b + b_row_offsets[k] instead (ldb unused): e.g. the rows of an implicit im2col, each
+// a window tap's run through a padded image. `scratch` holds
 // Int8GemmScratchBytes(depth, columns, threads) bytes, 64-byte aligned.
 void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b_xor,
               int64_t columns, const Int8Requantization& rq, void* y, int64_t ldy, void* scratch,
-              ThreadPool* pool, bool b_column_major = false);
+              ThreadPool* pool, bool b_column_major = false,
+              const int64_t* b_row_offsets = nullptr);
 
 // out[i] = Int8Requantize(sum[i], offset, scale, ...) for `count` sums, with rq's zero point and
 // bounds, stored as bytes (int8 or uint8 as rq.y_signed says). Vectorized where the CPU allows.

@@ -157,6 +157,13 @@ struct QConvState : WrappedState {
   std::vector<int32_t> depthwise_offset;
   int64_t depthwise_plane_bytes = 0;
   bool read_in_place = false;  // uint8 image whose windows never leave it: no padded copy
+  // Stride 1 without im2col: B's row for tap (c, ky, kx) is the padded image's run from that
+  // tap's first input, flat_columns = oh x padded_width long (columns past ow wrap into the next
+  // row and are computed, then dropped when the output rows are compacted).
+  bool flat = false;
+  std::vector<int64_t> flat_row_offsets;  // per B row (all groups)
+  int64_t flat_columns = 0;
+  size_t flat_out_bytes = 0;  // the uncompacted output of one image
 };
 
 // Makes a 1-D window geometry 2-D with a leading spatial axis of size 1.
@@ -345,9 +352,30 @@ Status PrepareQLinearConv(KernelContext& ctx) {
       s.read_in_place = !s.x_signed && g.pad_begin[0] == 0 && g.pad_begin[1] == 0 &&
                         s.padded_height == g.input[0] && s.padded_width == g.input[1];
       s.col_bytes = static_cast<size_t>(col + 64 + 63) / 64 * 64;
+      // Flat when its wrapped columns cost at most 10% more panels than the im2col's columns
+      // (the copy it saves costs about that much): always where the output is 7x7 or 14x14.
+      const int64_t flat_columns = g.output[0] * s.padded_width;
+      const int64_t flat_panels = (flat_columns + 31) / 32, panels = (c.out_size + 31) / 32;
+      if (g.strides[0] == 1 && g.strides[1] == 1 && 10 * flat_panels <= 11 * panels) {
+        s.flat = true;
+        s.flat_columns = flat_columns;
+        s.read_in_place = false;  // the runs read past the image: the padded copy has slack
+        // The last tap's run ends (kw - 1) * dilation bytes past the padded image.
+        s.padded_bytes += static_cast<size_t>((g.kernel[1] - 1) * g.dilations[1] + 63) / 64 * 64;
+        s.col_bytes = 0;
+        s.flat_out_bytes = static_cast<size_t>(c.out_channels * flat_columns + 63) / 64 * 64;
+        const int64_t kh = g.kernel[0], kw = g.kernel[1];
+        s.flat_row_offsets.resize(static_cast<size_t>(c.in_channels * kh * kw));
+        for (int64_t row = 0; row < c.in_channels * kh * kw; ++row) {
+          const int64_t channel = row / (kh * kw), ky = row / kw % kh, kx = row % kw;
+          s.flat_row_offsets[row] = channel * s.padded_height * s.padded_width +
+                                    ky * g.dilations[0] * s.padded_width + kx * g.dilations[1];
+        }
+      }
     }
-    scratch = s.padded_bytes + s.col_bytes +
-              Int8GemmScratchBytes(depth, c.out_size, ctx.thread_pool()->num_threads());
+    scratch = s.padded_bytes + s.col_bytes + s.flat_out_bytes +
+              Int8GemmScratchBytes(depth, s.flat ? s.flat_columns : c.out_size,
+                                   ctx.thread_pool()->num_threads());
   }
   ctx.RequestScratch(scratch);
   ctx.ReleaseConstantInput(kW);
@@ -358,11 +386,12 @@ Status PrepareQLinearConv(KernelContext& ctx) {
   } else {
     const bool constants = std::any_of(s.group_weights.begin(), s.group_weights.end(),
                                        [](const auto& w) { return w->row_constants() != nullptr; });
-    if (c.groups > 1) {
-      s.fast_variant = constants ? "grouped gemm, weight zero points" : "grouped gemm";
-    } else {
-      s.fast_variant = constants ? "gemm, weight zero points" : "gemm";
-    }
+    static const char* const kVariants[2][2][2] = {
+        {{"gemm", "gemm, padded runs"},
+         {"gemm, weight zero points", "gemm, weight zero points, padded runs"}},
+        {{"grouped gemm", "grouped gemm, padded runs"},
+         {"grouped gemm, weight zero points", "grouped gemm, weight zero points, padded runs"}}};
+    s.fast_variant = kVariants[c.groups > 1][constants][s.flat];
   }
   ctx.SetState(std::move(state));
   return Status::Ok();
@@ -602,8 +631,36 @@ Status EvalQLinearConv(KernelContext& ctx) {
   }
   uint8_t* padded = static_cast<uint8_t*>(ctx.scratch());
   uint8_t* col = padded + s.padded_bytes;
-  void* gemm_scratch = col + s.col_bytes;
+  uint8_t* flat_out = col + s.col_bytes;
+  void* gemm_scratch = flat_out + s.flat_out_bytes;
   const uint8_t flip = s.x_signed ? 0x80 : 0;
+  if (s.flat) {
+    const WindowGeometry& g = c.geometry;
+    const int64_t oh = g.output[0], ow = g.output[1], pw = s.padded_width;
+    const int64_t b_rows = c.ColRows();
+    for (int64_t n = 0; n < c.batch; ++n) {
+      PadImage(s, x + n * c.in_channels * c.in_size, flip, padded, pool);
+      for (int64_t group = 0; group < c.groups; ++group) {
+        const int64_t first = group * c.OutPerGroup();
+        Int8Requantization rq = s.rq;
+        rq.row_offset += first;
+        rq.row_scale += first;
+        Int8Gemm(*s.group_weights[group], padded, 0, 0, s.flat_columns, rq,
+                 flat_out + first * s.flat_columns, s.flat_columns, gemm_scratch, pool,
+                 /*b_column_major=*/false, s.flat_row_offsets.data() + group * b_rows);
+      }
+      uint8_t* image_out = y + n * c.out_channels * c.out_size;
+      pool->ParallelFor(c.out_channels, 16, [&](int64_t begin, int64_t end) {
+        for (int64_t m = begin; m < end; ++m) {
+          for (int64_t oy = 0; oy < oh; ++oy) {
+            std::memcpy(image_out + (m * oh + oy) * ow, flat_out + m * s.flat_columns + oy * pw,
+                        static_cast<size_t>(ow));
+          }
+        }
+      });
+    }
+    return Status::Ok();
+  }
   for (int64_t n = 0; n < c.batch; ++n) {
     const uint8_t* image = x + n * c.in_channels * c.in_size;
     const uint8_t* b = image;

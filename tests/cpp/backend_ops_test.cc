@@ -279,6 +279,28 @@ std::vector<OpCase> Cases() {
                  n.QConv(n.Input({1, 6, 13, 11}, -2.0f, 2.0f), 6, 6, {3, 3}, kS8, kS8, true,
                          Pads({1, 1, 1, 1}), 6, QWeights::kInt8WithZeroPoints);
                }});
+  // Stride 1 without im2col (B's rows are runs through the padded image, outputs compacted):
+  // 14x14 and 7x7 outputs, dilation, int8 inputs, weight zero points, groups, batches, 1-D.
+  c.push_back({"qconv3x3_u8_14x14_padded_runs", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 16, 14, 14}, -2.0f, 2.0f), 16, 24, {3, 3}, kU8, kU8, true,
+                         Pads({1, 1, 1, 1}));
+               }});
+  c.push_back({"qconv3x3_s8_dilation2_weight_zero_points_padded_runs", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 12, 4, 28}, -2.0f, 2.0f), 12, 40, {3, 3}, kS8, kU8, true,
+                         With(Pads({2, 2, 2, 2}), {IntsAttr("dilations", {2, 2})}), 1,
+                         QWeights::kInt8WithZeroPoints);
+               }});
+  c.push_back({"qconv3x3_grouped_batch2_relu_padded_runs", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({2, 8, 7, 7}, -2.0f, 2.0f), 8, 12, {3, 3}, kU8, kS8, true,
+                         With(Pads({1, 1, 1, 1}), Relu()), 2, QWeights::kUint8);
+               }});
+  c.push_back({"qconv5x5_unpadded_padded_runs", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({1, 6, 11, 32}, -2.0f, 2.0f), 6, 10, {5, 5}, kU8, kU8, false);
+               }});
+  c.push_back(
+      {"qconv1d_k3_pad1_padded_runs", kQuantizedTol, [=](Net& n) {
+         n.QConv(n.Input({1, 10, 62}, -2.0f, 2.0f), 10, 14, {3}, kS8, kU8, true, Pads({1, 1}));
+       }});
   // 1-D convolutions (wav2vec2's feature extractor): N x C x L as N x C x 1 x L.
   c.push_back({"qconv1d_k3_stride2_u8_weights", kQuantizedTol, [=](Net& n) {
                  n.QConv(n.Input({1, 12, 41}, -2.0f, 2.0f), 12, 20, {3}, kU8, kU8, true,
@@ -950,11 +972,11 @@ struct Outputs {
 };
 
 // Runs `model` on `backend` (reference last); on success fills *out and, when `claimed` is
-// given, whether `backend` runs any node that prepare did not fold, and in `fallbacks` the nodes
-// it claimed but runs on the reference kernels after all (kernel "reference fallback").
+// given, whether `backend` runs any node that prepare did not fold, and in `kernels` each node it
+// claimed with the kernel it runs ("reference fallback" where it runs the reference after all).
 Status RunModel(const std::shared_ptr<Model>& model, const std::string& backend, int threads,
                 const Inputs& inputs, Outputs* out, bool* claimed = nullptr,
-                std::vector<std::string>* fallbacks = nullptr) {
+                std::vector<std::string>* kernels = nullptr) {
   SessionOptions options;
   options.threads = threads;
   options.backends = {backend};
@@ -977,9 +999,9 @@ Status RunModel(const std::shared_ptr<Model>& model, const std::string& backend,
       const Session::NodeAssignment& a = assignments[n];
       if (a.backend != name || a.folded) continue;
       *claimed = true;
-      if (fallbacks != nullptr && a.kernel.find("reference fallback") != std::string::npos) {
-        fallbacks->push_back("node " + std::to_string(n) + " (" +
-                             OpTypeName(model->graph().nodes[n].op) + ")");
+      if (kernels != nullptr) {
+        kernels->push_back("node " + std::to_string(n) + " (" +
+                           OpTypeName(model->graph().nodes[n].op) + "): " + a.kernel);
       }
     }
   }
@@ -1037,11 +1059,20 @@ TEST_P(BackendOps, MatchReference) {
     for (int threads : {1, 2}) {
       Outputs got;
       bool case_claimed = false;
-      std::vector<std::string> fallbacks;
-      status = RunModel(*model, backend, threads, inputs, &got, &case_claimed, &fallbacks);
+      std::vector<std::string> kernels, fallbacks;
+      status = RunModel(*model, backend, threads, inputs, &got, &case_claimed, &kernels);
       ASSERT_TRUE(status.ok()) << "threads " << threads << ": " << status.ToString();
       SCOPED_TRACE("threads " + std::to_string(threads));
       ExpectClose(got, want, op_case.tolerance);
+      for (const std::string& kernel : kernels) {
+        if (kernel.find("reference fallback") != std::string::npos) fallbacks.push_back(kernel);
+      }
+      // Cases named for an int8 kernel variant run it.
+      if (backend == "int8" && op_case.name.find("padded_runs") != std::string::npos) {
+        EXPECT_TRUE(std::any_of(kernels.begin(), kernels.end(), [](const std::string& k) {
+          return k.find("padded runs") != std::string::npos;
+        })) << "no node runs on padded runs";
+      }
       // Only cases named for it may fall back inside a claimed node, and the int8 backend's
       // do (node assignments say so).
       if (op_case.name.find("fall") == std::string::npos) {
