@@ -429,6 +429,21 @@ LWAI_VNNI_VBMI void DepthwiseRowVbmi(const uint8_t* const* rows, int64_t kh, int
   const Requantizer requantizer = RequantizerOf(rq);
   const __m512i offset = _mm512_set1_epi32(offset_value);
   const __m512 scale = _mm512_set1_ps(scale_value);
+  if (kh == 3 && groups == 1) {  // 3x3 and 3x1 kernels, unrolled
+    const uint8_t *row0 = rows[0], *row1 = rows[1], *row2 = rows[2];
+    for (int64_t o = 0; o < count; o += 16) {
+      const int64_t at = o * kStride;
+      __m512i acc = _mm512_dpbusd_epi32(
+          _mm512_setzero_si512(), _mm512_permutexvar_epi8(index, _mm512_loadu_si512(row0 + at)),
+          weights[0]);
+      acc = _mm512_dpbusd_epi32(acc, _mm512_permutexvar_epi8(index, _mm512_loadu_si512(row1 + at)),
+                                weights[1]);
+      acc = _mm512_dpbusd_epi32(acc, _mm512_permutexvar_epi8(index, _mm512_loadu_si512(row2 + at)),
+                                weights[2]);
+      StoreRequantized(requantizer, acc, offset, scale, LaneMask(count - o), y + o);
+    }
+    return;
+  }
   for (int64_t o = 0; o < count; o += 16) {
     __m512i acc = _mm512_setzero_si512();
     for (int64_t ky = 0; ky < kh; ++ky) {
@@ -460,6 +475,34 @@ LWAI_VNNI void PanelColumnSumsVnni(const uint8_t* panel, int64_t quads, int32_t*
   }
   _mm512_storeu_si512(sums, s0);
   _mm512_storeu_si512(sums + 16, s1);
+}
+
+LWAI_VNNI void CopyByteRowsAvx512(const uint8_t* src, int64_t src_stride, uint8_t* dst,
+                                  int64_t dst_stride, int64_t rows, int64_t width, uint8_t flip) {
+  const __m512i flip_bytes = _mm512_set1_epi8(static_cast<char>(flip));
+  if (width <= 16) {  // narrow masked moves are cheaper
+    const __mmask16 mask = static_cast<__mmask16>((uint32_t{1} << width) - 1);
+    const __m128i flip16 = _mm_set1_epi8(static_cast<char>(flip));
+    for (int64_t r = 0; r < rows; ++r, src += src_stride, dst += dst_stride) {
+      _mm_mask_storeu_epi8(dst, mask, _mm_xor_si128(_mm_maskz_loadu_epi8(mask, src), flip16));
+    }
+    return;
+  }
+  if (width <= 64) {  // one masked move per row
+    const __mmask64 mask = width == 64 ? ~__mmask64{0} : (__mmask64{1} << width) - 1;
+    for (int64_t r = 0; r < rows; ++r, src += src_stride, dst += dst_stride) {
+      const __m512i bytes = _mm512_maskz_loadu_epi8(mask, src);
+      _mm512_mask_storeu_epi8(dst, mask, _mm512_xor_si512(bytes, flip_bytes));
+    }
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r, src += src_stride, dst += dst_stride) {
+    for (int64_t i = 0; i < width; i += 64) {
+      const __mmask64 mask = width - i >= 64 ? ~__mmask64{0} : (__mmask64{1} << (width - i)) - 1;
+      const __m512i bytes = _mm512_maskz_loadu_epi8(mask, src + i);
+      _mm512_mask_storeu_epi8(dst + i, mask, _mm512_xor_si512(bytes, flip_bytes));
+    }
+  }
 }
 
 bool CpuHasVnni() {
@@ -790,6 +833,23 @@ void CenteredFloats(const uint8_t* src, bool is_signed, int32_t zero_point, int6
     for (int64_t i = 0; i < count; ++i) {
       const int32_t v = is_signed ? static_cast<int8_t>(src[i]) : src[i];
       dst[i] = static_cast<float>(v - zero_point);
+    }
+  }
+}
+
+void CopyByteRows(const uint8_t* src, int64_t src_stride, uint8_t* dst, int64_t dst_stride,
+                  int64_t rows, int64_t width, uint8_t flip) {
+#ifdef LWAI_INT8_X86
+  if (CpuHasVnni()) {
+    CopyByteRowsAvx512(src, src_stride, dst, dst_stride, rows, width, flip);
+    return;
+  }
+#endif
+  for (int64_t r = 0; r < rows; ++r, src += src_stride, dst += dst_stride) {
+    if (flip == 0) {
+      std::memcpy(dst, src, static_cast<size_t>(width));
+    } else {
+      for (int64_t i = 0; i < width; ++i) dst[i] = src[i] ^ flip;
     }
   }
 }

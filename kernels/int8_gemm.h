@@ -180,7 +180,14 @@ void Int8DepthwiseRow(const uint8_t* const* rows, int64_t kh, int64_t kw, int64_
 void CenteredFloats(const uint8_t* src, bool is_signed, int32_t zero_point, int64_t rows,
                     int64_t count, float* dst, int64_t dst_stride);
 
+// dst[r * dst_stride + i] = src[r * src_stride + i] ^ flip for `rows` rows of `width` bytes:
+// short rows (image rows into a padded plane, output rows out of a padded run) without a call per
+// row where the CPU has AVX-512 (masked, so nothing past a row is read or written).
+void CopyByteRows(const uint8_t* src, int64_t src_stride, uint8_t* dst, int64_t dst_stride,
+                  int64_t rows, int64_t width, uint8_t flip);
+
 namespace int8_gemm_internal {
+
 // Tests only: when true, Int8Gemm uses the portable implementation even where VNNI exists.
 void SetForcePortableForTesting(bool force);
 // Whether this CPU runs the AVX-512 VNNI implementation.

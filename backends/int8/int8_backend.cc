@@ -411,15 +411,7 @@ void PadImage(const QConvState& s, const uint8_t* image, uint8_t flip, uint8_t* 
       uint8_t* out = padded + ch * ph * pw;
       const uint8_t* in = image + ch * ih * iw;
       std::memset(out, pad, static_cast<size_t>(ph * pw));
-      for (int64_t y = 0; y < ih; ++y) {
-        uint8_t* row = out + (top + y) * pw + left;
-        const uint8_t* src = in + y * iw;
-        if (flip == 0) {
-          std::memcpy(row, src, static_cast<size_t>(iw));
-        } else {
-          for (int64_t x = 0; x < iw; ++x) row[x] = src[x] ^ flip;
-        }
-      }
+      CopyByteRows(in, iw, out + top * pw + left, pw, ih, iw, flip);
     }
   });
 }
@@ -502,14 +494,7 @@ void DepthwiseBytePlanes(const QConvState& s, const X* x, uint8_t* y, int32_t* s
       for (int64_t plane = begin; plane < end; ++plane) {
         const int64_t channel = plane % c.out_channels;
         const uint8_t* in = reinterpret_cast<const uint8_t*>(x + plane * ih * iw);
-        for (int64_t r = 0; r < ih; ++r) {
-          uint8_t* dst = padded + (top + r) * pw + left;
-          if (flip) {
-            for (int64_t i = 0; i < iw; ++i) dst[i] = in[r * iw + i] ^ flip;
-          } else {
-            std::memcpy(dst, in + r * iw, static_cast<size_t>(iw));
-          }
-        }
+        CopyByteRows(in, iw, padded + top * pw + left, pw, ih, iw, flip);
         const int8_t* w = s.depthwise_weights.data() + channel * kh * kw;
         uint8_t* out = y + plane * oh * ow;
         if (flat != nullptr) {
@@ -519,9 +504,7 @@ void DepthwiseBytePlanes(const QConvState& s, const X* x, uint8_t* y, int32_t* s
           for (int64_t ky = 0; ky < kh; ++ky) rows[ky] = padded + ky * pw;
           Int8DepthwiseRow(rows, kh, kw, g.strides[1], w, (oh - 1) * pw + ow,
                            s.depthwise_offset[channel], s.row_scale[channel], s.rq, flat);
-          for (int64_t oy = 0; oy < oh; ++oy) {
-            std::memcpy(out + oy * ow, flat + oy * pw, static_cast<size_t>(ow));
-          }
+          CopyByteRows(flat, pw, out, ow, oh, ow, 0);
           continue;
         }
         for (int64_t oy = 0; oy < oh; ++oy) {
@@ -652,10 +635,7 @@ Status EvalQLinearConv(KernelContext& ctx) {
       uint8_t* image_out = y + n * c.out_channels * c.out_size;
       pool->ParallelFor(c.out_channels, 16, [&](int64_t begin, int64_t end) {
         for (int64_t m = begin; m < end; ++m) {
-          for (int64_t oy = 0; oy < oh; ++oy) {
-            std::memcpy(image_out + (m * oh + oy) * ow, flat_out + m * s.flat_columns + oy * pw,
-                        static_cast<size_t>(ow));
-          }
+          CopyByteRows(flat_out + m * s.flat_columns, pw, image_out + m * oh * ow, ow, oh, ow, 0);
         }
       });
     }
