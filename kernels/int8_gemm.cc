@@ -214,7 +214,11 @@ constexpr int kGroupRows = 4;
 // instead of 0.45 with its weights in cache (0.47 with).
 constexpr int kWeightPrefetchBytes = 8192;
 template <int kVectors>
-LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
+LWAI_VNNI void VnniTile(const Tile& tile, const Int8Requantization& requantization) {
+  // Local copies: the byte stores below may alias anything reachable through a reference, which
+  // would reload every field after each store.
+  const Tile t = tile;
+  const Int8Requantization rq = requantization;
   const Requantizer requantizer = RequantizerOf(rq);
   alignas(64) uint8_t local[kLocalBytes];
   uint8_t* const base = rq.y_transposed ? local : t.y;
@@ -281,6 +285,13 @@ LWAI_VNNI void VnniTile(const Tile& t, const Int8Requantization& rq) {
           _mm_storel_epi64(reinterpret_cast<__m128i*>(local + 128 * v + 8 * r), bytes);
           _mm_storeh_pd(reinterpret_cast<double*>(local + 128 * v + 64 + 8 * r),
                         _mm_castsi128_pd(bytes));
+        }
+        continue;
+      }
+      if (t.columns == 16 * kVectors) {  // plain stores (a masked narrowing store is slow)
+        for (int v = 0; v < kVectors; ++v) {
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(base + r * ld + 16 * v),
+                           Requantized(requantizer, acc[g][v], offsets[v], scale));
         }
         continue;
       }
