@@ -516,6 +516,29 @@ LWAI_VNNI void CopyByteRowsAvx512(const uint8_t* src, int64_t src_stride, uint8_
   }
 }
 
+// Every other byte (step 2) of short rows: 32 outputs per 64-byte masked load and permute.
+LWAI_VNNI_VBMI void CopyEvenByteRowsVbmi(const uint8_t* src, int64_t src_stride, uint8_t* dst,
+                                         int64_t dst_stride, int64_t rows, int64_t count) {
+  alignas(64) static constexpr struct {
+    uint8_t bytes[64];
+  } kEven = {{0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30,
+              32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62,
+              0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30,
+              32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62}};
+  const __m512i even = _mm512_load_si512(kEven.bytes);
+  for (int64_t r = 0; r < rows; ++r, src += src_stride, dst += dst_stride) {
+    for (int64_t i = 0; i < count; i += 32) {
+      const int64_t outputs = std::min<int64_t>(32, count - i);
+      const int64_t inputs = 2 * outputs - 1;  // the last output's byte ends the read
+      const __mmask64 read = inputs >= 64 ? ~__mmask64{0} : (__mmask64{1} << inputs) - 1;
+      const __m512i bytes = _mm512_maskz_loadu_epi8(read, src + 2 * i);
+      const __m256i picked = _mm512_castsi512_si256(_mm512_permutexvar_epi8(even, bytes));
+      _mm256_mask_storeu_epi8(dst + i, static_cast<__mmask32>((uint64_t{1} << outputs) - 1),
+                              picked);
+    }
+  }
+}
+
 bool CpuHasVnni() {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512vl") &&
@@ -862,6 +885,23 @@ void CopyByteRows(const uint8_t* src, int64_t src_stride, uint8_t* dst, int64_t 
     } else {
       for (int64_t i = 0; i < width; ++i) dst[i] = src[i] ^ flip;
     }
+  }
+}
+
+void CopyByteRowsStrided(const uint8_t* src, int64_t src_stride, int64_t step, uint8_t* dst,
+                         int64_t dst_stride, int64_t rows, int64_t count) {
+  if (step == 1) {
+    CopyByteRows(src, src_stride, dst, dst_stride, rows, count, 0);
+    return;
+  }
+#ifdef LWAI_INT8_X86
+  if (step == 2 && CpuHasVnni() && CpuHasVbmi()) {
+    CopyEvenByteRowsVbmi(src, src_stride, dst, dst_stride, rows, count);
+    return;
+  }
+#endif
+  for (int64_t r = 0; r < rows; ++r, src += src_stride, dst += dst_stride) {
+    for (int64_t i = 0; i < count; ++i) dst[i] = src[i * step];
   }
 }
 

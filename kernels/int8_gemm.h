@@ -186,6 +186,12 @@ void CenteredFloats(const uint8_t* src, bool is_signed, int32_t zero_point, int6
 void CopyByteRows(const uint8_t* src, int64_t src_stride, uint8_t* dst, int64_t dst_stride,
                   int64_t rows, int64_t width, uint8_t flip);
 
+// dst[r * dst_stride + i] = src[r * src_stride + i * step] for `rows` rows of `count` bytes
+// (reads nothing past a row's last byte used): the column phases of strided windows. Vectorized
+// for steps 1 and 2 where the CPU has AVX-512 (VBMI for step 2).
+void CopyByteRowsStrided(const uint8_t* src, int64_t src_stride, int64_t step, uint8_t* dst,
+                         int64_t dst_stride, int64_t rows, int64_t count);
+
 namespace int8_gemm_internal {
 
 // Tests only: when true, Int8Gemm uses the portable implementation even where VNNI exists.

@@ -1120,23 +1120,13 @@ void MaxPoolPlanes(const QMaxPoolState& s, const T* x, T* y, uint8_t* scratch, T
       std::fill(padded, padded + s.planes_bytes, lowest);
       const int64_t begin = s.planes * task / threads, end = s.planes * (task + 1) / threads;
       for (int64_t plane = begin; plane < end; ++plane) {
-        const T* in = x + plane * ih * iw;
-        for (int64_t iy = 0; iy < ih; ++iy) {
-          const uint8_t* src = reinterpret_cast<const uint8_t*>(in + iy * iw);
-          for (int64_t phase = 0; phase < stride; ++phase) {
-            const PhaseRun& run = runs[phase];
-            if (run.count == 0) continue;
-            uint8_t* to = reinterpret_cast<uint8_t*>(
-                padded + (phase * ph + g.pad_begin[0] + iy) * phase_width + run.offset);
-            const uint8_t* from = src + run.first;
-            if (stride == 1) {
-              std::memcpy(to, from, static_cast<size_t>(run.count));
-            } else if (stride == 2) {
-              CopyEvenBytes(from, run.count, /*exact=*/true, to);
-            } else {
-              for (int64_t i = 0; i < run.count; ++i) to[i] = from[i * stride];
-            }
-          }
+        const uint8_t* in = reinterpret_cast<const uint8_t*>(x + plane * ih * iw);
+        for (int64_t phase = 0; phase < stride; ++phase) {
+          const PhaseRun& run = runs[phase];
+          if (run.count == 0) continue;
+          uint8_t* to = reinterpret_cast<uint8_t*>(
+              padded + (phase * ph + g.pad_begin[0]) * phase_width + run.offset);
+          CopyByteRowsStrided(in + run.first, iw, stride, to, phase_width, ih, run.count);
         }
         // All output rows in one run per tap: output (oy, ox) is run position oy * run_width +
         // ox, whose tap inputs lie as far past the tap's first input (the positions past ow in
@@ -1151,10 +1141,8 @@ void MaxPoolPlanes(const QMaxPoolState& s, const T* x, T* y, uint8_t* scratch, T
                         oh * run_width, std::is_signed<T>::value);
           }
         }
-        T* out = y + plane * oh * ow;
-        for (int64_t oy = 0; oy < oh; ++oy) {
-          std::memcpy(out + oy * ow, row_max + oy * run_width, static_cast<size_t>(ow) * sizeof(T));
-        }
+        CopyByteRows(reinterpret_cast<const uint8_t*>(row_max), run_width,
+                     reinterpret_cast<uint8_t*>(y + plane * oh * ow), ow, oh, ow, 0);
       }
     }
   });

@@ -356,6 +356,11 @@ std::vector<OpCase> Cases() {
                             {IntsAttr("kernel_shape", {2, 2}), IntsAttr("strides", {2, 2}),
                              IntAttr("ceil_mode", 1)});
                }});
+  c.push_back({"qmaxpool3x3_s2_wide_rows_s8_ceil", kQuantizedTol, [=](Net& n) {
+                 n.QMaxPool(n.Input({1, 3, 7, 141}, -3.0f, 3.0f), kS8,
+                            {IntsAttr("kernel_shape", {3, 3}), IntsAttr("strides", {2, 2}),
+                             IntAttr("ceil_mode", 1)});
+               }});
   c.push_back({"qmaxpool3x3_s1_dilation2_u8", kQuantizedTol, [=](Net& n) {
                  n.QMaxPool(n.Input({1, 4, 12, 10}, -3.0f, 3.0f), kU8,
                             {IntsAttr("kernel_shape", {3, 3}), IntsAttr("dilations", {2, 2}),
