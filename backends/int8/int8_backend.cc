@@ -416,30 +416,10 @@ void PadImage(const QConvState& s, const uint8_t* image, uint8_t flip, uint8_t* 
   });
 }
 
-// out[i] = in[2 i] for i < count. Unless `exact`, reads up to 31 bytes past in[2 (count - 1)]
-// and writes up to 15 bytes past out[count - 1].
-void CopyEvenBytes(const uint8_t* in, int64_t count, bool exact, uint8_t* out) {
-  int64_t i = 0;
-#if defined(__SSE2__)
-  const __m128i low_bytes = _mm_set1_epi16(0x00FF);
-  for (; exact ? i + 16 < count : i < count; i += 16) {  // exact: reads end at in[2 count - 3]
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 2 * i));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 2 * i + 16));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
-                     _mm_packus_epi16(_mm_and_si128(a, low_bytes), _mm_and_si128(b, low_bytes)));
-  }
-#endif
-  for (; i < count; ++i) out[i] = in[2 * i];
-}
-
-// im2col of a padded image into depth x out_size bytes. Output rows are copied 16 bytes at a
-// time: a copy may run up to 15 bytes past its row, into the places of the next rows of the same
-// im2col row (written after it by the same thread); rows near the end are copied exactly.
+// im2col of a padded image into depth x out_size bytes: each im2col row is one tap's window
+// positions, copied by one call for all output rows.
 void Im2ColPadded(const QConvState& s, const uint8_t* padded, uint8_t* col, ThreadPool* pool) {
   const ConvShape& c = s.shape;
-  // Vector copies read up to 32 bytes past a row's last input: near the end of the image (read
-  // in place, without the padded buffer's slack) rows are copied exactly.
-  const uint8_t* padded_end = padded + c.in_channels * s.padded_height * s.padded_width;
   const WindowGeometry& g = c.geometry;
   const int64_t oh = g.output[0], ow = g.output[1], pw = s.padded_width;
   const int64_t kh = g.kernel[0], kw = g.kernel[1];
@@ -450,21 +430,7 @@ void Im2ColPadded(const QConvState& s, const uint8_t* padded, uint8_t* col, Thre
       const int64_t channel = row / (kh * kw), ky = row / kw % kh, kx = row % kw;
       const uint8_t* src =
           padded + channel * s.padded_height * pw + ky * g.dilations[0] * pw + kx * g.dilations[1];
-      uint8_t* out = col + row * oh * ow;
-      for (int64_t oy = 0; oy < oh; ++oy, out += ow) {
-        const uint8_t* in = src + oy * sy * pw;
-        // Overrunning copies stay inside this im2col row, which no other thread writes.
-        const bool exact = (oh - 1 - oy) * ow < 16 || in + sx * ow + 32 > padded_end;
-        if (sx == 1 && exact) {
-          std::memcpy(out, in, static_cast<size_t>(ow));
-        } else if (sx == 1) {
-          for (int64_t x = 0; x < ow; x += 16) std::memcpy(out + x, in + x, 16);
-        } else if (sx == 2) {
-          CopyEvenBytes(in, ow, exact, out);
-        } else {
-          for (int64_t ox = 0; ox < ow; ++ox) out[ox] = in[ox * sx];
-        }
-      }
+      CopyByteRowsStrided(src, sy * pw, sx, col + row * oh * ow, ow, oh, ow);
     }
   });
 }
