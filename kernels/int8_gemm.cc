@@ -38,7 +38,24 @@ struct Tile {
   // With row constants: d[m] for the weights' rows, and the panel's column byte sums.
   const int32_t* row_constants = nullptr;
   const int32_t* column_sums = nullptr;
+  // Consecutive panels of the same rows: `panels` of them, panel_bytes apart in the packed
+  // buffer, each kColumns further along Y (`columns` counts the last one's).
+  int panels = 1;
+  int64_t panel_bytes = 0;
 };
+
+// Tile t's panel p as a one-panel tile.
+inline Tile PanelOf(const Tile& t, int p, bool y_transposed, int64_t element_bytes) {
+  Tile one = t;
+  one.panels = 1;
+  one.panel = t.panel + p * t.panel_bytes;
+  one.column_sums = reinterpret_cast<const int32_t*>(
+      reinterpret_cast<const uint8_t*>(t.column_sums) + p * t.panel_bytes);
+  if (p + 1 < t.panels) one.columns = kColumns;
+  const int64_t step = y_transposed ? kColumns * t.ldy : kColumns;
+  one.y = t.y + p * step * element_bytes;
+  return one;
+}
 
 // The sum's offset for row r of tile t at column c: the row's offset and, with row constants,
 // d[m] times the column's byte sum (wrapping, as the SIMD additions do).
@@ -69,7 +86,7 @@ void StoreTransposed(const uint8_t* local, const Tile& t, bool float_output) {
   }
 }
 
-void PortableTile(const Tile& t, const Int8Requantization& rq) {
+void PortablePanel(const Tile& t, const Int8Requantization& rq) {
   int32_t acc[kRows][kColumns] = {};
   for (int64_t q = 0; q < t.quads; ++q) {
     const int8_t* w = t.weights + q * kRows * 4;
@@ -107,6 +124,12 @@ void PortableTile(const Tile& t, const Int8Requantization& rq) {
     }
   }
   if (rq.y_transposed) StoreTransposed(local, t, rq.float_output);
+}
+
+void PortableTile(const Tile& t, const Int8Requantization& rq) {
+  for (int p = 0; p < t.panels; ++p) {
+    PortablePanel(PanelOf(t, p, rq.y_transposed, rq.float_output ? 4 : 1), rq);
+  }
 }
 
 #ifdef LWAI_INT8_X86
@@ -214,7 +237,8 @@ constexpr int kGroupRows = 8;
 // instead of 0.45 with its weights in cache (0.47 with).
 constexpr int kWeightPrefetchBytes = 8192;
 template <int kVectors>
-LWAI_VNNI void VnniTile(const Tile& tile, const Int8Requantization& requantization) {
+LWAI_VNNI inline __attribute__((always_inline)) void VnniTile(
+    const Tile& tile, const Int8Requantization& requantization) {
   // Local copies: the byte stores below may alias anything reachable through a reference, which
   // would reload every field after each store.
   const Tile t = tile;
@@ -469,10 +493,14 @@ LWAI_VNNI_VBMI void DepthwiseRowVbmi(const uint8_t* const* rows, int64_t kh, int
 }
 
 LWAI_VNNI void VnniTileAny(const Tile& t, const Int8Requantization& rq) {
-  if (t.columns > 16) {
-    VnniTile<2>(t, rq);
-  } else {
-    VnniTile<1>(t, rq);
+  const int64_t element_bytes = rq.float_output ? 4 : 1;
+  for (int p = 0; p < t.panels; ++p) {
+    const Tile one = PanelOf(t, p, rq.y_transposed, element_bytes);
+    if (one.columns > 16) {
+      VnniTile<2>(one, rq);
+    } else {
+      VnniTile<1>(one, rq);
+    }
   }
 }
 
@@ -983,16 +1011,23 @@ void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b
         }
         packed_chunk = chunk;
       }
+      // This block's next panels of the chunk (those of this task) in one call.
+      const int64_t chunk_end = std::min(panels, (chunk + 1) * per_chunk);
+      const int64_t count = std::min(chunk_end - panel, end - item);
+      const int64_t last = panel + count - 1;
       t.weights = w.block(block);
       t.rows = static_cast<int>(std::min<int64_t>(kRows, w.rows() - block * kRows));
       t.row0 = block * kRows;
       t.panel = buffer + (panel - chunk * per_chunk) * panel_bytes;
       t.column_sums = reinterpret_cast<const int32_t*>(t.panel + quads * kPanelQuadBytes);
-      t.columns = static_cast<int>(std::min<int64_t>(kColumns, columns - panel * kColumns));
+      t.panels = static_cast<int>(count);
+      t.panel_bytes = panel_bytes;
+      t.columns = static_cast<int>(std::min<int64_t>(kColumns, columns - last * kColumns));
       const int64_t first =
           rq.y_transposed ? panel * kColumns * ldy + t.row0 : t.row0 * ldy + panel * kColumns;
       t.y = static_cast<uint8_t*>(y) + first * element_bytes;
       tile_fn(t, rq);
+      item += count - 1;
     }
   };
   if (tasks == 1) {
