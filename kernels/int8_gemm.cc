@@ -349,6 +349,22 @@ LWAI_VNNI void VnniRequantizeRow(const int32_t* sum, int64_t count, int32_t offs
   }
 }
 
+LWAI_VNNI void VnniScaledRow(const uint8_t* x, bool is_signed, int32_t zero_point,
+                             int32_t multiplier, int64_t count, int32_t offset_value,
+                             float scale_value, const Int8Requantization& rq, uint8_t* out) {
+  const Requantizer requantizer = RequantizerOf(rq);
+  const __m512i offset = _mm512_set1_epi32(offset_value);
+  const __m512 scale = _mm512_set1_ps(scale_value);
+  const __m512i zero = _mm512_set1_epi32(zero_point), factor = _mm512_set1_epi32(multiplier);
+  for (int64_t i = 0; i < count; i += 16) {
+    const __mmask16 mask = LaneMask(count - i);
+    const __m128i bytes = _mm_maskz_loadu_epi8(mask, x + i);
+    const __m512i values = is_signed ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
+    const __m512i sum = _mm512_mullo_epi32(_mm512_sub_epi32(values, zero), factor);
+    StoreRequantized(requantizer, sum, offset, scale, mask, out + i);
+  }
+}
+
 // Loads 16 inputs of a stride-2 row: the even floats of p[0, 32).
 template <int kStride>
 LWAI_VNNI __m512 LoadStrided(const float* p, __mmask16 mask) {
@@ -830,6 +846,26 @@ void Int8RequantizeRow(const int32_t* sum, int64_t count, int32_t offset, float 
   for (int64_t i = 0; i < count; ++i) {
     out[i] =
         static_cast<uint8_t>(Int8Requantize(sum[i], offset, scale, lo, hi, rq.y_zero_point) & 0xFF);
+  }
+}
+
+void Int8ScaledRow(const uint8_t* x, bool is_signed, int32_t zero_point, int32_t multiplier,
+                   int64_t count, int32_t offset, float scale, const Int8Requantization& rq,
+                   uint8_t* out) {
+#ifdef LWAI_INT8_X86
+  if (CpuHasVnni() && !g_force_portable.load(std::memory_order_relaxed)) {
+    VnniScaledRow(x, is_signed, zero_point, multiplier, count, offset, scale, rq, out);
+    return;
+  }
+#endif
+  const float lo = static_cast<float>(rq.y_min - rq.y_zero_point);
+  const float hi = static_cast<float>(rq.y_max - rq.y_zero_point);
+  for (int64_t i = 0; i < count; ++i) {
+    const int32_t value = is_signed ? static_cast<int8_t>(x[i]) : x[i];
+    const int32_t sum = static_cast<int32_t>(static_cast<uint32_t>(value - zero_point) *
+                                             static_cast<uint32_t>(multiplier));
+    out[i] =
+        static_cast<uint8_t>(Int8Requantize(sum, offset, scale, lo, hi, rq.y_zero_point) & 0xFF);
   }
 }
 

@@ -151,6 +151,13 @@ void Int8Gemm(const Int8GemmWeights& w, const uint8_t* b, int64_t ldb, uint8_t b
 void Int8RequantizeRow(const int32_t* sum, int64_t count, int32_t offset, float scale,
                        const Int8Requantization& rq, uint8_t* out);
 
+// out[i] = Int8Requantize(multiplier * (x[i] - zero_point), offset, scale, ...) for `count` int8
+// (`is_signed`) or uint8 values x, as Int8RequantizeRow stores them: a 1x1 depthwise convolution's
+// plane (a per-channel affine map) in one pass. Vectorized where the CPU allows.
+void Int8ScaledRow(const uint8_t* x, bool is_signed, int32_t zero_point, int32_t multiplier,
+                   int64_t count, int32_t offset, float scale, const Int8Requantization& rq,
+                   uint8_t* out);
+
 // Depthwise window sums of one output row: sums[o] = sum_t taps[t] * rows[t][o * stride] for
 // o < count, in float, which is exact for the values the int8 depthwise convolution feeds it
 // (sums of integers below 2^24 in magnitude), converted to int32. rows[t] points at tap t's

@@ -497,18 +497,13 @@ void DepthwisePlanes(const QConvState& s, const X* x, uint8_t* y, int32_t* acc_r
   if (s.pointwise) {  // a per-channel affine map (a BatchNormalization): runs of the plane
     pool->ParallelFor(threads, 1, [&](int64_t task_begin, int64_t task_end) {
       for (int64_t task = task_begin; task < task_end; ++task) {
-        int32_t* acc = acc_rows + task * s.depthwise_row;
         const int64_t begin = planes * task / threads, end = planes * (task + 1) / threads;
         for (int64_t plane = begin; plane < end; ++plane) {
           const int64_t channel = plane % c.out_channels;
-          const int32_t tap = static_cast<int32_t>(s.depthwise_taps[channel]);
-          const X* in = x + plane * c.in_size;
-          uint8_t* out = y + plane * c.out_size;
-          for (int64_t i0 = 0; i0 < c.out_size; i0 += kDepthwiseRun) {
-            const int64_t n = std::min<int64_t>(kDepthwiseRun, c.out_size - i0);
-            for (int64_t i = 0; i < n; ++i) acc[i] = tap * (in[i0 + i] - zx);
-            Int8RequantizeRow(acc, n, s.row_offset[channel], s.row_scale[channel], s.rq, out + i0);
-          }
+          Int8ScaledRow(reinterpret_cast<const uint8_t*>(x + plane * c.in_size),
+                        std::is_signed<X>::value, zx,
+                        static_cast<int32_t>(s.depthwise_taps[channel]), c.in_size,
+                        s.row_offset[channel], s.row_scale[channel], s.rq, y + plane * c.out_size);
         }
       }
     });

@@ -248,6 +248,16 @@ std::vector<OpCase> Cases() {
                  n.QConv(n.Input({1, 40, 3, 9}, -2.0f, 2.0f), 40, 40, {2, 8}, kU8, kU8, true,
                          Pads({0, 3, 1, 4}), 40);
                }});
+  // 1x1 depthwise (a per-channel affine map, ResNet v2's BatchNormalizations as ONNX Runtime
+  // quantizes them): one pass per plane.
+  c.push_back(
+      {"qdepthwise1x1_s8_to_u8_small_planes", kQuantizedTol, [=](Net& n) {
+         n.QConv(n.Input({1, 24, 7, 7}, -2.0f, 2.0f), 24, 24, {1, 1}, kS8, kU8, true, {}, 24);
+       }});
+  c.push_back({"qdepthwise1x1_u8_weights_zero_points_batch2", kQuantizedTol, [=](Net& n) {
+                 n.QConv(n.Input({2, 16, 9, 13}, -2.0f, 2.0f), 16, 16, {1, 1}, kU8, kS8, true, {},
+                         16, Net::QWeights::kUint8);
+               }});
   c.push_back({"qdepthwise3x3_dilation2_float_path", kQuantizedTol, [=](Net& n) {
                  n.QConv(n.Input({1, 4, 12, 12}, -2.0f, 2.0f), 4, 4, {3, 3}, kU8, kS8, true,
                          With(Pads({2, 2, 2, 2}), {IntsAttr("dilations", {2, 2})}), 4);
