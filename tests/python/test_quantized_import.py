@@ -472,3 +472,57 @@ def test_onnxruntime_quantized_tf_padding_runs_on_quantized_values(tmp_path, pad
     np.testing.assert_array_equal(got, lwai.Session(converted, backends=["reference"]).run([x])[0])
     expected = ort_run(path, {"x": x})[0]
     assert np.abs(got - expected).max() <= output_step(path) * 1.001
+
+
+@pytest.mark.parametrize(
+    "attrs, fused",
+    [
+        ({"pads": [1, 1, 1, 1], "count_include_pad": 1}, True),  # Inception v3's pools
+        ({"strides": [2, 2]}, True),
+        ({"pads": [1, 1, 1, 1]}, False),  # padding not counted: border divisors differ
+        ({"ceil_mode": 1, "strides": [2, 2]}, False),
+    ],
+)
+def test_onnxruntime_quantized_average_pool_runs_as_int8_depthwise(tmp_path, attrs, fused):
+    """An AveragePool between a DequantizeLinear and a QuantizeLinear whose every window divides
+    by its full size is a depthwise QLinearConv with weights of one: it runs on the int8
+    depthwise kernels, within one output step of ONNX Runtime; other pools stay float."""
+    w = RNG.normal(0, 0.3, (8, 4, 3, 3)).astype(np.float32)
+    nodes = [
+        h.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+        h.make_node("Relu", ["c"], ["r"]),
+        h.make_node("AveragePool", ["r"], ["a"], kernel_shape=[3, 3], **attrs),
+        h.make_node("Conv", ["a", "w2"], ["y"]),
+    ]
+    inits = [
+        onnx.numpy_helper.from_array(w, "w"),
+        onnx.numpy_helper.from_array(RNG.normal(0, 0.3, (6, 8, 1, 1)).astype(np.float32), "w2"),
+    ]
+    graph = h.make_graph(
+        nodes,
+        "avgpool",
+        [h.make_tensor_value_info("x", T.FLOAT, [1, 4, 17, 17])],
+        [h.make_tensor_value_info("y", T.FLOAT, None)],
+        inits,
+    )
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
+    feeds = [{"x": RNG.normal(0, 1, (1, 4, 17, 17)).astype(np.float32)} for _ in range(4)]
+    path = quantize_with_onnxruntime(tmp_path, model, feeds)
+    converted = lwai.convert(path)
+    ops = converted.op_histogram()
+    assert ("AveragePool" in ops) != fused, ops
+    session = lwai.Session(converted)
+    if fused:
+        assert ops.get("QLinearConv") == 3, ops
+        kernels = [a.kernel for a in session.node_assignments() if a.op == "QLinearConv"]
+        assert "depthwise bytes" in kernels, kernels
+    x = feeds[0]["x"]
+    got = session.run([x])[0]
+    if fused:  # integer arithmetic: the int8 kernels equal the reference kernels
+        reference = lwai.Session(converted, backends=["reference"]).run([x])[0]
+        np.testing.assert_array_equal(got, reference)
+    expected = ort_run(path, {"x": x})[0]
+    # Unfused, ONNX Runtime's integer QLinearAveragePool and lwai's float pool may round a pool
+    # output a step apart, which the next convolution carries as up to two output steps.
+    steps = 1 if fused else 2
+    assert np.abs(got - expected).max() <= steps * output_step(path) * 1.001
