@@ -339,6 +339,21 @@ def quantize_with_onnxruntime(tmp_path, model, feeds, weight_type="QInt8", per_c
     return str(out)
 
 
+def quantized_graph(tmp_path, nodes, inits, shape, name="graph"):
+    """A float graph of `nodes` (input x of `shape`, output y) quantized by ONNX Runtime on four
+    random feeds: (its path, the feeds)."""
+    graph = h.make_graph(
+        nodes,
+        name,
+        [h.make_tensor_value_info("x", T.FLOAT, list(shape))],
+        [h.make_tensor_value_info("y", T.FLOAT, None)],
+        inits,
+    )
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
+    feeds = [{"x": RNG.normal(0, 1, shape).astype(np.float32)} for _ in range(4)]
+    return quantize_with_onnxruntime(tmp_path, model, feeds), feeds
+
+
 def output_step(path, output="y"):
     """The quantization step of the model's output: the scale of the DequantizeLinear that
     writes it."""
@@ -453,16 +468,7 @@ def test_onnxruntime_quantized_tf_padding_runs_on_quantized_values(tmp_path, pad
         onnx.numpy_helper.from_array(np.array([0, 0, 0, 0, 0, 0, 1, 1], np.int64), "pads"),
         onnx.numpy_helper.from_array(np.array(pad_value, np.float32), "value"),
     ]
-    graph = h.make_graph(
-        nodes,
-        "tf_padding",
-        [h.make_tensor_value_info("x", T.FLOAT, [1, 4, 15, 15])],
-        [h.make_tensor_value_info("y", T.FLOAT, None)],
-        inits,
-    )
-    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
-    feeds = [{"x": RNG.normal(0, 1, (1, 4, 15, 15)).astype(np.float32)} for _ in range(4)]
-    path = quantize_with_onnxruntime(tmp_path, model, feeds)
+    path, feeds = quantized_graph(tmp_path, nodes, inits, (1, 4, 15, 15), "tf_padding")
     converted = lwai.convert(path)
     ops = converted.op_histogram()
     assert ops.get("QLinearConv", 0) == 1 and ops.get("DequantizeLinear", 0) == 1, ops
@@ -498,16 +504,7 @@ def test_onnxruntime_quantized_average_pool_runs_as_int8_depthwise(tmp_path, att
         onnx.numpy_helper.from_array(w, "w"),
         onnx.numpy_helper.from_array(RNG.normal(0, 0.3, (6, 8, 1, 1)).astype(np.float32), "w2"),
     ]
-    graph = h.make_graph(
-        nodes,
-        "avgpool",
-        [h.make_tensor_value_info("x", T.FLOAT, [1, 4, 17, 17])],
-        [h.make_tensor_value_info("y", T.FLOAT, None)],
-        inits,
-    )
-    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
-    feeds = [{"x": RNG.normal(0, 1, (1, 4, 17, 17)).astype(np.float32)} for _ in range(4)]
-    path = quantize_with_onnxruntime(tmp_path, model, feeds)
+    path, feeds = quantized_graph(tmp_path, nodes, inits, (1, 4, 17, 17), "avgpool")
     converted = lwai.convert(path)
     ops = converted.op_histogram()
     assert ("AveragePool" in ops) != fused, ops

@@ -653,7 +653,53 @@ Status FuseQuantizedLookup(Graph& graph) {
   return graph.SortTopologically();
 }
 
-Status FuseQuantizedGlobalAveragePool(Graph& graph) {
+namespace {
+
+// The depthwise QLinearConv of ones that computes `pool` (an AveragePool between a
+// DequantizeLinear of x and a QuantizeLinear) when every window divides by its full size:
+// padding counted (as zeros: x's zero point) or absent, no ceil mode, no dilation.
+bool DepthwiseOnesOf(Graph& graph, const Node& pool, int x, const PerTensorQuantization& in,
+                     const PerTensorQuantization& out, Node* fused) {
+  const std::vector<int64_t> kernel = pool.GetInts("kernel_shape");
+  const std::vector<int64_t> pads = pool.GetInts("pads");
+  const std::vector<int64_t> dilations = pool.GetInts("dilations");
+  const bool padded = std::any_of(pads.begin(), pads.end(), [](int64_t v) { return v != 0; });
+  const TensorDesc& xd = graph.tensors[x];
+  if (xd.shape.size() != 4 || !xd.shape_known || xd.shape[1].value < 1 || kernel.size() != 2 ||
+      kernel[0] < 1 || kernel[1] < 1 || kernel[0] * kernel[1] > 256 ||
+      (padded && pool.GetInt("count_include_pad", 0) == 0) || pool.GetInt("ceil_mode", 0) != 0 ||
+      pool.GetString("auto_pad", "NOTSET") != "NOTSET" ||
+      std::any_of(dilations.begin(), dilations.end(), [](int64_t d) { return d != 1; })) {
+    return false;
+  }
+  const int64_t channels = xd.shape[1].value;
+  const std::vector<int8_t> ones(static_cast<size_t>(channels * kernel[0] * kernel[1]), 1);
+  const float w_scale = 1.0f / static_cast<float>(kernel[0] * kernel[1]);
+  const int8_t w_zero = 0;
+  fused->op = OpType::QLinearConv;
+  fused->inputs = {
+      x,
+      in.scale,
+      ZeroPointOrZero(graph, in.zero_point, in.type, pool.name + "_x_zero_point"),
+      AddConstantTensor(graph, pool.name + "_ones", DataType::kInt8,
+                        {channels, 1, kernel[0], kernel[1]}, ones.data(), ones.size()),
+      AddConstantTensor(graph, pool.name + "_divisor", DataType::kFloat32, {}, &w_scale,
+                        sizeof(float)),
+      AddConstantTensor(graph, pool.name + "_w_zero_point", DataType::kInt8, {}, &w_zero, 1),
+      out.scale,
+      ZeroPointOrZero(graph, out.zero_point, out.type, pool.name + "_y_zero_point")};
+  fused->SetInts("kernel_shape", kernel);
+  if (padded) fused->SetInts("pads", pads);
+  if (const Attribute* strides = pool.FindAttribute("strides")) {
+    fused->attributes.push_back(*strides);
+  }
+  fused->SetInt("group", channels);
+  return true;
+}
+
+}  // namespace
+
+Status FuseQuantizedAveragePools(Graph& graph) {
   const std::vector<int> producers = graph.Producers();
   const Readers readers(graph);
   std::vector<char> removed(graph.nodes.size(), 0);
@@ -661,75 +707,22 @@ Status FuseQuantizedGlobalAveragePool(Graph& graph) {
     const Node& pool = graph.nodes[n];
     int p = -1, q = -1;
     PerTensorQuantization in, out;
-    if (pool.op != OpType::GlobalAveragePool || pool.outputs.size() != 1 ||
+    if ((pool.op != OpType::GlobalAveragePool && pool.op != OpType::AveragePool) ||
+        pool.outputs.size() != 1 ||
         !BetweenQdqPair(graph, producers, readers, removed, n, &p, &q, &in, &out) ||
         in.type != out.type || graph.tensors[graph.nodes[p].inputs[0]].dtype != in.type) {
       continue;
     }
-    Node fused;
-    fused.name = pool.name;
-    fused.op = OpType::QLinearGlobalAveragePool;
-    fused.inputs = {graph.nodes[p].inputs[0], in.scale, in.zero_point, out.scale, out.zero_point};
-    fused.outputs = {graph.nodes[q].outputs[0]};
-    removed[n] = 1;
-    graph.nodes[q] = std::move(fused);
-  }
-  DropRemoved(graph, removed);
-  return graph.SortTopologically();
-}
-
-Status FuseQuantizedAveragePool(Graph& graph) {
-  const std::vector<int> producers = graph.Producers();
-  const Readers readers(graph);
-  std::vector<char> removed(graph.nodes.size(), 0);
-  for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    const Node& pool = graph.nodes[n];
-    int p = -1, q = -1;
-    PerTensorQuantization in, out;
-    if (pool.op != OpType::AveragePool || pool.outputs.size() != 1 ||
-        !BetweenQdqPair(graph, producers, readers, removed, n, &p, &q, &in, &out) ||
-        in.type != out.type) {
-      continue;
-    }
     const int x = graph.nodes[p].inputs[0];
-    const TensorDesc& xd = graph.tensors[x];
-    const std::vector<int64_t> kernel = pool.GetInts("kernel_shape");
-    const std::vector<int64_t> pads = pool.GetInts("pads");
-    const std::vector<int64_t> dilations = pool.GetInts("dilations");
-    const bool padded = std::any_of(pads.begin(), pads.end(), [](int64_t v) { return v != 0; });
-    // Every window's divisor is its full size: padding counted (as zeros, x's zero point) or
-    // absent, no ceil-mode windows past the padding, no dilation.
-    if (xd.dtype != in.type || xd.shape.size() != 4 || !xd.shape_known || xd.shape[1].value < 1 ||
-        kernel.size() != 2 || kernel[0] < 1 || kernel[1] < 1 || kernel[0] * kernel[1] > 256 ||
-        (padded && pool.GetInt("count_include_pad", 0) == 0) || pool.GetInt("ceil_mode", 0) != 0 ||
-        pool.GetString("auto_pad", "NOTSET") != "NOTSET" ||
-        std::any_of(dilations.begin(), dilations.end(), [](int64_t d) { return d != 1; })) {
-      continue;
-    }
-    const int64_t channels = xd.shape[1].value;
-    const std::vector<int8_t> ones(static_cast<size_t>(channels * kernel[0] * kernel[1]), 1);
-    const float w_scale = 1.0f / static_cast<float>(kernel[0] * kernel[1]);
-    const int8_t w_zero = 0;
     Node fused;
     fused.name = pool.name;
-    fused.op = OpType::QLinearConv;
-    fused.inputs = {
-        x,
-        in.scale,
-        ZeroPointOrZero(graph, in.zero_point, in.type, pool.name + "_x_zero_point"),
-        AddConstantTensor(graph, pool.name + "_ones", DataType::kInt8,
-                          {channels, 1, kernel[0], kernel[1]}, ones.data(), ones.size()),
-        AddConstantTensor(graph, pool.name + "_divisor", DataType::kFloat32, {}, &w_scale,
-                          sizeof(float)),
-        AddConstantTensor(graph, pool.name + "_w_zero_point", DataType::kInt8, {}, &w_zero, 1),
-        out.scale,
-        ZeroPointOrZero(graph, out.zero_point, out.type, pool.name + "_y_zero_point")};
+    if (pool.op == OpType::GlobalAveragePool) {
+      fused.op = OpType::QLinearGlobalAveragePool;
+      fused.inputs = {x, in.scale, in.zero_point, out.scale, out.zero_point};
+    } else if (!DepthwiseOnesOf(graph, pool, x, in, out, &fused)) {
+      continue;
+    }
     fused.outputs = {graph.nodes[q].outputs[0]};
-    fused.SetInts("kernel_shape", kernel);
-    if (padded) fused.SetInts("pads", pads);
-    if (const Attribute* strides = pool.FindAttribute("strides"))
-      fused.attributes.push_back(*strides);
-    fused.SetInt("group", channels);
     removed[n] = 1;
     graph.nodes[q] = std::move(fused);
   }

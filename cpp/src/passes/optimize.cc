@@ -188,8 +188,7 @@ static Status OptimizeUnguarded(Graph& graph) {
   LWAI_RETURN_IF_ERROR(FuseQuantizedGemm(graph));
   LWAI_RETURN_IF_ERROR(FuseQuantizedConcat(graph));
   LWAI_RETURN_IF_ERROR(FuseQuantizedPassThrough(graph));
-  LWAI_RETURN_IF_ERROR(FuseQuantizedGlobalAveragePool(graph));
-  LWAI_RETURN_IF_ERROR(FuseQuantizedAveragePool(graph));
+  LWAI_RETURN_IF_ERROR(FuseQuantizedAveragePools(graph));
   // Quantized weights no fusion took (a float BatchNormalization's parameters) become float
   // constants, which the float backends need to claim their readers.
   LWAI_RETURN_IF_ERROR(FoldConstants(graph));

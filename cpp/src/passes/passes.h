@@ -48,13 +48,12 @@ Status FuseQuantizedConcat(Graph& graph);
 // values (a constant Pad pads with its value's quantized byte).
 Status FuseQuantizedPassThrough(Graph& graph);
 // Rewrites DequantizeLinear -> GlobalAveragePool -> QuantizeLinear (per-tensor parameters, the
-// same 8-bit type) into QLinearGlobalAveragePool.
-Status FuseQuantizedGlobalAveragePool(Graph& graph);
-// DequantizeLinear -> AveragePool (2-D, every divisor the window's size: no padding or padding
-// counted, no ceil mode, no dilation) -> QuantizeLinear becomes a depthwise QLinearConv with
-// weights of one and scale 1 / window size (the padding is x's zero point, which dequantizes to
-// the zero that AveragePool counts), run by the int8 depthwise kernels.
-Status FuseQuantizedAveragePool(Graph& graph);
+// same 8-bit type) into QLinearGlobalAveragePool, and DequantizeLinear -> AveragePool (2-D,
+// every divisor the window's size: no padding or padding counted, no ceil mode, no dilation) ->
+// QuantizeLinear into a depthwise QLinearConv with weights of one and scale 1 / window size (the
+// padding is x's zero point, which dequantizes to the zero that AveragePool counts), run by the
+// int8 depthwise kernels.
+Status FuseQuantizedAveragePools(Graph& graph);
 // Rewrites DequantizeLinear -> elementwise float operator (Sigmoid, HardSwish, Tanh, ...) ->
 // QuantizeLinear, with per-tensor parameters, into QuantizedLookup: the three nodes' results
 // for each of the 256 input bytes.
