@@ -8,6 +8,7 @@
 #include <map>
 
 #include "ir/graph.h"
+#include "ir/operators_used.h"
 #include "kernels/kernel_api.h"
 #include "lwai/model.h"
 #include "lwai/session.h"
@@ -631,6 +632,19 @@ PYBIND11_MODULE(_lwai, m) {
           "outputs",
           [](const Model& model) { return DescribeTensors(model.graph(), model.graph().outputs); })
       .def_property_readonly("nodes", &DescribeNodes)
+      .def(
+          "operators_used",
+          [](const Model& model) {
+            std::vector<std::pair<std::string, std::vector<std::string>>> list;
+            for (const OperatorUse& use : OperatorsUsed(model.graph())) {
+              std::vector<std::string> dtypes;
+              for (DataType dtype : use.dtypes) dtypes.push_back(DataTypeName(dtype));
+              list.emplace_back(OpTypeName(use.op), std::move(dtypes));
+            }
+            return list;
+          },
+          "(operator, [dtypes it reads]) for every operator the model uses, subgraphs "
+          "included, by name.")
       .def(
           "tensor_info",
           [](const Model& model, const std::string& name) -> py::object {

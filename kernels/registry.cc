@@ -41,21 +41,31 @@
 
 namespace lwai {
 
+// A selective build (CMake's LWAI_SELECTED_OPS) lists its operators in selected_ops.inc.
 #define LWAI_DECLARE_KERNEL(op) extern const KernelRegistration k##op##Kernel;
-LWAI_REFERENCE_KERNELS(LWAI_DECLARE_KERNEL)
 #define X LWAI_DECLARE_KERNEL
+#ifdef LWAI_SELECTED_OPS
+#include "selected_ops.inc"
+#else
+LWAI_REFERENCE_KERNELS(LWAI_DECLARE_KERNEL)
 #include "kernels/ops_groups.inc"
+#endif
 #undef X
 #undef LWAI_DECLARE_KERNEL
 
 namespace {
 
 #define LWAI_KERNEL_ENTRY(op) &k##op##Kernel,
-const KernelRegistration* const kReferenceKernels[] = {LWAI_REFERENCE_KERNELS(LWAI_KERNEL_ENTRY)
 #define X LWAI_KERNEL_ENTRY
+const KernelRegistration* const kReferenceKernels[] = {
+#ifdef LWAI_SELECTED_OPS
+#include "selected_ops.inc"
+#else
+    LWAI_REFERENCE_KERNELS(LWAI_KERNEL_ENTRY)
 #include "kernels/ops_groups.inc"
-#undef X
+#endif
 };
+#undef X
 #undef LWAI_KERNEL_ENTRY
 
 }  // namespace

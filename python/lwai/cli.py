@@ -226,6 +226,18 @@ def cmd_info(args) -> None:
         print(("  " + "  ".join([*cells, row[4]])).rstrip())
 
 
+def cmd_ops(args) -> None:
+    used: dict[str, set[str]] = {}
+    for path in args.models:
+        for op, dtypes in lwai.load(path).operators().items():
+            used.setdefault(op, set()).update(dtypes)
+    if args.cmake:
+        print(f'-DLWAI_SELECTED_OPS="{";".join(sorted(used))}"')
+        return
+    for op in sorted(used):
+        print(f"{op:28} {' '.join(sorted(used[op]))}".rstrip())
+
+
 def cmd_run(args) -> None:
     session = lwai.Session(args.model, threads=args.threads, backends=_backends(args.backends))
     feed = _parse_inputs(session, args.input, args.batch)
@@ -372,6 +384,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="inputs, outputs, operators, sizes")
     p.add_argument("model")
     p.set_defaults(fn=cmd_info)
+
+    p = sub.add_parser(
+        "ops",
+        help="the operators (and the dtypes they read) that models need, for a selective build",
+        description="Lists every operator the models use, subgraphs included, one per line with "
+        "the dtypes its nodes read. The lines (or --cmake's flag) select the kernels of a "
+        "selective runtime: cmake -DLWAI_SELECTED_OPS=FILE_OR_LIST.",
+    )
+    p.add_argument("models", nargs="+", metavar="model", help=".lwai (or .json) models")
+    p.add_argument("--cmake", action="store_true", help="print the CMake flag instead of the list")
+    p.set_defaults(fn=cmd_ops)
 
     built_in = ", ".join(lwai.available_backends() + lwai.installed_plugins())
 

@@ -63,6 +63,12 @@ class Model:
     def optimized(self) -> bool:
         return self._native.optimized
 
+    def operators(self) -> dict[str, list[str]]:
+        """Every operator the model uses (subgraphs included), by name, with the dtypes its
+        nodes read: what a selective runtime must register (`lwai ops`; CMake's
+        LWAI_SELECTED_OPS takes the names)."""
+        return dict(self._native.operators_used())
+
     def op_histogram(self) -> dict[str, int]:
         """How many nodes of each operator, most frequent first."""
         return dict(collections.Counter(n["op"] for n in self.nodes).most_common())

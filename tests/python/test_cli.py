@@ -33,6 +33,56 @@ def test_info_lists_io_ops_and_sizes(converted):
     assert "arena:" in out
 
 
+def if_model(tmp_path) -> pathlib.Path:
+    """y = If(flag, then: Cast(x to int64), else: Neg(x)) saved as .lwai: operators in branches."""
+    from onnx import TensorProto as T
+    from onnx import helper as h
+
+    import lwai as api
+
+    then_graph = h.make_graph(
+        [h.make_node("Cast", ["x"], ["t"], to=T.INT64)],
+        "then",
+        [],
+        [h.make_tensor_value_info("t", T.INT64, None)],
+    )
+    else_graph = h.make_graph(
+        [h.make_node("Neg", ["x"], ["e"])],
+        "else",
+        [],
+        [h.make_tensor_value_info("e", T.FLOAT, None)],
+    )
+    graph = h.make_graph(
+        [h.make_node("If", ["flag"], ["y"], then_branch=then_graph, else_branch=else_graph)],
+        "if_model",
+        [h.make_tensor_value_info("x", T.FLOAT, [2]), h.make_tensor_value_info("flag", T.BOOL, [])],
+        [h.make_tensor_value_info("y", T.UNDEFINED, None)],
+    )
+    path = tmp_path / "if_model.lwai"
+    api.convert(h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])).save(path)
+    return path
+
+
+def test_ops_lists_what_a_selective_runtime_needs(converted, tmp_path):
+    """`lwai ops` (and Model.operators()): every operator of the models, subgraphs included, with
+    the dtypes its nodes read; --cmake gives the selective build's flag for their union."""
+    import lwai as api
+
+    branches = if_model(tmp_path)
+    assert api.load(branches).operators() == {
+        "Cast": ["float32"],
+        "If": ["float32", "bool"],  # x, captured by the branches, is an input of the If
+        "Neg": ["float32"],
+    }
+    digits = api.load(converted).operators()
+    assert "Conv" in digits and "Gemm" in digits and digits["Conv"] == ["float32"]
+    lines = lwai("ops", converted).stdout.splitlines()
+    assert [line.split()[0] for line in lines] == sorted(digits)
+    assert all(line.split()[1:] == digits[line.split()[0]] for line in lines)
+    flag = lwai("ops", converted, branches, "--cmake").stdout.strip()
+    assert flag == f'-DLWAI_SELECTED_OPS="{";".join(sorted({*digits, "Cast", "If", "Neg"}))}"'
+
+
 def test_run_with_npy_input_matches_python(converted, tmp_path):
     import lwai as api
 
