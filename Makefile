@@ -7,7 +7,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build python test test-cpp test-python test-conformance conformance real-models \
-	arch-models demo seed-models bench bench-deps bench-real bench-int8 lint format clean build-asan test-asan \
+	arch-models demo seed-models test-minimal bench bench-deps bench-real bench-int8 lint format clean build-asan test-asan \
 	build-tsan test-tsan test-python-asan test-runner-asan test-sanitize fuzz fuzz-smoke
 
 all: build python
@@ -33,7 +33,12 @@ test-python: python real-models arch-models
 test-conformance: python
 	@$(PYTHON) tests/conformance/run.py --check --jobs $(JOBS)
 
-test: test-cpp test-python test-conformance test-asan fuzz-smoke
+test: test-cpp test-python test-conformance test-minimal test-asan fuzz-smoke
+
+# The device configuration (no threads, plugins, mmap, exceptions; a selective runtime) on the
+# host: builds, links none of what it leaves out, and runs like the full build.
+test-minimal: build python
+	@bash tests/minimal_build_test.sh $(BUILD_DIR) build-minimal $(JOBS)
 
 # --- Sanitizers and fuzzers (clang-14 from Debian; scripts/install_deps.sh installs it).
 # build-asan: every target with ASan+UBSan (any report fails), the libFuzzer harnesses and the
@@ -193,4 +198,4 @@ format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-tsan
+	rm -rf $(BUILD_DIR) build-asan build-tsan build-minimal

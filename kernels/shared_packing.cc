@@ -1,5 +1,6 @@
 #include "kernels/shared_packing.h"
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -14,11 +15,11 @@ struct Slot {
 };
 
 struct TableKey {
-  std::type_index type;
+  const void* type;  // PackingTypeTag<T>()
   std::string kind;
   std::vector<int64_t> parts;
   bool operator<(const TableKey& other) const {
-    if (type != other.type) return type < other.type;
+    if (type != other.type) return std::less<const void*>()(type, other.type);
     if (kind != other.kind) return kind < other.kind;
     return parts < other.parts;
   }
@@ -71,7 +72,7 @@ PackingTable& Table() {
 namespace internal {
 
 Result<std::shared_ptr<const void>> SharedPackingImpl(
-    std::type_index type, const PackingKey& key,
+    const void* type, const PackingKey& key,
     const std::function<Result<std::shared_ptr<const void>>()>& make) {
   if (!key.shared()) return make();
   std::shared_ptr<Slot> slot = Table().SlotFor(TableKey{type, key.kind(), key.parts()});

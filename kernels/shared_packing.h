@@ -21,7 +21,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <typeindex>
 #include <vector>
 
 #include "lwai/status.h"
@@ -57,8 +56,15 @@ class PackingKey {
 };
 
 namespace internal {
+// One address per packed type T (no RTTI needed: builds may turn it off).
+template <typename T>
+const void* PackingTypeTag() {
+  static const char tag = 0;
+  return &tag;
+}
+
 Result<std::shared_ptr<const void>> SharedPackingImpl(
-    std::type_index type, const PackingKey& key,
+    const void* type, const PackingKey& key,
     const std::function<Result<std::shared_ptr<const void>>()>& make);
 }  // namespace internal
 
@@ -68,7 +74,7 @@ Result<std::shared_ptr<const void>> SharedPackingImpl(
 template <typename T, typename MakeFn>
 Result<std::shared_ptr<const T>> SharedPacking(const PackingKey& key, MakeFn&& make) {
   Result<std::shared_ptr<const void>> packed = internal::SharedPackingImpl(
-      std::type_index(typeid(T)), key, [&]() -> Result<std::shared_ptr<const void>> {
+      internal::PackingTypeTag<T>(), key, [&]() -> Result<std::shared_ptr<const void>> {
         Result<std::unique_ptr<T>> made = make();
         if (!made.ok()) return made.status();
         return std::shared_ptr<const void>(std::shared_ptr<const T>(std::move(made).value()));

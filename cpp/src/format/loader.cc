@@ -1,7 +1,9 @@
 // Binary .lwai loading: flatbuffers verification, then conversion to the IR with constants
 // pointing into the (mapped or borrowed) file, then semantic validation.
 #include <fcntl.h>
+#ifndef LWAI_NO_MMAP
 #include <sys/mman.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -285,6 +287,7 @@ Status ConvertGraph(const LoadContext& context, const fb::Graph* src, Graph* gra
   return graph->Validate();
 }
 
+#ifndef LWAI_NO_MMAP
 // Owns an mmap'ed file.
 struct Mapping {
   void* address = nullptr;
@@ -293,6 +296,7 @@ struct Mapping {
     if (address != nullptr) munmap(address, size);
   }
 };
+#endif
 
 }  // namespace
 
@@ -380,6 +384,30 @@ Result<std::shared_ptr<Model>> Model::LoadFile(const std::string& path,
     close(fd);
     return IoError(path + ": not a regular file");
   }
+#ifdef LWAI_NO_MMAP
+  // Built without mmap (LWAI_WITH_MMAP=OFF): the file is read into owned memory.
+  const size_t size = static_cast<size_t>(st.st_size);
+  std::shared_ptr<void> owned = AllocateAligned(size > 0 ? size : 1);
+  if (owned == nullptr) {
+    close(fd);
+    return Status(StatusCode::kOutOfMemory,
+                  path + ": cannot allocate " + std::to_string(size) + " bytes to read it");
+  }
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t got = read(fd, static_cast<uint8_t*>(owned.get()) + done, size - done);
+    if (got <= 0) {
+      close(fd);
+      return IoError(path + ": read failed: " + std::strerror(errno));
+    }
+    done += static_cast<size_t>(got);
+  }
+  close(fd);
+  const auto* image = static_cast<const uint8_t*>(owned.get());
+  auto loaded = LoadModelImage(image, size, std::move(owned), /*file_backed=*/false, options);
+  if (!loaded.ok()) return loaded.status().WithContext(path);
+  return loaded;
+#else
   auto mapping = std::make_shared<Mapping>();
   mapping->size = static_cast<size_t>(st.st_size);
   if (mapping->size > 0) {
@@ -395,6 +423,7 @@ Result<std::shared_ptr<Model>> Model::LoadFile(const std::string& path,
   auto result = LoadModelImage(bytes, mapping->size, mapping, /*file_backed=*/true, options);
   if (!result.ok()) return result.status().WithContext(path);
   return result;
+#endif
 }
 
 }  // namespace lwai

@@ -1,8 +1,10 @@
 #include "ir/graph.h"
 
 #if defined(__unix__)
+#ifndef LWAI_NO_MMAP
 #include <sys/mman.h>
 #include <unistd.h>
+#endif
 #endif
 
 #include <algorithm>
@@ -15,7 +17,7 @@
 namespace lwai {
 
 void ReleaseConstantPages(const ConstantData& constant) {
-#if defined(__unix__)
+#if defined(__unix__) && !defined(LWAI_NO_MMAP)
   if (!constant.file_backed || constant.data == nullptr) return;
   static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   const uintptr_t begin = (reinterpret_cast<uintptr_t>(constant.data) + page - 1) / page * page;

@@ -3,7 +3,9 @@
 // attribute checks), then lets the plugin build its state; eval calls the plugin's run.
 #include "runtime/plugin_backend.h"
 
+#ifndef LWAI_NO_PLUGINS
 #include <dlfcn.h>
+#endif
 #include <sys/stat.h>
 
 #include <cstddef>
@@ -547,6 +549,10 @@ class PluginBackend : public Backend {
 }  // namespace
 
 Result<std::unique_ptr<Backend>> LoadPluginBackend(const std::string& path) {
+#ifdef LWAI_NO_PLUGINS
+  return Unsupported("backend plugin '" + path +
+                     "': this lwai was built without plugins (LWAI_WITH_PLUGINS=OFF)");
+#else
   dlerror();
   // RTLD_LOCAL: plugins do not see each other's symbols. Never dlclosed once accepted: kernel
   // registrations and plugin states point into the library for the rest of the process.
@@ -603,6 +609,7 @@ Result<std::unique_ptr<Backend>> LoadPluginBackend(const std::string& path) {
         "destroy_partition()");
   }
   return std::unique_ptr<Backend>(new PluginBackend(path, api));
+#endif
 }
 
 }  // namespace lwai

@@ -2,20 +2,25 @@
 //
 // Built with pthreadpool (LWAI_WITH_PTHREADPOOL), the pool is a pthreadpool that libraries
 // such as XNNPACK use directly through pthreadpool(), so all backends share one set of threads.
+// Built without threads (LWAI_NO_THREADS, CMake's LWAI_WITH_THREADS=OFF), it has one thread,
+// the caller's, and no <thread> anywhere (thread_pool_single.cc).
 #ifndef LWAI_RUNTIME_THREAD_POOL_H_
 #define LWAI_RUNTIME_THREAD_POOL_H_
 
-#include <condition_variable>
 #include <cstdint>
+#ifndef LWAI_NO_THREADS
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
+#endif
 
 namespace lwai {
 
 class ThreadPool {
  public:
-  // num_threads counts the calling thread: 1 means no workers are started.
+  // num_threads counts the calling thread: 1 means no workers are started (and all a build
+  // without threads has).
   explicit ThreadPool(int num_threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -45,16 +50,18 @@ class ThreadPool {
  private:
   using RangeFn = void (*)(const void* fn, int64_t begin, int64_t end);
   void Run(int64_t n, int64_t min_chunk, RangeFn range_fn, const void* fn);
-  void WorkerLoop(int worker_index);
 
   // Whether this process is a fork() of the one that started the workers: they do not exist
   // here, so work runs on the calling thread.
   bool InForkedChild() const;
 
   int num_threads_ = 1;
+  void* pthreadpool_ = nullptr;
+#ifndef LWAI_NO_THREADS
+  void WorkerLoop(int worker_index);
+
   // The process's fork count when the workers started (see ForkCount in thread_pool.cc).
   unsigned owner_forks_ = 0;
-  void* pthreadpool_ = nullptr;
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable work_ready_;
@@ -67,6 +74,7 @@ class ThreadPool {
   const void* fn_ = nullptr;
   int64_t n_ = 0;
   int64_t chunk_ = 0;
+#endif
 };
 
 }  // namespace lwai
