@@ -17,9 +17,9 @@
  * alive: the model may be released right after creating its sessions. Strings and dims
  * returned by the library are owned by the object they describe (see each function).
  *
- * Threads: a model may be shared by any number of sessions on any threads. One session's calls
- * are serialized internally (two threads running one session take turns); output views stay
- * valid only until that session's next run, so give each thread its own session.
+ * Threads: a model may be shared by any number of sessions on any threads, and the sessions
+ * run in parallel. A session keeps the inputs set on it between calls, so it must not be used
+ * by two threads at once: give each thread its own.
  */
 #ifndef LWAI_LWAI_C_H_
 #define LWAI_LWAI_C_H_
