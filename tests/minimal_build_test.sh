@@ -15,8 +15,8 @@ cmake -S . -B "$minimal" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLWAI_SELECTED_OPS
   -DLWAI_WITH_XNNPACK=OFF -DLWAI_WITH_EIGEN=OFF -DLWAI_WITH_ONEDNN=OFF -DLWAI_WITH_JSON=OFF \
   -DLWAI_BUILD_TESTS=OFF -DLWAI_NATIVE_ARCH=OFF >/dev/null
 cmake --build "$minimal" -j"$jobs" --target lwai_run
-# Thread starts (std::thread's or pthreads'), dlopen, mmap: the full build references each.
-for symbol in _M_start_thread pthread_create dlopen mmap; do
+# Thread starts (std::thread's or pthreads'), dlopen, mmap, iostreams (file streams).
+for symbol in _M_start_thread pthread_create dlopen mmap basic_filebuf ios_base; do
   if nm -u "$minimal/lwai_run" | grep -q "$symbol"; then
     echo "minimal build: lwai_run references $symbol, which its switches leave out" >&2
     exit 1
@@ -44,4 +44,4 @@ if want.splitlines()[0] != got.splitlines()[0] or len(numbers(want)) != len(numb
     sys.exit(f"minimal build: outputs differ\nfull:\n{want}\nminimal:\n{got}")
 PY
 size "$minimal/lwai_run" "$build/lwai_run"
-echo "minimal build: same outputs as the full build, no threads, dlopen or mmap linked"
+echo "minimal build: same outputs as the full build, no threads, dlopen, mmap or iostreams linked"

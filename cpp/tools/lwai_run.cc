@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
+#include <memory>
 #include <new>
 #include <random>
 #include <string>
@@ -32,22 +32,25 @@ struct Buffer {
 
 // Reads a little-endian, C-order .npy file of float32/int64/int32/uint8/bool.
 lwai::Status ReadNpy(const std::string& path, Buffer* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return lwai::NotFound(path + ": cannot open");
+  // C stdio, not iostreams: device builds of this tool link none.
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (file == nullptr) return lwai::NotFound(path + ": cannot open");
+  auto read = [&](void* to, size_t count) { return std::fread(to, 1, count, file.get()) == count; };
   char magic[8];
-  if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0) {
+  if (!read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0) {
     return lwai::InvalidArgument(path + ": not a .npy file");
   }
   uint32_t header_len = 0;
+  bool header_size_read = false;
   if (magic[6] == 1) {
     uint16_t len16 = 0;
-    in.read(reinterpret_cast<char*>(&len16), 2);
+    header_size_read = read(&len16, 2);
     header_len = len16;
   } else {
-    in.read(reinterpret_cast<char*>(&header_len), 4);
+    header_size_read = read(&header_len, 4);
   }
-  std::string header(header_len, '\0');
-  if (!in.read(header.data(), header_len))
+  std::string header(header_size_read ? header_len : 0, '\0');
+  if (!header_size_read || !read(header.data(), header_len))
     return lwai::InvalidArgument(path + ": truncated header");
   const std::map<std::string, lwai::DataType> types = {{"<f4", lwai::DataType::kFloat32},
                                                        {"<i8", lwai::DataType::kInt64},
@@ -87,7 +90,7 @@ lwai::Status ReadNpy(const std::string& path, Buffer* out) {
                                  " is negative or too large");
   }
   out->bytes.resize(bytes);
-  if (!in.read(reinterpret_cast<char*>(out->bytes.data()), out->bytes.size())) {
+  if (!read(out->bytes.data(), out->bytes.size())) {
     return lwai::InvalidArgument(path + ": truncated data");
   }
   return lwai::Status::Ok();

@@ -1,7 +1,6 @@
 // Serializing the IR to the .lwai image.
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <utility>
 
@@ -169,10 +168,15 @@ Result<std::vector<uint8_t>> SerializeModel(const Model& model, bool inline_data
 }
 
 Result<std::string> ReadTextFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound(path + ": cannot open");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return IoError(path + ": read failed");
+  FILE* file = std::fopen(path.c_str(), "rb");  // C stdio: the core links no iostreams
+  if (file == nullptr) return NotFound(path + ": cannot open");
+  std::string text;
+  char chunk[65536];
+  size_t got = 0;
+  while ((got = std::fread(chunk, 1, sizeof(chunk), file)) > 0) text.append(chunk, got);
+  const bool failed = std::ferror(file) != 0;
+  std::fclose(file);
+  if (failed) return IoError(path + ": read failed");
   return text;
 }
 
