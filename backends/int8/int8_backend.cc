@@ -354,16 +354,19 @@ Status PrepareQLinearConv(KernelContext& ctx) {
       s.col_bytes = static_cast<size_t>(col + 64 + 63) / 64 * 64;
       // Flat when its wrapped columns cost at most 10% more panels than the im2col's columns
       // (the copy it saves costs about that much): always where the output is 7x7 or 14x14.
-      const int64_t flat_columns = g.output[0] * s.padded_width;
+      int64_t flat_columns = 0, flat_out = 0;
+      const bool flat_fits = CheckedMul(g.output[0], s.padded_width, &flat_columns) &&
+                             CheckedMul(c.out_channels, flat_columns, &flat_out) &&
+                             flat_out < (int64_t{1} << 40);
       const int64_t flat_panels = (flat_columns + 31) / 32, panels = (c.out_size + 31) / 32;
-      if (g.strides[0] == 1 && g.strides[1] == 1 && 10 * flat_panels <= 11 * panels) {
+      if (flat_fits && g.strides[0] == 1 && g.strides[1] == 1 && 10 * flat_panels <= 11 * panels) {
         s.flat = true;
         s.flat_columns = flat_columns;
         s.read_in_place = false;  // the runs read past the image: the padded copy has slack
         // The last tap's run ends (kw - 1) * dilation bytes past the padded image.
         s.padded_bytes += static_cast<size_t>((g.kernel[1] - 1) * g.dilations[1] + 63) / 64 * 64;
         s.col_bytes = 0;
-        s.flat_out_bytes = static_cast<size_t>(c.out_channels * flat_columns + 63) / 64 * 64;
+        s.flat_out_bytes = static_cast<size_t>(flat_out + 63) / 64 * 64;
         const int64_t kh = g.kernel[0], kw = g.kernel[1];
         s.flat_row_offsets.resize(static_cast<size_t>(c.in_channels * kh * kw));
         for (int64_t row = 0; row < c.in_channels * kh * kw; ++row) {

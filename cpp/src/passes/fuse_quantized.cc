@@ -665,10 +665,13 @@ bool DepthwiseOnesOf(Graph& graph, const Node& pool, int x, const PerTensorQuant
   const std::vector<int64_t> dilations = pool.GetInts("dilations");
   const bool padded = std::any_of(pads.begin(), pads.end(), [](int64_t v) { return v != 0; });
   const TensorDesc& xd = graph.tensors[x];
+  int64_t weights = 0;
   if (xd.shape.size() != 4 || !xd.shape_known || xd.shape[1].value < 1 || kernel.size() != 2 ||
-      kernel[0] < 1 || kernel[1] < 1 || kernel[0] * kernel[1] > 256 ||
-      (padded && pool.GetInt("count_include_pad", 0) == 0) || pool.GetInt("ceil_mode", 0) != 0 ||
-      pool.GetString("auto_pad", "NOTSET") != "NOTSET" ||
+      kernel[0] < 1 || kernel[1] < 1 || kernel[0] > 256 || kernel[1] > 256 ||
+      kernel[0] * kernel[1] > 256 ||
+      !CheckedMul(xd.shape[1].value, kernel[0] * kernel[1], &weights) ||
+      weights > (int64_t{1} << 24) || (padded && pool.GetInt("count_include_pad", 0) == 0) ||
+      pool.GetInt("ceil_mode", 0) != 0 || pool.GetString("auto_pad", "NOTSET") != "NOTSET" ||
       std::any_of(dilations.begin(), dilations.end(), [](int64_t d) { return d != 1; })) {
     return false;
   }
