@@ -68,6 +68,9 @@ TEST(Format, FileLoadIsZeroCopyFromTheMapping) {
 }
 
 TEST(Format, JsonRoundTrip) {
+#ifndef LWAI_WITH_JSON
+  GTEST_SKIP() << "built without JSON (LWAI_WITH_JSON=OFF)";
+#endif
   auto model = MakeConvModel();
   auto json = model->ToJson();
   ASSERT_TRUE(json.ok()) << json.status().ToString();
