@@ -367,6 +367,8 @@ Status EvalMatMul(KernelContext& ctx) {
   const int64_t min_chunk = std::max<int64_t>(1, (int64_t{1} << 16) / tile_work);
   ctx.thread_pool()->ParallelFor(items, min_chunk, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
+      // Many matrices stop at the run's deadline (a tile is at least ~64K multiply-adds).
+      if (ctx.limits().Expired()) return;
       const int64_t matrix = item / tiles;
       int64_t a_offset = 0, b_offset = 0;
       BatchOffsets(s, matrix, &a_offset, &b_offset);
