@@ -124,9 +124,6 @@ Result<std::shared_ptr<const Int8GemmWeights>> PackWeights(KernelContext& ctx, i
 
 int64_t RoundUp16(int64_t n) { return (n + 15) / 16 * 16; }
 
-// Values a 1x1 depthwise convolution accumulates before requantizing them.
-constexpr int64_t kDepthwiseRun = 512;
-
 enum ConvInput { kX, kXScale, kXZeroPoint, kW, kWScale, kWZeroPoint, kYScale, kYZeroPoint, kBias };
 
 struct QConvState : WrappedState {
@@ -289,9 +286,9 @@ Status PrepareQLinearConv(KernelContext& ctx) {
                (g.output[1] - 1) * g.strides[1] + (g.kernel[1] - 1) * g.dilations[1] + 1);
   size_t scratch = 0;
   if (s.depthwise) {
-    // Per thread: accumulators for a run of a 1x1 plane, or the padded float plane (one per
-    // column phase), a row of float sums and their int32 copies.
-    int64_t per_thread = kDepthwiseRun + 16;
+    // Per thread: the padded float plane (one per column phase), a row of float sums and their
+    // int32 copies; nothing for 1x1 planes (Int8ScaledRow works in registers).
+    int64_t per_thread = 0;
     if (!s.pointwise) {
       s.plane_width = s.padded_width;
       s.depthwise_flat = g.strides[0] == 1 && g.strides[1] == 1;

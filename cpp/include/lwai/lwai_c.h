@@ -109,7 +109,8 @@ typedef struct LwaiApi {
 
   void (*session_options_init)(LwaiSessionOptions* options);
   /* The arena bytes a session of `model` with `options` needs for the inputs' declared shapes
-   * (dynamic dims as 1): what to give as LwaiSessionOptions.arena. */
+   * (dynamic dims as 1): what to give as LwaiSessionOptions.arena. It plans a throwaway
+   * session, so it costs about as much as session_create. */
   LwaiStatus (*session_memory_bytes)(const LwaiModel* model, const LwaiSessionOptions* options,
                                      size_t* bytes);
   /* options may be NULL (defaults). */

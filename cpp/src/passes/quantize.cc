@@ -774,6 +774,18 @@ void CollectDynamicTargets(const Graph& graph, const QuantizationOptions& option
   }
 }
 
+// Whether `graph` or an If branch inside it (at any depth) has a tensor named `name`.
+bool HoldsThroughIfs(const Graph& graph, const std::string& name) {
+  if (graph.FindTensor(name) >= 0) return true;
+  for (const Node& node : graph.nodes) {
+    if (node.op != OpType::If) continue;
+    for (const Attribute& a : node.attributes) {
+      if (a.graph != nullptr && HoldsThroughIfs(*a.graph, name)) return true;
+    }
+  }
+  return false;
+}
+
 // Makes tensor `name` a value of `graph` (at the top level), passing it out of the If nodes
 // whose branches hold it. Returns its index, or -1 when no graph or only a Loop/Scan body has it.
 int LiftTensor(Graph& graph, const std::string& name) {
@@ -791,6 +803,8 @@ int LiftTensor(Graph& graph, const std::string& name) {
       continue;
     }
     for (int holder = 0; holder < 2; ++holder) {
+      // Copied only once known to hold it (branches may be large).
+      if (!HoldsThroughIfs(*branches[holder]->graph, name)) continue;
       auto lifted = std::make_shared<Graph>(*branches[holder]->graph);
       const int inner = LiftTensor(*lifted, name);
       if (inner < 0) continue;
