@@ -7,7 +7,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build python test test-cpp test-python test-conformance conformance real-models \
-	arch-models demo seed-models test-minimal bench bench-deps bench-real bench-int8 lint format clean build-asan test-asan \
+	arch-models demo seed-models test-minimal test-cortex-m bench bench-deps bench-real bench-int8 lint format clean build-asan test-asan \
 	build-tsan test-tsan test-python-asan test-runner-asan test-sanitize fuzz fuzz-smoke
 
 all: build python
@@ -33,12 +33,17 @@ test-python: python real-models arch-models
 test-conformance: python
 	@$(PYTHON) tests/conformance/run.py --check --jobs $(JOBS)
 
-test: test-cpp test-python test-conformance test-minimal test-asan fuzz-smoke
+test: test-cpp test-python test-conformance test-minimal test-cortex-m test-asan fuzz-smoke
 
 # The device configuration (no threads, plugins, mmap, exceptions; a selective runtime) on the
 # host: builds, links none of what it leaves out, and runs like the full build.
 test-minimal: build python
 	@bash tests/minimal_build_test.sh $(BUILD_DIR) build-minimal $(JOBS)
+
+# The digits model on a Cortex-M4 (qemu-system-arm, MPS2 AN386): same outputs as the host, and
+# the program no more than 5% over its recorded size (tests/cortex_m/recorded_size.json).
+test-cortex-m: python
+	@JOBS=$(JOBS) $(PYTHON) tests/cortex_m/run_test.py --work build-m4
 
 # --- Sanitizers and fuzzers (clang-14 from Debian; scripts/install_deps.sh installs it).
 # build-asan: every target with ASan+UBSan (any report fails), the libFuzzer harnesses and the

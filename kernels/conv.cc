@@ -51,7 +51,8 @@ Status PrepareGeneric(KernelContext& ctx, std::unique_ptr<ConvState> state) {
   s.col_bytes = (static_cast<size_t>(c.ColRows() * c.out_size) * elem + 63) / 64 * 64;
   size_t gemm_bytes = 0;
   if (s.dtype == DataType::kFloat32) {
-    gemm_bytes = GemmScratchBytes(ctx.thread_pool()->num_threads(), c.ColRows(), c.out_size);
+    gemm_bytes = GemmScratchBytes(ctx.thread_pool()->num_threads(), c.OutPerGroup(), c.ColRows(),
+                                  c.out_size);
   }
   if (!ctx.shape_only()) ctx.RequestScratch(s.col_bytes + gemm_bytes);
   ctx.SetState(std::move(state));
@@ -182,9 +183,9 @@ Status Prepare(KernelContext& ctx) {
     }
     if (s.pointwise) col_elements = 0;
     s.col_bytes = (col_elements * sizeof(float) + 63) / 64 * 64;
-    ctx.RequestScratch(s.col_bytes + GemmScratchBytes(ctx.thread_pool()->num_threads(),
-                                                      in_per_group * s.kernel_h * s.kernel_w,
-                                                      s.out_h * s.out_w));
+    ctx.RequestScratch(s.col_bytes +
+                       GemmScratchBytes(ctx.thread_pool()->num_threads(), s.out_channels / s.groups,
+                                        in_per_group * s.kernel_h * s.kernel_w, s.out_h * s.out_w));
   }
   ctx.SetState(std::move(state));
   return Status::Ok();

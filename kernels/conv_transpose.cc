@@ -77,8 +77,8 @@ Status Prepare(KernelContext& ctx) {
   s.col_bytes = (static_cast<size_t>(col_rows * s.in_size) * DataTypeSize(dtype) + 63) / 64 * 64;
   size_t gemm_bytes = 0;
   if (dtype == DataType::kFloat32) {
-    gemm_bytes =
-        GemmScratchBytes(ctx.thread_pool()->num_threads(), s.in_channels / s.groups, s.in_size);
+    gemm_bytes = GemmScratchBytes(ctx.thread_pool()->num_threads(), col_rows,
+                                  s.in_channels / s.groups, s.in_size);
   }
   if (!ctx.shape_only()) ctx.RequestScratch(s.col_bytes + gemm_bytes);
   ctx.SetState(std::move(state));

@@ -91,9 +91,76 @@ void GemmColumns(const GemmArgs& g, int64_t n_begin, int64_t n_end, float* packe
   }
 }
 
+// Products with at most kMr rows (a batch-1 fully connected layer) read B in place: packing
+// would read and write all of B to use it once, and would need a scratch copy of it.
+bool IsDirect(int64_t m) { return m <= kMr; }
+
+// B not transposed: the micro-kernel's panel is B itself, row stride ldb; the last panel may
+// be narrower than kNr.
+template <bool kTransA>
+void DirectColumns(const GemmArgs& g, int64_t n_begin, int64_t n_end) {
+  for (int64_t n0 = n_begin; n0 < n_end; n0 += kNr) {
+    const int64_t cols = std::min(kNr, n_end - n0);
+    float acc[kMr][kNr] = {};
+    for (int64_t k = 0; k < g.k; ++k) {
+      const float* b = g.b + k * g.ldb + n0;
+      for (int64_t r = 0; r < g.m; ++r) {
+        const float a = kTransA ? g.a[k * g.lda + r] : g.a[r * g.lda + k];
+        if (cols == kNr) {
+          for (int64_t j = 0; j < kNr; ++j) acc[r][j] += a * b[j];
+        } else {
+          for (int64_t j = 0; j < cols; ++j) acc[r][j] += a * b[j];
+        }
+      }
+    }
+    for (int64_t r = 0; r < g.m; ++r) {
+      float* c = g.c + r * g.ldc + n0;
+      for (int64_t j = 0; j < cols; ++j) c[j] = g.accumulate ? c[j] + acc[r][j] : acc[r][j];
+    }
+  }
+}
+
+// B transposed (n x k, each output column's weights contiguous): one dot product per output,
+// with kLanes partial sums that the compiler keeps in vector registers.
+template <bool kTransA>
+void DirectDots(const GemmArgs& g, int64_t n_begin, int64_t n_end) {
+  constexpr int64_t kLanes = 16;
+  for (int64_t j = n_begin; j < n_end; ++j) {
+    if (g.limits != nullptr && (j & 255) == 0 && g.limits->Expired()) return;
+    const float* b = g.b + j * g.ldb;
+    for (int64_t r = 0; r < g.m; ++r) {
+      float lanes[kLanes] = {};
+      int64_t k = 0;
+      if (!kTransA) {
+        const float* a = g.a + r * g.lda;
+        for (; k + kLanes <= g.k; k += kLanes) {
+          for (int64_t i = 0; i < kLanes; ++i) lanes[i] += a[k + i] * b[k + i];
+        }
+      }
+      float sum = 0.0f;
+      for (; k < g.k; ++k) sum += (kTransA ? g.a[k * g.lda + r] : g.a[r * g.lda + k]) * b[k];
+      for (int64_t width = kLanes / 2; width > 0; width /= 2) {
+        for (int64_t i = 0; i < width; ++i) lanes[i] += lanes[i + width];
+      }
+      sum += lanes[0];
+      float* c = g.c + r * g.ldc + j;
+      *c = g.accumulate ? *c + sum : sum;
+    }
+  }
+}
+
+void DirectRange(const GemmArgs& g, int64_t n_begin, int64_t n_end) {
+  if (g.trans_b) {
+    g.trans_a ? DirectDots<true>(g, n_begin, n_end) : DirectDots<false>(g, n_begin, n_end);
+  } else {
+    g.trans_a ? DirectColumns<true>(g, n_begin, n_end) : DirectColumns<false>(g, n_begin, n_end);
+  }
+}
+
 }  // namespace
 
-size_t GemmScratchBytes(int num_threads, int64_t k, int64_t n) {
+size_t GemmScratchBytes(int num_threads, int64_t m, int64_t k, int64_t n) {
+  if (IsDirect(m)) return 0;
   return static_cast<size_t>(num_threads * PackFloatsPerThread(k, n)) * sizeof(float);
 }
 
@@ -115,7 +182,11 @@ void Gemm(const GemmArgs& g, void* scratch, ThreadPool* pool) {
     for (int64_t chunk = begin; chunk < end; ++chunk) {
       const int64_t n_begin = chunk * panels_per_thread * kNr;
       const int64_t n_end = std::min(g.n, n_begin + panels_per_thread * kNr);
-      GemmColumns(g, n_begin, n_end, packs + chunk * PackFloatsPerThread(g.k, g.n));
+      if (IsDirect(g.m)) {
+        DirectRange(g, n_begin, n_end);
+      } else {
+        GemmColumns(g, n_begin, n_end, packs + chunk * PackFloatsPerThread(g.k, g.n));
+      }
     }
   });
 }

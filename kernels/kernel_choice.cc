@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <utility>
+
+#include "lwai/mutex.h"
 
 namespace lwai {
 namespace {
 
-std::mutex g_mutex;
+Mutex g_mutex;
 std::map<std::pair<std::string, std::vector<int64_t>>, int>& Choices() {
   static auto* choices = new std::map<std::pair<std::string, std::vector<int64_t>>, int>();
   return *choices;
@@ -28,7 +29,7 @@ int64_t TimeNs(const std::function<void()>& fn) {
 int ChooseFasterKernel(const std::string& kind, const std::vector<int64_t>& key,
                        const std::function<void()>& first, const std::function<void()>& second) {
   {
-    std::lock_guard<std::mutex> lock(g_mutex);
+    std::lock_guard<Mutex> lock(g_mutex);
     auto it = Choices().find({kind, key});
     if (it != Choices().end()) return it->second;
   }
@@ -40,13 +41,13 @@ int ChooseFasterKernel(const std::string& kind, const std::vector<int64_t>& key,
     best[1] = std::min(best[1], TimeNs(second));
   }
   const int choice = best[1] < best[0] ? 1 : 0;
-  std::lock_guard<std::mutex> lock(g_mutex);
+  std::lock_guard<Mutex> lock(g_mutex);
   Choices().emplace(std::make_pair(kind, key), choice);
   return choice;
 }
 
 int CachedKernelChoices() {
-  std::lock_guard<std::mutex> lock(g_mutex);
+  std::lock_guard<Mutex> lock(g_mutex);
   return static_cast<int>(Choices().size());
 }
 

@@ -93,7 +93,7 @@ Status Prepare(KernelContext& ctx) {
     s.m *= s.batch.NumElements();
     s.batch = Shape();
   }
-  ctx.RequestScratch(GemmScratchBytes(ctx.thread_pool()->num_threads(), s.k, s.n));
+  ctx.RequestScratch(GemmScratchBytes(ctx.thread_pool()->num_threads(), s.m, s.k, s.n));
   ctx.SetState(std::move(state));
   return Status::Ok();
 }

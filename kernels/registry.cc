@@ -64,6 +64,7 @@ const KernelRegistration* const kReferenceKernels[] = {
     LWAI_REFERENCE_KERNELS(LWAI_KERNEL_ENTRY)
 #include "kernels/ops_groups.inc"
 #endif
+    nullptr,  // the end (a selective build may have no kernel: the framework alone)
 };
 #undef X
 #undef LWAI_KERNEL_ENTRY
@@ -71,15 +72,17 @@ const KernelRegistration* const kReferenceKernels[] = {
 }  // namespace
 
 const KernelRegistration* FindReferenceKernel(OpType op) {
-  for (const KernelRegistration* kernel : kReferenceKernels) {
-    if (kernel->op == op) return kernel;
+  for (const KernelRegistration* const* kernel = kReferenceKernels; *kernel; ++kernel) {
+    if ((*kernel)->op == op) return *kernel;
   }
   return nullptr;
 }
 
 std::vector<OpType> ReferenceOps() {
   std::vector<OpType> ops;
-  for (const KernelRegistration* kernel : kReferenceKernels) ops.push_back(kernel->op);
+  for (const KernelRegistration* const* kernel = kReferenceKernels; *kernel; ++kernel) {
+    ops.push_back((*kernel)->op);
+  }
   return ops;
 }
 

@@ -2,15 +2,16 @@
 
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <utility>
+
+#include "lwai/mutex.h"
 
 namespace lwai {
 namespace {
 
 struct Slot {
-  std::mutex mutex;  // held while packing, so concurrent callers wait for one packing
+  Mutex mutex;  // held while packing, so concurrent callers wait for one packing
   std::weak_ptr<const void> packed;
 };
 
@@ -28,7 +29,7 @@ struct TableKey {
 class PackingTable {
  public:
   std::shared_ptr<Slot> SlotFor(TableKey key) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<Mutex> lock(mutex_);
     if (++lookups_ % 64 == 0) Prune();
     std::shared_ptr<Slot>& slot = slots_[std::move(key)];
     if (slot == nullptr) slot = std::make_shared<Slot>();
@@ -36,10 +37,10 @@ class PackingTable {
   }
 
   int Count() {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<Mutex> lock(mutex_);
     int alive = 0;
     for (const auto& entry : slots_) {
-      std::lock_guard<std::mutex> slot_lock(entry.second->mutex);
+      std::lock_guard<Mutex> slot_lock(entry.second->mutex);
       alive += entry.second->packed.expired() ? 0 : 1;
     }
     return alive;
@@ -57,7 +58,7 @@ class PackingTable {
     }
   }
 
-  std::mutex mutex_;
+  Mutex mutex_;
   std::map<TableKey, std::shared_ptr<Slot>> slots_;
   uint64_t lookups_ = 0;
 };
@@ -76,7 +77,7 @@ Result<std::shared_ptr<const void>> SharedPackingImpl(
     const std::function<Result<std::shared_ptr<const void>>()>& make) {
   if (!key.shared()) return make();
   std::shared_ptr<Slot> slot = Table().SlotFor(TableKey{type, key.kind(), key.parts()});
-  std::lock_guard<std::mutex> lock(slot->mutex);
+  std::lock_guard<Mutex> lock(slot->mutex);
   if (std::shared_ptr<const void> packed = slot->packed.lock()) return packed;
   Result<std::shared_ptr<const void>> made = make();
   if (made.ok()) slot->packed = made.value();

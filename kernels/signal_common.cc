@@ -9,6 +9,10 @@
 #include "kernels/common.h"
 
 namespace lwai {
+namespace {
+// M_PI is POSIX, not ISO C++ (newlib hides it in strict modes).
+constexpr double kPi = 3.14159265358979323846;
+}  // namespace
 
 Status ReadIntScalar(const KernelContext& ctx, int i, const char* name, int64_t* value) {
   std::vector<int64_t> values;
@@ -46,7 +50,7 @@ Status EvalCosineWindow(KernelContext& ctx, double a0, double a1, double a2) {
   const int64_t size = y.shape[0];
   const bool periodic = ctx.node().GetInt("periodic", 1) != 0;
   const int64_t period = periodic ? size : size - 1;
-  const double step = period > 0 ? 2.0 * M_PI / static_cast<double>(period) : 0.0;
+  const double step = period > 0 ? 2.0 * kPi / static_cast<double>(period) : 0.0;
   VisitCastType(y.dtype, [&](auto type) {
     using Tag = typename decltype(type)::Tag;
     using Storage = typename decltype(type)::Storage;
@@ -63,7 +67,7 @@ namespace {
 
 // twiddles[2k], twiddles[2k + 1] = cos, sin of 2 pi k / n, for k in [0, n).
 void ComputeTwiddles(int64_t n, double* twiddles) {
-  const double step = 2.0 * M_PI / static_cast<double>(n);
+  const double step = 2.0 * kPi / static_cast<double>(n);
   for (int64_t k = 0; k < n; ++k) {
     twiddles[2 * k] = std::cos(step * static_cast<double>(k));
     twiddles[2 * k + 1] = std::sin(step * static_cast<double>(k));
@@ -138,7 +142,7 @@ DftPlan::DftPlan(int64_t n, int64_t bins, bool inverse, double* scratch)
   // chirp[j] = e^(sign i pi j^2 / n); j^2 is reduced mod 2n (the chirp's period) incrementally,
   // which keeps the angle exact for any n.
   const double sign = inverse ? 1.0 : -1.0;
-  const double step = M_PI / static_cast<double>(n_);
+  const double step = kPi / static_cast<double>(n_);
   for (int64_t j = 0, square = 0; j < n_; ++j) {
     chirp_[2 * j] = std::cos(step * static_cast<double>(square));
     chirp_[2 * j + 1] = sign * std::sin(step * static_cast<double>(square));

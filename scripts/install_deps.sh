@@ -9,6 +9,8 @@ APT_PACKAGES=(
   libflatbuffers-dev flatbuffers-compiler
   libeigen3-dev libgtest-dev pybind11-dev libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
   espeak-ng libdnnl-dev
+  g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user
+  gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
 )
 PIP_PACKAGES=(
   "numpy>=1.24" "onnx==1.19.1" "onnxruntime==1.32.0" "pytest>=7" "scikit-learn>=1.3"

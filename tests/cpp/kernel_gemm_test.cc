@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/gemm.h"
+#include "runtime/thread_pool.h"
 #include "tests/cpp/kernel_test_util.h"
 
 namespace lwai::testing {
@@ -91,6 +93,47 @@ TEST(GemmKernel, TwoThreadsMatchOneThreadAndReference) {
       double sum = 0;
       for (int64_t p = 0; p < k; ++p) sum += double{a[i * k + p]} * b[j * k + p];
       EXPECT_NEAR(one.Floats()[i * n + j], 0.5 * sum + c[j], 1e-4) << i << ", " << j;
+    }
+  }
+}
+
+// Products of at most 4 rows (batch-1 fully connected layers) read B in place: no scratch, and
+// the same values as a double-precision product for every operand layout, edge widths and
+// accumulation.
+TEST(GemmKernel, FewRowsReadBInPlace) {
+  EXPECT_EQ(GemmScratchBytes(1, 1, 128, 64), 0u);
+  EXPECT_EQ(GemmScratchBytes(2, 4, 128, 64), 0u);
+  EXPECT_GT(GemmScratchBytes(1, 5, 128, 64), 0u);
+  ThreadPool pool(2);
+  for (int64_t m : {1, 3, 4, 5}) {
+    for (int64_t n : {1, 17, 40}) {
+      for (int64_t k : {5, 33}) {
+        for (int layout = 0; layout < 8; ++layout) {
+          const bool trans_a = layout & 1, trans_b = layout & 2, accumulate = layout & 4;
+          const std::vector<float> a = Pseudorandom(m * k, 11);
+          const std::vector<float> b = Pseudorandom(k * n, 12);
+          std::vector<float> c = Pseudorandom(m * n, 13);
+          const std::vector<float> c0 = c;
+          std::vector<float> scratch(GemmScratchBytes(2, m, k, n) / sizeof(float) + 1);
+          GemmArgs args;
+          args.m = m, args.n = n, args.k = k;
+          args.a = a.data(), args.lda = trans_a ? m : k, args.trans_a = trans_a;
+          args.b = b.data(), args.ldb = trans_b ? k : n, args.trans_b = trans_b;
+          args.c = c.data(), args.ldc = n, args.accumulate = accumulate;
+          Gemm(args, scratch.data(), &pool);
+          for (int64_t i = 0; i < m; ++i) {
+            for (int64_t j = 0; j < n; ++j) {
+              double sum = accumulate ? c0[i * n + j] : 0.0;
+              for (int64_t p = 0; p < k; ++p) {
+                sum +=
+                    double{a[trans_a ? p * m + i : i * k + p]} * b[trans_b ? j * k + p : p * n + j];
+              }
+              ASSERT_NEAR(c[i * n + j], sum, 1e-5)
+                  << "m " << m << " n " << n << " k " << k << " layout " << layout;
+            }
+          }
+        }
+      }
     }
   }
 }

@@ -24,11 +24,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "lwai/model.h"
+#include "lwai/mutex.h"
 #include "lwai/status.h"
 #include "lwai/types.h"
 
@@ -151,7 +151,7 @@ class Session {
                                                           const SessionOptions& options);
   Status RunUnguarded(const std::vector<TensorRef>& inputs);
   Status RunLocked(const std::vector<TensorRef>& inputs, const RunOptions& options);
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   std::shared_ptr<const Model> model_;
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;

@@ -43,7 +43,11 @@ static_assert(LWAI_FLOAT32 == static_cast<int>(DataType::kFloat32) &&
 using lwai::Status;
 using lwai::StatusCode;
 
+#ifdef LWAI_NO_THREADS
+std::string g_last_error;  // one thread (and bare-metal targets may have no thread-local storage)
+#else
 thread_local std::string g_last_error;
+#endif
 
 LwaiStatus Fail(StatusCode code, std::string message) {
   g_last_error = std::move(message);

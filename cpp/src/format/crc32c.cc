@@ -16,9 +16,16 @@ namespace {
 
 constexpr uint32_t kPolynomial = 0x82F63B78u;  // reflected Castagnoli polynomial
 
-// tables[k][b]: the CRC of byte b followed by k zero bytes (slicing by 8).
+// tables[k][b]: the CRC of byte b followed by k zero bytes: slicing by 8 (8 KiB of tables), or
+// in builds optimized for size (-Os, as for microcontrollers) one table of 1 KiB, a byte at a
+// time.
+#ifdef __OPTIMIZE_SIZE__
+constexpr int kSlices = 1;
+#else
+constexpr int kSlices = 8;
+#endif
 struct Tables {
-  std::array<std::array<uint32_t, 256>, 8> t{};
+  std::array<std::array<uint32_t, 256>, kSlices> t{};
   constexpr Tables() {
     for (uint32_t b = 0; b < 256; ++b) {
       uint32_t crc = b;
@@ -26,7 +33,7 @@ struct Tables {
       t[0][b] = crc;
     }
     for (uint32_t b = 0; b < 256; ++b) {
-      for (int k = 1; k < 8; ++k) t[k][b] = (t[k - 1][b] >> 8) ^ t[0][t[k - 1][b] & 0xFF];
+      for (int k = 1; k < kSlices; ++k) t[k][b] = (t[k - 1][b] >> 8) ^ t[0][t[k - 1][b] & 0xFF];
     }
   }
 };
@@ -34,6 +41,7 @@ constexpr Tables kTables;
 
 uint32_t Crc32cPortable(const uint8_t* p, size_t size, uint32_t crc) {
   const auto& t = kTables.t;
+#ifndef __OPTIMIZE_SIZE__
   while (size >= 8) {
     uint64_t word;
     std::memcpy(&word, p, 8);  // little-endian hosts only, as the .lwai format itself
@@ -44,6 +52,7 @@ uint32_t Crc32cPortable(const uint8_t* p, size_t size, uint32_t crc) {
     p += 8;
     size -= 8;
   }
+#endif
   while (size--) crc = (crc >> 8) ^ t[0][(crc ^ *p++) & 0xFF];
   return crc;
 }

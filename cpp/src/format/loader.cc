@@ -1,12 +1,13 @@
 // Binary .lwai loading: flatbuffers verification, then conversion to the IR with constants
 // pointing into the (mapped or borrowed) file, then semantic validation.
-#include <fcntl.h>
 #ifndef LWAI_NO_MMAP
+#include <fcntl.h>
 #include <sys/mman.h>
-#endif
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -377,6 +378,33 @@ Result<std::shared_ptr<Model>> Model::LoadFile(const std::string& path,
     LWAI_ASSIGN_OR_RETURN(std::string text, ReadTextFile(path));
     return LoadJson(text, path);
   }
+#ifdef LWAI_NO_MMAP
+  // Built without mmap (LWAI_WITH_MMAP=OFF): the file is read into owned memory, with C stdio
+  // only (bare-metal C libraries have no POSIX files).
+  FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return NotFound(path + ": cannot open: " + std::strerror(errno));
+  long end = -1;
+  if (std::fseek(file, 0, SEEK_END) == 0) end = std::ftell(file);
+  if (end < 0 || std::fseek(file, 0, SEEK_SET) != 0) {
+    std::fclose(file);
+    return IoError(path + ": not a regular file");
+  }
+  const size_t size = static_cast<size_t>(end);
+  std::shared_ptr<void> owned = AllocateAligned(size > 0 ? size : 1);
+  if (owned == nullptr) {
+    std::fclose(file);
+    return Status(StatusCode::kOutOfMemory,
+                  path + ": cannot allocate " + std::to_string(size) + " bytes to read it");
+  }
+  const size_t got = std::fread(owned.get(), 1, size, file);
+  const bool failed = got != size || std::ferror(file) != 0;
+  std::fclose(file);
+  if (failed) return IoError(path + ": read failed");
+  const auto* image = static_cast<const uint8_t*>(owned.get());
+  auto loaded = LoadModelImage(image, size, std::move(owned), /*file_backed=*/false, options);
+  if (!loaded.ok()) return loaded.status().WithContext(path);
+  return loaded;
+#else
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return NotFound(path + ": cannot open: " + std::strerror(errno));
   struct stat st;
@@ -384,30 +412,6 @@ Result<std::shared_ptr<Model>> Model::LoadFile(const std::string& path,
     close(fd);
     return IoError(path + ": not a regular file");
   }
-#ifdef LWAI_NO_MMAP
-  // Built without mmap (LWAI_WITH_MMAP=OFF): the file is read into owned memory.
-  const size_t size = static_cast<size_t>(st.st_size);
-  std::shared_ptr<void> owned = AllocateAligned(size > 0 ? size : 1);
-  if (owned == nullptr) {
-    close(fd);
-    return Status(StatusCode::kOutOfMemory,
-                  path + ": cannot allocate " + std::to_string(size) + " bytes to read it");
-  }
-  size_t done = 0;
-  while (done < size) {
-    const ssize_t got = read(fd, static_cast<uint8_t*>(owned.get()) + done, size - done);
-    if (got <= 0) {
-      close(fd);
-      return IoError(path + ": read failed: " + std::strerror(errno));
-    }
-    done += static_cast<size_t>(got);
-  }
-  close(fd);
-  const auto* image = static_cast<const uint8_t*>(owned.get());
-  auto loaded = LoadModelImage(image, size, std::move(owned), /*file_backed=*/false, options);
-  if (!loaded.ok()) return loaded.status().WithContext(path);
-  return loaded;
-#else
   auto mapping = std::make_shared<Mapping>();
   mapping->size = static_cast<size_t>(st.st_size);
   if (mapping->size > 0) {

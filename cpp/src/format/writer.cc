@@ -29,6 +29,11 @@ struct DataWriter {
 
 Offset<fb::Graph> WriteGraph(FlatBufferBuilder& b, const Graph& g, DataWriter& data);
 
+// The schema's int32 vectors from the IR's int ones (int32_t is long on some 32-bit targets).
+Offset<flatbuffers::Vector<int32_t>> Int32Vector(FlatBufferBuilder& b, const std::vector<int>& v) {
+  return b.CreateVector(std::vector<int32_t>(v.begin(), v.end()));
+}
+
 // The bytes a constant is stored as: its own, or for 4-bit types two values per byte (element
 // 2i in the low nibble, as ONNX packs them; in memory they are one per byte, types.h).
 ConstantData StoredBytes(const TensorDesc& desc) {
@@ -108,11 +113,11 @@ Offset<fb::Graph> WriteGraph(FlatBufferBuilder& b, const Graph& g, DataWriter& d
     std::vector<Offset<fb::Attribute>> attributes;
     for (const Attribute& a : node.attributes) attributes.push_back(WriteAttribute(b, a, data));
     nodes.push_back(fb::CreateNode(b, b.CreateString(node.name), node.op,
-                                   b.CreateVector(node.inputs), b.CreateVector(node.outputs),
+                                   Int32Vector(b, node.inputs), Int32Vector(b, node.outputs),
                                    b.CreateVector(attributes)));
   }
   return fb::CreateGraph(b, b.CreateVector(tensors), b.CreateVector(nodes),
-                         b.CreateVector(g.inputs), b.CreateVector(g.outputs));
+                         Int32Vector(b, g.inputs), Int32Vector(b, g.outputs));
 }
 
 // Builds the flatbuffer. External constant data is placed from `data_start` on, each piece at

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -46,9 +47,12 @@ std::shared_ptr<void> AllocateAligned(size_t size) {
   constexpr size_t kAlignment = 64;
   if (size > SIZE_MAX - kAlignment) return nullptr;
   const size_t padded = (size + kAlignment - 1) / kAlignment * kAlignment;
-  void* memory = std::aligned_alloc(kAlignment, padded == 0 ? kAlignment : padded);
+  // Aligned operator new, not aligned_alloc, which some C libraries (newlib) do not declare.
+  void* memory =
+      ::operator new(padded == 0 ? kAlignment : padded, std::align_val_t(kAlignment), std::nothrow);
   if (memory == nullptr) return nullptr;
-  return std::shared_ptr<void>(memory, [](void* p) { std::free(p); });
+  return std::shared_ptr<void>(memory,
+                               [](void* p) { ::operator delete(p, std::align_val_t(kAlignment)); });
 }
 
 ConstantData ConstantData::Copy(const void* bytes, size_t size) {

@@ -1,8 +1,10 @@
 // The built-in backends of this build, and plugins: by path, or by name for the vendor plugins
 // lwai builds itself.
+#ifndef LWAI_NO_PLUGINS
 #include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
 
 #include <memory>
 #include <string>
@@ -17,7 +19,9 @@
 #ifdef LWAI_WITH_EIGEN
 #include "backends/eigen/eigen_backend.h"
 #endif
+#ifdef LWAI_WITH_INT8
 #include "backends/int8/int8_backend.h"
+#endif
 
 namespace lwai {
 namespace {
@@ -27,6 +31,7 @@ bool LooksLikePath(const std::string& name) {
          (name.size() > 3 && name.compare(name.size() - 3, 3, ".so") == 0);
 }
 
+#ifndef LWAI_NO_PLUGINS
 // Vendor plugins of this project, installed as shared libraries next to the binary that holds
 // lwai's core (the Python extension, or an executable such as lwai_run).
 struct NamedPlugin {
@@ -61,13 +66,17 @@ bool FileExists(const std::string& path) {
   return stat(path.c_str(), &info) == 0;
 }
 
+#endif  // LWAI_NO_PLUGINS
+
 }  // namespace
 
 std::vector<std::string> InstalledPlugins() {
   std::vector<std::string> names;
+#ifndef LWAI_NO_PLUGINS
   for (const NamedPlugin& plugin : kNamedPlugins) {
     if (FileExists(NamedPluginPath(plugin))) names.push_back(plugin.name);
   }
+#endif
   return names;
 }
 
@@ -81,7 +90,9 @@ std::vector<std::string> AvailableBackends() {
 #ifdef LWAI_WITH_XNNPACK
   names.push_back("xnnpack");
 #endif
+#ifdef LWAI_WITH_INT8
   names.push_back("int8");
+#endif
 #ifdef LWAI_WITH_EIGEN
   names.push_back("eigen");
 #endif
@@ -95,10 +106,13 @@ Result<std::unique_ptr<Backend>> CreateBackend(const std::string& name_or_path) 
 #ifdef LWAI_WITH_XNNPACK
   if (name_or_path == "xnnpack") return CreateXnnpackBackend();
 #endif
+#ifdef LWAI_WITH_INT8
   if (name_or_path == "int8") return CreateInt8Backend();
+#endif
 #ifdef LWAI_WITH_EIGEN
   if (name_or_path == "eigen") return CreateEigenBackend();
 #endif
+#ifndef LWAI_NO_PLUGINS
   for (const NamedPlugin& plugin : kNamedPlugins) {
     if (name_or_path != plugin.name) continue;
     const std::string path = NamedPluginPath(plugin);
@@ -109,6 +123,7 @@ Result<std::unique_ptr<Backend>> CreateBackend(const std::string& name_or_path) 
     }
     return LoadPluginBackend(path);
   }
+#endif
   std::string known;
   for (const std::string& name : AvailableBackends()) known += (known.empty() ? "" : ", ") + name;
   for (const std::string& name : InstalledPlugins()) known += ", " + name;

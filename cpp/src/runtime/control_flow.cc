@@ -9,6 +9,8 @@
 #include "runtime/executor.h"
 
 namespace lwai {
+
+#ifndef LWAI_NO_CONTROL_FLOW
 namespace {
 
 // A tensor value owned by a control-flow node between its prepare and eval.
@@ -683,5 +685,16 @@ const KernelRegistration* FindControlFlowKernel(OpType op) {
 }
 
 std::vector<OpType> ControlFlowOps() { return {OpType::If, OpType::Loop, OpType::Scan}; }
+
+#else  // A selective runtime without If, Loop and Scan (CMake's LWAI_SELECTED_OPS).
+
+std::string DescribeSubgraphs(const Node&, const OpState*) { return ""; }
+void CollectSubgraphProfiles(const Node&, const OpState*, std::string,
+                             std::vector<SubgraphNodeProfile>*) {}
+void ResetSubgraphProfiles(OpState*) {}
+const KernelRegistration* FindControlFlowKernel(OpType) { return nullptr; }
+std::vector<OpType> ControlFlowOps() { return {}; }
+
+#endif  // LWAI_NO_CONTROL_FLOW
 
 }  // namespace lwai

@@ -1,6 +1,8 @@
 #include "lwai/session.h"
 
+#if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
+#endif
 
 #include "ir/graph.h"
 #include "ir/no_throw.h"
@@ -32,10 +34,14 @@ class ScopedRunLimits {
 }  // namespace
 
 uint64_t DefaultMaxMemoryBytes() {
+#if defined(__unix__) || defined(__APPLE__)
   const long pages = sysconf(_SC_PHYS_PAGES);
   const long page_size = sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page_size <= 0) return uint64_t{1} << 30;
-  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size) / 2;
+  if (pages > 0 && page_size > 0) {
+    return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size) / 2;
+  }
+#endif
+  return uint64_t{1} << 30;  // unknown (bare-metal targets: allocation failures bound it there)
 }
 
 Session::~Session() = default;
@@ -87,19 +93,19 @@ Result<std::unique_ptr<Session>> Session::CreateUnguarded(std::shared_ptr<const 
 }
 
 Status Session::Prepare(const std::vector<Shape>& input_shapes) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<Mutex> lock(mutex_);
   ScopedRunLimits limits(executor_->own_limits(), timeout_ms_, nullptr);
   return CatchAllocationFailure("preparing", [&] { return executor_->Prepare(input_shapes); });
 }
 
 Status Session::Run(const std::vector<TensorRef>& inputs, const RunOptions& options) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<Mutex> lock(mutex_);
   return RunLocked(inputs, options);
 }
 
 Status Session::Run(const std::vector<TensorRef>& inputs, const RunOptions& options,
                     const std::function<void(const std::vector<TensorRef>& outputs)>& consume) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<Mutex> lock(mutex_);
   LWAI_RETURN_IF_ERROR(RunLocked(inputs, options));
   std::vector<TensorRef> outputs;
   for (int t : model_->graph().outputs) {
@@ -165,7 +171,7 @@ Status Session::RunUnguarded(const std::vector<TensorRef>& inputs) {
 }
 
 TensorRef Session::output(int index) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<Mutex> lock(mutex_);
   const std::vector<int>& outputs = model_->graph().outputs;
   if (index < 0 || index >= static_cast<int>(outputs.size()) || !executor_->prepared()) {
     return TensorRef{};
@@ -175,16 +181,16 @@ TensorRef Session::output(int index) const {
 }
 
 size_t Session::arena_bytes() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<Mutex> lock(mutex_);
   return executor_->arena_bytes();
 }
 size_t Session::unshared_bytes() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<Mutex> lock(mutex_);
   return executor_->unshared_bytes();
 }
 
 std::vector<Session::NodeAssignment> Session::node_assignments() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<Mutex> lock(mutex_);
   std::vector<NodeAssignment> assignments;
   const int num_nodes = static_cast<int>(model_->graph().nodes.size());
   for (int n = 0; n < num_nodes; ++n) {
@@ -201,7 +207,7 @@ std::vector<std::string> Session::backend_names() const {
 }
 
 std::vector<Session::NodeShapes> Session::node_shapes() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<Mutex> lock(mutex_);
   std::vector<NodeShapes> result;
   if (!executor_->prepared()) return result;
   auto shape_of = [this](int tensor) {
@@ -223,17 +229,17 @@ std::vector<Session::NodeShapes> Session::node_shapes() const {
 }
 
 void Session::set_profiling(bool enabled) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<Mutex> lock(mutex_);
   executor_->set_profiling(enabled);
 }
 
 std::vector<SubgraphNodeProfile> Session::subgraph_profiles() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<Mutex> lock(mutex_);
   return executor_->subgraph_profiles();
 }
 
 std::vector<int64_t> Session::node_time_ns() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<Mutex> lock(mutex_);
   return executor_->node_time_ns();
 }
 
