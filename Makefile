@@ -7,7 +7,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build python test test-cpp test-python test-conformance conformance real-models \
-	arch-models demo seed-models test-minimal test-cortex-m bench bench-deps bench-real bench-int8 lint format clean build-asan test-asan \
+	arch-models demo seed-models test-minimal test-cortex-m test-cross footprint bench bench-deps bench-real bench-int8 lint format clean build-asan test-asan \
 	build-tsan test-tsan test-python-asan test-runner-asan test-sanitize fuzz fuzz-smoke
 
 all: build python
@@ -33,12 +33,18 @@ test-python: python real-models arch-models
 test-conformance: python
 	@$(PYTHON) tests/conformance/run.py --check --jobs $(JOBS)
 
-test: test-cpp test-python test-conformance test-minimal test-cortex-m test-asan fuzz-smoke
+test: test-cpp test-python test-conformance test-minimal test-cortex-m test-cross test-asan fuzz-smoke
 
 # The device configuration (no threads, plugins, mmap, exceptions; a selective runtime) on the
 # host: builds, links none of what it leaves out, and runs like the full build.
 test-minimal: build python
 	@bash tests/minimal_build_test.sh $(BUILD_DIR) build-minimal $(JOBS)
+
+# The C++ tests cross-compiled for 64- and 32-bit Arm Linux, run under qemu-user.
+CROSS_TARGETS ?= aarch64-linux-gnu arm-linux-gnueabihf
+test-cross: deps
+	@for triple in $(CROSS_TARGETS); do \
+		bash tests/cross_test.sh $$triple build-$$triple $(JOBS) || exit 1; done
 
 # The digits model on a Cortex-M4 (qemu-system-arm, MPS2 AN386): same outputs as the host, and
 # the program no more than 5% over its recorded size (tests/cortex_m/recorded_size.json).
@@ -193,6 +199,10 @@ bench-int8: python bench-deps
 
 seed-models: deps
 	@$(PYTHON) benchmarks/seed_models.py
+
+# docs/footprint.md: sizes on Cortex-M4, aarch64, armhf and x86-64 (needs the seed networks).
+footprint: build python
+	@$(PYTHON) scripts/footprint.py
 
 lint:
 	@ruff check python tests benchmarks scripts

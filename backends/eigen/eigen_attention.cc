@@ -14,6 +14,7 @@
 
 #include "backends/eigen/eigen_config.h"
 #include "backends/eigen/eigen_kernels.h"
+#include "backends/eigen/eigen_math.h"
 #include "kernels/common.h"
 #include "kernels/pointwise_conv.h"
 #include "runtime/thread_pool.h"
@@ -103,7 +104,7 @@ void SoftmaxRowEigen(float* data, const float* mask, int64_t n, float scale) {
   row *= scale;
   if (mask != nullptr) row += Eigen::Map<const Eigen::ArrayXf>(mask, n);
   const float max = row.maxCoeff();
-  row = (row - max).exp();
+  row = Exp(row - max);
   row *= 1.0f / row.sum();
 }
 

@@ -6,6 +6,7 @@
 
 #include "backends/eigen/eigen_config.h"
 #include "backends/eigen/eigen_kernels.h"
+#include "backends/eigen/eigen_math.h"
 #include "kernels/common.h"
 #include "kernels/resize.h"
 #include "runtime/thread_pool.h"
@@ -183,11 +184,11 @@ Status EvalUnary(KernelContext& ctx) {
       return RunUnary(ctx, [lo, hi](const ConstArray& x) { return x.max(lo).min(hi); });
     }
     case OpType::Sigmoid:
-      return RunUnary(ctx, [](const ConstArray& x) { return x.logistic(); });
+      return RunUnary(ctx, [](const ConstArray& x) { return Logistic(x); });
     case OpType::Tanh:
-      return RunUnary(ctx, [](const ConstArray& x) { return x.tanh(); });
+      return RunUnary(ctx, [](const ConstArray& x) { return Tanh(x); });
     case OpType::Exp:
-      return RunUnary(ctx, [](const ConstArray& x) { return x.exp(); });
+      return RunUnary(ctx, [](const ConstArray& x) { return Exp(x); });
     case OpType::Sqrt:
       return RunUnary(ctx, [](const ConstArray& x) { return x.sqrt(); });
     case OpType::Neg:
@@ -198,13 +199,13 @@ Status EvalUnary(KernelContext& ctx) {
       return RunUnary(ctx, [](const ConstArray& x) { return Erf(x); });
     case OpType::Swish: {
       const float alpha = ctx.state<UnaryState>()->alpha;
-      return RunUnary(ctx, [alpha](const ConstArray& x) { return x * (alpha * x).logistic(); });
+      return RunUnary(ctx, [alpha](const ConstArray& x) { return x * Logistic(alpha * x); });
     }
     case OpType::Gelu:
       if (ctx.state<UnaryState>()->tanh_approximation) {
         // 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))
         return RunUnary(ctx, [](const ConstArray& x) {
-          return 0.5f * x * (1.0f + (0.7978845608f * (x + 0.044715f * x.cube())).tanh());
+          return 0.5f * x * (1.0f + Tanh(0.7978845608f * (x + 0.044715f * x.cube())));
         });
       }
       return RunUnary(ctx, [](const ConstArray& x) {
@@ -222,7 +223,7 @@ Status EvalUnary(KernelContext& ctx) {
     case OpType::Softplus:
       return RunUnary(ctx, [](const ConstArray& x) { return Softplus(x); });
     case OpType::Mish:
-      return RunUnary(ctx, [](const ConstArray& x) { return x * Softplus(x).tanh(); });
+      return RunUnary(ctx, [](const ConstArray& x) { return x * Tanh(Softplus(x)); });
     case OpType::LeakyRelu: {
       const float alpha = ctx.state<UnaryState>()->alpha;
       // Exact: one of the two terms is zero.

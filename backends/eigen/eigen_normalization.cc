@@ -8,6 +8,7 @@
 
 #include "backends/eigen/eigen_config.h"
 #include "backends/eigen/eigen_kernels.h"
+#include "backends/eigen/eigen_math.h"
 #include "kernels/group_norm.h"
 #include "runtime/thread_pool.h"
 
@@ -78,7 +79,7 @@ Status EvalSoftmax(KernelContext& ctx) {
   if (s.inner == 1) {
     ForEachRow(ctx, s, [](const ConstRow& in, Row& out) {
       const float max = in.maxCoeff();
-      out = (in - max).exp();
+      out = Exp(in - max);
       out *= 1.0f / out.sum();
     });
     return Status::Ok();
@@ -106,7 +107,7 @@ Status EvalSoftmax(KernelContext& ctx) {
           sum.setZero();
           for (int64_t c = 0; c < cols; ++c) {
             Row o(out + c * inner, width);
-            o = (ConstRow(in + c * inner, width) - max).exp();
+            o = Exp(ConstRow(in + c * inner, width) - max);
             sum += o;
           }
           sum = sum.inverse();

@@ -10,6 +10,7 @@
 
 #include "backends/eigen/eigen_config.h"
 #include "backends/eigen/eigen_kernels.h"
+#include "backends/eigen/eigen_math.h"
 #include "kernels/linalg_common.h"
 #include "runtime/thread_pool.h"
 
@@ -141,7 +142,7 @@ void RunDirection(KernelContext& ctx, const RecurrentState& s, int64_t d, float*
   auto clipped = [&](auto block) {
     if (clip > 0.0f) block = block.cwiseMax(-clip).cwiseMin(clip);
   };
-  auto sigmoid = [](auto&& a) { return a.logistic(); };
+  auto sigmoid = [](auto&& a) { return Logistic(a); };
   // A long sequence stops at the run's deadline (the executor then reports it).
   WorkMeter meter(ctx.limits());
   for (int64_t step = 0; step < T; ++step) {
@@ -172,13 +173,13 @@ void RunDirection(KernelContext& ctx, const RecurrentState& s, int64_t d, float*
         i_pre = sigmoid(i_pre);
         f_pre = sigmoid(f_pre);
       }
-      c.array() = f_pre * c.array() + i_pre * c_pre.tanh();
+      c.array() = f_pre * c.array() + i_pre * Tanh(c_pre);
       if (peephole != nullptr) {
         const Eigen::Map<const Eigen::RowVectorXf> po(peephole + H, H);
         o_pre += c.array().rowwise() * po.array();
         clipped(gates.middleCols(H, H));
       }
-      h.array() = sigmoid(o_pre) * c.array().tanh();
+      h.array() = sigmoid(o_pre) * Tanh(c.array());
     } else {
       // GRU gate order: z, r, h.
       hr.leftCols(2 * H).noalias() = h * rm.topRows(2 * H).transpose();
@@ -199,7 +200,7 @@ void RunDirection(KernelContext& ctx, const RecurrentState& s, int64_t d, float*
         candidate.noalias() += rh * rm.bottomRows(H).transpose();
       }
       clipped(candidate);
-      candidate.array() = candidate.array().tanh();
+      candidate.array() = Tanh(candidate.array());
       h.array() = complement.array() * candidate.array() + z * h.array();
     }
     if (y != nullptr) {

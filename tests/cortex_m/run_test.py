@@ -52,8 +52,9 @@ def elf_sizes(path: Path) -> dict[str, int]:
     return {"text": int(line[0]), "data": int(line[1]), "bss": int(line[2])}
 
 
-def build_and_run(model: Path, x: np.ndarray, work: Path, ops: list[str]) -> Firmware:
-    """Builds the test program for `model` with the selective runtime `ops` and runs it."""
+def build(model: Path, x: np.ndarray, work: Path, ops: list[str]) -> Path:
+    """Builds the test program for `model` with the selective runtime `ops` ("none": the
+    framework without kernels); returns the build directory."""
     work.mkdir(parents=True, exist_ok=True)
     input_path = work / "input.bin"
     x.astype(np.float32).tofile(input_path)
@@ -64,12 +65,17 @@ def build_and_run(model: Path, x: np.ndarray, work: Path, ops: list[str]) -> Fir
         f"-DLWAI_M4_INPUT={input_path.resolve()}",
     ]  # fmt: skip
     run(configure)
-    build = subprocess.run(
+    done = subprocess.run(
         ["cmake", "--build", str(work), "-j", os.environ.get("JOBS", "2")],
         text=True, capture_output=True,
     )  # fmt: skip
-    if build.returncode != 0:
-        sys.exit(f"cortex-m4: the build failed:\n{build.stdout[-6000:]}\n{build.stderr[-3000:]}")
+    if done.returncode != 0:
+        sys.exit(f"cortex-m4: the build failed:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}")
+    return work
+
+
+def run_on_qemu(work: Path) -> Firmware:
+    """Runs the program built in `work` on the emulated board."""
     elf = work / "lwai_m4.elf"
     qemu = [
         "qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial",
@@ -86,8 +92,14 @@ def build_and_run(model: Path, x: np.ndarray, work: Path, ops: list[str]) -> Fir
         memory={k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", memory_line(done.stdout))},
         sizes=elf_sizes(elf),
         baseline_sizes=elf_sizes(work / "lwai_m4_baseline.elf"),
-        model_bytes=model.stat().st_size,
+        model_bytes=model_size(work),
     )
+
+
+def model_size(work: Path) -> int:
+    """Bytes of the model embedded in the program built in `work`."""
+    cache = (work / "CMakeCache.txt").read_text()
+    return Path(re.search(r"^LWAI_M4_MODEL:FILEPATH=(.*)$", cache, re.M).group(1)).stat().st_size
 
 
 def memory_line(stdout: str) -> str:
@@ -111,11 +123,11 @@ def parse_outputs(stdout: str) -> dict[str, np.ndarray]:
     return outputs
 
 
-def lwai_flash_bytes(firmware: Firmware) -> int:
-    """Flash that lwai adds to a program (code, constants, initialized data), without the model."""
-    image = firmware.sizes["text"] + firmware.sizes["data"]
-    baseline = firmware.baseline_sizes["text"] + firmware.baseline_sizes["data"]
-    return image - baseline - firmware.model_bytes
+def lwai_flash_bytes(work: Path) -> int:
+    """Flash that lwai adds to the program built in `work` (code, constants, initialized data),
+    without the model: the image's size minus the same program's without lwai (baseline)."""
+    image, baseline = elf_sizes(work / "lwai_m4.elf"), elf_sizes(work / "lwai_m4_baseline.elf")
+    return image["text"] + image["data"] - baseline["text"] - baseline["data"] - model_size(work)
 
 
 def main() -> None:
@@ -134,7 +146,7 @@ def main() -> None:
     model = lwai.load(str(model_path))
     ops = sorted(model.operators())
     x = np.random.default_rng(7).random((1, 1, 8, 8), dtype=np.float32)
-    firmware = build_and_run(model_path, x, args.work, ops)
+    firmware = run_on_qemu(build(model_path, x, args.work, ops))
 
     # The host's reference kernels: the same portable code as the device's.
     session = lwai.Session(model, backends=["reference"])
@@ -153,7 +165,7 @@ def main() -> None:
             f"({int((ulps == 0).sum())}/{ulps.size} bit-identical, at most {int(ulps.max())} ulp)"
         )
 
-    flash = lwai_flash_bytes(firmware)
+    flash = lwai_flash_bytes(args.work)
     memory = firmware.memory
     print(
         f"cortex-m4: lwai adds {flash} bytes of flash (model {firmware.model_bytes} bytes apart); "

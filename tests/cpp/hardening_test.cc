@@ -63,7 +63,7 @@ TEST(Hostile, EveryReproducerEndsWithinLimits) {
     const Status status = LoadCreateRun(kHostileDir + name, Bounded());
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    EXPECT_LT(seconds, 15.0) << status.ToString();
+    EXPECT_LT(seconds, 15.0 * TestTimeScale()) << status.ToString();
     if (!status.ok()) {
       EXPECT_NE(status.code(), StatusCode::kInternal) << status.ToString();
       EXPECT_FALSE(status.message().empty());

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -47,6 +48,14 @@ struct TestTensor {
 
 // An omitted optional input.
 inline TestTensor Omitted() { return TestTensor{}; }
+
+// Wall-clock limits in tests (against hangs and unbounded work) are multiplied by this:
+// LWAI_TEST_TIME_SCALE, which CMake sets for tests run under an emulator (qemu-user runs cross
+// builds 10-20x slower); 1 otherwise.
+inline double TestTimeScale() {
+  const char* scale = std::getenv("LWAI_TEST_TIME_SCALE");
+  return scale != nullptr && std::atof(scale) > 0 ? std::atof(scale) : 1.0;
+}
 
 struct KernelCase {
   OpType op = OpType::Unknown;

@@ -47,5 +47,21 @@ TEST(MemoryPlanner, RandomLifetimesNeverOverlap) {
   }
 }
 
+// Plans are 64-bit on every platform: buffers that together pass 4 GiB (or each exceed a 32-bit
+// address space, SIZE_MAX) never wrap or overlap, so a 32-bit executor can refuse them. Found
+// on armhf, where offsets saturated at 1 GiB and two live buffers shared memory.
+TEST(MemoryPlanner, LargePlansNeitherWrapNorOverlap) {
+  const size_t gib = size_t{1} << 30;
+  std::vector<BufferRequest> requests = {{gib, 0, 1}, {gib, 0, 1}, {gib, 1, 2}, {65536, 1, 1}};
+  MemoryPlan plan = PlanMemory(requests, 64);
+  ExpectNoLiveOverlap(requests, plan);
+  EXPECT_EQ(plan.arena_bytes, 3 * uint64_t{gib} + 65536);
+  requests = {{SIZE_MAX, 0, 1}, {SIZE_MAX, 0, 1}, {4096, 0, 1}};
+  plan = PlanMemory(requests, 64);
+  EXPECT_GT(plan.arena_bytes, uint64_t{1} << 60);
+  EXPECT_GE(plan.offsets[1], uint64_t{1} << 60);
+  EXPECT_NE(plan.offsets[0], plan.offsets[1]);
+}
+
 }  // namespace
 }  // namespace lwai

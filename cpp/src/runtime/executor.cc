@@ -700,8 +700,13 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
     requests.push_back(BufferRequest{contexts_[n]->scratch_bytes_, position_[n], position_[n]});
   }
   const MemoryPlan plan = PlanMemory(requests, kArenaAlignment);
-  arena_bytes_ = plan.arena_bytes;
-  unshared_bytes_ = plan.unshared_bytes;
+  if (plan.arena_bytes > SIZE_MAX / 2) {  // 32-bit targets: beyond the address space
+    return Status(StatusCode::kOutOfMemory, "the arena would need " +
+                                                std::to_string(plan.arena_bytes) +
+                                                " bytes, more than this platform can address");
+  }
+  arena_bytes_ = static_cast<size_t>(plan.arena_bytes);
+  unshared_bytes_ = static_cast<size_t>(std::min<uint64_t>(plan.unshared_bytes, SIZE_MAX));
   if (options_.arena == nullptr) LWAI_RETURN_IF_ERROR(CheckBytes(plan.arena_bytes, "the arena"));
   if (options_.arena != nullptr) {
     if (plan.arena_bytes > options_.arena_size) {
@@ -716,8 +721,8 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
   } else if (arena_owned_bytes_ < plan.arena_bytes || arena_owned_ == nullptr) {
     LWAI_RETURN_IF_ERROR(limits_->Hold(arena_owned_bytes_, plan.arena_bytes, "the arena"));
     arena_owned_.reset();
-    arena_owned_ = AllocateAligned(plan.arena_bytes);
-    arena_owned_bytes_ = arena_owned_ ? plan.arena_bytes : 0;
+    arena_owned_ = AllocateAligned(arena_bytes_);
+    arena_owned_bytes_ = arena_owned_ ? arena_bytes_ : 0;
     if (!arena_owned_) {
       limits_->bytes_held -= std::min<uint64_t>(limits_->bytes_held, plan.arena_bytes);
       return Status(StatusCode::kOutOfMemory,
