@@ -13,16 +13,92 @@
 
 namespace lwai {
 
+// Selective builds compile kernels only for the element types their models use
+// (LWAI_SELECTED_OPS given as `lwai ops` prints it, with dtypes: CMake then generates
+// selected_dtypes.inc); a dispatch to another type returns false, which callers report as an
+// unsupported dtype.
+#ifdef LWAI_SELECTED_DTYPES
+#include "selected_dtypes.inc"
+#else
+#define LWAI_DTYPE_FLOAT32 1
+#define LWAI_DTYPE_FLOAT64 1
+#define LWAI_DTYPE_INT8 1
+#define LWAI_DTYPE_INT16 1
+#define LWAI_DTYPE_INT32 1
+#define LWAI_DTYPE_INT64 1
+#define LWAI_DTYPE_UINT8 1
+#define LWAI_DTYPE_UINT16 1
+#define LWAI_DTYPE_UINT32 1
+#define LWAI_DTYPE_UINT64 1
+#define LWAI_DTYPE_BOOL 1
+#endif
+
+template <typename T>
+inline constexpr bool kDtypeCompiled = false;
+#if defined(LWAI_DTYPE_FLOAT32)
+template <>
+inline constexpr bool kDtypeCompiled<float> = true;
+#endif
+#if defined(LWAI_DTYPE_FLOAT64)
+template <>
+inline constexpr bool kDtypeCompiled<double> = true;
+#endif
+#if defined(LWAI_DTYPE_INT8)
+template <>
+inline constexpr bool kDtypeCompiled<int8_t> = true;
+#endif
+#if defined(LWAI_DTYPE_INT16)
+template <>
+inline constexpr bool kDtypeCompiled<int16_t> = true;
+#endif
+#if defined(LWAI_DTYPE_INT32)
+template <>
+inline constexpr bool kDtypeCompiled<int32_t> = true;
+#endif
+#if defined(LWAI_DTYPE_INT64)
+template <>
+inline constexpr bool kDtypeCompiled<int64_t> = true;
+#endif
+#if defined(LWAI_DTYPE_UINT8)
+template <>
+inline constexpr bool kDtypeCompiled<uint8_t> = true;
+#endif
+#if defined(LWAI_DTYPE_UINT16)
+template <>
+inline constexpr bool kDtypeCompiled<uint16_t> = true;
+#endif
+#if defined(LWAI_DTYPE_UINT32)
+template <>
+inline constexpr bool kDtypeCompiled<uint32_t> = true;
+#endif
+#if defined(LWAI_DTYPE_UINT64)
+template <>
+inline constexpr bool kDtypeCompiled<uint64_t> = true;
+#endif
+#if defined(LWAI_DTYPE_BOOL)
+template <>
+inline constexpr bool kDtypeCompiled<bool> = true;
+#endif
+
+// fn(T()) when T is compiled in; false otherwise.
+template <typename T, typename Fn>
+bool Call(Fn& fn) {
+  if constexpr (kDtypeCompiled<T>) {
+    fn(T());
+    return true;
+  } else {
+    return false;
+  }
+}
+
 // float32, float64.
 template <typename Fn>
 bool DispatchFloat(DataType dtype, Fn&& fn) {
   switch (dtype) {
     case DataType::kFloat32:
-      fn(float());
-      return true;
+      return Call<float>(fn);
     case DataType::kFloat64:
-      fn(double());
-      return true;
+      return Call<double>(fn);
     default:
       return false;
   }
@@ -33,29 +109,21 @@ template <typename Fn>
 bool DispatchInteger(DataType dtype, Fn&& fn) {
   switch (dtype) {
     case DataType::kInt8:
-      fn(int8_t());
-      return true;
+      return Call<int8_t>(fn);
     case DataType::kInt16:
-      fn(int16_t());
-      return true;
+      return Call<int16_t>(fn);
     case DataType::kInt32:
-      fn(int32_t());
-      return true;
+      return Call<int32_t>(fn);
     case DataType::kInt64:
-      fn(int64_t());
-      return true;
+      return Call<int64_t>(fn);
     case DataType::kUInt8:
-      fn(uint8_t());
-      return true;
+      return Call<uint8_t>(fn);
     case DataType::kUInt16:
-      fn(uint16_t());
-      return true;
+      return Call<uint16_t>(fn);
     case DataType::kUInt32:
-      fn(uint32_t());
-      return true;
+      return Call<uint32_t>(fn);
     case DataType::kUInt64:
-      fn(uint64_t());
-      return true;
+      return Call<uint64_t>(fn);
     default:
       return false;
   }
@@ -66,17 +134,13 @@ template <typename Fn>
 bool DispatchSignedNumeric(DataType dtype, Fn&& fn) {
   switch (dtype) {
     case DataType::kInt8:
-      fn(int8_t());
-      return true;
+      return Call<int8_t>(fn);
     case DataType::kInt16:
-      fn(int16_t());
-      return true;
+      return Call<int16_t>(fn);
     case DataType::kInt32:
-      fn(int32_t());
-      return true;
+      return Call<int32_t>(fn);
     case DataType::kInt64:
-      fn(int64_t());
-      return true;
+      return Call<int64_t>(fn);
     default:
       return DispatchFloat(dtype, fn);
   }
@@ -92,8 +156,7 @@ bool DispatchNumeric(DataType dtype, Fn&& fn) {
 template <typename Fn>
 bool DispatchNumericOrBool(DataType dtype, Fn&& fn) {
   if (dtype == DataType::kBool) {
-    fn(bool());
-    return true;
+    return Call<bool>(fn);
   }
   return DispatchNumeric(dtype, fn);
 }

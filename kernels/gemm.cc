@@ -91,31 +91,40 @@ void GemmColumns(const GemmArgs& g, int64_t n_begin, int64_t n_end, float* packe
   }
 }
 
-// Products with at most kMr rows (a batch-1 fully connected layer) read B in place: packing
-// would read and write all of B to use it once, and would need a scratch copy of it.
-bool IsDirect(int64_t m) { return m <= kMr; }
+// Products with at most kMr rows (a batch-1 fully connected layer), and products whose B (not
+// transposed) is small enough to stay in the first-level cache, read B in place: packing would
+// copy all of B to read it a few times, and needs a scratch copy of it (16 KiB for a small
+// convolution's im2col matrix, which on a microcontroller is RAM).
+constexpr int64_t kDirectFloats = 4096;
+bool IsDirect(int64_t m, int64_t k, int64_t n, bool trans_b) {
+  return m <= kMr || (!trans_b && k <= kDirectFloats / std::max<int64_t>(n, 1));
+}
 
-// B not transposed: the micro-kernel's panel is B itself, row stride ldb; the last panel may
-// be narrower than kNr.
+// B not transposed: the micro-kernel's panel is B itself, row stride ldb, for each block of kMr
+// rows; the last panel may be narrower than kNr.
 template <bool kTransA>
 void DirectColumns(const GemmArgs& g, int64_t n_begin, int64_t n_end) {
   for (int64_t n0 = n_begin; n0 < n_end; n0 += kNr) {
     const int64_t cols = std::min(kNr, n_end - n0);
-    float acc[kMr][kNr] = {};
-    for (int64_t k = 0; k < g.k; ++k) {
-      const float* b = g.b + k * g.ldb + n0;
-      for (int64_t r = 0; r < g.m; ++r) {
-        const float a = kTransA ? g.a[k * g.lda + r] : g.a[r * g.lda + k];
-        if (cols == kNr) {
-          for (int64_t j = 0; j < kNr; ++j) acc[r][j] += a * b[j];
-        } else {
-          for (int64_t j = 0; j < cols; ++j) acc[r][j] += a * b[j];
+    for (int64_t row0 = 0; row0 < g.m; row0 += kMr) {
+      const int64_t rows = std::min(kMr, g.m - row0);
+      float acc[kMr][kNr] = {};
+      for (int64_t k = 0; k < g.k; ++k) {
+        const float* b = g.b + k * g.ldb + n0;
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t row = row0 + r;
+          const float a = kTransA ? g.a[k * g.lda + row] : g.a[row * g.lda + k];
+          if (cols == kNr) {
+            for (int64_t j = 0; j < kNr; ++j) acc[r][j] += a * b[j];
+          } else {
+            for (int64_t j = 0; j < cols; ++j) acc[r][j] += a * b[j];
+          }
         }
       }
-    }
-    for (int64_t r = 0; r < g.m; ++r) {
-      float* c = g.c + r * g.ldc + n0;
-      for (int64_t j = 0; j < cols; ++j) c[j] = g.accumulate ? c[j] + acc[r][j] : acc[r][j];
+      for (int64_t r = 0; r < rows; ++r) {
+        float* c = g.c + (row0 + r) * g.ldc + n0;
+        for (int64_t j = 0; j < cols; ++j) c[j] = g.accumulate ? c[j] + acc[r][j] : acc[r][j];
+      }
     }
   }
 }
@@ -159,8 +168,8 @@ void DirectRange(const GemmArgs& g, int64_t n_begin, int64_t n_end) {
 
 }  // namespace
 
-size_t GemmScratchBytes(int num_threads, int64_t m, int64_t k, int64_t n) {
-  if (IsDirect(m)) return 0;
+size_t GemmScratchBytes(int num_threads, int64_t m, int64_t k, int64_t n, bool trans_b) {
+  if (IsDirect(m, k, n, trans_b)) return 0;
   return static_cast<size_t>(num_threads * PackFloatsPerThread(k, n)) * sizeof(float);
 }
 
@@ -182,7 +191,7 @@ void Gemm(const GemmArgs& g, void* scratch, ThreadPool* pool) {
     for (int64_t chunk = begin; chunk < end; ++chunk) {
       const int64_t n_begin = chunk * panels_per_thread * kNr;
       const int64_t n_end = std::min(g.n, n_begin + panels_per_thread * kNr);
-      if (IsDirect(g.m)) {
+      if (IsDirect(g.m, g.k, g.n, g.trans_b)) {
         DirectRange(g, n_begin, n_end);
       } else {
         GemmColumns(g, n_begin, n_end, packs + chunk * PackFloatsPerThread(g.k, g.n));

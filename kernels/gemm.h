@@ -26,9 +26,9 @@ struct GemmArgs {
   const ExecutionLimits* limits = nullptr;
 };
 
-// Scratch bytes that Gemm needs for an m x k by k x n product (0 for a few rows, whose B is read
-// in place).
-size_t GemmScratchBytes(int num_threads, int64_t m, int64_t k, int64_t n);
+// Scratch bytes that Gemm needs for an m x k by k x n product (0 for a few rows, or a small B
+// not transposed: B is then read in place).
+size_t GemmScratchBytes(int num_threads, int64_t m, int64_t k, int64_t n, bool trans_b = false);
 
 // C = A * B (or C += A * B). `scratch` must hold GemmScratchBytes(pool threads, m, k, n).
 void Gemm(const GemmArgs& args, void* scratch, ThreadPool* pool);

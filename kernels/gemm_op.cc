@@ -67,7 +67,8 @@ Status Prepare(KernelContext& ctx) {
   y.dtype = dtype;
   y.shape = Shape({s.m, s.n});
   if (dtype == DataType::kFloat32)
-    ctx.RequestScratch(GemmScratchBytes(ctx.thread_pool()->num_threads(), s.m, s.k, s.n));
+    ctx.RequestScratch(
+        GemmScratchBytes(ctx.thread_pool()->num_threads(), s.m, s.k, s.n, s.trans_b));
   ctx.SetState(std::move(state));
   return Status::Ok();
 }

@@ -49,10 +49,12 @@ def cortex_m4(work: Path, lwai) -> dict:
     model_path = work / "digits.lwai"
     model_path.parent.mkdir(parents=True, exist_ok=True)
     lwai.convert(str(ROOT / "tests" / "data" / "digits_cnn.onnx")).save(str(model_path))
-    ops = sorted(lwai.load(str(model_path)).operators())
+    ops = lwai.load(str(model_path)).operators()
     x = np.random.default_rng(7).random((1, 1, 8, 8), dtype=np.float32)
     print("footprint: Cortex-M4, the framework without kernels", flush=True)
-    framework = cortex_m.lwai_flash_bytes(cortex_m.build(model_path, x, work / "none", ["none"]))
+    framework = cortex_m.lwai_flash_bytes(
+        cortex_m.build(model_path, x, work / "none", {"none": []})
+    )
     print("footprint: Cortex-M4, the digits runtime", flush=True)
     digits_dir = cortex_m.build(model_path, x, work / "digits", ops)
     firmware = cortex_m.run_on_qemu(digits_dir)
@@ -68,7 +70,7 @@ def cortex_m4(work: Path, lwai) -> dict:
     return {
         "framework": framework,
         "digits": cortex_m.lwai_flash_bytes(digits_dir),
-        "ops": ops,
+        "ops": sorted(ops),
         "model": firmware.model_bytes,
         "static_ram": static_ram,
         **firmware.memory,
@@ -105,18 +107,21 @@ def main() -> None:
     missing = [s for s in SEEDS if not (SEED_DIR / f"{s}.lwai").exists()]
     if missing:
         sys.exit(f"footprint: missing {missing} in {SEED_DIR} (run the benchmarks' conversion)")
-    seed_ops: set[str] = set()
+    seed_ops: dict[str, set[str]] = {}
     arenas = {}
     for name in SEEDS:
         model = lwai.load(str(SEED_DIR / f"{name}.lwai"))
-        seed_ops |= set(model.operators())
+        for op, dtypes in model.operators().items():
+            seed_ops.setdefault(op, set()).update(dtypes)
         arenas[name] = (
             lwai.Session(model, backends=["reference"]).arena_bytes,
             lwai.Session(model).arena_bytes,
         )
     args.work.mkdir(parents=True, exist_ok=True)
     ops_file = args.work / "seed_ops.txt"
-    ops_file.write_text("\n".join(sorted(seed_ops)) + "\n")
+    ops_file.write_text(
+        "".join(f"{op} {' '.join(sorted(t))}\n" for op, t in sorted(seed_ops.items()))
+    )
     linux = {t: selective_linux(t, ops_file, args.work / t)
              for t in ("aarch64-linux-gnu", "arm-linux-gnueabihf")}  # fmt: skip
     x86 = size_of("size", ROOT / "build" / "lwai_run")

@@ -65,8 +65,9 @@ class Model:
 
     def operators(self) -> dict[str, list[str]]:
         """Every operator the model uses (subgraphs included), by name, with the dtypes its
-        nodes read: what a selective runtime must register (`lwai ops`; CMake's
-        LWAI_SELECTED_OPS takes the names)."""
+        nodes read and write: what a selective runtime must register (`lwai ops`; CMake's
+        LWAI_SELECTED_OPS takes the names, or the file `lwai ops` writes, whose dtypes then also
+        limit the element types the kernels are compiled for)."""
         return dict(self._native.operators_used())
 
     def op_histogram(self) -> dict[str, int]:

@@ -1,6 +1,7 @@
 # ctest: configures lwai as a selective runtime (CMake's LWAI_SELECTED_OPS), without building:
-# the kernel table it generates holds exactly the selected operators (control flow is always
-# there), a file as `lwai ops` prints it selects the same, and unknown names fail naming them.
+# the kernel table it generates holds exactly the selected operators, a file as `lwai ops`
+# prints it selects the same and limits the kernels' element types to its dtypes, a list (no
+# dtypes) limits none, and unknown names fail naming them.
 # Arguments: -DSOURCE_DIR= -DWORK_DIR=
 file(REMOVE_RECURSE ${WORK_DIR})
 function(configure dir selection result_var output_var)
@@ -22,12 +23,20 @@ if(NOT result EQUAL 0)
   message(FATAL_ERROR "a valid selection failed to configure:\n${output}")
 endif()
 expect_table(list)
+if(EXISTS ${WORK_DIR}/list/generated/selected_dtypes.inc)
+  message(FATAL_ERROR "a selection without dtypes limited the kernels' element types")
+endif()
 file(WRITE ${WORK_DIR}/ops.txt "Conv                         float32\nRelu float32\n\nIf bool\nGemm float32\n")
 configure(file ${WORK_DIR}/ops.txt result output)
 if(NOT result EQUAL 0)
   message(FATAL_ERROR "a selection file failed to configure:\n${output}")
 endif()
 expect_table(file)
+file(READ ${WORK_DIR}/file/generated/selected_dtypes.inc dtypes)
+string(REGEX MATCHALL "LWAI_DTYPE_[A-Z0-9]+ 1" dtypes "${dtypes}")
+if(NOT dtypes STREQUAL "LWAI_DTYPE_FLOAT32 1;LWAI_DTYPE_BOOL 1")
+  message(FATAL_ERROR "the file's dtypes gave '${dtypes}'")
+endif()
 configure(unknown "Conv;NoSuchOp;Bogus" result output)
 if(result EQUAL 0 OR NOT output MATCHES "no reference kernel for: NoSuchOp, Bogus")
   message(FATAL_ERROR "unknown operators were not named:\n${output}")

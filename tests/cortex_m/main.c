@@ -37,6 +37,34 @@ int main(void) {
 extern const unsigned char lwai_model[];
 extern const size_t lwai_model_size;
 
+/* Heap allocations, counted through the linker's --wrap (CMakeLists.txt): a run must make none. */
+static unsigned g_allocations;
+void* __real_malloc(size_t size);
+void* __real_calloc(size_t count, size_t size);
+void* __real_realloc(void* p, size_t size);
+void* __real_memalign(size_t alignment, size_t size);
+void* __real_aligned_alloc(size_t alignment, size_t size);
+void* __wrap_malloc(size_t size) {
+  ++g_allocations;
+  return __real_malloc(size);
+}
+void* __wrap_calloc(size_t count, size_t size) {
+  ++g_allocations;
+  return __real_calloc(count, size);
+}
+void* __wrap_realloc(void* p, size_t size) {
+  ++g_allocations;
+  return __real_realloc(p, size);
+}
+void* __wrap_memalign(size_t alignment, size_t size) {
+  ++g_allocations;
+  return __real_memalign(alignment, size);
+}
+void* __wrap_aligned_alloc(size_t alignment, size_t size) {
+  ++g_allocations;
+  return __real_aligned_alloc(alignment, size);
+}
+
 /* The session's tensors live here, not on the heap (LwaiSessionOptions.arena). */
 static _Alignas(64) unsigned char g_arena[LWAI_M4_ARENA_BYTES];
 
@@ -56,6 +84,7 @@ int main(void) {
   if (!Check(api, api->model_load_buffer(lwai_model, lwai_model_size, 0, &model), "load")) {
     return 1;
   }
+  const size_t heap_after_load = HeapHighWater();
   LwaiSessionOptions options;
   api->session_options_init(&options);
   options.arena = g_arena;
@@ -64,6 +93,7 @@ int main(void) {
   if (!Check(api, api->session_memory_bytes(model, &options, &arena_bytes), "memory query")) {
     return 1;
   }
+  const size_t heap_after_query = HeapHighWater();
   LwaiSession* session = NULL;
   if (!Check(api, api->session_create(model, &options, &session), "session")) return 1;
 
@@ -86,7 +116,14 @@ int main(void) {
     return 1;
   }
   if (!Check(api, api->session_set_input(session, 0, &input), "set input")) return 1;
-  if (!Check(api, api->session_run(session), "run")) return 1;
+  const size_t heap_after_session = HeapHighWater();
+  const unsigned allocations_before_run = g_allocations;
+  for (int run = 0; run < 3; ++run) {
+    if (!Check(api, api->session_run(session), "run")) return 1;
+  }
+  printf("runs allocations=%u heap_after_load=%u heap_after_query=%u heap_after_session=%u\n",
+         g_allocations - allocations_before_run, (unsigned)heap_after_load,
+         (unsigned)heap_after_query, (unsigned)heap_after_session);
 
   for (size_t i = 0; i < api->session_output_count(session); ++i) {
     LwaiTensor output;

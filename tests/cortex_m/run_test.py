@@ -52,16 +52,19 @@ def elf_sizes(path: Path) -> dict[str, int]:
     return {"text": int(line[0]), "data": int(line[1]), "bss": int(line[2])}
 
 
-def build(model: Path, x: np.ndarray, work: Path, ops: list[str]) -> Path:
-    """Builds the test program for `model` with the selective runtime `ops` ("none": the
-    framework without kernels); returns the build directory."""
+def build(model: Path, x: np.ndarray, work: Path, ops: dict[str, list[str]]) -> Path:
+    """Builds the test program for `model` with the selective runtime `ops` (operator -> dtypes,
+    as Model.operators() gives them; {"none": []}: the framework without kernels); returns the
+    build directory."""
     work.mkdir(parents=True, exist_ok=True)
+    ops_file = work / "ops.txt"
+    ops_file.write_text("".join(f"{op} {' '.join(dtypes)}\n" for op, dtypes in ops.items()))
     input_path = work / "input.bin"
     x.astype(np.float32).tofile(input_path)
     configure = [
         "cmake", "-S", str(ROOT / "tests" / "cortex_m"), "-B", str(work), "-G", "Ninja",
         f"-DCMAKE_TOOLCHAIN_FILE={TOOLCHAIN}", "-DCMAKE_BUILD_TYPE=MinSizeRel",
-        f"-DLWAI_SELECTED_OPS={';'.join(ops)}", f"-DLWAI_M4_MODEL={model.resolve()}",
+        f"-DLWAI_SELECTED_OPS={ops_file.resolve()}", f"-DLWAI_M4_MODEL={model.resolve()}",
         f"-DLWAI_M4_INPUT={input_path.resolve()}",
     ]  # fmt: skip
     run(configure)
@@ -103,7 +106,8 @@ def model_size(work: Path) -> int:
 
 
 def memory_line(stdout: str) -> str:
-    return next(line for line in stdout.splitlines() if line.startswith("memory "))
+    """The `memory ...` and `runs ...` lines: heap, stack and arena bytes, allocations in runs."""
+    return " ".join(line for line in stdout.splitlines() if line.startswith(("memory ", "runs ")))
 
 
 def parse_outputs(stdout: str) -> dict[str, np.ndarray]:
@@ -144,7 +148,7 @@ def main() -> None:
     model_path = args.work / "digits.lwai"
     lwai.convert(str(ROOT / "tests" / "data" / "digits_cnn.onnx")).save(str(model_path))
     model = lwai.load(str(model_path))
-    ops = sorted(model.operators())
+    ops = model.operators()
     x = np.random.default_rng(7).random((1, 1, 8, 8), dtype=np.float32)
     firmware = run_on_qemu(build(model_path, x, args.work, ops))
 
@@ -165,11 +169,18 @@ def main() -> None:
             f"({int((ulps == 0).sum())}/{ulps.size} bit-identical, at most {int(ulps.max())} ulp)"
         )
 
+    if firmware.memory["allocations"] != 0:
+        sys.exit(
+            f"cortex-m4: three runs made {firmware.memory['allocations']} heap allocations "
+            "(a prepared session must run from its arena and persistent state alone)"
+        )
+    print("cortex-m4: three runs made no heap allocation")
     flash = lwai_flash_bytes(args.work)
     memory = firmware.memory
     print(
         f"cortex-m4: lwai adds {flash} bytes of flash (model {firmware.model_bytes} bytes apart); "
-        f"RAM: heap {memory['heap']}, stack {memory['stack']}, arena {memory['arena']} bytes"
+        f"RAM: heap {memory['heap']} (after loading {memory['heap_after_load']}), "
+        f"stack {memory['stack']}, arena {memory['arena']} bytes"
     )
     if args.record:
         RECORD.write_text(json.dumps({"digits_flash_bytes": flash}, indent=2) + "\n")

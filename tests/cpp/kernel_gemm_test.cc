@@ -97,16 +97,18 @@ TEST(GemmKernel, TwoThreadsMatchOneThreadAndReference) {
   }
 }
 
-// Products of at most 4 rows (batch-1 fully connected layers) read B in place: no scratch, and
-// the same values as a double-precision product for every operand layout, edge widths and
-// accumulation.
-TEST(GemmKernel, FewRowsReadBInPlace) {
-  EXPECT_EQ(GemmScratchBytes(1, 1, 128, 64), 0u);
-  EXPECT_EQ(GemmScratchBytes(2, 4, 128, 64), 0u);
-  EXPECT_GT(GemmScratchBytes(1, 5, 128, 64), 0u);
+// Products of at most 4 rows (batch-1 fully connected layers), and those with a small B not
+// transposed (small convolutions' im2col matrices), read B in place: no scratch, and the same
+// values as a double-precision product for every operand layout, edge widths and accumulation.
+TEST(GemmKernel, FewRowsOrSmallBReadBInPlace) {
+  EXPECT_EQ(GemmScratchBytes(1, 1, 128, 64, true), 0u);
+  EXPECT_EQ(GemmScratchBytes(2, 4, 128, 64, true), 0u);
+  EXPECT_GT(GemmScratchBytes(1, 5, 128, 64, true), 0u);
+  EXPECT_EQ(GemmScratchBytes(1, 32, 144, 16, false), 0u);
+  EXPECT_GT(GemmScratchBytes(1, 32, 144, 64, false), 0u);
   ThreadPool pool(2);
-  for (int64_t m : {1, 3, 4, 5}) {
-    for (int64_t n : {1, 17, 40}) {
+  for (int64_t m : {1, 3, 4, 5, 13}) {
+    for (int64_t n : {1, 17, 40, 300}) {
       for (int64_t k : {5, 33}) {
         for (int layout = 0; layout < 8; ++layout) {
           const bool trans_a = layout & 1, trans_b = layout & 2, accumulate = layout & 4;
@@ -114,7 +116,7 @@ TEST(GemmKernel, FewRowsReadBInPlace) {
           const std::vector<float> b = Pseudorandom(k * n, 12);
           std::vector<float> c = Pseudorandom(m * n, 13);
           const std::vector<float> c0 = c;
-          std::vector<float> scratch(GemmScratchBytes(2, m, k, n) / sizeof(float) + 1);
+          std::vector<float> scratch(GemmScratchBytes(2, m, k, n, trans_b) / sizeof(float) + 1);
           GemmArgs args;
           args.m = m, args.n = n, args.k = k;
           args.a = a.data(), args.lda = trans_a ? m : k, args.trans_a = trans_a;

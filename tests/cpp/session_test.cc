@@ -108,6 +108,24 @@ TEST(Session, CallerProvidedArenaIsUsedAndCheckedForSize) {
   EXPECT_EQ(too_small.status().code(), StatusCode::kOutOfMemory);
 }
 
+// A memory query plans the arena a real session gets, allocates none, and cannot run.
+TEST(Session, PlanOnlySessionsReportTheArenaWithoutOne) {
+  auto model = MakeConvModel();
+  auto real = Session::Create(model);
+  ASSERT_TRUE(real.ok());
+  SessionOptions options;
+  options.plan_only = true;
+  auto planned = Session::Create(model, options);
+  ASSERT_TRUE(planned.ok()) << planned.status().ToString();
+  EXPECT_EQ((*planned)->arena_bytes(), (*real)->arena_bytes());
+  EXPECT_GT((*planned)->arena_bytes(), 0u);
+  const auto x = Input(1);
+  const Status run =
+      (*planned)->Run({TensorRef{DataType::kFloat32, Shape({1, 2, 4, 4}), x.data()}});
+  EXPECT_EQ(run.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(run.message().find("plan"), std::string::npos) << run.ToString();
+}
+
 TEST(Session, ReportsEveryNodeWithoutKernel) {
   auto model = MakeConvModel();
   Graph& g = model->mutable_graph();

@@ -65,12 +65,13 @@ def if_model(tmp_path) -> pathlib.Path:
 
 def test_ops_lists_what_a_selective_runtime_needs(converted, tmp_path):
     """`lwai ops` (and Model.operators()): every operator of the models, subgraphs included, with
-    the dtypes its nodes read; --cmake gives the selective build's flag for their union."""
+    the dtypes its nodes read and write; --cmake gives the selective build's flag for their
+    union."""
     import lwai as api
 
     branches = if_model(tmp_path)
     assert api.load(branches).operators() == {
-        "Cast": ["float32"],
+        "Cast": ["float32", "int64"],  # writes int64: a selective runtime needs that type too
         "If": ["float32", "bool"],  # x, captured by the branches, is an input of the If
         "Neg": ["float32"],
     }

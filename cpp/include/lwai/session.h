@@ -54,6 +54,10 @@ struct SessionOptions {
   // Optional flag, owned by the caller, that stops a running Create/Run/Prepare at its next
   // check (between nodes, each loop iteration) with kCancelled. May be set from any thread.
   const std::atomic<bool>* cancel = nullptr;
+  // Memory queries (lwai_c.h's session_memory_bytes): prepare and plan the arena without
+  // allocating it. Such a session reports arena_bytes() and the rest, but Run fails with
+  // kInvalidArgument.
+  bool plan_only = false;
 };
 
 // Half of the physical memory (1 GiB where it cannot be read).

@@ -165,6 +165,7 @@ LwaiStatus SessionMemoryBytes(const LwaiModel* model, const LwaiSessionOptions* 
     lwai::SessionOptions planning = ToSessionOptions(options);
     planning.arena = nullptr;  // only planning: the caller's memory stays untouched
     planning.arena_size = 0;
+    planning.plan_only = true;  // and no arena of its own either
     auto created = lwai::Session::Create(model->model, planning);
     if (!created.ok()) return Fail(created.status());
     lwai::Session& session = *created.value();

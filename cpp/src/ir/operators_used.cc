@@ -11,9 +11,11 @@ namespace {
 void Collect(const Graph& graph, std::map<OpType, std::set<DataType>>* used) {
   for (const Node& node : graph.nodes) {
     std::set<DataType>& dtypes = (*used)[node.op];
-    for (int t : node.inputs) {
-      if (t >= 0 && graph.tensors[t].dtype != DataType::kUndefined) {
-        dtypes.insert(graph.tensors[t].dtype);
+    for (const std::vector<int>* tensors : {&node.inputs, &node.outputs}) {
+      for (int t : *tensors) {
+        if (t >= 0 && graph.tensors[t].dtype != DataType::kUndefined) {
+          dtypes.insert(graph.tensors[t].dtype);
+        }
       }
     }
     for (const Attribute& a : node.attributes) {

@@ -1,4 +1,4 @@
-// The operators (and the dtypes they read) that a graph needs, subgraphs included: what a
+// The operators (and the dtypes they read and write) that a graph needs, subgraphs included: what a
 // selective build of the runtime must register (`lwai ops`, CMake's LWAI_SELECTED_OPS).
 #ifndef LWAI_IR_OPERATORS_USED_H_
 #define LWAI_IR_OPERATORS_USED_H_
@@ -11,7 +11,7 @@ namespace lwai {
 
 struct OperatorUse {
   OpType op;
-  std::vector<DataType> dtypes;  // of the inputs it reads, ascending; undefined ones left out
+  std::vector<DataType> dtypes;  // of its inputs and outputs, ascending; undefined ones left out
 };
 
 // One entry per operator, by name (OpTypeName) ascending.

@@ -708,7 +708,9 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
   arena_bytes_ = static_cast<size_t>(plan.arena_bytes);
   unshared_bytes_ = static_cast<size_t>(std::min<uint64_t>(plan.unshared_bytes, SIZE_MAX));
   if (options_.arena == nullptr) LWAI_RETURN_IF_ERROR(CheckBytes(plan.arena_bytes, "the arena"));
-  if (options_.arena != nullptr) {
+  if (options_.plan_only) {  // a memory query: nothing is allocated, nothing will run
+    arena_ = nullptr;
+  } else if (options_.arena != nullptr) {
     if (plan.arena_bytes > options_.arena_size) {
       return Status(StatusCode::kOutOfMemory,
                     "the caller-provided arena has " + std::to_string(options_.arena_size) +
@@ -730,8 +732,12 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
     }
     arena_ = static_cast<uint8_t*>(arena_owned_.get());
   }
+  // (No arena when only planning: the buffers stay null.)
+  auto in_arena = [&](int request) -> void* {
+    return arena_ != nullptr ? arena_ + plan.offsets[request] : nullptr;
+  };
   for (size_t t = 0; t < graph_.tensors.size(); ++t) {
-    if (request_of_tensor[t] >= 0) views_[t].data = arena_ + plan.offsets[request_of_tensor[t]];
+    if (request_of_tensor[t] >= 0) views_[t].data = in_arena(request_of_tensor[t]);
   }
   for (int n = 0; n < num_nodes; ++n) {
     if (aliased_[n]) {
@@ -740,13 +746,12 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
   }
   for (size_t p = 0; p < requests_of_partition.size(); ++p) {
     std::vector<void*> buffers;
-    for (int r : requests_of_partition[p]) buffers.push_back(arena_ + plan.offsets[r]);
+    for (int r : requests_of_partition[p]) buffers.push_back(in_arena(r));
     partitions_[p].compiled->BindScratch(buffers);
   }
   for (int n = 0; n < num_nodes; ++n) {
     KernelContext& ctx = *contexts_[n];
-    ctx.scratch_ =
-        request_of_scratch[n] >= 0 ? arena_ + plan.offsets[request_of_scratch[n]] : nullptr;
+    ctx.scratch_ = request_of_scratch[n] >= 0 ? in_arena(request_of_scratch[n]) : nullptr;
     ctx.state_ = ctx.state_owner_.get();
   }
   return Status::Ok();

@@ -126,6 +126,10 @@ Status Session::RunLocked(const std::vector<TensorRef>& inputs, const RunOptions
 }
 
 Status Session::RunUnguarded(const std::vector<TensorRef>& inputs) {
+  if (executor_->options().plan_only) {
+    return InvalidArgument(
+        "this session only plans memory (SessionOptions::plan_only): it cannot run");
+  }
   if (inputs.size() != inputs_.size()) {
     return InvalidArgument("the model has " + std::to_string(inputs_.size()) + " input(s), got " +
                            std::to_string(inputs.size()));
