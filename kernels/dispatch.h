@@ -82,7 +82,7 @@ inline constexpr bool kDtypeCompiled<bool> = true;
 
 // fn(T()) when T is compiled in; false otherwise.
 template <typename T, typename Fn>
-bool Call(Fn& fn) {
+bool Call(Fn&& fn) {
   if constexpr (kDtypeCompiled<T>) {
     fn(T());
     return true;

@@ -152,14 +152,8 @@ template <typename Fn>
 bool DispatchPool(PoolKind kind, DataType dtype, const Fn& fn) {
   if (DispatchFloat(dtype, fn)) return true;
   if (kind != PoolKind::kMax) return false;
-  if (dtype == DataType::kInt8) {
-    fn(int8_t());
-    return true;
-  }
-  if (dtype == DataType::kUInt8) {
-    fn(uint8_t());
-    return true;
-  }
+  if (dtype == DataType::kInt8) return Call<int8_t>(fn);
+  if (dtype == DataType::kUInt8) return Call<uint8_t>(fn);
   return false;
 }
 
