@@ -132,7 +132,8 @@ def main() -> None:
         f"Written by `python3 scripts/footprint.py` on {datetime.date.today()}; do not edit by "
         "hand. Sizes are bytes of flash or text as `size` reports them (KiB = 1024 bytes).",
         "",
-        "## Cortex-M4 (arm-none-eabi-gcc 12, newlib-nano, -Os with link-time optimization, qemu-system-arm MPS2 AN386)",
+        "## Cortex-M4 (arm-none-eabi-gcc 12, newlib-nano, -Os with link-time optimization, "
+        "qemu-system-arm MPS2 AN386)",
         "",
         "Measured as TFLite Micro measures its own: the test program (tests/cortex_m) minus the",
         "same program without lwai, minus the embedded model.",
