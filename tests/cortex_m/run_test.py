@@ -169,6 +169,13 @@ def main() -> None:
             f"({int((ulps == 0).sum())}/{ulps.size} bit-identical, at most {int(ulps.max())} ulp)"
         )
 
+    # The arena is planned alike on both: the host's plan for the same backend is the prediction.
+    if firmware.memory["arena"] != session.arena_bytes:
+        sys.exit(
+            f"cortex-m4: the session's arena is {firmware.memory['arena']} bytes, the host plans "
+            f"{session.arena_bytes} for the same model and kernels"
+        )
+    print(f"cortex-m4: arena {session.arena_bytes} bytes, as the host plans it")
     if firmware.memory["allocations"] != 0:
         sys.exit(
             f"cortex-m4: three runs made {firmware.memory['allocations']} heap allocations "
