@@ -24,7 +24,9 @@ from lwai._lwai import (
     UnsupportedOperatorError,
     supported_ops,
 )
+from lwai._version import __version__
 from lwai.compare import Comparison, TensorComparison, compare
+from lwai.errors import MissingDependencyError
 from lwai.model import Model, TensorInfo, load
 from lwai.onnx_import import convert
 from lwai.profile import NodeProfile, OpProfile, Profile
@@ -37,9 +39,8 @@ from lwai.session import (
     installed_plugins,
 )
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "__version__",
     "BackendNotFoundError",
     "CancelledError",
     "Comparison",
@@ -49,6 +50,7 @@ __all__ = [
     "InvalidModelError",
     "LwaiError",
     "LwaiIOError",
+    "MissingDependencyError",
     "Model",
     "ModelNotFoundError",
     "NodeAssignment",

@@ -27,6 +27,8 @@ import weakref
 import numpy as np
 
 from lwai import _lwai
+from lwai._version import __version__
+from lwai.errors import require
 from lwai.model import Model
 
 try:
@@ -35,7 +37,7 @@ except ImportError:  # pragma: no cover - Windows
     resource = None
 
 MIN_OPSET = 1
-PRODUCER = "lwai-onnx-import 0.1.0"
+PRODUCER = f"lwai-onnx-import {__version__}"
 
 # Operators that only move, select or reinterpret elements (or change dtype): they run on
 # float16/bfloat16 directly. All others compute on such inputs in float32.
@@ -117,11 +119,7 @@ _ATTRIBUTES_TO_INPUTS = {
 
 
 def _onnx():
-    try:
-        import onnx
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("lwai.convert needs the 'onnx' package: pip install onnx") from e
-    return onnx
+    return require("onnx", "converting ONNX models", extra="onnx")
 
 
 def _opset_of(model) -> int:

@@ -201,3 +201,18 @@ def test_unexpected_exceptions_are_one_line_internal_errors(model):
         "lwai info: internal error: ZeroDivisionError: division by zero",
         "please report",
     )
+
+
+def test_convert_without_onnx_says_how_to_get_it(digits_onnx, tmp_path):
+    """`lwai convert` where the optional onnx package is missing (hidden here from the import
+    system): one line naming `pip install lwai[onnx]`, no traceback."""
+    hide_onnx = (
+        "import sys; sys.modules['onnx'] = None; from lwai.cli import main; "
+        f"sys.exit(main(['convert', {str(digits_onnx)!r}, '-o', {str(tmp_path / 'x.lwai')!r}]))"
+    )
+    result = subprocess.run([sys.executable, "-c", hide_onnx], capture_output=True, text=True)
+    _assert_one_line_error(
+        result, lwai.cli.EXIT_ERROR, "MissingDependencyError", "pip install lwai[onnx]"
+    )
+    with pytest.raises(ImportError):  # also an ImportError, for code that tests for features
+        raise lwai.MissingDependencyError("x")
