@@ -197,8 +197,15 @@ def cmd_compare(args) -> None:
         )
 
 
+def _load_model(path: str) -> lwai.Model:
+    """A .lwai/.json model, or an .onnx one converted in memory (as `lwai convert` would)."""
+    if path.lower().endswith(".onnx"):
+        return lwai.convert(path)
+    return lwai.load(path)
+
+
 def cmd_info(args) -> None:
-    model = lwai.load(args.model)
+    model = _load_model(args.model)
     session = lwai.Session(model)
     print(f"model:      {args.model}")
     print(f"producer:   {model.producer} (from {model.source_format} opset {model.source_opset})")
@@ -229,7 +236,7 @@ def cmd_info(args) -> None:
 def cmd_ops(args) -> None:
     used: dict[str, set[str]] = {}
     for path in args.models:
-        for op, dtypes in lwai.load(path).operators().items():
+        for op, dtypes in _load_model(path).operators().items():
             used.setdefault(op, set()).update(dtypes)
     if args.cmake:
         print(f'-DLWAI_SELECTED_OPS="{";".join(sorted(used))}"')
@@ -288,7 +295,7 @@ def cmd_bench(args) -> None:
 
 
 def cmd_dump(args) -> None:
-    model = lwai.load(args.model)
+    model = _load_model(args.model)
     if args.json:
         text = model.to_json()
     else:
@@ -382,17 +389,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_compare)
 
     p = sub.add_parser("info", help="inputs, outputs, operators, sizes")
-    p.add_argument("model")
+    p.add_argument("model", help=".lwai, .json or .onnx model (ONNX is converted in memory)")
     p.set_defaults(fn=cmd_info)
 
     p = sub.add_parser(
         "ops",
-        help="the operators (and the dtypes they read) that models need, for a selective build",
+        help="the operators (and dtypes) that models need, for a selective build",
         description="Lists every operator the models use, subgraphs included, one per line with "
-        "the dtypes its nodes read. The lines (or --cmake's flag) select the kernels of a "
-        "selective runtime: cmake -DLWAI_SELECTED_OPS=FILE_OR_LIST.",
+        "the dtypes its nodes read and write. The lines (or --cmake's flag) select the kernels "
+        "of a selective runtime: cmake -DLWAI_SELECTED_OPS=FILE_OR_LIST (a file also limits the "
+        "dtypes kernels are compiled for).",
     )
-    p.add_argument("models", nargs="+", metavar="model", help=".lwai (or .json) models")
+    p.add_argument("models", nargs="+", metavar="model", help=".lwai, .json or .onnx models")
     p.add_argument("--cmake", action="store_true", help="print the CMake flag instead of the list")
     p.set_defaults(fn=cmd_ops)
 
@@ -432,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("dump", help="print the graph, or the whole model as JSON")
-    p.add_argument("model")
+    p.add_argument("model", help=".lwai, .json or .onnx model (ONNX is converted in memory)")
     p.add_argument("--json", action="store_true")
     p.add_argument("-o", "--output")
     p.set_defaults(fn=cmd_dump)

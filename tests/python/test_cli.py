@@ -84,6 +84,16 @@ def test_ops_lists_what_a_selective_runtime_needs(converted, tmp_path):
     assert flag == f'-DLWAI_SELECTED_OPS="{";".join(sorted({*digits, "Cast", "If", "Neg"}))}"'
 
 
+def test_info_ops_and_dump_read_onnx_files_too(converted, digits_onnx):
+    """`lwai info|ops|dump model.onnx` convert in memory and show what the .lwai file shows."""
+    from_lwai = lwai("info", converted).stdout.splitlines()
+    from_onnx = lwai("info", digits_onnx).stdout.splitlines()
+    assert from_onnx[0].endswith(str(digits_onnx)) and from_lwai[0].endswith(str(converted))
+    assert from_onnx[1:] == from_lwai[1:]
+    assert lwai("ops", digits_onnx).stdout == lwai("ops", converted).stdout
+    assert lwai("dump", digits_onnx).stdout == lwai("dump", converted).stdout
+
+
 def test_run_with_npy_input_matches_python(converted, tmp_path):
     import lwai as api
 
