@@ -324,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("convert", help="convert an ONNX model to .lwai")
-    p.add_argument("input")
+    p.add_argument("input", help="the ONNX model (.onnx)")
     p.add_argument("-o", "--output", help="output path (.lwai, or .json)")
     p.add_argument("--no-optimize", action="store_true", help="skip graph optimizations")
     p.set_defaults(fn=cmd_convert)
@@ -344,16 +344,31 @@ def build_parser() -> argparse.ArgumentParser:
         "Gemm with int8 weights, their inputs quantized at run time; weight_only: weights "
         "stored as --weight-type, computed in float",
     )
-    p.add_argument("--weight-type", choices=("int8", "int4", "float16"), default="int8")
+    p.add_argument(
+        "--weight-type",
+        choices=("int8", "int4", "float16"),
+        default="int8",
+        help="how weights are stored (int4 and float16: --mode weight_only); default %(default)s",
+    )
     p.add_argument(
         "--calib",
         metavar="DIR_OR_NPZ",
         help="calibration inputs: a folder of .npy/.npz files or one .npz file (static mode; "
         "optional with --mode dynamic: weights then rounded to minimize the error on them)",
     )
-    p.add_argument("--method", choices=("minmax", "percentile", "entropy"), default="minmax")
+    p.add_argument(
+        "--method",
+        choices=("minmax", "percentile", "entropy"),
+        default="minmax",
+        help="how calibration picks activation ranges; default %(default)s",
+    )
     p.add_argument("--percentile", type=float, default=99.999, help="for --method percentile")
-    p.add_argument("--activation-type", choices=("uint8", "int8"), default="uint8")
+    p.add_argument(
+        "--activation-type",
+        choices=("uint8", "int8"),
+        default="uint8",
+        help="element type of quantized activations; default %(default)s",
+    )
     p.add_argument("--per-tensor", action="store_true", help="one weight scale per tensor")
     p.add_argument(
         "--equalize",
@@ -361,10 +376,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="static mode: cross-layer equalization of Conv pairs joined by no activation or "
         "Relu before calibrating (helps depthwise-separable nets, most with --per-tensor)",
     )
-    p.add_argument("--exclude-node", action="append", default=[], metavar="NAME")
-    p.add_argument("--exclude-op", action="append", default=[], metavar="OP")
-    p.add_argument("--batch-size", type=_int_at_least(1), default=32)
-    p.add_argument("--threads", type=_int_at_least(1), default=1)
+    p.add_argument(
+        "--exclude-node",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="keep this node in float (repeatable)",
+    )
+    p.add_argument(
+        "--exclude-op",
+        action="append",
+        default=[],
+        metavar="OP",
+        help="keep every node of this operator in float (repeatable)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_int_at_least(1),
+        default=32,
+        help="calibration inputs run per batch; default %(default)s",
+    )
+    p.add_argument(
+        "--threads", type=_int_at_least(1), default=1, help="threads; default %(default)s"
+    )
     p.add_argument(
         "--target",
         type=float,
@@ -380,12 +414,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", help="model a (.lwai or .onnx)")
     p.add_argument("b", help="model b (.lwai or .onnx)")
     p.add_argument(
-        "--input", action="append", default=[], type=_input_spec, metavar="NAME=FILE.npy"
+        "--input",
+        action="append",
+        default=[],
+        type=_input_spec,
+        metavar="NAME=FILE.npy",
+        help="an input from a .npy file (repeatable; every input is needed)",
     )
     p.add_argument("--onnxruntime", action="store_true", help="run model b in ONNX Runtime")
     p.add_argument("--min-cosine", type=float, default=0.99, help="divergence threshold")
     p.add_argument("--top", type=_int_at_least(1), help="print only the first N tensors")
-    p.add_argument("--threads", type=_int_at_least(1), default=1)
+    p.add_argument(
+        "--threads", type=_int_at_least(1), default=1, help="threads; default %(default)s"
+    )
     p.set_defaults(fn=cmd_compare)
 
     p = sub.add_parser("info", help="inputs, outputs, operators, sizes")
@@ -407,11 +448,18 @@ def build_parser() -> argparse.ArgumentParser:
     built_in = ", ".join(lwai.available_backends() + lwai.installed_plugins())
 
     def add_run_options(p):
-        p.add_argument("model")
+        p.add_argument("model", help=".lwai or .json model")
         p.add_argument(
-            "--input", action="append", default=[], type=_input_spec, metavar="NAME=FILE.npy"
+            "--input",
+            action="append",
+            default=[],
+            type=_input_spec,
+            metavar="NAME=FILE.npy",
+            help="an input from a .npy file (repeatable; without any, random inputs)",
         )
-        p.add_argument("--threads", type=_int_at_least(1), default=1)
+        p.add_argument(
+            "--threads", type=_int_at_least(1), default=1, help="threads; default %(default)s"
+        )
         p.add_argument(
             "--batch",
             type=_int_at_least(1),
@@ -431,8 +479,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="measure init time and latency")
     add_run_options(p)
-    p.add_argument("--runs", type=_int_at_least(1), default=50)
-    p.add_argument("--warmup", type=_int_at_least(0), default=5)
+    p.add_argument(
+        "--runs", type=_int_at_least(1), default=50, help="timed runs; default %(default)s"
+    )
+    p.add_argument(
+        "--warmup",
+        type=_int_at_least(0),
+        default=5,
+        help="untimed runs first; default %(default)s",
+    )
     p.add_argument(
         "--profile", action="store_true", help="also time every node and print the table"
     )
@@ -441,8 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("dump", help="print the graph, or the whole model as JSON")
     p.add_argument("model", help=".lwai, .json or .onnx model (ONNX is converted in memory)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("-o", "--output")
+    p.add_argument("--json", action="store_true", help="the whole model as JSON, weights included")
+    p.add_argument("-o", "--output", help="write to this file instead of standard output")
     p.set_defaults(fn=cmd_dump)
     return parser
 

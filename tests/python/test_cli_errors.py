@@ -32,6 +32,20 @@ def model(tmp_path_factory, digits_onnx):
     return path
 
 
+def test_help_describes_every_argument():
+    """Every argument of every command has a --help text."""
+    import argparse
+
+    undocumented = []
+    for action in lwai.cli.build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command, parser in action.choices.items():
+                for argument in parser._actions:
+                    if not argument.help and not isinstance(argument, argparse._HelpAction):
+                        undocumented.append(f"{command} {argument.option_strings or argument.dest}")
+    assert not undocumented, undocumented
+
+
 def test_exit_codes_are_documented_in_help():
     out = run_cli("--help").stdout
     assert "exit codes:" in out
