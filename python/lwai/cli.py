@@ -312,6 +312,23 @@ def cmd_dump(args) -> None:
         print(text)
 
 
+def _add_threads_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--threads", type=_int_at_least(1), default=1, help="threads; default %(default)s"
+    )
+
+
+def _add_input_option(p: argparse.ArgumentParser, note: str) -> None:
+    p.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        type=_input_spec,
+        metavar="NAME=FILE.npy",
+        help=f"an input from a .npy file (repeatable; {note})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     exit_codes = __doc__[__doc__.index("  0    success") :].rstrip()
     parser = _Parser(
@@ -396,9 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=32,
         help="calibration inputs run per batch; default %(default)s",
     )
-    p.add_argument(
-        "--threads", type=_int_at_least(1), default=1, help="threads; default %(default)s"
-    )
+    _add_threads_option(p)
     p.add_argument(
         "--target",
         type=float,
@@ -413,20 +428,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("a", help="model a (.lwai or .onnx)")
     p.add_argument("b", help="model b (.lwai or .onnx)")
-    p.add_argument(
-        "--input",
-        action="append",
-        default=[],
-        type=_input_spec,
-        metavar="NAME=FILE.npy",
-        help="an input from a .npy file (repeatable; every input is needed)",
-    )
+    _add_input_option(p, "every input is needed")
     p.add_argument("--onnxruntime", action="store_true", help="run model b in ONNX Runtime")
     p.add_argument("--min-cosine", type=float, default=0.99, help="divergence threshold")
     p.add_argument("--top", type=_int_at_least(1), help="print only the first N tensors")
-    p.add_argument(
-        "--threads", type=_int_at_least(1), default=1, help="threads; default %(default)s"
-    )
+    _add_threads_option(p)
     p.set_defaults(fn=cmd_compare)
 
     p = sub.add_parser("info", help="inputs, outputs, operators, sizes")
@@ -449,17 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_run_options(p):
         p.add_argument("model", help=".lwai or .json model")
-        p.add_argument(
-            "--input",
-            action="append",
-            default=[],
-            type=_input_spec,
-            metavar="NAME=FILE.npy",
-            help="an input from a .npy file (repeatable; without any, random inputs)",
-        )
-        p.add_argument(
-            "--threads", type=_int_at_least(1), default=1, help="threads; default %(default)s"
-        )
+        _add_input_option(p, "without any, random inputs")
+        _add_threads_option(p)
         p.add_argument(
             "--batch",
             type=_int_at_least(1),
