@@ -143,7 +143,10 @@ py::dtype ToNumpy(DataType type) {
   throw StatusError{Unsupported(std::string("no numpy dtype for ") + DataTypeName(type))};
 }
 
+// kUndefined for dtypes lwai has no equivalent of, and for non-native byte order (whose bytes
+// the kernels would misread).
 DataType FromNumpy(const py::dtype& dtype) {
+  if (!dtype.attr("isnative").cast<bool>()) return DataType::kUndefined;
   for (const NumpyType& t : kNumpyTypes) {
     if (t.kind == dtype.kind() && t.itemsize == static_cast<size_t>(dtype.itemsize()))
       return t.type;
@@ -295,13 +298,15 @@ class GraphBuilder {
 
   std::shared_ptr<Model> Finish(const std::string& producer, const std::string& source_format,
                                 int64_t opset, bool optimize, const std::vector<int>& inputs,
-                                const std::vector<int>& outputs) {
+                                const std::vector<int>& outputs,
+                                const std::vector<std::pair<std::string, std::string>>& metadata) {
     graph_->inputs = inputs;
     graph_->outputs = outputs;
     auto info = std::make_unique<ModelInfo>();
     info->producer = producer;
     info->source_format = source_format;
     info->source_opset = opset;
+    info->metadata = metadata;
     std::unique_ptr<Graph> graph = std::move(graph_);
     graph_ = std::make_unique<Graph>();
     {
@@ -359,7 +364,38 @@ class PySession {
     session_ = ValueOrThrow(std::move(session));
   }
 
-  py::list Run(const std::vector<py::array>& arrays, int64_t timeout_ms) {
+  // `out`: empty, or one entry per graph output: None (a new array) or a C-contiguous,
+  // writeable array of the output's dtype and shape that receives it (checked before copying
+  // anything: a mismatch raises InvalidArgumentError and leaves every array unchanged).
+  py::list Run(const std::vector<py::array>& arrays, int64_t timeout_ms,
+               const std::vector<py::object>& out) {
+    const auto& output_infos = session_->outputs();
+    if (!out.empty() && out.size() != output_infos.size()) {
+      throw StatusError{InvalidArgument("out has " + std::to_string(out.size()) +
+                                        " entries for a model with " +
+                                        std::to_string(output_infos.size()) + " outputs")};
+    }
+    std::vector<py::array> out_arrays(out.size());
+    std::vector<bool> bound(out.size(), false);  // a default py::array is an empty array
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (out[i].is_none()) continue;
+      const std::string what = "out array for output '" + output_infos[i].name + "'";
+      if (!py::isinstance<py::array>(out[i])) {
+        throw StatusError{InvalidArgument(what + " is not a numpy array")};
+      }
+      py::array a = py::reinterpret_borrow<py::array>(out[i]);
+      if (FromNumpy(a.dtype()) != output_infos[i].dtype) {
+        throw StatusError{InvalidArgument(what + ": expected dtype " +
+                                          DataTypeName(output_infos[i].dtype) + ", got " +
+                                          py::str(a.dtype()).cast<std::string>())};
+      }
+      if (!(a.flags() & py::array::c_style) || !a.writeable()) {
+        throw StatusError{InvalidArgument(what + " must be C-contiguous and writeable")};
+      }
+      out_arrays[i] = std::move(a);
+      bound[i] = true;
+    }
+
     std::vector<py::array> contiguous;
     std::vector<TensorRef> refs;
     const auto& infos = session_->inputs();
@@ -382,15 +418,37 @@ class PySession {
     RunOptions options;
     options.timeout_ms = timeout_ms;
     py::list outputs;
+    Status out_status;
     // The outputs are copied while the session is still held: another thread's run cannot
     // overwrite them in between. The GIL is taken back only for the copy, after the run.
-    auto copy_outputs = [&outputs](const std::vector<TensorRef>& results) {
+    auto copy_outputs = [&](const std::vector<TensorRef>& results) {
       py::gil_scoped_acquire acquire;
-      for (const TensorRef& out : results) {
-        std::vector<py::ssize_t> shape(out.shape.dims, out.shape.dims + out.shape.rank);
-        py::array array(ToNumpy(out.dtype), shape);
+      for (size_t i = 0; i < out_arrays.size(); ++i) {
+        const Shape& got = results[i].shape;
+        if (!bound[i]) continue;
+        const py::array& a = out_arrays[i];
+        bool same = a.ndim() == got.rank;
+        for (int d = 0; same && d < got.rank; ++d) same = a.shape(d) == got.dims[d];
+        if (!same) {
+          out_status =
+              InvalidArgument("out array for output '" + output_infos[i].name +
+                              "': the output has shape " + got.ToString() + ", the array " +
+                              py::str(py::tuple(a.attr("shape"))).cast<std::string>());
+          return;
+        }
+      }
+      for (size_t i = 0; i < results.size(); ++i) {
+        const TensorRef& result = results[i];
+        py::array array;
+        if (i < bound.size() && bound[i]) {
+          array = out_arrays[i];
+        } else {
+          array = py::array(
+              ToNumpy(result.dtype),
+              std::vector<py::ssize_t>(result.shape.dims, result.shape.dims + result.shape.rank));
+        }
         const size_t bytes = static_cast<size_t>(array.nbytes());
-        if (bytes > 0) std::memcpy(array.mutable_data(), out.data, bytes);
+        if (bytes > 0) std::memcpy(array.mutable_data(), result.data, bytes);
         outputs.append(array);
       }
     };
@@ -400,6 +458,7 @@ class PySession {
       status = session_->Run(refs, options, copy_outputs);
     }
     ThrowIfError(status);
+    ThrowIfError(out_status);
     return outputs;
   }
 
@@ -845,7 +904,8 @@ PYBIND11_MODULE(_lwai, m) {
       .def("add_node", &GraphBuilder::AddNode, py::arg("name"), py::arg("op"), py::arg("inputs"),
            py::arg("outputs"), py::arg("attributes") = py::dict())
       .def("finish", &GraphBuilder::Finish, py::arg("producer"), py::arg("source_format"),
-           py::arg("opset"), py::arg("optimize"), py::arg("inputs"), py::arg("outputs"))
+           py::arg("opset"), py::arg("optimize"), py::arg("inputs"), py::arg("outputs"),
+           py::arg("metadata") = std::vector<std::pair<std::string, std::string>>())
       .def("finish_subgraph", &GraphBuilder::FinishSubgraph, py::arg("inputs"), py::arg("outputs"));
   py::class_<Subgraph>(m, "Subgraph");
 
@@ -854,7 +914,8 @@ PYBIND11_MODULE(_lwai, m) {
            py::arg("model"), py::arg("threads") = 1,
            py::arg("backends") = std::vector<std::string>(), py::arg("max_memory_bytes") = 0,
            py::arg("timeout_ms") = 0)
-      .def("run", &PySession::Run, py::arg("inputs"), py::arg("timeout_ms") = 0)
+      .def("run", &PySession::Run, py::arg("inputs"), py::arg("timeout_ms") = 0,
+           py::arg("out") = std::vector<py::object>())
       .def("prepare", &PySession::Prepare)
       .def_property_readonly("inputs", &PySession::Inputs)
       .def_property_readonly("outputs", &PySession::Outputs)

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -13,11 +14,50 @@
 
 namespace lwai {
 
-// Exact: every half value is a float.
-float HalfToFloat(uint16_t bits);
+// Exact: every half value is a float. Inline and branch-light: the compiler vectorizes loops of
+// these conversions (float16 models run float32 kernels between Casts).
+inline float HalfToFloat(uint16_t bits) {
+  const uint32_t sign = static_cast<uint32_t>(bits & 0x8000) << 16;
+  const uint32_t magnitude = bits & 0x7FFF;
+  float value;
+  if (magnitude >= 0x7C00) {  // infinity, or NaN (a quiet one, as DoubleToHalf writes them)
+    const uint32_t wide = sign | 0x7F800000 | (magnitude == 0x7C00 ? 0 : 0x400000);
+    std::memcpy(&value, &wide, sizeof(value));
+  } else if (magnitude >= 0x400) {  // normal: rebias the exponent from 15 to 127
+    const uint32_t wide = sign | ((magnitude << 13) + (112u << 23));
+    std::memcpy(&value, &wide, sizeof(value));
+  } else {  // subnormal or zero: magnitude * 2^-24, exact in float
+    value = static_cast<float>(magnitude) * 5.9604644775390625e-8f;
+    if (sign) value = -value;
+  }
+  return value;
+}
 // Rounds to nearest, ties to even; overflow gives infinity, NaN stays NaN.
 uint16_t DoubleToHalf(double value);
-inline uint16_t FloatToHalf(float value) { return DoubleToHalf(value); }
+// The same rounding as DoubleToHalf for a float (inline, for vectorized loops).
+inline uint16_t FloatToHalf(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
+  const uint32_t magnitude = bits & 0x7FFFFFFF;
+  if (magnitude >= 0x47800000) {  // 2^16 and up: infinity; or NaN (quiet, payload dropped)
+    return sign | (magnitude > 0x7F800000 ? 0x7E00 : 0x7C00);
+  }
+  if (magnitude >= 0x38800000) {  // 2^-14 and up: a normal half (or infinity after rounding)
+    // Adding 0xFFF plus the lowest kept bit rounds the 13 dropped bits to nearest even; a
+    // carry moves into the exponent, which is the right result.
+    const uint32_t rounded = magnitude + 0xFFF + ((magnitude >> 13) & 1);
+    return sign | static_cast<uint16_t>((rounded - (112u << 23)) >> 13);
+  }
+  // Below: a subnormal half. Adding 0.5 puts the value's units of 2^-24 into the low mantissa
+  // bits of a float in [0.5, 1), rounded to nearest even by the floating-point addition.
+  float absolute;
+  std::memcpy(&absolute, &magnitude, sizeof(absolute));
+  const float shifted = absolute + 0.5f;
+  uint32_t shifted_bits;
+  std::memcpy(&shifted_bits, &shifted, sizeof(shifted_bits));
+  return sign | static_cast<uint16_t>(shifted_bits - 0x3F000000);
+}
 
 // Exact: bfloat16 is the upper half of a float.
 float BFloat16ToFloat(uint16_t bits);
@@ -204,7 +244,11 @@ typename CastType<To>::Storage StoreElement(V v) {
   } else if constexpr (std::is_same_v<To, BoolTag>) {
     return v != 0 ? 1 : 0;
   } else if constexpr (std::is_same_v<To, HalfTag>) {
-    return DoubleToHalf(static_cast<double>(v));
+    if constexpr (std::is_same_v<V, float>) {
+      return FloatToHalf(v);
+    } else {
+      return DoubleToHalf(static_cast<double>(v));
+    }
   } else if constexpr (std::is_same_v<To, BFloat16Tag>) {
     if constexpr (std::is_same_v<V, float>) {
       return FloatToBFloat16(v);

@@ -49,6 +49,13 @@ class Engine:
 
             self.session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
 
+    def metadata(self) -> dict[str, str]:
+        """The model's metadata: from the converted lwai model (kept in .lwai files) or from
+        onnxruntime's view of the ONNX file."""
+        if self.engine == "lwai":
+            return self.model.metadata
+        return self.session.get_modelmeta().custom_metadata_map
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if self.recorded is not None:
             self.recorded.append(x)
@@ -127,17 +134,12 @@ def recognize(rec: Engine, alphabet: list[str], crop: Image.Image) -> str:
 
 class PPOCR:
     def __init__(self, engine: str = "lwai", models: str = MODELS):
-        import onnx
-
         paths = {k: os.path.join(models, f"ppocr_{k}.onnx") for k in ("det", "cls", "rec")}
         missing = [p for p in paths.values() if not os.path.exists(p)]
         if missing:
             raise FileNotFoundError(f"{missing}: run `make real-models` first")
         self.det, self.cls, self.rec = (Engine(paths[k], engine) for k in ("det", "cls", "rec"))
-        meta = {
-            p.key: p.value for p in onnx.load(paths["rec"], load_external_data=False).metadata_props
-        }
-        self.alphabet = ["<blank>"] + meta["character"].splitlines() + [" "]
+        self.alphabet = ["<blank>"] + self.rec.metadata()["character"].splitlines() + [" "]
 
     def __call__(self, image: Image.Image) -> list[str]:
         lines = []

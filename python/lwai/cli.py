@@ -64,6 +64,20 @@ def _input_spec(text: str) -> str:
     return text
 
 
+def _shape_spec(text: str) -> tuple[str | None, list[int]]:
+    """--shape NAME=1x3x640x640 (or 1x3x640x640 for a one-input model) -> (name, dims)."""
+    name, _, dims = text.rpartition("=")
+    try:
+        shape = [int(d) for d in dims.lower().split("x")] if dims else None
+    except ValueError:
+        shape = None
+    if shape is None or any(d < 0 for d in shape) or (name == "" and "=" in text):
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=DxDx... (e.g. images=1x3x640x640), got '{text}'"
+        )
+    return (name or None, shape)
+
+
 def _load_npy(name: str, path: str) -> np.ndarray:
     """One --input array; LwaiErrors naming the file when it is missing or not a .npy array."""
     what = f"--input {name}={path}"
@@ -88,13 +102,55 @@ def _load_npy(name: str, path: str) -> np.ndarray:
         raise lwai.InvalidArgumentError(f"{what}: not a valid .npy array ({e})") from None
 
 
-def _random_feed(session: lwai.Session, batch: int) -> dict[str, np.ndarray]:
+def _input_shapes(session: lwai.Session, specs: list, batch: int) -> dict[str, list[int]]:
+    """The shape of each input for random data: --shape where given, else the declared shape
+    with --batch for its dynamic dimensions. Errors name the input and the dimension."""
+    declared = {info.name: info.shape for info in session.inputs}
+    given: dict[str, list[int]] = {}
+    for name, dims in specs:
+        if name is None:
+            if len(declared) != 1:
+                raise lwai.InvalidArgumentError(
+                    f"--shape {'x'.join(map(str, dims))}: the model has {len(declared)} inputs "
+                    f"{list(declared)}; write --shape NAME=DIMS"
+                )
+            name = next(iter(declared))
+        if name not in declared:
+            raise lwai.InvalidArgumentError(
+                f"--shape {name}=...: no input '{name}'; the model's inputs are {list(declared)}"
+            )
+        shape = declared[name]
+        if shape is not None:
+            if len(dims) != len(shape):
+                raise lwai.InvalidArgumentError(
+                    f"--shape {name}: input '{name}' has rank {len(shape)} {list(shape)}, "
+                    f"got {len(dims)} dimensions"
+                )
+            for axis, (want, got) in enumerate(zip(shape, dims, strict=True)):
+                if isinstance(want, int) and want != got:
+                    raise lwai.InvalidArgumentError(
+                        f"--shape {name}: dimension {axis} of input '{name}' is fixed at {want}, "
+                        f"got {got}"
+                    )
+        given[name] = dims
+    shapes = {}
+    for name, shape in declared.items():
+        if name in given:
+            shapes[name] = given[name]
+        elif shape is None:
+            raise lwai.InvalidArgumentError(
+                f"input '{name}' has unknown rank: pass --shape {name}=DIMS or --input"
+            )
+        else:
+            shapes[name] = [d if isinstance(d, int) else batch for d in shape]
+    return shapes
+
+
+def _random_feed(session: lwai.Session, shapes: dict[str, list[int]]) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
     feed = {}
     for info in session.inputs:
-        if info.shape is None:
-            raise lwai.InvalidArgumentError(f"input '{info.name}' has unknown rank: pass --input")
-        shape = [d if isinstance(d, int) else batch for d in info.shape]
+        shape = shapes[info.name]
         if info.dtype.startswith("float"):
             feed[info.name] = rng.standard_normal(shape).astype(info.dtype)
         elif info.dtype == "bool":
@@ -104,9 +160,13 @@ def _random_feed(session: lwai.Session, batch: int) -> dict[str, np.ndarray]:
     return feed
 
 
-def _parse_inputs(session: lwai.Session, specs: list[str], batch: int) -> dict[str, np.ndarray]:
-    feed = _random_feed(session, batch) if not specs else {}
-    for spec in specs:
+def _parse_inputs(session: lwai.Session, args) -> dict[str, np.ndarray]:
+    if args.input and args.shape:
+        raise lwai.InvalidArgumentError("--shape sets random inputs' shapes: not with --input")
+    if not args.input:
+        return _random_feed(session, _input_shapes(session, args.shape, args.batch))
+    feed = {}
+    for spec in args.input:
         name, _, path = spec.partition("=")
         feed[name] = _load_npy(name, path)
     return feed
@@ -204,12 +264,20 @@ def _load_model(path: str) -> lwai.Model:
     return lwai.load(path)
 
 
+def _shortened(text: str, limit: int = 60) -> str:
+    """`text` on one line, cut to `limit` characters with a note of the full length."""
+    flat = text.replace("\n", "\\n")
+    return flat if len(flat) <= limit else f"{flat[:limit]}... ({len(text)} characters)"
+
+
 def cmd_info(args) -> None:
     model = _load_model(args.model)
     session = lwai.Session(model)
     print(f"model:      {args.model}")
     print(f"producer:   {model.producer} (from {model.source_format} opset {model.source_opset})")
     print(f"optimized:  {model.optimized}")
+    for key, value in model.metadata.items():
+        print(f"metadata:   {key} = {_shortened(value)}")
     for label, infos in (("input", model.inputs), ("output", model.outputs)):
         for info in infos:
             print(f"{label + ':':11} {info.name} {info.dtype} {list(info.shape or [])}")
@@ -246,8 +314,10 @@ def cmd_ops(args) -> None:
 
 
 def cmd_run(args) -> None:
-    session = lwai.Session(args.model, threads=args.threads, backends=_backends(args.backends))
-    feed = _parse_inputs(session, args.input, args.batch)
+    session = lwai.Session(
+        _load_model(args.model), threads=args.threads, backends=_backends(args.backends)
+    )
+    feed = _parse_inputs(session, args)
     outputs = session.run(feed)
     np.set_printoptions(threshold=20, edgeitems=3, precision=5)
     for info, value in zip(session.outputs, outputs, strict=True):
@@ -260,9 +330,13 @@ def cmd_run(args) -> None:
 
 
 def cmd_bench(args) -> None:
+    if args.top is not None and not args.profile:
+        raise lwai.InvalidArgumentError("--top limits the --profile tables: add --profile")
     start = time.perf_counter()
-    session = lwai.Session(args.model, threads=args.threads, backends=_backends(args.backends))
-    feed = _parse_inputs(session, args.input, args.batch)
+    session = lwai.Session(
+        _load_model(args.model), threads=args.threads, backends=_backends(args.backends)
+    )
+    feed = _parse_inputs(session, args)
     session.run(feed)
     init_ms = (time.perf_counter() - start) * 1e3
     for _ in range(args.warmup):
@@ -284,9 +358,9 @@ def cmd_bench(args) -> None:
         profile = session.profile(feed, runs=args.runs, warmup=0)
         if args.profile:
             print()
-            print(profile.table())
+            print(profile.table(top=args.top))
             print()
-            print(profile.by_op_table())
+            print(profile.by_op_table(top=args.top))
             print()
             print(profile.by_backend_line())
         if args.trace:
@@ -454,14 +528,24 @@ def build_parser() -> argparse.ArgumentParser:
     built_in = ", ".join(lwai.available_backends() + lwai.installed_plugins())
 
     def add_run_options(p):
-        p.add_argument("model", help=".lwai or .json model")
+        p.add_argument("model", help=".lwai, .json or .onnx model (ONNX is converted in memory)")
         _add_input_option(p, "without any, random inputs")
         _add_threads_option(p)
+        p.add_argument(
+            "--shape",
+            action="append",
+            default=[],
+            type=_shape_spec,
+            metavar="NAME=DIMS",
+            help="shape of a random input, e.g. images=1x3x640x640 (repeatable; NAME= may be "
+            "left out for a one-input model)",
+        )
         p.add_argument(
             "--batch",
             type=_int_at_least(1),
             default=1,
-            help="size of dynamic dims for random inputs",
+            help="size of dynamic dims of random inputs that --shape does not set; "
+            "default %(default)s",
         )
         p.add_argument(
             "--backends",
@@ -487,6 +571,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--profile", action="store_true", help="also time every node and print the table"
+    )
+    p.add_argument(
+        "--top",
+        type=_int_at_least(1),
+        metavar="N",
+        help="with --profile: only the N slowest nodes and operators",
     )
     p.add_argument("--trace", metavar="OUT.json", help="write a Chrome/Perfetto trace of the runs")
     p.set_defaults(fn=cmd_bench)

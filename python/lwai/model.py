@@ -60,6 +60,12 @@ class Model:
         return self._native.source_opset
 
     @property
+    def metadata(self) -> dict[str, str]:
+        """Key-value metadata carried from the source model (ONNX metadata_props, and its header
+        fields as "onnx.producer_name" and the like); saved in and loaded from .lwai files."""
+        return dict(self._native.metadata)
+
+    @property
     def optimized(self) -> bool:
         return self._native.optimized
 

@@ -74,6 +74,28 @@ _ANY_DTYPE_OPS = {
     "Trilu",
     "Unsqueeze",
 }
+# Operators of _ANY_DTYPE_OPS that only move values: in a float16 model they join the float32
+# island of their input when it has one (no Casts around a Concat between two Convs).
+_MOVING_OPS = {
+    "Compress",
+    "Concat",
+    "DepthToSpace",
+    "Expand",
+    "Flatten",
+    "Gather",
+    "GatherElements",
+    "GatherND",
+    "Identity",
+    "Pad",
+    "Reshape",
+    "Slice",
+    "SpaceToDepth",
+    "Split",
+    "Squeeze",
+    "Tile",
+    "Transpose",
+    "Unsqueeze",
+}
 # ONNX operators that become something else than the lwai operator of the same name.
 _IMPORTER_HANDLED = {"Constant", "Upsample", "Scatter"}
 # Operators of ONNX Runtime's com.microsoft domain that lwai runs (its quantization tools write
@@ -261,6 +283,10 @@ class _Converter:
         self.builder = _lwai.GraphBuilder()
         self.tensors: dict[str, int] = {}
         self.counter = 0
+        # float16/bfloat16 tensor -> the float32 tensor it was narrowed from or widened to, so
+        # that consecutive half-precision nodes run as one float32 island (one Cast in, one
+        # out, as onnxruntime's CPU provider does) instead of rounding between every two nodes.
+        self.widened: dict[str, str] = {}
         self.types = _inferred_element_types(self.onnx, model)
 
     def fresh_name(self, base: str) -> str:
@@ -321,7 +347,9 @@ class _Converter:
         # Outputs get their declared dtypes; intermediate dtypes come from shape inference.
         self.convert_nodes(graph)
         outputs = [self.tensor(o.name) for o in graph.output]
-        native = self.builder.finish(PRODUCER, "onnx", self.opset, optimize, inputs, outputs)
+        native = self.builder.finish(
+            PRODUCER, "onnx", self.opset, optimize, inputs, outputs, _metadata_of(self.model)
+        )
         return Model(native)
 
     def convert_nodes(self, graph) -> None:
@@ -423,6 +451,7 @@ class _Converter:
         sub.onnx, sub.model, sub.opset, sub.types = self.onnx, self.model, self.opset, self.types
         sub.builder = _lwai.GraphBuilder()
         sub.tensors = {}
+        sub.widened = {}  # this graph's float32 tensors are not visible in the subgraph
         sub.counter = self.counter
         for init in graph.initializer:
             where = f"subgraph '{graph.name}' initializer '{init.name}'"
@@ -449,18 +478,24 @@ class _Converter:
 
     def float_node(self, name: str, op: str, inputs: list[str], outputs: list[str], attrs: dict):
         """Adds the node; float16/bfloat16 inputs and outputs of an operator that computes on
-        values go through float32 (Casts around the node), as lwai has no half-precision math."""
-        if op in _ANY_DTYPE_OPS:
-            self.node(name, op, inputs, outputs, attrs)
-            return
+        values go through float32 (Casts around the node), as lwai has no half-precision math.
+        An input that is already available as float32 (the output of an earlier such node) is
+        read as that; a Cast that nothing reads any more is removed by the optimizer."""
         half = (self.onnx.TensorProto.FLOAT16, self.onnx.TensorProto.BFLOAT16)
         float32 = self.onnx.TensorProto.FLOAT
+        joins_island = op in _MOVING_OPS and any(x in self.widened for x in inputs)
+        if op in _ANY_DTYPE_OPS and not joins_island:
+            self.node(name, op, inputs, outputs, attrs)
+            return
         wide_inputs = []
         for i, x in enumerate(inputs):
             if x and self.types.get(x) in half:
-                wide = self.fresh_name(f"{x}/float32")
-                self.types[wide] = float32
-                self.node(f"{name}/cast_in{i}", "Cast", [x], [wide], {"to": float32})
+                wide = self.widened.get(x)
+                if wide is None:
+                    wide = self.fresh_name(f"{x}/float32")
+                    self.types[wide] = float32
+                    self.node(f"{name}/cast_in{i}", "Cast", [x], [wide], {"to": float32})
+                    self.widened[x] = wide
                 x = wide
             wide_inputs.append(x)
         wide_outputs, narrow = [], []
@@ -474,6 +509,7 @@ class _Converter:
         self.node(name, op, wide_inputs, wide_outputs, attrs)
         for i, (wide, y) in enumerate(narrow):
             self.node(f"{name}/cast_out{i}", "Cast", [wide], [y], {"to": self.types[y]})
+            self.widened[y] = wide
 
     def convert_constant(self, name: str, attrs: dict, output: str):
         if "value" in attrs:
@@ -1193,6 +1229,21 @@ def _check_model(onnx, model) -> None:
         if opset.domain in ("", "ai.onnx") and not 0 <= opset.version < 2**31:
             raise _lwai.InvalidModelError(f"opset version {opset.version} is not valid")
     _Checker(onnx, _opset_of(model)).graph(graph)
+
+
+def _metadata_of(model) -> list[tuple[str, str]]:
+    """The model's metadata_props under their own keys, then the non-empty header fields of the
+    ONNX file as "onnx.<field>" (what onnxruntime's ModelMetadata shows)."""
+    pairs = [(p.key, p.value) for p in model.metadata_props]
+    header = {
+        "onnx.producer_name": model.producer_name,
+        "onnx.producer_version": model.producer_version,
+        "onnx.domain": model.domain,
+        "onnx.model_version": str(model.model_version) if model.model_version else "",
+        "onnx.doc_string": model.doc_string,
+        "onnx.graph_name": model.graph.name,
+    }
+    return pairs + [(k, v) for k, v in header.items() if v]
 
 
 def convert(model, *, optimize: bool = True) -> Model:

@@ -198,8 +198,22 @@ class Profile:
         ]
         return sorted(ops, key=lambda o: -o.ms)
 
-    def by_op_table(self) -> str:
-        rows = [[o.op, str(o.count), f"{o.ms:.4f}", f"{o.share:.1f}"] for o in self.by_op()]
+    def by_op_table(self, top: int | None = None) -> str:
+        """A text table of the time per operator type, slowest first (the `top` slowest when
+        given)."""
+        ops = self.by_op()
+        shown = ops if top is None else ops[: max(top, 0)]
+        rows = [[o.op, str(o.count), f"{o.ms:.4f}", f"{o.share:.1f}"] for o in shown]
+        hidden = ops[len(shown) :]
+        if hidden:
+            rows.append(
+                [
+                    f"({len(hidden)} more)",
+                    str(sum(o.count for o in hidden)),
+                    f"{sum(o.ms for o in hidden):.4f}",
+                    f"{sum(o.share for o in hidden):.1f}",
+                ]
+            )
         return "\n".join(_table(["op", "nodes", "ms", "%"], rows, right={1, 2, 3}))
 
     def by_backend(self) -> dict[str, float]:

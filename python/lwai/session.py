@@ -70,6 +70,14 @@ def _timeout_ms(timeout) -> int:
     return max(1, int(timeout * 1000))
 
 
+def _native_byte_order(array: np.ndarray) -> np.ndarray:
+    """`array`, converted to native byte order if it is not (e.g. big-endian data read from a
+    file), so the kernels read its values, not swapped bytes."""
+    if array.dtype.isnative:
+        return array
+    return array.astype(array.dtype.newbyteorder("="))
+
+
 class Session:
     """Runs a model. `model` is a lwai.Model, a path to a .lwai/.json file, or .lwai bytes.
 
@@ -191,25 +199,67 @@ class Session:
         return Profile(with_subgraph_nodes(nodes, per_run_subgraphs), wall_ms)
 
     def run(
-        self, feed, output_names: Sequence[str] | None = None, *, timeout: float | None = None
+        self,
+        feed,
+        output_names: Sequence[str] | None = None,
+        *,
+        out=None,
+        timeout: float | None = None,
     ) -> list[np.ndarray]:
         """Runs the model. `feed` maps input names to arrays, or lists arrays in input order
         (a single array is fine for a one-input model). Returns outputs in model order, or in
         the order of `output_names`. `timeout` (seconds) overrides the session's for this run.
-        Safe to call from several threads at once (the runs take turns)."""
+        Safe to call from several threads at once (the runs take turns).
+
+        `out` writes outputs into arrays you own instead of new ones (as onnxruntime's IO
+        binding does), so a serving loop allocates nothing per run: a dict from output name to
+        array, or a list in the order of the returned outputs (None entries get new arrays).
+        Each array must be C-contiguous and writeable with the output's dtype and shape; any
+        mismatch raises InvalidArgumentError before anything is written. The returned list holds
+        those same array objects."""
         arrays = self._arrange_inputs(feed)
         timeout_ms = _timeout_ms(timeout)
+        names = [info.name for info in self.outputs]
+        if output_names is not None:
+            missing = [n for n in output_names if n not in names]
+            if missing:
+                raise _lwai.InvalidArgumentError(
+                    f"unknown output name(s) {missing}; the model's outputs are {names}"
+                )
+        out_arrays = self._arrange_out(out, output_names, names)
         with self._lock:
-            outputs = self._native.run(arrays, timeout_ms)
+            outputs = self._native.run(arrays, timeout_ms, out_arrays)
         if output_names is None:
             return outputs
-        by_name = {info.name: out for info, out in zip(self.outputs, outputs, strict=True)}
-        missing = [n for n in output_names if n not in by_name]
-        if missing:
-            raise _lwai.InvalidArgumentError(
-                f"unknown output name(s) {missing}; the model's outputs are {list(by_name)}"
-            )
+        by_name = dict(zip(names, outputs, strict=True))
         return [by_name[n] for n in output_names]
+
+    @staticmethod
+    def _arrange_out(out, output_names, names: list[str]) -> list:
+        """`out` as one entry per model output (None where a new array is wanted)."""
+        if out is None:
+            return []
+        order = list(output_names) if output_names is not None else names
+        if isinstance(out, np.ndarray):
+            out = [out]
+        if isinstance(out, Mapping):
+            unknown = [k for k in out if k not in names]
+            if unknown:
+                raise _lwai.InvalidArgumentError(
+                    f"out names unknown output(s) {unknown}; the model's outputs are {names}"
+                )
+            by_name = dict(out)
+        elif isinstance(out, Sequence):
+            if len(out) != len(order):
+                raise _lwai.InvalidArgumentError(
+                    f"out lists {len(out)} array(s) for {len(order)} output(s) {order}"
+                )
+            by_name = dict(zip(order, out, strict=True))
+        else:
+            raise _lwai.InvalidArgumentError(
+                f"out must be a dict, a list or an array, got {type(out).__name__}"
+            )
+        return [by_name.get(n) for n in names]
 
     def _arrange_inputs(self, feed) -> list[np.ndarray]:
         names = [i.name for i in self.inputs]
@@ -232,7 +282,7 @@ class Session:
             raise _lwai.InvalidArgumentError(
                 f"the model has {len(names)} input(s) {names}, got {len(feed)} array(s)"
             )
-        return [np.asarray(a) for a in feed]
+        return [_native_byte_order(np.asarray(a)) for a in feed]
 
     def __repr__(self) -> str:
         return f"lwai.Session({self.model!r}, threads={self.threads}, backends={self.backends})"

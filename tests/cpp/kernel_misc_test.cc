@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "kernels/cast_common.h"
 #include "tests/cpp/kernel_test_util.h"
 
 namespace lwai::testing {
@@ -221,6 +223,37 @@ TEST(CastKernel, Float16ToOtherTypes) {
   EXPECT_EQ(RunOne(CastTo(DataType::kFloat16, TestTensor::I32({3}, {2049, 70000, -1})))
                 .Values<uint16_t>(),
             std::vector<uint16_t>({0x6800, 0x7C00, 0xBC00}));
+}
+
+// The inline float conversions (the vectorized Cast path) against the exact double encoder and
+// the definition of binary16.
+TEST(CastKernel, InlineHalfConversionsMatchTheExactOnes) {
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    const int exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
+    double magnitude = exponent == 0 ? std::ldexp(mantissa, -24)
+                                     : std::ldexp(mantissa + 1024.0, exponent - 25);
+    if (exponent == 31) magnitude = mantissa == 0 ? INFINITY : NAN;
+    const double expected = (h & 0x8000) ? -magnitude : magnitude;
+    const float got = HalfToFloat(static_cast<uint16_t>(h));
+    if (std::isnan(expected)) {
+      ASSERT_TRUE(std::isnan(got)) << std::hex << h;
+    } else {
+      ASSERT_EQ(got, static_cast<float>(expected)) << std::hex << h;
+      ASSERT_EQ(std::signbit(got), std::signbit(expected)) << std::hex << h;
+    }
+  }
+  // Every sign, exponent and top 10 mantissa bits, with low 13 bits (those a normal half drops)
+  // at and around a tie: 2^19 x 8 values; the ties of subnormal halves lie in the high part.
+  const uint32_t kLowBits[] = {0x0000, 0x0001, 0x0FFF, 0x1000, 0x1001, 0x1FFF, 0x0800, 0x17FF};
+  for (uint32_t high = 0; high < (1u << 19); ++high) {
+    for (uint32_t low : kLowBits) {
+      const uint32_t bits = (high << 13) | low;
+      float value;
+      std::memcpy(&value, &bits, sizeof(value));
+      const uint16_t expected = DoubleToHalf(static_cast<double>(value));
+      ASSERT_EQ(FloatToHalf(value), expected) << std::hex << bits;
+    }
+  }
 }
 
 TEST(CastKernel, RejectsUnsupportedTypes) {

@@ -112,6 +112,58 @@ def test_bench_reports_latency_statistics(converted):
         assert word in out
 
 
+def test_run_takes_a_shape_per_input(tmp_path):
+    import onnx
+    from onnx import TensorProto as T
+    from onnx import helper as h
+
+    import lwai as api
+
+    graph = h.make_graph(
+        [h.make_node("Shape", ["a"], ["sa"]), h.make_node("Shape", ["b"], ["sb"])],
+        "g",
+        [
+            h.make_tensor_value_info("a", T.FLOAT, ["n", 3, "h"]),
+            h.make_tensor_value_info("b", T.INT64, ["m"]),
+        ],
+        [
+            h.make_tensor_value_info("sa", T.INT64, [3]),
+            h.make_tensor_value_info("sb", T.INT64, [1]),
+        ],
+    )
+    path = tmp_path / "two.onnx"
+    onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 17)]), path)
+    prefix = tmp_path / "o_"
+    lwai("run", path, "--shape", "a=2x3x5", "--shape", "b=7", "--save", prefix)
+    assert np.load(f"{prefix}sa.npy").tolist() == [2, 3, 5]
+    assert np.load(f"{prefix}sb.npy").tolist() == [7]
+    # Dimensions --shape leaves to --batch.
+    lwai("run", path, "--shape", "a=2x3x5", "--batch", "4", "--save", prefix)
+    assert np.load(f"{prefix}sb.npy").tolist() == [4]
+    for shape, message in [
+        ("a=2x4x5", "dimension 1 of input 'a' is fixed at 3, got 4"),
+        ("a=2x3", "input 'a' has rank 3 ['n', 3, 'h'], got 2 dimensions"),
+        ("c=1", "no input 'c'; the model's inputs are ['a', 'b']"),
+        ("2x3x5", "the model has 2 inputs ['a', 'b']; write --shape NAME=DIMS"),
+    ]:
+        result = lwai("run", path, "--shape", shape, check=False)
+        assert result.returncode == 1 and message in result.stderr, result.stderr
+    result = lwai("bench", path, "--shape", "a=2xbx5", check=False)
+    assert result.returncode == 2 and "expected NAME=DxDx..." in result.stderr
+    assert api.convert(path)  # the model itself is fine
+
+
+def test_bench_profile_top_limits_both_tables(converted):
+    out = lwai("bench", converted, "--runs", "3", "--profile", "--top", "2").stdout
+    node_table = out[out.index("node ") : out.index("\nop ")]
+    assert len([line for line in node_table.splitlines() if " Conv " in line]) <= 2
+    assert "(6 more)" in node_table
+    op_table = out[out.index("\nop ") :]
+    assert "(3 more)" in op_table
+    result = lwai("bench", converted, "--top", "2", check=False)
+    assert result.returncode == 1 and "--top limits the --profile tables" in result.stderr
+
+
 def test_dump_json_is_loadable(converted, tmp_path):
     out = tmp_path / "digits.json"
     lwai("dump", converted, "--json", "-o", out)

@@ -93,6 +93,18 @@ def test_ocr_example_reads_rendered_text_like_onnxruntime():
     assert got == [text]
 
 
+def test_ocr_alphabet_travels_in_the_lwai_file(tmp_path):
+    sys.path.insert(0, str(OCR_EXAMPLE.parent))
+    import ppocr
+
+    path = tmp_path / "rec.lwai"
+    lwai.convert(model_path("ppocr_rec")).save(path)
+    alphabet = lwai.load(path).metadata["character"].splitlines()
+    assert len(alphabet) > 6000 and "A" in alphabet and "7" in alphabet
+    reader = ppocr.PPOCR("lwai")
+    assert reader.alphabet == ["<blank>", *alphabet, " "]
+
+
 def test_ocr_example_script_prints_the_text():
     model_path("ppocr_det")
     result = subprocess.run(

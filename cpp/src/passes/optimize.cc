@@ -176,7 +176,15 @@ static Status InferShapesUnguarded(Graph& graph) {
 }
 
 Status OptimizeGraph(Graph& graph) {
-  return CatchAllocationFailure("optimizing the graph", [&] { return OptimizeUnguarded(graph); });
+  return CatchAllocationFailure("optimizing the graph", [&] {
+    const bool half_model = HasHalfConstants(graph);
+    LWAI_RETURN_IF_ERROR(OptimizeUnguarded(graph));
+    if (!half_model) return Status::Ok();
+    // Last, and in the main graph only (the executor expands its constants once per session):
+    // the folds and fusions need the weights' values as float32 constants.
+    LWAI_RETURN_IF_ERROR(StoreHalfWeights(graph));
+    return graph.Validate();
+  });
 }
 
 static Status OptimizeUnguarded(Graph& graph) {

@@ -105,6 +105,14 @@ Status FuseMatMulBias(Graph& graph);
 // (float32, when the scalar does not broadcast x; exporters leave a scale of 1 in attention),
 // and a Cast to its input's own type into Identity.
 Status SimplifyArithmetic(Graph& graph);
+// Stores each float32 constant of at least 256 values whose every value is exact in float16
+// (the weights of a float16 model, which the converter widened for lwai's float32 kernels) as
+// float16 behind a Cast to float32, so the model keeps half-size weights. Sessions expand them
+// once at creation (as lwai.quantize's weight-only float16), so backends still see float32
+// constants. Lossless: a value float16 cannot hold exactly keeps its tensor float32.
+Status StoreHalfWeights(Graph& graph);
+// True when the graph has a float16 constant (a float16 model, before optimization).
+bool HasHalfConstants(const Graph& graph);
 // Helper for passes: adds a constant tensor holding a copy of `bytes`; returns its index.
 int AddConstantTensor(Graph& graph, const std::string& name, DataType dtype,
                       const std::vector<int64_t>& dims, const void* bytes, size_t size);
