@@ -230,8 +230,8 @@ TEST(CastKernel, Float16ToOtherTypes) {
 TEST(CastKernel, InlineHalfConversionsMatchTheExactOnes) {
   for (uint32_t h = 0; h < 0x10000; ++h) {
     const int exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
-    double magnitude = exponent == 0 ? std::ldexp(mantissa, -24)
-                                     : std::ldexp(mantissa + 1024.0, exponent - 25);
+    double magnitude =
+        exponent == 0 ? std::ldexp(mantissa, -24) : std::ldexp(mantissa + 1024.0, exponent - 25);
     if (exponent == 31) magnitude = mantissa == 0 ? INFINITY : NAN;
     const double expected = (h & 0x8000) ? -magnitude : magnitude;
     const float got = HalfToFloat(static_cast<uint16_t>(h));
