@@ -27,8 +27,8 @@ from lwai._lwai import (
 from lwai._version import __version__
 from lwai.compare import Comparison, TensorComparison, compare
 from lwai.errors import MissingDependencyError
+from lwai.frontends import convert
 from lwai.model import Model, TensorInfo, load
-from lwai.onnx_import import convert
 from lwai.profile import NodeProfile, OpProfile, Profile
 from lwai.quantize import quantize
 from lwai.session import (
