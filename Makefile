@@ -163,7 +163,7 @@ fuzz: build-asan python
 conformance: python
 	@$(PYTHON) tests/conformance/run.py --report --jobs $(JOBS)
 
-# Trained models from PyPI wheels (PP-OCR, silero-vad) into .cache/models.
+# Trained models from PyPI wheels (PP-OCR, silero-vad, MediaPipe .tflite) into .cache/models.
 real-models: deps
 	@$(PYTHON) scripts/fetch_real_models.py
 

@@ -1,5 +1,6 @@
-"""Fetches the trained ONNX models that ship inside PyPI wheels (pinned versions) into
-.cache/models/: PP-OCR (rapidocr-onnxruntime) and silero-vad. Idempotent; `make real-models`.
+"""Fetches the trained models that ship inside PyPI wheels (pinned versions) into
+.cache/models/: PP-OCR (rapidocr-onnxruntime) and silero-vad (ONNX), MediaPipe's detectors,
+landmark models and selfie segmenter (TFLite). Idempotent; `make real-models`.
 
     python3 scripts/fetch_real_models.py [--dest .cache/models]
 """
@@ -18,6 +19,22 @@ WHEELS = {
         "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx": "ppocr_det.onnx",
         "rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx": "ppocr_cls.onnx",
         "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx": "ppocr_rec.onnx",
+    },
+    # The last mediapipe release that ships its .tflite models inside the wheel.
+    "mediapipe==0.10.21": {
+        f"mediapipe/modules/{path}.tflite": f"{path.split('/')[1]}.tflite"
+        for path in (
+            "face_detection/face_detection_short_range",
+            "face_detection/face_detection_full_range_sparse",
+            "face_landmark/face_landmark",
+            "face_landmark/face_landmark_with_attention",
+            "hand_landmark/hand_landmark_lite",
+            "palm_detection/palm_detection_lite",
+            "pose_detection/pose_detection",
+            "pose_landmark/pose_landmark_full",
+            "selfie_segmentation/selfie_segmentation",
+            "iris_landmark/iris_landmark",
+        )
     },
     "silero-vad==6.2.3": {
         "silero_vad/data/silero_vad.onnx": "silero_vad.onnx",

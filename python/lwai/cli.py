@@ -258,8 +258,9 @@ def cmd_compare(args) -> None:
 
 
 def _load_model(path: str) -> lwai.Model:
-    """A .lwai/.json model, or an .onnx one converted in memory (as `lwai convert` would)."""
-    if path.lower().endswith(".onnx"):
+    """A .lwai/.json model, or an .onnx/.tflite one converted in memory (as `lwai convert`
+    would)."""
+    if path.lower().endswith((".onnx", ".tflite")):
         return lwai.convert(path)
     return lwai.load(path)
 
@@ -414,8 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lwai {lwai.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("convert", help="convert an ONNX model to .lwai")
-    p.add_argument("input", help="the ONNX model (.onnx)")
+    p = sub.add_parser("convert", help="convert an ONNX or TFLite model to .lwai")
+    p.add_argument("input", help="the model (.onnx or .tflite)")
     p.add_argument("-o", "--output", help="output path (.lwai, or .json)")
     p.add_argument("--no-optimize", action="store_true", help="skip graph optimizations")
     p.set_defaults(fn=cmd_convert)
@@ -510,7 +511,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_compare)
 
     p = sub.add_parser("info", help="inputs, outputs, operators, sizes")
-    p.add_argument("model", help=".lwai, .json or .onnx model (ONNX is converted in memory)")
+    p.add_argument(
+        "model",
+        help=".lwai, .json, .onnx or .tflite model (ONNX and TFLite are converted in memory)",
+    )
     p.set_defaults(fn=cmd_info)
 
     p = sub.add_parser(
@@ -521,14 +525,19 @@ def build_parser() -> argparse.ArgumentParser:
         "of a selective runtime: cmake -DLWAI_SELECTED_OPS=FILE_OR_LIST (a file also limits the "
         "dtypes kernels are compiled for).",
     )
-    p.add_argument("models", nargs="+", metavar="model", help=".lwai, .json or .onnx models")
+    p.add_argument(
+        "models", nargs="+", metavar="model", help=".lwai, .json, .onnx or .tflite models"
+    )
     p.add_argument("--cmake", action="store_true", help="print the CMake flag instead of the list")
     p.set_defaults(fn=cmd_ops)
 
     built_in = ", ".join(lwai.available_backends() + lwai.installed_plugins())
 
     def add_run_options(p):
-        p.add_argument("model", help=".lwai, .json or .onnx model (ONNX is converted in memory)")
+        p.add_argument(
+            "model",
+            help=".lwai, .json, .onnx or .tflite model (ONNX and TFLite are converted in memory)",
+        )
         _add_input_option(p, "without any, random inputs")
         _add_threads_option(p)
         p.add_argument(
@@ -582,7 +591,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("dump", help="print the graph, or the whole model as JSON")
-    p.add_argument("model", help=".lwai, .json or .onnx model (ONNX is converted in memory)")
+    p.add_argument(
+        "model",
+        help=".lwai, .json, .onnx or .tflite model (ONNX and TFLite are converted in memory)",
+    )
     p.add_argument("--json", action="store_true", help="the whole model as JSON, weights included")
     p.add_argument("-o", "--output", help="write to this file instead of standard output")
     p.set_defaults(fn=cmd_dump)

@@ -11,7 +11,7 @@ TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, bytes 4..8 of a .tfli
 
 
 def source_format(path: str) -> str:
-    """"tflite" or "onnx" for a model file: by its extension, else by its first bytes."""
+    """ "tflite" or "onnx" for a model file: by its extension, else by its first bytes."""
     lower = path.lower()
     if lower.endswith(".tflite"):
         return "tflite"
@@ -49,8 +49,7 @@ def convert(model, example_inputs=None, *, optimize: bool = True, **options) -> 
     if example_inputs is not None or options:
         unexpected = ["example_inputs"] * (example_inputs is not None) + sorted(options)
         raise _lwai.InvalidArgumentError(
-            f"{', '.join(unexpected)}: only for PyTorch models, not for "
-            f"{type(model).__name__}"
+            f"{', '.join(unexpected)}: only for PyTorch models, not for {type(model).__name__}"
         )
     if isinstance(model, str | os.PathLike) and source_format(os.fsdecode(model)) == "tflite":
         from lwai import tflite_import

@@ -127,21 +127,21 @@ def load(source: str | os.PathLike | bytes, *, verify_checksums: bool = True) ->
 
 
 def as_model(source, what: str) -> Model:
-    """An lwai.Model from a Model, a .lwai/.json path, an .onnx path or an onnx.ModelProto
-    (converted); `what` names the caller in the error for anything else."""
+    """An lwai.Model from a Model, a .lwai/.json path, an .onnx/.tflite path or an
+    onnx.ModelProto (converted); `what` names the caller in the error for anything else."""
     if isinstance(source, Model):
         return source
     if isinstance(source, str | os.PathLike):
-        if os.fspath(source).lower().endswith(".onnx"):
-            from lwai.onnx_import import convert
+        if os.fsdecode(source).lower().endswith((".onnx", ".tflite")):
+            from lwai.frontends import convert
 
-            return convert(os.fspath(source))
+            return convert(os.fsdecode(source))
         return load(source)
     if type(source).__name__ == "ModelProto":
         from lwai.onnx_import import convert
 
         return convert(source)
     raise _lwai.InvalidArgumentError(
-        f"{what}: a model must be an lwai.Model, a .lwai/.onnx path or an onnx.ModelProto, "
+        f"{what}: a model must be an lwai.Model, a .lwai/.onnx/.tflite path or an onnx.ModelProto, "
         f"got {type(source).__name__}"
     )

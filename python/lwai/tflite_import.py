@@ -49,9 +49,11 @@ _OPS = {
     40: "MEAN",
     41: "SUB",
     42: "DIV",
+    45: "STRIDED_SLICE",
     54: "PRELU",
     55: "MAXIMUM",
     57: "MINIMUM",
+    67: "TRANSPOSE_CONV",
     97: "RESIZE_NEAREST_NEIGHBOR",
     98: "LEAKY_RELU",
     117: "HARD_SWISH",
@@ -77,6 +79,10 @@ _OTHER_OPS = (
     "BATCH_MATMUL"
 ).split()
 _CUSTOM = 32
+# Custom operators converted here (MediaPipe's).
+_CUSTOM_OPS = {"Convolution2DTransposeBias"}
+_INT64_MAX = 2**63 - 1
+_INT64_MIN = -(2**63)
 
 # TensorType (TFLite) -> (numpy dtype, lwai/ONNX dtype code).
 _TYPES = {
@@ -469,7 +475,22 @@ class _Converter:
                 outputs.append(transposed)
         metadata = [("tflite.description", self.description)] if self.description else []
         native = self.builder.finish(PRODUCER, "tflite", 0, optimize, inputs, outputs, metadata)
-        return Model(native)
+        model = Model(native)
+        # Padding and sizes were computed from the shapes the file declares: a file whose
+        # declared shapes contradict its operators is refused rather than run with wrong pads.
+        for index, info in zip(self.graph.array(2, np.int32), model.outputs, strict=True):
+            declared = self.tensor(int(index)).shape
+            computed = info.shape
+            if (
+                computed is not None
+                and all(isinstance(d, int) for d in computed)
+                and list(computed) != declared
+            ):
+                raise _lwai.InvalidModelError(
+                    f"output '{info.name}': the file declares shape {declared}, its operators "
+                    f"compute {list(computed)}"
+                )
+        return model
 
     def check_supported(self) -> None:
         problems = []
@@ -480,6 +501,8 @@ class _Converter:
                     f"operator {position}: opcode index {code_index} out of range"
                 )
             builtin, custom = self.codes[code_index]
+            if builtin == _CUSTOM and custom in _CUSTOM_OPS:
+                continue
             if builtin == _CUSTOM:
                 problems.append(f"operator {position}: custom operator '{custom}'")
             elif builtin not in _OPS:
@@ -491,13 +514,15 @@ class _Converter:
             )
 
     def convert_operator(self, position: int, op: _Table) -> None:
-        builtin, _ = self.codes[op.scalar(0, "<I", 0)]
-        kind = _OPS[builtin]
+        builtin, custom = self.codes[op.scalar(0, "<I", 0)]
+        kind = _OPS[builtin] if builtin != _CUSTOM else custom
         ins = [int(i) for i in op.array(1, np.int32)]
         outs = [int(i) for i in op.array(2, np.int32)]
         options = op.table(4)
         name = self.tensor(outs[0]).name if outs else f"{kind}_{position}"
         handler = getattr(self, f"op_{kind.lower()}")
+        if builtin == _CUSTOM:
+            options = bytes(op.array(5, np.uint8))
         try:
             handler(name, ins, outs, options)
         except _FlatBufferError:
@@ -767,19 +792,23 @@ class _Converter:
     def resize(self, name, ins, outs, options, mode: str):
         size = self.int_values(ins[1], "the output size")
         x_shape = self.tensor(ins[0]).shape
-        align = bool(self.opt(options, 2, "<b", 0))
-        half_pixel = bool(self.opt(options, 3, "<b", 0))
+        # ResizeBilinearOptions keeps two deprecated fields first; ResizeNearestNeighborOptions
+        # has none.
+        first = 2 if mode == "linear" else 0
+        align = bool(self.opt(options, first, "<b", 0))
+        half_pixel = bool(self.opt(options, first + 1, "<b", 0))
         attrs = {"mode": mode}
         if align:
             attrs["coordinate_transformation_mode"] = "align_corners"
         elif half_pixel:
-            attrs["coordinate_transformation_mode"] = (
-                "half_pixel" if mode == "linear" else "tf_half_pixel_for_nn"
-            )
+            attrs["coordinate_transformation_mode"] = "half_pixel"
         else:
             attrs["coordinate_transformation_mode"] = "asymmetric"
         if mode == "nearest":
-            attrs["nearest_mode"] = "round_prefer_ceil" if align else "floor"
+            # TFLite rounds with align_corners and floors otherwise, half-pixel centers included:
+            # floor((x + 0.5) / scale) is ONNX's half_pixel, (x + 0.5) / scale - 0.5, rounded
+            # half up.
+            attrs["nearest_mode"] = "round_prefer_ceil" if align or half_pixel else "floor"
         sizes = np.array([x_shape[0], x_shape[3], size[0], size[1]], np.int64)
         sizes_tensor = self.add_constant(self.fresh(f"{name}/sizes"), sizes)
         out = self.output(outs[0], "nchw")
@@ -800,6 +829,107 @@ class _Converter:
             [self.read(ins[0], "nchw")],
             [out],
             {"blocksize": block, "mode": "DCR"},
+        )
+
+    def op_strided_slice(self, name, ins, outs, options):
+        begin = self.int_values(ins[1], "the begin indices")
+        end = self.int_values(ins[2], "the end indices")
+        steps = self.int_values(ins[3], "the strides") if len(ins) > 3 else [1] * len(begin)
+        masks = [self.opt(options, field, "<i", 0) for field in range(5)]
+        begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_mask = masks
+        if ellipsis_mask or new_axis_mask:
+            raise _lwai.UnsupportedOperatorError("STRIDED_SLICE with ellipsis or new-axis masks")
+        if self.opt(options, 5, "<b", 0):  # offset: ends are relative to the begins
+            end = [b + e for b, e in zip(begin, end, strict=True)]
+        starts, ends = [], []
+        for axis, (b, e, step) in enumerate(zip(begin, end, steps, strict=True)):
+            if step == 0:
+                raise _lwai.InvalidModelError(f"STRIDED_SLICE stride 0 on axis {axis}")
+            if begin_mask >> axis & 1:
+                b = 0 if step > 0 else _INT64_MAX
+            if end_mask >> axis & 1:
+                e = _INT64_MAX if step > 0 else _INT64_MIN
+            if shrink_mask >> axis & 1:
+                e = b + 1 if b != -1 else _INT64_MAX
+                step = 1
+                steps[axis] = 1
+            starts.append(b)
+            ends.append(e)
+        constants = [
+            self.add_constant(self.fresh(f"{name}/{what}"), np.array(values, np.int64))
+            for what, values in (
+                ("starts", starts),
+                ("ends", ends),
+                ("axes", list(range(len(starts)))),
+                ("steps", steps),
+            )
+        ]
+        shrunk = [axis for axis in range(len(starts)) if shrink_mask >> axis & 1]
+        x = self.read(ins[0], "nhwc")
+        if not shrunk:
+            self.node(name, "Slice", [x, *constants], [self.output(outs[0], "nhwc")])
+            return
+        sliced = self.temp(f"{name}/slice")
+        self.node(name, "Slice", [x, *constants], [sliced])
+        axes = self.add_constant(self.fresh(f"{name}/shrink"), np.array(shrunk, np.int64))
+        self.node(f"{name}/shrink", "Squeeze", [sliced, axes], [self.output(outs[0], "nhwc")])
+
+    def transpose_conv(self, name, x, w, bias, outs, strides, padding, activation):
+        """ConvTranspose of TFLite input `x` by OHWI weights `w` (+ `bias`), to the output
+        shape the model declares; SAME or VALID as TensorFlow crops the full result."""
+        x_shape = self.tensor(x).shape
+        w_shape = self.tensor(w).shape
+        out_shape = self.tensor(outs[0]).shape
+        if len(x_shape) != 4 or len(w_shape) != 4 or len(out_shape) != 4:
+            raise _lwai.UnsupportedOperatorError("only 2-D transposed convolutions")
+        pads, extra = [0, 0, 0, 0], [0, 0]
+        for axis in range(2):
+            full = (x_shape[1 + axis] - 1) * strides[axis] + w_shape[1 + axis]
+            total = full - out_shape[1 + axis]
+            if total < 0:
+                extra[axis] = -total
+            elif padding == "SAME":
+                pads[axis], pads[2 + axis] = total // 2, total - total // 2
+            else:  # VALID: the declared output is the top-left part
+                pads[2 + axis] = total
+        attrs = {
+            "kernel_shape": [w_shape[1], w_shape[2]],
+            "strides": list(strides),
+            "pads": pads,
+            "output_padding": extra,
+        }
+        inputs = [self.read(x, "nchw"), self.weights(w, [3, 0, 1, 2])]  # OHWI -> IOHW
+        if bias is not None:
+            inputs.append(self.weights(bias, None))
+        self.emit(name, "ConvTranspose", inputs, attrs, activation, outs[0], "nchw")
+
+    def op_transpose_conv(self, name, ins, outs, options):
+        # Inputs: output shape, weights, input[, bias].
+        padding = "VALID" if self.opt(options, 0, "<b", 0) == 1 else "SAME"
+        strides = [self.opt(options, 2, "<i", 1), self.opt(options, 1, "<i", 1)]
+        bias = ins[3] if len(ins) > 3 and ins[3] >= 0 else None
+        activation = self.opt(options, 3, "<b", 0)
+        self.transpose_conv(name, ins[2], ins[1], bias, outs, strides, padding, activation)
+
+    def op_convolution2dtransposebias(self, name, ins, outs, options: bytes):
+        # MediaPipe's custom operator: inputs (input, OHWI weights, bias); its options are
+        # TfLiteTransposeConvParams as raw bytes: padding (1 SAME, 2 VALID), stride w, stride h.
+        if len(options) < 12 or len(ins) != 3:
+            raise _lwai.InvalidModelError("Convolution2DTransposeBias: malformed options")
+        padding, stride_w, stride_h = struct.unpack_from("<iii", options, 0)
+        if padding not in (1, 2) or stride_w < 1 or stride_h < 1:
+            raise _lwai.InvalidModelError(
+                f"Convolution2DTransposeBias: padding {padding}, strides {stride_w}x{stride_h}"
+            )
+        self.transpose_conv(
+            name,
+            ins[0],
+            ins[1],
+            ins[2],
+            outs,
+            [stride_h, stride_w],
+            "SAME" if padding == 1 else "VALID",
+            0,
         )
 
 
