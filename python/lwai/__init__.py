@@ -9,6 +9,7 @@ int8 = lwai.quantize(model, calibration=images)   # static int8 quantization
 print(session.profile({"input": x}).table(top=10))
 """
 
+from lwai import datasets
 from lwai._lwai import (
     BackendNotFoundError,
     CancelledError,
@@ -66,6 +67,7 @@ __all__ = [
     "__version__",
     "available_backends",
     "compare",
+    "datasets",
     "convert",
     "example_plugin_path",
     "installed_plugins",

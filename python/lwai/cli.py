@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 import lwai
+from lwai.progress import progress
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -340,10 +341,11 @@ def cmd_bench(args) -> None:
     feed = _parse_inputs(session, args)
     session.run(feed)
     init_ms = (time.perf_counter() - start) * 1e3
-    for _ in range(args.warmup):
+    interactive = sys.stderr.isatty()
+    for _ in progress(range(args.warmup), interactive, "warm-up", "run"):
         session.run(feed)
     times = []
-    for _ in range(args.runs):
+    for _ in progress(range(args.runs), interactive, "timing", "run"):
         t0 = time.perf_counter()
         session.run(feed)
         times.append((time.perf_counter() - t0) * 1e3)

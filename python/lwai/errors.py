@@ -8,14 +8,15 @@ class MissingDependencyError(LwaiError, ImportError):
     Also an ImportError, for callers that test for optional features that way."""
 
 
-def require(module: str, feature: str, extra: str | None = None):
-    """Imports `module` for `feature`, or raises MissingDependencyError naming the pip command."""
+def require(module: str, feature: str, extra: str | None = None, package: str | None = None):
+    """Imports `module` for `feature`, or raises MissingDependencyError naming the pip command
+    (for `package`, by default the module's top-level name)."""
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError as e:
-        package = module.split(".")[0]
+        package = package or module.split(".")[0]
         how = f"pip install {package}"
         if extra:
             how = f"pip install lwai[{extra}] (or {how})"

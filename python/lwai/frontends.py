@@ -25,7 +25,9 @@ def source_format(path: str) -> str:
     return "tflite" if head[4:8] == TFLITE_IDENTIFIER else "onnx"
 
 
-def convert(model, example_inputs=None, *, optimize: bool = True, **options) -> Model:
+def convert(
+    model, example_inputs=None, *, optimize: bool = True, progress: bool | None = None, **options
+) -> Model:
     """Converts a model from another framework into an lwai.Model (optimized unless
     optimize=False).
 
@@ -45,7 +47,9 @@ def convert(model, example_inputs=None, *, optimize: bool = True, **options) -> 
     from lwai import onnx_import, torch_import
 
     if torch_import.is_torch_model(model):
-        return torch_import.convert(model, example_inputs, optimize=optimize, **options)
+        return torch_import.convert(
+            model, example_inputs, optimize=optimize, progress=progress, **options
+        )
     if example_inputs is not None or options:
         unexpected = ["example_inputs"] * (example_inputs is not None) + sorted(options)
         raise _lwai.InvalidArgumentError(
@@ -55,4 +59,4 @@ def convert(model, example_inputs=None, *, optimize: bool = True, **options) -> 
         from lwai import tflite_import
 
         return tflite_import.convert(os.fsdecode(model), optimize=optimize)
-    return onnx_import.convert(model, optimize=optimize)
+    return onnx_import.convert(model, optimize=optimize, progress=progress)

@@ -30,6 +30,7 @@ from lwai import _lwai
 from lwai._version import __version__
 from lwai.errors import require
 from lwai.model import Model
+from lwai.progress import progress as progress_bar
 
 try:
     import resource
@@ -38,6 +39,9 @@ except ImportError:  # pragma: no cover - Windows
 
 MIN_OPSET = 1
 PRODUCER = f"lwai-onnx-import {__version__}"
+# Conversions of models above these sizes show progress bars (lwai.progress).
+_PROGRESS_NODES = 2000
+_PROGRESS_BYTES = 64 << 20
 
 # Operators that only move, select or reinterpret elements (or change dtype): they run on
 # float16/bfloat16 directly. All others compute on such inputs in float32.
@@ -337,9 +341,14 @@ class _Converter:
             name, op, [self.tensor(i) for i in inputs], [self.tensor(o) for o in outputs], attrs
         )
 
-    def convert(self, optimize: bool) -> Model:
+    def convert(self, optimize: bool, show_progress: bool | None = None) -> Model:
         graph = self.model.graph
-        for init in graph.initializer:
+        if show_progress is None:  # large models only: a small one converts in a blink
+            weight_bytes = sum(init.ByteSize() for init in graph.initializer)
+            show_progress = len(graph.node) > _PROGRESS_NODES or weight_bytes > _PROGRESS_BYTES
+        self.show_progress = show_progress
+        initializers = progress_bar(graph.initializer, show_progress, "reading weights", "tensor")
+        for init in initializers:
             self.constant(
                 init.name, _tensor_to_array(self.onnx, init, f"initializer '{init.name}'")
             )
@@ -347,15 +356,19 @@ class _Converter:
         # Outputs get their declared dtypes; intermediate dtypes come from shape inference.
         self.convert_nodes(graph)
         outputs = [self.tensor(o.name) for o in graph.output]
-        native = self.builder.finish(
-            PRODUCER, "onnx", self.opset, optimize, inputs, outputs, _metadata_of(self.model)
-        )
+        for _ in progress_bar([0], show_progress and optimize, "optimizing", "graph"):
+            native = self.builder.finish(
+                PRODUCER, "onnx", self.opset, optimize, inputs, outputs, _metadata_of(self.model)
+            )
         return Model(native)
 
     def convert_nodes(self, graph) -> None:
         """Converts every node; an unexpected Python error becomes an InvalidModelError naming
         the node (the structure checks before conversion should leave none)."""
-        for node_index, node in enumerate(graph.node):
+        nodes = graph.node
+        if getattr(self, "show_progress", False) and graph is self.model.graph:
+            nodes = progress_bar(nodes, True, "converting", "node")
+        for node_index, node in enumerate(nodes):
             name = node.name or f"{node.op_type}_{node_index}"
             try:
                 self.convert_node(node, name)
@@ -1246,7 +1259,7 @@ def _metadata_of(model) -> list[tuple[str, str]]:
     return pairs + [(k, v) for k, v in header.items() if v]
 
 
-def convert(model, *, optimize: bool = True) -> Model:
+def convert(model, *, optimize: bool = True, progress: bool | None = None) -> Model:
     """Converts an ONNX model (a path or an onnx.ModelProto) into a lwai.Model.
 
     Raises UnsupportedOperatorError listing every unsupported node at once, InvalidModelError
@@ -1272,7 +1285,7 @@ def convert(model, *, optimize: bool = True) -> Model:
                 f"{len(problems)} unsupported construct(s) in the model:\n  "
                 + "\n  ".join(problems)
             )
-        return _Converter(model).convert(optimize)
+        return _Converter(model).convert(optimize, progress)
     except _lwai.LwaiError as e:
         if path is None or str(e).startswith(path):
             raise

@@ -29,6 +29,7 @@ import numpy as np
 
 from lwai import _lwai
 from lwai.model import Model, as_model
+from lwai.progress import progress
 from lwai.session import Session
 
 METHODS = ("minmax", "percentile", "entropy")
@@ -462,13 +463,8 @@ def _files(path: pathlib.Path, names: list[str]) -> Iterator:
 
 
 def _progress(items, enabled: bool, what: str = "calibrating") -> Iterator:
-    if not enabled:
-        return items
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return items
-    return tqdm(items, desc=what, unit="batch" if what == "calibrating" else "layer", leave=False)
+    unit = "batch" if what == "calibrating" else "layer"
+    return progress(items, enabled, desc=what, unit=unit)
 
 
 class _Observer:

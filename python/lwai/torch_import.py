@@ -92,8 +92,11 @@ def export_to_onnx(
     return model
 
 
-def convert(module, example_inputs, *, optimize: bool = True, **export_options) -> Model:
+def convert(
+    module, example_inputs, *, optimize: bool = True, progress: bool | None = None, **export_options
+) -> Model:
     """Converts a PyTorch model (see export_to_onnx for the options) into an lwai.Model."""
     from lwai.onnx_import import convert as convert_onnx
 
-    return convert_onnx(export_to_onnx(module, example_inputs, **export_options), optimize=optimize)
+    exported = export_to_onnx(module, example_inputs, **export_options)
+    return convert_onnx(exported, optimize=optimize, progress=progress)

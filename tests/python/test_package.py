@@ -4,6 +4,9 @@ import importlib.metadata
 import pathlib
 import re
 
+import numpy as np
+import pytest
+
 import lwai
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -29,3 +32,13 @@ def test_license_is_apache_2_and_ships_with_the_package():
     assert "Apache License" in (ROOT / "LICENSE").read_text()
     files = importlib.metadata.distribution("lwai").files or []
     assert any(f.name == "LICENSE" for f in files), "the installed package carries no LICENSE"
+
+
+def test_conversion_shows_progress_when_asked_or_large(digits_onnx, capfd):
+    pytest.importorskip("tqdm")
+    lwai.convert(digits_onnx, progress=True)
+    assert "converting" in capfd.readouterr().err
+    lwai.convert(digits_onnx)  # small: no bars unless asked
+    assert capfd.readouterr().err == ""
+    lwai.quantize(digits_onnx, np.zeros((4, 1, 8, 8), np.float32), progress=True, batch_size=1)
+    assert "calibrating" in capfd.readouterr().err
