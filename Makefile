@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 
 .PHONY: all deps build python test test-cpp test-python test-conformance conformance real-models \
 	arch-models demo seed-models test-minimal test-cortex-m test-cross footprint bench bench-deps bench-real bench-int8 lint format clean build-asan test-asan \
-	build-tsan test-tsan test-python-asan test-runner-asan test-sanitize fuzz fuzz-smoke
+	build-tsan test-tsan test-python-asan test-runner-asan test-sanitize fuzz fuzz-smoke wheel test-wheel
 
 all: build python
 
@@ -33,7 +33,7 @@ test-python: python real-models arch-models
 test-conformance: python
 	@$(PYTHON) tests/conformance/run.py --check --jobs $(JOBS)
 
-test: test-cpp test-python test-conformance test-minimal test-cortex-m test-cross test-asan fuzz-smoke
+test: test-cpp test-python test-conformance test-wheel test-minimal test-cortex-m test-cross test-asan fuzz-smoke
 
 # The device configuration (no threads, plugins, mmap, exceptions; a selective runtime) on the
 # host: builds, links none of what it leaves out, and runs like the full build.
@@ -173,6 +173,14 @@ real-models: deps
 arch-models: deps
 	@bash scripts/install_model_deps.sh
 	@$(PYTHON) scripts/export_arch_models.py
+
+# A binary wheel for other machines (portable ISA, shared libraries bundled by auditwheel) in
+# dist/, and its test: installed into a fresh virtual environment with only numpy.
+wheel: deps
+	@bash scripts/build_wheel.sh dist
+
+test-wheel: wheel python
+	@$(PYTHON) tests/wheel/check_wheel.py $$(ls -t dist/lwai-*manylinux*.whl | head -1)
 
 demo: python
 	@$(PYTHON) scripts/demo.py
