@@ -15,7 +15,7 @@ APT_PACKAGES=(
 PIP_PACKAGES=(
   "numpy>=1.24" "onnx==1.19.1" "onnxruntime==1.32.0" "pytest>=7" "scikit-learn>=1.3"
   "scikit-build-core>=0.10" "pybind11>=2.11" "ruff" "matplotlib" "nbclient" "nbformat" "ipykernel"
-  "pillow>=10.1" "ai-edge-litert==2.3.0" "tqdm>=4.60"
+  "pillow>=10.1" "ai-edge-litert==2.3.0" "tqdm>=4.60" "ray[data]==2.60.0"
 )
 
 missing_apt=()

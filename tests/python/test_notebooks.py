@@ -3,7 +3,6 @@ repository (a copied notebook must work), with real output: no error, plots that
 result each notebook is about."""
 
 import os
-import pathlib
 
 import pytest
 from conftest import REPO
