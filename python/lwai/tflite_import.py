@@ -10,6 +10,11 @@ shapes: callers feed the same NHWC arrays as to LiteRT.
 
 Weights stay as stored: float16 weights behind DEQUANTIZE stay float16 in the .lwai file (the
 session expands them once), sparse weights (DENSIFY) are made dense at conversion.
+
+Quantized (int8/uint8) tensors become DequantizeLinear/QuantizeLinear pairs around float
+operators, weights and int32 biases DequantizeLinear of their constants (per axis where the
+file says so): the optimizer's quantized fusions turn those chains into lwai's int8 kernels
+(QLinearConv, QGemm, ...), as for ONNX models in QDQ form.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ _OPS = {
     67: "TRANSPOSE_CONV",
     97: "RESIZE_NEAREST_NEIGHBOR",
     98: "LEAKY_RELU",
+    114: "QUANTIZE",
     117: "HARD_SWISH",
     124: "DENSIFY",
 }
@@ -302,6 +308,7 @@ class _Converter:
         self.ids: dict[tuple[int, str], int] = {}  # (tensor index, layout) -> builder tensor
         self.layout: dict[int, str] = {}  # activation tensor -> layout it is held in
         self.constants: dict[int, np.ndarray] = {}  # folded constants (DENSIFY, DEQUANTIZE)
+        self.constants_dequantized: set[int] = set()  # of those, int8 ones made float
         self.names: set[str] = set()
         self.graph_outputs = {int(i) for i in self.graph.array(2, np.int32)}
         self.counter = 0
@@ -346,6 +353,8 @@ class _Converter:
         values = self.constant_values(index)
         if values.dtype == np.float16 and self.tensor(index).type == 0:
             return values.astype(np.float32)
+        if self.is_quantized(index) and index not in self.constants_dequantized:
+            return _dequantize(self.tensor(index), values)
         return values
 
     def add_constant(self, name: str, values: np.ndarray) -> int:
@@ -375,7 +384,50 @@ class _Converter:
         self.names.add(name)
         return self.builder.add_tensor(name, _TYPES.get(tensor.type, (None, 0))[1], None, None)
 
+    def is_quantized(self, index: int) -> bool:
+        """An integer tensor with quantization parameters (int8 or uint8 activations, int8
+        weights, int32 biases)."""
+        tensor = self.tensor(index)
+        return tensor.scale is not None and tensor.type in (2, 3, 7, 9)
+
+    def quantization(self, index: int, name: str, axis: int | None = None) -> list[int]:
+        """Scale and zero point constants of tensor `index` (per axis when it has several)."""
+        tensor = self.tensor(index)
+        numpy_type, _ = _TYPES[tensor.type]
+        scale = tensor.scale.astype(np.float32)
+        zero = tensor.zero_point if tensor.zero_point is not None else np.zeros(0, np.int64)
+        if zero.size == 0:
+            zero = np.zeros(scale.shape, np.int64)
+        if scale.size == 1:
+            scale, zero = scale.reshape(()), zero.reshape(-1)[:1].reshape(())
+        elif axis is None:
+            raise _lwai.UnsupportedOperatorError(
+                f"tensor '{tensor.name}': per-axis quantization of an activation"
+            )
+        info = np.iinfo(numpy_type)
+        if (zero < info.min).any() or (zero > info.max).any():
+            raise _lwai.InvalidModelError(f"tensor '{tensor.name}': zero point out of range")
+        return [
+            self.add_constant(self.fresh(f"{name}/scale"), scale),
+            self.add_constant(self.fresh(f"{name}/zero_point"), zero.astype(numpy_type)),
+        ]
+
     def read(self, index: int, layout: str = "nhwc") -> int:
+        """Tensor `index` as a builder tensor in `layout`; a quantized activation is read as
+        float through a DequantizeLinear (the optimizer fuses such chains into int8 kernels)."""
+        raw = self.read_raw(index, layout)
+        if self.is_constant(index) or not self.is_quantized(index):
+            return raw
+        layout = layout if len(self.tensor(index).shape) == 4 else "nhwc"
+        key = (index, layout, "float")
+        if key not in self.ids:
+            name = self.fresh(f"{self.tensor(index).name}/dequantized")
+            out = self.builder.add_tensor(name, 1, None, None)
+            self.node(name, "DequantizeLinear", [raw, *self.quantization(index, name)], [out])
+            self.ids[key] = out
+        return self.ids[key]
+
+    def read_raw(self, index: int, layout: str = "nhwc") -> int:
         """Tensor `index` as a builder tensor in `layout` ("nhwc": TFLite's own; "nchw": 4-D
         permuted), converting a constant or inserting one Transpose when needed."""
         rank = len(self.tensor(index).shape)
@@ -413,13 +465,21 @@ class _Converter:
         self.builder.add_node(name, op, inputs, outputs, attrs or {})
 
     def output(self, index: int, layout: str) -> int:
-        """Declares that tensor `index` is produced in `layout`; returns its builder tensor."""
+        """Declares that tensor `index` is produced in `layout`; returns the builder tensor the
+        operator writes: the tensor itself, or for a quantized one a float tensor that a
+        QuantizeLinear turns into it."""
         if len(self.tensor(index).shape) != 4:
             layout = "nhwc"
         out = self.activation(index, layout)
         self.ids[(index, layout)] = out
         self.layout[index] = layout
-        return out
+        if not self.is_quantized(index):
+            return out
+        name = self.fresh(f"{self.tensor(index).name}/float")
+        wide = self.builder.add_tensor(name, 1, None, None)
+        self.node(f"{name}/quantize", "QuantizeLinear", [wide, *self.quantization(index, name)],
+                  [out])
+        return wide  # readers dequantize `out`: the rounding and clamping are the model's
 
     def emit(self, name, op, inputs, attrs, activation: int, index: int, layout: str) -> None:
         """Adds `op` writing TFLite tensor `index` (held in `layout`), then its fused activation."""
@@ -471,7 +531,7 @@ class _Converter:
                 outputs.append(self.ids[(index, "nhwc")])
             else:
                 # The TFLite name goes to the graph output, in TFLite's layout.
-                transposed = self.read(index, "nhwc")
+                transposed = self.read_raw(index, "nhwc")
                 outputs.append(transposed)
         metadata = [("tflite.description", self.description)] if self.description else []
         native = self.builder.finish(PRODUCER, "tflite", 0, optimize, inputs, outputs, metadata)
@@ -545,12 +605,23 @@ class _Converter:
                 return
             if source.scale is not None:
                 self.constants[outs[0]] = _dequantize(source, values)
+                self.constants_dequantized.add(outs[0])
                 return
+        layout = self.held(ins[0])
         if source.type == 1:
-            out = self.output(outs[0], self.held(ins[0]))
-            self.node(name, "Cast", [self.read(ins[0], self.held(ins[0]))], [out], {"to": 1})
+            out = self.output(outs[0], layout)
+            self.node(name, "Cast", [self.read(ins[0], layout)], [out], {"to": 1})
             return
-        raise _lwai.UnsupportedOperatorError("DEQUANTIZE of a non-constant integer tensor")
+        if not self.is_quantized(ins[0]):
+            raise _lwai.UnsupportedOperatorError("DEQUANTIZE of a tensor without scales")
+        # read() dequantizes a quantized activation; the output is that float tensor.
+        self.node(name, "Identity", [self.read(ins[0], layout)], [self.output(outs[0], layout)])
+
+    def op_quantize(self, name, ins, outs, options):
+        # float -> int8, or int8 -> int8 with other parameters: read() dequantizes a quantized
+        # input, output() quantizes.
+        layout = self.held(ins[0])
+        self.node(name, "Identity", [self.read(ins[0], layout)], [self.output(outs[0], layout)])
 
     def op_densify(self, name, ins, outs, options):
         self.constants[outs[0]] = self.constant_values(ins[0])
@@ -561,6 +632,17 @@ class _Converter:
         if transpose is not None:
             values = values.transpose(transpose)
         base = self.fresh(f"{self.tensor(index).name}/weights")
+        if self.is_quantized(index) and index not in self.constants_dequantized:
+            tensor = self.tensor(index)
+            axis = tensor.quantized_dimension
+            if transpose is not None:
+                axis = transpose.index(axis)
+            stored = self.add_constant(f"{base}/quantized", values)
+            wide = self.temp(base)
+            params = self.quantization(index, base, axis)
+            attrs = {"axis": int(axis)} if tensor.scale.size > 1 else {}
+            self.node(f"{base}/dequantize", "DequantizeLinear", [stored, *params], [wide], attrs)
+            return wide
         if values.dtype == np.float16:
             stored = self.add_constant(f"{base}/float16", values)
             wide = self.temp(base)

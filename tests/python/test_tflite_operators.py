@@ -27,11 +27,20 @@ class Builder:
         self.model.subgraphs = [self.graph]
         self.model.operatorCodes = []
 
-    def tensor(self, shape, dtype=FLOAT32, data=None, name=None) -> int:
+    def tensor(
+        self, shape, dtype=FLOAT32, data=None, name=None, scale=None, zero_point=None, axis=0
+    ) -> int:
         t = S.TensorT()
         t.shape = list(shape)
         t.type = dtype
         t.name = name or f"t{len(self.graph.tensors)}"
+        if scale is not None:
+            q = S.QuantizationParametersT()
+            q.scale = [float(v) for v in np.atleast_1d(scale)]
+            zeros = np.zeros(len(q.scale), np.int64) if zero_point is None else zero_point
+            q.zeroPoint = [int(v) for v in np.atleast_1d(zeros)]
+            q.quantizedDimension = axis
+            t.quantization = q
         if data is not None:
             buffer = S.BufferT()
             buffer.data = list(np.ascontiguousarray(data).tobytes())
@@ -40,9 +49,9 @@ class Builder:
         self.graph.tensors.append(t)
         return len(self.graph.tensors) - 1
 
-    def const(self, values, dtype=FLOAT32):
+    def const(self, values, dtype=FLOAT32, **quantization):
         values = np.asarray(values)
-        return self.tensor(values.shape, dtype, values)
+        return self.tensor(values.shape, dtype, values, **quantization)
 
     def op(self, builtin, inputs, outputs, options_type=0, options=None, custom=None):
         code = S.OperatorCodeT()
@@ -378,3 +387,149 @@ def test_declared_shapes_that_contradict_the_operators_are_refused(tmp_path, rng
         r"operators compute \[1, 7, 6, 5\]",
     ):
         lwai.convert(path)
+
+
+INT8 = S.TensorType.INT8
+
+
+def test_int8_model_with_per_channel_weights(tmp_path, rng):
+    """A fully int8 model as TFLite's converter writes one: int8 input and output, QUANTIZE-free
+    int8 activations, per-channel int8 conv weights with int32 biases, a depthwise conv, an add,
+    a pool and a fully connected layer. lwai fuses the dequantize/quantize chains into its int8
+    kernels. Requantization rounds a few values one step apart (TFLite's fixed-point
+    multipliers against lwai's float scales); the add then sums two tensors that can each be a
+    step off: its output and what follows may be two steps apart, most values equal."""
+    b = Builder()
+    x = b.tensor([1, 9, 8, 4], INT8, scale=0.05, zero_point=-3)
+    w_scale = rng.uniform(0.002, 0.01, 6).astype(np.float32)
+    w = b.const(rng.integers(-127, 128, (6, 3, 3, 4)).astype(np.int8), INT8, scale=w_scale, axis=0)
+    bias = b.const(
+        rng.integers(-2000, 2000, 6).astype(np.int32),
+        S.TensorType.INT32,
+        scale=0.05 * w_scale,
+        axis=0,
+    )
+    y = b.tensor([1, 9, 8, 6], INT8, scale=0.04, zero_point=-10)
+    b.op(
+        S.BuiltinOperator.CONV_2D,
+        [x, w, bias],
+        [y],
+        S.BuiltinOptions.Conv2DOptions,
+        options(
+            S.Conv2DOptionsT,
+            padding=0,
+            strideW=1,
+            strideH=1,
+            fusedActivationFunction=S.ActivationFunctionType.RELU6,
+        ),
+    )
+    dw_scale = rng.uniform(0.005, 0.02, 6).astype(np.float32)
+    dw = b.const(
+        rng.integers(-127, 128, (1, 3, 3, 6)).astype(np.int8), INT8, scale=dw_scale, axis=3
+    )
+    dw_bias = b.const(
+        rng.integers(-500, 500, 6).astype(np.int32),
+        S.TensorType.INT32,
+        scale=0.04 * dw_scale,
+        axis=0,
+    )
+    z = b.tensor([1, 9, 8, 6], INT8, scale=0.05, zero_point=2)
+    b.op(
+        S.BuiltinOperator.DEPTHWISE_CONV_2D,
+        [y, dw, dw_bias],
+        [z],
+        S.BuiltinOptions.DepthwiseConv2DOptions,
+        options(S.DepthwiseConv2DOptionsT, padding=0, strideW=1, strideH=1, depthMultiplier=1),
+    )
+    added = b.tensor([1, 9, 8, 6], INT8, scale=0.06, zero_point=0)
+    b.op(
+        S.BuiltinOperator.ADD, [y, z], [added], S.BuiltinOptions.AddOptions, options(S.AddOptionsT)
+    )
+    pooled = b.tensor([1, 5, 4, 6], INT8, scale=0.06, zero_point=0)
+    b.op(
+        S.BuiltinOperator.MAX_POOL_2D,
+        [added],
+        [pooled],
+        S.BuiltinOptions.Pool2DOptions,
+        options(S.Pool2DOptionsT, padding=0, strideW=2, strideH=2, filterWidth=2, filterHeight=2),
+    )
+    flat = b.tensor([1, 120], INT8, scale=0.06, zero_point=0)
+    b.op(
+        S.BuiltinOperator.RESHAPE,
+        [pooled, b.const(np.array([1, 120], np.int32), S.TensorType.INT32)],
+        [flat],
+    )
+    fc_scale = rng.uniform(0.002, 0.01, 10).astype(np.float32)
+    fc = b.const(rng.integers(-127, 128, (10, 120)).astype(np.int8), INT8, scale=fc_scale, axis=0)
+    fc_bias = b.const(
+        rng.integers(-1000, 1000, 10).astype(np.int32),
+        S.TensorType.INT32,
+        scale=0.06 * fc_scale,
+        axis=0,
+    )
+    logits = b.tensor([1, 10], INT8, scale=0.1, zero_point=5)
+    b.op(
+        S.BuiltinOperator.FULLY_CONNECTED,
+        [flat, fc, fc_bias],
+        [logits],
+        S.BuiltinOptions.FullyConnectedOptions,
+        options(S.FullyConnectedOptionsT),
+    )
+    path = b.save(tmp_path / "int8.tflite", [x], [logits, added])
+    feed = [rng.integers(-128, 128, (1, 9, 8, 4)).astype(np.int8)]
+    interpreter = litert.Interpreter(
+        model_path=str(path),
+        experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], feed[0])
+    interpreter.invoke()
+    expected = [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
+    model = lwai.convert(path)
+    got = lwai.Session(model).run(feed)
+    for g, e in zip(got, expected, strict=True):
+        assert g.dtype == np.int8 and g.shape == e.shape
+        steps = np.abs(g.astype(np.int32) - e.astype(np.int32))
+        assert steps.max() <= 2, steps.max()
+        assert (steps == 0).mean() > 0.9
+    ops = model.op_histogram()
+    assert "QLinearConv" in ops and "Conv" not in ops, ops
+
+
+def test_int8_model_with_float_inputs_and_outputs(tmp_path, rng):
+    """QUANTIZE at the input, DEQUANTIZE at the output, as TFLite's converter writes a model
+    quantized with float I/O."""
+    b = Builder()
+    x = b.tensor([1, 6, 6, 3])
+    q = b.tensor([1, 6, 6, 3], INT8, scale=0.02, zero_point=4)
+    b.op(S.BuiltinOperator.QUANTIZE, [x], [q])
+    w_scale = rng.uniform(0.002, 0.01, 5).astype(np.float32)
+    w = b.const(rng.integers(-127, 128, (5, 1, 1, 3)).astype(np.int8), INT8, scale=w_scale)
+    bias = b.const(
+        rng.integers(-300, 300, 5).astype(np.int32), S.TensorType.INT32, scale=0.02 * w_scale
+    )
+    y = b.tensor([1, 6, 6, 5], INT8, scale=0.01, zero_point=-7)
+    b.op(
+        S.BuiltinOperator.CONV_2D,
+        [q, w, bias],
+        [y],
+        S.BuiltinOptions.Conv2DOptions,
+        options(S.Conv2DOptionsT, padding=1, strideW=1, strideH=1),
+    )
+    out = b.tensor([1, 6, 6, 5])
+    b.op(S.BuiltinOperator.DEQUANTIZE, [y], [out])
+    path = b.save(tmp_path / "float_io.tflite", [x], [out])
+    x_value = rng.uniform(-1, 1, (1, 6, 6, 3)).astype(np.float32)
+    interpreter = litert.Interpreter(
+        model_path=str(path),
+        experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x_value)
+    interpreter.invoke()
+    expected = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    model = lwai.convert(path)
+    (got,) = lwai.Session(model).run(x_value)
+    assert got.dtype == np.float32
+    assert np.abs(got - expected).max() <= 0.01 * 1.001  # one output step
+    assert "QLinearConv" in model.op_histogram()
