@@ -252,6 +252,29 @@ bool ClaimResize(const Graph& graph, const Node& node) {
          node.GetInts("axes").empty();
 }
 
+// Constant-mode Pad of a 4-D image by constant, non-negative pads on the channel and spatial
+// axes (what TFLite graphs put before a residual Add or a strided convolution): a copy in NHWC.
+bool ClaimPad(const Graph& graph, const Node& node) {
+  const TensorDesc* x = InputDesc(graph, node, 0);
+  const TensorDesc* pads = InputDesc(graph, node, 1);
+  const TensorDesc* value = InputDesc(graph, node, 2);
+  if (!IsFloatOfRank(x, 4) || node.GetString("mode", "constant") != "constant" ||
+      !IsConstant(pads) || pads->dtype != DataType::kInt64 || !pads->HasStaticShape() ||
+      pads->StaticShape().NumElements() != 8 || InputDesc(graph, node, 3) != nullptr) {
+    return false;
+  }
+  if (value != nullptr && (!IsConstant(value) || value->dtype != DataType::kFloat32 ||
+                           !value->HasStaticShape() || value->StaticShape().NumElements() != 1)) {
+    return false;
+  }
+  const int64_t* p = reinterpret_cast<const int64_t*>(pads->constant.data);
+  constexpr int64_t kLimit = int64_t{1} << 20;
+  for (int i = 0; i < 8; ++i) {
+    if (p[i] < 0 || p[i] > kLimit) return false;
+  }
+  return p[0] == 0 && p[4] == 0;  // the batch axis stays
+}
+
 bool ClaimSoftmax(const Graph& graph, const Node& node) {
   if (!IsFloatOfRank(InputDesc(graph, node, 0), 2)) return false;
   const int64_t axis = node.GetInt("axis", -1);
@@ -356,6 +379,8 @@ bool ClaimsNode(const Graph& graph, const Node& node, int depth) {
              node.GetString("activation", "").empty() && FedByPartition(graph, node, depth);
     case OpType::Concat:
       return ClaimConcat(graph, node);
+    case OpType::Pad:
+      return ClaimPad(graph, node) && FedByPartition(graph, node, depth);
     case OpType::Flatten:
     case OpType::Reshape:
       return ClaimSpatialSqueeze(graph, node);

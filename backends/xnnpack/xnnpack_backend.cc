@@ -761,6 +761,41 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
       });
       return Status::Ok();
     }
+    case OpType::Pad: {
+      // Claimed with constant pads [N, C, H, W begins, then ends], the batch's zero.
+      const int64_t* pads = (*views_)[node.inputs[1]].Data<int64_t>();
+      const float value = node.inputs.size() > 2 && node.inputs[2] >= 0
+                              ? *(*views_)[node.inputs[2]].Data<float>()
+                              : 0.0f;
+      const int64_t c_before = pads[1], top = pads[2], left = pads[3];
+      AddOwnStep(n, [this, x, y, c_before, top, left, value] {
+        const Shape& in = ShapeOf(x);
+        const Shape& out = ShapeOf(y);
+        const int64_t channels = in[1], out_channels = out[1];
+        const int64_t rows = out[0] * out[2];
+        const int64_t min_rows =
+            std::max<int64_t>(1, 16384 / std::max<int64_t>(1, out[3] * out_channels));
+        pool_->ParallelFor(rows, min_rows, [&](int64_t begin, int64_t end) {
+          for (int64_t r = begin; r < end; ++r) {
+            const int64_t b = r / out[2], oh = r % out[2], ih = oh - top;
+            for (int64_t ow = 0; ow < out[3]; ++ow) {
+              float* pixel = Address(y) + (r * out[3] + ow) * Stride(y);
+              const int64_t iw = ow - left;
+              if (ih < 0 || ih >= in[2] || iw < 0 || iw >= in[3]) {
+                std::fill(pixel, pixel + out_channels, value);
+                continue;
+              }
+              const float* source = Address(x) + ((b * in[2] + ih) * in[3] + iw) * Stride(x);
+              std::fill(pixel, pixel + c_before, value);
+              std::memcpy(pixel + c_before, source, channels * sizeof(float));
+              std::fill(pixel + c_before + channels, pixel + out_channels, value);
+            }
+          }
+        });
+      });
+      SetKernelName(n, "lwai nhwc pad");
+      return Status::Ok();
+    }
     case OpType::Flatten:
     case OpType::Reshape:
       AddOwnStep(n, [this, x, y] {

@@ -882,6 +882,23 @@ std::vector<OpCase> Cases() {
                  const int x = n.Conv(n.Input({1, 3, 4, 4}), 3, 5, {1, 1});
                  n.Op(OpType::Resize, {x, -1, n.FloatConst({4}, {2, 1, 0.5f, 2})});
                }});
+  // TFLite's residual blocks pad channels (and strided convolutions pad rows) between
+  // convolutions: inside an NHWC partition, with a value, into a Concat's channel slice.
+  c.push_back(
+      {"conv_pad_channels_add", kConvTol, [](Net& n) {
+         const int x = n.Input({2, 4, 6, 5});
+         const int narrow = n.Conv(x, 4, 3, {1, 1});
+         const int padded = n.Op(OpType::Pad, {narrow, n.IntConst({8}, {0, 2, 0, 0, 0, 1, 0, 0})});
+         n.Op(OpType::Add, {padded, n.Conv(x, 4, 6, {3, 3}, Pads({1, 1, 1, 1}))});
+       }});
+  c.push_back({"conv_pad_rows_value_conv_concat", kConvTol, [](Net& n) {
+                 const int x = n.Conv(n.Input({1, 3, 7, 6}), 3, 5, {1, 1});
+                 const int padded = n.Op(OpType::Pad, {x, n.IntConst({8}, {0, 1, 2, 0, 0, 0, 1, 3}),
+                                                       n.FloatConst({}, {0.75f})});
+                 const int down = n.Conv(padded, 6, 4, {3, 3}, {IntsAttr("strides", {2, 2})});
+                 const int side = n.Conv(n.Input({1, 3, 4, 4}), 3, 2, {1, 1});
+                 n.Op(OpType::Concat, {down, side}, {IntAttr("axis", 1)});
+               }});
   c.push_back({"resize_cubic", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Resize, {n.Input({1, 2, 5, 5}), -1, n.FloatConst({4}, {1, 1, 2, 2})},
                       {StringAttr("mode", "cubic")});
