@@ -158,11 +158,14 @@ def _load_litert(spec: dict, feed: dict):
         experimental_op_resolver_type=OpResolverType.BUILTIN,
     )
     interpreter.allocate_tensors()
-    input_index = interpreter.get_input_details()[0]["index"]
+    inputs = interpreter.get_input_details()
     output_index = interpreter.get_output_details()[0]["index"]
 
     def run(f):
-        interpreter.set_tensor(input_index, f["input"])
+        # By name; a one-input model takes the feed's only array whatever its name.
+        values = list(f.values()) if len(f) == len(inputs) == 1 else [f[d["name"]] for d in inputs]
+        for detail, value in zip(inputs, values, strict=True):
+            interpreter.set_tensor(detail["index"], value)
         interpreter.invoke()
         return [interpreter.get_tensor(output_index)]
 
@@ -577,7 +580,8 @@ def _ms(value: float | None) -> str:
 ONNX_PEERS = ("ort", "openvino")  # run the same ONNX files as lwai
 REAL_MODELS_HEADING = "# Real models"  # benchmarks/real_models.py's section of RESULTS.md
 INT8_HEADING = "# Int8"  # benchmarks/int8_models.py's section of RESULTS.md
-SECTION_HEADINGS = (REAL_MODELS_HEADING, INT8_HEADING)
+TFLITE_HEADING = "# TFLite models"  # benchmarks/mediapipe_models.py's section of RESULTS.md
+SECTION_HEADINGS = (REAL_MODELS_HEADING, INT8_HEADING, TFLITE_HEADING)
 
 
 def _median_cell(s: dict, reason: str | None = None) -> str:

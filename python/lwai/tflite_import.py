@@ -702,6 +702,11 @@ class _Converter:
         if op == "AveragePool":
             attrs["count_include_pad"] = 0  # TFLite averages the pixels inside the image only
         x = self.read(ins[0], "nchw")
+        if kernel == list(x_shape[1:3]) and attrs["pads"] == [0, 0, 0, 0]:
+            # One window over the whole image (squeeze-and-excitation blocks): a global pool,
+            # which backends run as a reduction instead of a (large) window.
+            op = "GlobalAveragePool" if op == "AveragePool" else "GlobalMaxPool"
+            attrs = {}
         self.emit(name, op, [x], attrs, self.opt(options, 5, "<b", 0), outs[0], "nchw")
 
     def op_max_pool_2d(self, name, ins, outs, options):

@@ -114,8 +114,9 @@ def transposed_conv_nhwc(x, w, bias, stride):
 
 
 def test_selfie_segmenter_matches_litert_and_a_reference_transposed_conv(rng, tmp_path):
-    """LiteRT cannot run MediaPipe's custom Convolution2DTransposeBias: it runs the graph up to
-    that operator; the operator and the final Sigmoid are computed here in float64."""
+    """LiteRT's builtin kernels cannot run MediaPipe's custom Convolution2DTransposeBias: they
+    run the graph up to that operator; the operator and the final Sigmoid are computed here in
+    float64. Then the whole model against LiteRT with its XNNPACK delegate, which can."""
     path = tflite_path("selfie_segmentation")
     model = lwai.convert(path)
     x = rng.uniform(0, 1, (1, 256, 256, 3)).astype(np.float32)
@@ -140,6 +141,9 @@ def test_selfie_segmenter_matches_litert_and_a_reference_transposed_conv(rng, tm
     logits = transposed_conv_nhwc(features, w.astype(np.float32), b.astype(np.float32), 2)
     expected = 0.5 * (1 + np.tanh(0.5 * logits))  # the logistic function, without overflow
     np.testing.assert_allclose(got, expected, atol=1e-5)
+    # LiteRT's XNNPACK delegate implements MediaPipe's operator too (its builtin kernels do not).
+    (with_delegate,) = litert_run(path, [x]).values()
+    assert np.abs(got - with_delegate).max() <= 1e-4
 
 
 def test_layouts_need_a_transpose_only_at_the_edges():
