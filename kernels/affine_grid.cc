@@ -57,8 +57,8 @@ Status Prepare(KernelContext& ctx) {
   std::vector<int64_t> size;
   LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 1, &size));
   if (size.size() != 4 && size.size() != 5) {
-    return ctx.ShapeMismatch("size must be [N, C, H, W] or [N, C, D, H, W], got " +
-                             IntsToString(size));
+    return ctx.ShapeMismatch(
+        LWAI_MSG("size must be [N, C, H, W] or [N, C, D, H, W], got " + IntsToString(size)));
   }
   auto state = std::make_unique<AffineGridState>();
   AffineGridState& s = *state;
@@ -66,15 +66,16 @@ Status Prepare(KernelContext& ctx) {
   s.align_corners = ctx.node().GetInt("align_corners", 0) != 0;
   s.batch = size[0];
   if (theta.rank != 3 || theta[0] != size[0] || theta[1] != s.rank || theta[2] != s.rank + 1) {
-    return ctx.ShapeMismatch("theta " + theta.ToString() + " must be [" + std::to_string(size[0]) +
-                             ", " + std::to_string(s.rank) + ", " + std::to_string(s.rank + 1) +
-                             "] for size " + IntsToString(size));
+    return ctx.ShapeMismatch(LWAI_MSG("theta " + theta.ToString() + " must be [" +
+                                      std::to_string(size[0]) + ", " + std::to_string(s.rank) +
+                                      ", " + std::to_string(s.rank + 1) + "] for size " +
+                                      IntsToString(size)));
   }
   Shape y;
   y.rank = s.rank + 2;
   y[0] = size[0];
   for (int d = 0; d < s.rank; ++d) {
-    if (size[d + 2] < 0) return ctx.InvalidModel("negative size " + IntsToString(size));
+    if (size[d + 2] < 0) return ctx.InvalidModel(LWAI_MSG("negative size " + IntsToString(size)));
     s.size[d] = size[d + 2];
     y[d + 1] = size[d + 2];
   }

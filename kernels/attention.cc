@@ -29,7 +29,8 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(3, 7));
   const DataType dtype = ctx.input(0).dtype;
   if (dtype != DataType::kFloat32 && dtype != DataType::kFloat64) {
-    return ctx.Unsupported("Q must be float32 or float64, got " + std::string(DataTypeName(dtype)));
+    return ctx.Unsupported(
+        LWAI_MSG("Q must be float32 or float64, got " + std::string(DataTypeName(dtype))));
   }
   LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(1, dtype));
   LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(2, dtype));
@@ -37,8 +38,8 @@ Status Prepare(KernelContext& ctx) {
   const Shape& k = ctx.input(1).shape;
   const Shape& v = ctx.input(2).shape;
   if (q.rank != k.rank || q.rank != v.rank || (q.rank != 3 && q.rank != 4)) {
-    return ctx.ShapeMismatch("Q, K and V must all be 3-D or all 4-D, got " + q.ToString() + ", " +
-                             k.ToString() + ", " + v.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("Q, K and V must all be 3-D or all 4-D, got " + q.ToString() +
+                                      ", " + k.ToString() + ", " + v.ToString()));
   }
   const Node& node = ctx.node();
   auto state = std::make_unique<AttentionState>();
@@ -46,29 +47,31 @@ Status Prepare(KernelContext& ctx) {
   s.three_d = q.rank == 3;
   s.batch = q[0];
   if (k[0] != s.batch || v[0] != s.batch) {
-    return ctx.ShapeMismatch("batch sizes differ: " + q.ToString() + ", " + k.ToString() + ", " +
-                             v.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("batch sizes differ: " + q.ToString() + ", " + k.ToString() +
+                                      ", " + v.ToString()));
   }
   if (s.three_d) {
     s.q_heads = node.GetInt("q_num_heads", 0);
     s.kv_heads = node.GetInt("kv_num_heads", 0);
     if (s.q_heads <= 0 || s.kv_heads <= 0) {
-      return ctx.InvalidModel("3-D inputs need positive q_num_heads and kv_num_heads, got " +
-                              std::to_string(s.q_heads) + " and " + std::to_string(s.kv_heads));
+      return ctx.InvalidModel(
+          LWAI_MSG("3-D inputs need positive q_num_heads and kv_num_heads, got " +
+                   std::to_string(s.q_heads) + " and " + std::to_string(s.kv_heads)));
     }
     if (q[2] % s.q_heads != 0 || k[2] % s.kv_heads != 0 || v[2] % s.kv_heads != 0) {
-      return ctx.ShapeMismatch("hidden sizes " + q.ToString() + ", " + k.ToString() + ", " +
-                               v.ToString() + " are not divisible by the head counts");
+      return ctx.ShapeMismatch(LWAI_MSG("hidden sizes " + q.ToString() + ", " + k.ToString() +
+                                        ", " + v.ToString() +
+                                        " are not divisible by the head counts"));
     }
     s.q_seq = q[1];
     s.kv_seq = k[1];
     s.head = q[2] / s.q_heads;
     if (k[2] / s.kv_heads != s.head) {
-      return ctx.ShapeMismatch("K head size " + std::to_string(k[2] / s.kv_heads) +
-                               " differs from Q head size " + std::to_string(s.head));
+      return ctx.ShapeMismatch(LWAI_MSG("K head size " + std::to_string(k[2] / s.kv_heads) +
+                                        " differs from Q head size " + std::to_string(s.head)));
     }
     s.v_head = v[2] / s.kv_heads;
-    if (v[1] != s.kv_seq) return ctx.ShapeMismatch("K and V sequence lengths differ");
+    if (v[1] != s.kv_seq) return ctx.ShapeMismatch(LWAI_MSG("K and V sequence lengths differ"));
   } else {
     s.q_heads = q[1];
     s.kv_heads = k[1];
@@ -77,17 +80,17 @@ Status Prepare(KernelContext& ctx) {
     s.head = q[3];
     s.v_head = v[3];
     if (k[3] != s.head || v[1] != s.kv_heads || v[2] != s.kv_seq) {
-      return ctx.ShapeMismatch("K " + k.ToString() + " or V " + v.ToString() +
-                               " does not match Q " + q.ToString());
+      return ctx.ShapeMismatch(LWAI_MSG("K " + k.ToString() + " or V " + v.ToString() +
+                                        " does not match Q " + q.ToString()));
     }
   }
   if (s.kv_heads <= 0 || s.q_heads % s.kv_heads != 0) {
-    return ctx.ShapeMismatch("q heads (" + std::to_string(s.q_heads) +
-                             ") must be a multiple of kv heads (" + std::to_string(s.kv_heads) +
-                             ")");
+    return ctx.ShapeMismatch(LWAI_MSG("q heads (" + std::to_string(s.q_heads) +
+                                      ") must be a multiple of kv heads (" +
+                                      std::to_string(s.kv_heads) + ")"));
   }
   if (ctx.has_input(4) != ctx.has_input(5)) {
-    return ctx.InvalidModel("past_key and past_value must be given together");
+    return ctx.InvalidModel(LWAI_MSG("past_key and past_value must be given together"));
   }
   if (ctx.has_input(4)) {
     LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(4, dtype));
@@ -97,8 +100,9 @@ Status Prepare(KernelContext& ctx) {
     if (pk.rank != 4 || pv.rank != 4 || pk[0] != s.batch || pk[1] != s.kv_heads ||
         pk[3] != s.head || pv[0] != s.batch || pv[1] != s.kv_heads || pv[2] != pk[2] ||
         pv[3] != s.v_head) {
-      return ctx.ShapeMismatch("past_key " + pk.ToString() + " / past_value " + pv.ToString() +
-                               " do not match [batch, kv_heads, past, head]");
+      return ctx.ShapeMismatch(LWAI_MSG("past_key " + pk.ToString() + " / past_value " +
+                                        pv.ToString() +
+                                        " do not match [batch, kv_heads, past, head]"));
     }
     s.past = pk[2];
   }
@@ -106,8 +110,9 @@ Status Prepare(KernelContext& ctx) {
   if (ctx.has_input(6)) {
     const TensorView& lens = ctx.input(6);
     if (lens.dtype != DataType::kInt64 || lens.NumElements() != s.batch) {
-      return ctx.InvalidModel("nonpad_kv_seqlen must be int64 [batch], got " +
-                              std::string(DataTypeName(lens.dtype)) + " " + lens.shape.ToString());
+      return ctx.InvalidModel(LWAI_MSG("nonpad_kv_seqlen must be int64 [batch], got " +
+                                       std::string(DataTypeName(lens.dtype)) + " " +
+                                       lens.shape.ToString()));
     }
   }
   if (ctx.has_input(3)) {
@@ -115,8 +120,9 @@ Status Prepare(KernelContext& ctx) {
     s.has_mask = true;
     s.bool_mask = mask.dtype == DataType::kBool;
     if (!s.bool_mask && mask.dtype != dtype) {
-      return ctx.InvalidModel("attn_mask must be bool or " + std::string(DataTypeName(dtype)) +
-                              ", got " + DataTypeName(mask.dtype));
+      return ctx.InvalidModel(LWAI_MSG("attn_mask must be bool or " +
+                                       std::string(DataTypeName(dtype)) + ", got " +
+                                       DataTypeName(mask.dtype)));
     }
     const Shape& m = mask.shape;
     const Shape target({s.batch, s.q_heads, s.q_seq, m.rank > 0 ? m[m.rank - 1] : 1});
@@ -126,9 +132,10 @@ Status Prepare(KernelContext& ctx) {
       ok = m[i] == 1 || m[i] == want;
     }
     if (!ok) {
-      return ctx.ShapeMismatch("attn_mask " + m.ToString() + " does not broadcast to [" +
-                               std::to_string(s.batch) + ", " + std::to_string(s.q_heads) + ", " +
-                               std::to_string(s.q_seq) + ", <= " + std::to_string(s.total) + "]");
+      return ctx.ShapeMismatch(LWAI_MSG("attn_mask " + m.ToString() + " does not broadcast to [" +
+                                        std::to_string(s.batch) + ", " + std::to_string(s.q_heads) +
+                                        ", " + std::to_string(s.q_seq) +
+                                        ", <= " + std::to_string(s.total) + "]"));
     }
     s.mask_len = m[m.rank - 1];
     BroadcastStrides(m, target, s.mask_strides);
@@ -139,7 +146,8 @@ Status Prepare(KernelContext& ctx) {
   s.causal = node.GetInt("is_causal", 0) != 0;
   s.mode = static_cast<int>(node.GetInt("qk_matmul_output_mode", 0));
   if (s.mode < 0 || s.mode > 3) {
-    return ctx.InvalidModel("qk_matmul_output_mode must be 0..3, got " + std::to_string(s.mode));
+    return ctx.InvalidModel(
+        LWAI_MSG("qk_matmul_output_mode must be 0..3, got " + std::to_string(s.mode)));
   }
 
   TensorView& y = ctx.output(0);

@@ -80,31 +80,32 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ExpectFloatInput(ctx, 0));
   for (int i = 1; i < 5; ++i) LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(i, dtype));
   if (ctx.node().GetInt("training_mode", 0) != 0) {
-    return ctx.Unsupported("training_mode=1 is not supported (inference only)");
+    return ctx.Unsupported(LWAI_MSG("training_mode=1 is not supported (inference only)"));
   }
   for (int o = 1; o < ctx.num_outputs(); ++o) {
     if (ctx.has_output(o)) {
-      return ctx.Unsupported("running mean/variance outputs exist only in training mode");
+      return ctx.Unsupported(LWAI_MSG("running mean/variance outputs exist only in training mode"));
     }
   }
   const Shape& x = ctx.input(0).shape;
-  if (x.rank < 2) return ctx.ShapeMismatch("input must have rank >= 2, got " + x.ToString());
+  if (x.rank < 2)
+    return ctx.ShapeMismatch(LWAI_MSG("input must have rank >= 2, got " + x.ToString()));
   auto state = std::make_unique<BatchNormState>();
   BatchNormState& s = *state;
   s.epsilon = ctx.node().GetFloat("epsilon", 1e-5f);
   s.channels = x[1];
   for (int i = 2; i < x.rank; ++i) {
     if (!CheckedMul(s.spatial, x[i], &s.spatial)) {
-      return ctx.ShapeMismatch("input " + x.ToString() + " has too many elements");
+      return ctx.ShapeMismatch(LWAI_MSG("input " + x.ToString() + " has too many elements"));
     }
   }
   bool known = true;
   for (int i = 1; i < 5; ++i) {
     const TensorView& t = ctx.input(i);
     if (t.shape.rank != 1 || t.shape[0] != s.channels) {
-      return ctx.ShapeMismatch("input " + std::to_string(i) + " " + t.shape.ToString() +
-                               " must be [" + std::to_string(s.channels) + "] for input " +
-                               x.ToString());
+      return ctx.ShapeMismatch(LWAI_MSG("input " + std::to_string(i) + " " + t.shape.ToString() +
+                                        " must be [" + std::to_string(s.channels) + "] for input " +
+                                        x.ToString()));
     }
     known &= t.data != nullptr;
   }

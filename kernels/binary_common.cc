@@ -23,7 +23,7 @@ bool IsNumericType(DataType dtype) { return IsFloatType(dtype) || IsIntegerType(
 bool IsBoolType(DataType dtype) { return dtype == DataType::kBool; }
 
 Status UnsupportedDtype(const KernelContext& ctx, DataType dtype) {
-  return ctx.Unsupported(std::string("dtype ") + DataTypeName(dtype));
+  return ctx.Unsupported(LWAI_MSG(std::string("dtype ") + DataTypeName(dtype)));
 }
 
 Status PrepareBroadcastBinary(KernelContext& ctx, bool (*accepts)(DataType), const char* expected,
@@ -32,16 +32,16 @@ Status PrepareBroadcastBinary(KernelContext& ctx, bool (*accepts)(DataType), con
   const TensorView& a = ctx.input(0);
   const TensorView& b = ctx.input(1);
   if (a.dtype != b.dtype) {
-    return ctx.InvalidModel(std::string("input dtypes differ: ") + DataTypeName(a.dtype) + " vs " +
-                            DataTypeName(b.dtype));
+    return ctx.InvalidModel(LWAI_MSG(std::string("input dtypes differ: ") + DataTypeName(a.dtype) +
+                                     " vs " + DataTypeName(b.dtype)));
   }
   if (!accepts(a.dtype)) {
-    return ctx.Unsupported(std::string("dtype ") + DataTypeName(a.dtype) +
-                           " (supported: " + expected + ")");
+    return ctx.Unsupported(
+        LWAI_MSG(std::string("dtype ") + DataTypeName(a.dtype) + " (supported: " + expected + ")"));
   }
   Shape shape;
   Status status = BroadcastShapes(a.shape, b.shape, &shape);
-  if (!status.ok()) return ctx.ShapeMismatch(status.message());
+  if (!status.ok()) return ctx.ShapeMismatch(LWAI_MSG(status.message()));
   TensorView& out = ctx.output(0);
   out.shape = shape;
   out.dtype = out_dtype == DataType::kUndefined ? a.dtype : out_dtype;
@@ -54,27 +54,28 @@ Status PrepareBinary(KernelContext& ctx) {
 
 Status PrepareVariadic(KernelContext& ctx, bool (*accepts)(DataType), const char* expected) {
   const int n = ctx.num_inputs();
-  if (n < 1) return ctx.InvalidModel("expected at least 1 input, got 0");
-  if (ctx.num_outputs() < 1) return ctx.InvalidModel("expected 1 output, got 0");
+  if (n < 1) return ctx.InvalidModel(LWAI_MSG("expected at least 1 input, got 0"));
+  if (ctx.num_outputs() < 1) return ctx.InvalidModel(LWAI_MSG("expected 1 output, got 0"));
   for (int i = 0; i < n; ++i) {
-    if (!ctx.has_input(i)) return ctx.InvalidModel("input " + std::to_string(i) + " is missing");
+    if (!ctx.has_input(i))
+      return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(i) + " is missing"));
   }
   const DataType dtype = ctx.input(0).dtype;
   if (!accepts(dtype)) {
-    return ctx.Unsupported(std::string("dtype ") + DataTypeName(dtype) +
-                           " (supported: " + expected + ")");
+    return ctx.Unsupported(
+        LWAI_MSG(std::string("dtype ") + DataTypeName(dtype) + " (supported: " + expected + ")"));
   }
   Shape shape = ctx.input(0).shape;
   for (int i = 1; i < n; ++i) {
     const TensorView& in = ctx.input(i);
     if (in.dtype != dtype) {
-      return ctx.InvalidModel("input " + std::to_string(i) + " has dtype " +
-                              DataTypeName(in.dtype) + ", expected " + DataTypeName(dtype) +
-                              " like input 0");
+      return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(i) + " has dtype " +
+                                       DataTypeName(in.dtype) + ", expected " +
+                                       DataTypeName(dtype) + " like input 0"));
     }
     Shape next;
     Status status = BroadcastShapes(shape, in.shape, &next);
-    if (!status.ok()) return ctx.ShapeMismatch(status.message());
+    if (!status.ok()) return ctx.ShapeMismatch(LWAI_MSG(status.message()));
     shape = next;
   }
   TensorView& out = ctx.output(0);

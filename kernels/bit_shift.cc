@@ -16,7 +16,8 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(PrepareBroadcastBinary(ctx, IsUnsignedType, "uint8..uint64"));
   const std::string direction = ctx.node().GetString("direction", "");
   if (direction != "LEFT" && direction != "RIGHT") {
-    return ctx.InvalidModel("direction must be \"LEFT\" or \"RIGHT\", got \"" + direction + "\"");
+    return ctx.InvalidModel(
+        LWAI_MSG("direction must be \"LEFT\" or \"RIGHT\", got \"" + direction + "\""));
   }
   auto state = std::make_unique<BitShiftState>();
   state->left = direction == "LEFT";

@@ -22,14 +22,15 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   const DataType from = ctx.input(0).dtype;
   if (ctx.node().FindAttribute("to") == nullptr) {
-    return ctx.InvalidModel("attribute 'to' is required");
+    return ctx.InvalidModel(LWAI_MSG("attribute 'to' is required"));
   }
   const int64_t to_attr = ctx.node().GetInt("to", 0);
   const DataType to = static_cast<DataType>(to_attr);
   const bool known_to = to_attr >= 0 && to_attr <= 23 && DataTypeSize(to) > 0;
   if (!IsCastType(from) || !known_to || !IsCastType(to)) {
-    return ctx.Unsupported(std::string("cast from ") + DataTypeName(from) + " to " +
-                           (known_to ? DataTypeName(to) : std::to_string(to_attr)) + kSupported);
+    return ctx.Unsupported(LWAI_MSG(std::string("cast from ") + DataTypeName(from) + " to " +
+                                    (known_to ? DataTypeName(to) : std::to_string(to_attr)) +
+                                    kSupported));
   }
   ctx.output(0).dtype = to;
   ctx.output(0).shape = ctx.input(0).shape;

@@ -14,10 +14,10 @@ Status Prepare(KernelContext& ctx) {
   const DataType from = ctx.input(0).dtype;
   const DataType to = ctx.input(1).dtype;
   if (!IsCastType(from) || !IsCastType(to)) {
-    return ctx.Unsupported(std::string("cast from ") + DataTypeName(from) + " to " +
-                           DataTypeName(to) +
-                           " (supported: float32, float64, float16, bfloat16, float4e2m1, "
-                           "int4, int8..int64, uint4, uint8..uint64, bool)");
+    return ctx.Unsupported(LWAI_MSG(std::string("cast from ") + DataTypeName(from) + " to " +
+                                    DataTypeName(to) +
+                                    " (supported: float32, float64, float16, bfloat16, float4e2m1, "
+                                    "int4, int8..int64, uint4, uint8..uint64, bool)"));
   }
   ctx.output(0).dtype = to;
   ctx.output(0).shape = ctx.input(0).shape;

@@ -9,7 +9,7 @@ namespace {
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(PrepareUnary(ctx, UnaryDtypes::kFloat));
   const float alpha = ctx.node().GetFloat("alpha", 1.0f);
-  if (alpha == 0.0f) return ctx.InvalidModel("alpha must not be 0");
+  if (alpha == 0.0f) return ctx.InvalidModel(LWAI_MSG("alpha must not be 0"));
   SetUnaryParams(ctx, alpha);
   return Status::Ok();
 }

@@ -31,8 +31,8 @@ Status Prepare(KernelContext& ctx) {
   uint32_t mask = 0;
   LWAI_RETURN_IF_ERROR(AxesToMask(ctx, axes, rank, &mask));
   if (sizes.size() != axes.size()) {
-    return ctx.ShapeMismatch("shape " + IntsToString(sizes) + " must have one value per axis of " +
-                             IntsToString(axes));
+    return ctx.ShapeMismatch(LWAI_MSG("shape " + IntsToString(sizes) +
+                                      " must have one value per axis of " + IntsToString(axes)));
   }
   auto state = std::make_unique<CenterCropPadState>();
   CenterCropPadState& s = *state;
@@ -41,7 +41,8 @@ Status Prepare(KernelContext& ctx) {
   for (size_t i = 0; i < axes.size(); ++i) {
     const int d = static_cast<int>(axes[i] < 0 ? axes[i] + rank : axes[i]);
     const int64_t target = sizes[i], n = x.shape[d];
-    if (target < 0) return ctx.InvalidModel("shape " + IntsToString(sizes) + " is negative");
+    if (target < 0)
+      return ctx.InvalidModel(LWAI_MSG("shape " + IntsToString(sizes) + " is negative"));
     out[d] = target;
     if (target < n) {
       s.in_begin[d] = (n - target) / 2;

@@ -15,8 +15,8 @@ Status Prepare(KernelContext& ctx) {
     if (!ctx.has_input(i)) continue;
     LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(i, ctx.input(0).dtype));
     if (ctx.input(i).NumElements() != 1) {
-      return ctx.ShapeMismatch(std::string(i == 1 ? "min" : "max") + " must be a scalar, got " +
-                               ctx.input(i).shape.ToString());
+      return ctx.ShapeMismatch(LWAI_MSG(std::string(i == 1 ? "min" : "max") +
+                                        " must be a scalar, got " + ctx.input(i).shape.ToString()));
     }
   }
   return Status::Ok();

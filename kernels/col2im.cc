@@ -20,34 +20,36 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(3, 3));
   const TensorView& input = ctx.input(0);
   if (input.dtype != DataType::kFloat32 && input.dtype != DataType::kFloat64) {
-    return ctx.Unsupported(std::string("input must be float32 or float64, got ") +
-                           DataTypeName(input.dtype));
+    return ctx.Unsupported(LWAI_MSG(std::string("input must be float32 or float64, got ") +
+                                    DataTypeName(input.dtype)));
   }
   if (input.shape.rank != 3) {
-    return ctx.ShapeMismatch("input must be N x (C * block size) x L, got " +
-                             input.shape.ToString());
+    return ctx.ShapeMismatch(
+        LWAI_MSG("input must be N x (C * block size) x L, got " + input.shape.ToString()));
   }
   std::vector<int64_t> image_shape, block_shape;
   LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 1, &image_shape));
   LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 2, &block_shape));
   const int rank = static_cast<int>(image_shape.size());
   if (rank < 1 || rank > kMaxSpatialRank || block_shape.size() != image_shape.size()) {
-    return ctx.ShapeMismatch("image_shape " + IntsToString(image_shape) + " and block_shape " +
-                             IntsToString(block_shape) + " must have the same length, 1 to " +
-                             std::to_string(kMaxSpatialRank));
+    return ctx.ShapeMismatch(LWAI_MSG("image_shape " + IntsToString(image_shape) +
+                                      " and block_shape " + IntsToString(block_shape) +
+                                      " must have the same length, 1 to " +
+                                      std::to_string(kMaxSpatialRank)));
   }
   int64_t block_size = 1;
   for (int i = 0; i < rank; ++i) {
     if (image_shape[i] < 0 || block_shape[i] < 1) {
-      return ctx.InvalidModel("image_shape " + IntsToString(image_shape) + " must be >= 0 and " +
-                              "block_shape " + IntsToString(block_shape) + " >= 1");
+      return ctx.InvalidModel(LWAI_MSG("image_shape " + IntsToString(image_shape) +
+                                       " must be >= 0 and " + "block_shape " +
+                                       IntsToString(block_shape) + " >= 1"));
     }
     block_size *= block_shape[i];
   }
   if (input.shape[1] % block_size != 0) {
-    return ctx.ShapeMismatch("input dimension 1 (" + std::to_string(input.shape[1]) +
-                             ") must be a multiple of the block size " +
-                             std::to_string(block_size));
+    return ctx.ShapeMismatch(LWAI_MSG("input dimension 1 (" + std::to_string(input.shape[1]) +
+                                      ") must be a multiple of the block size " +
+                                      std::to_string(block_size)));
   }
   auto state = std::make_unique<Col2ImState>();
   Col2ImState& s = *state;
@@ -63,9 +65,9 @@ Status Prepare(KernelContext& ctx) {
   s.image_size = ProductOf(s.geometry.input, rank);
   s.col_size = ProductOf(s.geometry.output, rank);
   if (input.shape[2] != s.col_size) {
-    return ctx.ShapeMismatch("input has " + std::to_string(input.shape[2]) +
-                             " blocks, the image and block shapes give " +
-                             std::to_string(s.col_size));
+    return ctx.ShapeMismatch(LWAI_MSG("input has " + std::to_string(input.shape[2]) +
+                                      " blocks, the image and block shapes give " +
+                                      std::to_string(s.col_size)));
   }
   TensorView& y = ctx.output(0);
   y.dtype = s.dtype;

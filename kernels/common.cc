@@ -14,8 +14,8 @@ Status BroadcastShapes(const Shape& a, const Shape& b, Shape* out) {
     const int64_t da = ai >= 0 ? a.dims[ai] : 1;
     const int64_t db = bi >= 0 ? b.dims[bi] : 1;
     if (da != db && da != 1 && db != 1) {
-      return ShapeMismatch("shapes " + a.ToString() + " and " + b.ToString() +
-                           " cannot be broadcast together");
+      return ShapeMismatch(LWAI_MSG("shapes " + a.ToString() + " and " + b.ToString() +
+                                    " cannot be broadcast together"));
     }
     out->dims[i] = da == 1 ? db : da;
   }
@@ -49,7 +49,7 @@ void BroadcastStrides(const Shape& in, const Shape& out, int64_t* strides) {
 
 Status ReadIntTensor(const KernelContext& ctx, int input, std::vector<int64_t>* values) {
   if (!ctx.has_input(input))
-    return ctx.InvalidModel("input " + std::to_string(input) + " is missing");
+    return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(input) + " is missing"));
   const TensorView& t = ctx.input(input);
   if (t.data == nullptr) return ctx.ValueNeeded(input);
   const int64_t n = t.NumElements();
@@ -59,8 +59,8 @@ Status ReadIntTensor(const KernelContext& ctx, int input, std::vector<int64_t>* 
   } else if (t.dtype == DataType::kInt32) {
     for (int64_t i = 0; i < n; ++i) (*values)[i] = t.Data<const int32_t>()[i];
   } else {
-    return ctx.InvalidModel("input " + std::to_string(input) + " must be int32 or int64, got " +
-                            DataTypeName(t.dtype));
+    return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(input) +
+                                     " must be int32 or int64, got " + DataTypeName(t.dtype)));
   }
   return Status::Ok();
 }
@@ -68,16 +68,17 @@ Status ReadIntTensor(const KernelContext& ctx, int input, std::vector<int64_t>* 
 Status ExpectFloatInput(const KernelContext& ctx, int input) {
   const DataType dtype = ctx.input(input).dtype;
   if (dtype == DataType::kFloat32 || dtype == DataType::kFloat64) return Status::Ok();
-  return ctx.Unsupported("input " + std::to_string(input) + " has dtype " + DataTypeName(dtype) +
-                         ", expected float32 or float64");
+  return ctx.Unsupported(LWAI_MSG("input " + std::to_string(input) + " has dtype " +
+                                  DataTypeName(dtype) + ", expected float32 or float64"));
 }
 
 Status ReadFloatScalar(const KernelContext& ctx, int input, float* value) {
   const TensorView& t = ctx.input(input);
   if (t.data == nullptr) return ctx.ValueNeeded(input);
   if (t.dtype != DataType::kFloat32 || t.NumElements() != 1) {
-    return ctx.InvalidModel("input " + std::to_string(input) + " must be a float32 scalar, got " +
-                            DataTypeName(t.dtype) + " " + t.shape.ToString());
+    return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(input) +
+                                     " must be a float32 scalar, got " + DataTypeName(t.dtype) +
+                                     " " + t.shape.ToString()));
   }
   *value = t.Data<const float>()[0];
   return Status::Ok();
@@ -93,7 +94,7 @@ Status ParseFusedActivation(const KernelContext& ctx, FusedActivation* activatio
     activation->min = ctx.node().GetFloat("activation_min", activation->min);
     activation->max = ctx.node().GetFloat("activation_max", activation->max);
   } else {
-    return ctx.Unsupported("unknown fused activation '" + name + "'");
+    return ctx.Unsupported(LWAI_MSG("unknown fused activation '" + name + "'"));
   }
   return Status::Ok();
 }
@@ -111,11 +112,12 @@ Status AxesToMask(const KernelContext& ctx, const std::vector<int64_t>& axes, in
   for (int64_t axis : axes) {
     int a = 0;
     if (!NormalizeAxis(axis, rank, &a)) {
-      return ctx.InvalidModel("axis " + std::to_string(axis) + " of " + IntsToString(axes) +
-                              " is out of range for rank " + std::to_string(rank));
+      return ctx.InvalidModel(LWAI_MSG("axis " + std::to_string(axis) + " of " +
+                                       IntsToString(axes) + " is out of range for rank " +
+                                       std::to_string(rank)));
     }
     if (*mask & (1u << a)) {
-      return ctx.InvalidModel("axes " + IntsToString(axes) + " repeat an axis");
+      return ctx.InvalidModel(LWAI_MSG("axes " + IntsToString(axes) + " repeat an axis"));
     }
     *mask |= 1u << a;
   }

@@ -22,7 +22,7 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ExpectSizedDtype(ctx, x.dtype));
   LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(1, DataType::kBool));
   if (condition.shape.rank != 1) {
-    return ctx.ShapeMismatch("condition must be 1-D, got " + condition.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("condition must be 1-D, got " + condition.shape.ToString()));
   }
   if (condition.data == nullptr) return ctx.ValueNeeded(1);
   auto state = std::make_unique<CompressState>();
@@ -32,14 +32,15 @@ Status Prepare(KernelContext& ctx) {
     state->flatten = true;
   } else {
     if (!NormalizeAxis(axis_attr->i, x.shape.rank, &state->axis)) {
-      return ctx.InvalidModel("axis " + std::to_string(axis_attr->i) +
-                              " is out of range for input " + x.shape.ToString());
+      return ctx.InvalidModel(LWAI_MSG("axis " + std::to_string(axis_attr->i) +
+                                       " is out of range for input " + x.shape.ToString()));
     }
     n = x.shape[state->axis];
   }
   if (condition.NumElements() > n) {
-    return ctx.ShapeMismatch("condition " + condition.shape.ToString() + " is longer than the " +
-                             std::to_string(n) + " slices to select from");
+    return ctx.ShapeMismatch(LWAI_MSG("condition " + condition.shape.ToString() +
+                                      " is longer than the " + std::to_string(n) +
+                                      " slices to select from"));
   }
   int64_t kept = 0;
   for (int64_t i = 0; i < condition.NumElements(); ++i) {

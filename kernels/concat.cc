@@ -15,31 +15,34 @@ struct ConcatState : OpState {
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1 << 20));
   for (int i = 0; i < ctx.num_inputs(); ++i) {
-    if (!ctx.has_input(i)) return ctx.InvalidModel("input " + std::to_string(i) + " is missing");
+    if (!ctx.has_input(i))
+      return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(i) + " is missing"));
   }
   const TensorView& first = ctx.input(0);
   if (ctx.node().FindAttribute("axis") == nullptr) {
-    return ctx.InvalidModel("attribute 'axis' is required");
+    return ctx.InvalidModel(LWAI_MSG("attribute 'axis' is required"));
   }
   const int64_t axis_attr = ctx.node().GetInt("axis", 0);
   int axis = 0;
   if (!NormalizeAxis(axis_attr, first.shape.rank, &axis)) {
-    return ctx.InvalidModel("axis " + std::to_string(axis_attr) + " is out of range for rank " +
-                            std::to_string(first.shape.rank));
+    return ctx.InvalidModel(LWAI_MSG("axis " + std::to_string(axis_attr) +
+                                     " is out of range for rank " +
+                                     std::to_string(first.shape.rank)));
   }
   Shape out = first.shape;
   for (int i = 1; i < ctx.num_inputs(); ++i) {
     const TensorView& t = ctx.input(i);
     if (t.dtype != first.dtype) {
-      return ctx.InvalidModel("input " + std::to_string(i) + " has dtype " + DataTypeName(t.dtype) +
-                              ", input 0 has " + DataTypeName(first.dtype));
+      return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(i) + " has dtype " +
+                                       DataTypeName(t.dtype) + ", input 0 has " +
+                                       DataTypeName(first.dtype)));
     }
     bool fits = t.shape.rank == first.shape.rank;
     for (int d = 0; fits && d < t.shape.rank; ++d) fits = d == axis || t.shape[d] == out[d];
     if (!fits) {
-      return ctx.ShapeMismatch("input " + std::to_string(i) + " " + t.shape.ToString() +
-                               " does not fit input 0 " + first.shape.ToString() + " along axis " +
-                               std::to_string(axis));
+      return ctx.ShapeMismatch(LWAI_MSG("input " + std::to_string(i) + " " + t.shape.ToString() +
+                                        " does not fit input 0 " + first.shape.ToString() +
+                                        " along axis " + std::to_string(axis)));
     }
     out[axis] += t.shape[axis];
   }

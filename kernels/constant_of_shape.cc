@@ -20,13 +20,15 @@ Status Prepare(KernelContext& ctx) {
   std::vector<int64_t> dims;
   LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 0, &dims));
   if (ctx.input(0).shape.rank != 1 || dims.size() > static_cast<size_t>(kMaxRank)) {
-    return ctx.InvalidModel("shape input must be 1-D with at most " + std::to_string(kMaxRank) +
-                            " values, got " + ctx.input(0).shape.ToString());
+    return ctx.InvalidModel(LWAI_MSG("shape input must be 1-D with at most " +
+                                     std::to_string(kMaxRank) + " values, got " +
+                                     ctx.input(0).shape.ToString()));
   }
   Shape out;
   out.rank = static_cast<int>(dims.size());
   for (int d = 0; d < out.rank; ++d) {
-    if (dims[d] < 0) return ctx.InvalidModel("shape " + IntsToString(dims) + " is negative");
+    if (dims[d] < 0)
+      return ctx.InvalidModel(LWAI_MSG("shape " + IntsToString(dims) + " is negative"));
     out[d] = dims[d];
   }
   const Node& node = ctx.node();
@@ -52,7 +54,7 @@ Status Prepare(KernelContext& ctx) {
       integer = value->ints[0];
       is_int = true;
     } else {
-      return ctx.InvalidModel("attribute 'value' must hold one number");
+      return ctx.InvalidModel(LWAI_MSG("attribute 'value' must hold one number"));
     }
   }
   auto state = std::make_unique<ConstantOfShapeState>();
@@ -62,8 +64,8 @@ Status Prepare(KernelContext& ctx) {
     std::memcpy(state->value, &v, sizeof(T));
   });
   if (!known) {
-    return ctx.Unsupported(std::string("dtype ") + DataTypeName(dtype) +
-                           " (expected a numeric type or bool)");
+    return ctx.Unsupported(LWAI_MSG(std::string("dtype ") + DataTypeName(dtype) +
+                                    " (expected a numeric type or bool)"));
   }
   ctx.SetState(std::move(state));
   ctx.output(0).dtype = dtype;

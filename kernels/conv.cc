@@ -43,8 +43,8 @@ Status PrepareGeneric(KernelContext& ctx, std::unique_ptr<ConvState> state) {
   LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &s.activation));
   const ConvShape& c = s.shape;
   if (ctx.has_input(2) && ctx.input(2).NumElements() != c.out_channels) {
-    return ctx.ShapeMismatch("bias " + ctx.input(2).shape.ToString() + " must have " +
-                             std::to_string(c.out_channels) + " elements");
+    return ctx.ShapeMismatch(LWAI_MSG("bias " + ctx.input(2).shape.ToString() + " must have " +
+                                      std::to_string(c.out_channels) + " elements"));
   }
   ctx.output(0).dtype = s.dtype;
   const size_t elem = DataTypeSize(s.dtype);
@@ -100,8 +100,8 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 3));
   const DataType dtype = ctx.input(0).dtype;
   if (dtype != DataType::kFloat32 && dtype != DataType::kFloat64) {
-    return ctx.Unsupported(std::string("input must be float32 or float64, got ") +
-                           DataTypeName(dtype));
+    return ctx.Unsupported(
+        LWAI_MSG(std::string("input must be float32 or float64, got ") + DataTypeName(dtype)));
   }
   LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(1, dtype));
   if (ctx.has_input(2)) LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(2, dtype));
@@ -113,8 +113,8 @@ Status Prepare(KernelContext& ctx) {
     return PrepareGeneric(ctx, std::move(generic));
   }
   if (w.rank != x.rank) {
-    return ctx.ShapeMismatch("weight " + w.ToString() + " must have the input's rank " +
-                             std::to_string(x.rank));
+    return ctx.ShapeMismatch(LWAI_MSG("weight " + w.ToString() + " must have the input's rank " +
+                                      std::to_string(x.rank)));
   }
   auto state = std::make_unique<ConvState>();
   ConvState& s = *state;
@@ -124,23 +124,24 @@ Status Prepare(KernelContext& ctx) {
   s.out_channels = w[0];
   if (s.groups < 1 || s.in_channels % s.groups != 0 || s.out_channels % s.groups != 0 ||
       w[1] * s.groups != s.in_channels) {
-    return ctx.ShapeMismatch("input channels " + std::to_string(s.in_channels) + ", weight " +
-                             w.ToString() + " and group " + std::to_string(s.groups) +
-                             " do not fit together");
+    return ctx.ShapeMismatch(LWAI_MSG("input channels " + std::to_string(s.in_channels) +
+                                      ", weight " + w.ToString() + " and group " +
+                                      std::to_string(s.groups) + " do not fit together"));
   }
   const std::vector<int64_t> kernel_attr = ctx.node().GetInts("kernel_shape");
   if (!kernel_attr.empty()) {
     for (int i = 0; i + 2 < w.rank; ++i) {
       if (static_cast<int>(kernel_attr.size()) != w.rank - 2 || kernel_attr[i] != w[i + 2]) {
-        return ctx.ShapeMismatch("kernel_shape attribute does not match weight " + w.ToString());
+        return ctx.ShapeMismatch(
+            LWAI_MSG("kernel_shape attribute does not match weight " + w.ToString()));
       }
     }
   }
   if (ctx.has_input(2)) {
     LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(2, DataType::kFloat32));
     if (ctx.input(2).NumElements() != s.out_channels) {
-      return ctx.ShapeMismatch("bias " + ctx.input(2).shape.ToString() + " must have " +
-                               std::to_string(s.out_channels) + " elements");
+      return ctx.ShapeMismatch(LWAI_MSG("bias " + ctx.input(2).shape.ToString() + " must have " +
+                                        std::to_string(s.out_channels) + " elements"));
     }
   }
   WindowGeometry g;
@@ -178,8 +179,9 @@ Status Prepare(KernelContext& ctx) {
     int64_t out_pixels = 0;
     if (!CheckedProduct(col_dims, 3, &col_rows) || !CheckedProduct(out_dims, 2, &out_pixels) ||
         !CheckedMul(col_rows, out_pixels, &col_elements) || col_elements > (int64_t{1} << 40)) {
-      return ctx.ShapeMismatch("the im2col buffer for kernel " + ctx.input(1).shape.ToString() +
-                               " and output " + y.shape.ToString() + " is too large");
+      return ctx.ShapeMismatch(LWAI_MSG("the im2col buffer for kernel " +
+                                        ctx.input(1).shape.ToString() + " and output " +
+                                        y.shape.ToString() + " is too large"));
     }
     if (s.pointwise) col_elements = 0;
     s.col_bytes = (col_elements * sizeof(float) + 63) / 64 * 64;

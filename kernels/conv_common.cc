@@ -69,11 +69,11 @@ Status PrepareConvShape(KernelContext& ctx, int x_index, int w_index, ConvShape*
   const Shape& x = ctx.input(x_index).shape;
   const Shape& w = ctx.input(w_index).shape;
   if (x.rank < 3) {
-    return ctx.ShapeMismatch("input must be N x C x spatial..., got " + x.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("input must be N x C x spatial..., got " + x.ToString()));
   }
   if (w.rank != x.rank) {
-    return ctx.ShapeMismatch("weight " + w.ToString() + " must have the input's rank " +
-                             std::to_string(x.rank));
+    return ctx.ShapeMismatch(LWAI_MSG("weight " + w.ToString() + " must have the input's rank " +
+                                      std::to_string(x.rank)));
   }
   s->groups = ctx.node().GetInt("group", 1);
   s->batch = x[0];
@@ -81,17 +81,17 @@ Status PrepareConvShape(KernelContext& ctx, int x_index, int w_index, ConvShape*
   s->out_channels = w[0];
   if (s->groups < 1 || s->in_channels % s->groups != 0 || s->out_channels % s->groups != 0 ||
       w[1] * s->groups != s->in_channels) {
-    return ctx.ShapeMismatch("input channels " + std::to_string(s->in_channels) + ", weight " +
-                             w.ToString() + " and group " + std::to_string(s->groups) +
-                             " do not fit together");
+    return ctx.ShapeMismatch(LWAI_MSG("input channels " + std::to_string(s->in_channels) +
+                                      ", weight " + w.ToString() + " and group " +
+                                      std::to_string(s->groups) + " do not fit together"));
   }
   const std::vector<int64_t> kernel_attr = ctx.node().GetInts("kernel_shape");
   if (!kernel_attr.empty()) {
     bool match = static_cast<int>(kernel_attr.size()) == w.rank - 2;
     for (int i = 0; match && i + 2 < w.rank; ++i) match = kernel_attr[i] == w[i + 2];
     if (!match) {
-      return ctx.ShapeMismatch("kernel_shape " + IntsToString(kernel_attr) +
-                               " does not match weight " + w.ToString());
+      return ctx.ShapeMismatch(LWAI_MSG("kernel_shape " + IntsToString(kernel_attr) +
+                                        " does not match weight " + w.ToString()));
     }
   }
   LWAI_RETURN_IF_ERROR(ComputeWindowGeometry(ctx, x, &w.dims[2], false, &s->geometry));
@@ -109,7 +109,7 @@ Status PrepareConvShape(KernelContext& ctx, int x_index, int w_index, ConvShape*
 Status ComputeTransposeGeometry(const KernelContext& ctx, const Shape& x, const int64_t* kernel,
                                 WindowGeometry* g) {
   if (x.rank < 3) {
-    return ctx.ShapeMismatch("input must be N x C x spatial..., got " + x.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("input must be N x C x spatial..., got " + x.ToString()));
   }
   const int rank = x.rank - 2;
   g->spatial_rank = rank;
@@ -132,32 +132,33 @@ Status ComputeTransposeGeometry(const KernelContext& ctx, const Shape& x, const 
       {"strides", &strides}, {"dilations", &dilations}, {"output_padding", &output_padding}};
   for (const auto& check : checks) {
     if (static_cast<int>(check.second->size()) != rank) {
-      return ctx.InvalidModel(std::string("attribute '") + check.first + "' has " +
-                              std::to_string(check.second->size()) + " values, expected " +
-                              std::to_string(rank));
+      return ctx.InvalidModel(LWAI_MSG(std::string("attribute '") + check.first + "' has " +
+                                       std::to_string(check.second->size()) + " values, expected " +
+                                       std::to_string(rank)));
     }
   }
   if (static_cast<int>(pads.size()) != 2 * rank) {
-    return ctx.InvalidModel("attribute 'pads' has " + std::to_string(pads.size()) +
-                            " values, expected " + std::to_string(2 * rank));
+    return ctx.InvalidModel(LWAI_MSG("attribute 'pads' has " + std::to_string(pads.size()) +
+                                     " values, expected " + std::to_string(2 * rank)));
   }
   if (!output_shape.empty() && static_cast<int>(output_shape.size()) != rank) {
-    return ctx.InvalidModel("attribute 'output_shape' has " + std::to_string(output_shape.size()) +
-                            " values, expected " + std::to_string(rank));
+    return ctx.InvalidModel(LWAI_MSG("attribute 'output_shape' has " +
+                                     std::to_string(output_shape.size()) + " values, expected " +
+                                     std::to_string(rank)));
   }
   const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
   if (!same && auto_pad != "VALID" && auto_pad != "NOTSET" && !auto_pad.empty()) {
-    return ctx.InvalidModel("unknown auto_pad '" + auto_pad + "'");
+    return ctx.InvalidModel(LWAI_MSG("unknown auto_pad '" + auto_pad + "'"));
   }
   for (int i = 0; i < rank; ++i) {
     const int64_t in = x.dims[i + 2], k = kernel[i], s = strides[i], d = dilations[i];
     if (k < 1 || s < 1 || d < 1 || output_padding[i] < 0) {
       return ctx.InvalidModel(
-          "kernel size, strides and dilations must be >= 1 and "
-          "output_padding >= 0 (axis " +
-          std::to_string(i) + ": kernel " + std::to_string(k) + ", stride " + std::to_string(s) +
-          ", dilation " + std::to_string(d) + ", output_padding " +
-          std::to_string(output_padding[i]) + ")");
+          LWAI_MSG("kernel size, strides and dilations must be >= 1 and "
+                   "output_padding >= 0 (axis " +
+                   std::to_string(i) + ": kernel " + std::to_string(k) + ", stride " +
+                   std::to_string(s) + ", dilation " + std::to_string(d) + ", output_padding " +
+                   std::to_string(output_padding[i]) + ")"));
     }
     // Bounded so that the arithmetic below cannot overflow (dims are at most 2^40).
     constexpr int64_t kLimit = int64_t{1} << 31;
@@ -168,20 +169,20 @@ Status ComputeTransposeGeometry(const KernelContext& ctx, const Shape& x, const 
         (!pads.empty() && !(pads[i] > -kLimit && pads[i] < kLimit && pads[i + rank] > -kLimit &&
                             pads[i + rank] < kLimit))) {
       return ctx.Unsupported(
-          "kernel, strides, dilations, pads and output_padding must be below "
-          "2^31 and the input and output_shape at most 2^40 (axis " +
-          std::to_string(i) + ")");
+          LWAI_MSG("kernel, strides, dilations, pads and output_padding must be below "
+                   "2^31 and the input and output_shape at most 2^40 (axis " +
+                   std::to_string(i) + ")"));
     }
     int64_t full = 0;
     if (!CheckedMul(s, in - 1, &full) ||
         !CheckedAdd(full, output_padding[i] + (k - 1) * d + 1, &full)) {
-      return ctx.ShapeMismatch("output size overflows on axis " + std::to_string(i));
+      return ctx.ShapeMismatch(LWAI_MSG("output size overflows on axis " + std::to_string(i)));
     }
     int64_t out = 0;
     if (!output_shape.empty() || same) {
       out = output_shape.empty() ? 0 : output_shape[i];
       if (output_shape.empty() && !CheckedMul(in, s, &out)) {
-        return ctx.ShapeMismatch("output size overflows on axis " + std::to_string(i));
+        return ctx.ShapeMismatch(LWAI_MSG("output size overflows on axis " + std::to_string(i)));
       }
       const int64_t total = full - out;
       // Floor division, so that negative totals (an output_shape larger than the full
@@ -195,8 +196,8 @@ Status ComputeTransposeGeometry(const KernelContext& ctx, const Shape& x, const 
       out = full - begin - end;
     }
     if (out < 0) {
-      return ctx.ShapeMismatch("output size on spatial axis " + std::to_string(i) +
-                               " would be negative (" + std::to_string(out) + ")");
+      return ctx.ShapeMismatch(LWAI_MSG("output size on spatial axis " + std::to_string(i) +
+                                        " would be negative (" + std::to_string(out) + ")"));
     }
     g->pad_end[i] = full - out - g->pad_begin[i];
     g->input[i] = out;
@@ -316,9 +317,10 @@ Status ExpectQuantizationParameter(const KernelContext& ctx, int index, DataType
   if (t.dtype == dtype && (n == 1 || (count > 1 && t.shape.rank == 1 && n == count))) {
     return Status::Ok();
   }
-  return ctx.InvalidModel(std::string(what) + " must be a " + DataTypeName(dtype) + " scalar" +
-                          (count > 1 ? " or have " + std::to_string(count) + " values" : "") +
-                          ", got " + DataTypeName(t.dtype) + " " + t.shape.ToString());
+  return ctx.InvalidModel(
+      LWAI_MSG(std::string(what) + " must be a " + DataTypeName(dtype) + " scalar" +
+               (count > 1 ? " or have " + std::to_string(count) + " values" : "") + ", got " +
+               DataTypeName(t.dtype) + " " + t.shape.ToString()));
 }
 
 int32_t ZeroPointAt(const KernelContext& ctx, int index, int64_t i) {
@@ -342,8 +344,8 @@ Status PrepareIntegerConv(KernelContext& ctx, int x_index, int w_index, int x_zp
   for (int i : {x_index, w_index}) {
     const DataType t = ctx.input(i).dtype;
     if (t != DataType::kUInt8 && t != DataType::kInt8) {
-      return ctx.Unsupported("input " + std::to_string(i) + " must be uint8 or int8, got " +
-                             DataTypeName(t));
+      return ctx.Unsupported(LWAI_MSG("input " + std::to_string(i) +
+                                      " must be uint8 or int8, got " + DataTypeName(t)));
     }
   }
   plan->x_type = ctx.input(x_index).dtype;
@@ -353,19 +355,20 @@ Status PrepareIntegerConv(KernelContext& ctx, int x_index, int w_index, int x_zp
   if (x_zp_index >= 0 && ctx.has_input(x_zp_index)) {
     const TensorView& zp = ctx.input(x_zp_index);
     if (zp.dtype != plan->x_type || zp.NumElements() != 1) {
-      return ctx.InvalidModel("input " + std::to_string(x_zp_index) + " (x zero point) must be a " +
-                              DataTypeName(plan->x_type) + " scalar, got " +
-                              DataTypeName(zp.dtype) + " " + zp.shape.ToString());
+      return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(x_zp_index) +
+                                       " (x zero point) must be a " + DataTypeName(plan->x_type) +
+                                       " scalar, got " + DataTypeName(zp.dtype) + " " +
+                                       zp.shape.ToString()));
     }
   }
   if (w_zp_index >= 0 && ctx.has_input(w_zp_index)) {
     const TensorView& zp = ctx.input(w_zp_index);
     const int64_t n = zp.NumElements();
     if (zp.dtype != plan->w_type || zp.shape.rank > 1 || (n != 1 && n != s.out_channels)) {
-      return ctx.InvalidModel("input " + std::to_string(w_zp_index) + " (w zero point) must be a " +
-                              DataTypeName(plan->w_type) + " scalar or have " +
-                              std::to_string(s.out_channels) + " elements, got " +
-                              DataTypeName(zp.dtype) + " " + zp.shape.ToString());
+      return ctx.InvalidModel(LWAI_MSG(
+          "input " + std::to_string(w_zp_index) + " (w zero point) must be a " +
+          DataTypeName(plan->w_type) + " scalar or have " + std::to_string(s.out_channels) +
+          " elements, got " + DataTypeName(zp.dtype) + " " + zp.shape.ToString()));
     }
   }
   plan->w_offset = 0;

@@ -25,15 +25,16 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 3));
   const DataType dtype = ctx.input(0).dtype;
   if (dtype != DataType::kFloat32 && dtype != DataType::kFloat64) {
-    return ctx.Unsupported(std::string("input must be float32 or float64, got ") +
-                           DataTypeName(dtype));
+    return ctx.Unsupported(
+        LWAI_MSG(std::string("input must be float32 or float64, got ") + DataTypeName(dtype)));
   }
   LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(1, dtype));
   const Shape& x = ctx.input(0).shape;
   const Shape& w = ctx.input(1).shape;
   if (x.rank < 3 || w.rank != x.rank) {
-    return ctx.ShapeMismatch("input must be N x C x spatial... and weight of the same rank, got " +
-                             x.ToString() + " and " + w.ToString());
+    return ctx.ShapeMismatch(
+        LWAI_MSG("input must be N x C x spatial... and weight of the same rank, got " +
+                 x.ToString() + " and " + w.ToString()));
   }
   auto state = std::make_unique<ConvTransposeState>();
   ConvTransposeState& s = *state;
@@ -42,9 +43,10 @@ Status Prepare(KernelContext& ctx) {
   s.batch = x[0];
   s.in_channels = x[1];
   if (s.groups < 1 || w[0] != s.in_channels || s.in_channels % s.groups != 0) {
-    return ctx.ShapeMismatch("input channels " + std::to_string(s.in_channels) + ", weight " +
-                             w.ToString() + " and group " + std::to_string(s.groups) +
-                             " do not fit together (weight must be C x M/group x kernel...)");
+    return ctx.ShapeMismatch(
+        LWAI_MSG("input channels " + std::to_string(s.in_channels) + ", weight " + w.ToString() +
+                 " and group " + std::to_string(s.groups) +
+                 " do not fit together (weight must be C x M/group x kernel...)"));
   }
   s.out_channels = w[1] * s.groups;
   const std::vector<int64_t> kernel_attr = ctx.node().GetInts("kernel_shape");
@@ -52,15 +54,15 @@ Status Prepare(KernelContext& ctx) {
     bool match = static_cast<int>(kernel_attr.size()) == w.rank - 2;
     for (int i = 0; match && i + 2 < w.rank; ++i) match = kernel_attr[i] == w[i + 2];
     if (!match) {
-      return ctx.ShapeMismatch("kernel_shape " + IntsToString(kernel_attr) +
-                               " does not match weight " + w.ToString());
+      return ctx.ShapeMismatch(LWAI_MSG("kernel_shape " + IntsToString(kernel_attr) +
+                                        " does not match weight " + w.ToString()));
     }
   }
   if (ctx.has_input(2)) {
     LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(2, dtype));
     if (ctx.input(2).NumElements() != s.out_channels) {
-      return ctx.ShapeMismatch("bias " + ctx.input(2).shape.ToString() + " must have " +
-                               std::to_string(s.out_channels) + " elements");
+      return ctx.ShapeMismatch(LWAI_MSG("bias " + ctx.input(2).shape.ToString() + " must have " +
+                                        std::to_string(s.out_channels) + " elements"));
     }
   }
   WindowGeometry& g = s.geometry;

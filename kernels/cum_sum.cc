@@ -10,18 +10,19 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 2));
   const TensorView& x = ctx.input(0);
   if (!DispatchNumeric(x.dtype, [](auto) {})) {
-    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(x.dtype) +
-                           " is not supported (expected a numeric type)");
+    return ctx.Unsupported(LWAI_MSG(std::string("input dtype ") + DataTypeName(x.dtype) +
+                                    " is not supported (expected a numeric type)"));
   }
   const TensorView& axis = ctx.input(1);
   if (axis.dtype != DataType::kInt32 && axis.dtype != DataType::kInt64) {
-    return ctx.InvalidModel(std::string("axis must be int32 or int64, got ") +
-                            DataTypeName(axis.dtype));
+    return ctx.InvalidModel(
+        LWAI_MSG(std::string("axis must be int32 or int64, got ") + DataTypeName(axis.dtype)));
   }
   if (axis.NumElements() != 1) {
-    return ctx.ShapeMismatch("axis must be a scalar, got " + axis.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("axis must be a scalar, got " + axis.shape.ToString()));
   }
-  if (x.shape.rank == 0) return ctx.ShapeMismatch("input must have rank >= 1, got a scalar");
+  if (x.shape.rank == 0)
+    return ctx.ShapeMismatch(LWAI_MSG("input must have rank >= 1, got a scalar"));
   if (axis.data != nullptr) {
     AxisSplit split;
     LWAI_RETURN_IF_ERROR(SplitAtAxis(ctx, x.shape, IntAt(axis, 0), &split));

@@ -24,15 +24,15 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(3, 5));
   const DataType dtype = ctx.input(kX).dtype;
   if (dtype != DataType::kFloat32 && dtype != DataType::kFloat64) {
-    return ctx.Unsupported(std::string("input must be float32 or float64, got ") +
-                           DataTypeName(dtype));
+    return ctx.Unsupported(
+        LWAI_MSG(std::string("input must be float32 or float64, got ") + DataTypeName(dtype)));
   }
   for (int i : {kW, kOffset, kBias, kMask}) {
     if (ctx.has_input(i)) LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(i, dtype));
   }
   if (ctx.input(kX).shape.rank != 4) {
-    return ctx.Unsupported("only 2-D deformable convolutions are supported, input is " +
-                           ctx.input(kX).shape.ToString());
+    return ctx.Unsupported(LWAI_MSG("only 2-D deformable convolutions are supported, input is " +
+                                    ctx.input(kX).shape.ToString()));
   }
   auto state = std::make_unique<DeformConvState>();
   DeformConvState& s = *state;
@@ -41,9 +41,9 @@ Status Prepare(KernelContext& ctx) {
   const ConvShape& c = s.shape;
   s.offset_groups = ctx.node().GetInt("offset_group", 1);
   if (s.offset_groups < 1 || c.in_channels % s.offset_groups != 0) {
-    return ctx.InvalidModel("offset_group " + std::to_string(s.offset_groups) +
-                            " must be >= 1 and divide the input channels " +
-                            std::to_string(c.in_channels));
+    return ctx.InvalidModel(LWAI_MSG("offset_group " + std::to_string(s.offset_groups) +
+                                     " must be >= 1 and divide the input channels " +
+                                     std::to_string(c.in_channels)));
   }
   const Shape& y = ctx.output(0).shape;
   auto check = [&](int index, int64_t channels, const char* name) -> Status {
@@ -51,8 +51,8 @@ Status Prepare(KernelContext& ctx) {
     Shape expected = y;
     expected[1] = channels;
     if (t != expected) {
-      return ctx.ShapeMismatch(std::string(name) + " must be " + expected.ToString() + ", got " +
-                               t.ToString());
+      return ctx.ShapeMismatch(LWAI_MSG(std::string(name) + " must be " + expected.ToString() +
+                                        ", got " + t.ToString()));
     }
     return Status::Ok();
   };
@@ -61,8 +61,8 @@ Status Prepare(KernelContext& ctx) {
     LWAI_RETURN_IF_ERROR(check(kMask, s.offset_groups * c.kernel_size, "mask"));
   }
   if (ctx.has_input(kBias) && ctx.input(kBias).NumElements() != c.out_channels) {
-    return ctx.ShapeMismatch("bias " + ctx.input(kBias).shape.ToString() + " must have " +
-                             std::to_string(c.out_channels) + " elements");
+    return ctx.ShapeMismatch(LWAI_MSG("bias " + ctx.input(kBias).shape.ToString() + " must have " +
+                                      std::to_string(c.out_channels) + " elements"));
   }
   ctx.output(0).dtype = dtype;
   if (!ctx.shape_only()) {

@@ -19,14 +19,15 @@ Status Prepare(KernelContext& ctx) {
   const int64_t b = ctx.node().GetInt("blocksize", 0);
   const std::string mode = ctx.node().GetString("mode", "DCR");
   if (mode != "DCR" && mode != "CRD") {
-    return ctx.InvalidModel("mode must be DCR or CRD, got '" + mode + "'");
+    return ctx.InvalidModel(LWAI_MSG("mode must be DCR or CRD, got '" + mode + "'"));
   }
   if (b < 1 || b > (int64_t{1} << 20)) {
-    return ctx.InvalidModel("blocksize must be in [1, 2^20], got " + std::to_string(b));
+    return ctx.InvalidModel(LWAI_MSG("blocksize must be in [1, 2^20], got " + std::to_string(b)));
   }
   if (x.shape.rank != 4 || x.shape[1] % (b * b) != 0) {
-    return ctx.ShapeMismatch("input must be [N, C, H, W] with C divisible by blocksize^2 = " +
-                             std::to_string(b * b) + ", got " + x.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG(
+        "input must be [N, C, H, W] with C divisible by blocksize^2 = " + std::to_string(b * b) +
+        ", got " + x.shape.ToString()));
   }
   const int64_t n = x.shape[0], c = x.shape[1] / (b * b), h = x.shape[2], w = x.shape[3];
   auto state = std::make_unique<DepthToSpaceState>();
@@ -39,8 +40,8 @@ Status Prepare(KernelContext& ctx) {
   }
   int64_t out_h = 0, out_w = 0;
   if (!CheckedMul(h, b, &out_h) || !CheckedMul(w, b, &out_w)) {
-    return ctx.ShapeMismatch("output of " + x.shape.ToString() + " with blocksize " +
-                             std::to_string(b) + " is too large");
+    return ctx.ShapeMismatch(LWAI_MSG("output of " + x.shape.ToString() + " with blocksize " +
+                                      std::to_string(b) + " is too large"));
   }
   ctx.SetState(std::move(state));
   ctx.output(0).dtype = x.dtype;

@@ -197,12 +197,13 @@ void SetForcePortableForTesting(bool force) { g_force_portable.store(force); }
 Result<std::unique_ptr<DepthwiseConv>> DepthwiseConv::Create(const float* weights,
                                                              const float* bias, int channels,
                                                              int kernel_h, int kernel_w) {
-  if (weights == nullptr) return InvalidArgument("DepthwiseConv: weights are null");
+  if (weights == nullptr) return InvalidArgument(LWAI_MSG("DepthwiseConv: weights are null"));
   if (channels < 1 || channels > (1 << 20) || kernel_h < 1 || kernel_h > 64 || kernel_w < 1 ||
       kernel_w > 64) {
-    return InvalidArgument("DepthwiseConv: channels " + std::to_string(channels) + ", kernel " +
-                           std::to_string(kernel_h) + "x" + std::to_string(kernel_w) +
-                           " outside [1, 1048576] and [1, 64]");
+    return InvalidArgument(LWAI_MSG("DepthwiseConv: channels " + std::to_string(channels) +
+                                    ", kernel " + std::to_string(kernel_h) + "x" +
+                                    std::to_string(kernel_w) +
+                                    " outside [1, 1048576] and [1, 64]"));
   }
   std::unique_ptr<DepthwiseConv> conv(new DepthwiseConv());
   conv->channels_ = channels;

@@ -35,13 +35,14 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 3));
   const DataType x_type = ctx.input(0).dtype;
   if (!IsFourBit(x_type) && !DispatchQuantized(x_type, true, [](auto) {})) {
-    return ctx.Unsupported("x must be int4, uint4, int8, uint8, int16, uint16 or int32, got " +
-                           std::string(DataTypeName(x_type)));
+    return ctx.Unsupported(
+        LWAI_MSG("x must be int4, uint4, int8, uint8, int16, uint16 or int32, got " +
+                 std::string(DataTypeName(x_type))));
   }
   const DataType scale_type = ctx.input(1).dtype;
   if (scale_type != DataType::kFloat32 && scale_type != DataType::kFloat64) {
-    return ctx.Unsupported("x_scale must be float32 or float64, got " +
-                           std::string(DataTypeName(scale_type)));
+    return ctx.Unsupported(LWAI_MSG("x_scale must be float32 or float64, got " +
+                                    std::string(DataTypeName(scale_type))));
   }
   if (ctx.has_input(2)) LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(2, x_type));
   auto state = std::make_unique<DequantizeState>();

@@ -15,11 +15,12 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   const DataType dtype = ctx.input(0).dtype;
   if (dtype != DataType::kFloat32 && dtype != DataType::kFloat64) {
-    return ctx.Unsupported("X must be float32 or float64, got " + std::string(DataTypeName(dtype)));
+    return ctx.Unsupported(
+        LWAI_MSG("X must be float32 or float64, got " + std::string(DataTypeName(dtype))));
   }
   const Shape& x = ctx.input(0).shape;
   if (x.rank < 2 || x[x.rank - 1] != x[x.rank - 2]) {
-    return ctx.ShapeMismatch("X must be [..., M, M], got " + x.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("X must be [..., M, M], got " + x.ToString()));
   }
   Shape out = x;
   out.rank -= 2;

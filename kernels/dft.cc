@@ -22,33 +22,33 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 3));
   const TensorView& x = ctx.input(0);
   if (x.dtype != DataType::kFloat32 && x.dtype != DataType::kFloat64) {
-    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(x.dtype) +
-                           " (supported: float32, float64)");
+    return ctx.Unsupported(LWAI_MSG(std::string("input dtype ") + DataTypeName(x.dtype) +
+                                    " (supported: float32, float64)"));
   }
   const int rank = x.shape.rank;
   if (rank < 2 || (x.shape[rank - 1] != 1 && x.shape[rank - 1] != 2)) {
-    return ctx.ShapeMismatch("input must have rank >= 2 and last dimension 1 or 2, got " +
-                             x.shape.ToString());
+    return ctx.ShapeMismatch(
+        LWAI_MSG("input must have rank >= 2 and last dimension 1 or 2, got " + x.shape.ToString()));
   }
   int64_t axis = -2;
   if (ctx.has_input(2)) LWAI_RETURN_IF_ERROR(ReadIntScalar(ctx, 2, "axis", &axis));
   if (axis < -rank || axis > rank - 2 || axis == -1) {
-    return ctx.InvalidModel("axis must be in [" + std::to_string(-rank) + ", -2] or [0, " +
-                            std::to_string(rank - 2) + "], got " + std::to_string(axis));
+    return ctx.InvalidModel(LWAI_MSG("axis must be in [" + std::to_string(-rank) + ", -2] or [0, " +
+                                     std::to_string(rank - 2) + "], got " + std::to_string(axis)));
   }
   if (axis < 0) axis += rank;
   int64_t length = x.shape[static_cast<int>(axis)];
   if (ctx.has_input(1)) {
     LWAI_RETURN_IF_ERROR(ReadIntScalar(ctx, 1, "dft_length", &length));
     if (length < 1) {
-      return ctx.InvalidModel("dft_length must be >= 1, got " + std::to_string(length));
+      return ctx.InvalidModel(LWAI_MSG("dft_length must be >= 1, got " + std::to_string(length)));
     }
   }
   const int64_t onesided = ctx.node().GetInt("onesided", 0);
   const int64_t inverse = ctx.node().GetInt("inverse", 0);
   if ((onesided != 0 && onesided != 1) || (inverse != 0 && inverse != 1)) {
-    return ctx.InvalidModel("onesided and inverse must be 0 or 1, got " + std::to_string(onesided) +
-                            " and " + std::to_string(inverse));
+    return ctx.InvalidModel(LWAI_MSG("onesided and inverse must be 0 or 1, got " +
+                                     std::to_string(onesided) + " and " + std::to_string(inverse)));
   }
   auto state = std::make_unique<DftState>();
   state->axis = static_cast<int>(axis);
@@ -63,7 +63,7 @@ Status Prepare(KernelContext& ctx) {
   if (x.shape.NumElements() > 0 && !ctx.shape_only()) {
     uint64_t bytes = 0;
     if (!DftPlan::ScratchBytes(length, state->bins, &bytes) || bytes > SIZE_MAX) {
-      return ctx.InvalidModel("dft_length " + std::to_string(length) + " is too large");
+      return ctx.InvalidModel(LWAI_MSG("dft_length " + std::to_string(length) + " is too large"));
     }
     ctx.RequestScratch(static_cast<size_t>(bytes));
   }

@@ -27,8 +27,9 @@ bool IsFloat(DataType dtype) { return dtype == DataType::kFloat32 || dtype == Da
 
 // Training mode scales the values: only float inputs can do that.
 Status TrainingDtypeError(const KernelContext& ctx) {
-  return ctx.Unsupported(std::string("training_mode with dtype ") +
-                         DataTypeName(ctx.input(0).dtype) + " (expected float32 or float64)");
+  return ctx.Unsupported(LWAI_MSG(std::string("training_mode with dtype ") +
+                                  DataTypeName(ctx.input(0).dtype) +
+                                  " (expected float32 or float64)"));
 }
 
 Status Prepare(KernelContext& ctx) {
@@ -39,16 +40,16 @@ Status Prepare(KernelContext& ctx) {
     const TensorView& ratio = ctx.input(1);
     if (ratio.NumElements() != 1 ||
         (ratio.dtype != DataType::kFloat32 && ratio.dtype != DataType::kFloat64)) {
-      return ctx.InvalidModel("ratio must be a float32 or float64 scalar, got " +
-                              std::string(DataTypeName(ratio.dtype)) + " " +
-                              ratio.shape.ToString());
+      return ctx.InvalidModel(LWAI_MSG("ratio must be a float32 or float64 scalar, got " +
+                                       std::string(DataTypeName(ratio.dtype)) + " " +
+                                       ratio.shape.ToString()));
     }
   }
   if (ctx.has_input(2)) {
     LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(2, DataType::kBool));
     if (ctx.input(2).NumElements() != 1) {
-      return ctx.ShapeMismatch("training_mode must be a scalar, got " +
-                               ctx.input(2).shape.ToString());
+      return ctx.ShapeMismatch(
+          LWAI_MSG("training_mode must be a scalar, got " + ctx.input(2).shape.ToString()));
     }
     if (TrainingMode(ctx) && !IsFloat(x.dtype)) return TrainingDtypeError(ctx);
   }
@@ -72,8 +73,9 @@ Status Eval(KernelContext& ctx) {
     return Status::Ok();
   }
   if (!(ratio > 0 && ratio < 1)) {
-    return ctx.Error(StatusCode::kInvalidArgument,
-                     "ratio must be in [0, 1) in training mode, got " + std::to_string(ratio));
+    return ctx.Error(
+        StatusCode::kInvalidArgument,
+        LWAI_MSG("ratio must be in [0, 1) in training mode, got " + std::to_string(ratio)));
   }
   const TensorView& x = ctx.input(0);
   if (!IsFloat(x.dtype)) return TrainingDtypeError(ctx);

@@ -29,19 +29,21 @@ Status Prepare(KernelContext& ctx) {
   const TensorView& a = ctx.input(kA);
   const TensorView& b = ctx.input(kB);
   if (!IsByteType(b.dtype)) {
-    return ctx.Unsupported(std::string("B must be uint8 or int8, got ") + DataTypeName(b.dtype));
+    return ctx.Unsupported(
+        LWAI_MSG(std::string("B must be uint8 or int8, got ") + DataTypeName(b.dtype)));
   }
   if (a.shape.rank < 1 || b.shape.rank != 2) {
-    return ctx.ShapeMismatch("A must have a rank of at least 1 and B must be a matrix, got " +
-                             a.shape.ToString() + " and " + b.shape.ToString());
+    return ctx.ShapeMismatch(
+        LWAI_MSG("A must have a rank of at least 1 and B must be a matrix, got " +
+                 a.shape.ToString() + " and " + b.shape.ToString()));
   }
   auto state = std::make_unique<DynamicQuantizeMatMulState>();
   DynamicQuantizeMatMulState& s = *state;
   s.k = a.shape[a.shape.rank - 1];
   s.n = b.shape[1];
   if (b.shape[0] != s.k) {
-    return ctx.ShapeMismatch("A " + a.shape.ToString() + " and B " + b.shape.ToString() +
-                             " do not multiply");
+    return ctx.ShapeMismatch(
+        LWAI_MSG("A " + a.shape.ToString() + " and B " + b.shape.ToString() + " do not multiply"));
   }
   s.m = s.k > 0 ? a.NumElements() / s.k : 0;
   LWAI_RETURN_IF_ERROR(
@@ -53,8 +55,8 @@ Status Prepare(KernelContext& ctx) {
   if (ctx.has_input(kBias)) {
     const TensorView& bias = ctx.input(kBias);
     if (bias.dtype != DataType::kFloat32 || bias.shape != Shape({s.n})) {
-      return ctx.InvalidModel("bias must be float32 [" + std::to_string(s.n) + "], got " +
-                              DataTypeName(bias.dtype) + " " + bias.shape.ToString());
+      return ctx.InvalidModel(LWAI_MSG("bias must be float32 [" + std::to_string(s.n) + "], got " +
+                                       DataTypeName(bias.dtype) + " " + bias.shape.ToString()));
     }
   }
   LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &s.activation));

@@ -56,13 +56,14 @@ std::vector<int> ExpandEllipsis(const std::vector<int>& labels, int n, int ellip
 }
 
 Status Prepare(KernelContext& ctx) {
-  if (ctx.num_inputs() < 1) return ctx.InvalidModel("Einsum needs at least one input");
+  if (ctx.num_inputs() < 1) return ctx.InvalidModel(LWAI_MSG("Einsum needs at least one input"));
   for (int i = 0; i < ctx.num_inputs(); ++i) {
-    if (!ctx.has_input(i)) return ctx.InvalidModel("input " + std::to_string(i) + " is missing");
+    if (!ctx.has_input(i))
+      return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(i) + " is missing"));
   }
   const DataType dtype = ctx.input(0).dtype;
   if (!DispatchNumeric(dtype, [](auto) {})) {
-    return ctx.Unsupported("unsupported dtype " + std::string(DataTypeName(dtype)));
+    return ctx.Unsupported(LWAI_MSG("unsupported dtype " + std::string(DataTypeName(dtype))));
   }
   for (int i = 1; i < ctx.num_inputs(); ++i) LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(i, dtype));
   std::string equation;
@@ -78,15 +79,16 @@ Status Prepare(KernelContext& ctx) {
     terms.emplace_back();
     const size_t end = comma == std::string::npos ? lhs.size() : comma;
     if (!ParseTerm(lhs.substr(start, end - start), &terms.back())) {
-      return ctx.InvalidModel(malformed);
+      return ctx.InvalidModel(LWAI_MSG(malformed));
     }
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
   const int num_operands = static_cast<int>(terms.size());
   if (num_operands != ctx.num_inputs()) {
-    return ctx.InvalidModel("equation '" + equation + "' has " + std::to_string(num_operands) +
-                            " operands, the node " + std::to_string(ctx.num_inputs()) + " inputs");
+    return ctx.InvalidModel(LWAI_MSG("equation '" + equation + "' has " +
+                                     std::to_string(num_operands) + " operands, the node " +
+                                     std::to_string(ctx.num_inputs()) + " inputs"));
   }
 
   // Each operand's labels with the ellipsis expanded, and every label's size.
@@ -99,8 +101,8 @@ Status Prepare(KernelContext& ctx) {
     const int explicit_labels = static_cast<int>(terms[t].size()) - (has_ellipsis ? 1 : 0);
     ellipsis_dims[t] = shape.rank - explicit_labels;
     if (ellipsis_dims[t] < 0 || (!has_ellipsis && ellipsis_dims[t] != 0)) {
-      return ctx.ShapeMismatch("operand " + std::to_string(t) + " " + shape.ToString() +
-                               " does not match its labels in '" + equation + "'");
+      return ctx.ShapeMismatch(LWAI_MSG("operand " + std::to_string(t) + " " + shape.ToString() +
+                                        " does not match its labels in '" + equation + "'"));
     }
     ellipsis_rank = std::max(ellipsis_rank, ellipsis_dims[t]);
   }
@@ -117,9 +119,9 @@ Status Prepare(KernelContext& ctx) {
       if (size == -1 || size == 1) {
         size = shape[d];
       } else if (shape[d] != 1 && shape[d] != size) {
-        return ctx.ShapeMismatch("dimension sizes " + std::to_string(size) + " and " +
-                                 std::to_string(shape[d]) + " of one label differ in '" + equation +
-                                 "'");
+        return ctx.ShapeMismatch(LWAI_MSG("dimension sizes " + std::to_string(size) + " and " +
+                                          std::to_string(shape[d]) + " of one label differ in '" +
+                                          equation + "'"));
       }
     }
   }
@@ -128,16 +130,16 @@ Status Prepare(KernelContext& ctx) {
   std::vector<int> out_ids;
   if (arrow != std::string::npos) {
     std::vector<int> rhs;
-    if (!ParseTerm(equation.substr(arrow + 2), &rhs)) return ctx.InvalidModel(malformed);
+    if (!ParseTerm(equation.substr(arrow + 2), &rhs)) return ctx.InvalidModel(LWAI_MSG(malformed));
     out_ids = ExpandEllipsis(rhs, ellipsis_rank, ellipsis_rank);
     for (size_t i = 0; i < out_ids.size(); ++i) {
       const int id = out_ids[i];
       if (id < kEllipsisBase && occurrences[id] == 0) {
-        return ctx.InvalidModel(std::string("output label '") + char(id) +
-                                "' is not in any input of '" + equation + "'");
+        return ctx.InvalidModel(LWAI_MSG(std::string("output label '") + char(id) +
+                                         "' is not in any input of '" + equation + "'"));
       }
       if (std::find(out_ids.begin(), out_ids.begin() + i, id) != out_ids.begin() + i) {
-        return ctx.InvalidModel("repeated output label in '" + equation + "'");
+        return ctx.InvalidModel(LWAI_MSG("repeated output label in '" + equation + "'"));
       }
     }
   } else {
@@ -158,7 +160,7 @@ Status Prepare(KernelContext& ctx) {
   const int num_labels = static_cast<int>(all_ids.size());
   s.num_out = static_cast<int>(out_ids.size());
   if (s.num_out > kMaxRank)
-    return ctx.Unsupported("output rank exceeds " + std::to_string(kMaxRank));
+    return ctx.Unsupported(LWAI_MSG("output rank exceeds " + std::to_string(kMaxRank)));
   std::vector<int> position(kEllipsisBase + kMaxRank, -1);
   for (int l = 0; l < num_labels; ++l) {
     position[all_ids[l]] = l;

@@ -11,29 +11,30 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 2));
   const TensorView& in = ctx.input(0);
   if (DataTypeSize(in.dtype) == 0) {
-    return ctx.Unsupported(std::string("dtype ") + DataTypeName(in.dtype));
+    return ctx.Unsupported(LWAI_MSG(std::string("dtype ") + DataTypeName(in.dtype)));
   }
   if (ctx.input(1).shape.rank > 1) {
-    return ctx.InvalidModel("shape must be 1-D, got " + ctx.input(1).shape.ToString());
+    return ctx.InvalidModel(LWAI_MSG("shape must be 1-D, got " + ctx.input(1).shape.ToString()));
   }
   std::vector<int64_t> dims;
   LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 1, &dims));
   if (dims.size() > static_cast<size_t>(kMaxRank)) {
-    return ctx.Unsupported("shape " + IntsToString(dims) + " has rank " +
-                           std::to_string(dims.size()) + ", at most " + std::to_string(kMaxRank) +
-                           " supported");
+    return ctx.Unsupported(LWAI_MSG("shape " + IntsToString(dims) + " has rank " +
+                                    std::to_string(dims.size()) + ", at most " +
+                                    std::to_string(kMaxRank) + " supported"));
   }
   Shape target;
   target.rank = static_cast<int>(dims.size());
   for (size_t i = 0; i < dims.size(); ++i) {
     if (dims[i] < 0) {
-      return ctx.InvalidModel("shape " + IntsToString(dims) + " has a negative dimension");
+      return ctx.InvalidModel(
+          LWAI_MSG("shape " + IntsToString(dims) + " has a negative dimension"));
     }
     target.dims[i] = dims[i];
   }
   Shape shape;
   Status status = BroadcastShapes(in.shape, target, &shape);
-  if (!status.ok()) return ctx.ShapeMismatch(status.message());
+  if (!status.ok()) return ctx.ShapeMismatch(LWAI_MSG(status.message()));
   ctx.output(0).shape = shape;
   ctx.output(0).dtype = in.dtype;
   return Status::Ok();

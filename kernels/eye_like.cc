@@ -13,13 +13,13 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   const TensorView& x = ctx.input(0);
   if (x.shape.rank != 2) {
-    return ctx.ShapeMismatch("input must be 2-D, got " + x.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("input must be 2-D, got " + x.shape.ToString()));
   }
   const DataType dtype =
       static_cast<DataType>(ctx.node().GetInt("dtype", static_cast<int64_t>(x.dtype)));
   if (!DispatchNumericOrBool(dtype, [](auto) {})) {
-    return ctx.Unsupported(std::string("output dtype ") + DataTypeName(dtype) +
-                           " (expected a numeric type or bool)");
+    return ctx.Unsupported(LWAI_MSG(std::string("output dtype ") + DataTypeName(dtype) +
+                                    " (expected a numeric type or bool)"));
   }
   ctx.output(0).dtype = dtype;
   ctx.output(0).shape = x.shape;

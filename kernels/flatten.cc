@@ -11,8 +11,8 @@ Status Prepare(KernelContext& ctx) {
   const Shape& in = ctx.input(0).shape;
   int64_t axis = ctx.node().GetInt("axis", 1);
   if (axis < -in.rank || axis > in.rank) {
-    return ctx.InvalidModel("axis " + std::to_string(axis) + " is out of range for input " +
-                            in.ToString());
+    return ctx.InvalidModel(
+        LWAI_MSG("axis " + std::to_string(axis) + " is out of range for input " + in.ToString()));
   }
   if (axis < 0) axis += in.rank;
   int64_t outer = 1;

@@ -18,22 +18,22 @@ Status Prepare(KernelContext& ctx) {
   const TensorView& data = ctx.input(0);
   const TensorView& indices = ctx.input(1);
   if (indices.dtype != DataType::kInt32 && indices.dtype != DataType::kInt64) {
-    return ctx.InvalidModel(std::string("indices must be int32 or int64, got ") +
-                            DataTypeName(indices.dtype));
+    return ctx.InvalidModel(LWAI_MSG(std::string("indices must be int32 or int64, got ") +
+                                     DataTypeName(indices.dtype)));
   }
   if (DataTypeSize(data.dtype) == 0) {
-    return ctx.Unsupported(std::string("dtype ") + DataTypeName(data.dtype));
+    return ctx.Unsupported(LWAI_MSG(std::string("dtype ") + DataTypeName(data.dtype)));
   }
   const int64_t axis_attr = ctx.node().GetInt("axis", 0);
   int axis = 0;
   if (!NormalizeAxis(axis_attr, data.shape.rank, &axis)) {
-    return ctx.InvalidModel("axis " + std::to_string(axis_attr) + " is out of range for data " +
-                            data.shape.ToString());
+    return ctx.InvalidModel(LWAI_MSG("axis " + std::to_string(axis_attr) +
+                                     " is out of range for data " + data.shape.ToString()));
   }
   if (data.shape.rank - 1 + indices.shape.rank > kMaxRank) {
-    return ctx.Unsupported("output rank " +
-                           std::to_string(data.shape.rank - 1 + indices.shape.rank) + " is above " +
-                           std::to_string(kMaxRank));
+    return ctx.Unsupported(LWAI_MSG("output rank " +
+                                    std::to_string(data.shape.rank - 1 + indices.shape.rank) +
+                                    " is above " + std::to_string(kMaxRank)));
   }
   Shape out;
   for (int d = 0; d < axis; ++d) out[out.rank++] = data.shape[d];
@@ -62,10 +62,10 @@ Status Eval(KernelContext& ctx) {
     const int64_t index = IndexAt(indices, i);
     if (index < -bound || index >= bound) {
       return ctx.Error(StatusCode::kInvalidArgument,
-                       "index " + std::to_string(index) + " is out of range for axis " +
-                           std::to_string(axis) + " of size " + std::to_string(bound) +
-                           " (valid: " + std::to_string(-bound) + " to " +
-                           std::to_string(bound - 1) + ")");
+                       LWAI_MSG("index " + std::to_string(index) + " is out of range for axis " +
+                                std::to_string(axis) + " of size " + std::to_string(bound) +
+                                " (valid: " + std::to_string(-bound) + " to " +
+                                std::to_string(bound - 1) + ")"));
     }
   }
   int64_t outer = 1, inner = 1;

@@ -21,17 +21,18 @@ Status Prepare(KernelContext& ctx) {
   const int64_t axis_attr = ctx.node().GetInt("axis", 0);
   int axis = 0;
   if (!NormalizeAxis(axis_attr, data.shape.rank, &axis)) {
-    return ctx.InvalidModel("axis " + std::to_string(axis_attr) + " is out of range for data " +
-                            data.shape.ToString());
+    return ctx.InvalidModel(LWAI_MSG("axis " + std::to_string(axis_attr) +
+                                     " is out of range for data " + data.shape.ToString()));
   }
   if (indices.shape.rank != data.shape.rank) {
-    return ctx.ShapeMismatch("indices " + indices.shape.ToString() +
-                             " must have the rank of data " + data.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("indices " + indices.shape.ToString() +
+                                      " must have the rank of data " + data.shape.ToString()));
   }
   for (int d = 0; d < data.shape.rank; ++d) {
     if (d != axis && indices.shape[d] > data.shape[d]) {
-      return ctx.ShapeMismatch("indices " + indices.shape.ToString() + " exceed data " +
-                               data.shape.ToString() + " along axis " + std::to_string(d));
+      return ctx.ShapeMismatch(LWAI_MSG("indices " + indices.shape.ToString() + " exceed data " +
+                                        data.shape.ToString() + " along axis " +
+                                        std::to_string(d)));
     }
   }
   auto state = std::make_unique<GatherElementsState>();

@@ -27,15 +27,15 @@ Status Prepare(KernelContext& ctx) {
   const int r = data.shape.rank, q = indices.shape.rank;
   const int64_t b = ctx.node().GetInt("batch_dims", 0);
   if (q < 1 || r < 1 || b < 0 || b >= q || b >= r) {
-    return ctx.InvalidModel("batch_dims " + std::to_string(b) + " must be below the ranks of " +
-                            "data " + data.shape.ToString() + " and indices " +
-                            indices.shape.ToString());
+    return ctx.InvalidModel(
+        LWAI_MSG("batch_dims " + std::to_string(b) + " must be below the ranks of " + "data " +
+                 data.shape.ToString() + " and indices " + indices.shape.ToString()));
   }
   const int64_t k = indices.shape[q - 1];
   if (k < 0 || k > r - b) {
-    return ctx.ShapeMismatch("indices " + indices.shape.ToString() + " address " +
-                             std::to_string(k) + " axes, data " + data.shape.ToString() + " has " +
-                             std::to_string(r - b) + " after batch_dims");
+    return ctx.ShapeMismatch(LWAI_MSG("indices " + indices.shape.ToString() + " address " +
+                                      std::to_string(k) + " axes, data " + data.shape.ToString() +
+                                      " has " + std::to_string(r - b) + " after batch_dims"));
   }
   auto state = std::make_unique<GatherNDState>();
   GatherNDState& s = *state;
@@ -45,13 +45,13 @@ Status Prepare(KernelContext& ctx) {
   for (int d = 0; d < q - 1; ++d) out[out.rank++] = indices.shape[d];
   for (int d = static_cast<int>(b + k); d < r; ++d) {
     if (out.rank >= kMaxRank)
-      return ctx.Unsupported("output rank above " + std::to_string(kMaxRank));
+      return ctx.Unsupported(LWAI_MSG("output rank above " + std::to_string(kMaxRank)));
     out[out.rank++] = data.shape[d];
   }
   for (int d = 0; d < b; ++d) {
     if (indices.shape[d] != data.shape[d]) {
-      return ctx.ShapeMismatch("batch dimensions of indices " + indices.shape.ToString() +
-                               " and data " + data.shape.ToString() + " differ");
+      return ctx.ShapeMismatch(LWAI_MSG("batch dimensions of indices " + indices.shape.ToString() +
+                                        " and data " + data.shape.ToString() + " differ"));
     }
   }
   for (int d = static_cast<int>(b); d < q - 1; ++d) s.per_batch *= indices.shape[d];

@@ -17,8 +17,8 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(PrepareUnary(ctx, UnaryDtypes::kFloat));
   const std::string approximate = ctx.node().GetString("approximate", "none");
   if (approximate != "none" && approximate != "tanh") {
-    return ctx.InvalidModel("approximate must be \"none\" or \"tanh\", got \"" + approximate +
-                            "\"");
+    return ctx.InvalidModel(
+        LWAI_MSG("approximate must be \"none\" or \"tanh\", got \"" + approximate + "\""));
   }
   auto state = std::make_unique<GeluState>();
   state->tanh_approximation = approximate == "tanh";

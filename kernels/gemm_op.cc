@@ -26,13 +26,15 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 3));
   const DataType dtype = ctx.input(0).dtype;
   if (dtype != DataType::kFloat32 && dtype != DataType::kFloat64) {
-    return ctx.Unsupported("A must be float32 or float64, got " + std::string(DataTypeName(dtype)));
+    return ctx.Unsupported(
+        LWAI_MSG("A must be float32 or float64, got " + std::string(DataTypeName(dtype))));
   }
   LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(1, dtype));
   const Shape& a = ctx.input(0).shape;
   const Shape& b = ctx.input(1).shape;
   if (a.rank != 2 || b.rank != 2) {
-    return ctx.ShapeMismatch("A and B must be 2-D, got " + a.ToString() + " and " + b.ToString());
+    return ctx.ShapeMismatch(
+        LWAI_MSG("A and B must be 2-D, got " + a.ToString() + " and " + b.ToString()));
   }
   auto state = std::make_unique<GemmState>();
   GemmState& s = *state;
@@ -45,9 +47,9 @@ Status Prepare(KernelContext& ctx) {
   const int64_t k_b = s.trans_b ? b[1] : b[0];
   s.n = s.trans_b ? b[0] : b[1];
   if (k_b != s.k) {
-    return ctx.ShapeMismatch("inner dimensions differ: A " + a.ToString() + " (transA " +
-                             std::to_string(s.trans_a) + ") and B " + b.ToString() + " (transB " +
-                             std::to_string(s.trans_b) + ")");
+    return ctx.ShapeMismatch(LWAI_MSG("inner dimensions differ: A " + a.ToString() + " (transA " +
+                                      std::to_string(s.trans_a) + ") and B " + b.ToString() +
+                                      " (transB " + std::to_string(s.trans_b) + ")"));
   }
   if (ctx.has_input(2)) {
     LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(2, dtype));
@@ -55,8 +57,8 @@ Status Prepare(KernelContext& ctx) {
     const int64_t rows = c.rank == 2 ? c[0] : 1;
     const int64_t cols = c.rank >= 1 ? c[c.rank - 1] : 1;
     if (c.rank > 2 || (rows != 1 && rows != s.m) || (cols != 1 && cols != s.n)) {
-      return ctx.ShapeMismatch("C " + c.ToString() + " cannot be broadcast to [" +
-                               std::to_string(s.m) + ", " + std::to_string(s.n) + "]");
+      return ctx.ShapeMismatch(LWAI_MSG("C " + c.ToString() + " cannot be broadcast to [" +
+                                        std::to_string(s.m) + ", " + std::to_string(s.n) + "]"));
     }
     s.has_c = true;
     s.c_row_stride = rows == 1 ? 0 : cols;

@@ -149,12 +149,13 @@ Status Prepare(KernelContext& ctx) {
   const Shape& grid = ctx.input(1).shape;
   const int r = x.rank - 2;
   if (r < 1 || r > kMaxSpatialRank) {
-    return ctx.ShapeMismatch("input must be N x C x spatial..., got " + x.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("input must be N x C x spatial..., got " + x.ToString()));
   }
   if (grid.rank != x.rank || grid[0] != x[0] || grid[grid.rank - 1] != r) {
-    return ctx.ShapeMismatch("grid " + grid.ToString() + " must be [" + std::to_string(x[0]) +
-                             ", <" + std::to_string(r) + " output sizes>, " + std::to_string(r) +
-                             "] for input " + x.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("grid " + grid.ToString() + " must be [" +
+                                      std::to_string(x[0]) + ", <" + std::to_string(r) +
+                                      " output sizes>, " + std::to_string(r) + "] for input " +
+                                      x.ToString()));
   }
   auto state = std::make_unique<GridSampleState>();
   GridSampleState& s = *state;
@@ -166,8 +167,8 @@ Status Prepare(KernelContext& ctx) {
   } else if (mode == "cubic" || mode == "bicubic") {
     s.mode = Mode::kCubic;
   } else {
-    return ctx.InvalidModel("attribute 'mode' must be linear, nearest or cubic, got '" + mode +
-                            "'");
+    return ctx.InvalidModel(
+        LWAI_MSG("attribute 'mode' must be linear, nearest or cubic, got '" + mode + "'"));
   }
   const std::string padding = ctx.node().GetString("padding_mode", "zeros");
   if (padding == "zeros") {
@@ -177,8 +178,8 @@ Status Prepare(KernelContext& ctx) {
   } else if (padding == "reflection") {
     s.padding = Padding::kReflection;
   } else {
-    return ctx.InvalidModel("attribute 'padding_mode' must be zeros, border or reflection, got '" +
-                            padding + "'");
+    return ctx.InvalidModel(LWAI_MSG(
+        "attribute 'padding_mode' must be zeros, border or reflection, got '" + padding + "'"));
   }
   s.align_corners = ctx.node().GetInt("align_corners", 0) != 0;
   s.rank = r;
@@ -192,7 +193,7 @@ Status Prepare(KernelContext& ctx) {
     y[d + 2] = grid[d + 1];
   }
   if (s.in_size == 0 && y.NumElements() > 0) {
-    return ctx.ShapeMismatch("cannot sample an empty input " + x.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("cannot sample an empty input " + x.ToString()));
   }
   ctx.output(0).dtype = ctx.input(0).dtype;
   ctx.output(0).shape = y;

@@ -13,28 +13,31 @@ Status Prepare(KernelContext& ctx) {
   const TensorView& x = ctx.input(0);
   LWAI_RETURN_IF_ERROR(ExpectFloatInput(ctx, 0));
   if (x.shape.rank < 2) {
-    return ctx.ShapeMismatch("input must have rank >= 2, got " + x.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("input must have rank >= 2, got " + x.shape.ToString()));
   }
   const int64_t channels = x.shape[1];
   const int64_t groups = ctx.node().GetInt("num_groups", 0);
   if (groups <= 0 || channels % groups != 0) {
-    return ctx.InvalidModel("num_groups must be positive and divide the " +
-                            std::to_string(channels) + " channels, got " + std::to_string(groups));
+    return ctx.InvalidModel(LWAI_MSG("num_groups must be positive and divide the " +
+                                     std::to_string(channels) + " channels, got " +
+                                     std::to_string(groups)));
   }
   const int64_t stash = ctx.node().GetInt("stash_type", 1);
   if (stash != 1 && stash != 11) {
-    return ctx.Unsupported("stash_type must be 1 (float) or 11 (double), got " +
-                           std::to_string(stash));
+    return ctx.Unsupported(
+        LWAI_MSG("stash_type must be 1 (float) or 11 (double), got " + std::to_string(stash)));
   }
   for (int i = 1; i < 3; ++i) {
     const TensorView& p = ctx.input(i);
     if (p.dtype != x.dtype) {
-      return ctx.InvalidModel("input " + std::to_string(i) + " dtype " + DataTypeName(p.dtype) +
-                              " must match input dtype " + DataTypeName(x.dtype));
+      return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(i) + " dtype " +
+                                       DataTypeName(p.dtype) + " must match input dtype " +
+                                       DataTypeName(x.dtype)));
     }
     if (p.shape.rank != 1 || p.shape[0] != channels) {
-      return ctx.ShapeMismatch("input " + std::to_string(i) + " " + p.shape.ToString() +
-                               " must be [" + std::to_string(channels) + "] (per channel)");
+      return ctx.ShapeMismatch(LWAI_MSG("input " + std::to_string(i) + " " + p.shape.ToString() +
+                                        " must be [" + std::to_string(channels) +
+                                        "] (per channel)"));
     }
   }
   ctx.output(0).dtype = x.dtype;

@@ -13,17 +13,18 @@ Status Prepare(KernelContext& ctx) {
   const TensorView& x = ctx.input(0);
   LWAI_RETURN_IF_ERROR(ExpectFloatInput(ctx, 0));
   if (x.shape.rank < 2) {
-    return ctx.ShapeMismatch("input must have rank >= 2, got " + x.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("input must have rank >= 2, got " + x.shape.ToString()));
   }
   for (int i = 1; i < 3; ++i) {
     const TensorView& p = ctx.input(i);
     if (p.dtype != x.dtype) {
-      return ctx.InvalidModel("input " + std::to_string(i) + " dtype " + DataTypeName(p.dtype) +
-                              " must match input dtype " + DataTypeName(x.dtype));
+      return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(i) + " dtype " +
+                                       DataTypeName(p.dtype) + " must match input dtype " +
+                                       DataTypeName(x.dtype)));
     }
     if (p.shape.rank != 1 || p.shape[0] != x.shape[1]) {
-      return ctx.ShapeMismatch("input " + std::to_string(i) + " " + p.shape.ToString() +
-                               " must be [" + std::to_string(x.shape[1]) + "]");
+      return ctx.ShapeMismatch(LWAI_MSG("input " + std::to_string(i) + " " + p.shape.ToString() +
+                                        " must be [" + std::to_string(x.shape[1]) + "]"));
     }
   }
   ctx.output(0).dtype = x.dtype;

@@ -752,9 +752,9 @@ Status Int8GemmWeights::CheckSize(int64_t rows, int64_t depth) {
   if (rows < 1 || depth < 1 || rows > (1 << 20) || depth > (1 << 20) ||
       rows * depth > (int64_t{1} << 30)) {
     return InvalidArgument(
-        "Int8GemmWeights: rows and depth must be in [1, 1048576] with at most "
-        "2^30 weights, got " +
-        std::to_string(rows) + " x " + std::to_string(depth));
+        LWAI_MSG("Int8GemmWeights: rows and depth must be in [1, 1048576] with at most "
+                 "2^30 weights, got " +
+                 std::to_string(rows) + " x " + std::to_string(depth)));
   }
   return Status::Ok();
 }
@@ -781,7 +781,7 @@ void Int8GemmWeights::Pack(const int8_t* weights, int64_t rows, int64_t depth) {
 
 Result<std::unique_ptr<Int8GemmWeights>> Int8GemmWeights::Create(const int8_t* weights,
                                                                  int64_t rows, int64_t depth) {
-  if (weights == nullptr) return InvalidArgument("Int8GemmWeights: no weights");
+  if (weights == nullptr) return InvalidArgument(LWAI_MSG("Int8GemmWeights: no weights"));
   LWAI_RETURN_IF_ERROR(CheckSize(rows, depth));
   std::unique_ptr<Int8GemmWeights> w(new Int8GemmWeights());
   w->Pack(weights, rows, depth);
@@ -793,8 +793,9 @@ Result<std::unique_ptr<Int8GemmWeights>> Int8GemmWeights::CreateWithZeroPoints(
     int64_t rows, int64_t depth) {
   if (weights == nullptr || zero_points == nullptr ||
       (num_zero_points != 1 && num_zero_points != rows)) {
-    return InvalidArgument("Int8GemmWeights: weights with 1 or " + std::to_string(rows) +
-                           " zero points expected, got " + std::to_string(num_zero_points));
+    return InvalidArgument(LWAI_MSG("Int8GemmWeights: weights with 1 or " + std::to_string(rows) +
+                                    " zero points expected, got " +
+                                    std::to_string(num_zero_points)));
   }
   LWAI_RETURN_IF_ERROR(CheckSize(rows, depth));
   std::vector<int8_t> values(static_cast<size_t>(rows * depth));

@@ -5,36 +5,42 @@
 namespace lwai {
 
 Status KernelContext::Error(StatusCode code, const std::string& message) const {
-  return Status(code, node_.Describe() + ": " + message);
+  return Status(code, LWAI_MSG(node_.Describe() + ": " + message));
 }
 
 Status KernelContext::ExpectInputs(int min_inputs, int max_inputs) const {
   const int count = num_inputs();
   if (count < min_inputs || count > max_inputs) {
-    return InvalidModel("expected " + std::to_string(min_inputs) +
-                        (max_inputs == min_inputs ? "" : " to " + std::to_string(max_inputs)) +
-                        " inputs, got " + std::to_string(count));
+    return InvalidModel(
+        LWAI_MSG("expected " + std::to_string(min_inputs) +
+                 (max_inputs == min_inputs ? "" : " to " + std::to_string(max_inputs)) +
+                 " inputs, got " + std::to_string(count)));
   }
   for (int i = 0; i < min_inputs; ++i) {
-    if (!has_input(i)) return InvalidModel("required input " + std::to_string(i) + " is missing");
+    if (!has_input(i))
+      return InvalidModel(LWAI_MSG("required input " + std::to_string(i) + " is missing"));
   }
-  if (num_outputs() < 1 || node_.outputs[0] < 0) return InvalidModel("node has no output");
+  if (num_outputs() < 1 || node_.outputs[0] < 0)
+    return InvalidModel(LWAI_MSG("node has no output"));
   return Status::Ok();
 }
 
 Status KernelContext::ExpectDtype(int i, DataType dtype) const {
-  if (!has_input(i)) return InvalidModel("required input " + std::to_string(i) + " is missing");
+  if (!has_input(i))
+    return InvalidModel(LWAI_MSG("required input " + std::to_string(i) + " is missing"));
   if (input(i).dtype != dtype) {
-    return Unsupported("input " + std::to_string(i) + " has dtype " + DataTypeName(input(i).dtype) +
-                       ", expected " + DataTypeName(dtype));
+    return Unsupported(LWAI_MSG("input " + std::to_string(i) + " has dtype " +
+                                DataTypeName(input(i).dtype) + ", expected " +
+                                DataTypeName(dtype)));
   }
   return Status::Ok();
 }
 
 Status KernelContext::ValueNeeded(int i) const {
   value_needed_ = true;
-  return Unsupported("the values of input " + std::to_string(i) +
-                     " must be known before running (a constant or computed from shapes)");
+  return Unsupported(
+      LWAI_MSG("the values of input " + std::to_string(i) +
+               " must be known before running (a constant or computed from shapes)"));
 }
 
 }  // namespace lwai
@@ -53,19 +59,20 @@ const ExecutionLimits& KernelContext::limits() const {
 
 Status ExecutionLimits::Check(const std::string& where) const {
   if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
-    return Status(StatusCode::kCancelled, "cancelled at " + where);
+    return Status(StatusCode::kCancelled, LWAI_MSG("cancelled at " + where));
   }
   if (deadline != Clock::time_point::max() && Clock::now() > deadline) {
-    return Status(StatusCode::kDeadlineExceeded, "the run passed its timeout at " + where);
+    return Status(StatusCode::kDeadlineExceeded,
+                  LWAI_MSG("the run passed its timeout at " + where));
   }
   return Status::Ok();
 }
 
 Status ExecutionLimits::CheckBytes(uint64_t bytes, const std::string& what) const {
   if (max_memory_bytes != 0 && bytes > max_memory_bytes) {
-    return Status(StatusCode::kOutOfMemory, what + " needs " + std::to_string(bytes) +
-                                                " bytes, more than the memory limit of " +
-                                                std::to_string(max_memory_bytes));
+    return Status(StatusCode::kOutOfMemory, LWAI_MSG(what + " needs " + std::to_string(bytes) +
+                                                     " bytes, more than the memory limit of " +
+                                                     std::to_string(max_memory_bytes)));
   }
   return Status::Ok();
 }
@@ -75,10 +82,10 @@ Status ExecutionLimits::Hold(uint64_t old_bytes, uint64_t new_bytes,
   const uint64_t others = bytes_held - std::min(bytes_held, old_bytes);
   if (max_memory_bytes != 0 &&
       (new_bytes > max_memory_bytes || others > max_memory_bytes - new_bytes)) {
-    return Status(StatusCode::kOutOfMemory, what + " needs " + std::to_string(new_bytes) +
-                                                " bytes while " + std::to_string(others) +
-                                                " are held, more than the memory limit of " +
-                                                std::to_string(max_memory_bytes));
+    return Status(StatusCode::kOutOfMemory,
+                  LWAI_MSG(what + " needs " + std::to_string(new_bytes) + " bytes while " +
+                           std::to_string(others) + " are held, more than the memory limit of " +
+                           std::to_string(max_memory_bytes)));
   }
   bytes_held = others + new_bytes;
   return Status::Ok();
@@ -87,7 +94,7 @@ Status ExecutionLimits::Hold(uint64_t old_bytes, uint64_t new_bytes,
 Status ExecutionLimits::ChargeIteration(const std::string& where) const {
   if (loop_iterations_left == 0) {
     return Status(StatusCode::kDeadlineExceeded,
-                  where + ": loop iterations exceed the work limit of this evaluation");
+                  LWAI_MSG(where + ": loop iterations exceed the work limit of this evaluation"));
   }
   if (loop_iterations_left > 0) --loop_iterations_left;
   return Check(where);

@@ -163,6 +163,7 @@ class KernelContext {
   }
 
   // Error helpers that name the node: "node 'conv1' (Conv): <message>".
+  // (Code-only builds: LWAI_MSG gives NoMessage and the status is the code alone.)
   Status Error(StatusCode code, const std::string& message) const;
   Status InvalidModel(const std::string& message) const {
     return Error(StatusCode::kInvalidModel, message);
@@ -173,6 +174,10 @@ class KernelContext {
   Status ShapeMismatch(const std::string& message) const {
     return Error(StatusCode::kShapeMismatch, message);
   }
+  Status Error(StatusCode code, NoMessage) const { return Status(code, NoMessage{}); }
+  Status InvalidModel(NoMessage) const { return Status(StatusCode::kInvalidModel, NoMessage{}); }
+  Status Unsupported(NoMessage) const { return Status(StatusCode::kUnsupported, NoMessage{}); }
+  Status ShapeMismatch(NoMessage) const { return Status(StatusCode::kShapeMismatch, NoMessage{}); }
   // Checks the input count is within [min_inputs, max_inputs] and outputs >= 1.
   Status ExpectInputs(int min_inputs, int max_inputs) const;
   // Checks input i exists and has the given dtype.

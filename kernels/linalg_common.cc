@@ -42,8 +42,8 @@ bool ParseActivation(std::string name, const float* alpha, const float* beta, Rn
 Status ExpectShape(const KernelContext& ctx, int input, const char* what, const Shape& want) {
   const Shape& got = ctx.input(input).shape;
   if (got != want) {
-    return ctx.ShapeMismatch(std::string(what) + " must be " + want.ToString() + ", got " +
-                             got.ToString());
+    return ctx.ShapeMismatch(
+        LWAI_MSG(std::string(what) + " must be " + want.ToString() + ", got " + got.ToString()));
   }
   return Status::Ok();
 }
@@ -58,20 +58,22 @@ Status PrepareRecurrent(KernelContext& ctx, int gates,
   // Not ExpectInputs: Y (output 0) may be omitted.
   const int max_inputs = gates == 4 ? 8 : 6;
   if (ctx.num_inputs() < 3 || ctx.num_inputs() > max_inputs) {
-    return ctx.InvalidModel("expected 3 to " + std::to_string(max_inputs) + " inputs, got " +
-                            std::to_string(ctx.num_inputs()));
+    return ctx.InvalidModel(LWAI_MSG("expected 3 to " + std::to_string(max_inputs) +
+                                     " inputs, got " + std::to_string(ctx.num_inputs())));
   }
   for (int i = 0; i < 3; ++i) {
-    if (!ctx.has_input(i)) return ctx.InvalidModel("input " + std::to_string(i) + " is missing");
+    if (!ctx.has_input(i))
+      return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(i) + " is missing"));
   }
   const DataType dtype = ctx.input(0).dtype;
   if (dtype != DataType::kFloat32 && dtype != DataType::kFloat64) {
-    return ctx.Unsupported("X must be float32 or float64, got " + std::string(DataTypeName(dtype)));
+    return ctx.Unsupported(
+        LWAI_MSG("X must be float32 or float64, got " + std::string(DataTypeName(dtype))));
   }
   cfg.gates = gates;
   cfg.layout = static_cast<int>(node.GetInt("layout", 0));
   if (cfg.layout != 0 && cfg.layout != 1) {
-    return ctx.InvalidModel("layout must be 0 or 1, got " + std::to_string(cfg.layout));
+    return ctx.InvalidModel(LWAI_MSG("layout must be 0 or 1, got " + std::to_string(cfg.layout)));
   }
   const std::string direction = node.GetString("direction", "forward");
   if (direction == "bidirectional") {
@@ -79,22 +81,23 @@ Status PrepareRecurrent(KernelContext& ctx, int gates,
   } else if (direction == "reverse") {
     cfg.reverse = true;
   } else if (direction != "forward") {
-    return ctx.InvalidModel("direction must be forward, reverse or bidirectional, got '" +
-                            direction + "'");
+    return ctx.InvalidModel(
+        LWAI_MSG("direction must be forward, reverse or bidirectional, got '" + direction + "'"));
   }
   cfg.hidden = node.GetInt("hidden_size", 0);
   cfg.clip = node.GetFloat("clip", 0.0f);
-  if (cfg.clip < 0.0) return ctx.InvalidModel("clip must be positive");
+  if (cfg.clip < 0.0) return ctx.InvalidModel(LWAI_MSG("clip must be positive"));
 
   const Shape& x = ctx.input(0).shape;
-  if (x.rank != 3) return ctx.ShapeMismatch("X must be 3-D, got " + x.ToString());
+  if (x.rank != 3) return ctx.ShapeMismatch(LWAI_MSG("X must be 3-D, got " + x.ToString()));
   cfg.seq = cfg.layout == 0 ? x[0] : x[1];
   cfg.batch = cfg.layout == 0 ? x[1] : x[0];
   cfg.input = x[2];
   const Shape& w = ctx.input(1).shape;
   if (cfg.hidden <= 0 && w.rank == 3) cfg.hidden = w[1] / gates;
   if (cfg.hidden <= 0 || cfg.hidden > (int64_t{1} << 30)) {
-    return ctx.InvalidModel("hidden_size must be in [1, 2^30], got " + std::to_string(cfg.hidden));
+    return ctx.InvalidModel(
+        LWAI_MSG("hidden_size must be in [1, 2^30], got " + std::to_string(cfg.hidden)));
   }
   const int64_t H = cfg.hidden, D = cfg.dirs;
   for (int i = 1; i <= 5; ++i) {
@@ -133,8 +136,8 @@ Status PrepareRecurrent(KernelContext& ctx, int gates,
     names.insert(names.end(), names.begin(), names.end());
   }
   if (names.size() != per_dir * D) {
-    return ctx.InvalidModel("expected " + std::to_string(per_dir * D) + " activations, got " +
-                            std::to_string(names.size()));
+    return ctx.InvalidModel(LWAI_MSG("expected " + std::to_string(per_dir * D) +
+                                     " activations, got " + std::to_string(names.size())));
   }
   const Attribute* alphas = node.FindAttribute("activation_alpha");
   const Attribute* betas = node.FindAttribute("activation_beta");
@@ -143,7 +146,7 @@ Status PrepareRecurrent(KernelContext& ctx, int gates,
     const float* alpha = alphas && i < alphas->floats.size() ? &alphas->floats[i] : nullptr;
     const float* beta = betas && i < betas->floats.size() ? &betas->floats[i] : nullptr;
     if (!ParseActivation(names[i], alpha, beta, &cfg.activations[i])) {
-      return ctx.Unsupported("unknown activation '" + names[i] + "'");
+      return ctx.Unsupported(LWAI_MSG("unknown activation '" + names[i] + "'"));
     }
   }
 
@@ -168,17 +171,17 @@ Status PrepareQuantLayout(const KernelContext& ctx, int scale_input, int zp_inpu
   const Shape& scale = ctx.input(scale_input).shape;
   if (ctx.has_input(zp_input) && ctx.input(zp_input).shape != scale &&
       (scale.NumElements() != 1 || ctx.input(zp_input).NumElements() != 1)) {
-    return ctx.ShapeMismatch("zero point " + ctx.input(zp_input).shape.ToString() +
-                             " differs from scale " + scale.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("zero point " + ctx.input(zp_input).shape.ToString() +
+                                      " differs from scale " + scale.ToString()));
   }
   const int64_t block_size = ctx.node().GetInt("block_size", 0);
-  if (block_size < 0) return ctx.InvalidModel("block_size must be >= 0");
+  if (block_size < 0) return ctx.InvalidModel(LWAI_MSG("block_size must be >= 0"));
   q.outer = x.NumElements();
   if (scale.NumElements() == 1 && block_size == 0) return Status::Ok();  // per tensor
   int axis = 0;
   if (!NormalizeAxis(ctx.node().GetInt("axis", 1), x.rank, &axis)) {
-    return ctx.InvalidModel("axis " + std::to_string(ctx.node().GetInt("axis", 1)) +
-                            " is out of range for " + x.ToString());
+    return ctx.InvalidModel(LWAI_MSG("axis " + std::to_string(ctx.node().GetInt("axis", 1)) +
+                                     " is out of range for " + x.ToString()));
   }
   q.outer = 1;
   for (int i = 0; i < axis; ++i) q.outer *= x[i];
@@ -187,8 +190,8 @@ Status PrepareQuantLayout(const KernelContext& ctx, int scale_input, int zp_inpu
   for (int i = axis + 1; i < x.rank; ++i) q.inner *= x[i];
   if (block_size == 0) {
     if (scale.rank != 1 || scale[0] != q.axis_dim) {
-      return ctx.ShapeMismatch("per-axis scale must be [" + std::to_string(q.axis_dim) + "], got " +
-                               scale.ToString());
+      return ctx.ShapeMismatch(LWAI_MSG("per-axis scale must be [" + std::to_string(q.axis_dim) +
+                                        "], got " + scale.ToString()));
     }
     q.axis_stride = 1;
     return Status::Ok();
@@ -198,8 +201,9 @@ Status PrepareQuantLayout(const KernelContext& ctx, int scale_input, int zp_inpu
     ok = i == axis ? scale[i] == (x[i] + block_size - 1) / block_size : scale[i] == x[i];
   }
   if (!ok) {
-    return ctx.ShapeMismatch("blocked scale " + scale.ToString() + " does not match x " +
-                             x.ToString() + " with block_size " + std::to_string(block_size));
+    return ctx.ShapeMismatch(LWAI_MSG("blocked scale " + scale.ToString() + " does not match x " +
+                                      x.ToString() + " with block_size " +
+                                      std::to_string(block_size)));
   }
   q.block = block_size;
   q.inner_stride = 1;
@@ -213,14 +217,15 @@ Status PrepareBatchedMatMul(const KernelContext& ctx, int a_input, int b_input, 
   const Shape& a = ctx.input(a_input).shape;
   const Shape& b = ctx.input(b_input).shape;
   if (a.rank < 1 || b.rank < 1) {
-    return ctx.ShapeMismatch("matrix operands must have rank >= 1, got " + a.ToString() + " and " +
-                             b.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("matrix operands must have rank >= 1, got " + a.ToString() +
+                                      " and " + b.ToString()));
   }
   mm->m = a.rank == 1 ? 1 : a[a.rank - 2];
   mm->k = a[a.rank - 1];
   mm->n = b.rank == 1 ? 1 : b[b.rank - 1];
   if ((b.rank == 1 ? b[0] : b[b.rank - 2]) != mm->k) {
-    return ctx.ShapeMismatch("inner dimensions differ: " + a.ToString() + " x " + b.ToString());
+    return ctx.ShapeMismatch(
+        LWAI_MSG("inner dimensions differ: " + a.ToString() + " x " + b.ToString()));
   }
   Shape a_batch, b_batch;
   a_batch.rank = a.rank > 2 ? a.rank - 2 : 0;
@@ -228,8 +233,8 @@ Status PrepareBatchedMatMul(const KernelContext& ctx, int a_input, int b_input, 
   for (int i = 0; i < a_batch.rank; ++i) a_batch[i] = a[i];
   for (int i = 0; i < b_batch.rank; ++i) b_batch[i] = b[i];
   if (!BroadcastShapes(a_batch, b_batch, &mm->batch).ok()) {
-    return ctx.ShapeMismatch("batch dimensions of " + a.ToString() + " and " + b.ToString() +
-                             " do not broadcast");
+    return ctx.ShapeMismatch(LWAI_MSG("batch dimensions of " + a.ToString() + " and " +
+                                      b.ToString() + " do not broadcast"));
   }
   BroadcastStrides(a_batch, mm->batch, mm->a_strides);
   BroadcastStrides(b_batch, mm->batch, mm->b_strides);

@@ -9,7 +9,8 @@ namespace {
 
 Status Prepare(KernelContext& ctx) {
   const int64_t p = ctx.node().GetInt("p", 2);
-  if (p != 1 && p != 2) return ctx.InvalidModel("p must be 1 or 2, got " + std::to_string(p));
+  if (p != 1 && p != 2)
+    return ctx.InvalidModel(LWAI_MSG("p must be 1 or 2, got " + std::to_string(p)));
   return PrepareAlongAxis(ctx, -1);
 }
 

@@ -13,10 +13,11 @@ Status Prepare(KernelContext& ctx) {
   const TensorView& x = ctx.input(0);
   LWAI_RETURN_IF_ERROR(ExpectFloatInput(ctx, 0));
   if (x.shape.rank < 2) {
-    return ctx.ShapeMismatch("input must have rank >= 2, got " + x.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("input must have rank >= 2, got " + x.shape.ToString()));
   }
   const int64_t size = ctx.node().GetInt("size", 0);
-  if (size <= 0) return ctx.InvalidModel("size must be positive, got " + std::to_string(size));
+  if (size <= 0)
+    return ctx.InvalidModel(LWAI_MSG("size must be positive, got " + std::to_string(size)));
   ctx.output(0).dtype = x.dtype;
   ctx.output(0).shape = x.shape;
   return Status::Ok();

@@ -25,16 +25,16 @@ Status Prepare(KernelContext& ctx) {
     const Shape want = cfg.layout == 0 ? Shape({cfg.dirs, cfg.batch, cfg.hidden})
                                        : Shape({cfg.batch, cfg.dirs, cfg.hidden});
     if (ctx.input(6).shape != want) {
-      return ctx.ShapeMismatch("initial_c must be " + want.ToString() + ", got " +
-                               ctx.input(6).shape.ToString());
+      return ctx.ShapeMismatch(LWAI_MSG("initial_c must be " + want.ToString() + ", got " +
+                                        ctx.input(6).shape.ToString()));
     }
   }
   if (ctx.has_input(7)) {
     LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(7, dtype));
     const Shape want({cfg.dirs, 3 * cfg.hidden});
     if (ctx.input(7).shape != want) {
-      return ctx.ShapeMismatch("P must be " + want.ToString() + ", got " +
-                               ctx.input(7).shape.ToString());
+      return ctx.ShapeMismatch(
+          LWAI_MSG("P must be " + want.ToString() + ", got " + ctx.input(7).shape.ToString()));
     }
   }
   state->input_forget = ctx.node().GetInt("input_forget", 0) != 0;

@@ -30,14 +30,14 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 3));
   const DataType dtype = ctx.input(0).dtype;
   if (!DispatchNumeric(dtype, [](auto) {})) {
-    return ctx.Unsupported("unsupported dtype " + std::string(DataTypeName(dtype)));
+    return ctx.Unsupported(LWAI_MSG("unsupported dtype " + std::string(DataTypeName(dtype))));
   }
   LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(1, dtype));
   const Shape& a = ctx.input(0).shape;
   const Shape& b = ctx.input(1).shape;
   if (a.rank < 1 || b.rank < 1) {
-    return ctx.ShapeMismatch("inputs must have rank >= 1, got " + a.ToString() + " and " +
-                             b.ToString());
+    return ctx.ShapeMismatch(
+        LWAI_MSG("inputs must have rank >= 1, got " + a.ToString() + " and " + b.ToString()));
   }
   auto state = std::make_unique<MatMulState>();
   MatMulState& s = *state;
@@ -46,7 +46,8 @@ Status Prepare(KernelContext& ctx) {
   s.n = b.rank == 1 ? 1 : b[b.rank - 1];
   const int64_t k_b = b.rank == 1 ? b[0] : b[b.rank - 2];
   if (k_b != s.k) {
-    return ctx.ShapeMismatch("inner dimensions differ: " + a.ToString() + " x " + b.ToString());
+    return ctx.ShapeMismatch(
+        LWAI_MSG("inner dimensions differ: " + a.ToString() + " x " + b.ToString()));
   }
   Shape a_batch, b_batch;
   a_batch.rank = a.rank > 2 ? a.rank - 2 : 0;
@@ -55,8 +56,8 @@ Status Prepare(KernelContext& ctx) {
   for (int i = 0; i < b_batch.rank; ++i) b_batch[i] = b[i];
   Status status = BroadcastShapes(a_batch, b_batch, &s.batch);
   if (!status.ok()) {
-    return ctx.ShapeMismatch("batch dimensions of " + a.ToString() + " and " + b.ToString() +
-                             " do not broadcast");
+    return ctx.ShapeMismatch(LWAI_MSG("batch dimensions of " + a.ToString() + " and " +
+                                      b.ToString() + " do not broadcast"));
   }
   BroadcastStrides(a_batch, s.batch, s.a_strides);
   BroadcastStrides(b_batch, s.batch, s.b_strides);
@@ -67,16 +68,16 @@ Status Prepare(KernelContext& ctx) {
   s.bias = ctx.has_input(2);
   if (s.bias || ctx.node().FindAttribute("activation") != nullptr) {
     if (dtype != DataType::kFloat32) {
-      return ctx.Unsupported("a fused bias or activation needs float32, got " +
-                             std::string(DataTypeName(dtype)));
+      return ctx.Unsupported(LWAI_MSG("a fused bias or activation needs float32, got " +
+                                      std::string(DataTypeName(dtype))));
     }
     LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &s.activation));
   }
   if (s.bias) {
     LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(2, dtype));
     if (ctx.input(2).NumElements() != s.n) {
-      return ctx.ShapeMismatch("bias " + ctx.input(2).shape.ToString() + " must hold " +
-                               std::to_string(s.n) + " values, one per output column");
+      return ctx.ShapeMismatch(LWAI_MSG("bias " + ctx.input(2).shape.ToString() + " must hold " +
+                                        std::to_string(s.n) + " values, one per output column"));
     }
   }
   TensorView& y = ctx.output(0);

@@ -18,8 +18,9 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 4));
   const DataType a_type = ctx.input(0).dtype, b_type = ctx.input(1).dtype;
   if (!IsByteType(a_type) || !IsByteType(b_type)) {
-    return ctx.Unsupported("A and B must be int8 or uint8, got " +
-                           std::string(DataTypeName(a_type)) + " and " + DataTypeName(b_type));
+    return ctx.Unsupported(LWAI_MSG("A and B must be int8 or uint8, got " +
+                                    std::string(DataTypeName(a_type)) + " and " +
+                                    DataTypeName(b_type)));
   }
   auto state = std::make_unique<MatMulIntegerState>();
   MatMulIntegerState& s = *state;
@@ -32,9 +33,9 @@ Status Prepare(KernelContext& ctx) {
     const int64_t per = i == 2 ? s.mm.m : s.mm.n;
     if (count == 1) continue;
     if (ctx.input(i).shape.rank != 1 || count != per) {
-      return ctx.ShapeMismatch(std::string(i == 2 ? "a" : "b") +
-                               "_zero_point must be a scalar or [" + std::to_string(per) +
-                               "], got " + ctx.input(i).shape.ToString());
+      return ctx.ShapeMismatch(LWAI_MSG(std::string(i == 2 ? "a" : "b") +
+                                        "_zero_point must be a scalar or [" + std::to_string(per) +
+                                        "], got " + ctx.input(i).shape.ToString()));
     }
     (i == 2 ? s.a_zp_per_row : s.b_zp_per_col) = true;
   }

@@ -22,16 +22,17 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(1, DataType::kInt64));
   const TensorView& x = ctx.input(0);
   if (DataTypeSize(x.dtype) == 0) {
-    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(x.dtype) +
-                           " is not supported");
+    return ctx.Unsupported(
+        LWAI_MSG(std::string("input dtype ") + DataTypeName(x.dtype) + " is not supported"));
   }
   const int rank = x.shape.rank - 2;
   if (rank < 1) {
-    return ctx.ShapeMismatch("input must be N x C x spatial..., got " + x.shape.ToString());
+    return ctx.ShapeMismatch(
+        LWAI_MSG("input must be N x C x spatial..., got " + x.shape.ToString()));
   }
   if (ctx.input(1).shape != x.shape) {
-    return ctx.ShapeMismatch("indices " + ctx.input(1).shape.ToString() +
-                             " must have the shape of X " + x.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("indices " + ctx.input(1).shape.ToString() +
+                                      " must have the shape of X " + x.shape.ToString()));
   }
   const Node& node = ctx.node();
   const std::vector<int64_t> kernel = node.GetInts("kernel_shape");
@@ -41,9 +42,9 @@ Status Prepare(KernelContext& ctx) {
   if (pads.empty()) pads.assign(2 * rank, 0);
   if (static_cast<int>(kernel.size()) != rank || static_cast<int>(strides.size()) != rank ||
       static_cast<int>(pads.size()) != 2 * rank) {
-    return ctx.InvalidModel("kernel_shape " + IntsToString(kernel) + ", strides " +
-                            IntsToString(strides) + " and pads " + IntsToString(pads) +
-                            " do not match spatial rank " + std::to_string(rank));
+    return ctx.InvalidModel(LWAI_MSG("kernel_shape " + IntsToString(kernel) + ", strides " +
+                                     IntsToString(strides) + " and pads " + IntsToString(pads) +
+                                     " do not match spatial rank " + std::to_string(rank)));
   }
   auto state = std::make_unique<MaxUnpoolState>();
   MaxUnpoolState& s = *state;
@@ -51,8 +52,9 @@ Status Prepare(KernelContext& ctx) {
   for (int d = 0; d < rank; ++d) {
     s.inferred[d + 2] = (x.shape[d + 2] - 1) * strides[d] - pads[d] - pads[rank + d] + kernel[d];
     if (s.inferred[d + 2] < 0 || kernel[d] < 1 || strides[d] < 1) {
-      return ctx.InvalidModel("invalid kernel_shape " + IntsToString(kernel) + ", strides " +
-                              IntsToString(strides) + " or pads " + IntsToString(pads));
+      return ctx.InvalidModel(LWAI_MSG("invalid kernel_shape " + IntsToString(kernel) +
+                                       ", strides " + IntsToString(strides) + " or pads " +
+                                       IntsToString(pads)));
     }
   }
   Shape y = s.inferred;
@@ -60,13 +62,14 @@ Status Prepare(KernelContext& ctx) {
     std::vector<int64_t> output_shape;
     LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 2, &output_shape));
     if (static_cast<int>(output_shape.size()) != x.shape.rank) {
-      return ctx.ShapeMismatch("output_shape " + IntsToString(output_shape) + " must have rank " +
-                               std::to_string(x.shape.rank));
+      return ctx.ShapeMismatch(LWAI_MSG("output_shape " + IntsToString(output_shape) +
+                                        " must have rank " + std::to_string(x.shape.rank)));
     }
     for (int d = 0; d < x.shape.rank; ++d) {
       if (output_shape[d] < s.inferred[d]) {
-        return ctx.ShapeMismatch("output_shape " + IntsToString(output_shape) +
-                                 " is smaller than the unpooled shape " + s.inferred.ToString());
+        return ctx.ShapeMismatch(LWAI_MSG("output_shape " + IntsToString(output_shape) +
+                                          " is smaller than the unpooled shape " +
+                                          s.inferred.ToString()));
       }
       y[d] = output_shape[d];
     }

@@ -21,9 +21,9 @@ Status ReadFloatInput(const KernelContext& ctx, int i, const char* name, double*
   const TensorView& t = ctx.input(i);
   if (t.data == nullptr) return ctx.ValueNeeded(i);
   if (t.NumElements() != 1 || (t.dtype != DataType::kFloat32 && t.dtype != DataType::kFloat64)) {
-    return ctx.InvalidModel(std::string("input '") + name +
-                            "' must be a float32 or float64 scalar, got " + DataTypeName(t.dtype) +
-                            " " + t.shape.ToString());
+    return ctx.InvalidModel(LWAI_MSG(std::string("input '") + name +
+                                     "' must be a float32 or float64 scalar, got " +
+                                     DataTypeName(t.dtype) + " " + t.shape.ToString()));
   }
   *value = t.dtype == DataType::kFloat32 ? static_cast<double>(t.Data<const float>()[0])
                                          : t.Data<const double>()[0];
@@ -43,19 +43,19 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ReadFloatInput(ctx, 3, "lower_edge_hertz", &lower));
   LWAI_RETURN_IF_ERROR(ReadFloatInput(ctx, 4, "upper_edge_hertz", &upper));
   if (mel_bins < 1 || dft_length < 1 || sample_rate < 1) {
-    return ctx.InvalidModel("num_mel_bins, dft_length and sample_rate must be >= 1, got " +
-                            std::to_string(mel_bins) + ", " + std::to_string(dft_length) + ", " +
-                            std::to_string(sample_rate));
+    return ctx.InvalidModel(LWAI_MSG("num_mel_bins, dft_length and sample_rate must be >= 1, got " +
+                                     std::to_string(mel_bins) + ", " + std::to_string(dft_length) +
+                                     ", " + std::to_string(sample_rate)));
   }
   if (!(lower >= 0.0 && lower <= upper)) {
-    return ctx.InvalidModel("expected 0 <= lower_edge_hertz <= upper_edge_hertz, got " +
-                            std::to_string(lower) + " and " + std::to_string(upper));
+    return ctx.InvalidModel(LWAI_MSG("expected 0 <= lower_edge_hertz <= upper_edge_hertz, got " +
+                                     std::to_string(lower) + " and " + std::to_string(upper)));
   }
   const int64_t dtype_attr = ctx.node().GetInt("output_datatype", 1);
   const DataType dtype = static_cast<DataType>(dtype_attr);
   if (dtype_attr < 0 || dtype_attr > 16 || dtype == DataType::kBool || !IsCastType(dtype)) {
-    return ctx.Unsupported("output_datatype " + std::to_string(dtype_attr) +
-                           " (supported: float, integer and unsigned types)");
+    return ctx.Unsupported(LWAI_MSG("output_datatype " + std::to_string(dtype_attr) +
+                                    " (supported: float, integer and unsigned types)"));
   }
   const int64_t spectrogram_bins = dft_length / 2 + 1;
   auto state = std::make_unique<MelState>();
@@ -69,9 +69,9 @@ Status Prepare(KernelContext& ctx) {
     // The last edge is only an exclusive bound.
     const int64_t limit = i + 1 < points ? spectrogram_bins - 1 : spectrogram_bins;
     if (edge < 0 || edge > limit) {
-      return ctx.InvalidModel("mel bin edge " + std::to_string(i) + " falls on spectrogram bin " +
-                              std::to_string(edge) + ", outside [0, " + std::to_string(limit) +
-                              "]");
+      return ctx.InvalidModel(LWAI_MSG("mel bin edge " + std::to_string(i) +
+                                       " falls on spectrogram bin " + std::to_string(edge) +
+                                       ", outside [0, " + std::to_string(limit) + "]"));
     }
     state->edges.push_back(edge);
   }

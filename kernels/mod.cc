@@ -18,7 +18,7 @@ Status Prepare(KernelContext& ctx) {
       PrepareBroadcastBinary(ctx, IsNumericType, "float32, float64, int8..int64, uint8..uint64"));
   const int64_t fmod = ctx.node().GetInt("fmod", 0);
   if (fmod != 0 && fmod != 1) {
-    return ctx.InvalidModel("fmod must be 0 or 1, got " + std::to_string(fmod));
+    return ctx.InvalidModel(LWAI_MSG("fmod must be 0 or 1, got " + std::to_string(fmod)));
   }
   auto state = std::make_unique<ModState>();
   state->fmod = fmod == 1;

@@ -33,7 +33,8 @@ Status Eval(KernelContext& ctx) {
         ctx.input(0).Data<const T>(), s.n, s.c, s.d, [&](int64_t i) { return IntAt(target, i); },
         weight, has_ignore, ignore_index, s.reduction, ctx.output(0).Data<T>());
   });
-  if (!ok) return ctx.InvalidModel("a target value is outside [0, C) and not ignore_index");
+  if (!ok)
+    return ctx.InvalidModel(LWAI_MSG("a target value is outside [0, C) and not ignore_index"));
   return Status::Ok();
 }
 

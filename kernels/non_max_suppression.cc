@@ -49,8 +49,8 @@ Status ReadOptionalScalar(const KernelContext& ctx, int i, double* value, bool* 
   std::vector<double> values;
   LWAI_RETURN_IF_ERROR(ReadFloatTensor(ctx, i, &values));
   if (values.size() != 1) {
-    return ctx.ShapeMismatch("input " + std::to_string(i) + " must hold one value, got " +
-                             std::to_string(values.size()));
+    return ctx.ShapeMismatch(LWAI_MSG("input " + std::to_string(i) + " must hold one value, got " +
+                                      std::to_string(values.size())));
   }
   *value = values[0];
   *present = true;
@@ -65,22 +65,22 @@ Status Prepare(KernelContext& ctx) {
   const Shape& scores_shape = ctx.input(1).shape;
   if (boxes_shape.rank != 3 || boxes_shape[2] != 4 || scores_shape.rank != 3 ||
       scores_shape[0] != boxes_shape[0] || scores_shape[2] != boxes_shape[1]) {
-    return ctx.ShapeMismatch("boxes " + boxes_shape.ToString() + " and scores " +
-                             scores_shape.ToString() +
-                             " must be [batches, boxes, 4] and [batches, classes, boxes]");
+    return ctx.ShapeMismatch(
+        LWAI_MSG("boxes " + boxes_shape.ToString() + " and scores " + scores_shape.ToString() +
+                 " must be [batches, boxes, 4] and [batches, classes, boxes]"));
   }
   const int64_t center_point_box = ctx.node().GetInt("center_point_box", 0);
   if (center_point_box != 0 && center_point_box != 1) {
-    return ctx.InvalidModel("attribute 'center_point_box' must be 0 or 1, got " +
-                            std::to_string(center_point_box));
+    return ctx.InvalidModel(LWAI_MSG("attribute 'center_point_box' must be 0 or 1, got " +
+                                     std::to_string(center_point_box)));
   }
   int64_t max_per_class = 0;
   if (ctx.has_input(2) && ctx.input(2).NumElements() > 0) {
     std::vector<int64_t> values;
     LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 2, &values));
     if (values.size() != 1) {
-      return ctx.ShapeMismatch("max_output_boxes_per_class must hold one value, got " +
-                               std::to_string(values.size()));
+      return ctx.ShapeMismatch(LWAI_MSG("max_output_boxes_per_class must hold one value, got " +
+                                        std::to_string(values.size())));
     }
     max_per_class = std::max<int64_t>(values[0], 0);
   }

@@ -22,8 +22,8 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   const TensorView& x = ctx.input(0);
   if (!DispatchNumericOrBool(x.dtype, [](auto) {})) {
-    return ctx.Unsupported(std::string("dtype ") + DataTypeName(x.dtype) +
-                           " (expected a numeric type or bool)");
+    return ctx.Unsupported(LWAI_MSG(std::string("dtype ") + DataTypeName(x.dtype) +
+                                    " (expected a numeric type or bool)"));
   }
   if (x.data == nullptr) return ctx.ValueNeeded(0);
   ctx.output(0).dtype = DataType::kInt64;

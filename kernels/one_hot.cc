@@ -21,29 +21,29 @@ Status Prepare(KernelContext& ctx) {
   const TensorView& indices = ctx.input(0);
   const TensorView& values = ctx.input(2);
   if (!DispatchNumeric(indices.dtype, [](auto) {})) {
-    return ctx.InvalidModel(std::string("indices must be numeric, got ") +
-                            DataTypeName(indices.dtype));
+    return ctx.InvalidModel(
+        LWAI_MSG(std::string("indices must be numeric, got ") + DataTypeName(indices.dtype)));
   }
   LWAI_RETURN_IF_ERROR(ExpectSizedDtype(ctx, values.dtype));
   if (values.NumElements() != 2) {
-    return ctx.ShapeMismatch("values must hold [off_value, on_value], got " +
-                             values.shape.ToString());
+    return ctx.ShapeMismatch(
+        LWAI_MSG("values must hold [off_value, on_value], got " + values.shape.ToString()));
   }
   double depth = 0;
   LWAI_RETURN_IF_ERROR(ReadScalarAsDouble(ctx, 1, &depth));
   if (!(depth >= 1 && depth < 9.0e15)) {
-    return ctx.InvalidModel("depth must be positive, got " + std::to_string(depth));
+    return ctx.InvalidModel(LWAI_MSG("depth must be positive, got " + std::to_string(depth)));
   }
   const int rank = indices.shape.rank + 1;
   if (rank > kMaxRank) {
-    return ctx.Unsupported("output rank " + std::to_string(rank) + " is above " +
-                           std::to_string(kMaxRank));
+    return ctx.Unsupported(
+        LWAI_MSG("output rank " + std::to_string(rank) + " is above " + std::to_string(kMaxRank)));
   }
   auto state = std::make_unique<OneHotState>();
   const int64_t axis_attr = ctx.node().GetInt("axis", -1);
   if (!NormalizeAxis(axis_attr, rank, &state->axis)) {
-    return ctx.InvalidModel("axis " + std::to_string(axis_attr) + " is out of range for rank " +
-                            std::to_string(rank));
+    return ctx.InvalidModel(LWAI_MSG("axis " + std::to_string(axis_attr) +
+                                     " is out of range for rank " + std::to_string(rank)));
   }
   state->depth = static_cast<int64_t>(depth);
   Shape out;

@@ -11,18 +11,18 @@ Status Prepare(KernelContext& ctx) {
   const TensorView& x = ctx.input(0);
   const TensorView& slope = ctx.input(1);
   if (x.dtype != slope.dtype) {
-    return ctx.InvalidModel(std::string("x and slope dtypes differ: ") + DataTypeName(x.dtype) +
-                            " vs " + DataTypeName(slope.dtype));
+    return ctx.InvalidModel(LWAI_MSG(std::string("x and slope dtypes differ: ") +
+                                     DataTypeName(x.dtype) + " vs " + DataTypeName(slope.dtype)));
   }
   if (!IsNumericType(x.dtype)) {
-    return ctx.Unsupported(std::string("dtype ") + DataTypeName(x.dtype) +
-                           " (supported: float32, float64, int8..int64, uint8..uint64)");
+    return ctx.Unsupported(LWAI_MSG(std::string("dtype ") + DataTypeName(x.dtype) +
+                                    " (supported: float32, float64, int8..int64, uint8..uint64)"));
   }
   Shape shape;
   Status status = BroadcastShapes(x.shape, slope.shape, &shape);
   if (!status.ok() || shape != x.shape) {
-    return ctx.ShapeMismatch("slope " + slope.shape.ToString() + " cannot be broadcast to x " +
-                             x.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("slope " + slope.shape.ToString() +
+                                      " cannot be broadcast to x " + x.shape.ToString()));
   }
   ctx.output(0).shape = x.shape;
   ctx.output(0).dtype = x.dtype;

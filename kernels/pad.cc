@@ -48,7 +48,7 @@ Status Prepare(KernelContext& ctx) {
   const TensorView& x = ctx.input(0);
   const int rank = x.shape.rank;
   if (DataTypeSize(x.dtype) == 0) {
-    return ctx.Unsupported(std::string("dtype ") + DataTypeName(x.dtype));
+    return ctx.Unsupported(LWAI_MSG(std::string("dtype ") + DataTypeName(x.dtype)));
   }
   auto state = std::make_unique<PadState>();
   PadState& s = *state;
@@ -62,7 +62,7 @@ Status Prepare(KernelContext& ctx) {
   } else if (mode == "wrap") {
     s.mode = PadMode::kWrap;
   } else {
-    return ctx.InvalidModel("unknown mode '" + mode + "'");
+    return ctx.InvalidModel(LWAI_MSG("unknown mode '" + mode + "'"));
   }
   std::vector<int64_t> pads, axes;
   LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 1, &pads));
@@ -72,17 +72,17 @@ Status Prepare(KernelContext& ctx) {
     for (int d = 0; d < rank; ++d) axes.push_back(d);
   }
   if (pads.size() != 2 * axes.size()) {
-    return ctx.InvalidModel("pads " + IntsToString(pads) + " must have 2 values per axis of " +
-                            IntsToString(axes));
+    return ctx.InvalidModel(LWAI_MSG("pads " + IntsToString(pads) +
+                                     " must have 2 values per axis of " + IntsToString(axes)));
   }
   uint32_t mask = 0;
   LWAI_RETURN_IF_ERROR(AxesToMask(ctx, axes, rank, &mask));
   if (ctx.has_input(2)) {
     const TensorView& value = ctx.input(2);
     if (value.dtype != x.dtype || value.NumElements() > 1) {
-      return ctx.InvalidModel(std::string("constant_value must be a ") + DataTypeName(x.dtype) +
-                              " scalar, got " + DataTypeName(value.dtype) + " " +
-                              value.shape.ToString());
+      return ctx.InvalidModel(LWAI_MSG(std::string("constant_value must be a ") +
+                                       DataTypeName(x.dtype) + " scalar, got " +
+                                       DataTypeName(value.dtype) + " " + value.shape.ToString()));
     }
   }
   int64_t end[kMaxRank] = {};
@@ -98,12 +98,12 @@ Status Prepare(KernelContext& ctx) {
     s.in_dims[d] = x.shape[d];
     out[d] = s.out_dims[d] = x.shape[d] + s.begin[d] + end[d];
     if (out[d] < 0) {
-      return ctx.ShapeMismatch("pads " + IntsToString(pads) + " crop more than input " +
-                               x.shape.ToString() + " holds");
+      return ctx.ShapeMismatch(LWAI_MSG("pads " + IntsToString(pads) + " crop more than input " +
+                                        x.shape.ToString() + " holds"));
     }
     if (s.mode != PadMode::kConstant && x.shape[d] == 0 && out[d] > 0) {
-      return ctx.InvalidModel("mode '" + mode + "' cannot pad the empty axis " + std::to_string(d) +
-                              " of input " + x.shape.ToString());
+      return ctx.InvalidModel(LWAI_MSG("mode '" + mode + "' cannot pad the empty axis " +
+                                       std::to_string(d) + " of input " + x.shape.ToString()));
     }
   }
   ctx.SetState(std::move(state));

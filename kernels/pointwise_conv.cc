@@ -94,12 +94,14 @@ namespace {
 Status CheckChannels(int in_channels, int out_channels) {
   if (in_channels <= 0 || out_channels <= 0 || in_channels > (1 << 20) ||
       out_channels > (1 << 20)) {
-    return InvalidArgument("PointwiseConv: channel counts must be in [1, 1048576], got in=" +
-                           std::to_string(in_channels) + " out=" + std::to_string(out_channels));
+    return InvalidArgument(
+        LWAI_MSG("PointwiseConv: channel counts must be in [1, 1048576], got in=" +
+                 std::to_string(in_channels) + " out=" + std::to_string(out_channels)));
   }
   if (static_cast<int64_t>(in_channels) * RoundUp(out_channels, kLanes) > (int64_t{1} << 30)) {
-    return InvalidArgument("PointwiseConv: packed weights for in=" + std::to_string(in_channels) +
-                           " out=" + std::to_string(out_channels) + " would exceed 4 GiB");
+    return InvalidArgument(
+        LWAI_MSG("PointwiseConv: packed weights for in=" + std::to_string(in_channels) +
+                 " out=" + std::to_string(out_channels) + " would exceed 4 GiB"));
   }
   return Status::Ok();
 }
@@ -146,7 +148,7 @@ Result<std::unique_ptr<PointwiseConv>> PointwiseConv::Create(const float* weight
                                                              bool weights_transposed,
                                                              const float* bias, int in_channels,
                                                              int out_channels) {
-  if (weights == nullptr) return InvalidArgument("PointwiseConv: weights are null");
+  if (weights == nullptr) return InvalidArgument(LWAI_MSG("PointwiseConv: weights are null"));
   LWAI_RETURN_IF_ERROR(CheckChannels(in_channels, out_channels));
   std::unique_ptr<PointwiseConv> conv(new PointwiseConv());
   const size_t padded = RoundUp(out_channels, kLanes);

@@ -160,18 +160,21 @@ bool DispatchPool(PoolKind kind, DataType dtype, const Fn& fn) {
 Status CheckPoolInput(const KernelContext& ctx, PoolKind kind) {
   const DataType dtype = ctx.input(0).dtype;
   if (!DispatchPool(kind, dtype, [](auto) {})) {
-    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(dtype) + " is not supported" +
-                           (kind == PoolKind::kMax ? " (expected float32, float64, int8 or uint8)"
-                                                   : " (expected float32 or float64)"));
+    return ctx.Unsupported(
+        LWAI_MSG(std::string("input dtype ") + DataTypeName(dtype) + " is not supported" +
+                 (kind == PoolKind::kMax ? " (expected float32, float64, int8 or uint8)"
+                                         : " (expected float32 or float64)")));
   }
   const Shape& x = ctx.input(0).shape;
-  if (x.rank < 3) return ctx.ShapeMismatch("input must be N x C x spatial..., got " + x.ToString());
+  if (x.rank < 3)
+    return ctx.ShapeMismatch(LWAI_MSG("input must be N x C x spatial..., got " + x.ToString()));
   return Status::Ok();
 }
 
 Status ReadP(const KernelContext& ctx, int64_t* p) {
   *p = ctx.node().GetInt("p", 2);
-  if (*p < 1) return ctx.InvalidModel("attribute 'p' must be >= 1, got " + std::to_string(*p));
+  if (*p < 1)
+    return ctx.InvalidModel(LWAI_MSG("attribute 'p' must be >= 1, got " + std::to_string(*p)));
   return Status::Ok();
 }
 
@@ -181,14 +184,15 @@ Status PreparePool(KernelContext& ctx, PoolKind kind) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   LWAI_RETURN_IF_ERROR(CheckPoolInput(ctx, kind));
   if (kind != PoolKind::kMax && ctx.num_outputs() > 1) {
-    return ctx.InvalidModel("expected 1 output, got " + std::to_string(ctx.num_outputs()));
+    return ctx.InvalidModel(
+        LWAI_MSG("expected 1 output, got " + std::to_string(ctx.num_outputs())));
   }
   const Shape& x = ctx.input(0).shape;
   const std::vector<int64_t> kernel = ctx.node().GetInts("kernel_shape");
   if (static_cast<int>(kernel.size()) != x.rank - 2) {
-    return ctx.InvalidModel("attribute 'kernel_shape' has " + std::to_string(kernel.size()) +
-                            " values, expected " + std::to_string(x.rank - 2) + " for input " +
-                            x.ToString());
+    return ctx.InvalidModel(LWAI_MSG("attribute 'kernel_shape' has " +
+                                     std::to_string(kernel.size()) + " values, expected " +
+                                     std::to_string(x.rank - 2) + " for input " + x.ToString()));
   }
   auto state = std::make_unique<PoolState>();
   PoolState& s = *state;
@@ -197,8 +201,8 @@ Status PreparePool(KernelContext& ctx, PoolKind kind) {
   if (kind == PoolKind::kLp) LWAI_RETURN_IF_ERROR(ReadP(ctx, &s.p));
   const int64_t storage_order = ctx.node().GetInt("storage_order", 0);
   if (storage_order != 0 && storage_order != 1) {
-    return ctx.InvalidModel("attribute 'storage_order' must be 0 or 1, got " +
-                            std::to_string(storage_order));
+    return ctx.InvalidModel(
+        LWAI_MSG("attribute 'storage_order' must be 0 or 1, got " + std::to_string(storage_order)));
   }
   s.column_major_indices = storage_order == 1;
   LWAI_RETURN_IF_ERROR(ComputeWindowGeometry(ctx, x, kernel.data(), true, &s.g));
@@ -282,7 +286,8 @@ Status PrepareGlobalPool(KernelContext& ctx, PoolKind kind) {
   const DataType dtype = ctx.input(0).dtype;
   LWAI_RETURN_IF_ERROR(ExpectFloatInput(ctx, 0));
   const Shape& x = ctx.input(0).shape;
-  if (x.rank < 3) return ctx.ShapeMismatch("input must be N x C x spatial..., got " + x.ToString());
+  if (x.rank < 3)
+    return ctx.ShapeMismatch(LWAI_MSG("input must be N x C x spatial..., got " + x.ToString()));
   auto state = std::make_unique<GlobalPoolState>();
   state->kind = kind;
   if (kind == PoolKind::kLp) LWAI_RETURN_IF_ERROR(ReadP(ctx, &state->p));

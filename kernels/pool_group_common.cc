@@ -7,8 +7,8 @@ namespace lwai {
 Status ReadFloatTensor(const KernelContext& ctx, int input, std::vector<double>* values) {
   const TensorView& t = ctx.input(input);
   if (t.dtype != DataType::kFloat32 && t.dtype != DataType::kFloat64) {
-    return ctx.InvalidModel("input " + std::to_string(input) + " must be float32 or float64, got " +
-                            DataTypeName(t.dtype));
+    return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(input) +
+                                     " must be float32 or float64, got " + DataTypeName(t.dtype)));
   }
   if (t.data == nullptr) return ctx.ValueNeeded(input);
   const int64_t n = t.NumElements();

@@ -26,16 +26,16 @@ Status Prepare(KernelContext& ctx) {
   const TensorView& base = ctx.input(0);
   const TensorView& exponent = ctx.input(1);
   if (!IsPowBaseType(base.dtype)) {
-    return ctx.Unsupported(std::string("base dtype ") + DataTypeName(base.dtype) +
-                           " (supported: float32, float64, int32, int64)");
+    return ctx.Unsupported(LWAI_MSG(std::string("base dtype ") + DataTypeName(base.dtype) +
+                                    " (supported: float32, float64, int32, int64)"));
   }
   if (!IsNumericType(exponent.dtype)) {
-    return ctx.Unsupported(std::string("exponent dtype ") + DataTypeName(exponent.dtype) +
-                           " (supported: float32, float64, int8..int64, uint8..uint64)");
+    return ctx.Unsupported(LWAI_MSG(std::string("exponent dtype ") + DataTypeName(exponent.dtype) +
+                                    " (supported: float32, float64, int8..int64, uint8..uint64)"));
   }
   Shape shape;
   Status status = BroadcastShapes(base.shape, exponent.shape, &shape);
-  if (!status.ok()) return ctx.ShapeMismatch(status.message());
+  if (!status.ok()) return ctx.ShapeMismatch(LWAI_MSG(status.message()));
   ctx.output(0).shape = shape;
   ctx.output(0).dtype = base.dtype;
   // The exponent, converted to int64 or double (both 8 bytes).

@@ -31,13 +31,14 @@ struct QGemmState : OpState {
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(6, 9));
   for (int i : {kA, kAScale, kAZeroPoint, kB, kBScale, kBZeroPoint}) {
-    if (!ctx.has_input(i)) return ctx.InvalidModel("input " + std::to_string(i) + " is missing");
+    if (!ctx.has_input(i))
+      return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(i) + " is missing"));
   }
   const TensorView& a = ctx.input(kA);
   const TensorView& b = ctx.input(kB);
   if (!IsByteType(a.dtype) || !IsByteType(b.dtype)) {
-    return ctx.Unsupported(std::string("A and B must be uint8 or int8, got ") +
-                           DataTypeName(a.dtype) + " and " + DataTypeName(b.dtype));
+    return ctx.Unsupported(LWAI_MSG(std::string("A and B must be uint8 or int8, got ") +
+                                    DataTypeName(a.dtype) + " and " + DataTypeName(b.dtype)));
   }
   auto state = std::make_unique<QGemmState>();
   QGemmState& s = *state;
@@ -46,22 +47,22 @@ Status Prepare(KernelContext& ctx) {
   s.alpha = ctx.node().GetFloat("alpha", 1.0f);
   if (a.shape.rank < 2 || (s.trans_a && a.shape.rank != 2) || b.shape.rank != 2) {
     return ctx.ShapeMismatch(
-        "A must be a matrix (or [..., K] without transA) and B a matrix, got " +
-        a.shape.ToString() + " and " + b.shape.ToString());
+        LWAI_MSG("A must be a matrix (or [..., K] without transA) and B a matrix, got " +
+                 a.shape.ToString() + " and " + b.shape.ToString()));
   }
   Shape out_shape = a.shape;  // [..., M or K] -> [..., N] below
   s.k = s.trans_a ? a.shape[0] : a.shape[a.shape.rank - 1];
   if (s.trans_a) {
     s.m = a.shape[1];
   } else if (!CheckedProduct(a.shape.dims, a.shape.rank - 1, &s.m)) {
-    return ctx.ShapeMismatch("A " + a.shape.ToString() + " has too many elements");
+    return ctx.ShapeMismatch(LWAI_MSG("A " + a.shape.ToString() + " has too many elements"));
   }
   s.n = s.trans_b ? b.shape[0] : b.shape[1];
   const int64_t kb = s.trans_b ? b.shape[1] : b.shape[0];
   if (kb != s.k) {
-    return ctx.ShapeMismatch("A " + a.shape.ToString() + " and B " + b.shape.ToString() +
-                             " do not multiply (transA " + std::to_string(s.trans_a) + ", transB " +
-                             std::to_string(s.trans_b) + ")");
+    return ctx.ShapeMismatch(LWAI_MSG("A " + a.shape.ToString() + " and B " + b.shape.ToString() +
+                                      " do not multiply (transA " + std::to_string(s.trans_a) +
+                                      ", transB " + std::to_string(s.trans_b) + ")"));
   }
   LWAI_RETURN_IF_ERROR(ExpectQuantizationParameter(ctx, kAScale, DataType::kFloat32, 1, "a_scale"));
   LWAI_RETURN_IF_ERROR(ExpectQuantizationParameter(ctx, kAZeroPoint, a.dtype, 1, "a_zero_point"));
@@ -71,26 +72,28 @@ Status Prepare(KernelContext& ctx) {
   if (ctx.has_input(kC)) {
     const TensorView& c = ctx.input(kC);
     if (a.shape.rank > 2 && c.shape.rank > 1) {
-      return ctx.InvalidModel("C must be a scalar or [N] when A has rank " +
-                              std::to_string(a.shape.rank) + ", got " + c.shape.ToString());
+      return ctx.InvalidModel(LWAI_MSG("C must be a scalar or [N] when A has rank " +
+                                       std::to_string(a.shape.rank) + ", got " +
+                                       c.shape.ToString()));
     }
     Shape broadcast;
     const Status fits = BroadcastShapes(c.shape, Shape({s.m, s.n}), &broadcast);
     if (c.dtype != DataType::kInt32 || !fits.ok() || broadcast != Shape({s.m, s.n})) {
-      return ctx.InvalidModel("C must be int32 and broadcast to [" + std::to_string(s.m) + ", " +
-                              std::to_string(s.n) + "], got " + DataTypeName(c.dtype) + " " +
-                              c.shape.ToString());
+      return ctx.InvalidModel(LWAI_MSG("C must be int32 and broadcast to [" + std::to_string(s.m) +
+                                       ", " + std::to_string(s.n) + "], got " +
+                                       DataTypeName(c.dtype) + " " + c.shape.ToString()));
     }
   }
   if (ctx.has_input(kYScale)) {
     LWAI_RETURN_IF_ERROR(
         ExpectQuantizationParameter(ctx, kYScale, DataType::kFloat32, 1, "y_scale"));
     s.y_type = ctx.has_input(kYZeroPoint) ? ctx.input(kYZeroPoint).dtype : a.dtype;
-    if (!IsByteType(s.y_type)) return ctx.InvalidModel("y_zero_point must be uint8 or int8");
+    if (!IsByteType(s.y_type))
+      return ctx.InvalidModel(LWAI_MSG("y_zero_point must be uint8 or int8"));
   }
   LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &s.activation));
   if (s.activation.enabled && s.y_type == DataType::kFloat32) {
-    return ctx.InvalidModel("a fused activation needs a quantized output (y_scale)");
+    return ctx.InvalidModel(LWAI_MSG("a fused activation needs a quantized output (y_scale)"));
   }
   ctx.output(0).dtype = s.y_type;
   if (s.trans_a) {

@@ -16,15 +16,17 @@ enum Input { kA, kAScale, kAZeroPoint, kB, kBScale, kBZeroPoint, kCScale, kCZero
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(7, 8));
   for (int i : {kA, kAScale, kB, kBScale, kCScale}) {
-    if (!ctx.has_input(i)) return ctx.InvalidModel("input " + std::to_string(i) + " is missing");
+    if (!ctx.has_input(i))
+      return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(i) + " is missing"));
   }
   const DataType type = ctx.input(kA).dtype;
   if (type != DataType::kUInt8 && type != DataType::kInt8) {
-    return ctx.Unsupported(std::string("A must be uint8 or int8, got ") + DataTypeName(type));
+    return ctx.Unsupported(
+        LWAI_MSG(std::string("A must be uint8 or int8, got ") + DataTypeName(type)));
   }
   if (ctx.input(kB).dtype != type) {
-    return ctx.InvalidModel(std::string("A and B dtypes differ: ") + DataTypeName(type) + " vs " +
-                            DataTypeName(ctx.input(kB).dtype));
+    return ctx.InvalidModel(LWAI_MSG(std::string("A and B dtypes differ: ") + DataTypeName(type) +
+                                     " vs " + DataTypeName(ctx.input(kB).dtype)));
   }
   LWAI_RETURN_IF_ERROR(ExpectQuantizationParameter(ctx, kAScale, DataType::kFloat32, 1, "A_scale"));
   LWAI_RETURN_IF_ERROR(ExpectQuantizationParameter(ctx, kBScale, DataType::kFloat32, 1, "B_scale"));
@@ -38,7 +40,7 @@ Status Prepare(KernelContext& ctx) {
   }
   Shape shape;
   const Status status = BroadcastShapes(ctx.input(kA).shape, ctx.input(kB).shape, &shape);
-  if (!status.ok()) return ctx.ShapeMismatch(status.message());
+  if (!status.ok()) return ctx.ShapeMismatch(LWAI_MSG(status.message()));
   ctx.output(0).dtype = type;
   ctx.output(0).shape = shape;
   return Status::Ok();

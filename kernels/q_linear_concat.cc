@@ -29,17 +29,18 @@ Status Prepare(KernelContext& ctx) {
   const int n = ctx.num_inputs();
   if (n < 5 || (n - 2) % 3 != 0) {
     return ctx.InvalidModel(
-        "expected Y_scale, Y_zero_point and (X, X_scale, X_zero_point) "
-        "triples, got " +
-        std::to_string(n) + " inputs");
+        LWAI_MSG("expected Y_scale, Y_zero_point and (X, X_scale, X_zero_point) "
+                 "triples, got " +
+                 std::to_string(n) + " inputs"));
   }
   for (int i = 0; i < n; ++i) {
-    if (!ctx.has_input(i)) return ctx.InvalidModel("input " + std::to_string(i) + " is missing");
+    if (!ctx.has_input(i))
+      return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(i) + " is missing"));
   }
   const DataType type = ctx.input(1).dtype;
   if (type != DataType::kUInt8 && type != DataType::kInt8) {
-    return ctx.Unsupported(std::string("Y_zero_point must be uint8 or int8, got ") +
-                           DataTypeName(type));
+    return ctx.Unsupported(
+        LWAI_MSG(std::string("Y_zero_point must be uint8 or int8, got ") + DataTypeName(type)));
   }
   for (int i = 0; i < n; ++i) {
     const bool scale = i == 0 || (i >= 2 && (i - 2) % 3 == 1);
@@ -47,39 +48,41 @@ Status Prepare(KernelContext& ctx) {
     const TensorView& t = ctx.input(i);
     if (tensor) {
       if (t.dtype != type) {
-        return ctx.InvalidModel("input " + std::to_string(i) + " is " + DataTypeName(t.dtype) +
-                                ", expected " + DataTypeName(type));
+        return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(i) + " is " +
+                                         DataTypeName(t.dtype) + ", expected " +
+                                         DataTypeName(type)));
       }
     } else if (t.NumElements() != 1 || t.dtype != (scale ? DataType::kFloat32 : type)) {
-      return ctx.InvalidModel("input " + std::to_string(i) + " must be a " +
-                              DataTypeName(scale ? DataType::kFloat32 : type) + " scalar, got " +
-                              DataTypeName(t.dtype) + " " + t.shape.ToString());
+      return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(i) + " must be a " +
+                                       DataTypeName(scale ? DataType::kFloat32 : type) +
+                                       " scalar, got " + DataTypeName(t.dtype) + " " +
+                                       t.shape.ToString()));
     }
   }
   auto state = std::make_unique<QConcatState>();
   const Shape& first = ctx.input(2).shape;
   int64_t axis = ctx.node().GetInt("axis", 0);
   if (axis < -first.rank || axis >= first.rank) {
-    return ctx.InvalidModel("axis " + std::to_string(axis) + " out of range for rank " +
-                            std::to_string(first.rank));
+    return ctx.InvalidModel(LWAI_MSG("axis " + std::to_string(axis) + " out of range for rank " +
+                                     std::to_string(first.rank)));
   }
   if (axis < 0) axis += first.rank;
   Shape out = first;
   out[axis] = 0;
   for (int i = 2; i < n; i += 3) {
     const Shape& s = ctx.input(i).shape;
-    if (s.rank != first.rank) return ctx.ShapeMismatch("inputs differ in rank");
+    if (s.rank != first.rank) return ctx.ShapeMismatch(LWAI_MSG("inputs differ in rank"));
     for (int d = 0; d < s.rank; ++d) {
       if (d != axis && s[d] != first[d]) {
-        return ctx.ShapeMismatch("input " + std::to_string(i) + " " + s.ToString() +
-                                 " does not match " + first.ToString() + " off the axis");
+        return ctx.ShapeMismatch(LWAI_MSG("input " + std::to_string(i) + " " + s.ToString() +
+                                          " does not match " + first.ToString() + " off the axis"));
       }
     }
     int64_t inner = 1;
     for (int d = static_cast<int>(axis); d < s.rank; ++d) inner *= s[d];
     state->inner_bytes.push_back(inner);
     if (!CheckedAdd(out[axis], s[axis], &out.dims[axis])) {
-      return ctx.ShapeMismatch("concatenated size overflows");
+      return ctx.ShapeMismatch(LWAI_MSG("concatenated size overflows"));
     }
   }
   state->axis = static_cast<int>(axis);

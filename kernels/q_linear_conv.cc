@@ -27,11 +27,11 @@ Status ExpectScale(const KernelContext& ctx, int index, int64_t per_channel) {
   const TensorView& t = ctx.input(index);
   const int64_t n = t.NumElements();
   if (t.dtype != DataType::kFloat32 || t.shape.rank > 1 || (n != 1 && n != per_channel)) {
-    return ctx.InvalidModel("input " + std::to_string(index) + " (scale) must be a float32 scalar" +
-                            (per_channel > 1
-                                 ? " or have " + std::to_string(per_channel) + " elements"
-                                 : std::string()) +
-                            ", got " + DataTypeName(t.dtype) + " " + t.shape.ToString());
+    return ctx.InvalidModel(
+        LWAI_MSG("input " + std::to_string(index) + " (scale) must be a float32 scalar" +
+                 (per_channel > 1 ? " or have " + std::to_string(per_channel) + " elements"
+                                  : std::string()) +
+                 ", got " + DataTypeName(t.dtype) + " " + t.shape.ToString()));
   }
   return Status::Ok();
 }
@@ -39,7 +39,8 @@ Status ExpectScale(const KernelContext& ctx, int index, int64_t per_channel) {
 Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(8, 9));
   for (int i : {kX, kXScale, kW, kWScale, kYScale}) {
-    if (!ctx.has_input(i)) return ctx.InvalidModel("input " + std::to_string(i) + " is missing");
+    if (!ctx.has_input(i))
+      return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(i) + " is missing"));
   }
   auto state = std::make_unique<QLinearConvState>();
   QLinearConvState& s = *state;
@@ -52,16 +53,18 @@ Status Prepare(KernelContext& ctx) {
   if (ctx.has_input(kYZeroPoint)) {
     const TensorView& zp = ctx.input(kYZeroPoint);
     if ((zp.dtype != DataType::kUInt8 && zp.dtype != DataType::kInt8) || zp.NumElements() != 1) {
-      return ctx.InvalidModel("y_zero_point must be a uint8 or int8 scalar, got " +
-                              std::string(DataTypeName(zp.dtype)) + " " + zp.shape.ToString());
+      return ctx.InvalidModel(LWAI_MSG("y_zero_point must be a uint8 or int8 scalar, got " +
+                                       std::string(DataTypeName(zp.dtype)) + " " +
+                                       zp.shape.ToString()));
     }
     s.y_type = zp.dtype;
   }
   if (ctx.has_input(kBias)) {
     LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(kBias, DataType::kInt32));
     if (ctx.input(kBias).NumElements() != c.out_channels) {
-      return ctx.ShapeMismatch("bias " + ctx.input(kBias).shape.ToString() + " must have " +
-                               std::to_string(c.out_channels) + " elements");
+      return ctx.ShapeMismatch(LWAI_MSG("bias " + ctx.input(kBias).shape.ToString() +
+                                        " must have " + std::to_string(c.out_channels) +
+                                        " elements"));
     }
   }
   LWAI_RETURN_IF_ERROR(ParseFusedActivation(ctx, &s.activation));

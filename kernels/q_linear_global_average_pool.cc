@@ -21,13 +21,14 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(4, 5));
   const TensorView& x = ctx.input(kX);
   if (!IsByteType(x.dtype)) {
-    return ctx.Unsupported(std::string("X must be uint8 or int8, got ") + DataTypeName(x.dtype));
+    return ctx.Unsupported(
+        LWAI_MSG(std::string("X must be uint8 or int8, got ") + DataTypeName(x.dtype)));
   }
   if (ctx.node().GetInt("channels_last", 0) != 0) {
-    return ctx.Unsupported("channels_last 1 (lwai runs NCHW; import transposes)");
+    return ctx.Unsupported(LWAI_MSG("channels_last 1 (lwai runs NCHW; import transposes)"));
   }
   if (x.shape.rank < 3)
-    return ctx.ShapeMismatch("X must be [N, C, spatial...], got " + x.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("X must be [N, C, spatial...], got " + x.shape.ToString()));
   LWAI_RETURN_IF_ERROR(ExpectQuantizationParameter(ctx, kXScale, DataType::kFloat32, 1, "x_scale"));
   LWAI_RETURN_IF_ERROR(ExpectQuantizationParameter(ctx, kYScale, DataType::kFloat32, 1, "y_scale"));
   if (ctx.has_input(kXZeroPoint)) {

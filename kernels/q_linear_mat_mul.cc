@@ -22,9 +22,10 @@ Status CheckParam(const KernelContext& ctx, int input, int64_t per, bool* per_in
   const int64_t count = shape.NumElements();
   if (count == 1) return Status::Ok();
   if (per < 0 || shape.rank != 1 || count != per) {
-    return ctx.ShapeMismatch("input " + std::to_string(input) + " must be a scalar" +
-                             (per >= 0 ? " or [" + std::to_string(per) + "]" : std::string()) +
-                             ", got " + shape.ToString());
+    return ctx.ShapeMismatch(
+        LWAI_MSG("input " + std::to_string(input) + " must be a scalar" +
+                 (per >= 0 ? " or [" + std::to_string(per) + "]" : std::string()) + ", got " +
+                 shape.ToString()));
   }
   *per_index = true;
   return Status::Ok();
@@ -35,9 +36,9 @@ Status Prepare(KernelContext& ctx) {
   const DataType a_type = ctx.input(0).dtype, b_type = ctx.input(3).dtype;
   const DataType y_type = ctx.input(7).dtype;
   if (!IsByteType(a_type) || !IsByteType(b_type) || !IsByteType(y_type)) {
-    return ctx.Unsupported("a, b and y_zero_point must be int8 or uint8, got " +
-                           std::string(DataTypeName(a_type)) + ", " + DataTypeName(b_type) + ", " +
-                           DataTypeName(y_type));
+    return ctx.Unsupported(LWAI_MSG("a, b and y_zero_point must be int8 or uint8, got " +
+                                    std::string(DataTypeName(a_type)) + ", " +
+                                    DataTypeName(b_type) + ", " + DataTypeName(y_type)));
   }
   LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(2, a_type));
   LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(5, b_type));
@@ -54,7 +55,7 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(CheckParam(ctx, 6, -1, &unused));
   LWAI_RETURN_IF_ERROR(CheckParam(ctx, 7, -1, &unused));
   if (a_scale != a_zp || b_scale != b_zp) {
-    return ctx.ShapeMismatch("scales and zero points must have the same granularity");
+    return ctx.ShapeMismatch(LWAI_MSG("scales and zero points must have the same granularity"));
   }
   s.a_per_row = a_scale;
   s.b_per_col = b_scale;

@@ -20,29 +20,30 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 3));
   const DataType x_type = ctx.input(0).dtype;
   if (x_type != DataType::kFloat32 && x_type != DataType::kFloat64 && x_type != DataType::kInt32) {
-    return ctx.Unsupported("x must be float32, float64 or int32, got " +
-                           std::string(DataTypeName(x_type)));
+    return ctx.Unsupported(
+        LWAI_MSG("x must be float32, float64 or int32, got " + std::string(DataTypeName(x_type))));
   }
   const DataType scale_type = ctx.input(1).dtype;
   if (scale_type != DataType::kFloat32 && scale_type != DataType::kFloat64) {
-    return ctx.Unsupported("y_scale must be float32 or float64, got " +
-                           std::string(DataTypeName(scale_type)));
+    return ctx.Unsupported(LWAI_MSG("y_scale must be float32 or float64, got " +
+                                    std::string(DataTypeName(scale_type))));
   }
   DataType out_type = DataType::kUInt8;
   const int64_t output_dtype = ctx.node().GetInt("output_dtype", 0);
   if (ctx.has_input(2)) {
     out_type = ctx.input(2).dtype;
     if (output_dtype != 0 && output_dtype != static_cast<int64_t>(out_type)) {
-      return ctx.InvalidModel("output_dtype " + std::to_string(output_dtype) +
-                              " differs from the zero point's dtype " + DataTypeName(out_type));
+      return ctx.InvalidModel(LWAI_MSG("output_dtype " + std::to_string(output_dtype) +
+                                       " differs from the zero point's dtype " +
+                                       DataTypeName(out_type)));
     }
   } else if (output_dtype != 0) {
     out_type = static_cast<DataType>(output_dtype);
   }
   if (!DispatchQuantized(out_type, false, [](auto) {})) {
-    return ctx.Unsupported("output dtype must be int8, uint8, int16 or uint16, got " +
-                           std::string(DataTypeName(out_type)) + " (" +
-                           std::to_string(static_cast<int>(out_type)) + ")");
+    return ctx.Unsupported(LWAI_MSG("output dtype must be int8, uint8, int16 or uint16, got " +
+                                    std::string(DataTypeName(out_type)) + " (" +
+                                    std::to_string(static_cast<int>(out_type)) + ")"));
   }
   auto state = std::make_unique<QuantizeState>();
   LWAI_RETURN_IF_ERROR(PrepareQuantLayout(ctx, 1, 2, &state->layout));

@@ -18,10 +18,11 @@ Status Prepare(KernelContext& ctx) {
   const TensorView& table = ctx.input(1);
   if (!IsByteType(x.dtype) || !IsByteType(table.dtype) || table.NumElements() != 256 ||
       table.shape.rank != 1) {
-    return ctx.InvalidModel(std::string("X must be uint8 or int8 and the table 256 uint8 or int8 "
-                                        "values, got ") +
-                            DataTypeName(x.dtype) + " and " + DataTypeName(table.dtype) + " " +
-                            table.shape.ToString());
+    return ctx.InvalidModel(
+        LWAI_MSG(std::string("X must be uint8 or int8 and the table 256 uint8 or int8 "
+                             "values, got ") +
+                 DataTypeName(x.dtype) + " and " + DataTypeName(table.dtype) + " " +
+                 table.shape.ToString()));
   }
   ctx.output(0).dtype = table.dtype;
   ctx.output(0).shape = x.shape;

@@ -18,14 +18,15 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(3, 3));
   const DataType dtype = ctx.input(0).dtype;
   if (!RangeDtype(dtype)) {
-    return ctx.Unsupported(std::string("dtype ") + DataTypeName(dtype) +
-                           " (expected float32, float64, int16, int32 or int64)");
+    return ctx.Unsupported(LWAI_MSG(std::string("dtype ") + DataTypeName(dtype) +
+                                    " (expected float32, float64, int16, int32 or int64)"));
   }
   for (int i = 0; i < 3; ++i) {
     const TensorView& t = ctx.input(i);
     if (t.dtype != dtype || t.NumElements() != 1) {
-      return ctx.InvalidModel("input " + std::to_string(i) + " must be a " + DataTypeName(dtype) +
-                              " scalar, got " + DataTypeName(t.dtype) + " " + t.shape.ToString());
+      return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(i) + " must be a " +
+                                       DataTypeName(dtype) + " scalar, got " +
+                                       DataTypeName(t.dtype) + " " + t.shape.ToString()));
     }
     if (t.data == nullptr) return ctx.ValueNeeded(i);
   }
@@ -37,13 +38,13 @@ Status Prepare(KernelContext& ctx) {
     const T limit = ctx.input(1).Data<const T>()[0];
     const T delta = ctx.input(2).Data<const T>()[0];
     if (delta == 0) {
-      status = ctx.InvalidModel("delta is 0");
+      status = ctx.InvalidModel(LWAI_MSG("delta is 0"));
       return;
     }
     const double n = std::ceil((static_cast<double>(limit) - static_cast<double>(start)) /
                                static_cast<double>(delta));
     if (!(n < 9.0e15)) {
-      status = ctx.InvalidModel("range has too many elements");
+      status = ctx.InvalidModel(LWAI_MSG("range has too many elements"));
       return;
     }
     count = n > 0 ? static_cast<int64_t>(n) : 0;

@@ -10,8 +10,8 @@ Status SplitAtAxis(const KernelContext& ctx, const Shape& shape, int64_t axis, A
                    int* normalized) {
   int a = 0;
   if (!NormalizeAxis(axis, shape.rank, &a)) {
-    return ctx.InvalidModel("axis " + std::to_string(axis) + " is out of range for input " +
-                            shape.ToString());
+    return ctx.InvalidModel(LWAI_MSG("axis " + std::to_string(axis) +
+                                     " is out of range for input " + shape.ToString()));
   }
   *split = AxisSplit();
   for (int d = 0; d < a; ++d) split->outer *= shape[d];
@@ -25,7 +25,8 @@ Status PrepareAlongAxis(KernelContext& ctx, int64_t default_axis) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   const TensorView& x = ctx.input(0);
   LWAI_RETURN_IF_ERROR(ExpectFloatInput(ctx, 0));
-  if (x.shape.rank == 0) return ctx.ShapeMismatch("input must have rank >= 1, got a scalar");
+  if (x.shape.rank == 0)
+    return ctx.ShapeMismatch(LWAI_MSG("input must have rank >= 1, got a scalar"));
   auto state = std::make_unique<AlongAxisState>();
   LWAI_RETURN_IF_ERROR(
       SplitAtAxis(ctx, x.shape, ctx.node().GetInt("axis", default_axis), &state->split));
@@ -72,9 +73,9 @@ Status PrepareReduce(KernelContext& ctx, ReduceKind kind) {
                                     : (bool_ok ? DispatchNumericOrBool(dtype, [](auto) {})
                                                : DispatchNumeric(dtype, [](auto) {}));
   if (!supported) {
-    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(dtype) +
-                           " is not supported (expected " +
-                           (float_only ? "float32 or float64" : "a numeric type") + ")");
+    return ctx.Unsupported(LWAI_MSG(std::string("input dtype ") + DataTypeName(dtype) +
+                                    " is not supported (expected " +
+                                    (float_only ? "float32 or float64" : "a numeric type") + ")"));
   }
   std::vector<int64_t> axes;
   if (ctx.has_input(1)) LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 1, &axes));
@@ -109,16 +110,18 @@ Status PrepareArgReduce(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   const TensorView& in = ctx.input(0);
   if (!DispatchNumeric(in.dtype, [](auto) {})) {
-    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(in.dtype) +
-                           " is not supported (expected a numeric type)");
+    return ctx.Unsupported(LWAI_MSG(std::string("input dtype ") + DataTypeName(in.dtype) +
+                                    " is not supported (expected a numeric type)"));
   }
-  if (in.shape.rank == 0) return ctx.ShapeMismatch("input must have rank >= 1, got a scalar");
+  if (in.shape.rank == 0)
+    return ctx.ShapeMismatch(LWAI_MSG("input must have rank >= 1, got a scalar"));
   auto state = std::make_unique<ArgReduceState>();
   int axis = 0;
   LWAI_RETURN_IF_ERROR(
       SplitAtAxis(ctx, in.shape, ctx.node().GetInt("axis", 0), &state->split, &axis));
   if (state->split.size == 0 && state->split.lines() > 0) {
-    return ctx.ShapeMismatch("cannot take the arg of an empty axis in " + in.shape.ToString());
+    return ctx.ShapeMismatch(
+        LWAI_MSG("cannot take the arg of an empty axis in " + in.shape.ToString()));
   }
   state->select_last = ctx.node().GetInt("select_last_index", 0) != 0;
   Shape out;
@@ -157,14 +160,15 @@ Status PrepareRowNorm(KernelContext& ctx, int max_inputs, RowNormState* state, i
   LWAI_RETURN_IF_ERROR(ExpectFloatInput(ctx, 0));
   const int64_t stash = ctx.node().GetInt("stash_type", 1);
   if (stash != 1 && stash != 11) {
-    return ctx.Unsupported("stash_type must be 1 (float) or 11 (double), got " +
-                           std::to_string(stash));
+    return ctx.Unsupported(
+        LWAI_MSG("stash_type must be 1 (float) or 11 (double), got " + std::to_string(stash)));
   }
-  if (x.shape.rank == 0) return ctx.ShapeMismatch("input must have rank >= 1, got a scalar");
+  if (x.shape.rank == 0)
+    return ctx.ShapeMismatch(LWAI_MSG("input must have rank >= 1, got a scalar"));
   const int64_t axis_attr = ctx.node().GetInt("axis", -1);
   if (!NormalizeAxis(axis_attr, x.shape.rank, axis)) {
-    return ctx.InvalidModel("axis " + std::to_string(axis_attr) + " is out of range for input " +
-                            x.shape.ToString());
+    return ctx.InvalidModel(LWAI_MSG("axis " + std::to_string(axis_attr) +
+                                     " is out of range for input " + x.shape.ToString()));
   }
   state->epsilon = ctx.node().GetFloat("epsilon", 1e-5f);
   state->rows = 1;
@@ -181,13 +185,14 @@ Status PrepareRowNorm(KernelContext& ctx, int max_inputs, RowNormState* state, i
     }
     const TensorView& p = ctx.input(i);
     if (p.dtype != x.dtype) {
-      return ctx.InvalidModel("input " + std::to_string(i) + " dtype " + DataTypeName(p.dtype) +
-                              " must match input dtype " + DataTypeName(x.dtype));
+      return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(i) + " dtype " +
+                                       DataTypeName(p.dtype) + " must match input dtype " +
+                                       DataTypeName(x.dtype)));
     }
     if (!UnidirectionalStrides(p.shape, state->row_shape, strides)) {
-      return ctx.ShapeMismatch("input " + std::to_string(i) + " " + p.shape.ToString() +
-                               " does not broadcast to the normalized shape " +
-                               state->row_shape.ToString());
+      return ctx.ShapeMismatch(LWAI_MSG("input " + std::to_string(i) + " " + p.shape.ToString() +
+                                        " does not broadcast to the normalized shape " +
+                                        state->row_shape.ToString()));
     }
   }
   ctx.output(0).dtype = x.dtype;
@@ -204,7 +209,7 @@ Status ParseLossReduction(const KernelContext& ctx, LossReduction* reduction) {
   } else if (r == "mean") {
     *reduction = LossReduction::kMean;
   } else {
-    return ctx.InvalidModel("reduction must be 'none', 'sum' or 'mean', got '" + r + "'");
+    return ctx.InvalidModel(LWAI_MSG("reduction must be 'none', 'sum' or 'mean', got '" + r + "'"));
   }
   return Status::Ok();
 }
@@ -216,19 +221,20 @@ Status PrepareLoss(KernelContext& ctx, LossReduction reduction, int64_t* n, int6
   const TensorView& target = ctx.input(1);
   LWAI_RETURN_IF_ERROR(ExpectFloatInput(ctx, 0));
   if (target.dtype != DataType::kInt32 && target.dtype != DataType::kInt64) {
-    return ctx.InvalidModel(std::string("target must be int32 or int64, got ") +
-                            DataTypeName(target.dtype));
+    return ctx.InvalidModel(
+        LWAI_MSG(std::string("target must be int32 or int64, got ") + DataTypeName(target.dtype)));
   }
   if (x.shape.rank < 2)
-    return ctx.ShapeMismatch("input must have rank >= 2, got " + x.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("input must have rank >= 2, got " + x.shape.ToString()));
   bool match = target.shape.rank == x.shape.rank - 1 && target.shape[0] == x.shape[0];
   for (int i = 2; match && i < x.shape.rank; ++i) match = target.shape[i - 1] == x.shape[i];
   if (!match) {
-    return ctx.ShapeMismatch("target " + target.shape.ToString() + " does not match input " +
-                             x.shape.ToString() + " (expected [N, d1, ...])");
+    return ctx.ShapeMismatch(LWAI_MSG("target " + target.shape.ToString() +
+                                      " does not match input " + x.shape.ToString() +
+                                      " (expected [N, d1, ...])"));
   }
   if (x.shape[1] < 1)
-    return ctx.ShapeMismatch("input needs at least one class, got " + x.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("input needs at least one class, got " + x.shape.ToString()));
   *n = x.shape[0];
   *c = x.shape[1];
   *d = 1;
@@ -236,12 +242,12 @@ Status PrepareLoss(KernelContext& ctx, LossReduction reduction, int64_t* n, int6
   if (ctx.has_input(2)) {
     const TensorView& w = ctx.input(2);
     if (w.dtype != x.dtype) {
-      return ctx.InvalidModel(std::string("weight dtype ") + DataTypeName(w.dtype) +
-                              " must match input dtype " + DataTypeName(x.dtype));
+      return ctx.InvalidModel(LWAI_MSG(std::string("weight dtype ") + DataTypeName(w.dtype) +
+                                       " must match input dtype " + DataTypeName(x.dtype)));
     }
     if (w.shape.rank != 1 || w.shape[0] != *c) {
-      return ctx.ShapeMismatch("weight " + w.shape.ToString() + " must be [" + std::to_string(*c) +
-                               "]");
+      return ctx.ShapeMismatch(
+          LWAI_MSG("weight " + w.shape.ToString() + " must be [" + std::to_string(*c) + "]"));
     }
   }
   ctx.output(0).dtype = x.dtype;

@@ -14,11 +14,12 @@ Status Prepare(KernelContext& ctx) {
   std::vector<int64_t> target;
   LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 1, &target));
   if (ctx.input(1).shape.rank != 1) {
-    return ctx.InvalidModel("shape input must be 1-D, got " + ctx.input(1).shape.ToString());
+    return ctx.InvalidModel(
+        LWAI_MSG("shape input must be 1-D, got " + ctx.input(1).shape.ToString()));
   }
   if (target.size() > static_cast<size_t>(kMaxRank)) {
-    return ctx.Unsupported("target shape " + IntsToString(target) + " has rank above " +
-                           std::to_string(kMaxRank));
+    return ctx.Unsupported(LWAI_MSG("target shape " + IntsToString(target) + " has rank above " +
+                                    std::to_string(kMaxRank)));
   }
   const bool allow_zero = ctx.node().GetInt("allowzero", 0) != 0;
   Shape out;
@@ -29,37 +30,39 @@ Status Prepare(KernelContext& ctx) {
     int64_t d = target[i];
     if (d == 0 && !allow_zero) {
       if (i >= in.rank) {
-        return ctx.ShapeMismatch("target shape " + IntsToString(target) + " copies dimension " +
-                                 std::to_string(i) + " that input " + in.ToString() + " lacks");
+        return ctx.ShapeMismatch(LWAI_MSG("target shape " + IntsToString(target) +
+                                          " copies dimension " + std::to_string(i) +
+                                          " that input " + in.ToString() + " lacks"));
       }
       d = in[i];
     } else if (d == -1) {
       if (inferred >= 0) {
-        return ctx.InvalidModel("target shape " + IntsToString(target) + " has more than one -1");
+        return ctx.InvalidModel(
+            LWAI_MSG("target shape " + IntsToString(target) + " has more than one -1"));
       }
       inferred = i;
       continue;
     } else if (d < 0) {
-      return ctx.InvalidModel("target shape " + IntsToString(target) + " has invalid value " +
-                              std::to_string(d));
+      return ctx.InvalidModel(LWAI_MSG("target shape " + IntsToString(target) +
+                                       " has invalid value " + std::to_string(d)));
     }
     out[i] = d;
     if (!CheckedMul(known, d, &known)) {
-      return ctx.ShapeMismatch("target shape " + IntsToString(target) + " is too large");
+      return ctx.ShapeMismatch(LWAI_MSG("target shape " + IntsToString(target) + " is too large"));
     }
   }
   const int64_t total = in.NumElements();
   if (inferred >= 0) {
     if (known == 0 || total % known != 0) {
-      return ctx.ShapeMismatch("cannot reshape input " + in.ToString() + " to " +
-                               IntsToString(target));
+      return ctx.ShapeMismatch(
+          LWAI_MSG("cannot reshape input " + in.ToString() + " to " + IntsToString(target)));
     }
     out[inferred] = total / known;
   }
   if (out.NumElements() != total) {
-    return ctx.ShapeMismatch("cannot reshape input " + in.ToString() + " (" +
-                             std::to_string(total) + " elements) to " + IntsToString(target) +
-                             " = " + out.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("cannot reshape input " + in.ToString() + " (" +
+                                      std::to_string(total) + " elements) to " +
+                                      IntsToString(target) + " = " + out.ToString()));
   }
   ctx.output(0).dtype = ctx.input(0).dtype;
   ctx.output(0).shape = out;

@@ -87,8 +87,8 @@ Status ComputeTaps(const KernelContext& ctx, const Options& o, double scale, dou
   // Taps per output index; with antialias the filter widens by 1/scale when downsampling.
   const double aa_scale = std::min(scale, 1.0);
   if (o.antialias && o.mode != Mode::kNearest && aa_scale < 1.0 / 1024) {
-    return ctx.Unsupported("an antialiased downscale by " + std::to_string(scale) +
-                           " would need too many filter taps");
+    return ctx.Unsupported(LWAI_MSG("an antialiased downscale by " + std::to_string(scale) +
+                                    " would need too many filter taps"));
   }
   int64_t first = 0;
   int taps = 1;
@@ -101,7 +101,8 @@ Status ComputeTaps(const KernelContext& ctx, const Options& o, double scale, dou
   }
   axis->taps = taps;
   int64_t entries = 0;
-  if (!CheckedMul(axis->out, taps, &entries)) return ctx.ShapeMismatch("output too large");
+  if (!CheckedMul(axis->out, taps, &entries))
+    return ctx.ShapeMismatch(LWAI_MSG("output too large"));
   LWAI_RETURN_IF_ERROR(
       ctx.limits().CheckBytes(static_cast<uint64_t>(entries) * (sizeof(int64_t) + sizeof(double)),
                               ctx.node().Describe() + ": the interpolation taps"));
@@ -187,8 +188,8 @@ Status ParseOptions(const KernelContext& ctx, Options* o) {
   } else if (mode == "cubic") {
     o->mode = Mode::kCubic;
   } else {
-    return ctx.InvalidModel("attribute 'mode' must be nearest, linear or cubic, got '" + mode +
-                            "'");
+    return ctx.InvalidModel(
+        LWAI_MSG("attribute 'mode' must be nearest, linear or cubic, got '" + mode + "'"));
   }
   o->transform = node.GetString("coordinate_transformation_mode", "half_pixel");
   static const char* const kTransforms[] = {"half_pixel",         "half_pixel_symmetric",
@@ -196,12 +197,13 @@ Status ParseOptions(const KernelContext& ctx, Options* o) {
                                             "asymmetric",         "tf_crop_and_resize"};
   if (std::find_if(std::begin(kTransforms), std::end(kTransforms),
                    [&](const char* t) { return o->transform == t; }) == std::end(kTransforms)) {
-    return ctx.InvalidModel("unknown coordinate_transformation_mode '" + o->transform + "'");
+    return ctx.InvalidModel(
+        LWAI_MSG("unknown coordinate_transformation_mode '" + o->transform + "'"));
   }
   o->nearest_mode = node.GetString("nearest_mode", "round_prefer_floor");
   if (o->nearest_mode != "round_prefer_floor" && o->nearest_mode != "round_prefer_ceil" &&
       o->nearest_mode != "floor" && o->nearest_mode != "ceil") {
-    return ctx.InvalidModel("unknown nearest_mode '" + o->nearest_mode + "'");
+    return ctx.InvalidModel(LWAI_MSG("unknown nearest_mode '" + o->nearest_mode + "'"));
   }
   o->cubic_a = node.GetFloat("cubic_coeff_a", -0.75f);
   o->exclude_outside = node.GetInt("exclude_outside", 0) != 0;
@@ -213,13 +215,13 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 4));
   const TensorView& x = ctx.input(0);
   if (!DispatchNumeric(x.dtype, [](auto) {})) {
-    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(x.dtype) +
-                           " is not supported (expected a float or integer type)");
+    return ctx.Unsupported(LWAI_MSG(std::string("input dtype ") + DataTypeName(x.dtype) +
+                                    " is not supported (expected a float or integer type)"));
   }
   Options o;
   LWAI_RETURN_IF_ERROR(ParseOptions(ctx, &o));
   const int rank = x.shape.rank;
-  if (rank < 1) return ctx.ShapeMismatch("input must have rank >= 1, got a scalar");
+  if (rank < 1) return ctx.ShapeMismatch(LWAI_MSG("input must have rank >= 1, got a scalar"));
   std::vector<int64_t> axes = ctx.node().GetInts("axes");
   if (axes.empty()) {
     for (int d = 0; d < rank; ++d) axes.push_back(d);
@@ -235,8 +237,8 @@ Status Prepare(KernelContext& ctx) {
     std::vector<double> values;
     LWAI_RETURN_IF_ERROR(ReadFloatTensor(ctx, 1, &values));
     if (values.size() != 2 * naxes) {
-      return ctx.ShapeMismatch("roi has " + std::to_string(values.size()) + " values, expected " +
-                               std::to_string(2 * naxes));
+      return ctx.ShapeMismatch(LWAI_MSG("roi has " + std::to_string(values.size()) +
+                                        " values, expected " + std::to_string(2 * naxes)));
     }
     for (size_t i = 0; i < naxes; ++i) {
       roi[axes[i]] = values[i];
@@ -246,7 +248,7 @@ Status Prepare(KernelContext& ctx) {
   const bool has_scales = ctx.has_input(2) && ctx.input(2).NumElements() > 0;
   const bool has_sizes = ctx.has_input(3) && ctx.input(3).NumElements() > 0;
   if (has_scales == has_sizes) {
-    return ctx.InvalidModel("exactly one of 'scales' and 'sizes' must be given");
+    return ctx.InvalidModel(LWAI_MSG("exactly one of 'scales' and 'sizes' must be given"));
   }
   std::vector<double> scale(rank, 1.0);
   std::vector<int64_t> out(x.shape.dims, x.shape.dims + rank);
@@ -254,18 +256,20 @@ Status Prepare(KernelContext& ctx) {
     std::vector<double> values;
     LWAI_RETURN_IF_ERROR(ReadFloatTensor(ctx, 2, &values));
     if (values.size() != naxes) {
-      return ctx.ShapeMismatch("scales has " + std::to_string(values.size()) +
-                               " values, expected " + std::to_string(naxes));
+      return ctx.ShapeMismatch(LWAI_MSG("scales has " + std::to_string(values.size()) +
+                                        " values, expected " + std::to_string(naxes)));
     }
     for (size_t i = 0; i < naxes; ++i) {
       if (!(values[i] > 0) || !std::isfinite(values[i])) {
-        return ctx.InvalidModel("scales must be positive, got " + std::to_string(values[i]));
+        return ctx.InvalidModel(
+            LWAI_MSG("scales must be positive, got " + std::to_string(values[i])));
       }
       scale[axes[i]] = values[i];
       const double size = std::floor(values[i] * static_cast<double>(x.shape[axes[i]]));
       if (size >= 9.0e18) {
-        return ctx.ShapeMismatch("scales[" + std::to_string(i) + "] = " +
-                                 std::to_string(values[i]) + " makes the output too large");
+        return ctx.ShapeMismatch(LWAI_MSG("scales[" + std::to_string(i) +
+                                          "] = " + std::to_string(values[i]) +
+                                          " makes the output too large"));
       }
       out[axes[i]] = static_cast<int64_t>(size);
     }
@@ -273,17 +277,17 @@ Status Prepare(KernelContext& ctx) {
     std::vector<int64_t> sizes;
     LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 3, &sizes));
     if (sizes.size() != naxes) {
-      return ctx.ShapeMismatch("sizes has " + std::to_string(sizes.size()) + " values, expected " +
-                               std::to_string(naxes));
+      return ctx.ShapeMismatch(LWAI_MSG("sizes has " + std::to_string(sizes.size()) +
+                                        " values, expected " + std::to_string(naxes)));
     }
     const std::string policy = ctx.node().GetString("keep_aspect_ratio_policy", "stretch");
     if (policy != "stretch" && policy != "not_larger" && policy != "not_smaller") {
-      return ctx.InvalidModel("unknown keep_aspect_ratio_policy '" + policy + "'");
+      return ctx.InvalidModel(LWAI_MSG("unknown keep_aspect_ratio_policy '" + policy + "'"));
     }
     for (size_t i = 0; i < naxes; ++i) {
       if (sizes[i] < 0 || x.shape[axes[i]] == 0) {
-        return ctx.InvalidModel("sizes " + IntsToString(sizes) + " invalid for input " +
-                                x.shape.ToString());
+        return ctx.InvalidModel(
+            LWAI_MSG("sizes " + IntsToString(sizes) + " invalid for input " + x.shape.ToString()));
       }
       scale[axes[i]] = static_cast<double>(sizes[i]) / static_cast<double>(x.shape[axes[i]]);
       out[axes[i]] = sizes[i];
@@ -308,15 +312,15 @@ Status Prepare(KernelContext& ctx) {
   Shape y_shape = x.shape;
   for (int d = 0; d < rank; ++d) {
     if (out[d] < 0 || out[d] > (int64_t{1} << 40)) {
-      return ctx.InvalidModel("output size " + std::to_string(out[d]) + " of axis " +
-                              std::to_string(d) + " is out of range");
+      return ctx.InvalidModel(LWAI_MSG("output size " + std::to_string(out[d]) + " of axis " +
+                                       std::to_string(d) + " is out of range"));
     }
     AxisTaps& axis = s.axes[d];
     axis.in = x.shape[d];
     axis.out = out[d];
     y_shape[d] = out[d];
     if (axis.in == 0 && axis.out > 0) {
-      return ctx.ShapeMismatch("cannot resize an empty axis " + std::to_string(d));
+      return ctx.ShapeMismatch(LWAI_MSG("cannot resize an empty axis " + std::to_string(d)));
     }
     LWAI_RETURN_IF_ERROR(ComputeTaps(ctx, o, scale[d], roi[d], roi[rank + d], &axis));
   }

@@ -23,13 +23,14 @@ Status Prepare(KernelContext& ctx) {
   const int64_t batch_axis = ctx.node().GetInt("batch_axis", 1);
   if (x.shape.rank < 2 ||
       !((time_axis == 0 && batch_axis == 1) || (time_axis == 1 && batch_axis == 0))) {
-    return ctx.InvalidModel("time_axis " + std::to_string(time_axis) + " and batch_axis " +
-                            std::to_string(batch_axis) + " must be 0 and 1 of an input of " +
-                            "rank >= 2, got " + x.shape.ToString());
+    return ctx.InvalidModel(LWAI_MSG(
+        "time_axis " + std::to_string(time_axis) + " and batch_axis " + std::to_string(batch_axis) +
+        " must be 0 and 1 of an input of " + "rank >= 2, got " + x.shape.ToString()));
   }
   if (ctx.input(1).shape != Shape({x.shape[batch_axis]})) {
-    return ctx.ShapeMismatch("sequence_lens " + ctx.input(1).shape.ToString() +
-                             " must have shape [" + std::to_string(x.shape[batch_axis]) + "]");
+    return ctx.ShapeMismatch(LWAI_MSG("sequence_lens " + ctx.input(1).shape.ToString() +
+                                      " must have shape [" + std::to_string(x.shape[batch_axis]) +
+                                      "]"));
   }
   auto state = std::make_unique<ReverseSequenceState>();
   state->time_axis = static_cast<int>(time_axis);
@@ -49,9 +50,10 @@ Status Eval(KernelContext& ctx) {
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t len = IndexAt(lens, b);
     if (len < 0 || len > max_time) {
-      return ctx.Error(StatusCode::kInvalidArgument,
-                       "sequence_lens[" + std::to_string(b) + "] = " + std::to_string(len) +
-                           " is outside [0, " + std::to_string(max_time) + "]");
+      return ctx.Error(
+          StatusCode::kInvalidArgument,
+          LWAI_MSG("sequence_lens[" + std::to_string(b) + "] = " + std::to_string(len) +
+                   " is outside [0, " + std::to_string(max_time) + "]"));
     }
   }
   CopyInputToOutput(ctx);

@@ -134,25 +134,26 @@ Status Prepare(KernelContext& ctx) {
   const Shape& x = ctx.input(0).shape;
   const Shape& rois = ctx.input(1).shape;
   const Shape& indices = ctx.input(2).shape;
-  if (x.rank != 4) return ctx.ShapeMismatch("input must be N x C x H x W, got " + x.ToString());
+  if (x.rank != 4)
+    return ctx.ShapeMismatch(LWAI_MSG("input must be N x C x H x W, got " + x.ToString()));
   if (rois.rank != 2 || rois[1] != 4 || indices.rank != 1 || indices[0] != rois[0]) {
-    return ctx.ShapeMismatch("rois " + rois.ToString() + " and batch_indices " +
-                             indices.ToString() + " must be [R, 4] and [R]");
+    return ctx.ShapeMismatch(LWAI_MSG("rois " + rois.ToString() + " and batch_indices " +
+                                      indices.ToString() + " must be [R, 4] and [R]"));
   }
   auto state = std::make_unique<RoiAlignState>();
   RoiAlignState& s = *state;
   const Node& node = ctx.node();
   const std::string mode = node.GetString("mode", "avg");
   if (mode != "avg" && mode != "max") {
-    return ctx.InvalidModel("attribute 'mode' must be avg or max, got '" + mode + "'");
+    return ctx.InvalidModel(LWAI_MSG("attribute 'mode' must be avg or max, got '" + mode + "'"));
   }
   s.max_mode = mode == "max";
   const std::string transform = node.GetString("coordinate_transformation_mode", "half_pixel");
   if (transform != "half_pixel" && transform != "output_half_pixel") {
-    return ctx.InvalidModel(
+    return ctx.InvalidModel(LWAI_MSG(
         "attribute 'coordinate_transformation_mode' must be half_pixel or output_half_pixel, "
         "got '" +
-        transform + "'");
+        transform + "'"));
   }
   s.half_pixel = transform == "half_pixel";
   s.out_h = node.GetInt("output_height", 1);
@@ -161,14 +162,14 @@ Status Prepare(KernelContext& ctx) {
   s.spatial_scale = node.GetFloat("spatial_scale", 1.0f);
   if (s.out_h < 1 || s.out_w < 1 || s.sampling_ratio < 0) {
     return ctx.InvalidModel(
-        "output_height/output_width must be >= 1 and sampling_ratio >= 0, "
-        "got " +
-        std::to_string(s.out_h) + ", " + std::to_string(s.out_w) + ", " +
-        std::to_string(s.sampling_ratio));
+        LWAI_MSG("output_height/output_width must be >= 1 and sampling_ratio >= 0, "
+                 "got " +
+                 std::to_string(s.out_h) + ", " + std::to_string(s.out_w) + ", " +
+                 std::to_string(s.sampling_ratio)));
   }
   if (s.sampling_ratio > 1024) {
-    return ctx.Unsupported("sampling_ratio above 1024 is not supported, got " +
-                           std::to_string(s.sampling_ratio));
+    return ctx.Unsupported(LWAI_MSG("sampling_ratio above 1024 is not supported, got " +
+                                    std::to_string(s.sampling_ratio)));
   }
   s.batch = x[0];
   s.channels = x[1];
@@ -176,7 +177,7 @@ Status Prepare(KernelContext& ctx) {
   s.width = x[3];
   s.rois = rois[0];
   if ((s.height == 0 || s.width == 0) && s.rois > 0) {
-    return ctx.ShapeMismatch("cannot align regions on an empty input " + x.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("cannot align regions on an empty input " + x.ToString()));
   }
   ctx.output(0).dtype = ctx.input(0).dtype;
   ctx.output(0).shape = Shape{s.rois, s.channels, s.out_h, s.out_w};
@@ -189,8 +190,8 @@ Status Eval(KernelContext& ctx) {
   const int64_t* batch_indices = ctx.input(2).Data<const int64_t>();
   for (int64_t n = 0; n < s.rois; ++n) {
     if (batch_indices[n] < 0 || batch_indices[n] >= s.batch) {
-      return ctx.InvalidModel("batch index " + std::to_string(batch_indices[n]) +
-                              " out of range [0, " + std::to_string(s.batch) + ")");
+      return ctx.InvalidModel(LWAI_MSG("batch index " + std::to_string(batch_indices[n]) +
+                                       " out of range [0, " + std::to_string(s.batch) + ")"));
     }
   }
   std::atomic<bool> stopped{false};

@@ -19,8 +19,8 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(3, 4));
   const DataType dtype = ctx.input(0).dtype;
   if (dtype != DataType::kFloat32 && dtype != DataType::kFloat64) {
-    return ctx.Unsupported("input must be float32 or float64, got " +
-                           std::string(DataTypeName(dtype)));
+    return ctx.Unsupported(
+        LWAI_MSG("input must be float32 or float64, got " + std::string(DataTypeName(dtype))));
   }
   LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(1, dtype));
   LWAI_RETURN_IF_ERROR(ctx.ExpectDtype(2, dtype));
@@ -37,43 +37,45 @@ Status Prepare(KernelContext& ctx) {
     s.three_d = true;
     s.heads = ctx.node().GetInt("num_heads", 0);
     if (s.heads <= 0 || x[2] % s.heads != 0) {
-      return ctx.InvalidModel("3-D input " + x.ToString() +
-                              " needs num_heads dividing the hidden size, got " +
-                              std::to_string(s.heads));
+      return ctx.InvalidModel(LWAI_MSG("3-D input " + x.ToString() +
+                                       " needs num_heads dividing the hidden size, got " +
+                                       std::to_string(s.heads)));
     }
     s.batch = x[0];
     s.seq = x[1];
     s.head = x[2] / s.heads;
   } else {
-    return ctx.ShapeMismatch("input must be 3-D or 4-D, got " + x.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("input must be 3-D or 4-D, got " + x.ToString()));
   }
   int64_t rotary_dim = ctx.node().GetInt("rotary_embedding_dim", 0);
   if (rotary_dim == 0) rotary_dim = s.head;
   if (rotary_dim < 0 || rotary_dim > s.head || rotary_dim % 2 != 0) {
-    return ctx.InvalidModel("rotary_embedding_dim must be even and <= " + std::to_string(s.head) +
-                            ", got " + std::to_string(rotary_dim));
+    return ctx.InvalidModel(
+        LWAI_MSG("rotary_embedding_dim must be even and <= " + std::to_string(s.head) + ", got " +
+                 std::to_string(rotary_dim)));
   }
   s.half = rotary_dim / 2;
   const Shape& cos = ctx.input(1).shape;
   if (ctx.input(2).shape != cos) {
-    return ctx.ShapeMismatch("cos_cache " + cos.ToString() + " and sin_cache " +
-                             ctx.input(2).shape.ToString() + " differ");
+    return ctx.ShapeMismatch(LWAI_MSG("cos_cache " + cos.ToString() + " and sin_cache " +
+                                      ctx.input(2).shape.ToString() + " differ"));
   }
   if (ctx.has_input(3)) {
     const TensorView& pos = ctx.input(3);
     if (pos.dtype != DataType::kInt64 || pos.shape != Shape({s.batch, s.seq})) {
-      return ctx.InvalidModel("position_ids must be int64 [" + std::to_string(s.batch) + ", " +
-                              std::to_string(s.seq) + "], got " + DataTypeName(pos.dtype) + " " +
-                              pos.shape.ToString());
+      return ctx.InvalidModel(LWAI_MSG("position_ids must be int64 [" + std::to_string(s.batch) +
+                                       ", " + std::to_string(s.seq) + "], got " +
+                                       DataTypeName(pos.dtype) + " " + pos.shape.ToString()));
     }
     if (cos.rank != 2 || cos[1] != s.half) {
-      return ctx.ShapeMismatch("cos_cache must be [max_position, " + std::to_string(s.half) +
-                               "], got " + cos.ToString());
+      return ctx.ShapeMismatch(LWAI_MSG("cos_cache must be [max_position, " +
+                                        std::to_string(s.half) + "], got " + cos.ToString()));
     }
     s.max_pos = cos[0];
   } else if (cos != Shape({s.batch, s.seq, s.half})) {
-    return ctx.ShapeMismatch("cos_cache must be " + Shape({s.batch, s.seq, s.half}).ToString() +
-                             " without position_ids, got " + cos.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("cos_cache must be " +
+                                      Shape({s.batch, s.seq, s.half}).ToString() +
+                                      " without position_ids, got " + cos.ToString()));
   }
   ctx.output(0).dtype = dtype;
   ctx.output(0).shape = x;
@@ -94,8 +96,8 @@ Status Run(KernelContext& ctx, const RotaryState& s) {
       if (pos) {
         row = pos[row];
         if (row < 0 || row >= s.max_pos) {
-          return ctx.InvalidModel("position id " + std::to_string(row) + " is outside [0, " +
-                                  std::to_string(s.max_pos) + ")");
+          return ctx.InvalidModel(LWAI_MSG("position id " + std::to_string(row) +
+                                           " is outside [0, " + std::to_string(s.max_pos) + ")"));
         }
       }
       const T* c = cos + row * s.half;

@@ -24,27 +24,29 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ExpectSizedDtype(ctx, data.dtype));
   LWAI_RETURN_IF_ERROR(ExpectIndexDtype(ctx, 1, "indices"));
   if (updates.dtype != data.dtype) {
-    return ctx.InvalidModel(std::string("updates have dtype ") + DataTypeName(updates.dtype) +
-                            ", data has " + DataTypeName(data.dtype));
+    return ctx.InvalidModel(LWAI_MSG(std::string("updates have dtype ") +
+                                     DataTypeName(updates.dtype) + ", data has " +
+                                     DataTypeName(data.dtype)));
   }
   auto state = std::make_unique<ScatterElementsState>();
   LWAI_RETURN_IF_ERROR(ParseScatterReduction(ctx, data.dtype, &state->reduction));
   const int64_t axis_attr = ctx.node().GetInt("axis", 0);
   if (!NormalizeAxis(axis_attr, data.shape.rank, &state->axis)) {
-    return ctx.InvalidModel("axis " + std::to_string(axis_attr) + " is out of range for data " +
-                            data.shape.ToString());
+    return ctx.InvalidModel(LWAI_MSG("axis " + std::to_string(axis_attr) +
+                                     " is out of range for data " + data.shape.ToString()));
   }
   if (updates.shape != indices.shape) {
-    return ctx.ShapeMismatch("updates " + updates.shape.ToString() + " must have the shape of " +
-                             "indices " + indices.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("updates " + updates.shape.ToString() +
+                                      " must have the shape of " + "indices " +
+                                      indices.shape.ToString()));
   }
   bool fits = indices.shape.rank == data.shape.rank;
   for (int d = 0; fits && d < data.shape.rank; ++d) {
     fits = d == state->axis || indices.shape[d] <= data.shape[d];
   }
   if (!fits) {
-    return ctx.ShapeMismatch("indices " + indices.shape.ToString() + " do not fit data " +
-                             data.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("indices " + indices.shape.ToString() + " do not fit data " +
+                                      data.shape.ToString()));
   }
   ctx.SetState(std::move(state));
   ctx.RequestScratch(static_cast<size_t>(indices.NumElements()) * sizeof(int64_t));

@@ -24,16 +24,17 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ExpectSizedDtype(ctx, data.dtype));
   LWAI_RETURN_IF_ERROR(ExpectIndexDtype(ctx, 1, "indices"));
   if (updates.dtype != data.dtype) {
-    return ctx.InvalidModel(std::string("updates have dtype ") + DataTypeName(updates.dtype) +
-                            ", data has " + DataTypeName(data.dtype));
+    return ctx.InvalidModel(LWAI_MSG(std::string("updates have dtype ") +
+                                     DataTypeName(updates.dtype) + ", data has " +
+                                     DataTypeName(data.dtype)));
   }
   auto state = std::make_unique<ScatterNDState>();
   ScatterNDState& s = *state;
   LWAI_RETURN_IF_ERROR(ParseScatterReduction(ctx, data.dtype, &s.reduction));
   const int r = data.shape.rank, q = indices.shape.rank;
   if (q < 1 || indices.shape[q - 1] > r) {
-    return ctx.ShapeMismatch("indices " + indices.shape.ToString() + " cannot address data " +
-                             data.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("indices " + indices.shape.ToString() +
+                                      " cannot address data " + data.shape.ToString()));
   }
   s.k = static_cast<int>(indices.shape[q - 1]);
   // updates must be indices.shape[:-1] + data.shape[k:].
@@ -42,8 +43,8 @@ Status Prepare(KernelContext& ctx) {
   for (int d = s.k; d < r && expected.rank < kMaxRank; ++d)
     expected[expected.rank++] = data.shape[d];
   if (q - 1 + r - s.k > kMaxRank || updates.shape != expected) {
-    return ctx.ShapeMismatch("updates " + updates.shape.ToString() + " must have shape " +
-                             expected.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("updates " + updates.shape.ToString() + " must have shape " +
+                                      expected.ToString()));
   }
   for (int d = 0; d < q - 1; ++d) s.tuples *= indices.shape[d];
   for (int d = s.k; d < r; ++d) s.slice *= data.shape[d];

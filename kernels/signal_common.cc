@@ -18,8 +18,8 @@ Status ReadIntScalar(const KernelContext& ctx, int i, const char* name, int64_t*
   std::vector<int64_t> values;
   LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, i, &values));
   if (values.size() != 1) {
-    return ctx.InvalidModel(std::string("input '") + name + "' must be a scalar, got " +
-                            ctx.input(i).shape.ToString());
+    return ctx.InvalidModel(LWAI_MSG(std::string("input '") + name + "' must be a scalar, got " +
+                                     ctx.input(i).shape.ToString()));
   }
   *value = values[0];
   return Status::Ok();
@@ -29,16 +29,16 @@ Status PrepareWindow(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   int64_t size = 0;
   LWAI_RETURN_IF_ERROR(ReadIntScalar(ctx, 0, "size", &size));
-  if (size < 0) return ctx.InvalidModel("size must be >= 0, got " + std::to_string(size));
+  if (size < 0) return ctx.InvalidModel(LWAI_MSG("size must be >= 0, got " + std::to_string(size)));
   const int64_t dtype_attr = ctx.node().GetInt("output_datatype", 1);
   const DataType dtype = static_cast<DataType>(dtype_attr);
   if (dtype_attr < 0 || dtype_attr > 16 || dtype == DataType::kBool || !IsCastType(dtype)) {
-    return ctx.Unsupported("output_datatype " + std::to_string(dtype_attr) +
-                           " (supported: float, integer and unsigned types)");
+    return ctx.Unsupported(LWAI_MSG("output_datatype " + std::to_string(dtype_attr) +
+                                    " (supported: float, integer and unsigned types)"));
   }
   const int64_t periodic = ctx.node().GetInt("periodic", 1);
   if (periodic != 0 && periodic != 1) {
-    return ctx.InvalidModel("periodic must be 0 or 1, got " + std::to_string(periodic));
+    return ctx.InvalidModel(LWAI_MSG("periodic must be 0 or 1, got " + std::to_string(periodic)));
   }
   ctx.output(0).dtype = dtype;
   ctx.output(0).shape = Shape{size};

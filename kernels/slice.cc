@@ -33,9 +33,9 @@ Status Prepare(KernelContext& ctx) {
   }
   if (ends.size() != starts.size() || axes.size() != starts.size() ||
       steps.size() != starts.size()) {
-    return ctx.InvalidModel("starts " + IntsToString(starts) + ", ends " + IntsToString(ends) +
-                            ", axes " + IntsToString(axes) + " and steps " + IntsToString(steps) +
-                            " must have the same length");
+    return ctx.InvalidModel(LWAI_MSG(
+        "starts " + IntsToString(starts) + ", ends " + IntsToString(ends) + ", axes " +
+        IntsToString(axes) + " and steps " + IntsToString(steps) + " must have the same length"));
   }
   uint32_t mask = 0;
   LWAI_RETURN_IF_ERROR(AxesToMask(ctx, axes, rank, &mask));
@@ -48,7 +48,7 @@ Status Prepare(KernelContext& ctx) {
     const int d = static_cast<int>(axes[i] < 0 ? axes[i] + rank : axes[i]);
     const int64_t n = x.shape[d];
     const int64_t step = steps[i];
-    if (step == 0) return ctx.InvalidModel("steps " + IntsToString(steps) + " contain 0");
+    if (step == 0) return ctx.InvalidModel(LWAI_MSG("steps " + IntsToString(steps) + " contain 0"));
     int64_t start = starts[i] < 0 ? starts[i] + n : starts[i];
     int64_t end = ends[i] < 0 ? ends[i] + n : ends[i];
     // Positive steps clamp to [0, n], negative ones to [-1, n - 1].

@@ -55,7 +55,7 @@ Status Eval(KernelContext& ctx) {
         static_cast<const T*>(logp), s.n, s.c, s.d, [&](int64_t i) { return IntAt(labels, i); },
         weight, has_ignore, ignore_index, s.reduction, ctx.output(0).Data<T>());
   });
-  if (!ok) return ctx.InvalidModel("a label is outside [0, C) and not ignore_index");
+  if (!ok) return ctx.InvalidModel(LWAI_MSG("a label is outside [0, C) and not ignore_index"));
   return Status::Ok();
 }
 

@@ -18,11 +18,12 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ExpectSizedDtype(ctx, x.dtype));
   const int64_t b = ctx.node().GetInt("blocksize", 0);
   if (b < 1 || b > (int64_t{1} << 20)) {
-    return ctx.InvalidModel("blocksize must be in [1, 2^20], got " + std::to_string(b));
+    return ctx.InvalidModel(LWAI_MSG("blocksize must be in [1, 2^20], got " + std::to_string(b)));
   }
   if (x.shape.rank != 4 || x.shape[2] % b != 0 || x.shape[3] % b != 0) {
-    return ctx.ShapeMismatch("input must be [N, C, H, W] with H and W divisible by blocksize " +
-                             std::to_string(b) + ", got " + x.shape.ToString());
+    return ctx.ShapeMismatch(
+        LWAI_MSG("input must be [N, C, H, W] with H and W divisible by blocksize " +
+                 std::to_string(b) + ", got " + x.shape.ToString()));
   }
   const int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2] / b, w = x.shape[3] / b;
   auto state = std::make_unique<SpaceToDepthState>();

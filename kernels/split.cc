@@ -22,8 +22,8 @@ Status Prepare(KernelContext& ctx) {
   const int64_t axis_attr = ctx.node().GetInt("axis", 0);
   int axis = 0;
   if (!NormalizeAxis(axis_attr, x.shape.rank, &axis)) {
-    return ctx.InvalidModel("axis " + std::to_string(axis_attr) + " is out of range for input " +
-                            x.shape.ToString());
+    return ctx.InvalidModel(LWAI_MSG("axis " + std::to_string(axis_attr) +
+                                     " is out of range for input " + x.shape.ToString()));
   }
   const int outputs = ctx.num_outputs();
   const int64_t n = x.shape[axis];
@@ -32,20 +32,22 @@ Status Prepare(KernelContext& ctx) {
     LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 1, &sizes));
     int64_t sum = 0;
     for (int64_t s : sizes) {
-      if (s < 0) return ctx.InvalidModel("split " + IntsToString(sizes) + " has a negative size");
+      if (s < 0)
+        return ctx.InvalidModel(LWAI_MSG("split " + IntsToString(sizes) + " has a negative size"));
       sum += s;
     }
     if (static_cast<int>(sizes.size()) != outputs || sum != n) {
-      return ctx.ShapeMismatch("split " + IntsToString(sizes) + " must have " +
-                               std::to_string(outputs) + " sizes summing to " + std::to_string(n) +
-                               " (axis " + std::to_string(axis) + " of " + x.shape.ToString() +
-                               ")");
+      return ctx.ShapeMismatch(LWAI_MSG("split " + IntsToString(sizes) + " must have " +
+                                        std::to_string(outputs) + " sizes summing to " +
+                                        std::to_string(n) + " (axis " + std::to_string(axis) +
+                                        " of " + x.shape.ToString() + ")"));
     }
   } else {
     const int64_t parts = ctx.node().GetInt("num_outputs", outputs);
     if (parts != outputs || parts < 1) {
-      return ctx.InvalidModel("num_outputs " + std::to_string(parts) + " does not match the " +
-                              std::to_string(outputs) + " outputs");
+      return ctx.InvalidModel(LWAI_MSG("num_outputs " + std::to_string(parts) +
+                                       " does not match the " + std::to_string(outputs) +
+                                       " outputs"));
     }
     const int64_t chunk = (n + parts - 1) / parts;
     int64_t left = n;

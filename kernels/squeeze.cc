@@ -20,8 +20,8 @@ Status Prepare(KernelContext& ctx) {
     LWAI_RETURN_IF_ERROR(AxesToMask(ctx, axes, in.rank, &mask));
     for (int d = 0; d < in.rank; ++d) {
       if ((mask & (1u << d)) && in[d] != 1) {
-        return ctx.ShapeMismatch("cannot squeeze axis " + std::to_string(d) + " of size " +
-                                 std::to_string(in[d]) + " in input " + in.ToString());
+        return ctx.ShapeMismatch(LWAI_MSG("cannot squeeze axis " + std::to_string(d) + " of size " +
+                                          std::to_string(in[d]) + " in input " + in.ToString()));
       }
     }
   } else {

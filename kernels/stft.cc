@@ -22,26 +22,27 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 4));
   const TensorView& signal = ctx.input(0);
   if (signal.dtype != DataType::kFloat32 && signal.dtype != DataType::kFloat64) {
-    return ctx.Unsupported(std::string("signal dtype ") + DataTypeName(signal.dtype) +
-                           " (supported: float32, float64)");
+    return ctx.Unsupported(LWAI_MSG(std::string("signal dtype ") + DataTypeName(signal.dtype) +
+                                    " (supported: float32, float64)"));
   }
   if (signal.shape.rank != 3 || (signal.shape[2] != 1 && signal.shape[2] != 2)) {
-    return ctx.ShapeMismatch("signal must be [batch, length, 1 or 2], got " +
-                             signal.shape.ToString());
+    return ctx.ShapeMismatch(
+        LWAI_MSG("signal must be [batch, length, 1 or 2], got " + signal.shape.ToString()));
   }
   const int64_t length = signal.shape[1];
   auto state = std::make_unique<StftState>();
   LWAI_RETURN_IF_ERROR(ReadIntScalar(ctx, 1, "frame_step", &state->step));
   if (state->step < 1) {
-    return ctx.InvalidModel("frame_step must be >= 1, got " + std::to_string(state->step));
+    return ctx.InvalidModel(
+        LWAI_MSG("frame_step must be >= 1, got " + std::to_string(state->step)));
   }
   int64_t frame_length = length;
   if (ctx.has_input(2)) {
     const TensorView& window = ctx.input(2);
     if (window.dtype != signal.dtype || window.shape.rank != 1) {
-      return ctx.InvalidModel(std::string("window must be a 1-D ") + DataTypeName(signal.dtype) +
-                              " tensor, got " + DataTypeName(window.dtype) + " " +
-                              window.shape.ToString());
+      return ctx.InvalidModel(LWAI_MSG(std::string("window must be a 1-D ") +
+                                       DataTypeName(signal.dtype) + " tensor, got " +
+                                       DataTypeName(window.dtype) + " " + window.shape.ToString()));
     }
     frame_length = window.shape[0];
   }
@@ -49,14 +50,15 @@ Status Prepare(KernelContext& ctx) {
     int64_t value = 0;
     LWAI_RETURN_IF_ERROR(ReadIntScalar(ctx, 3, "frame_length", &value));
     if (ctx.has_input(2) && value != frame_length) {
-      return ctx.InvalidModel("frame_length " + std::to_string(value) +
-                              " differs from the window length " + std::to_string(frame_length));
+      return ctx.InvalidModel(LWAI_MSG("frame_length " + std::to_string(value) +
+                                       " differs from the window length " +
+                                       std::to_string(frame_length)));
     }
     frame_length = value;
   }
   if (frame_length < 1 || frame_length > length) {
-    return ctx.InvalidModel("frame_length must be in [1, " + std::to_string(length) +
-                            "] (the signal length), got " + std::to_string(frame_length));
+    return ctx.InvalidModel(LWAI_MSG("frame_length must be in [1, " + std::to_string(length) +
+                                     "] (the signal length), got " + std::to_string(frame_length)));
   }
   const int64_t onesided = ctx.node().GetInt("onesided", 1);
   state->frame_length = frame_length;
@@ -68,7 +70,8 @@ Status Prepare(KernelContext& ctx) {
   if (!ctx.shape_only()) {
     uint64_t bytes = 0;
     if (!DftPlan::ScratchBytes(frame_length, state->bins, &bytes) || bytes > SIZE_MAX) {
-      return ctx.InvalidModel("frame_length " + std::to_string(frame_length) + " is too large");
+      return ctx.InvalidModel(
+          LWAI_MSG("frame_length " + std::to_string(frame_length) + " is too large"));
     }
     ctx.RequestScratch(static_cast<size_t>(bytes));
   }

@@ -59,8 +59,8 @@ void StridedCopy(const StridedView& view, const void* src, void* dst, size_t ele
 Status ExpectIndexDtype(const KernelContext& ctx, int i, const char* what) {
   const DataType dtype = ctx.input(i).dtype;
   if (dtype != DataType::kInt32 && dtype != DataType::kInt64) {
-    return ctx.InvalidModel(std::string(what) + " must be int32 or int64, got " +
-                            DataTypeName(dtype));
+    return ctx.InvalidModel(
+        LWAI_MSG(std::string(what) + " must be int32 or int64, got " + DataTypeName(dtype)));
   }
   return Status::Ok();
 }
@@ -68,37 +68,38 @@ Status ExpectIndexDtype(const KernelContext& ctx, int i, const char* what) {
 Status ExpectSizedDtype(const KernelContext& ctx, DataType dtype) {
   const size_t size = DataTypeSize(dtype);
   if (size != 1 && size != 2 && size != 4 && size != 8) {
-    return ctx.Unsupported(std::string("dtype ") + DataTypeName(dtype));
+    return ctx.Unsupported(LWAI_MSG(std::string("dtype ") + DataTypeName(dtype)));
   }
   return Status::Ok();
 }
 
 Status ReadScalarAsDouble(const KernelContext& ctx, int input, double* value) {
   if (!ctx.has_input(input)) {
-    return ctx.InvalidModel("input " + std::to_string(input) + " is missing");
+    return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(input) + " is missing"));
   }
   const TensorView& t = ctx.input(input);
   if (t.data == nullptr) return ctx.ValueNeeded(input);
   if (t.NumElements() != 1) {
-    return ctx.InvalidModel("input " + std::to_string(input) + " must hold one value, got " +
-                            t.shape.ToString());
+    return ctx.InvalidModel(LWAI_MSG("input " + std::to_string(input) +
+                                     " must hold one value, got " + t.shape.ToString()));
   }
   const bool known = DispatchNumericOrBool(t.dtype, [&](auto tag) {
     using T = decltype(tag);
     *value = static_cast<double>(t.Data<const T>()[0]);
   });
   if (!known) {
-    return ctx.Unsupported("input " + std::to_string(input) + " has dtype " +
-                           DataTypeName(t.dtype));
+    return ctx.Unsupported(
+        LWAI_MSG("input " + std::to_string(input) + " has dtype " + DataTypeName(t.dtype)));
   }
   return Status::Ok();
 }
 
 Status IndexOutOfRange(const KernelContext& ctx, int64_t index, int axis, int64_t bound) {
-  return ctx.Error(StatusCode::kInvalidArgument,
-                   "index " + std::to_string(index) + " is out of range for axis " +
-                       std::to_string(axis) + " of size " + std::to_string(bound) + " (valid: " +
-                       std::to_string(-bound) + " to " + std::to_string(bound - 1) + ")");
+  return ctx.Error(
+      StatusCode::kInvalidArgument,
+      LWAI_MSG("index " + std::to_string(index) + " is out of range for axis " +
+               std::to_string(axis) + " of size " + std::to_string(bound) +
+               " (valid: " + std::to_string(-bound) + " to " + std::to_string(bound - 1) + ")"));
 }
 
 Status ParseScatterReduction(const KernelContext& ctx, DataType dtype,
@@ -117,11 +118,12 @@ Status ParseScatterReduction(const KernelContext& ctx, DataType dtype,
   } else if (name == "min") {
     *reduction = ScatterReduction::kMin;
   } else {
-    return ctx.InvalidModel("reduction must be none, add, mul, max or min, got '" + name + "'");
+    return ctx.InvalidModel(
+        LWAI_MSG("reduction must be none, add, mul, max or min, got '" + name + "'"));
   }
   const bool numeric = DispatchNumericOrBool(dtype, [](auto) {});
   if (!numeric) {
-    return ctx.Unsupported("reduction '" + name + "' on dtype " + DataTypeName(dtype));
+    return ctx.Unsupported(LWAI_MSG("reduction '" + name + "' on dtype " + DataTypeName(dtype)));
   }
   return Status::Ok();
 }

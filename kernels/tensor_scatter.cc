@@ -21,34 +21,37 @@ Status Prepare(KernelContext& ctx) {
   const TensorView& update = ctx.input(1);
   LWAI_RETURN_IF_ERROR(ExpectSizedDtype(ctx, cache.dtype));
   if (update.dtype != cache.dtype) {
-    return ctx.InvalidModel(std::string("update has dtype ") + DataTypeName(update.dtype) +
-                            ", past_cache has " + DataTypeName(cache.dtype));
+    return ctx.InvalidModel(LWAI_MSG(std::string("update has dtype ") + DataTypeName(update.dtype) +
+                                     ", past_cache has " + DataTypeName(cache.dtype)));
   }
   auto state = std::make_unique<TensorScatterState>();
   const std::string mode = ctx.node().GetString("mode", "linear");
   if (mode != "linear" && mode != "circular") {
-    return ctx.InvalidModel("mode must be linear or circular, got '" + mode + "'");
+    return ctx.InvalidModel(LWAI_MSG("mode must be linear or circular, got '" + mode + "'"));
   }
   state->circular = mode == "circular";
   const int64_t axis_attr = ctx.node().GetInt("axis", -2);
   const int rank = cache.shape.rank;
   if (!NormalizeAxis(axis_attr, rank, &state->axis) || state->axis == 0) {
-    return ctx.InvalidModel("axis " + std::to_string(axis_attr) +
-                            " must name a non-batch axis of past_cache " + cache.shape.ToString());
+    return ctx.InvalidModel(LWAI_MSG("axis " + std::to_string(axis_attr) +
+                                     " must name a non-batch axis of past_cache " +
+                                     cache.shape.ToString()));
   }
   bool fits = update.shape.rank == rank;
   for (int d = 0; fits && d < rank; ++d) {
     fits = d == state->axis ? update.shape[d] <= cache.shape[d] : update.shape[d] == cache.shape[d];
   }
   if (!fits) {
-    return ctx.ShapeMismatch("update " + update.shape.ToString() + " does not fit past_cache " +
-                             cache.shape.ToString() + " along axis " + std::to_string(state->axis));
+    return ctx.ShapeMismatch(LWAI_MSG("update " + update.shape.ToString() +
+                                      " does not fit past_cache " + cache.shape.ToString() +
+                                      " along axis " + std::to_string(state->axis)));
   }
   if (ctx.has_input(2)) {
     LWAI_RETURN_IF_ERROR(ExpectIndexDtype(ctx, 2, "write_indices"));
     if (ctx.input(2).shape != Shape({cache.shape[0]})) {
-      return ctx.ShapeMismatch("write_indices " + ctx.input(2).shape.ToString() +
-                               " must have shape [" + std::to_string(cache.shape[0]) + "]");
+      return ctx.ShapeMismatch(LWAI_MSG("write_indices " + ctx.input(2).shape.ToString() +
+                                        " must have shape [" + std::to_string(cache.shape[0]) +
+                                        "]"));
     }
   }
   ctx.SetState(std::move(state));
@@ -69,9 +72,9 @@ Status Eval(KernelContext& ctx) {
       const int64_t start = IndexAt(ctx.input(2), b);
       if (start < 0 || start + len > max_len) {
         return ctx.Error(StatusCode::kInvalidArgument,
-                         "write index " + std::to_string(start) + " of batch " + std::to_string(b) +
-                             " cannot hold " + std::to_string(len) +
-                             " positions of an axis of size " + std::to_string(max_len));
+                         LWAI_MSG("write index " + std::to_string(start) + " of batch " +
+                                  std::to_string(b) + " cannot hold " + std::to_string(len) +
+                                  " positions of an axis of size " + std::to_string(max_len)));
       }
     }
   }

@@ -40,36 +40,36 @@ Status ParseAttributes(const KernelContext& ctx, TfIdfState* state) {
   } else if (mode == "TFIDF") {
     state->mode = Mode::kTfIdf;
   } else {
-    return ctx.InvalidModel("mode must be TF, IDF or TFIDF, got '" + mode + "'");
+    return ctx.InvalidModel(LWAI_MSG("mode must be TF, IDF or TFIDF, got '" + mode + "'"));
   }
   state->min_gram = node.GetInt("min_gram_length", 0);
   state->max_gram = node.GetInt("max_gram_length", 0);
   state->max_skip = node.GetInt("max_skip_count", 0);
   if (state->min_gram < 1 || state->max_gram < state->min_gram || state->max_skip < 0) {
     return ctx.InvalidModel(
-        "expected 1 <= min_gram_length <= max_gram_length and "
-        "max_skip_count >= 0, got " +
-        std::to_string(state->min_gram) + ", " + std::to_string(state->max_gram) + ", " +
-        std::to_string(state->max_skip));
+        LWAI_MSG("expected 1 <= min_gram_length <= max_gram_length and "
+                 "max_skip_count >= 0, got " +
+                 std::to_string(state->min_gram) + ", " + std::to_string(state->max_gram) + ", " +
+                 std::to_string(state->max_skip)));
   }
   if (node.FindAttribute("pool_strings") != nullptr) {
-    return ctx.Unsupported("pool_strings (string tensors are not supported)");
+    return ctx.Unsupported(LWAI_MSG("pool_strings (string tensors are not supported)"));
   }
   const std::vector<int64_t> pool = node.GetInts("pool_int64s");
   const std::vector<int64_t> counts = node.GetInts("ngram_counts");
   const std::vector<int64_t> indexes = node.GetInts("ngram_indexes");
-  if (indexes.empty()) return ctx.InvalidModel("ngram_indexes must not be empty");
+  if (indexes.empty()) return ctx.InvalidModel(LWAI_MSG("ngram_indexes must not be empty"));
   for (int64_t index : indexes) {
     if (index < 0) {
-      return ctx.InvalidModel("ngram_indexes must be >= 0, got " + std::to_string(index));
+      return ctx.InvalidModel(LWAI_MSG("ngram_indexes must be >= 0, got " + std::to_string(index)));
     }
   }
   state->columns = *std::max_element(indexes.begin(), indexes.end()) + 1;
   if (const Attribute* weights = node.FindAttribute("weights")) {
     state->weights = weights->floats;
     if (!state->weights.empty() && static_cast<int64_t>(state->weights.size()) < state->columns) {
-      return ctx.InvalidModel("weights has " + std::to_string(state->weights.size()) +
-                              " values, expected " + std::to_string(state->columns));
+      return ctx.InvalidModel(LWAI_MSG("weights has " + std::to_string(state->weights.size()) +
+                                       " values, expected " + std::to_string(state->columns)));
     }
   }
   const int64_t pool_size = static_cast<int64_t>(pool.size());
@@ -80,9 +80,9 @@ Status ParseAttributes(const KernelContext& ctx, TfIdfState* state) {
     const int64_t begin = counts[i];
     const int64_t end = i + 1 < counts.size() ? counts[i + 1] : pool_size;
     if (begin < 0 || begin > end || end > pool_size) {
-      return ctx.InvalidModel("ngram_counts " + IntsToString(counts) +
-                              " must be non-decreasing offsets into pool_int64s (size " +
-                              std::to_string(pool_size) + ")");
+      return ctx.InvalidModel(LWAI_MSG("ngram_counts " + IntsToString(counts) +
+                                       " must be non-decreasing offsets into pool_int64s (size " +
+                                       std::to_string(pool_size) + ")"));
     }
     const int64_t grams = (end - begin) / gram;
     if (gram < state->min_gram || gram > state->max_gram) {
@@ -91,8 +91,8 @@ Status ParseAttributes(const KernelContext& ctx, TfIdfState* state) {
     }
     for (int64_t g = 0; g < grams; ++g, ++ngram_id) {
       if (ngram_id >= static_cast<int64_t>(indexes.size())) {
-        return ctx.InvalidModel("pool_int64s has more n-grams than ngram_indexes (" +
-                                std::to_string(indexes.size()) + ")");
+        return ctx.InvalidModel(LWAI_MSG("pool_int64s has more n-grams than ngram_indexes (" +
+                                         std::to_string(indexes.size()) + ")"));
       }
       int32_t current = 0;
       for (int64_t k = 0; k < gram; ++k) {
@@ -117,11 +117,11 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   const TensorView& x = ctx.input(0);
   if (x.dtype != DataType::kInt32 && x.dtype != DataType::kInt64) {
-    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(x.dtype) +
-                           " (supported: int32, int64)");
+    return ctx.Unsupported(LWAI_MSG(std::string("input dtype ") + DataTypeName(x.dtype) +
+                                    " (supported: int32, int64)"));
   }
   if (x.shape.rank > 2) {
-    return ctx.ShapeMismatch("input must be [C] or [N, C], got " + x.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("input must be [C] or [N, C], got " + x.shape.ToString()));
   }
   auto state = std::make_unique<TfIdfState>();
   LWAI_RETURN_IF_ERROR(ParseAttributes(ctx, state.get()));

@@ -16,13 +16,14 @@ Status Prepare(KernelContext& ctx) {
   std::vector<int64_t> repeats;
   LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 1, &repeats));
   if (static_cast<int>(repeats.size()) != x.shape.rank) {
-    return ctx.ShapeMismatch("repeats " + IntsToString(repeats) +
-                             " must have one value per axis of " + x.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("repeats " + IntsToString(repeats) +
+                                      " must have one value per axis of " + x.shape.ToString()));
   }
   Shape out = x.shape;
   for (int d = 0; d < out.rank; ++d) {
     if (repeats[d] < 0) {
-      return ctx.InvalidModel("repeats " + IntsToString(repeats) + " has a negative value");
+      return ctx.InvalidModel(
+          LWAI_MSG("repeats " + IntsToString(repeats) + " has a negative value"));
     }
     out[d] *= repeats[d];
   }

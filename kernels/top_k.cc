@@ -20,20 +20,23 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(2, 2));
   const TensorView& x = ctx.input(0);
   if (!DispatchNumeric(x.dtype, [](auto) {})) {
-    return ctx.Unsupported(std::string("input dtype ") + DataTypeName(x.dtype) +
-                           " is not supported (expected a numeric type)");
+    return ctx.Unsupported(LWAI_MSG(std::string("input dtype ") + DataTypeName(x.dtype) +
+                                    " is not supported (expected a numeric type)"));
   }
-  if (x.shape.rank == 0) return ctx.ShapeMismatch("input must have rank >= 1, got a scalar");
+  if (x.shape.rank == 0)
+    return ctx.ShapeMismatch(LWAI_MSG("input must have rank >= 1, got a scalar"));
   std::vector<int64_t> k;
   LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 1, &k));
-  if (k.size() != 1) return ctx.InvalidModel("k must have one element, got " + IntsToString(k));
+  if (k.size() != 1)
+    return ctx.InvalidModel(LWAI_MSG("k must have one element, got " + IntsToString(k)));
   auto state = std::make_unique<TopKState>();
   int axis = 0;
   LWAI_RETURN_IF_ERROR(
       SplitAtAxis(ctx, x.shape, ctx.node().GetInt("axis", -1), &state->split, &axis));
   if (k[0] < 0 || k[0] > state->split.size) {
-    return ctx.InvalidModel("k must be in [0, " + std::to_string(state->split.size) +
-                            "] for input " + x.shape.ToString() + ", got " + std::to_string(k[0]));
+    return ctx.InvalidModel(LWAI_MSG("k must be in [0, " + std::to_string(state->split.size) +
+                                     "] for input " + x.shape.ToString() + ", got " +
+                                     std::to_string(k[0])));
   }
   state->k = k[0];
   state->largest = ctx.node().GetInt("largest", 1) != 0;

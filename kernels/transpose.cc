@@ -46,7 +46,7 @@ Status Prepare(KernelContext& ctx) {
   const TensorView& x = ctx.input(0);
   const int rank = x.shape.rank;
   if (DataTypeSize(x.dtype) == 0) {
-    return ctx.Unsupported(std::string("dtype ") + DataTypeName(x.dtype));
+    return ctx.Unsupported(LWAI_MSG(std::string("dtype ") + DataTypeName(x.dtype)));
   }
   std::vector<int64_t> perm = ctx.node().GetInts("perm");
   if (perm.empty()) {
@@ -59,8 +59,8 @@ Status Prepare(KernelContext& ctx) {
     if (valid) seen |= 1u << perm[i];
   }
   if (!valid) {
-    return ctx.InvalidModel("perm " + IntsToString(perm) + " is not a permutation of the axes of " +
-                            x.shape.ToString());
+    return ctx.InvalidModel(LWAI_MSG("perm " + IntsToString(perm) +
+                                     " is not a permutation of the axes of " + x.shape.ToString()));
   }
   auto state = std::make_unique<TransposeState>();
   int64_t strides[kMaxRank];

@@ -12,12 +12,13 @@ Status Prepare(KernelContext& ctx) {
   const TensorView& x = ctx.input(0);
   LWAI_RETURN_IF_ERROR(ExpectSizedDtype(ctx, x.dtype));
   if (x.shape.rank < 2) {
-    return ctx.ShapeMismatch("input must have rank >= 2, got " + x.shape.ToString());
+    return ctx.ShapeMismatch(LWAI_MSG("input must have rank >= 2, got " + x.shape.ToString()));
   }
   if (ctx.has_input(1)) {
     LWAI_RETURN_IF_ERROR(ExpectIndexDtype(ctx, 1, "k"));
     if (ctx.input(1).NumElements() != 1) {
-      return ctx.ShapeMismatch("k must be a scalar, got " + ctx.input(1).shape.ToString());
+      return ctx.ShapeMismatch(
+          LWAI_MSG("k must be a scalar, got " + ctx.input(1).shape.ToString()));
     }
   }
   ctx.output(0).dtype = x.dtype;

@@ -62,11 +62,11 @@ Status PrepareUnaryFloat(KernelContext& ctx, int max_inputs) {
 
 Status PrepareUnary(KernelContext& ctx, UnaryDtypes dtypes, int max_inputs, DataType out_dtype) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, max_inputs));
-  if (!ctx.has_input(0)) return ctx.InvalidModel("required input 0 is missing");
+  if (!ctx.has_input(0)) return ctx.InvalidModel(LWAI_MSG("required input 0 is missing"));
   const TensorView& x = ctx.input(0);
   if (!Accepts(dtypes, x.dtype)) {
-    return ctx.Unsupported(std::string("input 0 has dtype ") + DataTypeName(x.dtype) +
-                           ", expected one of: " + Describe(dtypes));
+    return ctx.Unsupported(LWAI_MSG(std::string("input 0 has dtype ") + DataTypeName(x.dtype) +
+                                    ", expected one of: " + Describe(dtypes)));
   }
   ctx.output(0).dtype = out_dtype == DataType::kUndefined ? x.dtype : out_dtype;
   ctx.output(0).shape = x.shape;
@@ -74,7 +74,7 @@ Status PrepareUnary(KernelContext& ctx, UnaryDtypes dtypes, int max_inputs, Data
 }
 
 Status UnsupportedUnaryDtype(const KernelContext& ctx) {
-  return ctx.Unsupported(std::string("dtype ") + DataTypeName(ctx.input(0).dtype));
+  return ctx.Unsupported(LWAI_MSG(std::string("dtype ") + DataTypeName(ctx.input(0).dtype)));
 }
 
 void SetUnaryParams(KernelContext& ctx, float a, float b) {

@@ -76,8 +76,8 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   const TensorView& x = ctx.input(0);
   if (!DispatchNumericOrBool(x.dtype, [](auto) {})) {
-    return ctx.Unsupported(std::string("dtype ") + DataTypeName(x.dtype) +
-                           " (expected a numeric type or bool)");
+    return ctx.Unsupported(LWAI_MSG(std::string("dtype ") + DataTypeName(x.dtype) +
+                                    " (expected a numeric type or bool)"));
   }
   if (x.data == nullptr) return ctx.ValueNeeded(0);
   auto state = std::make_unique<UniqueState>();
@@ -87,8 +87,8 @@ Status Prepare(KernelContext& ctx) {
   int64_t n = x.NumElements();
   if (axis_attr != nullptr) {
     if (!NormalizeAxis(axis_attr->i, x.shape.rank, &axis)) {
-      return ctx.InvalidModel("axis " + std::to_string(axis_attr->i) +
-                              " is out of range for input " + x.shape.ToString());
+      return ctx.InvalidModel(LWAI_MSG("axis " + std::to_string(axis_attr->i) +
+                                       " is out of range for input " + x.shape.ToString()));
     }
     n = x.shape[axis];
     for (int d = 0; d < axis; ++d) s.outer *= x.shape[d];

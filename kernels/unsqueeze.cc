@@ -15,8 +15,8 @@ Status Prepare(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(ReadIntTensor(ctx, 1, &axes));
   const int64_t rank = in.rank + static_cast<int64_t>(axes.size());
   if (rank > kMaxRank) {
-    return ctx.Unsupported("output rank " + std::to_string(rank) + " is above " +
-                           std::to_string(kMaxRank));
+    return ctx.Unsupported(
+        LWAI_MSG("output rank " + std::to_string(rank) + " is above " + std::to_string(kMaxRank)));
   }
   uint32_t mask = 0;
   LWAI_RETURN_IF_ERROR(AxesToMask(ctx, axes, static_cast<int>(rank), &mask));

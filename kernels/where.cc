@@ -11,16 +11,16 @@ Status Prepare(KernelContext& ctx) {
   const TensorView& x = ctx.input(1);
   const TensorView& y = ctx.input(2);
   if (x.dtype != y.dtype) {
-    return ctx.InvalidModel(std::string("x and y dtypes differ: ") + DataTypeName(x.dtype) +
-                            " vs " + DataTypeName(y.dtype));
+    return ctx.InvalidModel(LWAI_MSG(std::string("x and y dtypes differ: ") +
+                                     DataTypeName(x.dtype) + " vs " + DataTypeName(y.dtype)));
   }
   if (DataTypeSize(x.dtype) == 0) {
-    return ctx.Unsupported(std::string("dtype ") + DataTypeName(x.dtype));
+    return ctx.Unsupported(LWAI_MSG(std::string("dtype ") + DataTypeName(x.dtype)));
   }
   Shape xy, shape;
   Status status = BroadcastShapes(x.shape, y.shape, &xy);
   if (status.ok()) status = BroadcastShapes(ctx.input(0).shape, xy, &shape);
-  if (!status.ok()) return ctx.ShapeMismatch(status.message());
+  if (!status.ok()) return ctx.ShapeMismatch(LWAI_MSG(status.message()));
   ctx.output(0).shape = shape;
   ctx.output(0).dtype = x.dtype;
   return Status::Ok();

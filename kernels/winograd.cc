@@ -249,16 +249,17 @@ using namespace winograd_internal;  // NOLINT: implementation file
 
 Result<std::unique_ptr<Winograd3x3>> Winograd3x3::Create(const float* weights, const float* bias,
                                                          int in_channels, int out_channels) {
-  if (weights == nullptr) return InvalidArgument("Winograd3x3: weights are null");
+  if (weights == nullptr) return InvalidArgument(LWAI_MSG("Winograd3x3: weights are null"));
   if (in_channels <= 0 || out_channels <= 0 || in_channels > (1 << 16) ||
       out_channels > (1 << 16)) {
-    return InvalidArgument("Winograd3x3: channel counts must be in [1, 65536], got in=" +
-                           std::to_string(in_channels) + " out=" + std::to_string(out_channels));
+    return InvalidArgument(LWAI_MSG(
+        "Winograd3x3: channel counts must be in [1, 65536], got in=" + std::to_string(in_channels) +
+        " out=" + std::to_string(out_channels)));
   }
   if (static_cast<int64_t>(kPoints) * in_channels * RoundUp(out_channels, kLanes) > (1ll << 30)) {
     return InvalidArgument(
-        "Winograd3x3: transformed weights for in=" + std::to_string(in_channels) +
-        " out=" + std::to_string(out_channels) + " would exceed 4 GiB");
+        LWAI_MSG("Winograd3x3: transformed weights for in=" + std::to_string(in_channels) +
+                 " out=" + std::to_string(out_channels) + " would exceed 4 GiB"));
   }
   std::unique_ptr<Winograd3x3> w(new Winograd3x3());
   w->in_channels_ = in_channels;

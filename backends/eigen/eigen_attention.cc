@@ -174,7 +174,7 @@ Status PrepareAttention(KernelContext& ctx) {
       !CheckedMul(static_cast<int64_t>(s.slots), static_cast<int64_t>(s.slot_bytes), &slot_total) ||
       !CheckedAdd(packed_bytes + static_cast<int64_t>(s.records_bytes), slot_total, &bytes) ||
       bytes > (int64_t{1} << 40)) {
-    return ctx.ShapeMismatch("attention working memory too large");
+    return ctx.ShapeMismatch(LWAI_MSG("attention working memory too large"));
   }
   ctx.RequestScratch(static_cast<size_t>(bytes));
   s.reference.reset();

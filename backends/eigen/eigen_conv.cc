@@ -76,7 +76,7 @@ Status PrepareConv(KernelContext& ctx) {
       !CheckedMul(shape.out_channels, shape.out_size, &output_floats) ||
       !CheckedAdd(2 * col_floats, output_floats + 16, &scratch_floats) ||
       scratch_floats > (int64_t{1} << 40)) {
-    return ctx.ShapeMismatch("convolution too large");
+    return ctx.ShapeMismatch(LWAI_MSG("convolution too large"));
   }
   state->col_floats = col_floats;
   state->rows_floats = col_floats;

@@ -231,7 +231,7 @@ Status EvalUnary(KernelContext& ctx) {
                       [alpha](const ConstArray& x) { return x.max(0.0f) + alpha * x.min(0.0f); });
     }
     default:
-      return ctx.Unsupported("not an Eigen unary operator");
+      return ctx.Unsupported(LWAI_MSG("not an Eigen unary operator"));
   }
 }
 
@@ -280,7 +280,7 @@ Status EvalBinary(KernelContext& ctx) {
       RunBinaryFast<DivOp>(ctx, s);
       break;
     default:
-      return ctx.Unsupported("not an Eigen binary operator");
+      return ctx.Unsupported(LWAI_MSG("not an Eigen binary operator"));
   }
   return Status::Ok();
 }

@@ -295,7 +295,7 @@ Status PrepareQLinearConv(KernelContext& ctx) {
       int64_t plane = 0, flat = 0;
       if (!CheckedMul(s.padded_height + 1, s.plane_width, &plane) ||
           !CheckedMul(g.output[0], s.plane_width, &flat) || plane > (int64_t{1} << 32)) {
-        return ctx.ShapeMismatch("quantized depthwise convolution too large");
+        return ctx.ShapeMismatch(LWAI_MSG("quantized depthwise convolution too large"));
       }
       // The plane with a row and 32 floats of slack (the flat run reads past its last row), the
       // sums, the tap row pointers.
@@ -342,7 +342,7 @@ Status PrepareQLinearConv(KernelContext& ctx) {
       const int64_t col_dims[] = {depth, c.groups, c.out_size};
       if (!CheckedProduct(dims, 3, &padded) || !CheckedProduct(col_dims, 3, &col) ||
           padded > (int64_t{1} << 40) || col > (int64_t{1} << 40)) {
-        return ctx.ShapeMismatch("quantized convolution too large");
+        return ctx.ShapeMismatch(LWAI_MSG("quantized convolution too large"));
       }
       // 64 bytes of slack after each: row copies run up to 31 bytes past their ends.
       s.padded_bytes = static_cast<size_t>(padded + 64 + 63) / 64 * 64;

@@ -64,8 +64,8 @@ struct Placement {
 };
 
 Status XnnError(const Node& node, const char* call, xnn_status status) {
-  return Internal(node.Describe() + ": XNNPACK " + call + " failed with status " +
-                  std::to_string(static_cast<int>(status)));
+  return Internal(LWAI_MSG(node.Describe() + ": XNNPACK " + call + " failed with status " +
+                           std::to_string(static_cast<int>(status))));
 }
 
 void TransposeNchwToNhwc(const float* src, float* dst, int64_t batch, int64_t channels,
@@ -455,7 +455,7 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
   // Concat outputs placed into an outer Concat carry their offset already; their own inputs
   // resolved to the outermost root above.
   for (int t = 0; t < num_tensors; ++t) {
-    if (concat_parent[t] >= 0 && placement_[t].root == t) return Internal("concat cycle");
+    if (concat_parent[t] >= 0 && placement_[t].root == t) return Internal(LWAI_MSG("concat cycle"));
   }
 
   // Boundary 4-D tensors get NHWC storage of their own, live from the first to the last node
@@ -642,7 +642,7 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
       const size_t channels = nhwc ? s[1] : static_cast<size_t>(s.NumElements());
       const TensorView& slope_view = (*views_)[node.inputs[1]];
       if (!nhwc && slope_view.shape.NumElements() != 1) {
-        return Internal(node.Describe() + ": per-channel PRelu on a tensor not in NHWC");
+        return Internal(LWAI_MSG(node.Describe() + ": per-channel PRelu on a tensor not in NHWC"));
       }
       // XNNPACK wants one slope per channel (it copies them); a single slope is repeated.
       std::vector<float> slopes(channels, slope_view.Data<float>()[0]);
@@ -741,7 +741,8 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
       KernelContext ctx(node, const_cast<TensorView*>(views_->data()), pool_);
       LWAI_ASSIGN_OR_RETURN(std::unique_ptr<NhwcResize> resize, NhwcResize::Prepare(ctx));
       if (resize == nullptr) {
-        return Internal(node.Describe() + ": claimed a Resize that is not a spatial resize");
+        return Internal(
+            LWAI_MSG(node.Describe() + ": claimed a Resize that is not a spatial resize"));
       }
       std::shared_ptr<const NhwcResize> kernel(std::move(resize));
       node_scratch_[n] = AddBuffer(kernel->ScratchBytes(pool_->num_threads()), n, n);
@@ -808,7 +809,7 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
       });
       return Status::Ok();
     default:
-      return Internal(node.Describe() + ": not an XNNPACK operator");
+      return Internal(LWAI_MSG(node.Describe() + ": not an XNNPACK operator"));
   }
 }
 
@@ -1085,7 +1086,7 @@ Status XnnpackPartition::AddConvTranspose(int n, const Node& node) {
                             1 - g.pad_begin[d] - g.pad_end[d];
     adjustment[d] = g.input[d] - covered;
     if (adjustment[d] < 0 || adjustment[d] >= std::max<int64_t>(g.strides[d], g.dilations[d])) {
-      return Unsupported(node.Describe() + ": output padding XNNPACK cannot express");
+      return Unsupported(LWAI_MSG(node.Describe() + ": output padding XNNPACK cannot express"));
     }
   }
   std::vector<int64_t> key = {
@@ -1187,9 +1188,9 @@ Status XnnpackPartition::AddBatchNormalization(int n, const Node& node, FusedAct
   const float epsilon = node.GetFloat("epsilon", 1e-5f);
   for (int i = 1; i < 5; ++i) {
     if ((*views_)[node.inputs[i]].NumElements() != channels) {
-      return ShapeMismatch(node.Describe() + ": parameter " + std::to_string(i) + " has " +
-                           std::to_string((*views_)[node.inputs[i]].NumElements()) +
-                           " values, expected " + std::to_string(channels));
+      return ShapeMismatch(LWAI_MSG(node.Describe() + ": parameter " + std::to_string(i) + " has " +
+                                    std::to_string((*views_)[node.inputs[i]].NumElements()) +
+                                    " values, expected " + std::to_string(channels)));
     }
   }
   const float* gamma = (*views_)[node.inputs[1]].Data<float>();
@@ -1232,8 +1233,8 @@ Status XnnpackPartition::AddGemm(int n, const Node& node, FusedActivation act) {
   const size_t k = trans_b ? b.shape[1] : b.shape[0];
   const size_t out = trans_b ? b.shape[0] : b.shape[1];
   if (ShapeOf(a)[1] != static_cast<int64_t>(k)) {
-    return ShapeMismatch(node.Describe() + ": A " + ShapeOf(a).ToString() + " and B " +
-                         b.shape.ToString() + " do not multiply");
+    return ShapeMismatch(LWAI_MSG(node.Describe() + ": A " + ShapeOf(a).ToString() + " and B " +
+                                  b.shape.ToString() + " do not multiply"));
   }
   const float* bias = node.inputs.size() > 2 && node.inputs[2] >= 0
                           ? (*views_)[node.inputs[2]].Data<float>()
@@ -1360,8 +1361,8 @@ class XnnpackBackend : public Backend {
 Result<std::unique_ptr<Backend>> CreateXnnpackBackend() {
   static xnn_status init_status = xnn_initialize(nullptr);
   if (init_status != xnn_status_success) {
-    return Unsupported("XNNPACK cannot run on this CPU (xnn_initialize returned " +
-                       std::to_string(static_cast<int>(init_status)) + ")");
+    return Unsupported(LWAI_MSG("XNNPACK cannot run on this CPU (xnn_initialize returned " +
+                                std::to_string(static_cast<int>(init_status)) + ")"));
   }
   return std::unique_ptr<Backend>(new XnnpackBackend());
 }

@@ -125,6 +125,15 @@ int main(void) {
          g_allocations - allocations_before_run, (unsigned)heap_after_load,
          (unsigned)heap_after_query, (unsigned)heap_after_session);
 
+  /* A refused input (one float short): with code-only statuses the error allocates nothing and
+     last_error() names the code. */
+  LwaiTensor short_input = input;
+  short_input.byte_size -= sizeof(float);
+  const unsigned allocations_before_error = g_allocations;
+  const LwaiStatus refused = api->session_set_input(session, 0, &short_input);
+  printf("error status=%d allocations=%u message=%s\n", (int)refused,
+         g_allocations - allocations_before_error, api->last_error());
+
   for (size_t i = 0; i < api->session_output_count(session); ++i) {
     LwaiTensor output;
     if (!Check(api, api->session_output_info(session, i, &name, &output), "output info") ||

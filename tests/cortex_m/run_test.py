@@ -41,6 +41,7 @@ class Firmware:
     sizes: dict[str, int]  # text, data, bss of the image
     baseline_sizes: dict[str, int]  # the same program without lwai
     model_bytes: int
+    error: tuple[int, int, str]  # a refused input: status, heap allocations, last_error()
 
 
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -96,7 +97,16 @@ def run_on_qemu(work: Path) -> Firmware:
         sizes=elf_sizes(elf),
         baseline_sizes=elf_sizes(work / "lwai_m4_baseline.elf"),
         model_bytes=model_size(work),
+        error=refused_input(done.stdout),
     )
+
+
+def refused_input(stdout: str) -> tuple[int, int, str]:
+    """The program's `error status=S allocations=A message=M` line."""
+    found = re.search(r"^error status=(\d+) allocations=(\d+) message=(.*)$", stdout, re.M)
+    if found is None:
+        sys.exit(f"cortex-m4: no error line in the program's output:\n{stdout}")
+    return int(found.group(1)), int(found.group(2)), found.group(3)
 
 
 def model_size(work: Path) -> int:
@@ -182,6 +192,14 @@ def main() -> None:
             "(a prepared session must run from its arena and persistent state alone)"
         )
     print("cortex-m4: three runs made no heap allocation")
+    # Code-only statuses (LWAI_STATUS_MESSAGES=OFF in tests/cortex_m/CMakeLists.txt).
+    if firmware.error != (1, 0, "InvalidArgument"):
+        sys.exit(
+            "cortex-m4: a refused input gave (status, allocations, last_error) "
+            f"{firmware.error}, expected (1, 0, 'InvalidArgument'): code-only statuses allocate "
+            "nothing and name their code"
+        )
+    print("cortex-m4: a refused input: InvalidArgument, no allocation, no message text")
     flash = lwai_flash_bytes(args.work)
     memory = firmware.memory
     print(

@@ -4,6 +4,11 @@
 // Status (or Result<T> when it also produces a value). A Status is cheap when OK (no
 // allocation) and carries a code plus a human-readable message naming the file, node or
 // tensor at fault. The Python bindings map each code to one exception class.
+//
+// Code-only statuses (devices): built with LWAI_STATUS_MESSAGES=0 (CMake option
+// LWAI_STATUS_MESSAGES=OFF), a Status is its code alone. The core writes every message as
+// LWAI_MSG(...), which then drops the expression unevaluated: an error allocates nothing and
+// the messages' text is not linked. message() is empty; ToString() gives the code's name.
 #ifndef LWAI_STATUS_H_
 #define LWAI_STATUS_H_
 
@@ -12,7 +17,22 @@
 #include <string>
 #include <utility>
 
+#ifndef LWAI_STATUS_MESSAGES
+#define LWAI_STATUS_MESSAGES 1
+#endif
+
+// A status message in lwai's own code: the expression itself, or nothing at all in code-only
+// builds (see above).
+#if LWAI_STATUS_MESSAGES
+#define LWAI_MSG(...) (__VA_ARGS__)
+#else
+#define LWAI_MSG(...) (::lwai::NoMessage{})
+#endif
+
 namespace lwai {
+
+// The message argument of code-only builds (LWAI_MSG).
+struct NoMessage {};
 
 enum class StatusCode : int {
   kOk = 0,
@@ -33,26 +53,38 @@ const char* StatusCodeName(StatusCode code);
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
+  // In code-only builds the message is ignored.
   Status(StatusCode code, std::string message);
+  Status(StatusCode code, NoMessage);
 
   static Status Ok() { return Status(); }
 
+#if LWAI_STATUS_MESSAGES
   bool ok() const { return state_ == nullptr; }
   StatusCode code() const { return state_ ? state_->code : StatusCode::kOk; }
-  // Empty for OK.
+#else
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+#endif
+  // Empty for OK (and in code-only builds).
   const std::string& message() const;
-  // "InvalidModel: <message>" or "OK".
+  // "InvalidModel: <message>" or "OK" ("InvalidModel" in code-only builds).
   std::string ToString() const;
 
   // Returns a copy whose message is "<prefix>: <message>", same code. OK stays OK.
   Status WithContext(const std::string& prefix) const;
+  Status WithContext(NoMessage) const { return *this; }
 
  private:
+#if LWAI_STATUS_MESSAGES
   struct State {
     StatusCode code;
     std::string message;
   };
   std::shared_ptr<const State> state_;
+#else
+  StatusCode code_ = StatusCode::kOk;
+#endif
 };
 
 Status InvalidArgument(std::string message);
@@ -63,6 +95,16 @@ Status NotFound(std::string message);
 Status IoError(std::string message);
 Status Internal(std::string message);
 Status OutOfMemory(std::string message);
+inline Status InvalidArgument(NoMessage) {
+  return Status(StatusCode::kInvalidArgument, NoMessage{});
+}
+inline Status InvalidModel(NoMessage) { return Status(StatusCode::kInvalidModel, NoMessage{}); }
+inline Status Unsupported(NoMessage) { return Status(StatusCode::kUnsupported, NoMessage{}); }
+inline Status ShapeMismatch(NoMessage) { return Status(StatusCode::kShapeMismatch, NoMessage{}); }
+inline Status NotFound(NoMessage) { return Status(StatusCode::kNotFound, NoMessage{}); }
+inline Status IoError(NoMessage) { return Status(StatusCode::kIoError, NoMessage{}); }
+inline Status Internal(NoMessage) { return Status(StatusCode::kInternal, NoMessage{}); }
+inline Status OutOfMemory(NoMessage) { return Status(StatusCode::kOutOfMemory, NoMessage{}); }
 
 // Holds either a value or a non-OK Status.
 template <typename T>
@@ -70,7 +112,8 @@ class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)), has_value_(true) {}  // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {             // NOLINT
-    if (status_.ok()) status_ = Internal("Result constructed from an OK status without a value");
+    if (status_.ok())
+      status_ = Internal(LWAI_MSG("Result constructed from an OK status without a value"));
   }
 
   bool ok() const { return has_value_; }

@@ -49,15 +49,21 @@ std::string g_last_error;  // one thread (and bare-metal targets may have no thr
 thread_local std::string g_last_error;
 #endif
 
+StatusCode g_last_code = StatusCode::kOk;  // code-only builds report its name
+
 LwaiStatus Fail(StatusCode code, std::string message) {
   g_last_error = std::move(message);
+  g_last_code = code;
   return static_cast<LwaiStatus>(code);
 }
 
 LwaiStatus Fail(const Status& status) { return Fail(status.code(), status.message()); }
 
-LwaiStatus InvalidArgument(const std::string& message) {
+LwaiStatus ArgumentError(const std::string& message) {
   return Fail(StatusCode::kInvalidArgument, message);
+}
+LwaiStatus ArgumentError(lwai::NoMessage) {
+  return Fail(StatusCode::kInvalidArgument, std::string());
 }
 
 // Runs `body` (returning LwaiStatus), turning an allocation failure into LWAI_OUT_OF_MEMORY:
@@ -92,20 +98,21 @@ lwai::SessionOptions ToSessionOptions(const LwaiSessionOptions* options) {
 LwaiStatus CheckOptions(const LwaiSessionOptions* options) {
   if (options == nullptr) return LWAI_OK;
   if (options->struct_size < sizeof(LwaiSessionOptions)) {
-    return InvalidArgument("session options: struct_size " + std::to_string(options->struct_size) +
-                           " is smaller than this version's " +
-                           std::to_string(sizeof(LwaiSessionOptions)) +
-                           " (call session_options_init first)");
+    return ArgumentError(
+        LWAI_MSG("session options: struct_size " + std::to_string(options->struct_size) +
+                 " is smaller than this version's " + std::to_string(sizeof(LwaiSessionOptions)) +
+                 " (call session_options_init first)"));
   }
   if (options->threads < 1) {
-    return InvalidArgument("session options: threads must be >= 1, got " +
-                           std::to_string(options->threads));
+    return ArgumentError(
+        LWAI_MSG("session options: threads must be >= 1, got " + std::to_string(options->threads)));
   }
   if ((options->arena == nullptr) != (options->arena_size == 0)) {
-    return InvalidArgument("session options: arena and arena_size must be given together");
+    return ArgumentError(
+        LWAI_MSG("session options: arena and arena_size must be given together"));
   }
   if (options->arena != nullptr && reinterpret_cast<uintptr_t>(options->arena) % 64 != 0) {
-    return InvalidArgument("session options: the arena must be 64-byte aligned");
+    return ArgumentError(LWAI_MSG("session options: the arena must be 64-byte aligned"));
   }
   return LWAI_OK;
 }
@@ -121,10 +128,17 @@ std::vector<std::array<int64_t, lwai::kMaxRank>> DeclaredDims(
   return dims;
 }
 
-const char* LastError() { return g_last_error.c_str(); }
+const char* LastError() {
+#if LWAI_STATUS_MESSAGES
+  return g_last_error.c_str();
+#else
+  return g_last_code == StatusCode::kOk ? "" : lwai::StatusCodeName(g_last_code);
+#endif
+}
 
 LwaiStatus ModelLoadFile(const char* path, LwaiModel** model) {
-  if (path == nullptr || model == nullptr) return InvalidArgument("model_load_file: null argument");
+  if (path == nullptr || model == nullptr)
+    return ArgumentError(LWAI_MSG("model_load_file: null argument"));
   return Guarded("model_load_file", [&] {
     lwai::Result<std::shared_ptr<lwai::Model>> loaded = lwai::Model::LoadFile(path);
     if (!loaded.ok()) return Fail(loaded.status());
@@ -135,7 +149,7 @@ LwaiStatus ModelLoadFile(const char* path, LwaiModel** model) {
 
 LwaiStatus ModelLoadBuffer(const void* data, size_t size, int copy, LwaiModel** model) {
   if (data == nullptr || model == nullptr) {
-    return InvalidArgument("model_load_buffer: null argument");
+    return ArgumentError(LWAI_MSG("model_load_buffer: null argument"));
   }
   return Guarded("model_load_buffer", [&] {
     lwai::Result<std::shared_ptr<lwai::Model>> loaded =
@@ -158,7 +172,7 @@ void SessionOptionsInit(LwaiSessionOptions* options) {
 LwaiStatus SessionMemoryBytes(const LwaiModel* model, const LwaiSessionOptions* options,
                               size_t* bytes) {
   if (model == nullptr || bytes == nullptr) {
-    return InvalidArgument("session_memory_bytes: null argument");
+    return ArgumentError(LWAI_MSG("session_memory_bytes: null argument"));
   }
   if (LwaiStatus checked = CheckOptions(options); checked != LWAI_OK) return checked;
   return Guarded("session_memory_bytes", [&] {
@@ -185,7 +199,7 @@ LwaiStatus SessionMemoryBytes(const LwaiModel* model, const LwaiSessionOptions* 
 LwaiStatus SessionCreate(const LwaiModel* model, const LwaiSessionOptions* options,
                          LwaiSession** session) {
   if (model == nullptr || session == nullptr) {
-    return InvalidArgument("session_create: null argument");
+    return ArgumentError(LWAI_MSG("session_create: null argument"));
   }
   if (LwaiStatus checked = CheckOptions(options); checked != LWAI_OK) return checked;
   return Guarded("session_create", [&] {
@@ -218,14 +232,15 @@ LwaiStatus TensorInfoOf(const LwaiSession* session, size_t index, bool input, co
                         LwaiTensor* info) {
   const char* function = input ? "session_input_info" : "session_output_info";
   if (session == nullptr || name == nullptr || info == nullptr) {
-    return InvalidArgument(std::string(function) + ": null argument");
+    return ArgumentError(LWAI_MSG(std::string(function) + ": null argument"));
   }
   const std::vector<lwai::TensorInfo>& tensors =
       input ? session->session->inputs() : session->session->outputs();
   if (index >= tensors.size()) {
-    return InvalidArgument(std::string(function) + ": index " + std::to_string(index) +
-                           " out of range (the model has " + std::to_string(tensors.size()) +
-                           (input ? " inputs)" : " outputs)"));
+    return ArgumentError(LWAI_MSG(std::string(function) + ": index " + std::to_string(index) +
+                                    " out of range (the model has " +
+                                    std::to_string(tensors.size()) +
+                                    (input ? " inputs)" : " outputs)")));
   }
   const lwai::TensorInfo& tensor = tensors[index];
   const auto& dims = input ? session->declared_inputs : session->declared_outputs;
@@ -252,21 +267,21 @@ LwaiStatus SessionOutputInfo(const LwaiSession* session, size_t index, const cha
 
 LwaiStatus SessionSetInput(LwaiSession* session, size_t index, const LwaiTensor* tensor) {
   if (session == nullptr || tensor == nullptr) {
-    return InvalidArgument("session_set_input: null argument");
+    return ArgumentError(LWAI_MSG("session_set_input: null argument"));
   }
   const std::vector<lwai::TensorInfo>& inputs = session->session->inputs();
   if (index >= inputs.size()) {
-    return InvalidArgument("session_set_input: index " + std::to_string(index) +
-                           " out of range (the model has " + std::to_string(inputs.size()) +
-                           " inputs)");
+    return ArgumentError(LWAI_MSG("session_set_input: index " + std::to_string(index) +
+                                    " out of range (the model has " +
+                                    std::to_string(inputs.size()) + " inputs)"));
   }
   const std::string& name = inputs[index].name;
   if (tensor->rank < 0 || tensor->rank > lwai::kMaxRank ||
       (tensor->rank > 0 && tensor->dims == nullptr)) {
-    return InvalidArgument("session_set_input: input '" + name + "': rank " +
-                           std::to_string(tensor->rank) + " with " +
-                           (tensor->dims == nullptr ? "no dims" : "dims") + " (rank 0 to " +
-                           std::to_string(lwai::kMaxRank) + ")");
+    return ArgumentError(LWAI_MSG("session_set_input: input '" + name + "': rank " +
+                                    std::to_string(tensor->rank) + " with " +
+                                    (tensor->dims == nullptr ? "no dims" : "dims") +
+                                    " (rank 0 to " + std::to_string(lwai::kMaxRank) + ")"));
   }
   lwai::TensorRef ref;
   ref.dtype = static_cast<DataType>(tensor->dtype);
@@ -275,15 +290,15 @@ LwaiStatus SessionSetInput(LwaiSession* session, size_t index, const LwaiTensor*
   const size_t element = lwai::DataTypeSize(ref.dtype);
   uint64_t bytes = 0;
   if (element == 0 || !ref.shape.CheckedByteSize(element, &bytes)) {
-    return InvalidArgument("session_set_input: input '" + name + "': dtype " +
-                           std::to_string(tensor->dtype) + " and shape " + ref.shape.ToString() +
-                           " do not make a tensor");
+    return ArgumentError(LWAI_MSG("session_set_input: input '" + name + "': dtype " +
+                                    std::to_string(tensor->dtype) + " and shape " +
+                                    ref.shape.ToString() + " do not make a tensor"));
   }
   if (bytes != tensor->byte_size || (bytes > 0 && tensor->data == nullptr)) {
-    return InvalidArgument(
+    return ArgumentError(LWAI_MSG(
         "session_set_input: input '" + name + "': " + std::string(lwai::DataTypeName(ref.dtype)) +
         " " + ref.shape.ToString() + " takes " + std::to_string(bytes) + " bytes, got " +
-        std::to_string(tensor->byte_size) + (tensor->data == nullptr ? " and no data" : ""));
+        std::to_string(tensor->byte_size) + (tensor->data == nullptr ? " and no data" : "")));
   }
   ref.data = tensor->data;
   session->inputs[index] = ref;
@@ -292,11 +307,11 @@ LwaiStatus SessionSetInput(LwaiSession* session, size_t index, const LwaiTensor*
 }
 
 LwaiStatus SessionRun(LwaiSession* session) {
-  if (session == nullptr) return InvalidArgument("session_run: null session");
+  if (session == nullptr) return ArgumentError(LWAI_MSG("session_run: null session"));
   for (size_t i = 0; i < session->input_set.size(); ++i) {
     if (!session->input_set[i]) {
-      return InvalidArgument("session_run: input '" + session->session->inputs()[i].name +
-                             "' was not set (session_set_input)");
+      return ArgumentError(LWAI_MSG("session_run: input '" + session->session->inputs()[i].name +
+                                      "' was not set (session_set_input)"));
     }
   }
   return Guarded("session_run", [&] {
@@ -307,16 +322,16 @@ LwaiStatus SessionRun(LwaiSession* session) {
 
 LwaiStatus SessionOutput(LwaiSession* session, size_t index, LwaiTensor* output) {
   if (session == nullptr || output == nullptr) {
-    return InvalidArgument("session_output: null argument");
+    return ArgumentError(LWAI_MSG("session_output: null argument"));
   }
   if (index >= session->outputs.size()) {
-    return InvalidArgument("session_output: index " + std::to_string(index) +
-                           " out of range (the model has " +
-                           std::to_string(session->outputs.size()) + " outputs)");
+    return ArgumentError(LWAI_MSG("session_output: index " + std::to_string(index) +
+                                    " out of range (the model has " +
+                                    std::to_string(session->outputs.size()) + " outputs)"));
   }
   const lwai::TensorRef ref = session->session->output(static_cast<int>(index));
   if (ref.dtype == DataType::kUndefined) {
-    return InvalidArgument("session_output: no successful run yet");
+    return ArgumentError(LWAI_MSG("session_output: no successful run yet"));
   }
   std::array<int64_t, lwai::kMaxRank>& dims = session->outputs[index];
   for (int d = 0; d < ref.shape.rank; ++d) dims[d] = ref.shape[d];

@@ -14,7 +14,8 @@ Status MakeParser(flatbuffers::Parser* parser) {
   parser->opts.strict_json = true;
   parser->opts.output_default_scalars_in_json = false;
   parser->opts.indent_step = 1;
-  if (!parser->Parse(kLwaiSchemaText)) return Internal("schema does not parse: " + parser->error_);
+  if (!parser->Parse(kLwaiSchemaText))
+    return Internal(LWAI_MSG("schema does not parse: " + parser->error_));
   return Status::Ok();
 }
 
@@ -24,10 +25,10 @@ Result<std::shared_ptr<Model>> Model::LoadJson(const std::string& json, const st
   flatbuffers::Parser parser;
   LWAI_RETURN_IF_ERROR(MakeParser(&parser));
   if (!parser.ParseJson(json.c_str())) {
-    return InvalidModel(origin + ": not a valid lwai JSON model: " + parser.error_);
+    return InvalidModel(LWAI_MSG(origin + ": not a valid lwai JSON model: " + parser.error_));
   }
   auto result = LoadBuffer(parser.builder_.GetBufferPointer(), parser.builder_.GetSize(), true);
-  if (!result.ok()) return result.status().WithContext(origin);
+  if (!result.ok()) return result.status().WithContext(LWAI_MSG(origin));
   return result;
 }
 
@@ -37,7 +38,7 @@ Result<std::string> Model::ToJson() const {
   LWAI_RETURN_IF_ERROR(MakeParser(&parser));
   std::string text;
   if (!flatbuffers::GenerateText(parser, image.data(), &text)) {
-    return Internal("cannot print the model as JSON");
+    return Internal(LWAI_MSG("cannot print the model as JSON"));
   }
   return text;
 }

@@ -63,7 +63,9 @@ Status CheckGraphStrings(const fb::Graph* graph) {
       if (tensor->shape()) {
         for (const fb::Dim* dim : *tensor->shape()) ok = ok && IsValidUtf8(dim->name());
       }
-      if (!ok) return InvalidModel("tensor " + std::to_string(t) + " has a name that is not UTF-8");
+      if (!ok)
+        return InvalidModel(
+            LWAI_MSG("tensor " + std::to_string(t) + " has a name that is not UTF-8"));
     }
   }
   if (graph->nodes()) {
@@ -77,8 +79,8 @@ Status CheckGraphStrings(const fb::Graph* graph) {
         }
       }
       if (!ok)
-        return InvalidModel("node " + std::to_string(n) +
-                            " has a name or string that is not UTF-8");
+        return InvalidModel(
+            LWAI_MSG("node " + std::to_string(n) + " has a name or string that is not UTF-8"));
     }
   }
   return Status::Ok();
@@ -86,13 +88,13 @@ Status CheckGraphStrings(const fb::Graph* graph) {
 
 Status CheckStrings(const fb::Model& model) {
   if (!IsValidUtf8(model.producer()) || !IsValidUtf8(model.source_format())) {
-    return InvalidModel("producer or source format is not valid UTF-8");
+    return InvalidModel(LWAI_MSG("producer or source format is not valid UTF-8"));
   }
   LWAI_RETURN_IF_ERROR(CheckGraphStrings(model.graph()));
   if (model.metadata()) {
     for (const fb::KeyValue* kv : *model.metadata()) {
       if (!IsValidUtf8(kv->key()) || !IsValidUtf8(kv->value()))
-        return InvalidModel("metadata is not UTF-8");
+        return InvalidModel(LWAI_MSG("metadata is not UTF-8"));
     }
   }
   return Status::Ok();
@@ -155,15 +157,16 @@ Status ConvertAttribute(const LoadContext& context, const fb::Attribute& src, At
     case fb::AttributeType::GRAPH: {
       dst->type = AttributeType::kGraph;
       auto graph = std::make_shared<Graph>();
-      if (src.g() == nullptr) return InvalidModel("attribute '" + dst->name + "' has no graph");
-      LWAI_RETURN_IF_ERROR(
-          ConvertGraph(context, src.g(), graph.get()).WithContext("subgraph '" + dst->name + "'"));
+      if (src.g() == nullptr)
+        return InvalidModel(LWAI_MSG("attribute '" + dst->name + "' has no graph"));
+      LWAI_RETURN_IF_ERROR(ConvertGraph(context, src.g(), graph.get())
+                               .WithContext(LWAI_MSG("subgraph '" + dst->name + "'")));
       dst->graph = std::move(graph);
       break;
     }
     default:
-      return InvalidModel("attribute '" + dst->name + "' has unknown type " +
-                          std::to_string(static_cast<int>(src.type())));
+      return InvalidModel(LWAI_MSG("attribute '" + dst->name + "' has unknown type " +
+                                   std::to_string(static_cast<int>(src.type()))));
   }
   return Status::Ok();
 }
@@ -196,19 +199,20 @@ Status ConvertTensor(const LoadContext& context, const fb::Graph& graph, int ind
   // Intermediate tensors may have an undefined dtype: prepare infers it.
   const bool undefined_intermediate = src.dtype() == fb::DataType::UNDEFINED && src.buffer() == 0;
   if (!undefined_intermediate && !IsKnownDataType(static_cast<int8_t>(src.dtype()))) {
-    return InvalidModel(where + " has unknown dtype " +
-                        std::to_string(static_cast<int>(src.dtype())));
+    return InvalidModel(
+        LWAI_MSG(where + " has unknown dtype " + std::to_string(static_cast<int>(src.dtype()))));
   }
   dst->dtype = static_cast<DataType>(src.dtype());
   dst->shape_known = src.shape_known();
   if (src.shape()) {
     if (src.shape()->size() > static_cast<uint32_t>(kMaxRank)) {
-      return InvalidModel(where + " has rank " + std::to_string(src.shape()->size()) +
-                          " (at most " + std::to_string(kMaxRank) + ")");
+      return InvalidModel(LWAI_MSG(where + " has rank " + std::to_string(src.shape()->size()) +
+                                   " (at most " + std::to_string(kMaxRank) + ")"));
     }
     for (const fb::Dim* dim : *src.shape()) {
       if (dim->value() < -1) {
-        return InvalidModel(where + " has negative dimension " + std::to_string(dim->value()));
+        return InvalidModel(
+            LWAI_MSG(where + " has negative dimension " + std::to_string(dim->value())));
       }
       dst->shape.push_back(Dim{dim->value(), dim->name() ? dim->name()->str() : ""});
     }
@@ -217,8 +221,9 @@ Status ConvertTensor(const LoadContext& context, const fb::Graph& graph, int ind
   if (buffer_index == 0) return Status::Ok();
   const auto* buffers = model.buffers();
   if (buffers == nullptr || buffer_index >= buffers->size()) {
-    return InvalidModel(where + " refers to buffer " + std::to_string(buffer_index) +
-                        ", but the model has " + std::to_string(buffers ? buffers->size() : 0));
+    return InvalidModel(LWAI_MSG(where + " refers to buffer " + std::to_string(buffer_index) +
+                                 ", but the model has " +
+                                 std::to_string(buffers ? buffers->size() : 0)));
   }
   const fb::Buffer& buffer = *buffers->Get(buffer_index);
   if (buffer.data() != nullptr) {
@@ -230,9 +235,9 @@ Status ConvertTensor(const LoadContext& context, const fb::Graph& graph, int ind
   const uint64_t offset = buffer.offset();
   const uint64_t size = buffer.size();
   if (offset % kDataAlignment != 0 || offset > file_size || size > file_size - offset) {
-    return InvalidModel(where + ": data at offset " + std::to_string(offset) + " of size " +
-                        std::to_string(size) + " lies outside the file (" +
-                        std::to_string(file_size) + " bytes) or is misaligned");
+    return InvalidModel(LWAI_MSG(where + ": data at offset " + std::to_string(offset) +
+                                 " of size " + std::to_string(size) + " lies outside the file (" +
+                                 std::to_string(file_size) + " bytes) or is misaligned"));
   }
   if (context.verify_checksums && buffer.has_crc32c() && !(*context.verified)[buffer_index]) {
     const uint32_t computed = Crc32c(file + offset, size);
@@ -240,8 +245,8 @@ Status ConvertTensor(const LoadContext& context, const fb::Graph& graph, int ind
       char detail[64];
       std::snprintf(detail, sizeof(detail), " (stored CRC-32C %08x, computed %08x)",
                     static_cast<unsigned>(buffer.crc32c()), static_cast<unsigned>(computed));
-      return InvalidModel(where + ": its data does not match its checksum" + detail +
-                          ": the file is corrupted");
+      return InvalidModel(LWAI_MSG(where + ": its data does not match its checksum" + detail +
+                                   ": the file is corrupted"));
     }
     (*context.verified)[buffer_index] = 1;
   }
@@ -256,7 +261,7 @@ Status ConvertTensor(const LoadContext& context, const fb::Graph& graph, int ind
 }
 
 Status ConvertGraph(const LoadContext& context, const fb::Graph* src, Graph* graph) {
-  if (src == nullptr) return InvalidModel("model has no graph");
+  if (src == nullptr) return InvalidModel(LWAI_MSG("model has no graph"));
   const int num_tensors = src->tensors() ? static_cast<int>(src->tensors()->size()) : 0;
   graph->tensors.resize(num_tensors);
   for (int t = 0; t < num_tensors; ++t) {
@@ -276,7 +281,7 @@ Status ConvertGraph(const LoadContext& context, const fb::Graph* src, Graph* gra
         for (const fb::Attribute* attr : *node_src->attributes()) {
           Attribute converted;
           Status status = ConvertAttribute(context, *attr, &converted);
-          if (!status.ok()) return status.WithContext(node.Describe());
+          if (!status.ok()) return status.WithContext(LWAI_MSG(node.Describe()));
           node.attributes.push_back(std::move(converted));
         }
       }
@@ -319,8 +324,8 @@ static Result<std::shared_ptr<Model>> LoadModelImageUnguarded(const uint8_t* dat
                                                               bool file_backed,
                                                               const LoadOptions& load_options) {
   if (size < 8 || !fb::ModelBufferHasIdentifier(data)) {
-    return InvalidModel("not an .lwai model (missing 'LWAI' file identifier" +
-                        std::string(size < 8 ? ", file too short)" : ")"));
+    return InvalidModel(LWAI_MSG("not an .lwai model (missing 'LWAI' file identifier" +
+                                 std::string(size < 8 ? ", file too short)" : ")")));
   }
   flatbuffers::Verifier::Options options;
   // Room for kMaxSubgraphDepth levels of subgraphs (three tables each), so that too deep a
@@ -329,12 +334,14 @@ static Result<std::shared_ptr<Model>> LoadModelImageUnguarded(const uint8_t* dat
   options.max_tables = 50000000;
   flatbuffers::Verifier verifier(data, size, options);
   if (!fb::VerifyModelBuffer(verifier)) {
-    return InvalidModel("the model structure failed verification (truncated or corrupted file)");
+    return InvalidModel(
+        LWAI_MSG("the model structure failed verification (truncated or corrupted file)"));
   }
   const fb::Model& model = *fb::GetModel(data);
   if (model.schema_version() > kSchemaVersion) {
-    return InvalidModel("schema version " + std::to_string(model.schema_version()) +
-                        " is newer than this lwai reads (" + std::to_string(kSchemaVersion) + ")");
+    return InvalidModel(LWAI_MSG("schema version " + std::to_string(model.schema_version()) +
+                                 " is newer than this lwai reads (" +
+                                 std::to_string(kSchemaVersion) + ")"));
   }
   LWAI_RETURN_IF_ERROR(CheckStrings(model));
   auto graph = std::make_unique<Graph>();
@@ -358,15 +365,16 @@ static Result<std::shared_ptr<Model>> LoadModelImageUnguarded(const uint8_t* dat
 
 Result<std::shared_ptr<Model>> Model::LoadBuffer(const void* data, size_t size, bool copy,
                                                  const LoadOptions& options) {
-  if (data == nullptr) return InvalidArgument("model buffer is null");
+  if (data == nullptr) return InvalidArgument(LWAI_MSG("model buffer is null"));
   if (!copy) {
     if (reinterpret_cast<uintptr_t>(data) % 8 != 0) {
-      return InvalidArgument("a borrowed model buffer must be 8-byte aligned");
+      return InvalidArgument(LWAI_MSG("a borrowed model buffer must be 8-byte aligned"));
     }
     return LoadModelImage(static_cast<const uint8_t*>(data), size, nullptr, false, options);
   }
   std::shared_ptr<void> owned = AllocateAligned(size);
-  if (owned == nullptr) return Status(StatusCode::kOutOfMemory, "cannot allocate model copy");
+  if (owned == nullptr)
+    return Status(StatusCode::kOutOfMemory, LWAI_MSG("cannot allocate model copy"));
   std::memcpy(owned.get(), data, size);
   const auto* bytes = static_cast<const uint8_t*>(owned.get());
   return LoadModelImage(bytes, size, std::move(owned), false, options);
@@ -382,35 +390,35 @@ Result<std::shared_ptr<Model>> Model::LoadFile(const std::string& path,
   // Built without mmap (LWAI_WITH_MMAP=OFF): the file is read into owned memory, with C stdio
   // only (bare-metal C libraries have no POSIX files).
   FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return NotFound(path + ": cannot open: " + std::strerror(errno));
+  if (file == nullptr) return NotFound(LWAI_MSG(path + ": cannot open: " + std::strerror(errno)));
   long end = -1;
   if (std::fseek(file, 0, SEEK_END) == 0) end = std::ftell(file);
   if (end < 0 || std::fseek(file, 0, SEEK_SET) != 0) {
     std::fclose(file);
-    return IoError(path + ": not a regular file");
+    return IoError(LWAI_MSG(path + ": not a regular file"));
   }
   const size_t size = static_cast<size_t>(end);
   std::shared_ptr<void> owned = AllocateAligned(size > 0 ? size : 1);
   if (owned == nullptr) {
     std::fclose(file);
-    return Status(StatusCode::kOutOfMemory,
-                  path + ": cannot allocate " + std::to_string(size) + " bytes to read it");
+    return Status(StatusCode::kOutOfMemory, LWAI_MSG(path + ": cannot allocate " +
+                                                     std::to_string(size) + " bytes to read it"));
   }
   const size_t got = std::fread(owned.get(), 1, size, file);
   const bool failed = got != size || std::ferror(file) != 0;
   std::fclose(file);
-  if (failed) return IoError(path + ": read failed");
+  if (failed) return IoError(LWAI_MSG(path + ": read failed"));
   const auto* image = static_cast<const uint8_t*>(owned.get());
   auto loaded = LoadModelImage(image, size, std::move(owned), /*file_backed=*/false, options);
-  if (!loaded.ok()) return loaded.status().WithContext(path);
+  if (!loaded.ok()) return loaded.status().WithContext(LWAI_MSG(path));
   return loaded;
 #else
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return NotFound(path + ": cannot open: " + std::strerror(errno));
+  if (fd < 0) return NotFound(LWAI_MSG(path + ": cannot open: " + std::strerror(errno)));
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
-    return IoError(path + ": not a regular file");
+    return IoError(LWAI_MSG(path + ": not a regular file"));
   }
   auto mapping = std::make_shared<Mapping>();
   mapping->size = static_cast<size_t>(st.st_size);
@@ -418,14 +426,14 @@ Result<std::shared_ptr<Model>> Model::LoadFile(const std::string& path,
     void* address = mmap(nullptr, mapping->size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (address == MAP_FAILED) {
       close(fd);
-      return IoError(path + ": mmap failed: " + std::strerror(errno));
+      return IoError(LWAI_MSG(path + ": mmap failed: " + std::strerror(errno)));
     }
     mapping->address = address;
   }
   close(fd);
   const auto* bytes = static_cast<const uint8_t*>(mapping->address);
   auto result = LoadModelImage(bytes, mapping->size, mapping, /*file_backed=*/true, options);
-  if (!result.ok()) return result.status().WithContext(path);
+  if (!result.ok()) return result.status().WithContext(LWAI_MSG(path));
   return result;
 #endif
 }

@@ -18,10 +18,11 @@ size_t Model::parameter_bytes() const {
 
 #ifndef LWAI_WITH_JSON
 Result<std::shared_ptr<Model>> Model::LoadJson(const std::string&, const std::string& origin) {
-  return Unsupported(origin + ": this build of lwai has no JSON support (LWAI_WITH_JSON=OFF)");
+  return Unsupported(
+      LWAI_MSG(origin + ": this build of lwai has no JSON support (LWAI_WITH_JSON=OFF)"));
 }
 Result<std::string> Model::ToJson() const {
-  return Unsupported("this build of lwai has no JSON support (LWAI_WITH_JSON=OFF)");
+  return Unsupported(LWAI_MSG("this build of lwai has no JSON support (LWAI_WITH_JSON=OFF)"));
 }
 #endif
 

@@ -160,7 +160,7 @@ Result<std::vector<uint8_t>> SerializeModel(const Model& model, bool inline_data
   builder.ForceDefaults(true);
   BuildFlatbuffer(model, inline_data, data_start, builder, &layout);
   if (builder.GetSize() != measure.GetSize()) {
-    return Internal("flatbuffer size changed between passes");
+    return Internal(LWAI_MSG("flatbuffer size changed between passes"));
   }
   uint64_t total = builder.GetSize();
   for (const auto& [offset, constant] : layout) total = offset + constant.size;
@@ -174,14 +174,14 @@ Result<std::vector<uint8_t>> SerializeModel(const Model& model, bool inline_data
 
 Result<std::string> ReadTextFile(const std::string& path) {
   FILE* file = std::fopen(path.c_str(), "rb");  // C stdio: the core links no iostreams
-  if (file == nullptr) return NotFound(path + ": cannot open");
+  if (file == nullptr) return NotFound(LWAI_MSG(path + ": cannot open"));
   std::string text;
   char chunk[65536];
   size_t got = 0;
   while ((got = std::fread(chunk, 1, sizeof(chunk), file)) > 0) text.append(chunk, got);
   const bool failed = std::ferror(file) != 0;
   std::fclose(file);
-  if (failed) return IoError(path + ": read failed");
+  if (failed) return IoError(LWAI_MSG(path + ": read failed"));
   return text;
 }
 
@@ -191,12 +191,12 @@ Status Model::Save(const std::string& path) const {
   LWAI_ASSIGN_OR_RETURN(std::vector<uint8_t> image, Serialize());
   const std::string temp = path + ".tmp";
   FILE* file = std::fopen(temp.c_str(), "wb");
-  if (file == nullptr) return IoError(path + ": cannot open for writing");
+  if (file == nullptr) return IoError(LWAI_MSG(path + ": cannot open for writing"));
   const bool written = std::fwrite(image.data(), 1, image.size(), file) == image.size();
   const bool closed = std::fclose(file) == 0;
   if (!written || !closed || std::rename(temp.c_str(), path.c_str()) != 0) {
     std::remove(temp.c_str());
-    return IoError(path + ": write failed");
+    return IoError(LWAI_MSG(path + ": write failed"));
   }
   return Status::Ok();
 }

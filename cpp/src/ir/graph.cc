@@ -259,9 +259,9 @@ Status CheckConstantScales(const Graph& graph, const Node& node) {
       float v;
       std::memcpy(&v, scale.constant.data + e * sizeof(float), sizeof(float));
       if (!(v > 0.0f) || !std::isfinite(v)) {
-        return InvalidModel(node.Describe() + ": scale tensor '" + scale.name + "' element " +
-                            std::to_string(e) + " is " + std::to_string(v) +
-                            "; quantization scales must be positive and finite");
+        return InvalidModel(LWAI_MSG(node.Describe() + ": scale tensor '" + scale.name +
+                                     "' element " + std::to_string(e) + " is " + std::to_string(v) +
+                                     "; quantization scales must be positive and finite"));
       }
     }
   }
@@ -275,29 +275,31 @@ Status Graph::Validate() const {
   std::unordered_set<std::string> names;
   for (int t = 0; t < num_tensors; ++t) {
     const TensorDesc& tensor = tensors[t];
-    if (tensor.name.empty()) return InvalidModel("tensor " + std::to_string(t) + " has no name");
+    if (tensor.name.empty())
+      return InvalidModel(LWAI_MSG("tensor " + std::to_string(t) + " has no name"));
     if (!names.insert(tensor.name).second) {
-      return InvalidModel("tensor name '" + tensor.name + "' is used twice");
+      return InvalidModel(LWAI_MSG("tensor name '" + tensor.name + "' is used twice"));
     }
     if (tensor.shape.size() > static_cast<size_t>(kMaxRank)) {
-      return Unsupported("tensor '" + tensor.name + "' has rank " +
-                         std::to_string(tensor.shape.size()) + ", lwai supports at most " +
-                         std::to_string(kMaxRank));
+      return Unsupported(LWAI_MSG("tensor '" + tensor.name + "' has rank " +
+                                  std::to_string(tensor.shape.size()) + ", lwai supports at most " +
+                                  std::to_string(kMaxRank)));
     }
     if (tensor.is_constant()) {
       if (!tensor.HasStaticShape()) {
-        return InvalidModel("constant tensor '" + tensor.name + "' must have a static shape");
+        return InvalidModel(
+            LWAI_MSG("constant tensor '" + tensor.name + "' must have a static shape"));
       }
       uint64_t expected = 0;
       if (!tensor.StaticShape().CheckedByteSize(DataTypeSize(tensor.dtype), &expected)) {
-        return InvalidModel("constant tensor '" + tensor.name + "' has shape " +
-                            tensor.ShapeString() + ", whose size overflows 64 bits");
+        return InvalidModel(LWAI_MSG("constant tensor '" + tensor.name + "' has shape " +
+                                     tensor.ShapeString() + ", whose size overflows 64 bits"));
       }
       if (DataTypeSize(tensor.dtype) == 0 || tensor.constant.size != expected) {
-        return InvalidModel("constant tensor '" + tensor.name + "' holds " +
-                            std::to_string(tensor.constant.size) + " bytes, its dtype " +
-                            DataTypeName(tensor.dtype) + " and shape " + tensor.ShapeString() +
-                            " need " + std::to_string(expected));
+        return InvalidModel(LWAI_MSG("constant tensor '" + tensor.name + "' holds " +
+                                     std::to_string(tensor.constant.size) + " bytes, its dtype " +
+                                     DataTypeName(tensor.dtype) + " and shape " +
+                                     tensor.ShapeString() + " need " + std::to_string(expected)));
       }
     }
   }
@@ -307,31 +309,32 @@ Status Graph::Validate() const {
   for (int t = 0; t < num_tensors; ++t) available[t] = tensors[t].is_constant();
   for (int t : inputs) {
     if (t < 0 || t >= num_tensors) {
-      return InvalidModel("graph input index " + std::to_string(t) + " is out of range");
+      return InvalidModel(LWAI_MSG("graph input index " + std::to_string(t) + " is out of range"));
     }
     if (tensors[t].is_constant()) {
-      return InvalidModel("graph input '" + tensors[t].name + "' is also a constant");
+      return InvalidModel(LWAI_MSG("graph input '" + tensors[t].name + "' is also a constant"));
     }
     available[t] = 1;
     produced[t] = 1;
   }
   for (const Node& node : nodes) {
     if (OpTypeName(node.op) == nullptr || node.op == OpType::Unknown) {
-      return InvalidModel(node.Describe() + ": unknown operator code " +
-                          std::to_string(static_cast<int>(node.op)));
+      return InvalidModel(LWAI_MSG(node.Describe() + ": unknown operator code " +
+                                   std::to_string(static_cast<int>(node.op))));
     }
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       const int t = node.inputs[i];
       if (t == -1) continue;
       if (t < 0 || t >= num_tensors) {
-        return InvalidModel(node.Describe() + ": input " + std::to_string(i) +
-                            " refers to tensor " + std::to_string(t) + ", but the graph has " +
-                            std::to_string(num_tensors) + " tensors");
+        return InvalidModel(LWAI_MSG(
+            node.Describe() + ": input " + std::to_string(i) + " refers to tensor " +
+            std::to_string(t) + ", but the graph has " + std::to_string(num_tensors) + " tensors"));
       }
       if (!available[t]) {
-        return InvalidModel(node.Describe() + ": input '" + tensors[t].name +
-                            "' is not a graph input, a constant or produced by an earlier node "
-                            "(cycle or wrong order)");
+        return InvalidModel(
+            LWAI_MSG(node.Describe() + ": input '" + tensors[t].name +
+                     "' is not a graph input, a constant or produced by an earlier node "
+                     "(cycle or wrong order)"));
       }
     }
     LWAI_RETURN_IF_ERROR(CheckConstantScales(*this, node));
@@ -339,13 +342,13 @@ Status Graph::Validate() const {
       const int t = node.outputs[i];
       if (t == -1) continue;
       if (t < 0 || t >= num_tensors) {
-        return InvalidModel(node.Describe() + ": output " + std::to_string(i) +
-                            " refers to tensor " + std::to_string(t) + ", but the graph has " +
-                            std::to_string(num_tensors) + " tensors");
+        return InvalidModel(LWAI_MSG(
+            node.Describe() + ": output " + std::to_string(i) + " refers to tensor " +
+            std::to_string(t) + ", but the graph has " + std::to_string(num_tensors) + " tensors"));
       }
       if (produced[t] || tensors[t].is_constant()) {
-        return InvalidModel(node.Describe() + ": output '" + tensors[t].name +
-                            "' is already produced elsewhere");
+        return InvalidModel(LWAI_MSG(node.Describe() + ": output '" + tensors[t].name +
+                                     "' is already produced elsewhere"));
       }
       produced[t] = 1;
       available[t] = 1;
@@ -353,10 +356,10 @@ Status Graph::Validate() const {
   }
   for (int t : outputs) {
     if (t < 0 || t >= num_tensors) {
-      return InvalidModel("graph output index " + std::to_string(t) + " is out of range");
+      return InvalidModel(LWAI_MSG("graph output index " + std::to_string(t) + " is out of range"));
     }
     if (!available[t]) {
-      return InvalidModel("graph output '" + tensors[t].name + "' is never produced");
+      return InvalidModel(LWAI_MSG("graph output '" + tensors[t].name + "' is never produced"));
     }
   }
   return Status::Ok();
@@ -380,8 +383,8 @@ int SubgraphDepth(const Graph& graph, int limit) {
 Status Graph::CheckSubgraphDepth() const {
   const int depth = SubgraphDepth(*this, kMaxSubgraphDepth);
   if (depth > kMaxSubgraphDepth) {
-    return Unsupported("subgraphs (If/Loop/Scan bodies) nest more than " +
-                       std::to_string(kMaxSubgraphDepth) + " levels deep");
+    return Unsupported(LWAI_MSG("subgraphs (If/Loop/Scan bodies) nest more than " +
+                                std::to_string(kMaxSubgraphDepth) + " levels deep"));
   }
   return Status::Ok();
 }
@@ -416,7 +419,8 @@ Status Graph::SortTopologically() {
   }
   if (ready.size() != nodes.size()) {
     for (size_t n = 0; n < nodes.size(); ++n) {
-      if (pending[n] > 0) return InvalidModel(nodes[n].Describe() + " is part of a cycle");
+      if (pending[n] > 0)
+        return InvalidModel(LWAI_MSG(nodes[n].Describe() + " is part of a cycle"));
     }
   }
   for (int n : ready) sorted.push_back(std::move(nodes[n]));

@@ -25,9 +25,10 @@ auto CatchAllocationFailure(const char* what, Work&& work)
   try {
     return std::forward<Work>(work)();
   } catch (const std::bad_alloc&) {
-    return Status(StatusCode::kOutOfMemory, std::string(what) + ": out of memory");
+    return Status(StatusCode::kOutOfMemory, LWAI_MSG(std::string(what) + ": out of memory"));
   } catch (const std::length_error&) {
-    return Status(StatusCode::kOutOfMemory, std::string(what) + ": a buffer would be too long");
+    return Status(StatusCode::kOutOfMemory,
+                  LWAI_MSG(std::string(what) + ": a buffer would be too long"));
   }
 #else
   return std::forward<Work>(work)();

@@ -30,9 +30,12 @@ const char* StatusCodeName(StatusCode code) {
   return "Unknown";
 }
 
+#if LWAI_STATUS_MESSAGES
 Status::Status(StatusCode code, std::string message) {
   if (code != StatusCode::kOk) state_ = std::make_shared<State>(State{code, std::move(message)});
 }
+
+Status::Status(StatusCode code, NoMessage) : Status(code, std::string()) {}
 
 const std::string& Status::message() const {
   static const std::string kEmpty;
@@ -46,6 +49,20 @@ std::string Status::ToString() const {
 Status Status::WithContext(const std::string& prefix) const {
   return ok() ? *this : Status(code(), prefix + ": " + message());
 }
+#else
+Status::Status(StatusCode code, std::string) : code_(code) {}
+
+Status::Status(StatusCode code, NoMessage) : code_(code) {}
+
+const std::string& Status::message() const {
+  static const std::string kEmpty;
+  return kEmpty;
+}
+
+std::string Status::ToString() const { return StatusCodeName(code_); }
+
+Status Status::WithContext(const std::string&) const { return *this; }
+#endif
 
 Status InvalidArgument(std::string m) { return Status(StatusCode::kInvalidArgument, std::move(m)); }
 Status InvalidModel(std::string m) { return Status(StatusCode::kInvalidModel, std::move(m)); }

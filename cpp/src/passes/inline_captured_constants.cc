@@ -21,8 +21,9 @@ Status InlineCapturedConstants(Graph& graph, const SubgraphOptimizer& optimize) 
     const int64_t captured = node.GetInt("captured_inputs", 0);
     const int64_t num_inputs = static_cast<int64_t>(node.inputs.size());
     if (captured < 0 || captured > num_inputs) {
-      return InvalidModel(node.Describe() + ": captured_inputs " + std::to_string(captured) +
-                          " does not fit " + std::to_string(num_inputs) + " inputs");
+      return InvalidModel(LWAI_MSG(node.Describe() + ": captured_inputs " +
+                                   std::to_string(captured) + " does not fit " +
+                                   std::to_string(num_inputs) + " inputs"));
     }
     // Which captured values are constants here (kept in order, by position among the captured).
     std::vector<char> inline_it(static_cast<size_t>(captured), 0);
@@ -37,9 +38,9 @@ Status InlineCapturedConstants(Graph& graph, const SubgraphOptimizer& optimize) 
       auto subgraph = std::make_shared<Graph>(*a.graph);
       const int64_t sub_inputs = static_cast<int64_t>(subgraph->inputs.size());
       if (sub_inputs < captured) {
-        return InvalidModel(node.Describe() + ": subgraph '" + a.name + "' has " +
-                            std::to_string(sub_inputs) + " inputs for " + std::to_string(captured) +
-                            " captured values");
+        return InvalidModel(LWAI_MSG(node.Describe() + ": subgraph '" + a.name + "' has " +
+                                     std::to_string(sub_inputs) + " inputs for " +
+                                     std::to_string(captured) + " captured values"));
       }
       if (inlined > 0) {
         std::vector<int> kept(subgraph->inputs.begin(), subgraph->inputs.end() - captured);
@@ -61,7 +62,7 @@ Status InlineCapturedConstants(Graph& graph, const SubgraphOptimizer& optimize) 
       }
       // Nested control flow sees these constants too, and the body gets the same rewrites as a
       // top-level graph (folding, fusions).
-      LWAI_RETURN_IF_ERROR(optimize(*subgraph).WithContext(node.Describe()));
+      LWAI_RETURN_IF_ERROR(optimize(*subgraph).WithContext(LWAI_MSG(node.Describe())));
       a.graph = std::move(subgraph);
     }
     if (inlined == 0) continue;

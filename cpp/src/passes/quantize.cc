@@ -292,19 +292,21 @@ Status InsertQuantization(Graph& graph, const std::vector<TensorRange>& ranges,
   std::vector<const TensorRange*> range_of(graph.tensors.size(), nullptr);
   for (const TensorRange& r : ranges) {
     if (r.tensor < 0 || r.tensor >= static_cast<int>(graph.tensors.size())) {
-      return InvalidArgument("quantization range for tensor index " + std::to_string(r.tensor) +
-                             " outside the graph");
+      return InvalidArgument(LWAI_MSG("quantization range for tensor index " +
+                                      std::to_string(r.tensor) + " outside the graph"));
     }
     if (!std::isfinite(r.min) || !std::isfinite(r.max) || r.min > r.max) {
-      return InvalidArgument("tensor '" + graph.tensors[r.tensor].name + "': range [" +
-                             std::to_string(r.min) + ", " + std::to_string(r.max) +
-                             "] is not a finite interval (NaN or infinite calibration values?)");
+      return InvalidArgument(
+          LWAI_MSG("tensor '" + graph.tensors[r.tensor].name + "': range [" +
+                   std::to_string(r.min) + ", " + std::to_string(r.max) +
+                   "] is not a finite interval (NaN or infinite calibration values?)"));
     }
     range_of[r.tensor] = &r;
   }
   for (int t : targets) {
     if (range_of[t] == nullptr) {
-      return InvalidArgument("no calibration range for tensor '" + graph.tensors[t].name + "'");
+      return InvalidArgument(
+          LWAI_MSG("no calibration range for tensor '" + graph.tensors[t].name + "'"));
     }
   }
   const DataType qtype = options.activations_signed ? DataType::kInt8 : DataType::kUInt8;
@@ -511,16 +513,17 @@ Status DynamicMatMulOf(Graph& graph, const Node& node, bool per_channel,
     const size_t scales = per_channel ? static_cast<size_t>(form.n) : 1;
     if (rounded->values.size() != static_cast<size_t>(form.k * form.n) ||
         rounded->scales.size() != scales) {
-      return InvalidArgument("dynamic quantization of node '" + node.name + "': rounded weights " +
-                             "of " + std::to_string(rounded->values.size()) + " values and " +
-                             std::to_string(rounded->scales.size()) + " scales, expected " +
-                             std::to_string(form.k * form.n) + " and " + std::to_string(scales));
+      return InvalidArgument(
+          LWAI_MSG("dynamic quantization of node '" + node.name + "': rounded weights " + "of " +
+                   std::to_string(rounded->values.size()) + " values and " +
+                   std::to_string(rounded->scales.size()) + " scales, expected " +
+                   std::to_string(form.k * form.n) + " and " + std::to_string(scales)));
     }
     for (float scale : rounded->scales) {
       if (!(scale > 0.0f) || !std::isfinite(scale)) {
-        return InvalidArgument("dynamic quantization of node '" + node.name +
-                               "': a rounded weight scale is " + std::to_string(scale) +
-                               " (must be finite and > 0)");
+        return InvalidArgument(LWAI_MSG("dynamic quantization of node '" + node.name +
+                                        "': a rounded weight scale is " + std::to_string(scale) +
+                                        " (must be finite and > 0)"));
       }
     }
     weights = *rounded;
@@ -637,9 +640,9 @@ Status EqualizeCrossLayer(Graph& graph, const QuantizationOptions& options,
     const int64_t channels = graph.tensors[graph.nodes[chain[p].first].inputs[1]].shape[0].value;
     if (found == activation_ranges.end()) continue;
     if (static_cast<int64_t>(found->second.size()) != channels) {
-      return InvalidArgument("equalization: tensor '" + graph.tensors[y].name + "' has " +
-                             std::to_string(channels) + " channels, got " +
-                             std::to_string(found->second.size()) + " activation ranges");
+      return InvalidArgument(LWAI_MSG("equalization: tensor '" + graph.tensors[y].name + "' has " +
+                                      std::to_string(channels) + " channels, got " +
+                                      std::to_string(found->second.size()) + " activation ranges"));
     }
     ranges[p] = found->second;
   }
@@ -842,9 +845,10 @@ Status ObservableTensors(const Graph& graph, const std::vector<std::string>& nam
   for (const std::string& name : names) {
     const int t = LiftTensor(*observed, name);
     if (t < 0) {
-      return NotFound("no tensor named '" + name +
-                      "' in the graph or its If branches (values inside Loop and Scan bodies "
-                      "cannot be observed)");
+      return NotFound(
+          LWAI_MSG("no tensor named '" + name +
+                   "' in the graph or its If branches (values inside Loop and Scan bodies "
+                   "cannot be observed)"));
     }
     if (std::find(observed->outputs.begin(), observed->outputs.end(), t) ==
         observed->outputs.end()) {

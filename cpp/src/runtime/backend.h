@@ -104,7 +104,7 @@ class Backend {
   virtual Result<std::unique_ptr<CompiledPartition>> CompilePartition(const Graph& graph,
                                                                       const std::vector<int>& nodes,
                                                                       ThreadPool* pool) const {
-    return Internal(std::string(name()) + " does not compile partitions");
+    return Internal(LWAI_MSG(std::string(name()) + " does not compile partitions"));
   }
 };
 

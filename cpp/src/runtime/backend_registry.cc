@@ -117,9 +117,10 @@ Result<std::unique_ptr<Backend>> CreateBackend(const std::string& name_or_path) 
     if (name_or_path != plugin.name) continue;
     const std::string path = NamedPluginPath(plugin);
     if (!FileExists(path)) {
-      return NotFound("backend '" + name_or_path + "' is not installed: " + path +
-                      " does not exist (lwai builds it when its vendor library's development "
-                      "package is installed; see scripts/install_deps.sh)");
+      return NotFound(
+          LWAI_MSG("backend '" + name_or_path + "' is not installed: " + path +
+                   " does not exist (lwai builds it when its vendor library's development "
+                   "package is installed; see scripts/install_deps.sh)"));
     }
     return LoadPluginBackend(path);
   }
@@ -127,8 +128,8 @@ Result<std::unique_ptr<Backend>> CreateBackend(const std::string& name_or_path) 
   std::string known;
   for (const std::string& name : AvailableBackends()) known += (known.empty() ? "" : ", ") + name;
   for (const std::string& name : InstalledPlugins()) known += ", " + name;
-  return NotFound("unknown backend '" + name_or_path + "' (this build has: " + known +
-                  "; other plugins are given by the path of their shared library)");
+  return NotFound(LWAI_MSG("unknown backend '" + name_or_path + "' (this build has: " + known +
+                           "; other plugins are given by the path of their shared library)"));
 }
 
 }  // namespace lwai

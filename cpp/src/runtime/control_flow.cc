@@ -26,7 +26,7 @@ struct OwnedTensor {
 Status CopyView(const TensorView& view, OwnedTensor* out) {
   const size_t bytes = view.ByteSize();
   std::shared_ptr<void> data = AllocateAligned(bytes);
-  if (!data) return Status(StatusCode::kOutOfMemory, "cannot allocate a subgraph output");
+  if (!data) return Status(StatusCode::kOutOfMemory, LWAI_MSG("cannot allocate a subgraph output"));
   if (bytes) std::memcpy(data.get(), view.data, bytes);
   out->dtype = view.dtype;
   out->shape = view.shape;
@@ -49,8 +49,8 @@ class SubgraphRunner {
   // Prepares for inputs of these dtypes and shapes (data may be absent).
   Status Prepare(const KernelContext& ctx, const std::vector<TensorRef>& inputs) {
     if (inputs.size() != graph_.inputs.size()) {
-      return ctx.InvalidModel("subgraph takes " + std::to_string(graph_.inputs.size()) +
-                              " inputs, got " + std::to_string(inputs.size()));
+      return ctx.InvalidModel(LWAI_MSG("subgraph takes " + std::to_string(graph_.inputs.size()) +
+                                       " inputs, got " + std::to_string(inputs.size())));
     }
     if (executor_ == nullptr) {
       const auto* parent = static_cast<const Executor*>(ctx.executor_);
@@ -67,7 +67,7 @@ class SubgraphRunner {
       options.max_memory_bytes = ctx.limits().max_memory_bytes;
       Result<std::unique_ptr<Executor>> created =
           Executor::Create(graph_, options, &ctx.limits(), pool);
-      if (!created.ok()) return created.status().WithContext(ctx.node().Describe());
+      if (!created.ok()) return created.status().WithContext(LWAI_MSG(ctx.node().Describe()));
       executor_ = std::move(created).value();
     }
     // Compared in place: a Loop body runs this once per iteration, without allocating.
@@ -75,9 +75,9 @@ class SubgraphRunner {
     for (size_t i = 0; i < inputs.size(); ++i) {
       const DataType declared = graph_.tensors[graph_.inputs[i]].dtype;
       if (declared != DataType::kUndefined && declared != inputs[i].dtype) {
-        return ctx.InvalidModel("subgraph input '" + graph_.tensors[graph_.inputs[i]].name +
-                                "' is declared " + DataTypeName(declared) + ", got " +
-                                DataTypeName(inputs[i].dtype));
+        return ctx.InvalidModel(
+            LWAI_MSG("subgraph input '" + graph_.tensors[graph_.inputs[i]].name + "' is declared " +
+                     DataTypeName(declared) + ", got " + DataTypeName(inputs[i].dtype)));
       }
       same = same && dtypes_[i] == inputs[i].dtype &&
              executor_->prepared_shapes()[i] == inputs[i].shape;
@@ -90,7 +90,7 @@ class SubgraphRunner {
         dtypes_.push_back(input.dtype);
       }
       executor_->set_input_dtypes(dtypes_);
-      LWAI_RETURN_IF_ERROR(executor_->Prepare(shapes).WithContext(ctx.node().Describe()));
+      LWAI_RETURN_IF_ERROR(executor_->Prepare(shapes).WithContext(LWAI_MSG(ctx.node().Describe())));
     }
     return Status::Ok();
   }
@@ -100,7 +100,7 @@ class SubgraphRunner {
     const auto* parent = static_cast<const Executor*>(ctx.executor_);
     const bool profiling = parent != nullptr && parent->profiling();
     executor_->set_profiling(profiling);
-    LWAI_RETURN_IF_ERROR(executor_->Invoke(inputs).WithContext(ctx.node().Describe()));
+    LWAI_RETURN_IF_ERROR(executor_->Invoke(inputs).WithContext(LWAI_MSG(ctx.node().Describe())));
     if (profiling) {
       const std::vector<int64_t>& times = executor_->node_time_ns();
       time_ns_.resize(times.size(), 0);
@@ -187,12 +187,13 @@ int InputCount(const KernelContext& ctx, const char* name) {
 Status CapturedInputs(const KernelContext& ctx, int first, std::vector<TensorRef>* refs) {
   const int captured = InputCount(ctx, "captured_inputs");
   if (captured < 0 || first + captured > ctx.num_inputs()) {
-    return ctx.InvalidModel("captured_inputs " + std::to_string(captured) + " does not fit " +
-                            std::to_string(ctx.num_inputs()) + " inputs");
+    return ctx.InvalidModel(LWAI_MSG("captured_inputs " + std::to_string(captured) +
+                                     " does not fit " + std::to_string(ctx.num_inputs()) +
+                                     " inputs"));
   }
   for (int i = ctx.num_inputs() - captured; i < ctx.num_inputs(); ++i) {
     if (!ctx.has_input(i))
-      return ctx.InvalidModel("captured input " + std::to_string(i) + " is missing");
+      return ctx.InvalidModel(LWAI_MSG("captured input " + std::to_string(i) + " is missing"));
     refs->push_back(RefOf(ctx.input(i)));
   }
   return Status::Ok();
@@ -210,8 +211,9 @@ Status NeedAllValues(const KernelContext& ctx) {
 
 Status SetOutputs(KernelContext& ctx, std::unique_ptr<ControlFlowState> state) {
   if (static_cast<int>(state->outputs.size()) < ctx.num_outputs()) {
-    return ctx.InvalidModel("the subgraph produces " + std::to_string(state->outputs.size()) +
-                            " values for " + std::to_string(ctx.num_outputs()) + " outputs");
+    return ctx.InvalidModel(LWAI_MSG("the subgraph produces " +
+                                     std::to_string(state->outputs.size()) + " values for " +
+                                     std::to_string(ctx.num_outputs()) + " outputs"));
   }
   for (int o = 0; o < ctx.num_outputs(); ++o) {
     if (!ctx.has_output(o)) continue;
@@ -252,8 +254,9 @@ bool SameOutputs(const SubgraphRunner& a, const SubgraphRunner& b) {
 
 Status SetOutputsFrom(KernelContext& ctx, const SubgraphRunner& runner) {
   if (runner.num_outputs() < ctx.num_outputs()) {
-    return ctx.InvalidModel("the subgraph produces " + std::to_string(runner.num_outputs()) +
-                            " values for " + std::to_string(ctx.num_outputs()) + " outputs");
+    return ctx.InvalidModel(LWAI_MSG("the subgraph produces " +
+                                     std::to_string(runner.num_outputs()) + " values for " +
+                                     std::to_string(ctx.num_outputs()) + " outputs"));
   }
   for (int o = 0; o < ctx.num_outputs(); ++o) {
     if (!ctx.has_output(o)) continue;
@@ -272,12 +275,13 @@ Status PrepareIf(KernelContext& ctx) {
   const Graph* then_branch = ctx.node().GetGraph("then_branch");
   const Graph* else_branch = ctx.node().GetGraph("else_branch");
   if (then_branch == nullptr || else_branch == nullptr) {
-    return ctx.InvalidModel("needs subgraph attributes then_branch and else_branch");
+    return ctx.InvalidModel(LWAI_MSG("needs subgraph attributes then_branch and else_branch"));
   }
   const TensorView& cond = ctx.input(0);
   if (cond.NumElements() != 1 || (cond.dtype != DataType::kBool)) {
-    return ctx.InvalidModel("condition must be one bool, got " +
-                            std::string(DataTypeName(cond.dtype)) + " " + cond.shape.ToString());
+    return ctx.InvalidModel(LWAI_MSG("condition must be one bool, got " +
+                                     std::string(DataTypeName(cond.dtype)) + " " +
+                                     cond.shape.ToString()));
   }
   std::vector<TensorRef> captured;
   LWAI_RETURN_IF_ERROR(CapturedInputs(ctx, 1, &captured));
@@ -321,7 +325,7 @@ Status EvalIf(KernelContext& ctx) {
     return EvalCopyOutputs(ctx);
   }
   SubgraphRunner* runner = ReadBoolScalar(ctx.input(0)) ? state->then_runner : state->else_runner;
-  if (runner == nullptr) return ctx.InvalidModel("the condition changed after preparing");
+  if (runner == nullptr) return ctx.InvalidModel(LWAI_MSG("the condition changed after preparing"));
   std::vector<TensorRef> captured;
   LWAI_RETURN_IF_ERROR(CapturedInputs(ctx, 1, &captured));
   LWAI_RETURN_IF_ERROR(runner->Run(ctx, captured));
@@ -340,21 +344,22 @@ Status AppendScanOutput(const KernelContext& ctx, const TensorView& value, int i
   if (iteration == 0) {
     stacked->dtype = value.dtype;
     stacked->shape.rank = value.shape.rank + 1;
-    if (stacked->shape.rank > kMaxRank) return ctx.Unsupported("scan output rank too large");
+    if (stacked->shape.rank > kMaxRank)
+      return ctx.Unsupported(LWAI_MSG("scan output rank too large"));
     for (int d = 0; d < value.shape.rank; ++d) stacked->shape[d + 1] = value.shape[d];
   } else {
     bool same = value.dtype == stacked->dtype && value.shape.rank + 1 == stacked->shape.rank;
     for (int d = 0; same && d < value.shape.rank; ++d)
       same = value.shape[d] == stacked->shape[d + 1];
     if (!same) {
-      return ctx.ShapeMismatch("scan output changes shape between iterations: " +
-                               value.shape.ToString());
+      return ctx.ShapeMismatch(
+          LWAI_MSG("scan output changes shape between iterations: " + value.shape.ToString()));
     }
   }
   stacked->shape[0] = iteration + 1;
   uint64_t total = 0;
   if (!stacked->shape.CheckedByteSize(DataTypeSize(value.dtype), &total)) {
-    return ctx.Error(StatusCode::kOutOfMemory, "scan output size overflows");
+    return ctx.Error(StatusCode::kOutOfMemory, LWAI_MSG("scan output size overflows"));
   }
   LWAI_RETURN_IF_ERROR(ctx.limits().CheckBytes(total, ctx.node().Describe() + ": a scan output"));
   const auto* begin = static_cast<const uint8_t*>(value.data);
@@ -365,35 +370,36 @@ Status AppendScanOutput(const KernelContext& ctx, const TensorView& value, int i
 Status Finish(const std::vector<uint8_t>& bytes, OwnedTensor* tensor) {
   tensor->bytes = bytes.size();
   tensor->data = AllocateAligned(bytes.size());
-  if (!tensor->data) return Status(StatusCode::kOutOfMemory, "cannot allocate a scan output");
+  if (!tensor->data)
+    return Status(StatusCode::kOutOfMemory, LWAI_MSG("cannot allocate a scan output"));
   if (!bytes.empty()) std::memcpy(tensor->data.get(), bytes.data(), bytes.size());
   return Status::Ok();
 }
 
 Status PrepareLoop(KernelContext& ctx) {
   const Graph* body = ctx.node().GetGraph("body");
-  if (body == nullptr) return ctx.InvalidModel("needs a subgraph attribute 'body'");
+  if (body == nullptr) return ctx.InvalidModel(LWAI_MSG("needs a subgraph attribute 'body'"));
   LWAI_RETURN_IF_ERROR(NeedAllValues(ctx));
   const int captured = InputCount(ctx, "captured_inputs");
   const int num_carried = ctx.num_inputs() - captured - 2;
   const int num_scan = static_cast<int>(body->outputs.size()) - 1 - num_carried;
   if (num_carried < 0 || num_scan < 0 || ctx.num_outputs() > num_carried + num_scan) {
-    return ctx.InvalidModel("body with " + std::to_string(body->outputs.size()) +
-                            " outputs does not match " + std::to_string(num_carried) +
-                            " loop-carried values");
+    return ctx.InvalidModel(LWAI_MSG("body with " + std::to_string(body->outputs.size()) +
+                                     " outputs does not match " + std::to_string(num_carried) +
+                                     " loop-carried values"));
   }
   int64_t max_trips = INT64_MAX;
   if (ctx.has_input(0)) {
     const TensorView& m = ctx.input(0);
     if (m.dtype != DataType::kInt64 || m.NumElements() != 1) {
-      return ctx.InvalidModel("M must be one int64");
+      return ctx.InvalidModel(LWAI_MSG("M must be one int64"));
     }
     max_trips = *m.Data<const int64_t>();
   }
   bool cond = true;
   if (ctx.has_input(1)) {
     if (ctx.input(1).dtype != DataType::kBool || ctx.input(1).NumElements() != 1) {
-      return ctx.InvalidModel("cond must be one bool");
+      return ctx.InvalidModel(LWAI_MSG("cond must be one bool"));
     }
     cond = ReadBoolScalar(ctx.input(1));
   }
@@ -401,7 +407,7 @@ Status PrepareLoop(KernelContext& ctx) {
   LWAI_RETURN_IF_ERROR(CapturedInputs(ctx, 2, &outer));
   std::vector<OwnedTensor> carried(num_carried);
   for (int v = 0; v < num_carried; ++v) {
-    if (!ctx.has_input(2 + v)) return ctx.InvalidModel("loop-carried input missing");
+    if (!ctx.has_input(2 + v)) return ctx.InvalidModel(LWAI_MSG("loop-carried input missing"));
     LWAI_RETURN_IF_ERROR(CopyView(ctx.input(2 + v), &carried[v]));
   }
   std::vector<OwnedTensor> scans(num_scan);
@@ -465,15 +471,15 @@ void CopySlice(const uint8_t* src, uint8_t* dst, const Shape& shape, int axis, i
 Status PrepareScan(KernelContext& ctx) {
   const Node& node = ctx.node();
   const Graph* body = node.GetGraph("body");
-  if (body == nullptr) return ctx.InvalidModel("needs a subgraph attribute 'body'");
+  if (body == nullptr) return ctx.InvalidModel(LWAI_MSG("needs a subgraph attribute 'body'"));
   LWAI_RETURN_IF_ERROR(NeedAllValues(ctx));
   const int captured = InputCount(ctx, "captured_inputs");
   const int num_scan_in = InputCount(ctx, "num_scan_inputs");
   const int num_state = ctx.num_inputs() - captured - num_scan_in;
   const int num_scan_out = static_cast<int>(body->outputs.size()) - num_state;
   if (num_scan_in < 1 || num_state < 0 || num_scan_out < 0) {
-    return ctx.InvalidModel("num_scan_inputs " + std::to_string(num_scan_in) +
-                            " does not match the inputs and the body");
+    return ctx.InvalidModel(LWAI_MSG("num_scan_inputs " + std::to_string(num_scan_in) +
+                                     " does not match the inputs and the body"));
   }
   auto axes_or_zero = [&](const char* name, int count) {
     std::vector<int64_t> values = node.GetInts(name);
@@ -489,12 +495,12 @@ Status PrepareScan(KernelContext& ctx) {
   for (int s = 0; s < num_scan_in; ++s) {
     const TensorView& x = ctx.input(num_state + s);
     if (!NormalizeAxis(in_axes[s], x.shape.rank, &in_axis[s])) {
-      return ctx.InvalidModel("scan_input_axes[" + std::to_string(s) + "] out of range");
+      return ctx.InvalidModel(LWAI_MSG("scan_input_axes[" + std::to_string(s) + "] out of range"));
     }
     const int64_t n = x.shape[in_axis[s]];
     if (length >= 0 && n != length) {
-      return ctx.ShapeMismatch("scan inputs have different lengths " + std::to_string(length) +
-                               " and " + std::to_string(n));
+      return ctx.ShapeMismatch(LWAI_MSG("scan inputs have different lengths " +
+                                        std::to_string(length) + " and " + std::to_string(n)));
     }
     length = n;
   }
@@ -512,7 +518,8 @@ Status PrepareScan(KernelContext& ctx) {
     }
     slice.bytes = static_cast<size_t>(slice.shape.NumElements()) * DataTypeSize(x.dtype);
     slice.data = AllocateAligned(slice.bytes);
-    if (!slice.data) return ctx.Error(StatusCode::kOutOfMemory, "cannot allocate a scan slice");
+    if (!slice.data)
+      return ctx.Error(StatusCode::kOutOfMemory, LWAI_MSG("cannot allocate a scan slice"));
   }
   std::vector<std::vector<OwnedTensor>> per_step(num_scan_out);
   uint64_t step_bytes = 0;
@@ -554,7 +561,7 @@ Status PrepareScan(KernelContext& ctx) {
     }
     int axis = 0;
     if (!NormalizeAxis(out_axes[s], element.rank + 1, &axis)) {
-      return ctx.InvalidModel("scan_output_axes[" + std::to_string(s) + "] out of range");
+      return ctx.InvalidModel(LWAI_MSG("scan_output_axes[" + std::to_string(s) + "] out of range"));
     }
     stacked.shape.rank = element.rank + 1;
     for (int d = 0, e = 0; d < stacked.shape.rank; ++d) {
@@ -562,17 +569,18 @@ Status PrepareScan(KernelContext& ctx) {
     }
     uint64_t stacked_bytes = 0;
     if (!stacked.shape.CheckedByteSize(DataTypeSize(stacked.dtype), &stacked_bytes)) {
-      return ctx.Error(StatusCode::kOutOfMemory, "scan output size overflows");
+      return ctx.Error(StatusCode::kOutOfMemory, LWAI_MSG("scan output size overflows"));
     }
     LWAI_RETURN_IF_ERROR(
         ctx.limits().CheckBytes(stacked_bytes, node.Describe() + ": a scan output"));
     stacked.bytes = static_cast<size_t>(stacked_bytes);
     stacked.data = AllocateAligned(stacked.bytes);
-    if (!stacked.data) return ctx.Error(StatusCode::kOutOfMemory, "cannot allocate scan output");
+    if (!stacked.data)
+      return ctx.Error(StatusCode::kOutOfMemory, LWAI_MSG("cannot allocate scan output"));
     for (int64_t t = 0; t < length; ++t) {
       const OwnedTensor& step = per_step[s][t];
       if (step.shape != element || step.dtype != stacked.dtype) {
-        return ctx.ShapeMismatch("scan output changes shape between iterations");
+        return ctx.ShapeMismatch(LWAI_MSG("scan output changes shape between iterations"));
       }
       const int64_t index = out_reverse[s] ? length - 1 - t : t;
       CopySlice(static_cast<const uint8_t*>(step.data.get()),

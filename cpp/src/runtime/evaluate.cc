@@ -10,20 +10,21 @@ Status EvaluatePrepared(const KernelRegistration& kernel, KernelContext& ctx,
     if (!ctx.has_output(o)) continue;
     uint64_t bytes = 0;
     if (!ctx.output(o).shape.CheckedByteSize(DataTypeSize(ctx.output(o).dtype), &bytes)) {
-      return ctx.ShapeMismatch("output " + std::to_string(o) + " would have shape " +
-                               ctx.output(o).shape.ToString() + ", which is negative or too large");
+      return ctx.ShapeMismatch(LWAI_MSG("output " + std::to_string(o) + " would have shape " +
+                                        ctx.output(o).shape.ToString() +
+                                        ", which is negative or too large"));
     }
     LWAI_RETURN_IF_ERROR(
         ctx.limits().CheckBytes(bytes, ctx.node().Describe() + ": output " + std::to_string(o)));
     auto memory = AllocateAligned(ctx.output(o).ByteSize());
-    if (!memory) return ctx.Error(StatusCode::kOutOfMemory, "cannot allocate output");
+    if (!memory) return ctx.Error(StatusCode::kOutOfMemory, LWAI_MSG("cannot allocate output"));
     ctx.output(o).data = memory.get();
     storage->push_back(std::move(memory));
   }
   LWAI_RETURN_IF_ERROR(
       ctx.limits().CheckBytes(ctx.scratch_bytes_, ctx.node().Describe() + ": scratch"));
   auto scratch = AllocateAligned(ctx.scratch_bytes_);
-  if (!scratch) return ctx.Error(StatusCode::kOutOfMemory, "cannot allocate scratch");
+  if (!scratch) return ctx.Error(StatusCode::kOutOfMemory, LWAI_MSG("cannot allocate scratch"));
   ctx.scratch_ = scratch.get();
   ctx.state_ = ctx.state_owner_.get();
   Status status = kernel.eval(ctx);

@@ -23,8 +23,8 @@ Status CheckTensorSize(const TensorView& view, const ExecutionLimits& limits,
                        const std::string& what) {
   uint64_t bytes = 0;
   if (!view.shape.CheckedByteSize(DataTypeSize(view.dtype), &bytes) || bytes > kMaxTensorBytes) {
-    return ShapeMismatch(what + " would have shape " + view.shape.ToString() +
-                         ", which is negative or too large (at most 1 TiB)");
+    return ShapeMismatch(LWAI_MSG(what + " would have shape " + view.shape.ToString() +
+                                  ", which is negative or too large (at most 1 TiB)"));
   }
   return limits.CheckBytes(bytes, what + " of shape " + view.shape.ToString());
 }
@@ -109,7 +109,8 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Graph& graph,
                                                    const ExecutionLimits* shared_limits,
                                                    ThreadPool* shared_pool) {
   if (options.threads < 1) {
-    return InvalidArgument("threads must be >= 1, got " + std::to_string(options.threads));
+    return InvalidArgument(
+        LWAI_MSG("threads must be >= 1, got " + std::to_string(options.threads)));
   }
   ExecutionLimits expansion_limits;
   expansion_limits.max_memory_bytes = options.max_memory_bytes;
@@ -206,8 +207,8 @@ Status Executor::AssignOnce() {
     kernels_.push_back(kernel);
   }
   if (unsupported_count > 0) {
-    return Unsupported(std::to_string(unsupported_count) +
-                       " node(s) have no kernel in any backend: " + unsupported);
+    return Unsupported(LWAI_MSG(std::to_string(unsupported_count) +
+                                " node(s) have no kernel in any backend: " + unsupported));
   }
   claimed_for_partition_ = in_partition;
   return ClusterPartitions();
@@ -419,7 +420,8 @@ Status Executor::RunPartitionOnReference(const Partition& partition) {
       if (read_outside && views_[t].data != nullptr) continue;
       status = CheckBytes(views_[t].ByteSize(), node.Describe() + ": output");
       std::shared_ptr<void> buffer = status.ok() ? AllocateAligned(views_[t].ByteSize()) : nullptr;
-      if (status.ok() && buffer == nullptr) status = OutOfMemory(node.Describe() + ": output");
+      if (status.ok() && buffer == nullptr)
+        status = OutOfMemory(LWAI_MSG(node.Describe() + ": output"));
       if (!status.ok()) break;
       moved.emplace_back(t, views_[t].data);
       views_[t].data = buffer.get();
@@ -428,7 +430,7 @@ Status Executor::RunPartitionOnReference(const Partition& partition) {
     if (!status.ok()) break;
     std::shared_ptr<void> scratch = AllocateAligned(ctx.scratch_bytes_);
     if (scratch == nullptr) {
-      status = OutOfMemory(node.Describe() + ": scratch");
+      status = OutOfMemory(LWAI_MSG(node.Describe() + ": scratch"));
       break;
     }
     ctx.scratch_ = scratch.get();
@@ -480,8 +482,8 @@ void Executor::ResetSubgraphProfiles() {
 
 Status Executor::ResetViews(const std::vector<Shape>& input_shapes) {
   if (input_shapes.size() != graph_.inputs.size()) {
-    return InvalidArgument("expected " + std::to_string(graph_.inputs.size()) +
-                           " input shapes, got " + std::to_string(input_shapes.size()));
+    return InvalidArgument(LWAI_MSG("expected " + std::to_string(graph_.inputs.size()) +
+                                    " input shapes, got " + std::to_string(input_shapes.size())));
   }
   // Reset every view: stale data pointers would look like values known at prepare time.
   for (size_t t = 0; t < graph_.tensors.size(); ++t) {
@@ -562,8 +564,8 @@ Status Executor::PrepareNodes() {
     for (int o = 0; o < ctx.num_outputs(); ++o) {
       if (!ctx.has_output(o)) continue;
       if (ctx.output(o).dtype == DataType::kUndefined) {
-        return Internal(node.Describe() + ": prepare left output " + std::to_string(o) +
-                        " without a dtype");
+        return Internal(LWAI_MSG(node.Describe() + ": prepare left output " + std::to_string(o) +
+                                 " without a dtype"));
       }
       LWAI_RETURN_IF_ERROR(CheckTensorSize(
           ctx.output(o), *limits_,
@@ -701,9 +703,9 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
   }
   const MemoryPlan plan = PlanMemory(requests, kArenaAlignment);
   if (plan.arena_bytes > SIZE_MAX / 2) {  // 32-bit targets: beyond the address space
-    return Status(StatusCode::kOutOfMemory, "the arena would need " +
-                                                std::to_string(plan.arena_bytes) +
-                                                " bytes, more than this platform can address");
+    return Status(StatusCode::kOutOfMemory,
+                  LWAI_MSG("the arena would need " + std::to_string(plan.arena_bytes) +
+                           " bytes, more than this platform can address"));
   }
   arena_bytes_ = static_cast<size_t>(plan.arena_bytes);
   unshared_bytes_ = static_cast<size_t>(std::min<uint64_t>(plan.unshared_bytes, SIZE_MAX));
@@ -712,12 +714,13 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
     arena_ = nullptr;
   } else if (options_.arena != nullptr) {
     if (plan.arena_bytes > options_.arena_size) {
-      return Status(StatusCode::kOutOfMemory,
-                    "the caller-provided arena has " + std::to_string(options_.arena_size) +
-                        " bytes, this model needs " + std::to_string(plan.arena_bytes));
+      return Status(
+          StatusCode::kOutOfMemory,
+          LWAI_MSG("the caller-provided arena has " + std::to_string(options_.arena_size) +
+                   " bytes, this model needs " + std::to_string(plan.arena_bytes)));
     }
     if (reinterpret_cast<uintptr_t>(options_.arena) % kArenaAlignment != 0) {
-      return InvalidArgument("the caller-provided arena must be 64-byte aligned");
+      return InvalidArgument(LWAI_MSG("the caller-provided arena must be 64-byte aligned"));
     }
     arena_ = static_cast<uint8_t*>(options_.arena);
   } else if (arena_owned_bytes_ < plan.arena_bytes || arena_owned_ == nullptr) {
@@ -727,8 +730,9 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
     arena_owned_bytes_ = arena_owned_ ? arena_bytes_ : 0;
     if (!arena_owned_) {
       limits_->bytes_held -= std::min<uint64_t>(limits_->bytes_held, plan.arena_bytes);
-      return Status(StatusCode::kOutOfMemory,
-                    "cannot allocate an arena of " + std::to_string(plan.arena_bytes) + " bytes");
+      return Status(
+          StatusCode::kOutOfMemory,
+          LWAI_MSG("cannot allocate an arena of " + std::to_string(plan.arena_bytes) + " bytes"));
     }
     arena_ = static_cast<uint8_t*>(arena_owned_.get());
   }
@@ -758,7 +762,7 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
 }
 
 Status Executor::Invoke(const std::vector<TensorRef>& inputs) {
-  if (!prepared_) return Internal("Invoke before Prepare");
+  if (!prepared_) return Internal(LWAI_MSG("Invoke before Prepare"));
   for (size_t i = 0; i < graph_.inputs.size(); ++i) {
     views_[graph_.inputs[i]].data = const_cast<void*>(inputs[i].data);
   }
@@ -805,7 +809,7 @@ Status Executor::DynamicBuffer(size_t slot, size_t bytes, const std::string& wha
     if (buffer == nullptr) {
       limits_->bytes_held -= bytes;
       size = 0;
-      return OutOfMemory(what);
+      return OutOfMemory(LWAI_MSG(what));
     }
     size = bytes;
   }
@@ -862,8 +866,8 @@ Status Executor::PrepareAndRunDynamicNode(int n) {
     if (!ctx.has_output(o)) continue;
     TensorView& output = ctx.output(o);
     if (output.dtype == DataType::kUndefined) {
-      return Internal(node.Describe() + ": prepare left output " + std::to_string(o) +
-                      " without a dtype");
+      return Internal(LWAI_MSG(node.Describe() + ": prepare left output " + std::to_string(o) +
+                               " without a dtype"));
     }
     const std::string what =
         node.Describe() + ": output '" + graph_.tensors[node.outputs[o]].name + "'";

@@ -485,7 +485,8 @@ class PluginBackend : public Backend {
   static Status Prepare(KernelContext& ctx) {
     const PluginBackend& backend = Of(ctx);
     const KernelRegistration* reference = FindReferenceKernel(ctx.node().op);
-    if (reference == nullptr) return ctx.Error(StatusCode::kInternal, "no reference kernel");
+    if (reference == nullptr)
+      return ctx.Error(StatusCode::kInternal, LWAI_MSG("no reference kernel"));
     LWAI_RETURN_IF_ERROR(reference->prepare(ctx));
     auto state = std::make_unique<PluginState>(backend.api_);
     state->reference_state = std::move(ctx.state_owner_);
@@ -550,8 +551,8 @@ class PluginBackend : public Backend {
 
 Result<std::unique_ptr<Backend>> LoadPluginBackend(const std::string& path) {
 #ifdef LWAI_NO_PLUGINS
-  return Unsupported("backend plugin '" + path +
-                     "': this lwai was built without plugins (LWAI_WITH_PLUGINS=OFF)");
+  return Unsupported(LWAI_MSG("backend plugin '" + path +
+                              "': this lwai was built without plugins (LWAI_WITH_PLUGINS=OFF)"));
 #else
   dlerror();
   // RTLD_LOCAL: plugins do not see each other's symbols. Never dlclosed once accepted: kernel
@@ -562,13 +563,13 @@ Result<std::unique_ptr<Backend>> LoadPluginBackend(const std::string& path) {
     const std::string reason = error != nullptr ? error : "unknown dlopen error";
     struct stat info;
     if (stat(path.c_str(), &info) == 0) {
-      return InvalidModel("backend plugin '" + path + "' cannot be loaded: " + reason);
+      return InvalidModel(LWAI_MSG("backend plugin '" + path + "' cannot be loaded: " + reason));
     }
-    return NotFound("backend plugin '" + path + "' not found: " + reason);
+    return NotFound(LWAI_MSG("backend plugin '" + path + "' not found: " + reason));
   }
   auto reject = [&](const std::string& why) -> Status {
     dlclose(handle);
-    return InvalidModel("'" + path + "' is not a usable lwai backend plugin: " + why);
+    return InvalidModel(LWAI_MSG("'" + path + "' is not a usable lwai backend plugin: " + why));
   };
   void* symbol = dlsym(handle, LWAI_PLUGIN_ENTRY_SYMBOL);
   if (symbol == nullptr) {

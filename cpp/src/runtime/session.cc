@@ -58,9 +58,10 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
 
 Result<std::unique_ptr<Session>> Session::CreateUnguarded(std::shared_ptr<const Model> model,
                                                           const SessionOptions& options) {
-  if (model == nullptr) return InvalidArgument("model is null");
+  if (model == nullptr) return InvalidArgument(LWAI_MSG("model is null"));
   if (options.timeout_ms < 0) {
-    return InvalidArgument("timeout_ms must be >= 0, got " + std::to_string(options.timeout_ms));
+    return InvalidArgument(
+        LWAI_MSG("timeout_ms must be >= 0, got " + std::to_string(options.timeout_ms)));
   }
   std::unique_ptr<Session> session(new Session());
   session->model_ = std::move(model);
@@ -118,7 +119,8 @@ Status Session::Run(const std::vector<TensorRef>& inputs, const RunOptions& opti
 
 Status Session::RunLocked(const std::vector<TensorRef>& inputs, const RunOptions& options) {
   if (options.timeout_ms < 0) {
-    return InvalidArgument("timeout_ms must be >= 0, got " + std::to_string(options.timeout_ms));
+    return InvalidArgument(
+        LWAI_MSG("timeout_ms must be >= 0, got " + std::to_string(options.timeout_ms)));
   }
   ScopedRunLimits limits(executor_->own_limits(),
                          options.timeout_ms > 0 ? options.timeout_ms : timeout_ms_, options.cancel);
@@ -128,19 +130,20 @@ Status Session::RunLocked(const std::vector<TensorRef>& inputs, const RunOptions
 Status Session::RunUnguarded(const std::vector<TensorRef>& inputs) {
   if (executor_->options().plan_only) {
     return InvalidArgument(
-        "this session only plans memory (SessionOptions::plan_only): it cannot run");
+        LWAI_MSG("this session only plans memory (SessionOptions::plan_only): it cannot run"));
   }
   if (inputs.size() != inputs_.size()) {
-    return InvalidArgument("the model has " + std::to_string(inputs_.size()) + " input(s), got " +
-                           std::to_string(inputs.size()));
+    return InvalidArgument(LWAI_MSG("the model has " + std::to_string(inputs_.size()) +
+                                    " input(s), got " + std::to_string(inputs.size())));
   }
   bool same_shapes = executor_->prepared();
   for (size_t i = 0; i < inputs.size(); ++i) {
     const TensorInfo& expected = inputs_[i];
     const TensorRef& given = inputs[i];
     if (given.dtype != expected.dtype) {
-      return InvalidArgument("input '" + expected.name + "': expected dtype " +
-                             DataTypeName(expected.dtype) + ", got " + DataTypeName(given.dtype));
+      return InvalidArgument(LWAI_MSG("input '" + expected.name + "': expected dtype " +
+                                      DataTypeName(expected.dtype) + ", got " +
+                                      DataTypeName(given.dtype)));
     }
     if (expected.shape_known) {
       bool fits = given.shape.rank == static_cast<int>(expected.shape.size());
@@ -155,12 +158,12 @@ Status Session::RunUnguarded(const std::vector<TensorRef>& inputs) {
                        ? std::to_string(expected.shape[d])
                        : (expected.dim_names[d].empty() ? "?" : expected.dim_names[d]));
         }
-        return ShapeMismatch("input '" + expected.name + "': expected shape " + want + "], got " +
-                             given.shape.ToString());
+        return ShapeMismatch(LWAI_MSG("input '" + expected.name + "': expected shape " + want +
+                                      "], got " + given.shape.ToString()));
       }
     }
     if (given.data == nullptr && given.shape.NumElements() > 0) {
-      return InvalidArgument("input '" + expected.name + "': data is null");
+      return InvalidArgument(LWAI_MSG("input '" + expected.name + "': data is null"));
     }
     same_shapes = same_shapes && executor_->prepared_shapes()[i] == given.shape;
   }
