@@ -43,43 +43,9 @@ PRODUCER = f"lwai-onnx-import {__version__}"
 _PROGRESS_NODES = 2000
 _PROGRESS_BYTES = 64 << 20
 
-# Operators that only move, select or reinterpret elements (or change dtype): they run on
-# float16/bfloat16 directly. All others compute on such inputs in float32.
-_ANY_DTYPE_OPS = {
-    "Cast",
-    "CastLike",
-    "Compress",
-    "Concat",
-    "DepthToSpace",
-    "Dropout",
-    "Expand",
-    "Flatten",
-    "Gather",
-    "GatherElements",
-    "GatherND",
-    "Identity",
-    "If",
-    "Loop",
-    "Pad",
-    "Reshape",
-    "ReverseSequence",
-    "Scan",
-    "Scatter",
-    "ScatterElements",
-    "ScatterND",
-    "Shape",
-    "Size",
-    "Slice",
-    "SpaceToDepth",
-    "Split",
-    "Squeeze",
-    "Tile",
-    "Transpose",
-    "Trilu",
-    "Unsqueeze",
-}
-# Operators of _ANY_DTYPE_OPS that only move values: in a float16 model they join the float32
-# island of their input when it has one (no Casts around a Concat between two Convs).
+# Operators that only move values: they run on float16/bfloat16 directly, or join the
+# float32 island of their input when it has one (no Casts around a Concat between two
+# Convs).
 _MOVING_OPS = {
     "Compress",
     "Concat",
@@ -99,6 +65,23 @@ _MOVING_OPS = {
     "Tile",
     "Transpose",
     "Unsqueeze",
+}
+# Operators that run on float16/bfloat16 directly: those, and the ones that select,
+# reinterpret or change dtype. All others compute on such inputs in float32.
+_ANY_DTYPE_OPS = _MOVING_OPS | {
+    "Cast",
+    "CastLike",
+    "Dropout",
+    "If",
+    "Loop",
+    "ReverseSequence",
+    "Scan",
+    "Scatter",
+    "ScatterElements",
+    "ScatterND",
+    "Shape",
+    "Size",
+    "Trilu",
 }
 # ONNX operators that become something else than the lwai operator of the same name.
 _IMPORTER_HANDLED = {"Constant", "Upsample", "Scatter"}

@@ -477,8 +477,9 @@ class _Converter:
             return out
         name = self.fresh(f"{self.tensor(index).name}/float")
         wide = self.builder.add_tensor(name, 1, None, None)
-        self.node(f"{name}/quantize", "QuantizeLinear", [wide, *self.quantization(index, name)],
-                  [out])
+        self.node(
+            f"{name}/quantize", "QuantizeLinear", [wide, *self.quantization(index, name)], [out]
+        )
         return wide  # readers dequantize `out`: the rounding and clamping are the model's
 
     def emit(self, name, op, inputs, attrs, activation: int, index: int, layout: str) -> None:

@@ -80,8 +80,8 @@ def options(cls, **fields):
     return o
 
 
-def check(path, feed, tolerance=1e-5):
-    """lwai's outputs equal LiteRT's (builtin kernels) within `tolerance` of their range."""
+def litert_outputs(path, feed) -> list[np.ndarray]:
+    """LiteRT's outputs with its builtin kernels (reference, no XNNPACK delegate)."""
     interpreter = litert.Interpreter(
         model_path=str(path),
         experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
@@ -90,7 +90,12 @@ def check(path, feed, tolerance=1e-5):
     for detail, x in zip(interpreter.get_input_details(), feed, strict=True):
         interpreter.set_tensor(detail["index"], x)
     interpreter.invoke()
-    expected = [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
+    return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
+
+
+def check(path, feed, tolerance=1e-5):
+    """lwai's outputs equal LiteRT's (builtin kernels) within `tolerance` of their range."""
+    expected = litert_outputs(path, feed)
     got = lwai.Session(lwai.convert(path)).run(feed)
     for g, e in zip(got, expected, strict=True):
         assert g.shape == e.shape and g.dtype == e.dtype
@@ -477,14 +482,7 @@ def test_int8_model_with_per_channel_weights(tmp_path, rng):
     )
     path = b.save(tmp_path / "int8.tflite", [x], [logits, added])
     feed = [rng.integers(-128, 128, (1, 9, 8, 4)).astype(np.int8)]
-    interpreter = litert.Interpreter(
-        model_path=str(path),
-        experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-    )
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], feed[0])
-    interpreter.invoke()
-    expected = [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
+    expected = litert_outputs(path, feed)
     model = lwai.convert(path)
     got = lwai.Session(model).run(feed)
     for g, e in zip(got, expected, strict=True):
@@ -520,14 +518,7 @@ def test_int8_model_with_float_inputs_and_outputs(tmp_path, rng):
     b.op(S.BuiltinOperator.DEQUANTIZE, [y], [out])
     path = b.save(tmp_path / "float_io.tflite", [x], [out])
     x_value = rng.uniform(-1, 1, (1, 6, 6, 3)).astype(np.float32)
-    interpreter = litert.Interpreter(
-        model_path=str(path),
-        experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-    )
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x_value)
-    interpreter.invoke()
-    expected = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    (expected,) = litert_outputs(path, [x_value])
     model = lwai.convert(path)
     (got,) = lwai.Session(model).run(x_value)
     assert got.dtype == np.float32
