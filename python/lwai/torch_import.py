@@ -15,16 +15,11 @@ from lwai.model import Model
 
 
 def is_torch_model(obj) -> bool:
-    """True for what torch.onnx.export takes: a Module, a ScriptModule or an ExportedProgram.
-    Does not import torch (a model object exists only if torch is loaded already)."""
+    """True for a torch.nn.Module (a ScriptModule is one too). Does not import torch (a model
+    object exists only if torch is loaded already). ExportedPrograms are not taken: torch sends
+    them to its dynamo exporter, which needs onnxscript."""
     torch = sys.modules.get("torch")
-    if torch is None:
-        return False
-    kinds = [torch.nn.Module]
-    exported = getattr(getattr(torch, "export", None), "ExportedProgram", None)
-    if exported is not None:
-        kinds.append(exported)
-    return isinstance(obj, tuple(kinds))
+    return torch is not None and isinstance(obj, torch.nn.Module)
 
 
 def _as_tuple(torch, example_inputs) -> tuple:

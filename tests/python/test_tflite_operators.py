@@ -524,3 +524,35 @@ def test_int8_model_with_float_inputs_and_outputs(tmp_path, rng):
     assert got.dtype == np.float32
     assert np.abs(got - expected).max() <= 0.01 * 1.001  # one output step
     assert "QLinearConv" in model.op_histogram()
+
+
+def test_malformed_operators_raise_lwai_errors(tmp_path, rng, x4):
+    """Valid flatbuffers whose operators lwai cannot take or that contradict themselves: one
+    LwaiError each, naming the problem, never another exception."""
+    b = Builder()
+    x = b.tensor([1, 12])
+    w = b.tensor([5, 12])  # weights that are a graph input
+    y = b.tensor([1, 5])
+    b.op(S.BuiltinOperator.FULLY_CONNECTED, [x, w, -1], [y])
+    with pytest.raises(lwai.UnsupportedOperatorError, match="weights computed by the graph"):
+        lwai.convert(b.save(tmp_path / "input_weights.tflite", [x, w], [y]))
+
+    b = Builder()
+    x = b.tensor(x4.shape)
+    y = b.tensor([1, 7, 6, 5])
+    b.op(
+        S.BuiltinOperator.CONV_2D,
+        [x, b.const(rng.standard_normal((5, 3, 3, 4)).astype(np.float32)), -1],
+        [y],
+        S.BuiltinOptions.Conv2DOptions,
+        options(S.Conv2DOptionsT, padding=0, strideW=0, strideH=1),
+    )
+    with pytest.raises(lwai.InvalidModelError, match=r"strides \[1, 0\] out of range"):
+        lwai.convert(b.save(tmp_path / "stride0.tflite", [x], [y]))
+
+    b = Builder()
+    x = b.tensor([1, 8], S.TensorType.INT16, scale=0.01)
+    y = b.tensor([1, 8])
+    b.op(S.BuiltinOperator.DEQUANTIZE, [x], [y])
+    with pytest.raises(lwai.UnsupportedOperatorError, match="16-bit quantization"):
+        lwai.convert(b.save(tmp_path / "int16.tflite", [x], [y]))

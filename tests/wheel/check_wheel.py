@@ -50,9 +50,12 @@ def run(*command, cwd=None, env=None, check=True) -> subprocess.CompletedProcess
 
 
 def main() -> int:
-    wheel = os.path.abspath(sys.argv[1])
+    with tempfile.TemporaryDirectory(prefix="lwai-wheel-") as work:
+        return check(os.path.abspath(sys.argv[1]), work)
+
+
+def check(wheel: str, work: str) -> int:
     size_mb = os.path.getsize(wheel) / 1e6
-    work = tempfile.mkdtemp(prefix="lwai-wheel-")
     venv = os.path.join(work, "venv")
     run(sys.executable, "-m", "venv", venv)
     python = os.path.join(venv, "bin", "python")

@@ -43,13 +43,14 @@ static_assert(LWAI_FLOAT32 == static_cast<int>(DataType::kFloat32) &&
 using lwai::Status;
 using lwai::StatusCode;
 
+// The last error's message (and code: code-only builds report its name), per thread.
 #ifdef LWAI_NO_THREADS
 std::string g_last_error;  // one thread (and bare-metal targets may have no thread-local storage)
+StatusCode g_last_code = StatusCode::kOk;
 #else
 thread_local std::string g_last_error;
+thread_local StatusCode g_last_code = StatusCode::kOk;
 #endif
-
-StatusCode g_last_code = StatusCode::kOk;  // code-only builds report its name
 
 LwaiStatus Fail(StatusCode code, std::string message) {
   g_last_error = std::move(message);
@@ -66,6 +67,20 @@ LwaiStatus ArgumentError(lwai::NoMessage) {
   return Fail(StatusCode::kInvalidArgument, std::string());
 }
 
+#if defined(__cpp_exceptions)
+// Fail() for the exception handlers below: building the message may itself fail to allocate
+// (after a bad_alloc), and nothing may throw out of them; the code is recorded either way.
+LwaiStatus FailWithoutThrowing(StatusCode code, const char* function, const char* what) noexcept {
+  try {
+    return Fail(code, std::string(function) + what);
+  } catch (...) {
+    g_last_error.clear();
+    g_last_code = code;
+    return static_cast<LwaiStatus>(code);
+  }
+}
+#endif
+
 // Runs `body` (returning LwaiStatus), turning an allocation failure into LWAI_OUT_OF_MEMORY:
 // nothing may unwind through a C caller.
 template <typename Body>
@@ -74,9 +89,9 @@ LwaiStatus Guarded(const char* function, Body&& body) {
   try {
     return body();
   } catch (const std::bad_alloc&) {
-    return Fail(StatusCode::kOutOfMemory, std::string(function) + ": out of memory");
+    return FailWithoutThrowing(StatusCode::kOutOfMemory, function, ": out of memory");
   } catch (...) {
-    return Fail(StatusCode::kInternal, std::string(function) + ": unexpected exception");
+    return FailWithoutThrowing(StatusCode::kInternal, function, ": unexpected exception");
   }
 #else
   (void)function;
@@ -108,8 +123,7 @@ LwaiStatus CheckOptions(const LwaiSessionOptions* options) {
         LWAI_MSG("session options: threads must be >= 1, got " + std::to_string(options->threads)));
   }
   if ((options->arena == nullptr) != (options->arena_size == 0)) {
-    return ArgumentError(
-        LWAI_MSG("session options: arena and arena_size must be given together"));
+    return ArgumentError(LWAI_MSG("session options: arena and arena_size must be given together"));
   }
   if (options->arena != nullptr && reinterpret_cast<uintptr_t>(options->arena) % 64 != 0) {
     return ArgumentError(LWAI_MSG("session options: the arena must be 64-byte aligned"));
@@ -238,9 +252,8 @@ LwaiStatus TensorInfoOf(const LwaiSession* session, size_t index, bool input, co
       input ? session->session->inputs() : session->session->outputs();
   if (index >= tensors.size()) {
     return ArgumentError(LWAI_MSG(std::string(function) + ": index " + std::to_string(index) +
-                                    " out of range (the model has " +
-                                    std::to_string(tensors.size()) +
-                                    (input ? " inputs)" : " outputs)")));
+                                  " out of range (the model has " + std::to_string(tensors.size()) +
+                                  (input ? " inputs)" : " outputs)")));
   }
   const lwai::TensorInfo& tensor = tensors[index];
   const auto& dims = input ? session->declared_inputs : session->declared_outputs;
@@ -272,16 +285,16 @@ LwaiStatus SessionSetInput(LwaiSession* session, size_t index, const LwaiTensor*
   const std::vector<lwai::TensorInfo>& inputs = session->session->inputs();
   if (index >= inputs.size()) {
     return ArgumentError(LWAI_MSG("session_set_input: index " + std::to_string(index) +
-                                    " out of range (the model has " +
-                                    std::to_string(inputs.size()) + " inputs)"));
+                                  " out of range (the model has " + std::to_string(inputs.size()) +
+                                  " inputs)"));
   }
   const std::string& name = inputs[index].name;
   if (tensor->rank < 0 || tensor->rank > lwai::kMaxRank ||
       (tensor->rank > 0 && tensor->dims == nullptr)) {
     return ArgumentError(LWAI_MSG("session_set_input: input '" + name + "': rank " +
-                                    std::to_string(tensor->rank) + " with " +
-                                    (tensor->dims == nullptr ? "no dims" : "dims") +
-                                    " (rank 0 to " + std::to_string(lwai::kMaxRank) + ")"));
+                                  std::to_string(tensor->rank) + " with " +
+                                  (tensor->dims == nullptr ? "no dims" : "dims") + " (rank 0 to " +
+                                  std::to_string(lwai::kMaxRank) + ")"));
   }
   lwai::TensorRef ref;
   ref.dtype = static_cast<DataType>(tensor->dtype);
@@ -291,8 +304,8 @@ LwaiStatus SessionSetInput(LwaiSession* session, size_t index, const LwaiTensor*
   uint64_t bytes = 0;
   if (element == 0 || !ref.shape.CheckedByteSize(element, &bytes)) {
     return ArgumentError(LWAI_MSG("session_set_input: input '" + name + "': dtype " +
-                                    std::to_string(tensor->dtype) + " and shape " +
-                                    ref.shape.ToString() + " do not make a tensor"));
+                                  std::to_string(tensor->dtype) + " and shape " +
+                                  ref.shape.ToString() + " do not make a tensor"));
   }
   if (bytes != tensor->byte_size || (bytes > 0 && tensor->data == nullptr)) {
     return ArgumentError(LWAI_MSG(
@@ -311,7 +324,7 @@ LwaiStatus SessionRun(LwaiSession* session) {
   for (size_t i = 0; i < session->input_set.size(); ++i) {
     if (!session->input_set[i]) {
       return ArgumentError(LWAI_MSG("session_run: input '" + session->session->inputs()[i].name +
-                                      "' was not set (session_set_input)"));
+                                    "' was not set (session_set_input)"));
     }
   }
   return Guarded("session_run", [&] {
@@ -326,8 +339,8 @@ LwaiStatus SessionOutput(LwaiSession* session, size_t index, LwaiTensor* output)
   }
   if (index >= session->outputs.size()) {
     return ArgumentError(LWAI_MSG("session_output: index " + std::to_string(index) +
-                                    " out of range (the model has " +
-                                    std::to_string(session->outputs.size()) + " outputs)"));
+                                  " out of range (the model has " +
+                                  std::to_string(session->outputs.size()) + " outputs)"));
   }
   const lwai::TensorRef ref = session->session->output(static_cast<int>(index));
   if (ref.dtype == DataType::kUndefined) {
