@@ -60,10 +60,11 @@ LwaiStatus Fail(StatusCode code, std::string message) {
 
 LwaiStatus Fail(const Status& status) { return Fail(status.code(), status.message()); }
 
-LwaiStatus ArgumentError(const std::string& message) {
+// One of the two is used, depending on LWAI_STATUS_MESSAGES (LWAI_MSG's result type).
+[[maybe_unused]] LwaiStatus ArgumentError(const std::string& message) {
   return Fail(StatusCode::kInvalidArgument, message);
 }
-LwaiStatus ArgumentError(lwai::NoMessage) {
+[[maybe_unused]] LwaiStatus ArgumentError(lwai::NoMessage) {
   return Fail(StatusCode::kInvalidArgument, std::string());
 }
 
