@@ -863,7 +863,10 @@ class _Converter:
 
     def op_pad(self, name, ins, outs, options):
         pads = np.array(self.int_values(ins[1], "the paddings")).reshape(-1, 2)
-        layout = self.follow(ins[:1])
+        # A 4-D tensor is padded as NCHW, whatever it is held as: its readers are convolutions
+        # and pools, into which the optimizer folds the Pad (an image input's zero padding
+        # before a strided convolution would otherwise stay a Pad and a Transpose).
+        layout = "nchw" if len(self.tensor(ins[0]).shape) == 4 else "nhwc"
         if layout == "nchw":
             pads = pads[_NHWC_TO_NCHW]
         pad_values = [int(p) for p in pads[:, 0]] + [int(p) for p in pads[:, 1]]
