@@ -53,7 +53,7 @@ class Builder:
         values = np.asarray(values)
         return self.tensor(values.shape, dtype, values, **quantization)
 
-    def op(self, builtin, inputs, outputs, options_type=0, options=None, custom=None):
+    def op(self, builtin, inputs, outputs, options_type=0, options=None):
         code = S.OperatorCodeT()
         code.builtinCode = builtin
         code.deprecatedBuiltinCode = min(builtin, 127)
@@ -64,6 +64,11 @@ class Builder:
         op.inputs, op.outputs = list(inputs), list(outputs)
         op.builtinOptionsType, op.builtinOptions = options_type, options
         self.graph.operators.append(op)
+
+    def conv2d(self, inputs, outputs, **fields):
+        """A CONV_2D operator; `fields` set its Conv2DOptionsT (padding, strideW, ...)."""
+        conv = options(S.Conv2DOptionsT, **fields)
+        self.op(S.BuiltinOperator.CONV_2D, inputs, outputs, S.BuiltinOptions.Conv2DOptions, conv)
 
     def save(self, path, inputs, outputs):
         self.graph.inputs, self.graph.outputs = list(inputs), list(outputs)
@@ -128,14 +133,14 @@ def test_conv_and_depthwise_conv_with_fused_activations(tmp_path, rng, x_large, 
     bias = b.const(rng.standard_normal(5).astype(np.float32))
     h, w_ = conv_size(13, 3, stride, padding), conv_size(11, 3, stride, padding)
     y = b.tensor([1, h, w_, 5])
-    conv = options(
-        S.Conv2DOptionsT,
+    b.conv2d(
+        [x, w, bias],
+        [y],
         padding=padding,
         strideW=stride,
         strideH=stride,
         fusedActivationFunction=S.ActivationFunctionType.RELU6,
     )
-    b.op(S.BuiltinOperator.CONV_2D, [x, w, bias], [y], S.BuiltinOptions.Conv2DOptions, conv)
     dw = b.const(rng.standard_normal((1, 3, 3, 10)).astype(np.float32))
     z = b.tensor([1, conv_size(h, 3, stride, padding), conv_size(w_, 3, 1, padding), 10])
     depthwise = options(
@@ -179,13 +184,7 @@ def test_elementwise_with_nhwc_broadcasts_after_a_conv(tmp_path, rng, x4):
     x = b.tensor(x4.shape)
     w = b.const(rng.standard_normal((4, 1, 1, 4)).astype(np.float32))
     y = b.tensor(x4.shape)
-    b.op(
-        S.BuiltinOperator.CONV_2D,
-        [x, w, b.const(np.zeros(4, np.float32))],
-        [y],
-        S.BuiltinOptions.Conv2DOptions,
-        options(S.Conv2DOptionsT, padding=1, strideW=1, strideH=1),
-    )
+    b.conv2d([x, w, b.const(np.zeros(4, np.float32))], [y], padding=1, strideW=1, strideH=1)
     current, outs = y, []
     steps = [
         (S.BuiltinOperator.ADD, rng.standard_normal(4)),
@@ -228,13 +227,7 @@ def test_layout_dependent_operators(tmp_path, rng, x4):
     x = b.tensor(x4.shape)
     w = b.const(rng.standard_normal((8, 1, 1, 4)).astype(np.float32))
     y = b.tensor([1, 7, 6, 8])
-    b.op(
-        S.BuiltinOperator.CONV_2D,
-        [x, w, b.const(np.zeros(8, np.float32))],
-        [y],
-        S.BuiltinOptions.Conv2DOptions,
-        options(S.Conv2DOptionsT, padding=1, strideW=1, strideH=1),
-    )
+    b.conv2d([x, w, b.const(np.zeros(8, np.float32))], [y], padding=1, strideW=1, strideH=1)
     cat = b.tensor([1, 7, 6, 12])
     b.op(
         S.BuiltinOperator.CONCATENATION,
@@ -361,13 +354,7 @@ def test_float16_and_int8_weights_behind_dequantize(tmp_path, rng, x4):
     w = b.tensor([16, 3, 3, 4])
     b.op(S.BuiltinOperator.DEQUANTIZE, [half], [w])
     y = b.tensor([1, 7, 6, 16])
-    b.op(
-        S.BuiltinOperator.CONV_2D,
-        [x, w, b.const(np.zeros(16, np.float32))],
-        [y],
-        S.BuiltinOptions.Conv2DOptions,
-        options(S.Conv2DOptionsT, padding=0, strideW=1, strideH=1),
-    )
+    b.conv2d([x, w, b.const(np.zeros(16, np.float32))], [y], padding=0, strideW=1, strideH=1)
     check(b.save(tmp_path / "half.tflite", [x], [y]), [x4])
     model = lwai.convert(tmp_path / "half.tflite")
     assert model.parameter_bytes <= 16 * 3 * 3 * 4 * 2 + 16 * 4  # weights stored as float16
@@ -378,13 +365,7 @@ def test_declared_shapes_that_contradict_the_operators_are_refused(tmp_path, rng
     x = b.tensor(x4.shape)
     w = b.const(rng.standard_normal((5, 3, 3, 4)).astype(np.float32))
     y = b.tensor([1, 7, 7, 5])  # SAME padding gives [1, 7, 6, 5]
-    b.op(
-        S.BuiltinOperator.CONV_2D,
-        [x, w, b.const(np.zeros(5, np.float32))],
-        [y],
-        S.BuiltinOptions.Conv2DOptions,
-        options(S.Conv2DOptionsT, padding=0, strideW=1, strideH=1),
-    )
+    b.conv2d([x, w, b.const(np.zeros(5, np.float32))], [y], padding=0, strideW=1, strideH=1)
     path = b.save(tmp_path / "lying.tflite", [x], [y])
     with pytest.raises(
         lwai.InvalidModelError,
@@ -415,18 +396,13 @@ def test_int8_model_with_per_channel_weights(tmp_path, rng):
         axis=0,
     )
     y = b.tensor([1, 9, 8, 6], INT8, scale=0.04, zero_point=-10)
-    b.op(
-        S.BuiltinOperator.CONV_2D,
+    b.conv2d(
         [x, w, bias],
         [y],
-        S.BuiltinOptions.Conv2DOptions,
-        options(
-            S.Conv2DOptionsT,
-            padding=0,
-            strideW=1,
-            strideH=1,
-            fusedActivationFunction=S.ActivationFunctionType.RELU6,
-        ),
+        padding=0,
+        strideW=1,
+        strideH=1,
+        fusedActivationFunction=S.ActivationFunctionType.RELU6,
     )
     dw_scale = rng.uniform(0.005, 0.02, 6).astype(np.float32)
     dw = b.const(
@@ -507,13 +483,7 @@ def test_int8_model_with_float_inputs_and_outputs(tmp_path, rng):
         rng.integers(-300, 300, 5).astype(np.int32), S.TensorType.INT32, scale=0.02 * w_scale
     )
     y = b.tensor([1, 6, 6, 5], INT8, scale=0.01, zero_point=-7)
-    b.op(
-        S.BuiltinOperator.CONV_2D,
-        [q, w, bias],
-        [y],
-        S.BuiltinOptions.Conv2DOptions,
-        options(S.Conv2DOptionsT, padding=1, strideW=1, strideH=1),
-    )
+    b.conv2d([q, w, bias], [y], padding=1, strideW=1, strideH=1)
     out = b.tensor([1, 6, 6, 5])
     b.op(S.BuiltinOperator.DEQUANTIZE, [y], [out])
     path = b.save(tmp_path / "float_io.tflite", [x], [out])
@@ -540,12 +510,12 @@ def test_malformed_operators_raise_lwai_errors(tmp_path, rng, x4):
     b = Builder()
     x = b.tensor(x4.shape)
     y = b.tensor([1, 7, 6, 5])
-    b.op(
-        S.BuiltinOperator.CONV_2D,
+    b.conv2d(
         [x, b.const(rng.standard_normal((5, 3, 3, 4)).astype(np.float32)), -1],
         [y],
-        S.BuiltinOptions.Conv2DOptions,
-        options(S.Conv2DOptionsT, padding=0, strideW=0, strideH=1),
+        padding=0,
+        strideW=0,
+        strideH=1,
     )
     with pytest.raises(lwai.InvalidModelError, match=r"strides \[1, 0\] out of range"):
         lwai.convert(b.save(tmp_path / "stride0.tflite", [x], [y]))
