@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <map>
 
@@ -344,6 +345,10 @@ py::bytes ToBytes(const std::vector<uint8_t>& bytes) {
   return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
+struct AlignedFree {
+  void operator()(void* p) const { std::free(p); }
+};
+
 class PySession {
  public:
   PySession(std::shared_ptr<Model> model, int threads, std::vector<std::string> backends,
@@ -365,8 +370,11 @@ class PySession {
   }
 
   // `out`: empty, or one entry per graph output: None (a new array) or a C-contiguous,
-  // writeable array of the output's dtype and shape that receives it (checked before copying
-  // anything: a mismatch raises InvalidArgumentError and leaves every array unchanged).
+  // writeable array of the output's dtype and shape that receives it. Outputs whose shapes are
+  // known before the run are written by the kernels straight into their arrays (the caller's, or
+  // new 64-byte-aligned ones), without a copy; a shape mismatch raises InvalidArgumentError
+  // before any node runs. Data-dependent outputs are copied after the run, once every such
+  // shape was checked.
   py::list Run(const std::vector<py::array>& arrays, int64_t timeout_ms,
                const std::vector<py::object>& out) {
     const auto& output_infos = session_->outputs();
@@ -375,8 +383,10 @@ class PySession {
                                         " entries for a model with " +
                                         std::to_string(output_infos.size()) + " outputs")};
     }
-    std::vector<py::array> out_arrays(out.size());
-    std::vector<bool> bound(out.size(), false);  // a default py::array is an empty array
+    const size_t num_outputs = output_infos.size();
+    std::vector<py::array> out_arrays(num_outputs);
+    std::vector<Shape> out_shapes(num_outputs);
+    std::vector<bool> given(num_outputs, false);
     for (size_t i = 0; i < out.size(); ++i) {
       if (out[i].is_none()) continue;
       const std::string what = "out array for output '" + output_infos[i].name + "'";
@@ -392,8 +402,12 @@ class PySession {
       if (!(a.flags() & py::array::c_style) || !a.writeable()) {
         throw StatusError{InvalidArgument(what + " must be C-contiguous and writeable")};
       }
+      if (a.ndim() > kMaxRank) throw StatusError{InvalidArgument(what + ": rank above 8")};
+      for (py::ssize_t d = 0; d < a.ndim(); ++d) {
+        out_shapes[i].dims[out_shapes[i].rank++] = a.shape(d);
+      }
       out_arrays[i] = std::move(a);
-      bound[i] = true;
+      given[i] = true;
     }
 
     std::vector<py::array> contiguous;
@@ -415,57 +429,83 @@ class PySession {
       refs.push_back(ref);
       contiguous.push_back(std::move(a));
     }
+    // Placed without the GIL: the caller's arrays (their pointers were read above), or new
+    // aligned buffers that become the returned arrays.
+    std::vector<std::unique_ptr<void, AlignedFree>> fresh(num_outputs);
+    auto place = [&](int i, DataType dtype, const Shape& shape, void** data) -> Status {
+      if (given[i]) {
+        if (!(shape == out_shapes[i])) return OutMismatch(i, shape, out_shapes[i]);
+        *data = out_arrays[i].mutable_data();
+        return Status::Ok();
+      }
+      uint64_t bytes = 0;
+      if (!shape.CheckedByteSize(DataTypeSize(dtype), &bytes) || bytes > SIZE_MAX - 64) {
+        return Status(StatusCode::kOutOfMemory, "output '" + output_infos[i].name + "' of shape " +
+                                                    shape.ToString() + " is too large");
+      }
+      const size_t rounded = (static_cast<size_t>(bytes) + 63) / 64 * 64;
+      fresh[i].reset(std::aligned_alloc(64, rounded == 0 ? 64 : rounded));
+      if (fresh[i] == nullptr) {
+        return Status(StatusCode::kOutOfMemory, "cannot allocate output '" + output_infos[i].name +
+                                                    "' of shape " + shape.ToString());
+      }
+      *data = fresh[i].get();
+      return Status::Ok();
+    };
     RunOptions options;
     options.timeout_ms = timeout_ms;
     py::list outputs;
     Status out_status;
-    // The outputs are copied while the session is still held: another thread's run cannot
-    // overwrite them in between. The GIL is taken back only for the copy, after the run.
-    auto copy_outputs = [&](const std::vector<TensorRef>& results) {
+    // What was not placed (data-dependent outputs) is copied while the session is still held:
+    // another thread's run cannot overwrite it in between. The GIL is taken back only then.
+    auto collect = [&](const std::vector<TensorRef>& results) {
       py::gil_scoped_acquire acquire;
-      for (size_t i = 0; i < out_arrays.size(); ++i) {
-        const Shape& got = results[i].shape;
-        if (!bound[i]) continue;
-        const py::array& a = out_arrays[i];
-        if (FromNumpy(a.dtype()) != results[i].dtype) {  // the declared dtype was checked
-          out_status = InvalidArgument("out array for output '" + output_infos[i].name +
-                                       "': the output is " + DataTypeName(results[i].dtype) +
-                                       ", the array " + py::str(a.dtype()).cast<std::string>());
-          return;
-        }
-        bool same = a.ndim() == got.rank;
-        for (int d = 0; same && d < got.rank; ++d) same = a.shape(d) == got.dims[d];
-        if (!same) {
-          out_status =
-              InvalidArgument("out array for output '" + output_infos[i].name +
-                              "': the output has shape " + got.ToString() + ", the array " +
-                              py::str(py::tuple(a.attr("shape"))).cast<std::string>());
+      for (size_t i = 0; i < num_outputs; ++i) {
+        if (!given[i] || results[i].data == out_arrays[i].data()) continue;
+        if (!(results[i].shape == out_shapes[i])) {
+          out_status = OutMismatch(static_cast<int>(i), results[i].shape, out_shapes[i]);
           return;
         }
       }
-      for (size_t i = 0; i < results.size(); ++i) {
+      for (size_t i = 0; i < num_outputs; ++i) {
         const TensorRef& result = results[i];
-        py::array array;
-        if (i < bound.size() && bound[i]) {
-          array = out_arrays[i];
+        const std::vector<py::ssize_t> shape(result.shape.dims,
+                                             result.shape.dims + result.shape.rank);
+        if (given[i]) {
+          if (result.data != out_arrays[i].data() && out_arrays[i].nbytes() > 0) {
+            std::memcpy(out_arrays[i].mutable_data(), result.data, out_arrays[i].nbytes());
+          }
+          outputs.append(out_arrays[i]);
+        } else if (fresh[i] != nullptr) {
+          void* buffer = fresh[i].release();
+          py::capsule owner(buffer, [](void* p) { std::free(p); });
+          outputs.append(py::array(ToNumpy(result.dtype), shape, buffer, owner));
         } else {
-          array = py::array(
-              ToNumpy(result.dtype),
-              std::vector<py::ssize_t>(result.shape.dims, result.shape.dims + result.shape.rank));
+          py::array array(ToNumpy(result.dtype), shape);
+          if (array.nbytes() > 0) std::memcpy(array.mutable_data(), result.data, array.nbytes());
+          outputs.append(array);
         }
-        const size_t bytes = static_cast<size_t>(array.nbytes());
-        if (bytes > 0) std::memcpy(array.mutable_data(), result.data, bytes);
-        outputs.append(array);
       }
     };
     Status status;
     {
       py::gil_scoped_release release;
-      status = session_->Run(refs, options, copy_outputs);
+      status = session_->Run(refs, options, place, collect);
     }
     ThrowIfError(status);
     ThrowIfError(out_status);
     return outputs;
+  }
+
+  // An out array whose shape is not the output's.
+  Status OutMismatch(int i, const Shape& output, const Shape& array) const {
+    std::string tuple = "(";
+    for (int d = 0; d < array.rank; ++d) {
+      tuple += (d ? ", " : "") + std::to_string(array.dims[d]);
+    }
+    tuple += array.rank == 1 ? ",)" : ")";
+    return InvalidArgument("out array for output '" + session_->outputs()[i].name +
+                           "': the output has shape " + output.ToString() + ", the array " + tuple);
   }
 
   void Prepare(const std::vector<std::vector<int64_t>>& shapes) {

@@ -50,7 +50,9 @@ struct Step {
   int node = 0;
   XnnOperator op;                     // an XNNPACK operator, or null for lwai's own code
   std::function<xnn_status()> setup;  // binds an operator to the current addresses
-  std::function<void()> run;          // lwai's own code
+  // The tensors whose session buffers setup gave the operator (recorded while it ran).
+  std::vector<int> bound_views;
+  std::function<void()> run;  // lwai's own code
 };
 
 // Where a tensor's values live while the partition runs. A 4-D tensor is NHWC: pixel p's
@@ -124,7 +126,11 @@ class XnnpackPartition : public CompiledPartition {
   pthreadpool_t threadpool() const { return static_cast<pthreadpool_t>(pool_->pthreadpool()); }
   float* Address(int tensor) const {
     const Placement& p = placement_[tensor];
-    void* base = own_buffer_[p.root] >= 0 ? buffers_[own_buffer_[p.root]] : (*views_)[p.root].data;
+    if (own_buffer_[p.root] >= 0) {
+      return static_cast<float*>(buffers_[own_buffer_[p.root]]) + p.channel_offset;
+    }
+    if (recording_ != nullptr) recording_->push_back(p.root);
+    void* base = (*views_)[p.root].data;
     return static_cast<float*>(base) + p.channel_offset;
   }
   int64_t Stride(int tensor) const { return placement_[tensor].pixel_stride; }
@@ -221,6 +227,10 @@ class XnnpackPartition : public CompiledPartition {
   std::vector<CacheEntry> cache_;
   std::vector<int> bound_tensors_;
   std::vector<void*> bound_addresses_;
+  // While a step's setup runs: where Address() records the session buffers it hands out.
+  mutable std::vector<int>* recording_ = nullptr;
+  // Per tensor: its session buffer moved since the operators were set up.
+  std::vector<char> moved_;
   bool bound_ = false;
   const std::vector<TensorView>* views_ = nullptr;
 };
@@ -1305,17 +1315,28 @@ Status XnnpackPartition::AddConcat(int n, const Node& node) {
 
 Status XnnpackPartition::Run(const std::vector<TensorView>& views, int64_t* node_time_ns) {
   views_ = &views;
-  bool rebind = !bound_;
+  // Operators are set up again only when a buffer they were given moved (a caller-placed
+  // output lives at a new address each run); all of them after a new plan.
+  const bool all = !bound_;
+  bool any_moved = all;
   bound_addresses_.resize(bound_tensors_.size());
+  moved_.assign(views.size(), 0);
   for (size_t i = 0; i < bound_tensors_.size(); ++i) {
     void* address = views[bound_tensors_[i]].data;
-    if (bound_addresses_[i] != address) rebind = true;
+    if (bound_addresses_[i] != address) moved_[bound_tensors_[i]] = 1, any_moved = true;
     bound_addresses_[i] = address;
   }
-  if (rebind) {
+  if (any_moved) {
+    bound_ = false;
     for (Step& step : steps_) {
       if (!step.op) continue;
+      bool setup = all;
+      for (int t : step.bound_views) setup = setup || moved_[t];
+      if (!setup) continue;
+      step.bound_views.clear();
+      recording_ = &step.bound_views;
       const xnn_status status = step.setup();
+      recording_ = nullptr;
       if (status != xnn_status_success) {
         return XnnError(graph_.nodes[step.node], "setup", status);
       }

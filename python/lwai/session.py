@@ -211,12 +211,17 @@ class Session:
         the order of `output_names`. `timeout` (seconds) overrides the session's for this run.
         Safe to call from several threads at once (the runs take turns).
 
-        `out` writes outputs into arrays you own instead of new ones (as onnxruntime's IO
-        binding does), so a serving loop allocates nothing per run: a dict from output name to
-        array, or a list in the order of the returned outputs (None entries get new arrays).
-        Each array must be C-contiguous and writeable with the output's dtype and shape; any
-        mismatch raises InvalidArgumentError before anything is written. The returned list holds
-        those same array objects."""
+        Outputs are not copied: the kernels write each output straight into the array returned
+        for it (new arrays, 64-byte aligned), wherever the session's plan lets them. `out` gives
+        arrays you own instead (as onnxruntime's IO binding does), so a serving loop allocates
+        nothing per run: a dict from output name to array, or a list in the order of the
+        returned outputs (None entries get new arrays). Each array must be C-contiguous and
+        writeable with the output's dtype and shape; a mismatch raises InvalidArgumentError
+        before the run starts (for an output whose shape depends on the input values, after the
+        run, before anything is copied). The returned list holds those same array objects.
+        Outputs that cannot be written in place (an array that is not 16-byte aligned or that
+        shares memory with an input, an output that is a constant or another output's view) are
+        copied into their arrays at the end of the run."""
         arrays = self._arrange_inputs(feed)
         timeout_ms = _timeout_ms(timeout)
         names = [info.name for info in self.outputs]

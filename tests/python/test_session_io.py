@@ -90,6 +90,50 @@ def test_out_read_only_and_wrong_count(session):
         session.run(np.ones((2, 4), np.float32), out={"z": y})
 
 
+def test_new_output_arrays_are_written_by_the_kernels_and_kept_apart(session):
+    x = np.arange(8, dtype=np.float32).reshape(2, 4)
+    first, _ = session.run(x)
+    second, _ = session.run(x * 3)
+    # The kernels wrote each run's output into its own aligned array (no arena copy); a later
+    # run never changes an array handed out earlier.
+    for y in (first, second):
+        assert y.ctypes.data % 64 == 0 and y.flags.writeable and y.flags.c_contiguous
+    np.testing.assert_array_equal(first, x + 1)
+    np.testing.assert_array_equal(second, x * 3 + 1)
+    first[:] = 0
+    np.testing.assert_array_equal(session.run(x)[0], x + 1)
+
+
+def nonzero_model() -> onnx.ModelProto:
+    """idx = NonZero(x) (its shape depends on the values), y = Relu(x)."""
+    graph = h.make_graph(
+        [h.make_node("NonZero", ["x"], ["idx"]), h.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [h.make_tensor_value_info("x", T.FLOAT, [2, 3])],
+        [
+            h.make_tensor_value_info("idx", T.INT64, None),
+            h.make_tensor_value_info("y", T.FLOAT, None),
+        ],
+    )
+    return h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
+
+
+def test_out_with_a_data_dependent_output():
+    session = lwai.Session(lwai.convert(nonzero_model()))
+    x = np.array([[0, 1, -2], [0, 0, 3]], np.float32)
+    idx = np.empty((2, 3), np.int64)
+    y = np.empty((2, 3), np.float32)
+    got = session.run(x, out=[idx, y])
+    assert got[0] is idx and got[1] is y
+    assert idx.tolist() == [[0, 0, 1], [1, 2, 2]]
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+    # Its shape is known only after the run, and checked then.
+    with pytest.raises(lwai.InvalidArgumentError, match=r"output 'idx'.*\[2, 3\].*\(2, 4\)"):
+        session.run(x, out={"idx": np.empty((2, 4), np.int64)})
+    (new_idx, new_y) = session.run(x)
+    assert new_idx.tolist() == idx.tolist() and new_y.tolist() == y.tolist()
+
+
 def test_big_endian_input_is_read_by_value(session):
     x = np.arange(8, dtype=">f4").reshape(2, 4)
     (y, _) = session.run(x)

@@ -108,8 +108,28 @@ class Session {
   // call. `consume` must not call back into this Session.
   Status Run(const std::vector<TensorRef>& inputs, const RunOptions& options,
              const std::function<void(const std::vector<TensorRef>& outputs)>& consume);
+  // Where a run writes output `index` (IO binding, as onnxruntime's): called by the Run below
+  // once per graph output whose shape is known before any node runs (all but data-dependent
+  // ones), after the session is prepared for the run's input shapes, with the output's dtype
+  // and shape. Setting *data to caller memory of shape.NumElements() * DataTypeSize(dtype)
+  // bytes makes the run leave the output there: the kernels write it in place where they can
+  // (the memory is 16-byte aligned, as malloc's and numpy's are, and overlaps no input; the
+  // output has a buffer of its own in the session's plan, not an alias of another output or a
+  // constant), otherwise it is copied there at the end of the run. Leaving *data null keeps the
+  // output in the session. A non-OK status fails the run before any node runs. Called on the
+  // running thread, with the session held: it must not call back into this Session.
+  using OutputPlacer =
+      std::function<Status(int index, DataType dtype, const Shape& shape, void** data)>;
+  // Runs with outputs placed by `place`, then calls `consume` (may be null) as the Run above
+  // does; placed outputs are seen there, and through output(), in the caller's memory. The
+  // caller's memory must stay valid during the call; if the run fails, what it holds is
+  // unspecified. Placed buffers that overlap each other fail with kInvalidArgument.
+  Status Run(const std::vector<TensorRef>& inputs, const RunOptions& options,
+             const OutputPlacer& place,
+             const std::function<void(const std::vector<TensorRef>& outputs)>& consume);
   // Only valid after a successful Run, until the next Run; the data lives in the session's
-  // arena. Out-of-range indices give an empty TensorRef.
+  // arena, or in the caller's memory for an output the last Run placed there (valid as long as
+  // the caller keeps that memory). Out-of-range indices give an empty TensorRef.
   TensorRef output(int index) const;
 
   // Bytes of the planned arena for the current shapes (intermediates, graph outputs, scratch).
@@ -153,8 +173,14 @@ class Session {
   Session() = default;
   static Result<std::unique_ptr<Session>> CreateUnguarded(std::shared_ptr<const Model> model,
                                                           const SessionOptions& options);
-  Status RunUnguarded(const std::vector<TensorRef>& inputs);
-  Status RunLocked(const std::vector<TensorRef>& inputs, const RunOptions& options);
+  Status RunUnguarded(const std::vector<TensorRef>& inputs, const OutputPlacer* place);
+  Status RunLocked(const std::vector<TensorRef>& inputs, const RunOptions& options,
+                   const OutputPlacer* place = nullptr);
+  Status InvokePlaced(const std::vector<TensorRef>& inputs, const OutputPlacer& place);
+  // The outputs of the last run (placed ones in the caller's memory).
+  std::vector<TensorRef> CurrentOutputs() const;
+  // Caller memory for each output of the last Run (empty or null: not placed).
+  std::vector<void*> placed_;
   mutable Mutex mutex_;
   std::shared_ptr<const Model> model_;
   std::vector<TensorInfo> inputs_;

@@ -14,6 +14,9 @@ namespace lwai {
 namespace {
 
 constexpr size_t kArenaAlignment = 64;
+// Caller memory that outputs are written into in place: what malloc and numpy give. Kernels
+// assume no more of a tensor (graph inputs come from callers as well).
+constexpr size_t kPlacedOutputAlignment = 16;
 // No single tensor may exceed this (1 TiB): hostile shapes must not overflow size arithmetic.
 constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 40;
 
@@ -743,10 +746,33 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
   for (size_t t = 0; t < graph_.tensors.size(); ++t) {
     if (request_of_tensor[t] >= 0) views_[t].data = in_arena(request_of_tensor[t]);
   }
+  PropagateAliases();
+  // Graph outputs that Invoke can write into caller memory: those with an arena buffer of
+  // their own (a partition may write a tensor into a slice of another: those have none) that no
+  // partition reads (XNNPACK may read up to 16 bytes past an input's end, XNN_EXTRA_BYTES:
+  // inside the arena those bytes are lwai's, past a caller's array they may be unmapped).
+  std::vector<char> read_by_partition(graph_.tensors.size(), 0);
   for (int n = 0; n < num_nodes; ++n) {
-    if (aliased_[n]) {
-      views_[graph_.nodes[n].outputs[0]].data = views_[graph_.nodes[n].inputs[0]].data;
+    if (partition_of_node_[n] < 0) continue;
+    for (int t : graph_.nodes[n].inputs) {
+      if (t >= 0) read_by_partition[buffer_of[t]] = 1;
     }
+  }
+  output_root_.assign(graph_.outputs.size(), -1);
+  output_arena_address_.assign(graph_.outputs.size(), nullptr);
+  output_known_.assign(graph_.outputs.size(), 0);
+  for (size_t i = 0; i < graph_.outputs.size(); ++i) {
+    const int t = graph_.outputs[i];
+    if (t < 0) continue;
+    output_known_[i] = producers[t] < 0 || !deferred_[producers[t]];
+    const int root = buffer_of[t];
+    if (request_of_tensor[root] < 0 || read_by_partition[root] ||
+        views_[root].ByteSize() != views_[t].ByteSize() ||
+        std::find(output_root_.begin(), output_root_.end(), root) != output_root_.end()) {
+      continue;
+    }
+    output_root_[i] = root;
+    output_arena_address_[i] = views_[root].data;
   }
   for (size_t p = 0; p < requests_of_partition.size(); ++p) {
     std::vector<void*> buffers;
@@ -761,11 +787,37 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
   return Status::Ok();
 }
 
-Status Executor::Invoke(const std::vector<TensorRef>& inputs) {
+void Executor::PropagateAliases() {
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    if (aliased_[n]) {
+      views_[graph_.nodes[n].outputs[0]].data = views_[graph_.nodes[n].inputs[0]].data;
+    }
+  }
+}
+
+Status Executor::Invoke(const std::vector<TensorRef>& inputs,
+                        const std::vector<void*>* output_memory) {
   if (!prepared_) return Internal(LWAI_MSG("Invoke before Prepare"));
   for (size_t i = 0; i < graph_.inputs.size(); ++i) {
     views_[graph_.inputs[i]].data = const_cast<void*>(inputs[i].data);
   }
+  // Each run puts the movable outputs where this run wants them: caller memory, or back in the
+  // arena after a run that had them elsewhere.
+  bool moved = false;
+  for (size_t i = 0; i < output_root_.size(); ++i) {
+    const int root = output_root_[i];
+    if (root < 0 || arena_ == nullptr) continue;
+    void* wanted = output_arena_address_[i];
+    if (output_memory != nullptr && i < output_memory->size() && (*output_memory)[i] != nullptr &&
+        reinterpret_cast<uintptr_t>((*output_memory)[i]) % kPlacedOutputAlignment == 0) {
+      wanted = (*output_memory)[i];
+    }
+    if (views_[root].data != wanted) {
+      views_[root].data = wanted;
+      moved = true;
+    }
+  }
+  if (moved) PropagateAliases();
   const int num_nodes = static_cast<int>(graph_.nodes.size());
   const bool checked =
       limits_->cancel != nullptr || limits_->deadline != ExecutionLimits::Clock::time_point::max();

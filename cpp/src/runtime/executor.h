@@ -45,8 +45,19 @@ class Executor {
   bool prepared() const { return prepared_; }
   const std::vector<Shape>& prepared_shapes() const { return prepared_shapes_; }
 
-  // Runs with input data (shapes must equal prepared_shapes()).
-  Status Invoke(const std::vector<TensorRef>& inputs);
+  // Runs with input data (shapes must equal prepared_shapes()). `output_memory`, when given,
+  // has one entry per graph output: caller memory of the output's byte size, or null. An
+  // output whose buffer is its own in the plan (produced by a static node, not shared with
+  // another output, not a graph input or constant, not read by a partition) is written there
+  // directly when the memory is 16-byte aligned; tensor(graph.outputs[i]).data tells where
+  // output i went.
+  Status Invoke(const std::vector<TensorRef>& inputs,
+                const std::vector<void*>* output_memory = nullptr);
+  // Whether graph output i has its shape before Invoke runs (its producer is not in the
+  // dynamic region). Valid after Prepare.
+  bool output_shape_known(int i) const {
+    return i >= 0 && i < static_cast<int>(output_known_.size()) && output_known_[i] != 0;
+  }
 
   const TensorView& tensor(int index) const { return views_[index]; }
   size_t arena_bytes() const { return arena_bytes_; }
@@ -107,6 +118,8 @@ class Executor {
   // One node's prepare with values and eval, outputs and scratch from dynamic_buffers_.
   Status PrepareAndRunDynamicNode(int n);
   Status PlanAndAssign(const std::vector<PartitionMemory>& partition_memory);
+  // Points each aliased node's output at its input's buffer (graph order, so chains resolve).
+  void PropagateAliases();
   // Resets every tensor view to what the graph says, inputs to the given shapes (no data).
   Status ResetViews(const std::vector<Shape>& input_shapes);
   // Prepares nodes in order and evaluates those whose inputs are all known. Nodes that need
@@ -162,6 +175,12 @@ class Executor {
   std::vector<char> folded_;
   // Per node: a reshape-like node whose output shares its input's buffer; it does not run.
   std::vector<char> aliased_;
+  // Per graph output: the tensor whose buffer holds it when Invoke may move that buffer into
+  // caller memory (-1 otherwise), that buffer's arena address, and whether the output's shape
+  // is known before a run.
+  std::vector<int> output_root_;
+  std::vector<void*> output_arena_address_;
+  std::vector<char> output_known_;
   std::vector<std::shared_ptr<void>> folded_storage_;
   std::shared_ptr<void> arena_owned_;
   size_t arena_owned_bytes_ = 0;

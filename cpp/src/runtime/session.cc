@@ -1,5 +1,7 @@
 #include "lwai/session.h"
 
+#include <cstring>
+
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
 #endif
@@ -108,26 +110,43 @@ Status Session::Run(const std::vector<TensorRef>& inputs, const RunOptions& opti
                     const std::function<void(const std::vector<TensorRef>& outputs)>& consume) {
   std::lock_guard<Mutex> lock(mutex_);
   LWAI_RETURN_IF_ERROR(RunLocked(inputs, options));
-  std::vector<TensorRef> outputs;
-  for (int t : model_->graph().outputs) {
-    const TensorView& view = executor_->tensor(t);
-    outputs.push_back(TensorRef{view.dtype, view.shape, view.data});
-  }
-  consume(outputs);
+  consume(CurrentOutputs());
   return Status::Ok();
 }
 
-Status Session::RunLocked(const std::vector<TensorRef>& inputs, const RunOptions& options) {
+Status Session::Run(const std::vector<TensorRef>& inputs, const RunOptions& options,
+                    const OutputPlacer& place,
+                    const std::function<void(const std::vector<TensorRef>& outputs)>& consume) {
+  std::lock_guard<Mutex> lock(mutex_);
+  LWAI_RETURN_IF_ERROR(RunLocked(inputs, options, place ? &place : nullptr));
+  if (consume) consume(CurrentOutputs());
+  return Status::Ok();
+}
+
+std::vector<TensorRef> Session::CurrentOutputs() const {
+  const std::vector<int>& graph_outputs = model_->graph().outputs;
+  std::vector<TensorRef> outputs;
+  for (size_t i = 0; i < graph_outputs.size(); ++i) {
+    const TensorView& view = executor_->tensor(graph_outputs[i]);
+    void* placed = i < placed_.size() ? placed_[i] : nullptr;
+    outputs.push_back(TensorRef{view.dtype, view.shape, placed != nullptr ? placed : view.data});
+  }
+  return outputs;
+}
+
+Status Session::RunLocked(const std::vector<TensorRef>& inputs, const RunOptions& options,
+                          const OutputPlacer* place) {
   if (options.timeout_ms < 0) {
     return InvalidArgument(
         LWAI_MSG("timeout_ms must be >= 0, got " + std::to_string(options.timeout_ms)));
   }
   ScopedRunLimits limits(executor_->own_limits(),
                          options.timeout_ms > 0 ? options.timeout_ms : timeout_ms_, options.cancel);
-  return CatchAllocationFailure("running", [&] { return RunUnguarded(inputs); });
+  return CatchAllocationFailure("running", [&] { return RunUnguarded(inputs, place); });
 }
 
-Status Session::RunUnguarded(const std::vector<TensorRef>& inputs) {
+Status Session::RunUnguarded(const std::vector<TensorRef>& inputs, const OutputPlacer* place) {
+  placed_.clear();
   if (executor_->options().plan_only) {
     return InvalidArgument(
         LWAI_MSG("this session only plans memory (SessionOptions::plan_only): it cannot run"));
@@ -174,7 +193,71 @@ Status Session::RunUnguarded(const std::vector<TensorRef>& inputs) {
     LWAI_RETURN_IF_ERROR(executor_->Prepare(shapes));
   }
   if (executor_->profiling()) executor_->ResetSubgraphProfiles();
-  return executor_->Invoke(inputs);
+  if (place == nullptr) return executor_->Invoke(inputs);
+  return InvokePlaced(inputs, *place);
+}
+
+namespace {
+
+// [begin, end) of a buffer, for overlap tests.
+struct ByteRange {
+  uintptr_t begin = 0, end = 0;
+  bool Overlaps(const ByteRange& other) const {
+    return begin < end && other.begin < other.end && begin < other.end && other.begin < end;
+  }
+};
+
+ByteRange RangeOf(const void* data, DataType dtype, const Shape& shape) {
+  uint64_t bytes = 0;
+  if (data == nullptr || !shape.CheckedByteSize(DataTypeSize(dtype), &bytes)) return {};
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data);
+  return ByteRange{begin, begin + static_cast<uintptr_t>(bytes)};
+}
+
+}  // namespace
+
+Status Session::InvokePlaced(const std::vector<TensorRef>& inputs, const OutputPlacer& place) {
+  const std::vector<int>& graph_outputs = model_->graph().outputs;
+  const int num_outputs = static_cast<int>(graph_outputs.size());
+  placed_.assign(num_outputs, nullptr);
+  std::vector<ByteRange> ranges(num_outputs);
+  for (int i = 0; i < num_outputs; ++i) {
+    if (!executor_->output_shape_known(i)) continue;
+    const TensorView& view = executor_->tensor(graph_outputs[i]);
+    Status placed = place(i, view.dtype, view.shape, &placed_[i]);
+    if (!placed.ok()) {
+      placed_.clear();
+      return placed;
+    }
+    ranges[i] = RangeOf(placed_[i], view.dtype, view.shape);
+    for (int j = 0; j < i; ++j) {
+      if (ranges[i].Overlaps(ranges[j])) {
+        placed_.clear();
+        return InvalidArgument(LWAI_MSG("outputs '" + outputs_[j].name + "' and '" +
+                                        outputs_[i].name + "' were placed in overlapping memory"));
+      }
+    }
+  }
+  // Kernels write an output in place only where they cannot overwrite an input they still read.
+  std::vector<void*> in_place = placed_;
+  for (int i = 0; i < num_outputs; ++i) {
+    for (const TensorRef& input : inputs) {
+      if (ranges[i].Overlaps(RangeOf(input.data, input.dtype, input.shape))) in_place[i] = nullptr;
+    }
+  }
+  Status run = executor_->Invoke(inputs, &in_place);
+  if (!run.ok()) {
+    placed_.clear();
+    return run;
+  }
+  for (int i = 0; i < num_outputs; ++i) {
+    const TensorView& view = executor_->tensor(graph_outputs[i]);
+    const size_t bytes = static_cast<size_t>(ranges[i].end - ranges[i].begin);
+    if (placed_[i] != nullptr && view.data != placed_[i] && bytes > 0) {
+      std::memmove(placed_[i], view.data, bytes);
+    }
+  }
+  return Status::Ok();
 }
 
 TensorRef Session::output(int index) const {
@@ -183,8 +266,7 @@ TensorRef Session::output(int index) const {
   if (index < 0 || index >= static_cast<int>(outputs.size()) || !executor_->prepared()) {
     return TensorRef{};
   }
-  const TensorView& view = executor_->tensor(outputs[index]);
-  return TensorRef{view.dtype, view.shape, view.data};
+  return CurrentOutputs()[index];
 }
 
 size_t Session::arena_bytes() const {
