@@ -27,7 +27,8 @@ int64_t TimeNs(const std::function<void()>& fn) {
 }  // namespace
 
 int ChooseFasterKernel(const std::string& kind, const std::vector<int64_t>& key,
-                       const std::function<void()>& first, const std::function<void()>& second) {
+                       const std::function<void()>& first, const std::function<void()>& second,
+                       double second_margin) {
   {
     std::lock_guard<Mutex> lock(g_mutex);
     auto it = Choices().find({kind, key});
@@ -40,7 +41,7 @@ int ChooseFasterKernel(const std::string& kind, const std::vector<int64_t>& key,
     best[0] = std::min(best[0], TimeNs(first));
     best[1] = std::min(best[1], TimeNs(second));
   }
-  const int choice = best[1] < best[0] ? 1 : 0;
+  const int choice = static_cast<double>(best[1]) * second_margin < static_cast<double>(best[0]);
   std::lock_guard<Mutex> lock(g_mutex);
   Choices().emplace(std::make_pair(kind, key), choice);
   return choice;

@@ -20,10 +20,12 @@
 
 namespace lwai {
 
-// 0 when `first` is faster (or they tie), 1 when `second` is. Each runs once to warm up, then
-// three times alternately; the minimum time of each counts.
+// 0 when `first` is faster (or they tie), 1 when `second` is, by at least a factor of
+// `second_margin` (e.g. 1.1: 10% faster, for a second kernel whose scratch memory must pay).
+// Each runs once to warm up, then three times alternately; the minimum time of each counts.
 int ChooseFasterKernel(const std::string& kind, const std::vector<int64_t>& key,
-                       const std::function<void()>& first, const std::function<void()>& second);
+                       const std::function<void()>& first, const std::function<void()>& second,
+                       double second_margin = 1.0);
 
 // Choices cached so far (for tests and diagnostics).
 int CachedKernelChoices();

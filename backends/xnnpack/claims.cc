@@ -254,6 +254,25 @@ bool ClaimResize(const Graph& graph, const Node& node) {
 
 // Constant-mode Pad of a 4-D image by constant, non-negative pads on the channel and spatial
 // axes (what TFLite graphs put before a residual Add or a strided convolution): a copy in NHWC.
+// A graph input turned from NHWC to NCHW (perm [0, 3, 1, 2]), as a TFLite image input meets
+// lwai's NCHW operators. On its own it costs a transpose and the partition reading it another
+// one back; in the partition, which runs NHWC, the input's bytes already are the output's NHWC
+// storage. Only when nothing else reads the input, which the partition then takes as raw data.
+bool ClaimInputToNchw(const Graph& graph, const Node& node) {
+  const TensorDesc* x = InputDesc(graph, node, 0);
+  const int input = node.inputs[0];
+  if (!IsFloatOfRank(x, 4) || node.GetInts("perm") != std::vector<int64_t>{0, 3, 1, 2} ||
+      std::find(graph.inputs.begin(), graph.inputs.end(), input) == graph.inputs.end() ||
+      std::find(graph.outputs.begin(), graph.outputs.end(), input) != graph.outputs.end()) {
+    return false;
+  }
+  int readers = 0;
+  for (const Node& other : graph.nodes) {
+    readers += static_cast<int>(std::count(other.inputs.begin(), other.inputs.end(), input));
+  }
+  return readers == 1;
+}
+
 bool ClaimPad(const Graph& graph, const Node& node) {
   const TensorDesc* x = InputDesc(graph, node, 0);
   const TensorDesc* pads = InputDesc(graph, node, 1);
@@ -381,6 +400,8 @@ bool ClaimsNode(const Graph& graph, const Node& node, int depth) {
       return ClaimConcat(graph, node);
     case OpType::Pad:
       return ClaimPad(graph, node) && FedByPartition(graph, node, depth);
+    case OpType::Transpose:
+      return ClaimInputToNchw(graph, node) && ReadByPartition(graph, node, depth);
     case OpType::Flatten:
     case OpType::Reshape:
       return ClaimSpatialSqueeze(graph, node);

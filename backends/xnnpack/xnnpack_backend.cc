@@ -163,15 +163,23 @@ class XnnpackPartition : public CompiledPartition {
   // Times lwai's Winograd kernel against XNNPACK's convolution on this layer's shape (once per
   // process and shape, kernel_choice.h): whether Winograd is faster here.
   Result<bool> WinogradWinsHere(const Node& node, const WindowGeometry& g, FusedActivation act);
+  // Whether lwai's pointwise kernel runs rows x in_channels -> out_channels faster than
+  // XNNPACK's GEMM on this machine (timed once per shape and process, whatever the thread
+  // count, as the other timed choices).
+  bool PointwiseWinsHere(int64_t rows, int in_channels, int out_channels);
   Status AddPool(int n, const Node& node);
   Status AddBatchNormalization(int n, const Node& node, FusedActivation act);
   Status AddGemm(int n, const Node& node, FusedActivation act);
   Status AddConcat(int n, const Node& node);
   // y = clamp(x * W^T + b) over the rows of x with lwai's pointwise kernel, when it beats
-  // XNNPACK for this shape (few rows, large weights). Returns false when it does not.
+  // XNNPACK for this shape (by rule: few rows, large weights; otherwise timed on this machine).
+  // Returns false when it does not.
+  // `image_rows` (a convolution's pixels per image; 0 for a Gemm) are the rows timed where no
+  // rule decides: one image, so that a new batch size re-prepares without timing.
   Result<bool> TryAddPointwise(int n, const Node& node, int x, int y, int64_t rows,
-                               const float* weights, bool weights_transposed, const float* bias,
-                               int in_channels, int out_channels, FusedActivation act);
+                               int64_t image_rows, const float* weights, bool weights_transposed,
+                               const float* bias, int in_channels, int out_channels,
+                               FusedActivation act);
   // Node n as lwai's depthwise kernel when, timed on this shape, it beats `xnn_op` (the
   // node's XNNPACK operator). Returns false when XNNPACK is faster.
   Result<bool> TryAddDepthwise(int n, const Node& node, const WindowGeometry& g,
@@ -236,10 +244,14 @@ class XnnpackPartition : public CompiledPartition {
 };
 
 Result<bool> XnnpackPartition::TryAddPointwise(int n, const Node& node, int x, int y, int64_t rows,
-                                               const float* weights, bool weights_transposed,
-                                               const float* bias, int in_channels, int out_channels,
+                                               int64_t image_rows, const float* weights,
+                                               bool weights_transposed, const float* bias,
+                                               int in_channels, int out_channels,
                                                FusedActivation act) {
-  if (!PointwiseConvIsProfitable(rows, in_channels, out_channels)) return false;
+  if (!PointwiseConvIsProfitable(rows, in_channels, out_channels) &&
+      (image_rows <= 0 || !PointwiseWinsHere(image_rows, in_channels, out_channels))) {
+    return false;
+  }
   const int bias_tensor = node.inputs.size() > 2 ? node.inputs[2] : -1;
   PackingKey key("pointwise");
   key.Constant(weights, IsModelConstant(node.inputs[1]))
@@ -419,6 +431,16 @@ Status XnnpackPartition::Prepare(const std::vector<TensorView>& views,
     p.nhwc = view.shape.rank == 4 && view.dtype == DataType::kFloat32 &&
              !graph_.tensors[t].is_constant();
     p.pixel_stride = p.nhwc ? view.shape[1] : 0;
+  }
+
+  // A graph input that a claimed Transpose turns from NHWC to NCHW (claims.cc:
+  // ClaimInputToNchw) is raw data, not an NCHW activation: its pixels are copied as they are
+  // into the Transpose output's NHWC storage.
+  for (int n : nodes_) {
+    const Node& node = graph_.nodes[n];
+    if (!active[n] || node.op != OpType::Transpose) continue;
+    placement_[node.inputs[0]].nhwc = false;
+    placement_[node.inputs[0]].pixel_stride = 0;
   }
 
   // Concat inputs written in place: the producer writes straight into the channel slice.
@@ -807,6 +829,25 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
       SetKernelName(n, "lwai nhwc pad");
       return Status::Ok();
     }
+    case OpType::Transpose:
+      // NHWC input pixels into y's NHWC storage: a copy where a transpose would stand (the
+      // input is read in place by no operator: a caller's new array each run would make
+      // XNNPACK set its operators up again).
+      AddOwnStep(n, [this, x, y] {
+        const Shape& s = ShapeOf(y);
+        const int64_t pixels = s[0] * s[2] * s[3], channels = s[1], stride = Stride(y);
+        const float* in = (*views_)[x].Data<float>();
+        float* out = Address(y);
+        if (stride == channels) {
+          std::memcpy(out, in, static_cast<size_t>(pixels * channels) * sizeof(float));
+          return;
+        }
+        for (int64_t p = 0; p < pixels; ++p) {
+          std::memcpy(out + p * stride, in + p * channels, channels * sizeof(float));
+        }
+      });
+      SetKernelName(n, "lwai nhwc copy");
+      return Status::Ok();
     case OpType::Flatten:
     case OpType::Reshape:
       AddOwnStep(n, [this, x, y] {
@@ -888,8 +929,8 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
     const Shape& s = ShapeOf(x);
     LWAI_ASSIGN_OR_RETURN(
         bool added,
-        TryAddPointwise(n, node, x, y, s[0] * s[2] * s[3], w.Data<float>(), false, bias,
-                        static_cast<int>(in_per_group), static_cast<int>(out_channels), act));
+        TryAddPointwise(n, node, x, y, s[0] * s[2] * s[3], s[2] * s[3], w.Data<float>(), false,
+                        bias, static_cast<int>(in_per_group), static_cast<int>(out_channels), act));
     if (added) {
       ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);
       return Status::Ok();
@@ -921,6 +962,67 @@ Status XnnpackPartition::AddConv(int n, const Node& node, FusedActivation act) {
   });
   SetKernelName(n, groups > 1 && in_per_group == 1 ? "depthwise" : "");
   return Status::Ok();
+}
+
+bool XnnpackPartition::PointwiseWinsHere(int64_t rows, int in_channels, int out_channels) {
+  // The rule in PointwiseConvIsProfitable was measured on Zen 4, where the two kernels tie on
+  // compute-bound shapes; on Zen 5 lwai's runs 1.1-1.3x faster there, and thin outputs (16
+  // channels) still favour XNNPACK. So the remaining shapes are timed, on one probe each,
+  // unless too big to time cheaply (then XNNPACK stays). lwai's kernel copies blocks of input
+  // rows into scratch (up to 384 KiB per thread, planned in the arena): it must be 10% faster
+  // to be worth that memory.
+  constexpr double kPointwiseMargin = 1.1;
+  if (!pointwise_internal::HasAvx512() || rows < 1) return false;
+  const int64_t work = rows * in_channels * out_channels;
+  if (work > (int64_t{1} << 27) || rows * in_channels > (int64_t{1} << 24) ||
+      rows * out_channels > (int64_t{1} << 24)) {
+    return false;
+  }
+  std::vector<float> weights, probe_in, probe_out;
+  std::unique_ptr<PointwiseConv> pointwise;
+  std::shared_ptr<void> scratch;
+  XnnOperator gemm;
+  bool failed = false;
+  auto buffers = [&] {
+    if (!probe_in.empty()) return;
+    weights.assign(static_cast<size_t>(in_channels) * out_channels, 0.01f);
+    probe_in.assign(static_cast<size_t>(rows * in_channels), 0.5f);
+    probe_out.assign(static_cast<size_t>(rows * out_channels), 0.0f);
+  };
+  const int choice = ChooseFasterKernel(
+      "pointwise", {rows, in_channels, out_channels},
+      [&] {
+        buffers();
+        if (!gemm && !failed) {
+          xnn_operator_t op = nullptr;
+          failed = xnn_create_fully_connected_nc_f32(in_channels, out_channels, in_channels,
+                                                     out_channels, weights.data(), nullptr, -kInf,
+                                                     kInf, 0, &op) != xnn_status_success;
+          gemm = XnnOperator(op, XnnOperatorDeleter());
+          failed = failed || xnn_setup_fully_connected_nc_f32(op, static_cast<size_t>(rows),
+                                                              probe_in.data(), probe_out.data(),
+                                                              threadpool()) != xnn_status_success;
+        }
+        if (!failed) xnn_run_operator(gemm.get(), threadpool());
+      },
+      [&] {
+        buffers();
+        if (pointwise == nullptr && !failed) {
+          auto created =
+              PointwiseConv::Create(weights.data(), false, nullptr, in_channels, out_channels);
+          failed = !created.ok();
+          if (failed) return;
+          pointwise = std::move(created).value();
+          const size_t bytes = pointwise->ScratchBytes(rows, pool_->num_threads());
+          scratch = bytes > 0 ? AllocateAligned(bytes) : nullptr;
+          failed = bytes > 0 && scratch == nullptr;
+        }
+        if (failed) return;
+        pointwise->Run(probe_in.data(), rows, in_channels, probe_out.data(), out_channels, -kInf,
+                       kInf, scratch.get(), pool_);
+      },
+      kPointwiseMargin);
+  return !failed && choice == 1;
 }
 
 Result<bool> XnnpackPartition::WinogradWinsHere(const Node& node, const WindowGeometry& g,
@@ -1250,7 +1352,7 @@ Status XnnpackPartition::AddGemm(int n, const Node& node, FusedActivation act) {
                           ? (*views_)[node.inputs[2]].Data<float>()
                           : nullptr;
   LWAI_ASSIGN_OR_RETURN(
-      bool added, TryAddPointwise(n, node, a, y, ShapeOf(a)[0], b.Data<float>(), !trans_b, bias,
+      bool added, TryAddPointwise(n, node, a, y, ShapeOf(a)[0], 0, b.Data<float>(), !trans_b, bias,
                                   static_cast<int>(k), static_cast<int>(out), act));
   if (added) {
     ReleaseConstantPages(graph_.tensors[node.inputs[1]].constant);

@@ -899,6 +899,20 @@ std::vector<OpCase> Cases() {
                  const int side = n.Conv(n.Input({1, 3, 4, 4}), 3, 2, {1, 1});
                  n.Op(OpType::Concat, {down, side}, {IntAttr("axis", 1)});
                }});
+  // A TFLite image input: NHWC turned NCHW by a Transpose that the partition runs as a copy
+  // into NHWC storage (also when the NCHW tensor is read outside, or is a graph output).
+  c.push_back({"input_nhwc_transpose_conv", kConvTol, [](Net& n) {
+                 const int x = n.Op(OpType::Transpose, {n.Input({2, 6, 5, 4})},
+                                    {IntsAttr("perm", {0, 3, 1, 2})});
+                 n.Conv(x, 4, 3, {3, 3}, Pads({1, 1, 1, 1}));
+               }});
+  c.push_back({"input_nhwc_transpose_read_outside", kConvTol, [](Net& n) {
+                 const int x = n.Op(OpType::Transpose, {n.Input({1, 7, 6, 5})},
+                                    {IntsAttr("perm", {0, 3, 1, 2})});
+                 n.Output(n.Conv(x, 5, 4, {1, 1}));
+                 n.Output(n.Op(OpType::Neg, {x}));
+                 n.Output(x);
+               }});
   c.push_back({"resize_cubic", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Resize, {n.Input({1, 2, 5, 5}), -1, n.FloatConst({4}, {1, 1, 2, 2})},
                       {StringAttr("mode", "cubic")});
@@ -1104,6 +1118,12 @@ TEST_P(BackendOps, MatchReference) {
         EXPECT_TRUE(std::any_of(kernels.begin(), kernels.end(), [](const std::string& k) {
           return k.find("padded runs") != std::string::npos;
         })) << "no node runs on padded runs";
+      }
+      // XNNPACK partitions take a graph input's NHWC -> NCHW transpose (as a copy).
+      if (backend == "xnnpack" && op_case.name.rfind("input_nhwc", 0) == 0) {
+        EXPECT_TRUE(std::any_of(kernels.begin(), kernels.end(), [](const std::string& k) {
+          return k.find("(Transpose): lwai nhwc copy") != std::string::npos;
+        })) << "the Transpose is not in the partition";
       }
       // Only cases named for it may fall back inside a claimed node, and the int8 backend's
       // do (node assignments say so).

@@ -29,5 +29,16 @@ TEST(KernelChoice, PicksTheFasterAndCachesIt) {
   EXPECT_EQ(ChooseFasterKernel("other", {1, 2, 3}, fast, slow), 0);
 }
 
+// A second kernel that must pay for its memory wins only by the margin.
+TEST(KernelChoice, SecondKernelMustWinByItsMargin) {
+  auto sleeps = [](int ms) {
+    return [ms] { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
+  };
+  // 6 ms against 4 ms: 1.5x faster, not 2x.
+  EXPECT_EQ(ChooseFasterKernel("margin", {1}, sleeps(6), sleeps(4), 2.0), 0);
+  EXPECT_EQ(ChooseFasterKernel("margin", {2}, sleeps(6), sleeps(4), 1.2), 1);
+  EXPECT_EQ(ChooseFasterKernel("margin", {3}, sleeps(12), sleeps(4), 2.0), 1);
+}
+
 }  // namespace
 }  // namespace lwai::testing
