@@ -252,12 +252,10 @@ bool ClaimResize(const Graph& graph, const Node& node) {
          node.GetInts("axes").empty();
 }
 
-// Constant-mode Pad of a 4-D image by constant, non-negative pads on the channel and spatial
-// axes (what TFLite graphs put before a residual Add or a strided convolution): a copy in NHWC.
 // A graph input turned from NHWC to NCHW (perm [0, 3, 1, 2]), as a TFLite image input meets
 // lwai's NCHW operators. On its own it costs a transpose and the partition reading it another
-// one back; in the partition, which runs NHWC, the input's bytes already are the output's NHWC
-// storage. Only when nothing else reads the input, which the partition then takes as raw data.
+// one back; in the partition, which runs NHWC, it is a copy of the input's pixels, which the
+// input (taken as raw data) already holds in NHWC order. Only when nothing else reads the input.
 bool ClaimInputToNchw(const Graph& graph, const Node& node) {
   const TensorDesc* x = InputDesc(graph, node, 0);
   const int input = node.inputs[0];
@@ -273,6 +271,21 @@ bool ClaimInputToNchw(const Graph& graph, const Node& node) {
   return readers == 1;
 }
 
+// DepthToSpace of a 4-D image (both modes): in NHWC each output pixel takes its channels from
+// one input pixel, a contiguous run in DCR mode (TFLite's), a strided one in CRD.
+bool ClaimDepthToSpace(const Graph& graph, const Node& node) {
+  const TensorDesc* x = InputDesc(graph, node, 0);
+  const int64_t block = node.GetInt("blocksize", 0);
+  const std::string mode = node.GetString("mode", "DCR");
+  if (!IsFloatOfRank(x, 4) || block < 1 || block > 64 || (mode != "DCR" && mode != "CRD")) {
+    return false;
+  }
+  const int64_t channels = x->shape[1].value;
+  return channels > 0 && channels % (block * block) == 0;
+}
+
+// Constant-mode Pad of a 4-D image by constant, non-negative pads on the channel and spatial
+// axes (what TFLite graphs put before a residual Add or a strided convolution): a copy in NHWC.
 bool ClaimPad(const Graph& graph, const Node& node) {
   const TensorDesc* x = InputDesc(graph, node, 0);
   const TensorDesc* pads = InputDesc(graph, node, 1);
@@ -402,6 +415,9 @@ bool ClaimsNode(const Graph& graph, const Node& node, int depth) {
       return ClaimPad(graph, node) && FedByPartition(graph, node, depth);
     case OpType::Transpose:
       return ClaimInputToNchw(graph, node) && ReadByPartition(graph, node, depth);
+    case OpType::DepthToSpace:
+      return ClaimDepthToSpace(graph, node) &&
+             (FedByPartition(graph, node, depth) || ReadByPartition(graph, node, depth));
     case OpType::Flatten:
     case OpType::Reshape:
       return ClaimSpatialSqueeze(graph, node);

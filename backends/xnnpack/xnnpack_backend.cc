@@ -848,6 +848,41 @@ Status XnnpackPartition::AddNodeSteps(int n, const Node& node, const FusedActiva
       });
       SetKernelName(n, "lwai nhwc copy");
       return Status::Ok();
+    case OpType::DepthToSpace: {
+      const int64_t block = node.GetInt("blocksize", 1);
+      const bool crd = node.GetString("mode", "DCR") == "CRD";
+      AddOwnStep(n, [this, x, y, block, crd] {
+        const Shape& s = ShapeOf(x);
+        const int64_t height = s[2], width = s[3], out_channels = s[1] / (block * block);
+        const int64_t in_stride = Stride(x), out_stride = Stride(y);
+        const float* in = Address(x);
+        float* out = Address(y);
+        // Input row r (batch and row) fills output rows r * block .. r * block + block - 1.
+        const int64_t min_rows = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width * s[1]));
+        pool_->ParallelFor(s[0] * height, min_rows, [&](int64_t begin, int64_t end) {
+          for (int64_t r = begin; r < end; ++r) {
+            for (int64_t i = 0; i < block; ++i) {
+              float* out_row = out + (r * block + i) * width * block * out_stride;
+              for (int64_t w = 0; w < width; ++w) {
+                const float* pixel = in + (r * width + w) * in_stride;
+                for (int64_t j = 0; j < block; ++j) {
+                  float* dst = out_row + (w * block + j) * out_stride;
+                  if (!crd) {
+                    std::memcpy(dst, pixel + (i * block + j) * out_channels,
+                                out_channels * sizeof(float));
+                    continue;
+                  }
+                  const float* src = pixel + i * block + j;
+                  for (int64_t c = 0; c < out_channels; ++c) dst[c] = src[c * block * block];
+                }
+              }
+            }
+          }
+        });
+      });
+      SetKernelName(n, "lwai nhwc depth to space");
+      return Status::Ok();
+    }
     case OpType::Flatten:
     case OpType::Reshape:
       AddOwnStep(n, [this, x, y] {

@@ -913,6 +913,17 @@ std::vector<OpCase> Cases() {
                  n.Output(n.Op(OpType::Neg, {x}));
                  n.Output(x);
                }});
+  // Sub-pixel upsampling between convolutions (MediaPipe's pose detector), both channel orders.
+  c.push_back({"conv_depth_to_space_dcr_conv", kConvTol, [](Net& n) {
+                 const int x = n.Conv(n.Input({2, 3, 5, 4}), 3, 12, {1, 1});
+                 const int up = n.Op(OpType::DepthToSpace, {x}, {IntAttr("blocksize", 2)});
+                 n.Conv(up, 3, 4, {3, 3}, Pads({1, 1, 1, 1}));
+               }});
+  c.push_back(
+      {"conv_depth_to_space_crd_block3", kConvTol, [](Net& n) {
+         const int x = n.Conv(n.Input({1, 4, 3, 5}), 4, 18, {3, 3}, Pads({1, 1, 1, 1}));
+         n.Op(OpType::DepthToSpace, {x}, {IntAttr("blocksize", 3), StringAttr("mode", "CRD")});
+       }});
   c.push_back({"resize_cubic", kElementwiseTol, [](Net& n) {
                  n.Op(OpType::Resize, {n.Input({1, 2, 5, 5}), -1, n.FloatConst({4}, {1, 1, 2, 2})},
                       {StringAttr("mode", "cubic")});
@@ -1118,6 +1129,12 @@ TEST_P(BackendOps, MatchReference) {
         EXPECT_TRUE(std::any_of(kernels.begin(), kernels.end(), [](const std::string& k) {
           return k.find("padded runs") != std::string::npos;
         })) << "no node runs on padded runs";
+      }
+      // XNNPACK partitions take DepthToSpace.
+      if (backend == "xnnpack" && op_case.name.find("depth_to_space") != std::string::npos) {
+        EXPECT_TRUE(std::any_of(kernels.begin(), kernels.end(), [](const std::string& k) {
+          return k.find("(DepthToSpace): lwai nhwc depth to space") != std::string::npos;
+        })) << "DepthToSpace is not in the partition";
       }
       // XNNPACK partitions take a graph input's NHWC -> NCHW transpose (as a copy).
       if (backend == "xnnpack" && op_case.name.rfind("input_nhwc", 0) == 0) {
