@@ -34,9 +34,9 @@ std::shared_ptr<Model> ConvPoolGemm() {
   const int flat = net.Op(OpType::Flatten, {net.Op(OpType::GlobalAveragePool, {relu})});
   const int gemm =
       net.Op(OpType::Gemm, {flat, net.Const({5, 4}), net.Const({5})}, {IntAttr("transB", 1)});
-  const int sum = net.Op(OpType::Add, {gemm, gemm});
+  const int probabilities = net.Op(OpType::Softmax, {gemm}, {IntAttr("axis", 1)});
   net.Output(sigmoid);
-  net.Output(sum);
+  net.Output(probabilities);
   net.Output(alias);
   net.Output(relu);  // output 3: read by the XNNPACK partition as well
   auto model = net.Build();
@@ -114,9 +114,9 @@ TEST_P(PlacedOutputs, KernelsWriteThemInPlaceAndFollowThemFromRunToRun) {
   Executor& e = **executor;
   ASSERT_TRUE(e.Prepare({shape}).ok());
   for (int i = 0; i < 4; ++i) EXPECT_TRUE(e.output_shape_known(i));
-  const int add_node = static_cast<int>(graph.nodes.size()) - 1;
-  ASSERT_EQ(graph.nodes[add_node].op, OpType::Add);
-  EXPECT_STREQ(e.node_backend(add_node), GetParam().c_str());
+  const int softmax_node = static_cast<int>(graph.nodes.size()) - 1;
+  ASSERT_EQ(graph.nodes[softmax_node].op, OpType::Softmax);
+  EXPECT_STREQ(e.node_backend(softmax_node), GetParam().c_str());
   Buffers a = AlignedOutputs(graph, e), b = AlignedOutputs(graph, e);
 
   ASSERT_TRUE(e.Invoke(inputs, &a.pointers).ok());
