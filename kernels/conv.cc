@@ -263,7 +263,7 @@ Status Eval(KernelContext& ctx) {
   if (s.generic) {
     bool done = true;
     DispatchFloat(s.dtype, [&](auto t) { done = EvalGeneric<decltype(t)>(ctx, s); });
-    return done ? Status::Ok() : ctx.limits().Check(ctx.node().Describe());
+    return done ? Status::Ok() : ctx.limits().Check(ctx.node());
   }
   const float* x = ctx.input(0).Data<const float>();
   const float* w = ctx.input(1).Data<const float>();
@@ -275,7 +275,7 @@ Status Eval(KernelContext& ctx) {
 
   if (s.depthwise) {
     for (int64_t n = 0; n < s.batch; ++n) {
-      if (ctx.limits().Expired()) return ctx.limits().Check(ctx.node().Describe());
+      if (ctx.limits().Expired()) return ctx.limits().Check(ctx.node());
       pool->ParallelFor(s.out_channels, 1, [&](int64_t begin, int64_t end) {
         DepthwiseChannels(s, x + n * in_image, w, bias, y + n * out_image, begin, end);
       });
@@ -289,7 +289,7 @@ Status Eval(KernelContext& ctx) {
   const int64_t k = in_per_group * s.kernel_h * s.kernel_w;
   const int64_t out_size = s.out_h * s.out_w;
   for (int64_t n = 0; n < s.batch; ++n) {
-    if (ctx.limits().Expired()) return ctx.limits().Check(ctx.node().Describe());
+    if (ctx.limits().Expired()) return ctx.limits().Check(ctx.node());
     for (int64_t grp = 0; grp < s.groups; ++grp) {
       const float* image = x + n * in_image + grp * in_per_group * s.in_h * s.in_w;
       if (!s.pointwise) Im2Col(s, image, in_per_group, col);

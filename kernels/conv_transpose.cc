@@ -123,7 +123,7 @@ Status Eval(KernelContext& ctx) {
   const ConvTransposeState& s = *ctx.state<ConvTransposeState>();
   bool done = true;
   DispatchFloat(s.dtype, [&](auto t) { done = Run<decltype(t)>(ctx, s); });
-  return done ? Status::Ok() : ctx.limits().Check(ctx.node().Describe());
+  return done ? Status::Ok() : ctx.limits().Check(ctx.node());
 }
 
 }  // namespace

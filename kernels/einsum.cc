@@ -237,7 +237,7 @@ Status Eval(KernelContext& ctx) {
   const EinsumState& s = *ctx.state<EinsumState>();
   bool done = true;
   DispatchNumeric(ctx.input(0).dtype, [&](auto t) { done = Run<decltype(t)>(ctx, s); });
-  return done ? Status::Ok() : ctx.limits().Check(ctx.node().Describe());
+  return done ? Status::Ok() : ctx.limits().Check(ctx.node());
 }
 
 }  // namespace

@@ -57,44 +57,54 @@ const ExecutionLimits& KernelContext::limits() const {
   return limits_ != nullptr ? *limits_ : kUnlimited;
 }
 
-Status ExecutionLimits::Check(const std::string& where) const {
+std::string LimitSubject::Describe() const {
+  std::string text = node_ != nullptr ? node_->Describe() : std::string();
+  if (text_ != nullptr) text += (text.empty() ? "" : ": ") + std::string(text_);
+  if (name_ != nullptr) text += " '" + *name_ + "'";
+  return text;
+}
+
+Status ExecutionLimits::Check(const LimitSubject& where) const {
   if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
-    return Status(StatusCode::kCancelled, LWAI_MSG("cancelled at " + where));
+    return Status(StatusCode::kCancelled, LWAI_MSG("cancelled at " + where.Describe()));
   }
   if (deadline != Clock::time_point::max() && Clock::now() > deadline) {
     return Status(StatusCode::kDeadlineExceeded,
-                  LWAI_MSG("the run passed its timeout at " + where));
+                  LWAI_MSG("the run passed its timeout at " + where.Describe()));
   }
   return Status::Ok();
 }
 
-Status ExecutionLimits::CheckBytes(uint64_t bytes, const std::string& what) const {
+Status ExecutionLimits::CheckBytes(uint64_t bytes, const LimitSubject& what) const {
   if (max_memory_bytes != 0 && bytes > max_memory_bytes) {
-    return Status(StatusCode::kOutOfMemory, LWAI_MSG(what + " needs " + std::to_string(bytes) +
-                                                     " bytes, more than the memory limit of " +
-                                                     std::to_string(max_memory_bytes)));
+    return Status(
+        StatusCode::kOutOfMemory,
+        LWAI_MSG(what.Describe() + " needs " + std::to_string(bytes) +
+                 " bytes, more than the memory limit of " + std::to_string(max_memory_bytes)));
   }
   return Status::Ok();
 }
 
 Status ExecutionLimits::Hold(uint64_t old_bytes, uint64_t new_bytes,
-                             const std::string& what) const {
+                             const LimitSubject& what) const {
   const uint64_t others = bytes_held - std::min(bytes_held, old_bytes);
   if (max_memory_bytes != 0 &&
       (new_bytes > max_memory_bytes || others > max_memory_bytes - new_bytes)) {
-    return Status(StatusCode::kOutOfMemory,
-                  LWAI_MSG(what + " needs " + std::to_string(new_bytes) + " bytes while " +
-                           std::to_string(others) + " are held, more than the memory limit of " +
-                           std::to_string(max_memory_bytes)));
+    return Status(
+        StatusCode::kOutOfMemory,
+        LWAI_MSG(what.Describe() + " needs " + std::to_string(new_bytes) + " bytes while " +
+                 std::to_string(others) + " are held, more than the memory limit of " +
+                 std::to_string(max_memory_bytes)));
   }
   bytes_held = others + new_bytes;
   return Status::Ok();
 }
 
-Status ExecutionLimits::ChargeIteration(const std::string& where) const {
+Status ExecutionLimits::ChargeIteration(const LimitSubject& where) const {
   if (loop_iterations_left == 0) {
-    return Status(StatusCode::kDeadlineExceeded,
-                  LWAI_MSG(where + ": loop iterations exceed the work limit of this evaluation"));
+    return Status(
+        StatusCode::kDeadlineExceeded,
+        LWAI_MSG(where.Describe() + ": loop iterations exceed the work limit of this evaluation"));
   }
   if (loop_iterations_left > 0) --loop_iterations_left;
   return Check(where);

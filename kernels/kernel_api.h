@@ -47,6 +47,28 @@ struct TensorView {
   }
 };
 
+// What a failed limit check names: a node, described only when the check fails (so that
+// checks between nodes allocate nothing), a fixed text, or both ("node 'conv1' (Conv):
+// scratch"). Code-only builds (LWAI_MSG) pass NoMessage. Refers to its arguments: valid for
+// the call it is passed to.
+class LimitSubject {
+ public:
+  LimitSubject(const char* text) : text_(text) {}                 // NOLINT: implicit by design
+  LimitSubject(const std::string& text) : text_(text.c_str()) {}  // NOLINT
+  LimitSubject(NoMessage) {}                                      // NOLINT
+  LimitSubject(const Node& node, const char* text = nullptr)      // NOLINT
+      : node_(&node), text_(text) {}
+  // "node 'conv1' (Conv): output 'y'".
+  LimitSubject(const Node& node, const char* text, const std::string& name)
+      : node_(&node), text_(text), name_(&name) {}
+  std::string Describe() const;
+
+ private:
+  const Node* node_ = nullptr;
+  const char* text_ = nullptr;
+  const std::string* name_ = nullptr;
+};
+
 // Bounds on the work and memory of one run (or of one evaluation at conversion time). The
 // executor checks them between nodes and before it allocates; Loop and Scan check them every
 // iteration; subgraph executors share their parent's limits. Not thread-safe: it belongs to one
@@ -69,19 +91,19 @@ struct ExecutionLimits {
 
   // kCancelled or kDeadlineExceeded (naming `where`) once the flag is set or the deadline
   // passed.
-  Status Check(const std::string& where) const;
+  Status Check(const LimitSubject& where) const;
   // Whether the cancel flag is set or the deadline passed (a cheap test for long loops).
   bool Expired() const {
     return (cancel != nullptr && cancel->load(std::memory_order_relaxed)) ||
            (deadline != Clock::time_point::max() && Clock::now() > deadline);
   }
   // kOutOfMemory naming `what` when `bytes` exceeds max_memory_bytes.
-  Status CheckBytes(uint64_t bytes, const std::string& what) const;
+  Status CheckBytes(uint64_t bytes, const LimitSubject& what) const;
   // Replaces `old_bytes` held by the caller with `new_bytes`: kOutOfMemory naming `what`, and
   // nothing changed, when the total held would exceed max_memory_bytes.
-  Status Hold(uint64_t old_bytes, uint64_t new_bytes, const std::string& what) const;
+  Status Hold(uint64_t old_bytes, uint64_t new_bytes, const LimitSubject& what) const;
   // Counts one loop iteration against loop_iterations_left, then Check().
-  Status ChargeIteration(const std::string& where) const;
+  Status ChargeIteration(const LimitSubject& where) const;
 };
 
 // Watches the limits in a kernel loop whose work attributes or values can make arbitrarily long

@@ -57,7 +57,7 @@ Status Eval(KernelContext& ctx) {
       }
     }
   });
-  if (meter.expired()) return ctx.limits().Check(ctx.node().Describe());
+  if (meter.expired()) return ctx.limits().Check(ctx.node());
   return Status::Ok();
 }
 

@@ -110,7 +110,7 @@ Status Prepare(KernelContext& ctx) {
       for (int64_t i : candidates) {
         if (static_cast<int64_t>(chosen.size()) >= max_per_class) break;
         if (meter.Add(static_cast<int64_t>(chosen.size()) + 1)) {
-          return ctx.limits().Check(ctx.node().Describe());
+          return ctx.limits().Check(ctx.node());
         }
         const Box box = ReadBox(boxes, b * num_boxes + i, center_point_box == 1);
         bool keep = true;

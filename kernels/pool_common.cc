@@ -244,7 +244,7 @@ Status EvalPool(KernelContext& ctx) {
       }
     });
   });
-  if (stopped) return ctx.limits().Check(ctx.node().Describe());
+  if (stopped) return ctx.limits().Check(ctx.node());
   return Status::Ok();
 }
 

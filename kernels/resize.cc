@@ -105,7 +105,7 @@ Status ComputeTaps(const KernelContext& ctx, const Options& o, double scale, dou
     return ctx.ShapeMismatch(LWAI_MSG("output too large"));
   LWAI_RETURN_IF_ERROR(
       ctx.limits().CheckBytes(static_cast<uint64_t>(entries) * (sizeof(int64_t) + sizeof(double)),
-                              ctx.node().Describe() + ": the interpolation taps"));
+                              {ctx.node(), "the interpolation taps"}));
   axis->index.assign(axis->out * taps, 0);
   axis->weight.assign(axis->out * taps, 0.0);
   axis->outside.assign(axis->out, 0);

@@ -207,7 +207,7 @@ Status Eval(KernelContext& ctx) {
       }
     });
   });
-  if (stopped) return ctx.limits().Check(ctx.node().Describe());
+  if (stopped) return ctx.limits().Check(ctx.node());
   return Status::Ok();
 }
 

@@ -180,7 +180,7 @@ Status Eval(KernelContext& ctx) {
         x.dtype == DataType::kInt32
             ? CountRow(state, x.Data<const int32_t>() + r * length, length, counts, ctx.limits())
             : CountRow(state, x.Data<const int64_t>() + r * length, length, counts, ctx.limits());
-    if (!done) return ctx.limits().Check(ctx.node().Describe());
+    if (!done) return ctx.limits().Check(ctx.node());
   }
   const bool weighted = !state.weights.empty();
   for (int64_t i = 0; i < total; ++i) {

@@ -140,7 +140,7 @@ Status EvalPool(KernelContext& ctx) {
     for (int a = 0; a < d; ++a) outer *= g.input[a];
     for (int a = d + 1; a < rank; ++a) inner *= g.output[a];
     if (!PoolAxis(ctx, s, d, in, out, outer, inner)) {
-      return ctx.limits().Check(ctx.node().Describe());
+      return ctx.limits().Check(ctx.node());
     }
     in = out;
   }

@@ -173,6 +173,9 @@ struct AllocationCase {
   BuildFn build;
   std::vector<std::string> backends;  // empty: the defaults
   int threads;
+  // A time limit makes the executor check it between nodes: the checks name their node only
+  // when they fail, so they allocate nothing either.
+  int64_t timeout_ms = 0;
 };
 
 class RunAllocations : public ::testing::TestWithParam<AllocationCase> {};
@@ -185,6 +188,7 @@ TEST_P(RunAllocations, NoneOnAPreparedStaticGraph) {
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   SessionOptions options;
   options.threads = c.threads;
+  options.timeout_ms = c.timeout_ms;
   if (!c.backends.empty()) options.backends = c.backends;
   auto session = Session::Create(*model, options);
   ASSERT_TRUE(session.ok()) << session.status().ToString();
@@ -215,6 +219,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(AllocationCase{"cnn_default", BuildCnn, {}, 1},
                       AllocationCase{"cnn_default_2_threads", BuildCnn, {}, 2},
                       AllocationCase{"cnn_reference", BuildCnn, {"reference"}, 1},
+                      AllocationCase{"cnn_default_with_timeout", BuildCnn, {}, 1, 60000},
+                      AllocationCase{
+                          "cnn_reference_with_timeout", BuildCnn, {"reference"}, 1, 60000},
                       AllocationCase{"transformer_default", BuildTransformer, {}, 1},
                       AllocationCase{"transformer_default_2_threads", BuildTransformer, {}, 2},
                       AllocationCase{"transformer_reference", BuildTransformer, {"reference"}, 1},

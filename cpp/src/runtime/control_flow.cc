@@ -361,7 +361,7 @@ Status AppendScanOutput(const KernelContext& ctx, const TensorView& value, int i
   if (!stacked->shape.CheckedByteSize(DataTypeSize(value.dtype), &total)) {
     return ctx.Error(StatusCode::kOutOfMemory, LWAI_MSG("scan output size overflows"));
   }
-  LWAI_RETURN_IF_ERROR(ctx.limits().CheckBytes(total, ctx.node().Describe() + ": a scan output"));
+  LWAI_RETURN_IF_ERROR(ctx.limits().CheckBytes(total, {ctx.node(), "a scan output"}));
   const auto* begin = static_cast<const uint8_t*>(value.data);
   bytes->insert(bytes->end(), begin, begin + value.ByteSize());
   return Status::Ok();
@@ -417,7 +417,7 @@ Status PrepareLoop(KernelContext& ctx) {
   int64_t iteration = 0;
   bool cond_value = cond;
   for (; iteration < max_trips && cond_value; ++iteration) {
-    LWAI_RETURN_IF_ERROR(ctx.limits().ChargeIteration(ctx.node().Describe()));
+    LWAI_RETURN_IF_ERROR(ctx.limits().ChargeIteration(ctx.node()));
     std::vector<TensorRef> inputs;
     inputs.push_back(TensorRef{DataType::kInt64, Shape{}, &iteration});
     inputs.push_back(TensorRef{DataType::kBool, Shape{}, &cond_value});
@@ -526,7 +526,7 @@ Status PrepareScan(KernelContext& ctx) {
   const std::shared_ptr<SubgraphRunners> runners = RunnersOf(ctx);
   SubgraphRunner& runner = *runners->Get(*body);
   for (int64_t t = 0; t < length; ++t) {
-    LWAI_RETURN_IF_ERROR(ctx.limits().ChargeIteration(node.Describe()));
+    LWAI_RETURN_IF_ERROR(ctx.limits().ChargeIteration(node));
     std::vector<TensorRef> inputs;
     for (const OwnedTensor& v : states) inputs.push_back({v.dtype, v.shape, v.data.get()});
     for (int s = 0; s < num_scan_in; ++s) {
@@ -545,8 +545,7 @@ Status PrepareScan(KernelContext& ctx) {
       LWAI_RETURN_IF_ERROR(CopyView(runner.output(num_state + s), &per_step[s].back()));
       // The steps are kept until they are stacked: they count against the limit as they come.
       step_bytes += per_step[s].back().bytes;
-      LWAI_RETURN_IF_ERROR(
-          ctx.limits().CheckBytes(step_bytes, node.Describe() + ": the scan outputs so far"));
+      LWAI_RETURN_IF_ERROR(ctx.limits().CheckBytes(step_bytes, {node, "the scan outputs so far"}));
     }
   }
   auto state = std::make_unique<ControlFlowState>();
@@ -571,8 +570,7 @@ Status PrepareScan(KernelContext& ctx) {
     if (!stacked.shape.CheckedByteSize(DataTypeSize(stacked.dtype), &stacked_bytes)) {
       return ctx.Error(StatusCode::kOutOfMemory, LWAI_MSG("scan output size overflows"));
     }
-    LWAI_RETURN_IF_ERROR(
-        ctx.limits().CheckBytes(stacked_bytes, node.Describe() + ": a scan output"));
+    LWAI_RETURN_IF_ERROR(ctx.limits().CheckBytes(stacked_bytes, {node, "a scan output"}));
     stacked.bytes = static_cast<size_t>(stacked_bytes);
     stacked.data = AllocateAligned(stacked.bytes);
     if (!stacked.data)

@@ -14,15 +14,13 @@ Status EvaluatePrepared(const KernelRegistration& kernel, KernelContext& ctx,
                                         ctx.output(o).shape.ToString() +
                                         ", which is negative or too large"));
     }
-    LWAI_RETURN_IF_ERROR(
-        ctx.limits().CheckBytes(bytes, ctx.node().Describe() + ": output " + std::to_string(o)));
+    LWAI_RETURN_IF_ERROR(ctx.limits().CheckBytes(bytes, {ctx.node(), "an output"}));
     auto memory = AllocateAligned(ctx.output(o).ByteSize());
     if (!memory) return ctx.Error(StatusCode::kOutOfMemory, LWAI_MSG("cannot allocate output"));
     ctx.output(o).data = memory.get();
     storage->push_back(std::move(memory));
   }
-  LWAI_RETURN_IF_ERROR(
-      ctx.limits().CheckBytes(ctx.scratch_bytes_, ctx.node().Describe() + ": scratch"));
+  LWAI_RETURN_IF_ERROR(ctx.limits().CheckBytes(ctx.scratch_bytes_, {ctx.node(), "scratch"}));
   auto scratch = AllocateAligned(ctx.scratch_bytes_);
   if (!scratch) return ctx.Error(StatusCode::kOutOfMemory, LWAI_MSG("cannot allocate scratch"));
   ctx.scratch_ = scratch.get();
@@ -30,7 +28,7 @@ Status EvaluatePrepared(const KernelRegistration& kernel, KernelContext& ctx,
   Status status = kernel.eval(ctx);
   ctx.scratch_ = nullptr;
   // Long kernels stop early once the limits expire, leaving partial outputs: report it here.
-  if (status.ok()) status = ctx.limits().Check(ctx.node().Describe());
+  if (status.ok()) status = ctx.limits().Check(ctx.node());
   return status;
 }
 

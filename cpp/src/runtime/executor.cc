@@ -23,13 +23,14 @@ constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 40;
 // Checks that `view`'s shape is valid (no negative dim, at most 1 TiB) and that its bytes are
 // within the memory limit; `what` names the tensor in the error.
 Status CheckTensorSize(const TensorView& view, const ExecutionLimits& limits,
-                       const std::string& what) {
+                       const LimitSubject& what) {
   uint64_t bytes = 0;
   if (!view.shape.CheckedByteSize(DataTypeSize(view.dtype), &bytes) || bytes > kMaxTensorBytes) {
-    return ShapeMismatch(LWAI_MSG(what + " would have shape " + view.shape.ToString() +
+    return ShapeMismatch(LWAI_MSG(what.Describe() + " would have shape " + view.shape.ToString() +
                                   ", which is negative or too large (at most 1 TiB)"));
   }
-  return limits.CheckBytes(bytes, what + " of shape " + view.shape.ToString());
+  if (limits.max_memory_bytes == 0 || bytes <= limits.max_memory_bytes) return Status::Ok();
+  return limits.CheckBytes(bytes, LWAI_MSG(what.Describe() + " of shape " + view.shape.ToString()));
 }
 
 bool OutputsAreConstants(const Graph& graph, const Node& node) {
@@ -85,8 +86,7 @@ Result<std::unique_ptr<Graph>> ExpandCompressedConstants(const Graph& graph,
     LWAI_RETURN_IF_ERROR(PrepareAndEvaluate(*FindReferenceKernel(node.op), ctx, &storage));
     const TensorView& out = ctx.output(0);
     expanded_bytes += out.ByteSize();
-    LWAI_RETURN_IF_ERROR(
-        limits.CheckBytes(expanded_bytes, node.Describe() + ": the weights expanded so far"));
+    LWAI_RETURN_IF_ERROR(limits.CheckBytes(expanded_bytes, {node, "the weights expanded so far"}));
     TensorDesc& desc = expanded->tensors[node.outputs[0]];
     desc.dtype = out.dtype;
     desc.shape_known = true;
@@ -99,7 +99,7 @@ Result<std::unique_ptr<Graph>> ExpandCompressedConstants(const Graph& graph,
 
 }  // namespace
 
-Status Executor::CheckBytes(uint64_t bytes, const std::string& what) const {
+Status Executor::CheckBytes(uint64_t bytes, const LimitSubject& what) const {
   return limits_->CheckBytes(bytes, what);
 }
 
@@ -421,7 +421,7 @@ Status Executor::RunPartitionOnReference(const Partition& partition) {
           std::find(partition.outputs_read_outside.begin(), partition.outputs_read_outside.end(),
                     t) != partition.outputs_read_outside.end();
       if (read_outside && views_[t].data != nullptr) continue;
-      status = CheckBytes(views_[t].ByteSize(), node.Describe() + ": output");
+      status = CheckBytes(views_[t].ByteSize(), {node, "output"});
       std::shared_ptr<void> buffer = status.ok() ? AllocateAligned(views_[t].ByteSize()) : nullptr;
       if (status.ok() && buffer == nullptr)
         status = OutOfMemory(LWAI_MSG(node.Describe() + ": output"));
@@ -505,8 +505,8 @@ Status Executor::ResetViews(const std::vector<Shape>& input_shapes) {
     if (input.dtype == DataType::kUndefined && i < input_dtypes_.size()) {
       input.dtype = input_dtypes_[i];
     }
-    LWAI_RETURN_IF_ERROR(
-        CheckTensorSize(input, *limits_, "input '" + graph_.tensors[graph_.inputs[i]].name + "'"));
+    LWAI_RETURN_IF_ERROR(CheckTensorSize(
+        input, *limits_, LWAI_MSG("input '" + graph_.tensors[graph_.inputs[i]].name + "'")));
   }
   return Status::Ok();
 }
@@ -538,7 +538,7 @@ Status Executor::PrepareNodes() {
     ctx.executor_ = this;
     ctx.persistent_state_ = &persistent_states_[n];
     ctx.graph_ = &graph_;
-    LWAI_RETURN_IF_ERROR(limits_->Check(node.Describe()));
+    LWAI_RETURN_IF_ERROR(limits_->Check(node));
     bool defer = false;
     for (int t : node.inputs) defer = defer || (t >= 0 && deferred[t]);
     if (!defer) {
@@ -570,9 +570,9 @@ Status Executor::PrepareNodes() {
         return Internal(LWAI_MSG(node.Describe() + ": prepare left output " + std::to_string(o) +
                                  " without a dtype"));
       }
-      LWAI_RETURN_IF_ERROR(CheckTensorSize(
-          ctx.output(o), *limits_,
-          node.Describe() + ": output '" + graph_.tensors[node.outputs[o]].name + "'"));
+      LWAI_RETURN_IF_ERROR(
+          CheckTensorSize(ctx.output(o), *limits_,
+                          LimitSubject(node, "output", graph_.tensors[node.outputs[o]].name)));
     }
     if (!inputs_known) continue;
     // Every input is known now: evaluate once here (shape arithmetic, constant subgraphs). A
@@ -588,7 +588,7 @@ Status Executor::PrepareNodes() {
     }
     evaluated_bytes += ctx.scratch_bytes_;
     LWAI_RETURN_IF_ERROR(
-        CheckBytes(evaluated_bytes, node.Describe() + ": the values computed while preparing"));
+        CheckBytes(evaluated_bytes, {node, "the values computed while preparing"}));
     LWAI_RETURN_IF_ERROR(EvaluatePrepared(*kernels_[n], ctx, &folded_storage_));
     folded_[n] = 1;
   }
@@ -824,7 +824,7 @@ Status Executor::Invoke(const std::vector<TensorRef>& inputs,
   for (int i = 0; i < num_nodes; ++i) {
     const int n = order_[i];
     if (folded_[n] || deferred_[n] || aliased_[n]) continue;
-    if (checked) LWAI_RETURN_IF_ERROR(limits_->Check(graph_.nodes[n].Describe()));
+    if (checked) LWAI_RETURN_IF_ERROR(limits_->Check(graph_.nodes[n]));
     if (partition_of_node_[n] >= 0) {
       Partition& partition = partitions_[partition_of_node_[n]];
       if (n != partition.nodes[0]) continue;
@@ -851,7 +851,7 @@ Status Executor::Invoke(const std::vector<TensorRef>& inputs,
   return dynamic_ ? RunDynamicRegion() : Status::Ok();
 }
 
-Status Executor::DynamicBuffer(size_t slot, size_t bytes, const std::string& what, void** data) {
+Status Executor::DynamicBuffer(size_t slot, size_t bytes, const LimitSubject& what, void** data) {
   if (slot >= dynamic_buffers_.size()) dynamic_buffers_.resize(slot + 1);
   auto& [buffer, size] = dynamic_buffers_[slot];
   if (buffer == nullptr || size < bytes) {
@@ -861,7 +861,7 @@ Status Executor::DynamicBuffer(size_t slot, size_t bytes, const std::string& wha
     if (buffer == nullptr) {
       limits_->bytes_held -= bytes;
       size = 0;
-      return OutOfMemory(LWAI_MSG(what));
+      return OutOfMemory(LWAI_MSG("cannot allocate " + what.Describe()));
     }
     size = bytes;
   }
@@ -887,7 +887,7 @@ Status Executor::RunDynamicRegion() {
   }
   for (size_t n = 0; n < graph_.nodes.size(); ++n) {
     if (!deferred_[n]) continue;
-    LWAI_RETURN_IF_ERROR(limits_->Check(graph_.nodes[n].Describe()));
+    LWAI_RETURN_IF_ERROR(limits_->Check(graph_.nodes[n]));
     if (profiling_) {
       const auto start = std::chrono::steady_clock::now();
       LWAI_RETURN_IF_ERROR(PrepareAndRunDynamicNode(static_cast<int>(n)));
@@ -921,19 +921,17 @@ Status Executor::PrepareAndRunDynamicNode(int n) {
       return Internal(LWAI_MSG(node.Describe() + ": prepare left output " + std::to_string(o) +
                                " without a dtype"));
     }
-    const std::string what =
-        node.Describe() + ": output '" + graph_.tensors[node.outputs[o]].name + "'";
+    const LimitSubject what(node, "output", graph_.tensors[node.outputs[o]].name);
     LWAI_RETURN_IF_ERROR(CheckTensorSize(output, *limits_, what));
     LWAI_RETURN_IF_ERROR(
         DynamicBuffer(static_cast<size_t>(node.outputs[o]), output.ByteSize(), what, &output.data));
   }
-  LWAI_RETURN_IF_ERROR(CheckBytes(ctx.scratch_bytes_, node.Describe() + ": scratch"));
+  LWAI_RETURN_IF_ERROR(CheckBytes(ctx.scratch_bytes_, {node, "scratch"}));
   LWAI_RETURN_IF_ERROR(DynamicBuffer(graph_.tensors.size() + static_cast<size_t>(n),
-                                     ctx.scratch_bytes_, node.Describe() + ": scratch",
-                                     &ctx.scratch_));
+                                     ctx.scratch_bytes_, {node, "scratch"}, &ctx.scratch_));
   ctx.state_ = ctx.state_owner_.get();
   LWAI_RETURN_IF_ERROR(kernels_[n]->eval(ctx));
-  return limits_->Check(node.Describe());
+  return limits_->Check(node);
 }
 
 }  // namespace lwai

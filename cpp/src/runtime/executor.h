@@ -134,10 +134,10 @@ class Executor {
   Status RunPartitionOnReference(const Partition& partition);
 
   // Checks the memory limit for a buffer of `bytes` holding `what`.
-  Status CheckBytes(uint64_t bytes, const std::string& what) const;
+  Status CheckBytes(uint64_t bytes, const LimitSubject& what) const;
   // A buffer of at least `bytes` for `slot` (a tensor index, or a node's scratch), reused from
   // run to run while large enough; counted against the memory limit with the arenas.
-  Status DynamicBuffer(size_t slot, size_t bytes, const std::string& what, void** data);
+  Status DynamicBuffer(size_t slot, size_t bytes, const LimitSubject& what, void** data);
 
   // The model's graph with compressed weights expanded (when it has any); graph_ refers to it.
   std::unique_ptr<Graph> expanded_graph_;
