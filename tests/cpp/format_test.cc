@@ -148,5 +148,22 @@ TEST(Format, ValidateCatchesConstantSizeMismatch) {
   EXPECT_NE(s.message().find("conv.b"), std::string::npos);
 }
 
+TEST(Format, ValidateCatchesDuplicateAndEmptyNames) {
+  auto model = MakeConvModel();
+  Graph g = model->graph();
+  g.tensors[g.FindTensor("y")].name = "conv.w";
+  Status s = g.Validate();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidModel);
+  EXPECT_NE(s.message().find("tensor name 'conv.w' is used twice"), std::string::npos)
+      << s.ToString();
+  Graph unnamed = model->graph();
+  unnamed.tensors[unnamed.FindTensor("y")].name.clear();
+  unnamed.tensors[unnamed.FindTensor("z")].name.clear();
+  s = unnamed.Validate();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidModel);
+  EXPECT_NE(s.message().find("has no name"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(model->graph().Validate().ok());
+}
+
 }  // namespace
 }  // namespace lwai::testing

@@ -505,6 +505,13 @@ TEST(Integrity, CorruptedWeightsAreAnErrorNamingTheTensor) {
   EXPECT_NE(corrupted.status().message().find("conv.b"), std::string::npos)
       << corrupted.status().ToString();
   EXPECT_NE(corrupted.status().message().find("checksum"), std::string::npos);
+  // Both checksums, as 8 hex digits.
+  const std::string& message = corrupted.status().message();
+  const size_t stored = message.find("(stored CRC-32C ");
+  ASSERT_NE(stored, std::string::npos) << message;
+  const std::string digits = message.substr(stored + 16, 8);
+  EXPECT_EQ(digits.find_first_not_of("0123456789abcdef"), std::string::npos) << message;
+  EXPECT_NE(message.find(", computed CRC-32C "), std::string::npos) << message;
   LoadOptions skip;
   skip.verify_checksums = false;
   EXPECT_TRUE(Model::LoadBuffer(bytes.data(), bytes.size(), true, skip).ok());

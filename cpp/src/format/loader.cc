@@ -22,6 +22,13 @@
 namespace lwai {
 namespace {
 
+// "CRC-32C 0a1b2c3d" (without printf, which device builds would otherwise link for this).
+[[maybe_unused]] std::string Hex32(uint32_t value) {
+  std::string text = "CRC-32C ";
+  for (int shift = 28; shift >= 0; shift -= 4) text += "0123456789abcdef"[(value >> shift) & 15];
+  return text;
+}
+
 static_assert(static_cast<int>(fb::DataType::FLOAT32) == static_cast<int>(DataType::kFloat32) &&
                   static_cast<int>(fb::DataType::INT64) == static_cast<int>(DataType::kInt64) &&
                   static_cast<int>(fb::DataType::BFLOAT16) == static_cast<int>(DataType::kBFloat16),
@@ -242,11 +249,9 @@ Status ConvertTensor(const LoadContext& context, const fb::Graph& graph, int ind
   if (context.verify_checksums && buffer.has_crc32c() && !(*context.verified)[buffer_index]) {
     const uint32_t computed = Crc32c(file + offset, size);
     if (computed != buffer.crc32c()) {
-      char detail[64];
-      std::snprintf(detail, sizeof(detail), " (stored CRC-32C %08x, computed %08x)",
-                    static_cast<unsigned>(buffer.crc32c()), static_cast<unsigned>(computed));
-      return InvalidModel(LWAI_MSG(where + ": its data does not match its checksum" + detail +
-                                   ": the file is corrupted"));
+      return InvalidModel(LWAI_MSG(where + ": its data does not match its checksum (stored " +
+                                   Hex32(buffer.crc32c()) + ", computed " + Hex32(computed) +
+                                   "): the file is corrupted"));
     }
     (*context.verified)[buffer_index] = 1;
   }

@@ -12,8 +12,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
-#include <unordered_map>
-#include <unordered_set>
 
 namespace lwai {
 
@@ -272,14 +270,22 @@ Status CheckConstantScales(const Graph& graph, const Node& node) {
 
 Status Graph::Validate() const {
   const int num_tensors = static_cast<int>(tensors.size());
-  std::unordered_set<std::string> names;
+  // Duplicate names, found by sorting (a hash set would link hashing and floating-point
+  // rehash policy code into device builds).
+  std::vector<const std::string*> names;
+  names.reserve(tensors.size());
+  for (const TensorDesc& tensor : tensors) names.push_back(&tensor.name);
+  std::sort(names.begin(), names.end(),
+            [](const std::string* a, const std::string* b) { return *a < *b; });
+  for (size_t i = 1; i < names.size(); ++i) {
+    if (!names[i]->empty() && *names[i] == *names[i - 1]) {
+      return InvalidModel(LWAI_MSG("tensor name '" + *names[i] + "' is used twice"));
+    }
+  }
   for (int t = 0; t < num_tensors; ++t) {
     const TensorDesc& tensor = tensors[t];
     if (tensor.name.empty())
       return InvalidModel(LWAI_MSG("tensor " + std::to_string(t) + " has no name"));
-    if (!names.insert(tensor.name).second) {
-      return InvalidModel(LWAI_MSG("tensor name '" + tensor.name + "' is used twice"));
-    }
     if (tensor.shape.size() > static_cast<size_t>(kMaxRank)) {
       return Unsupported(LWAI_MSG("tensor '" + tensor.name + "' has rank " +
                                   std::to_string(tensor.shape.size()) + ", lwai supports at most " +
