@@ -388,8 +388,12 @@ Result<std::shared_ptr<Model>> Model::LoadBuffer(const void* data, size_t size, 
 Result<std::shared_ptr<Model>> Model::LoadFile(const std::string& path,
                                                const LoadOptions& options) {
   if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0) {
+#ifdef LWAI_WITH_JSON
     LWAI_ASSIGN_OR_RETURN(std::string text, ReadTextFile(path));
     return LoadJson(text, path);
+#else
+    return LoadJson(std::string(), path);  // the error that names the missing JSON support
+#endif
   }
 #ifdef LWAI_NO_MMAP
   // Built without mmap (LWAI_WITH_MMAP=OFF): the file is read into owned memory, with C stdio
