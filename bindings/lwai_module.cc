@@ -386,6 +386,7 @@ class PySession {
     const size_t num_outputs = output_infos.size();
     std::vector<py::array> out_arrays(num_outputs);
     std::vector<Shape> out_shapes(num_outputs);
+    std::vector<DataType> out_dtypes(num_outputs, DataType::kUndefined);
     std::vector<bool> given(num_outputs, false);
     for (size_t i = 0; i < out.size(); ++i) {
       if (out[i].is_none()) continue;
@@ -406,6 +407,7 @@ class PySession {
       for (py::ssize_t d = 0; d < a.ndim(); ++d) {
         out_shapes[i].dims[out_shapes[i].rank++] = a.shape(d);
       }
+      out_dtypes[i] = FromNumpy(a.dtype());
       out_arrays[i] = std::move(a);
       given[i] = true;
     }
@@ -434,6 +436,8 @@ class PySession {
     std::vector<std::unique_ptr<void, AlignedFree>> fresh(num_outputs);
     auto place = [&](int i, DataType dtype, const Shape& shape, void** data) -> Status {
       if (given[i]) {
+        // The declared dtype was checked; a model may compute another.
+        if (dtype != out_dtypes[i]) return OutDtypeMismatch(i, dtype, out_dtypes[i]);
         if (!(shape == out_shapes[i])) return OutMismatch(i, shape, out_shapes[i]);
         *data = out_arrays[i].mutable_data();
         return Status::Ok();
@@ -462,6 +466,10 @@ class PySession {
       py::gil_scoped_acquire acquire;
       for (size_t i = 0; i < num_outputs; ++i) {
         if (!given[i] || results[i].data == out_arrays[i].data()) continue;
+        if (results[i].dtype != out_dtypes[i]) {
+          out_status = OutDtypeMismatch(static_cast<int>(i), results[i].dtype, out_dtypes[i]);
+          return;
+        }
         if (!(results[i].shape == out_shapes[i])) {
           out_status = OutMismatch(static_cast<int>(i), results[i].shape, out_shapes[i]);
           return;
@@ -495,6 +503,13 @@ class PySession {
     ThrowIfError(status);
     ThrowIfError(out_status);
     return outputs;
+  }
+
+  // An out array whose dtype is not the one the run computes.
+  Status OutDtypeMismatch(int i, DataType output, DataType array) const {
+    return InvalidArgument("out array for output '" + session_->outputs()[i].name +
+                           "': the output is " + DataTypeName(output) + ", the array " +
+                           DataTypeName(array));
   }
 
   // An out array whose shape is not the output's.

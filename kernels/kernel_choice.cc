@@ -47,6 +47,12 @@ int ChooseFasterKernel(const std::string& kind, const std::vector<int64_t>& key,
   return choice;
 }
 
+int CachedKernelChoice(const std::string& kind, const std::vector<int64_t>& key) {
+  std::lock_guard<Mutex> lock(g_mutex);
+  auto it = Choices().find({kind, key});
+  return it == Choices().end() ? -1 : it->second;
+}
+
 int CachedKernelChoices() {
   std::lock_guard<Mutex> lock(g_mutex);
   return static_cast<int>(Choices().size());

@@ -30,6 +30,10 @@ int ChooseFasterKernel(const std::string& kind, const std::vector<int64_t>& key,
 // Choices cached so far (for tests and diagnostics).
 int CachedKernelChoices();
 
+// The cached choice for (kind, key), or -1: lets a caller skip building its probes (and not
+// cache anything when building them fails).
+int CachedKernelChoice(const std::string& kind, const std::vector<int64_t>& key);
+
 }  // namespace lwai
 
 #endif  // LWAI_KERNELS_KERNEL_CHOICE_H_

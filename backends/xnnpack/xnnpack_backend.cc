@@ -1003,61 +1003,50 @@ bool XnnpackPartition::PointwiseWinsHere(int64_t rows, int in_channels, int out_
   // The rule in PointwiseConvIsProfitable was measured on Zen 4, where the two kernels tie on
   // compute-bound shapes; on Zen 5 lwai's runs 1.1-1.3x faster there, and thin outputs (16
   // channels) still favour XNNPACK. So the remaining shapes are timed, on one probe each,
-  // unless too big to time cheaply (then XNNPACK stays). lwai's kernel copies blocks of input
-  // rows into scratch (up to 384 KiB per thread, planned in the arena): it must be 10% faster
-  // to be worth that memory.
+  // unless too big to time cheaply (then XNNPACK stays; the probes stay under 16 MiB each).
+  // lwai's kernel copies blocks of input rows into scratch (up to 384 KiB per thread, planned
+  // in the arena): it must be 10% faster to be worth that memory.
   constexpr double kPointwiseMargin = 1.1;
+  constexpr int64_t kMaxProbeFloats = int64_t{1} << 22;
   if (!pointwise_internal::HasAvx512() || rows < 1) return false;
-  const int64_t work = rows * in_channels * out_channels;
-  if (work > (int64_t{1} << 27) || rows * in_channels > (int64_t{1} << 24) ||
-      rows * out_channels > (int64_t{1} << 24)) {
+  if (rows * in_channels * out_channels > (int64_t{1} << 27) ||
+      rows * in_channels > kMaxProbeFloats || rows * out_channels > kMaxProbeFloats ||
+      int64_t{1} * in_channels * out_channels > kMaxProbeFloats) {
     return false;
   }
-  std::vector<float> weights, probe_in, probe_out;
-  std::unique_ptr<PointwiseConv> pointwise;
-  std::shared_ptr<void> scratch;
-  XnnOperator gemm;
-  bool failed = false;
-  auto buffers = [&] {
-    if (!probe_in.empty()) return;
-    weights.assign(static_cast<size_t>(in_channels) * out_channels, 0.01f);
-    probe_in.assign(static_cast<size_t>(rows * in_channels), 0.5f);
-    probe_out.assign(static_cast<size_t>(rows * out_channels), 0.0f);
-  };
+  const std::vector<int64_t> key = {rows, in_channels, out_channels};
+  const int cached = CachedKernelChoice("pointwise", key);
+  if (cached >= 0) return cached == 1;
+  // Both probes are built before the timing: one that cannot be built decides nothing (and
+  // is not cached), where a failing probe inside the timing would look infinitely fast.
+  const std::vector<float> weights(static_cast<size_t>(in_channels) * out_channels, 0.01f);
+  const std::vector<float> probe_in(static_cast<size_t>(rows * in_channels), 0.5f);
+  std::vector<float> probe_out(static_cast<size_t>(rows * out_channels), 0.0f);
+  auto created = PointwiseConv::Create(weights.data(), false, nullptr, in_channels, out_channels);
+  if (!created.ok()) return false;
+  std::unique_ptr<PointwiseConv> pointwise = std::move(created).value();
+  const size_t scratch_bytes = pointwise->ScratchBytes(rows, pool_->num_threads());
+  std::shared_ptr<void> scratch = scratch_bytes > 0 ? AllocateAligned(scratch_bytes) : nullptr;
+  if (scratch_bytes > 0 && scratch == nullptr) return false;
+  xnn_operator_t op = nullptr;
+  if (xnn_create_fully_connected_nc_f32(in_channels, out_channels, in_channels, out_channels,
+                                        weights.data(), nullptr, -kInf, kInf, 0,
+                                        &op) != xnn_status_success) {
+    return false;
+  }
+  XnnOperator gemm(op, XnnOperatorDeleter());
+  if (xnn_setup_fully_connected_nc_f32(op, static_cast<size_t>(rows), probe_in.data(),
+                                       probe_out.data(), threadpool()) != xnn_status_success) {
+    return false;
+  }
   const int choice = ChooseFasterKernel(
-      "pointwise", {rows, in_channels, out_channels},
+      "pointwise", key, [&] { xnn_run_operator(gemm.get(), threadpool()); },
       [&] {
-        buffers();
-        if (!gemm && !failed) {
-          xnn_operator_t op = nullptr;
-          failed = xnn_create_fully_connected_nc_f32(in_channels, out_channels, in_channels,
-                                                     out_channels, weights.data(), nullptr, -kInf,
-                                                     kInf, 0, &op) != xnn_status_success;
-          gemm = XnnOperator(op, XnnOperatorDeleter());
-          failed = failed || xnn_setup_fully_connected_nc_f32(op, static_cast<size_t>(rows),
-                                                              probe_in.data(), probe_out.data(),
-                                                              threadpool()) != xnn_status_success;
-        }
-        if (!failed) xnn_run_operator(gemm.get(), threadpool());
-      },
-      [&] {
-        buffers();
-        if (pointwise == nullptr && !failed) {
-          auto created =
-              PointwiseConv::Create(weights.data(), false, nullptr, in_channels, out_channels);
-          failed = !created.ok();
-          if (failed) return;
-          pointwise = std::move(created).value();
-          const size_t bytes = pointwise->ScratchBytes(rows, pool_->num_threads());
-          scratch = bytes > 0 ? AllocateAligned(bytes) : nullptr;
-          failed = bytes > 0 && scratch == nullptr;
-        }
-        if (failed) return;
         pointwise->Run(probe_in.data(), rows, in_channels, probe_out.data(), out_channels, -kInf,
                        kInf, scratch.get(), pool_);
       },
       kPointwiseMargin);
-  return !failed && choice == 1;
+  return choice == 1;
 }
 
 Result<bool> XnnpackPartition::WinogradWinsHere(const Node& node, const WindowGeometry& g,

@@ -218,7 +218,8 @@ class Session:
         returned outputs (None entries get new arrays). Each array must be C-contiguous and
         writeable with the output's dtype and shape; a mismatch raises InvalidArgumentError
         before the run starts (for an output whose shape depends on the input values, after the
-        run, before anything is copied). The returned list holds those same array objects.
+        run, before anything is copied); so does a dtype other than the one the model computes,
+        and `out` arrays that share memory. The returned list holds those same array objects.
         Outputs that cannot be written in place (an array that is not 16-byte aligned or that
         shares memory with an input, an output that is a constant or another output's view) are
         copied into their arrays at the end of the run."""

@@ -27,6 +27,10 @@ TEST(KernelChoice, PicksTheFasterAndCachesIt) {
   EXPECT_EQ(fast_runs, 8);
   // Another kind with the same key is another choice.
   EXPECT_EQ(ChooseFasterKernel("other", {1, 2, 3}, fast, slow), 0);
+  // Lookups without timing.
+  EXPECT_EQ(CachedKernelChoice("test", {1, 2, 3}), 1);
+  EXPECT_EQ(CachedKernelChoice("other", {1, 2, 3}), 0);
+  EXPECT_EQ(CachedKernelChoice("test", {9, 9}), -1);
 }
 
 // A second kernel that must pay for its memory wins only by the margin.

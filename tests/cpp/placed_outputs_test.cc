@@ -143,7 +143,7 @@ TEST_P(PlacedOutputs, KernelsWriteThemInPlaceAndFollowThemFromRunToRun) {
   for (int o = 0; o < 2; ++o) {
     std::memset(a.pointers[o], 0xff, want[o].size() * sizeof(float));  // NaN
   }
-  std::vector<void*> second = {b.pointers[0], b.pointers[1], nullptr, nullptr};
+  std::vector<void*> second = {b.pointers[0], b.pointers[1], b.pointers[2], nullptr};
   ASSERT_TRUE(e.Invoke(inputs, &second).ok());
   EXPECT_EQ(e.tensor(graph.outputs[1]).data, b.pointers[1]);
   ExpectValues(static_cast<float*>(b.pointers[0]), want[0], "run 2, output 0");
@@ -163,7 +163,14 @@ TEST_P(PlacedOutputs, KernelsWriteThemInPlaceAndFollowThemFromRunToRun) {
   EXPECT_TRUE(AllNan(b.pointers[0], want[0].size()));
   EXPECT_TRUE(AllNan(b.pointers[1], want[1].size()));
 
-  // Memory that is not 64-byte aligned stays the caller's problem to copy into.
+  // Output 2 reads output 0's buffer: left unplaced, it keeps output 0 in the session too.
+  std::vector<void*> only_first = {a.pointers[0], nullptr, nullptr, nullptr};
+  ASSERT_TRUE(e.Invoke(inputs, &only_first).ok());
+  EXPECT_NE(e.tensor(graph.outputs[0]).data, a.pointers[0]);
+  EXPECT_EQ(e.tensor(graph.outputs[2]).data, e.tensor(graph.outputs[0]).data);
+  ExpectValues(e.tensor(graph.outputs[2]).Data<float>(), want[2], "output 2 left unplaced");
+
+  // Memory that is not 16-byte aligned stays the caller's problem to copy into.
   std::vector<void*> unaligned = {static_cast<float*>(a.pointers[0]) + 1, nullptr, nullptr,
                                   nullptr};
   ASSERT_TRUE(e.Invoke(inputs, &unaligned).ok());

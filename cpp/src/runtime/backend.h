@@ -70,8 +70,9 @@ class CompiledPartition {
   // PartitionMemory::scratch, in that order, valid until the next Prepare.
   virtual void BindScratch(const std::vector<void*>& buffers) {}
 
-  // Runs the partition. Boundary inputs may live at new addresses on every call. When
-  // `node_time_ns` is not null, stores each node's time at its graph node index.
+  // Runs the partition. Boundary inputs and outputs may live at new addresses on every call
+  // (outputs placed in a caller's memory). When `node_time_ns` is not null, stores each node's
+  // time at its graph node index.
   virtual Status Run(const std::vector<TensorView>& views, int64_t* node_time_ns) = 0;
 
   // Whether the backend declined this prepare's shapes: the executor then runs the partition's

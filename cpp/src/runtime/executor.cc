@@ -774,6 +774,17 @@ Status Executor::PlanAndAssign(const std::vector<PartitionMemory>& partition_mem
     output_root_[i] = root;
     output_arena_address_[i] = views_[root].data;
   }
+  // Outputs that read another output's buffer (the same tensor twice, X and Reshape(X)): that
+  // buffer moves only when they are placed too, so an output left in the session stays there.
+  output_sharers_.assign(graph_.outputs.size(), {});
+  for (size_t i = 0; i < graph_.outputs.size(); ++i) {
+    if (output_root_[i] < 0) continue;
+    for (size_t j = 0; j < graph_.outputs.size(); ++j) {
+      if (j != i && graph_.outputs[j] >= 0 && buffer_of[graph_.outputs[j]] == output_root_[i]) {
+        output_sharers_[i].push_back(static_cast<int>(j));
+      }
+    }
+  }
   for (size_t p = 0; p < requests_of_partition.size(); ++p) {
     std::vector<void*> buffers;
     for (int r : requests_of_partition[p]) buffers.push_back(in_arena(r));
@@ -810,7 +821,12 @@ Status Executor::Invoke(const std::vector<TensorRef>& inputs,
     void* wanted = output_arena_address_[i];
     if (output_memory != nullptr && i < output_memory->size() && (*output_memory)[i] != nullptr &&
         reinterpret_cast<uintptr_t>((*output_memory)[i]) % kPlacedOutputAlignment == 0) {
-      wanted = (*output_memory)[i];
+      bool sharers_placed = true;
+      for (int j : output_sharers_[i]) {
+        sharers_placed = sharers_placed && static_cast<size_t>(j) < output_memory->size() &&
+                         (*output_memory)[j] != nullptr;
+      }
+      if (sharers_placed) wanted = (*output_memory)[i];
     }
     if (views_[root].data != wanted) {
       views_[root].data = wanted;

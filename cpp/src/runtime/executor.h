@@ -181,6 +181,8 @@ class Executor {
   std::vector<int> output_root_;
   std::vector<void*> output_arena_address_;
   std::vector<char> output_known_;
+  // Per movable output: the other outputs whose data is its buffer.
+  std::vector<std::vector<int>> output_sharers_;
   std::vector<std::shared_ptr<void>> folded_storage_;
   std::shared_ptr<void> arena_owned_;
   size_t arena_owned_bytes_ = 0;
